@@ -1,0 +1,1 @@
+"""The audit log: canonical entries, the hash chain, Merkle heads, the verifier."""

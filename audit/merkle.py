@@ -1,0 +1,44 @@
+"""RFC 6962 / RFC 9162 Merkle tree hashing over log lines (SHA-256).
+
+leaf = SHA-256(0x00 ‖ line), node = SHA-256(0x01 ‖ left ‖ right); the tree
+of n leaves splits at the largest power of two smaller than n. The head of
+a log of size n is ``{size: n, root}`` (CONTRACTS.md §4).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+
+EMPTY_ROOT = hashlib.sha256(b"").digest()
+
+
+def leaf_hash(data: bytes) -> bytes:
+    return hashlib.sha256(b"\x00" + data).digest()
+
+
+def node_hash(left: bytes, right: bytes) -> bytes:
+    return hashlib.sha256(b"\x01" + left + right).digest()
+
+
+def root_from_leaf_hashes(hashes: Sequence[bytes]) -> bytes:
+    """Merkle tree hash of leaves already hashed with ``leaf_hash``.
+
+    Iterative: pairs are combined level by level, and an odd last node is
+    carried up unchanged — which yields exactly RFC 6962's split at the
+    largest power of two for every size.
+    """
+    if not hashes:
+        return EMPTY_ROOT
+    level = list(hashes)
+    while len(level) > 1:
+        paired = [node_hash(level[i], level[i + 1]) for i in range(0, len(level) - 1, 2)]
+        if len(level) % 2:
+            paired.append(level[-1])
+        level = paired
+    return level[0]
+
+
+def tree_root(lines: Sequence[bytes]) -> bytes:
+    """Merkle tree hash of ``lines`` (each line's bytes without its newline)."""
+    return root_from_leaf_hashes([leaf_hash(line) for line in lines])

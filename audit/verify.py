@@ -1,0 +1,354 @@
+"""The offline verifier: checks an exported log and recomputes every result.
+
+Pure over plain data: ``verify_log(lines, server_key)`` takes the lines of
+``log.jsonl`` (bytes, without newlines) and the server's raw Ed25519 public
+key. No server, no database, no network, no clock. It runs in two passes:
+
+1. per line, independent of the others: parse, canonical form, index, chain
+   link, server signature (``check_line``);
+2. in order, the meaning: devices, attendance, votes, ballots, and every
+   result recomputed with the rules engine (``Replay``).
+
+It stops at the first failure and reports that entry's index and what did
+not match; docs/audit-log.md lists the checks.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from audit.entry import ENTRY_KEYS, GENESIS_PREV, canonical_bytes, entry_hash, signed_part
+from audit.merkle import tree_root
+from crypto import CryptoError, KioskPublicKey, b64decode, verify_server
+from voting_server.rules import SchemaError, VoteSpec, parse_vote_config, tally
+from voting_server.rules.kinds import KeyPolicy
+from voting_server.rules.schema import electronic_ballot_error
+
+
+class VerificationError(Exception):
+    """The first thing that failed, at entry ``index``."""
+
+    def __init__(self, index: int, reason: str) -> None:
+        super().__init__(f"entry {index}: {reason}")
+        self.index = index
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Report:
+    ok: bool
+    entries: int
+    head: dict[str, Any]
+    errors: list[dict[str, Any]]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"ok": self.ok, "entries": self.entries, "head": self.head, "errors": self.errors}
+
+
+def verify_log(
+    lines: Sequence[bytes], server_key: bytes, head: tuple[int, str] | None = None
+) -> Report:
+    """Verify every line; with ``head`` = (size, root hex), also that the log contains it."""
+    errors: list[dict[str, Any]] = []
+    try:
+        entries = [check_line(i, line, server_key) for i, line in enumerate(lines)]
+        check_chain(lines, entries)
+        Replay().run(entries)
+    except VerificationError as exc:
+        errors.append({"index": exc.index, "reason": exc.reason})
+    if head is not None and not errors:
+        size, root = head
+        if size > len(lines):
+            errors.append(
+                {"index": len(lines), "reason": f"log has {len(lines)} entries; head has {size}"}
+            )
+        elif tree_root(lines[:size]).hex() != root.lower():
+            errors.append({"index": size - 1, "reason": f"Merkle root of first {size} differs"})
+    return Report(
+        ok=not errors,
+        entries=len(lines),
+        head={"size": len(lines), "root": tree_root(lines).hex()},
+        errors=errors,
+    )
+
+
+# --- pass 1: each line on its own -------------------------------------------------
+
+
+def check_line(index: int, line: bytes, server_key: bytes) -> dict[str, Any]:
+    """Parse one line and check its form, its index and its server signature.
+
+    Precondition: ``line`` has no trailing newline. Returns the entry.
+    """
+    try:
+        entry = json.loads(line)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise VerificationError(index, "line is not valid JSON") from None
+    if not isinstance(entry, dict) or set(entry) != ENTRY_KEYS:
+        raise VerificationError(index, f"entry must have exactly the keys {sorted(ENTRY_KEYS)}")
+    try:
+        canonical = canonical_bytes(entry)
+    except TypeError as exc:
+        raise VerificationError(index, str(exc)) from None
+    if canonical != line:
+        raise VerificationError(index, "line is not in canonical form")
+    if entry["i"] != index:
+        raise VerificationError(index, f"index field is {entry['i']!r}, expected {index}")
+    if not isinstance(entry["data"], dict) or not isinstance(entry["type"], str):
+        raise VerificationError(index, "type must be a string and data an object")
+    try:
+        signature = b64decode(entry["sig"], "sig") if isinstance(entry["sig"], str) else b""
+    except CryptoError:
+        signature = b""
+    if not verify_server(server_key, signature, signed_part(entry)):
+        raise VerificationError(index, "server signature does not verify")
+    return entry
+
+
+def check_chain(lines: Sequence[bytes], entries: Sequence[dict[str, Any]]) -> None:
+    """Each ``prev`` is the hash of the line before (genesis for entry 0)."""
+    expected = GENESIS_PREV
+    for index, (line, entry) in enumerate(zip(lines, entries, strict=True)):
+        if entry["prev"] != expected:
+            raise VerificationError(index, "prev does not match the hash of the previous entry")
+        expected = entry_hash(line)
+
+
+# --- pass 2: what the entries mean ------------------------------------------------
+
+
+@dataclass
+class Device:
+    seat: int
+    key: KioskPublicKey
+    revoked: bool = False
+
+
+@dataclass
+class VoteState:
+    spec: VoteSpec
+    body: int
+    sitting: int
+    secret: bool
+    key_policy: KeyPolicy
+    state: str = "configured"  # configured → open → closed (→ announced) | cancelled
+    members: int = 0
+    present: int = 0
+    nonces: set[str] = field(default_factory=set)
+    presses: dict[int, list[Any]] = field(default_factory=dict)  # member → ballots (named)
+    released: list[Any] | None = None
+    result_seen: bool = False
+
+
+class Replay:
+    """Replays the log in order, keeping only what later entries are checked against."""
+
+    def __init__(self) -> None:
+        self.server_key_seen = False
+        self.member_count: dict[int, int] = {}  # body → 全体组成人员
+        self.seats: dict[int, tuple[int, int]] = {}  # member id → (body, seat)
+        self.devices: dict[str, Device] = {}
+        self.attendance: dict[int, set[int]] = {}  # sitting → members signed in
+        self.votes: dict[int, VoteState] = {}
+
+    def run(self, entries: Iterable[dict[str, Any]]) -> None:
+        for entry in entries:
+            index, type_, data = entry["i"], entry["type"], entry["data"]
+            if index == 0 and type_ != "log_started":
+                raise VerificationError(0, "the log must start with log_started")
+            handler = getattr(self, f"on_{type_}", None)
+            if handler is None:
+                raise VerificationError(index, f"unknown entry type {type_!r}")
+            try:
+                handler(data)
+            except VerificationError:
+                raise
+            except (KeyError, TypeError, ValueError, SchemaError, CryptoError) as exc:
+                raise VerificationError(index, f"{type_}: malformed data ({exc})") from None
+            except _Mismatch as exc:
+                raise VerificationError(index, f"{type_}: {exc}") from None
+
+    # -- setup ---------------------------------------------------------------
+
+    def on_log_started(self, data: dict[str, Any]) -> None:
+        _require(not self.server_key_seen, "log_started appears twice")
+        self.server_key_seen = True
+
+    def on_roster(self, data: dict[str, Any]) -> None:
+        body = int(data["body"]["id"])
+        # A new roster replaces the body's previous one; members keep their ids.
+        self.seats = {m: bs for m, bs in self.seats.items() if bs[0] != body}
+        self.seats.update({int(m["id"]): (body, int(m["seat"])) for m in data["members"]})
+        self.member_count[body] = int(data["member_count"])
+        _require(self.member_count[body] >= 1, "member_count must be positive")
+
+    def on_device_enrolled(self, data: dict[str, Any]) -> None:
+        device = str(data["device"])
+        _require(device not in self.devices, f"device {device} enrolled twice")
+        self.devices[device] = Device(
+            int(data["seat"]), KioskPublicKey.from_spki_b64(data["public_key"])
+        )
+
+    def on_device_revoked(self, data: dict[str, Any]) -> None:
+        device = self.devices.get(str(data["device"]))
+        _require(device is not None, f"device {data['device']} was never enrolled")
+        device.revoked = True  # type: ignore[union-attr]
+
+    def on_signed_in(self, data: dict[str, Any]) -> None:
+        member = int(data["member"])
+        _require(member in self.seats, f"member {member} is not on the roster")
+        present = self.attendance.setdefault(int(data["sitting"]), set())
+        _require(member not in present, f"member {member} signed in twice")
+        present.add(member)
+
+    def on_vote_configured(self, data: dict[str, Any]) -> None:
+        vote = data["vote"]
+        vote_id = int(vote["id"])
+        _require(vote_id not in self.votes, f"vote {vote_id} configured twice")
+        self.votes[vote_id] = VoteState(
+            spec=parse_vote_config(vote["config"]),
+            body=int(vote["body"]),
+            sitting=int(vote["sitting"]),
+            secret=bool(vote["secret"]),
+            key_policy=KeyPolicy(vote["key_policy"]),
+        )
+
+    # -- the vote ------------------------------------------------------------
+
+    def _vote(self, data: dict[str, Any], state: str) -> VoteState:
+        vote = self.votes.get(int(data["vote"]))
+        _require(vote is not None, f"vote {data['vote']} was never configured")
+        _require(vote.state == state, f"vote {data['vote']} is {vote.state}, expected {state}")  # type: ignore[union-attr]
+        return vote  # type: ignore[return-value]
+
+    def _present(self, vote: VoteState) -> int:
+        return len(self.attendance.get(vote.sitting, ()))
+
+    def on_vote_opened(self, data: dict[str, Any]) -> None:
+        vote = self._vote(data, "configured")
+        members, present = int(data["members"]), int(data["present"])
+        roster = self.member_count.get(vote.body)
+        _require(members == roster, f"members {members} ≠ roster {roster}")
+        _require(
+            present == self._present(vote), f"present {present} ≠ signed in {self._present(vote)}"
+        )
+        required = vote.spec.quorum.required(members)
+        _require(int(data["quorum_required"]) == required, "quorum_required is wrong")
+        _require(present >= required, f"opened without quorum ({present} < {required})")
+        vote.state, vote.members = "open", members
+
+    def _check_press(self, vote: VoteState, data: dict[str, Any], statement: dict[str, Any]) -> int:
+        member, seat, nonce = int(data["member"]), int(data["seat"]), str(data["nonce"])
+        _require(member in self.attendance.get(vote.sitting, ()), f"member {member} not signed in")
+        _require(
+            self.seats.get(member) == (vote.body, seat), f"seat {seat} is not member {member}'s"
+        )
+        device = self.devices.get(str(data["device"]))
+        _require(device is not None and not device.revoked, f"device {data['device']} not usable")
+        _require(device.seat == seat, f"device {data['device']} is not at seat {seat}")  # type: ignore[union-attr]
+        _require(nonce not in vote.nonces, f"nonce {nonce} used twice")
+        signature = b64decode(data["kiosk_sig"], "kiosk_sig")
+        _require(
+            device.key.verify(signature, canonical_bytes(statement)),
+            "kiosk signature does not verify",
+        )  # type: ignore[union-attr]
+        vote.nonces.add(nonce)
+        presses = vote.presses.setdefault(member, [])
+        _require(int(data["press"]) == len(presses) + 1, "press number out of order")
+        _require(
+            vote.key_policy is KeyPolicy.LAST_PRESS or not presses, "second press under first_press"
+        )
+        return member
+
+    def on_ballot(self, data: dict[str, Any]) -> None:
+        vote = self._vote(data, "open")
+        _require(not vote.secret, "a secret vote's choice appears in a ballot entry")
+        _require_ballot(vote.spec, data["ballot"])
+        statement = {"type": "ballot", "vote": int(data["vote"]), "seat": int(data["seat"]),
+                     "nonce": str(data["nonce"]), "ballot": data["ballot"]}  # fmt: skip
+        member = self._check_press(vote, data, statement)
+        vote.presses[member].append(data["ballot"])
+
+    def on_participation(self, data: dict[str, Any]) -> None:
+        vote = self._vote(data, "open")
+        _require(vote.secret, "participation entry in a named vote")
+        statement = {"type": "participation", "vote": int(data["vote"]),
+                     "seat": int(data["seat"]), "nonce": str(data["nonce"])}  # fmt: skip
+        member = self._check_press(vote, data, statement)
+        vote.presses[member].append(None)  # the choice is not in the log until release
+
+    def on_vote_closed(self, data: dict[str, Any]) -> None:
+        vote = self._vote(data, "open")
+        _require(int(data["members"]) == vote.members, "members changed while the vote was open")
+        present = int(data["present"])
+        _require(
+            present == self._present(vote), f"present {present} ≠ signed in {self._present(vote)}"
+        )
+        _require(
+            int(data["cast"]) == len(vote.presses),
+            f"cast {data['cast']} ≠ {len(vote.presses)} voters",
+        )
+        vote.state, vote.present = "closed", present
+
+    def on_ballots_released(self, data: dict[str, Any]) -> None:
+        vote = self._vote(data, "closed")
+        _require(vote.secret, "ballots released for a named vote")
+        _require(vote.released is None, "ballots released twice")
+        ballots = list(data["ballots"])
+        _require(
+            len(ballots) == len(vote.presses),
+            f"{len(ballots)} ballots released for {len(vote.presses)} voters",
+        )
+        for ballot in ballots:
+            _require_ballot(vote.spec, ballot)
+        vote.released = ballots
+
+    def on_result(self, data: dict[str, Any]) -> None:
+        vote = self._vote(data, "closed")
+        _require(not vote.result_seen, "result logged twice")
+        if vote.secret:
+            _require(vote.released is not None, "result before the ballots were released")
+            ballots = vote.released
+        else:
+            pick = -1 if vote.key_policy is KeyPolicy.LAST_PRESS else 0
+            ballots = [presses[pick] for presses in vote.presses.values()]
+        expected = tally(vote.spec, vote.members, vote.present, ballots)  # type: ignore[arg-type]
+        logged = data["result"]
+        if logged != expected:
+            diff = sorted(
+                k for k in set(expected) | set(logged) if expected.get(k) != logged.get(k)
+            )
+            raise _Mismatch(f"logged result differs from the recount in {diff}")
+        vote.result_seen = True
+
+    def on_vote_cancelled(self, data: dict[str, Any]) -> None:
+        vote = self.votes.get(int(data["vote"]))
+        _require(
+            vote is not None and vote.state in {"configured", "open"},
+            "cancel of a vote not pending",
+        )
+        vote.state = "cancelled"  # type: ignore[union-attr]
+
+    def on_vote_announced(self, data: dict[str, Any]) -> None:
+        vote = self._vote(data, "closed")
+        _require(vote.result_seen, "announced before its result")
+        vote.state = "announced"
+
+
+class _Mismatch(Exception):
+    pass
+
+
+def _require_ballot(spec: VoteSpec, ballot: Any) -> None:
+    """Electronic ballots are valid by construction: the server refuses anything else."""
+    error = electronic_ballot_error(spec, ballot)
+    if error is not None:
+        raise _Mismatch(error)
+
+
+def _require(condition: bool, message: str) -> None:
+    if not condition:
+        raise _Mismatch(message)

@@ -1,0 +1,670 @@
+/*
+ * kiosk.js — the deputy's tablet: enrollment, connection proof, 签到, ballots.
+ *
+ * Protocol: docs/protocol.md. What is signed: docs/audit-log.md (canonical
+ * JSON, ECDSA P-256 / SHA-256, raw r‖s, base64). The device key is generated
+ * here with extractable=false and kept as a CryptoKey in IndexedDB: the page
+ * can sign with it but nobody, not even this script, can read it out.
+ *
+ * Ballots: each submission gets a fresh nonce and is kept, unchanged, until
+ * the server acknowledges it. A timeout or a reconnect resends the SAME
+ * payload (same nonce, same signatures), and the server answers a known
+ * nonce with the original receipt, so nothing is lost or counted twice. The
+ * pending ballot lives in memory only: the choice is never written to the
+ * tablet's storage.
+ */
+(function () {
+  "use strict";
+
+  const S = window.Screens;
+  const el = S.el;
+  const $ = (id) => document.getElementById(id);
+
+  const SCREENS = ["insecure", "loading", "enroll", "connecting", "signin", "waiting", "vote",
+    "confirm", "sent", "result", "cancelled"];
+  const ACK_TIMEOUT_MS = 8000;
+  const BALLOT_RETRY_MS = 1500;
+
+  let current = "loading";
+  let device = null; // {device, seat, server_key, keyPair}
+  let sio = null;
+  let authed = false; // this connection answered its challenge
+  let signedIn = false;
+  let member = null; // {name, seat}
+  let vote = null; // the public vote being shown (docs/protocol.md vote_opened)
+  let voteClosed = false;
+  let choice = null; // motion/evaluation: {subject: mark}; selection: [candidate ids]
+  let pending = null; // {vote, payload} sent but not yet acknowledged
+  let sending = false;
+  let receipt = null; // the last receipt for `vote`
+  let stopCountdown = () => {};
+
+  // --- screens and messages ----------------------------------------------------------
+
+  function show(name) {
+    current = name;
+    SCREENS.forEach((s) => {
+      $("screen-" + s).hidden = s !== name;
+    });
+    window.scrollTo(0, 0);
+  }
+
+  function say(text, good) {
+    const box = $("message");
+    box.textContent = text || "";
+    box.className = "message " + (good ? "good" : "bad");
+  }
+
+  function sleep(ms) {
+    return new Promise((resolve) => setTimeout(resolve, ms));
+  }
+
+  // --- device storage (IndexedDB keeps CryptoKey objects, non-extractable) -------------
+
+  const DB_NAME = "voting-kiosk";
+  const STORE = "device";
+  const RECORD = "current";
+
+  function openDb() {
+    return new Promise((resolve, reject) => {
+      const request = indexedDB.open(DB_NAME, 1);
+      request.onupgradeneeded = () => request.result.createObjectStore(STORE);
+      request.onsuccess = () => resolve(request.result);
+      request.onerror = () => reject(request.error);
+    });
+  }
+
+  async function storeOp(mode, work) {
+    const db = await openDb();
+    return new Promise((resolve, reject) => {
+      const tx = db.transaction(STORE, mode);
+      const request = work(tx.objectStore(STORE));
+      tx.oncomplete = () => {
+        db.close();
+        resolve(request.result);
+      };
+      tx.onerror = () => reject(tx.error);
+    });
+  }
+
+  const loadDevice = () => storeOp("readonly", (s) => s.get(RECORD));
+  const saveDevice = (record) => storeOp("readwrite", (s) => s.put(record, RECORD));
+  const forgetDevice = () => storeOp("readwrite", (s) => s.delete(RECORD));
+
+  // --- canonical JSON and signatures (docs/audit-log.md) ---------------------------------
+
+  // Python's sort_keys orders by code point; JavaScript's default sort by UTF-16
+  // unit. They differ only beyond the BMP, but the bytes must match exactly.
+  function byCodePoint(a, b) {
+    const x = Array.from(a);
+    const y = Array.from(b);
+    for (let i = 0; i < Math.min(x.length, y.length); i++) {
+      const d = x[i].codePointAt(0) - y[i].codePointAt(0);
+      if (d) return d;
+    }
+    return x.length - y.length;
+  }
+
+  /** json.dumps(v, sort_keys=True, separators=(",", ":"), ensure_ascii=False) */
+  function canonical(value) {
+    if (Array.isArray(value)) return "[" + value.map(canonical).join(",") + "]";
+    if (value !== null && typeof value === "object") {
+      return "{" + Object.keys(value).sort(byCodePoint)
+        .map((k) => JSON.stringify(k) + ":" + canonical(value[k])).join(",") + "}";
+    }
+    return JSON.stringify(value);
+  }
+
+  function base64(bytes) {
+    let text = "";
+    new Uint8Array(bytes).forEach((b) => {
+      text += String.fromCharCode(b);
+    });
+    return btoa(text);
+  }
+
+  /** 24 random bytes, base64url without padding: 32 characters (protocol: 22–64). */
+  function newNonce() {
+    return base64(crypto.getRandomValues(new Uint8Array(24)))
+      .replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  }
+
+  async function sign(statement) {
+    const bytes = new TextEncoder().encode(canonical(statement));
+    const signature = await crypto.subtle.sign(
+      { name: "ECDSA", hash: "SHA-256" }, device.keyPair.privateKey, bytes);
+    return base64(signature); // WebCrypto's ECDSA output is already raw r‖s (64 bytes)
+  }
+
+  // --- enrollment ------------------------------------------------------------------------
+
+  async function enroll(event) {
+    event.preventDefault();
+    const code = $("enroll-code").value.replace(/\s+/g, "");
+    if (!code) return;
+    $("enroll-button").disabled = true;
+    say("正在登记…", true);
+    try {
+      const keyPair = await crypto.subtle.generateKey(
+        { name: "ECDSA", namedCurve: "P-256" }, false, ["sign", "verify"]);
+      const spki = await crypto.subtle.exportKey("spki", keyPair.publicKey);
+      const response = await fetch("/api/kiosk/enroll", {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ code: code, public_key: base64(spki) }),
+        credentials: "same-origin",
+      });
+      const data = await response.json().catch(() => ({}));
+      if (!response.ok || data.ok === false || !data.device) {
+        say(data.message || "登记失败（" + response.status + "），请核对登记码");
+        return;
+      }
+      device = { device: data.device, seat: data.seat, server_key: data.server_key, keyPair: keyPair };
+      await saveDevice(device);
+      $("enroll-code").value = "";
+      say("登记成功：第 " + data.seat + " 座", true);
+      connect();
+    } catch (e) {
+      say("登记失败：无法连接服务器，请重试");
+    } finally {
+      $("enroll-button").disabled = false;
+    }
+  }
+
+  async function reenroll() {
+    if (!window.confirm("确定清除本设备的登记信息并重新登记吗？（仅限工作人员操作）")) return;
+    if (sio) sio.close();
+    sio = null;
+    device = null;
+    await forgetDevice();
+    $("who").textContent = "代表表决终端";
+    $("reenroll-box").hidden = true;
+    say("");
+    show("enroll");
+  }
+
+  // --- connection ------------------------------------------------------------------------
+
+  function connect() {
+    show("connecting");
+    sio = new window.SioClient({ auth: () => ({ device: device.device }) });
+    S.bindConnection(sio, $("conn"));
+    sio.on("challenge", onChallenge);
+    sio.on("disconnect", () => {
+      authed = false;
+    });
+    sio.on("connect_error", (err) => {
+      say((err && err.message) || "表决系统拒绝了本设备的连接");
+      $("reenroll-box").hidden = false;
+      show("connecting");
+    });
+    sio.on("attendance", onAttendanceEvent);
+    sio.on("vote_opened", onVoteOpened);
+    sio.on("vote_closed", onVoteClosed);
+    sio.on("result", onResult);
+    sio.on("vote_cancelled", onVoteCancelled);
+    sio.on("announced", onAnnounced);
+    sio.connect();
+  }
+
+  async function onChallenge(data) {
+    authed = false;
+    let answer;
+    try {
+      const signature = await sign({ type: "kiosk-auth", device: device.device, challenge: data.challenge });
+      answer = await sio.emitWithAck("authenticate", { device: device.device, signature: signature },
+        ACK_TIMEOUT_MS);
+    } catch (e) {
+      say(S.problem(e));
+      return; // the next connection brings a new challenge
+    }
+    if (!answer || !answer.ok) {
+      say(S.problem(answer));
+      if (answer && (answer.error === "unknown_device" || answer.error === "bad_signature")) {
+        $("reenroll-box").hidden = false;
+      }
+      show("connecting");
+      return;
+    }
+    authed = true;
+    if (answer.seat) device.seat = answer.seat;
+    member = answer.member || member;
+    if (current === "connecting") say("");
+    if (answer.state) applyState(answer.state);
+    else await refreshState(); // a server that does not put the state in the answer
+    sendPending(); // a ballot sent before the connection dropped: resend it unchanged
+  }
+
+  function showWho() {
+    const name = member && member.name ? " · " + member.name : "";
+    $("who").textContent = "第 " + device.seat + " 座" + name;
+  }
+
+  /** A snapshot from the server (authenticate, state): choose the screen. */
+  function applyState(state) {
+    if (state.member) member = state.member;
+    showWho();
+    if (state.attendance) onAttendance(state.attendance);
+    if (!state.sitting) {
+      $("waiting-heading").textContent = "暂无会议";
+      $("waiting-text").textContent = "当前没有进行中的会议，请等待。";
+      show("waiting");
+      return;
+    }
+    $("waiting-heading").textContent = "已签到";
+    $("waiting-text").textContent = "请等待表决开始。";
+    signedIn = Boolean(state.signed_in);
+    const open = state.open_vote;
+    if (!signedIn) {
+      showSignIn(open);
+      return;
+    }
+    if (open) {
+      if (pending && pending.vote === open.id) showSent();
+      else if (vote && vote.id === open.id && ["vote", "confirm", "sent"].indexOf(current) >= 0) {
+        vote = open; // same vote, keep what the deputy was doing
+        if (current === "vote") renderVote();
+      } else startVote(open);
+      return;
+    }
+    if (vote && !pending && (current === "result" || current === "cancelled")) return;
+    show("waiting");
+  }
+
+  function onAttendance(q) {
+    $("waiting-attendance").textContent = "实到 " + q.present + " 人 / 应到 " + q.members + " 人";
+  }
+
+  function onAttendanceEvent(q) {
+    onAttendance(q);
+    // Staff may have signed this seat in (代为签到) while the PIN screen was up.
+    if (current === "signin" && authed && !$("pin").value) refreshState();
+  }
+
+  // --- 签到 -------------------------------------------------------------------------------
+
+  function showSignIn(openVote) {
+    $("signin-member").textContent = "第 " + device.seat + " 座" + (member && member.name ? "　" + member.name : "");
+    $("signin-vote-open").hidden = !openVote;
+    show("signin");
+    $("pin").focus();
+  }
+
+  function buildKeypad() {
+    const pad = $("keypad");
+    const press = (key) => {
+      const pin = $("pin");
+      if (key === "清除") pin.value = "";
+      else if (key === "退格") pin.value = pin.value.slice(0, -1);
+      else if (pin.value.length < 12) pin.value += key;
+    };
+    ["1", "2", "3", "4", "5", "6", "7", "8", "9", "清除", "0", "退格"].forEach((key) => {
+      pad.appendChild(el("button", { type: "button", onclick: () => press(key) }, key));
+    });
+  }
+
+  async function signIn(event) {
+    event.preventDefault();
+    const pin = $("pin").value;
+    if (!/^[0-9]{4,12}$/.test(pin)) {
+      say("签到密码为 4 至 12 位数字");
+      return;
+    }
+    $("signin-button").disabled = true;
+    try {
+      const answer = await sio.emitWithAck("sign_in", { pin: pin }, ACK_TIMEOUT_MS);
+      $("pin").value = "";
+      if (answer.ok || answer.error === "already_signed_in") {
+        signedIn = true;
+        say("签到成功", true);
+        await refreshState();
+      } else {
+        say(S.problem(answer));
+      }
+    } catch (e) {
+      say(S.problem(e));
+    } finally {
+      $("signin-button").disabled = false;
+    }
+  }
+
+  async function refreshState() {
+    try {
+      const answer = await sio.emitWithAck("state", {}, ACK_TIMEOUT_MS);
+      if (answer.ok) {
+        applyState(answer.state);
+        return;
+      }
+      say(S.problem(answer));
+    } catch (e) {
+      say(S.problem(e));
+    }
+    // Still without a screen to show (e.g. right after connecting): try again shortly.
+    if (current === "connecting" && authed) setTimeout(refreshState, 3000);
+  }
+
+  // --- the open vote ---------------------------------------------------------------------
+
+  function onVoteOpened(v) {
+    if (!authed) return;
+    if (!signedIn) {
+      showSignIn(v);
+      return;
+    }
+    say("");
+    startVote(v);
+  }
+
+  function startVote(v) {
+    if (!vote || vote.id !== v.id) {
+      choice = v.kind === "selection" ? [] : {};
+      receipt = null;
+    }
+    vote = v;
+    voteClosed = false;
+    $("vote-title").textContent = v.title;
+    $("vote-kind").textContent = S.KIND[v.kind] + "　·　" + (v.secret ? "无记名" : "记名") +
+      (v.key_policy === "last_press" ? "　·　结束前可以更改" : "　·　提交后不能更改");
+    stopCountdown();
+    stopCountdown = S.countdown($("vote-countdown"), v.closes_at);
+    renderVote();
+    show("vote");
+  }
+
+  function options() {
+    return vote.kind === "selection" ? vote.candidates : vote.subjects;
+  }
+
+  function renderVote() {
+    const body = $("vote-body");
+    body.textContent = "";
+    if (vote.kind === "selection") renderSelection(body);
+    else renderMarks(body, vote.kind === "evaluation" ? S.EVALUATION_MARKS : S.MOTION_MARKS);
+    updateNext();
+  }
+
+  /** Motion and evaluation: one row of three large keys per subject. */
+  function renderMarks(body, marks) {
+    options().forEach((subject) => {
+      const row = el("div", { class: "marks" + (choice[subject.id] ? " marked" : "") });
+      marks.forEach((mark) => {
+        const chosen = choice[subject.id] === mark.id;
+        row.appendChild(el("button", {
+          type: "button",
+          class: "mark " + mark.cls + (chosen ? " chosen" : ""),
+          "aria-pressed": chosen ? "true" : "false",
+          onclick: () => {
+            choice[subject.id] = mark.id;
+            say("");
+            renderVote();
+          },
+        }, mark.label));
+      });
+      body.appendChild(el("div", { class: "subject" },
+        el("div", { class: "subject-title" }, subject.title), row));
+    });
+  }
+
+  /** Selection: a checklist that refuses a choice beyond the N seats. */
+  function renderSelection(body) {
+    const seats = vote.seats;
+    body.appendChild(el("p", { class: "counter", id: "selection-counter" },
+      "已选择 " + choice.length + " 项　/　最多选择 " + seats + " 项"));
+    vote.candidates.forEach((candidate, index) => {
+      const chosen = choice.indexOf(candidate.id) >= 0;
+      body.appendChild(el("button", {
+        type: "button",
+        class: "candidate" + (chosen ? " chosen" : ""),
+        "aria-pressed": chosen ? "true" : "false",
+        onclick: () => {
+          if (chosen) {
+            choice = choice.filter((id) => id !== candidate.id);
+            say("");
+          } else if (choice.length >= seats) {
+            // Said twice: at the top of the page and in the counter that stays in view.
+            const refused = "最多选择" + seats + "项。如需更换，请先取消已选的一项。";
+            say(refused);
+            const counter = $("selection-counter");
+            if (!counter.querySelector(".refused")) counter.appendChild(el("span", { class: "refused" }, refused));
+            return;
+          } else {
+            choice.push(candidate.id);
+            say("");
+          }
+          renderVote();
+        },
+      }, el("span", { class: "box" }, chosen ? "✔" : ""), (index + 1) + ". " + candidate.title));
+    });
+  }
+
+  function updateNext() {
+    const next = $("vote-next");
+    if (vote.kind === "selection") {
+      next.disabled = false;
+      return;
+    }
+    const missing = options().filter((s) => !choice[s.id]).length;
+    next.disabled = missing > 0;
+    next.textContent = missing > 0 ? "还有 " + missing + " 项未选择" : "下一步：核对选择";
+  }
+
+  function markLabel(markId) {
+    const all = S.MOTION_MARKS.concat(S.EVALUATION_MARKS);
+    return (all.find((m) => m.id === markId) || { label: markId }).label;
+  }
+
+  function showConfirm() {
+    if (voteClosed) return;
+    $("confirm-title").textContent = vote.title;
+    const list = $("confirm-summary");
+    list.textContent = "";
+    if (vote.kind === "selection") {
+      const picked = vote.candidates.filter((c) => choice.indexOf(c.id) >= 0);
+      list.appendChild(el("li", null, el("strong", null,
+        picked.length ? "您选择了 " + picked.length + " 项（最多 " + vote.seats + " 项）：" : "您没有选择任何项目。")));
+      picked.forEach((c) => list.appendChild(el("li", null, c.title)));
+    } else {
+      options().forEach((s) => {
+        list.appendChild(el("li", null, s.title + "：", el("strong", null, markLabel(choice[s.id]))));
+      });
+    }
+    $("confirm-policy").textContent = vote.key_policy === "last_press"
+      ? "提交后，在表决结束前仍可更改，以最后一次提交为准。"
+      : "请注意：提交后不能更改。";
+    say("");
+    show("confirm");
+  }
+
+  function ballotOf() {
+    if (vote.kind === "selection") {
+      return vote.candidates.map((c) => c.id).filter((id) => choice.indexOf(id) >= 0);
+    }
+    const ballot = {};
+    options().forEach((s) => {
+      if (choice[s.id]) ballot[s.id] = choice[s.id];
+    });
+    return ballot;
+  }
+
+  async function submit() {
+    if (voteClosed || pending) return;
+    $("confirm-send").disabled = true;
+    try {
+      const ballot = ballotOf();
+      const statement = { vote: vote.id, seat: device.seat, nonce: newNonce() };
+      const signature = await sign(Object.assign({ type: "ballot", ballot: ballot }, statement));
+      const participation = await sign(Object.assign({ type: "participation" }, statement));
+      pending = {
+        vote: vote.id,
+        payload: { vote: vote.id, nonce: statement.nonce, ballot: ballot,
+          signature: signature, participation_signature: participation },
+      };
+    } catch (e) {
+      say("无法签名，请联系工作人员");
+      return;
+    } finally {
+      $("confirm-send").disabled = false;
+    }
+    showSent();
+    sendPending();
+  }
+
+  function showSent(note) {
+    const waiting = Boolean(pending);
+    $("sent-heading").textContent = waiting ? "正在提交…" : receipt ? "已提交" : "您已表决";
+    $("sent-receipt").hidden = waiting || !receipt;
+    if (receipt && !waiting) {
+      const box = $("sent-receipt");
+      box.textContent = "";
+      box.appendChild(el("div", { class: "big" }, "回执：第 " + receipt.entry + " 号记录"));
+      box.appendChild(el("div", null, "第 " + receipt.press + " 次提交　校验码 " +
+        receipt.entry_hash.slice(0, 12)));
+      if (receipt.secret) box.appendChild(el("div", { class: "muted" }, "无记名表决：回执只证明您已参加表决，不含您的选择。"));
+    }
+    const canChange = !waiting && !voteClosed && vote && vote.key_policy === "last_press";
+    $("sent-change").hidden = !canChange;
+    $("sent-policy").textContent = note || (waiting ? "请稍候，不要离开本页面。"
+      : canChange ? "表决结束前可以更改，以最后一次提交为准。" : "请等待表决结束。");
+    if (!vote || !vote.closes_at || voteClosed) $("sent-countdown").hidden = true;
+    else {
+      stopCountdown();
+      stopCountdown = S.countdown($("sent-countdown"), vote.closes_at);
+    }
+    if (current !== "result" && current !== "cancelled") show("sent");
+  }
+
+  /** Send the pending ballot until the server answers it; resend the same payload. */
+  async function sendPending() {
+    if (sending) return;
+    sending = true;
+    try {
+      while (pending && authed && sio && sio.connected) {
+        let answer;
+        try {
+          answer = await sio.emitWithAck("ballot", pending.payload, ACK_TIMEOUT_MS);
+        } catch (e) {
+          if (e.code === "timeout") {
+            showSent("服务器没有及时响应，正在重新发送…");
+            continue;
+          }
+          showSent("连接中断，恢复后将自动重新发送，请稍候…");
+          break; // onChallenge calls sendPending again after the reconnect
+        }
+        const sent = pending;
+        if (answer.ok) {
+          pending = null;
+          onReceipt(sent, answer.receipt);
+        } else if (answer.retry) {
+          showSent("系统繁忙，正在重新发送…");
+          await sleep(BALLOT_RETRY_MS);
+        } else {
+          pending = null;
+          onRefused(sent, answer);
+        }
+      }
+    } finally {
+      sending = false;
+    }
+  }
+
+  function onReceipt(sent, r) {
+    if (!vote || vote.id !== sent.vote) return;
+    receipt = r;
+    say("");
+    showSent();
+  }
+
+  function onRefused(sent, answer) {
+    if (answer.error === "already_voted") {
+      say(S.problem(answer));
+      showSent();
+      return;
+    }
+    if (answer.error === "vote_not_open") {
+      say("表决已经结束，您最后一次提交未被接受。");
+      return;
+    }
+    if (answer.error === "not_signed_in") {
+      signedIn = false;
+      say(S.problem(answer));
+      showSignIn(vote);
+      return;
+    }
+    say(S.problem(answer));
+    if (vote && vote.id === sent.vote && !voteClosed) show("vote");
+  }
+
+  // --- end of a vote ---------------------------------------------------------------------
+
+  function onVoteClosed(data) {
+    if (!vote || vote.id !== data.vote) return;
+    voteClosed = true;
+    stopCountdown();
+    $("sent-change").hidden = true;
+    if (!signedIn) return;
+    $("result-title").textContent = vote.title;
+    $("result-body").textContent = "";
+    $("result-body").appendChild(el("p", null, "正在计票，请稍候…"));
+    if (!pending) say("");
+    show("result");
+  }
+
+  function onResult(data) {
+    if (!signedIn || !authed) return;
+    const shown = vote && vote.id === data.vote ? vote : { id: data.vote, title: data.title };
+    if (!vote || vote.id !== data.vote) vote = shown;
+    voteClosed = true;
+    stopCountdown();
+    $("result-title").textContent = shown.title || data.title || "";
+    $("result-body").textContent = "";
+    $("result-body").appendChild(S.renderResult(shown, data.result));
+    show("result");
+  }
+
+  function onAnnounced(data) {
+    if (current === "result" && vote && vote.id === data.vote) {
+      $("result-body").appendChild(el("p", { class: "banner banner-good" }, "主持人已宣布表决结果"));
+    }
+  }
+
+  function onVoteCancelled(data) {
+    if (!vote || vote.id !== data.vote) return;
+    voteClosed = true;
+    pending = null; // the server refuses ballots for a cancelled vote: nothing to resend
+    stopCountdown();
+    if (!signedIn) return;
+    $("cancelled-reason").textContent = data.reason ? "原因：" + data.reason : "";
+    say("");
+    show("cancelled");
+  }
+
+  // --- start -----------------------------------------------------------------------------
+
+  async function start() {
+    buildKeypad();
+    $("enroll-form").addEventListener("submit", enroll);
+    $("signin-form").addEventListener("submit", signIn);
+    $("reenroll-button").addEventListener("click", reenroll);
+    $("vote-next").addEventListener("click", showConfirm);
+    $("confirm-back").addEventListener("click", () => show("vote"));
+    $("confirm-send").addEventListener("click", submit);
+    $("sent-change").addEventListener("click", () => {
+      if (voteClosed) return;
+      renderVote();
+      show("vote");
+    });
+    if (!window.isSecureContext || !window.crypto || !window.crypto.subtle || !window.indexedDB) {
+      show("insecure");
+      return;
+    }
+    try {
+      device = await loadDevice();
+    } catch (e) {
+      device = null;
+    }
+    if (device && device.keyPair && device.device) connect();
+    else show("enroll");
+  }
+
+  start();
+})();

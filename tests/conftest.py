@@ -1,0 +1,97 @@
+"""Shared fixtures: real services (PostgreSQL, Redis) with honest skipping.
+
+A test that needs a service skips with the reason when the service is not
+reachable — unless REQUIRE_SERVICES=1 (set by .ci/run), where absence fails.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+# Fixtures of the live server (app, staff logins, enrolled kiosks, a real port),
+# available to every test module by name.
+pytest_plugins = ["tests.fixtures_live"]
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+POSTGRES_ADMIN_URL = os.environ.get(
+    "VOTING_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+REDIS_URL = os.environ.get("VOTING_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def services_required() -> bool:
+    return os.environ.get("REQUIRE_SERVICES") == "1"
+
+
+def unavailable(service: str, reason: str) -> None:
+    """Skip, or fail when the run requires every service."""
+    message = f"{service} unavailable: {reason}"
+    if services_required():
+        pytest.fail(f"{message} (REQUIRE_SERVICES=1)")
+    pytest.skip(message)
+
+
+def _port_open(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for this test, dropped afterwards."""
+    import sqlalchemy as sa
+
+    try:
+        admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+    except Exception as exc:  # any connection failure means "not available"
+        unavailable("PostgreSQL", f"{POSTGRES_ADMIN_URL}: {exc.__class__.__name__}")
+    name = f"voting_test_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = admin.url.set(database=name).render_as_string(hide_password=False)
+    try:
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """The Redis server's URL, after checking it answers PING."""
+    import redis
+
+    try:
+        client = redis.Redis.from_url(REDIS_URL, socket_timeout=2)
+        client.ping()
+    except Exception as exc:
+        unavailable("Redis", f"{REDIS_URL}: {exc.__class__.__name__}")
+    return REDIS_URL
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    """A fresh embedded database file."""
+    return f"sqlite:///{tmp_path / 'voting.sqlite3'}"
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    if not SHARED.is_dir():
+        pytest.fail(
+            f"../shared not found at {SHARED}: the tests read the scenarios and vectors there"
+        )
+    return SHARED

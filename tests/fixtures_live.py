@@ -1,0 +1,272 @@
+"""Reusable pieces for tests of the live server: an app on a migrated database
+with the demo loaded, staff accounts and logged-in clients, enrolled kiosks
+with their keys, authenticated Socket.IO test clients, and the app served on
+a real local port.
+
+``tests/conftest.py`` loads this module as a plugin, so its fixtures
+(``live_app``, ``presidium``, ``secretariat``, ``enrolled_kiosk``,
+``live_server``) are available to every test by name; the plain functions
+(``make_live_app``, ``create_staff``, ``login``, ``post_form``,
+``enroll_kiosk``, ``kiosk_socket``, ``staff_socket``, ``serve``) are imported
+as usual. A test that wants an authenticated kiosk and a presidium socket::
+
+    def test_something(live_app, presidium):
+        kiosk_sio, answer = kiosk_socket(live_app, enroll_kiosk(live_app, seat=3))
+        console = staff_socket(live_app, presidium.client)
+"""
+
+from __future__ import annotations
+
+import base64
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from flask_socketio import SocketIOTestClient
+from sqlalchemy import select
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from audit.entry import canonical_bytes
+from crypto import KioskKey
+from voting_server.app import create_app
+from voting_server.db import upgrade
+from voting_server.demo import load_demo
+from voting_server.extensions import audit_log, sessions, socketio
+from voting_server.models import Body, StaffRole
+from voting_server.services import devices, staff
+from voting_server.services.transactions import write_transaction
+from voting_server.settings import TestingConfig
+from voting_server.sockets import connection
+from voting_server.sockets.identity import connected, forget
+from voting_server.views.auth import SESSION_CSRF
+
+PASSWORD = "correct horse battery"  # every test account's password unless given
+
+
+# --- the app -----------------------------------------------------------------------------
+
+
+def make_live_app(database_url: str, instance_dir: Path, *, demo: bool = True) -> Flask:
+    """The real app (Socket.IO in threading mode) on a migrated database; the
+    demo committee (61 seats) loaded unless ``demo=False``. The server key
+    lives in ``instance_dir``."""
+    upgrade(database_url)
+    config = TestingConfig(database_url)
+    instance_dir.mkdir(parents=True, exist_ok=True)
+    config.INSTANCE_DIR = str(instance_dir)
+    app = create_app(config)
+    if demo:
+        with app.app_context(), write_transaction(sessions()) as session:
+            load_demo(session)
+    return app
+
+
+def body_id(app: Flask) -> int:
+    """The id of the (first) body: the demo committee."""
+    with app.app_context(), sessions()() as session:
+        found = session.scalar(select(Body.id).order_by(Body.id).limit(1))
+    assert found is not None, "no body: was the demo loaded?"
+    return found
+
+
+def forget_connections() -> None:
+    """Forget every connection the process remembers (clients of earlier tests
+    that were never disconnected), so each test starts with nobody online."""
+    for client in connected():
+        forget(client.sid)
+    connection._pending.clear()
+
+
+@pytest.fixture
+def live_app(sqlite_url: str, tmp_path: Path) -> Iterator[Flask]:
+    forget_connections()
+    yield make_live_app(sqlite_url, tmp_path / "instance")
+    forget_connections()
+
+
+# --- staff -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StaffAccount:
+    id: int
+    username: str
+    password: str
+    role: str
+
+
+def create_staff(
+    app: Flask, role: StaffRole | str, username: str | None = None, password: str = PASSWORD
+) -> StaffAccount:
+    role = StaffRole(role)
+    username = username or f"{role.value}-user"
+    with app.app_context(), write_transaction(sessions()) as session:
+        user = staff.create_user(session, username, f"测试{role.value}", role, password)
+        account = StaffAccount(user.id, user.username, password, role.value)
+    return account
+
+
+def csrf_of(client: FlaskClient) -> str:
+    """The CSRF token of the client's session (fetching the login page makes one)."""
+    with client.session_transaction() as data:
+        token = data.get(SESSION_CSRF)
+    if token is None:
+        client.get("/login")
+        with client.session_transaction() as data:
+            token = data.get(SESSION_CSRF)
+    assert isinstance(token, str)
+    return token
+
+
+def login(app: Flask, username: str, password: str = PASSWORD) -> FlaskClient:
+    """A Flask test client logged in through the real login form."""
+    client = app.test_client()
+    response = client.post(
+        "/login",
+        data={"username": username, "password": password, "csrf_token": csrf_of(client)},
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return client
+
+
+def post_form(client: FlaskClient, path: str, data: dict[str, Any] | None = None) -> Any:
+    """POST a form with the session's CSRF token, as the pages' forms do."""
+    return client.post(path, data={**(data or {}), "csrf_token": csrf_of(client)})
+
+
+@dataclass
+class LoggedIn:
+    client: FlaskClient
+    account: StaffAccount
+
+
+def logged_in(app: Flask, role: StaffRole | str, username: str | None = None) -> LoggedIn:
+    account = create_staff(app, role, username)
+    return LoggedIn(login(app, account.username, account.password), account)
+
+
+@pytest.fixture
+def presidium(live_app: Flask) -> LoggedIn:
+    return logged_in(live_app, StaffRole.PRESIDIUM)
+
+
+@pytest.fixture
+def secretariat(live_app: Flask) -> LoggedIn:
+    return logged_in(live_app, StaffRole.SECRETARIAT)
+
+
+def staff_socket(app: Flask, client: FlaskClient) -> SocketIOTestClient:
+    """A Socket.IO test client on the logged-in session of ``client``."""
+    sio = socketio.test_client(app, flask_test_client=client)
+    assert sio.is_connected(), "staff connection refused"
+    return sio
+
+
+# --- kiosks ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EnrolledKiosk:
+    device_id: str
+    seat: int
+    body_id: int
+    key: KioskKey
+
+    def sign(self, statement: dict[str, Any]) -> str:
+        """Base64 of the raw r‖s signature over the statement's canonical bytes."""
+        return base64.b64encode(self.key.sign(canonical_bytes(statement))).decode("ascii")
+
+    def auth_signature(self, challenge: str) -> str:
+        return self.sign({"type": "kiosk-auth", "device": self.device_id, "challenge": challenge})
+
+
+def enroll_kiosk(app: Flask, seat: int, key: KioskKey | None = None) -> EnrolledKiosk:
+    """A tablet enrolled for ``seat`` through the service (a code issued and used)."""
+    key = key or KioskKey.generate()
+    body = body_id(app)
+    with app.app_context(), write_transaction(sessions()) as session:
+        code = devices.issue_enrollment_code(session, body, seat, None)
+        device = devices.enroll_device(session, audit_log(), code, key.public.spki_b64)
+        enrolled = EnrolledKiosk(device.id, device.seat, device.body_id, key)
+    return enrolled
+
+
+def challenge_of(sio: SocketIOTestClient) -> str:
+    """The ``challenge`` the server sent on this connection."""
+    events = [e for e in sio.get_received() if e["name"] == "challenge"]
+    assert len(events) == 1, events
+    return events[0]["args"][0]["challenge"]
+
+
+def kiosk_socket(app: Flask, kiosk: EnrolledKiosk) -> tuple[SocketIOTestClient, dict[str, Any]]:
+    """An authenticated kiosk connection and the answer to ``authenticate``."""
+    sio = socketio.test_client(app, auth={"device": kiosk.device_id})
+    assert sio.is_connected(), "kiosk connection refused"
+    challenge = challenge_of(sio)
+    answer = sio.emit(
+        "authenticate",
+        {"device": kiosk.device_id, "signature": kiosk.auth_signature(challenge)},
+        callback=True,
+    )
+    assert answer.get("ok"), answer
+    return sio, answer
+
+
+@pytest.fixture
+def enrolled_kiosk(live_app: Flask) -> EnrolledKiosk:
+    """Seat 1's tablet, enrolled."""
+    return enroll_kiosk(live_app, 1)
+
+
+# --- a real server ----------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class LiveServer:
+    url: str
+    server: BaseWSGIServer
+    thread: threading.Thread
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(10)
+
+
+def serve(app: Flask) -> LiveServer:
+    """Serve ``app`` (HTTP, Socket.IO polling and WebSocket) on a free
+    127.0.0.1 port in a thread; ``stop()`` it when done. The same WSGI app
+    as production, served by Werkzeug's threaded server instead of gunicorn."""
+    port = free_port()
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name=f"live-{port}", daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                break
+        except OSError:
+            time.sleep(0.05)
+    return LiveServer(url, server, thread)
+
+
+@pytest.fixture
+def live_server(live_app: Flask) -> Iterator[LiveServer]:
+    server = serve(live_app)
+    yield server
+    server.stop()

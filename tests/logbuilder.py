@@ -1,0 +1,105 @@
+"""Builds signed audit logs for verifier tests, entry by entry.
+
+It uses the same sealing function as the server (``audit.entry.seal``) and
+real keys, so a log it builds is one the verifier must accept; tests then
+tamper with it.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from audit.entry import GENESIS_PREV, canonical_bytes, entry_hash, sign_entry, unsigned_entry
+from crypto import KioskKey, ServerKey, b64encode
+from voting_server.rules import VoteSpec, tally
+from voting_server.rules.kinds import KeyPolicy
+
+
+class LogBuilder:
+    def __init__(self, members: int = 5) -> None:
+        self.server = ServerKey.generate()
+        self.lines: list[bytes] = []
+        self.kiosks: dict[int, KioskKey] = {}  # seat → key
+        self.members = members
+        self.append("log_started", {"server_key": self.server.public_b64, "software": "test"})
+        roster = [{"id": m, "seat": m, "name": f"代表{m}"} for m in range(1, members + 1)]
+        self.append(
+            "roster",
+            {"body": {"id": 1, "name": "测试", "kind": "standing_committee", "level": "city"},
+             "member_count": members, "members": roster},
+        )  # fmt: skip
+        for seat in range(1, members + 1):
+            key = KioskKey.generate()
+            self.kiosks[seat] = key
+            self.append(
+                "device_enrolled",
+                {"device": f"d{seat}", "seat": seat, "public_key": key.public.spki_b64},
+            )
+
+    def append(self, type_: str, data: dict[str, Any]) -> int:
+        prev = entry_hash(self.lines[-1]) if self.lines else GENESIS_PREV
+        entry = unsigned_entry(len(self.lines), prev, "2026-11-22T09:00:00.000000Z", type_, data)
+        self.lines.append(canonical_bytes(sign_entry(entry, self.server.sign)))
+        return len(self.lines) - 1
+
+    def sign_in(self, *members: int, sitting: int = 1) -> None:
+        for m in members:
+            self.append(
+                "signed_in",
+                {
+                    "sitting": sitting,
+                    "member": m,
+                    "seat": m,
+                    "method": "kiosk_pin",
+                    "device": f"d{m}",
+                },
+            )
+
+    def configure(
+        self, vote: int, spec: VoteSpec, *, secret: bool, policy: KeyPolicy = KeyPolicy.LAST_PRESS
+    ) -> None:
+        self.append(
+            "vote_configured",
+            {"vote": {"id": vote, "body": 1, "sitting": 1, "agenda_item": 1, "title": "t",
+                      "config": spec.to_json(), "secret": secret,
+                      "key_policy": policy.value, "live_tally": "hidden", "rerun_of": None}},
+        )  # fmt: skip
+
+    def open(self, vote: int, spec: VoteSpec, present: int) -> None:
+        self.append(
+            "vote_opened",
+            {"vote": vote, "members": self.members, "present": present,
+             "quorum_required": spec.quorum.required(self.members), "closes_at": None, "by": 1},
+        )  # fmt: skip
+
+    def press(self, vote: int, member: int, ballot: Any, *, secret: bool, press: int = 1) -> None:
+        nonce = secrets.token_urlsafe(16)
+        kiosk = self.kiosks[member]
+        base = {"vote": vote, "seat": member, "nonce": nonce}
+        if secret:
+            sig = kiosk.sign(canonical_bytes({"type": "participation", **base}))
+            self.append(
+                "participation",
+                {**base, "member": member, "device": f"d{member}", "press": press,
+                 "kiosk_sig": b64encode(sig)},
+            )  # fmt: skip
+        else:
+            sig = kiosk.sign(canonical_bytes({"type": "ballot", **base, "ballot": ballot}))
+            self.append(
+                "ballot",
+                {**base, "member": member, "device": f"d{member}", "press": press,
+                 "ballot": ballot, "kiosk_sig": b64encode(sig)},
+            )  # fmt: skip
+
+    def close(self, vote: int, spec: VoteSpec, present: int, counted: list[Any], *, secret: bool):
+        self.append(
+            "vote_closed",
+            {"vote": vote, "members": self.members, "present": present, "cast": len(counted),
+             "reason": "presidium", "by": 1},
+        )  # fmt: skip
+        if secret:
+            self.append("ballots_released", {"vote": vote, "ballots": counted})
+        result = tally(spec, self.members, present, counted)
+        self.append("result", {"vote": vote, "result": result})
+        return result

@@ -1,0 +1,46 @@
+"""The application factory serves the sitting overview and reports its health."""
+
+from __future__ import annotations
+
+from flask.testing import FlaskClient
+
+from voting_server.app import create_app
+from voting_server.db import make_engine, make_session_factory, upgrade
+from voting_server.demo import load_demo
+from voting_server.settings import TestingConfig
+
+
+def client_for(url: str) -> FlaskClient:
+    return create_app(TestingConfig(url)).test_client()
+
+
+def test_overview_lists_the_demo_sitting_in_chinese(sqlite_url: str) -> None:
+    upgrade(sqlite_url)
+    with make_session_factory(make_engine(sqlite_url)).begin() as session:
+        load_demo(session)
+    page = client_for(sqlite_url).get("/")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "全体组成人员（应到）：<strong>61</strong>" in html
+    for label in ("表决", "民生实事项目票决", "满意度测评", "无记名"):
+        assert label in html
+
+
+def test_overview_of_an_empty_database_says_what_to_do(sqlite_url: str) -> None:
+    upgrade(sqlite_url)
+    html = client_for(sqlite_url).get("/").get_data(as_text=True)
+    assert "voting-server demo" in html
+
+
+def test_health_reports_database_state(sqlite_url: str) -> None:
+    upgrade(sqlite_url)
+    assert client_for(sqlite_url).get("/healthz").get_json() == {"ok": True}
+    dead = client_for("postgresql+psycopg://nobody@127.0.0.1:1/none")
+    response = dead.get("/healthz")
+    assert response.status_code == 503
+    assert response.get_json()["error"] == "database_unavailable"
+
+
+def test_health_on_postgres(postgres_url: str) -> None:
+    upgrade(postgres_url)
+    assert client_for(postgres_url).get("/healthz").status_code == 200

@@ -1,0 +1,193 @@
+"""``voting-server init-db``, ``import-roster`` and ``demo`` as an operator runs them."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from click.testing import CliRunner, Result
+
+from voting_server.cli import main
+from voting_server.db import make_engine
+
+UNREACHABLE_PG = "postgresql://postgres@127.0.0.1:1/voting"  # nothing listens on port 1
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> Result:
+    return CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
+
+
+def members(url: str) -> list[tuple[int, str, bool]]:
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(sa.text("SELECT seat, name, active FROM members ORDER BY seat"))
+            return [(seat, name, bool(active)) for seat, name, active in rows]
+    finally:
+        engine.dispose()
+
+
+def member_count(url: str) -> int:
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(sa.text("SELECT member_count FROM bodies")).scalar_one()
+    finally:
+        engine.dispose()
+
+
+def test_init_db_creates_the_schema(sqlite_url: str) -> None:
+    result = run("init-db", "--database-url", sqlite_url)
+    assert result.exit_code == 0, result.output
+    assert "0001" in result.stdout
+    engine = make_engine(sqlite_url)
+    try:
+        assert "votes" in sa.inspect(engine).get_table_names()
+    finally:
+        engine.dispose()
+    assert run("init-db", "--database-url", sqlite_url).exit_code == 0  # again: nothing to do
+
+
+def test_database_url_from_the_environment(sqlite_url: str) -> None:
+    result = run("demo", env={"VOTING_DATABASE_URL": sqlite_url})
+    assert result.exit_code == 0, result.output
+    assert len(members(sqlite_url)) == 61
+
+
+def test_demo_then_good_roster(sqlite_url: str, tmp_path: Path) -> None:
+    result = run("demo", "--database-url", sqlite_url)
+    assert result.exit_code == 0, result.output
+    assert "61" in result.stdout and "motion, selection, evaluation" in result.stdout
+    again = run("demo", "--database-url", sqlite_url)
+    assert again.exit_code == 0 and len(members(sqlite_url)) == 61
+
+    roster = tmp_path / "名册.csv"
+    lines = ["座位号,姓名,代表团"] + [f"{seat},委员{seat},第一组" for seat in range(1, 56)]
+    roster.write_bytes(("\n".join(lines) + "\n").encode("gb18030"))
+    result = run("import-roster", str(roster), "--database-url", sqlite_url)
+    assert result.exit_code == 0, result.output
+    assert "active 55" in result.stdout and "deactivated 6" in result.stdout
+    assert member_count(sqlite_url) == 55
+    assert members(sqlite_url)[0] == (1, "委员1", True)
+    assert members(sqlite_url)[-1][2] is False  # seat 61 is no longer in the roster
+
+
+def test_bad_roster_lists_every_row_and_imports_nothing(sqlite_url: str, tmp_path: Path) -> None:
+    assert run("demo", "--database-url", sqlite_url).exit_code == 0
+    before = members(sqlite_url)
+    roster = tmp_path / "bad.csv"
+    roster.write_text("座位号,姓名\n1,新甲\n2,\n1,新乙\n,新丙\n5,新丁\n", encoding="utf-8-sig")
+    result = run("import-roster", str(roster), "--body", "1", "--database-url", sqlite_url)
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        "第2行 seat: 座位号1与第4行重复 / seat 1 is also on line 4",
+        "第3行 name: 姓名为空 / name is empty",
+        "第4行 seat: 座位号1与第2行重复 / seat 1 is also on line 2",
+        "第5行 seat: 座位号为空 / seat is empty",
+        "名册有4处错误，未导入任何数据 / 4 error(s): nothing was imported",
+    ]
+    assert result.stdout == ""
+    assert members(sqlite_url) == before
+    assert member_count(sqlite_url) == 61
+
+
+def test_xlsx_roster_through_the_command(sqlite_url: str, tmp_path: Path) -> None:
+    import openpyxl
+
+    assert run("demo", "--database-url", sqlite_url).exit_code == 0
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.append(["seat", "name", "group"])
+    for seat in range(1, 62):
+        sheet.append([seat, f"代表{seat}", "第二组"])
+    path = tmp_path / "roster.xlsx"
+    workbook.save(path)
+    result = run("import-roster", str(path), "--database-url", sqlite_url)
+    assert result.exit_code == 0, result.output
+    assert "updated 61" in result.stdout
+    assert members(sqlite_url)[60] == (61, "代表61", True)
+
+
+def test_import_roster_errors_are_one_line(sqlite_url: str, tmp_path: Path) -> None:
+    roster = tmp_path / "r.csv"
+    roster.write_text("座位号,姓名\n1,甲\n", encoding="utf-8")
+
+    missing = run("import-roster", str(tmp_path / "nope.csv"), "--database-url", sqlite_url)
+    assert missing.exit_code == 1
+    assert missing.stderr.strip().splitlines() == [
+        f"Error: 无法读取文件 cannot read {tmp_path / 'nope.csv'}: No such file or directory"
+    ]
+
+    not_initialised = run("import-roster", str(roster), "--database-url", sqlite_url)
+    assert not_initialised.exit_code == 1
+    assert "init-db" in not_initialised.stderr and "Traceback" not in not_initialised.output
+
+    assert run("init-db", "--database-url", sqlite_url).exit_code == 0
+    no_body = run("import-roster", str(roster), "--database-url", sqlite_url)
+    assert no_body.exit_code == 1 and "no body" in no_body.stderr
+
+    assert run("demo", "--database-url", sqlite_url).exit_code == 0
+    wrong_body = run("import-roster", str(roster), "--body", "7", "--database-url", sqlite_url)
+    assert wrong_body.exit_code == 1 and "no body with id 7" in wrong_body.stderr
+    assert len(members(sqlite_url)) == 61
+
+
+@pytest.mark.parametrize("command", ["init-db", "demo"])
+def test_unreachable_database(command: str) -> None:
+    result = run(command, "--database-url", UNREACHABLE_PG)
+    assert result.exit_code == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: 数据库不可用 database unavailable:")
+    assert "Connection refused" in lines[0] or "connection failed" in lines[0]
+
+
+def test_unopenable_sqlite_file(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'no' / 'such' / 'dir' / 'v.sqlite3'}"
+    result = run("init-db", "--database-url", url)
+    assert result.exit_code == 1
+    assert result.stderr.strip().splitlines() == [
+        "Error: 数据库不可用 database unavailable: OperationalError: unable to open database file"
+    ]
+
+
+def test_demo_on_postgresql(postgres_url: str, tmp_path: Path) -> None:
+    result = run("demo", "--database-url", postgres_url)
+    assert result.exit_code == 0, result.output
+    roster = tmp_path / "r.csv"
+    roster.write_text("座位号,姓名\n1,甲\n1,乙\n", encoding="utf-8")
+    bad = run("import-roster", str(roster), "--database-url", postgres_url)
+    assert bad.exit_code == 1
+    assert member_count(postgres_url) == 61 and len(members(postgres_url)) == 61
+
+
+def test_real_executable(tmp_path: Path) -> None:
+    """The installed console script, in a fresh process, with the URL from the environment."""
+    exe = Path(sys.executable).with_name("voting-server")
+    assert exe.is_file(), f"{exe} missing: install the project with pip install -e ."
+    url = f"sqlite:///{tmp_path / 'hall.sqlite3'}"
+    env = {**os.environ, "VOTING_DATABASE_URL": url}
+    demo = subprocess.run([exe, "demo"], env=env, capture_output=True, text=True, timeout=120)
+    assert demo.returncode == 0, demo.stderr
+    assert "示例市人民代表大会常务委员会" in demo.stdout
+
+    roster = tmp_path / "名册.csv"
+    roster.write_bytes("座位号,姓名\n1,王建国\n2,王建国\n3,\n".encode("gb18030"))
+    bad = subprocess.run(
+        [exe, "import-roster", roster], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert bad.returncode == 1
+    assert "第4行 name: 姓名为空 / name is empty" in bad.stderr.splitlines()
+    assert len(members(url)) == 61  # nothing imported; two members may share a name, though
+
+    good = roster.with_name("good.csv")
+    good.write_text("座位号,姓名\n1,王建国\n2,王建国\n", encoding="utf-8")
+    ok = subprocess.run(
+        [exe, "import-roster", good], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert ok.returncode == 0, ok.stderr
+    assert member_count(url) == 2

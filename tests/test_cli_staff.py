@@ -1,0 +1,154 @@
+"""``voting-server create-user``, ``enrollment-codes`` and ``issue-pins``."""
+
+from __future__ import annotations
+
+import csv
+import re
+import stat
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import select
+
+from voting_server.cli import main
+from voting_server.db import make_engine, make_session_factory, upgrade
+from voting_server.demo import load_demo
+from voting_server.models import EnrollmentCode, Member, StaffRole, StaffUser
+from voting_server.services import devices, staff
+from voting_server.services.passwords import verify_secret
+
+CODE = re.compile(r"^(\d+)\t([2-9A-HJ-NP-Z]{4}-[2-9A-HJ-NP-Z]{4})$")
+
+
+@pytest.fixture
+def demo_url(sqlite_url: str) -> str:
+    upgrade(sqlite_url)
+    with make_session_factory(make_engine(sqlite_url)).begin() as session:
+        load_demo(session)
+    return sqlite_url
+
+
+def run(*args: str, input: str | None = None) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, list(args), input=input)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def _session(url: str):  # type: ignore[no-untyped-def]
+    return make_session_factory(make_engine(url))()
+
+
+def test_create_user_reads_the_password_from_stdin_and_never_prints_it(demo_url: str) -> None:
+    code, out, err = run(
+        "create-user", "Zhu.Chi", "--role", "presidium", "--display-name", "王主任",
+        "--password-stdin", "--database-url", demo_url, input="a long password\n",
+    )  # fmt: skip
+    assert code == 0, err
+    assert "zhu.chi" in out and "a long password" not in out + err
+    with _session(demo_url) as s:
+        user = staff.authenticate(s, "zhu.chi", "a long password")
+        assert user is not None and (user.role, user.display_name) == (
+            StaffRole.PRESIDIUM,
+            "王主任",
+        )
+
+
+def test_create_user_prompts_twice_without_echo(demo_url: str) -> None:
+    code, out, err = run(
+        "create-user", "mi.shu", "--role", "secretariat", "--database-url", demo_url,
+        input="first password\nfirst password\n",
+    )  # fmt: skip
+    assert code == 0, err
+    assert "first password" not in out + err
+    with _session(demo_url) as s:
+        assert staff.authenticate(s, "mi.shu", "first password") is not None
+
+
+def test_create_user_refuses_a_weak_password_a_taken_name_and_an_unknown_role(
+    demo_url: str,
+) -> None:
+    code, _, err = run(
+        "create-user", "mi.shu", "--role", "secretariat", "--password-stdin",
+        "--database-url", demo_url, input="short\n",
+    )  # fmt: skip
+    assert code == 1 and "密码至少10个字符" in err and "short" not in err
+    ok = ("--password-stdin", "--database-url", demo_url)
+    assert (
+        run("create-user", "mi.shu", "--role", "secretariat", *ok, input="long password\n")[0] == 0
+    )
+    code, _, err = run("create-user", "MI.SHU", "--role", "display", *ok, input="long password\n")
+    assert code == 1 and "用户名已被使用" in err
+    assert run("create-user", "x.y", "--role", "admin", *ok, input="long password\n")[0] == 2
+    with _session(demo_url) as s:
+        assert len(s.scalars(select(StaffUser)).all()) == 1
+
+
+def test_enrollment_codes_for_one_seat_or_all_seats(demo_url: str) -> None:
+    code, out, err = run("enrollment-codes", "--seat", "7", "--database-url", demo_url)
+    assert code == 0, err
+    (line,) = out.splitlines()
+    match = CODE.match(line)
+    assert match and match[1] == "7"
+    assert "请妥善保管" in err
+
+    code, out, err = run(
+        "enrollment-codes", "--all", "--ttl-hours", "2", "--database-url", demo_url
+    )
+    assert code == 0, err
+    matches = [CODE.match(line) for line in out.splitlines()]
+    assert [int(m[1]) for m in matches if m] == list(range(1, 62))
+    with _session(demo_url) as s:
+
+        def record(code: str) -> EnrollmentCode:
+            found = s.scalar(
+                select(EnrollmentCode).where(EnrollmentCode.code_hash == devices.code_hash(code))
+            )
+            assert found is not None
+            return found
+
+        now = datetime.now(UTC)
+        assert record(match[2]).expires_at <= now  # the seat's first code was voided
+        second = record(matches[6][2])  # type: ignore[index]
+        assert second.seat == 7 and second.expires_at - second.created_at == timedelta(hours=2)
+
+    assert run("enrollment-codes", "--database-url", demo_url)[0] == 2
+    assert run("enrollment-codes", "--seat", "3", "--all", "--database-url", demo_url)[0] == 2
+    code, _, err = run("enrollment-codes", "--seat", "99", "--database-url", demo_url)
+    assert code == 1 and "该座位没有在册组成人员" in err
+
+
+def test_issue_pins_writes_a_private_csv_and_never_overwrites(
+    demo_url: str, tmp_path: Path
+) -> None:
+    out_file = tmp_path / "pins.csv"
+    code, out, err = run("issue-pins", "--out", str(out_file), "--database-url", demo_url)
+    assert code == 0, err
+    assert stat.S_IMODE(out_file.stat().st_mode) == 0o600
+    with out_file.open(encoding="utf-8-sig", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 61 and list(rows[0]) == ["seat", "name", "pin"]
+    assert all(re.fullmatch(r"[0-9]{6}", r["pin"]) for r in rows)
+    assert not any(r["pin"] in out + err for r in rows)
+    with _session(demo_url) as s:
+        members = {m.seat: m for m in s.scalars(select(Member))}
+        for row in rows[:3]:
+            member = members[int(row["seat"])]
+            assert member.name == row["name"] and verify_secret(member.pin_hash, row["pin"])
+
+    before = out_file.read_bytes()
+    code, _, err = run("issue-pins", "--out", str(out_file), "--database-url", demo_url)
+    assert code == 1 and "不会覆盖" in err
+    assert out_file.read_bytes() == before
+    with _session(demo_url) as s:  # and the PINs were not changed either
+        assert verify_secret(
+            s.scalar(select(Member.pin_hash).where(Member.seat == 1)), rows[0]["pin"]
+        )
+
+
+def test_issue_pins_on_an_uninitialised_database_leaves_no_file(tmp_path: Path) -> None:
+    out_file = tmp_path / "pins.csv"
+    url = f"sqlite:///{tmp_path / 'empty.sqlite3'}"
+    code, _, err = run("issue-pins", "--out", str(out_file), "--database-url", url)
+    assert code == 1 and "init-db" in err
+    assert not out_file.exists()

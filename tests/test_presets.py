@@ -1,0 +1,86 @@
+"""Rule presets: config/presets.toml resolves to valid, explicit vote configurations."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from voting_server.presets import load_presets, resolve
+from voting_server.rules import SchemaError, VoteKind, tally
+from voting_server.rules.kinds import (
+    DEFAULT_MOTION_THRESHOLD,
+    DEFAULT_UNSATISFIED_THRESHOLD,
+    ThresholdBase,
+)
+from voting_server.settings import CONFIG_DIR
+
+PRESETS = CONFIG_DIR / "presets.toml"
+
+
+def test_shipped_presets_include_the_named_ones() -> None:
+    presets = load_presets(PRESETS)
+    assert {"default", "two_thirds"} <= set(presets[VoteKind.MOTION])
+    assert {"default", "satisfaction_below_60"} <= set(presets[VoteKind.EVALUATION])
+    assert "default" in presets[VoteKind.SELECTION]
+
+
+def test_default_preset_is_rules_md_default() -> None:
+    presets = load_presets(PRESETS)
+    spec = resolve(presets, VoteKind.MOTION, "default", {"subjects": ["budget"]})
+    assert spec.threshold == DEFAULT_MOTION_THRESHOLD
+    evaluation = resolve(presets, VoteKind.EVALUATION, "default", {"subjects": ["a"]})
+    assert evaluation.evaluation.unsatisfied_threshold == DEFAULT_UNSATISFIED_THRESHOLD
+
+
+def test_two_thirds_preset_needs_1987_of_2980() -> None:
+    spec = resolve(load_presets(PRESETS), VoteKind.MOTION, "two_thirds", {"subjects": ["charter"]})
+    assert spec.threshold.base is ThresholdBase.MEMBERS
+    assert not spec.threshold.strict
+    yes_1987 = [{"charter": "yes"}] * 1987 + [{"charter": "no"}] * 993
+    result = tally(spec, 2980, 2980, yes_1987)
+    assert result["subjects"]["charter"]["required"] == 1987
+    assert result["subjects"]["charter"]["passed"] is True
+    result = tally(spec, 2980, 2980, [*yes_1987[1:], {"charter": "no"}])
+    assert result["subjects"]["charter"]["passed"] is False
+
+
+def test_satisfaction_below_60_preset() -> None:
+    spec = resolve(
+        load_presets(PRESETS), VoteKind.EVALUATION, "satisfaction_below_60", {"subjects": ["d"]}
+    )
+    assert spec.evaluation.satisfaction_below == (3, 5)
+    exactly_60 = [{"d": "satisfied"}] * 3 + [{"d": "unsatisfied"}] * 2
+    assert tally(spec, 5, 5, exactly_60)["subjects"]["d"]["outcome"] == "satisfactory"
+    below = [{"d": "satisfied"}] * 3 + [{"d": "unsatisfied"}] * 3
+    assert tally(spec, 6, 6, below)["subjects"]["d"]["outcome"] == "unsatisfactory"
+
+
+def test_unknown_preset_is_refused() -> None:
+    with pytest.raises(SchemaError, match="preset"):
+        resolve(load_presets(PRESETS), VoteKind.MOTION, "three_quarters", {"subjects": ["x"]})
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        (
+            '[motion.bad]\nthreshold = { base = "members", ratio = [1, 0], strict = true }\n',
+            "ratio",
+        ),
+        (
+            '[motion.bad]\nthreshhold = { base = "members", ratio = [1, 2], strict = true }\n',
+            "motion.bad",
+        ),
+        ("[referendum.default]\n", "referendum"),
+        ("[evaluation.bad]\nsatisfaction_below = [6, 5]\n", "satisfaction_below"),
+    ],
+)
+def test_bad_preset_file_fails_at_load_naming_the_field(
+    tmp_path: Path, body: str, field: str
+) -> None:
+    path = tmp_path / "presets.toml"
+    path.write_text(body, encoding="utf-8")
+    with pytest.raises(SchemaError) as err:
+        load_presets(path)
+    assert field in str(err.value)

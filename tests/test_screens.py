@@ -1,0 +1,122 @@
+"""The live screens' pages and their scripts are served by the server itself."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from tests.fixtures_live import logged_in, make_live_app
+from voting_server.app import create_app
+from voting_server.db import upgrade
+from voting_server.models import StaffRole
+from voting_server.settings import TestingConfig
+
+
+@pytest.fixture
+def client(sqlite_url: str) -> FlaskClient:
+    upgrade(sqlite_url)
+    return create_app(TestingConfig(sqlite_url)).test_client()
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/kiosk-static/js/sio.js",
+        "/kiosk-static/js/kiosk.js",
+        "/static/js/screens.js",
+        "/static/js/console.js",
+        "/static/js/display.js",
+    ],
+)
+def test_scripts_are_served_as_utf8_javascript(client: FlaskClient, path: str) -> None:
+    response = client.get(path)
+    assert response.status_code == 200
+    assert response.mimetype == "text/javascript"
+    assert response.mimetype_params.get("charset") == "utf-8"  # the scripts carry Chinese text
+
+
+def test_stylesheet_is_served(client: FlaskClient) -> None:
+    response = client.get("/static/css/screens.css")
+    assert response.status_code == 200
+    assert response.mimetype == "text/css"
+
+
+def test_kiosk_static_does_not_leave_its_folder(client: FlaskClient) -> None:
+    assert client.get("/kiosk-static/../__init__.py").status_code == 404
+    assert client.get("/kiosk-static/%2e%2e/__init__.py").status_code == 404
+
+
+def test_kiosk_page_needs_no_login_and_loads_only_local_scripts(client: FlaskClient) -> None:
+    response = client.get("/kiosk")
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert '<html lang="zh-CN">' in html
+    for label in ("设备登记", "签到", "确认提交", "表决结束", "HTTPS"):
+        assert label in html
+    assert "/kiosk-static/js/sio.js" in html and "/kiosk-static/js/kiosk.js" in html
+    assert "http://" not in html.replace("http://localhost", "")  # nothing from outside the hall
+    assert "data-server-now=" in html
+
+
+# --- who may open which page -----------------------------------------------------------------
+
+
+@pytest.fixture
+def hall_app(sqlite_url: str, tmp_path: Path) -> Flask:
+    """The app with staff login, the demo committee loaded."""
+    return make_live_app(sqlite_url, tmp_path / "instance")
+
+
+PAGES = {
+    # path: roles that get the page (the others get 403; anonymous users the login page)
+    "/console": {"presidium", "secretariat"},
+    "/display": {"display", "presidium"},
+}
+
+
+@pytest.mark.parametrize("path", sorted(PAGES))
+def test_anonymous_users_are_sent_to_the_login_page(hall_app: Flask, path: str) -> None:
+    response = hall_app.test_client().get(path)
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/login?next=" + path)
+
+
+@pytest.mark.parametrize("path", sorted(PAGES))
+@pytest.mark.parametrize("role", [r.value for r in StaffRole])
+def test_each_page_opens_for_its_roles_only(hall_app: Flask, path: str, role: str) -> None:
+    response = logged_in(hall_app, role).client.get(path)
+    if role in PAGES[path]:
+        assert response.status_code == 200
+        assert '<html lang="zh-CN">' in response.get_data(as_text=True)
+    else:
+        assert response.status_code == 403
+        assert "无权访问" in response.get_data(as_text=True)
+
+
+def test_console_for_the_presidium_acts_and_knows_the_roster(hall_app: Flask) -> None:
+    html = logged_in(hall_app, "presidium").client.get("/console").get_data(as_text=True)
+    assert 'data-can-act="true"' in html
+    for label in ("主席团控制台", "出席情况", "应到", "实到", "代为签到", "退出登录"):
+        assert label in html
+    roster = json.loads(
+        html.split('<script type="application/json" id="roster">')[1].split("</script>")[0]
+    )
+    assert len(roster) == 61
+    assert roster[0] == {"id": roster[0]["id"], "seat": 1, "name": "王建国"}
+    assert "/kiosk-static/js/sio.js" in html and "/static/js/console.js" in html
+
+
+def test_console_for_the_secretariat_is_read_only(hall_app: Flask) -> None:
+    html = logged_in(hall_app, "secretariat").client.get("/console").get_data(as_text=True)
+    assert 'data-can-act="false"' in html
+    assert "（只读）" in html
+
+
+def test_display_page_loads_its_script(hall_app: Flask) -> None:
+    html = logged_in(hall_app, "display").client.get("/display").get_data(as_text=True)
+    assert "/static/js/display.js" in html
+    assert "请等待表决" in html

@@ -1,0 +1,346 @@
+"""The vote lifecycle and the ballot path, at the service level, on a real database.
+
+Each test runs a piece of a sitting of the demo committee (61 members), then
+checks what a scrutineer would: the published result, the audit log
+verified offline, and that refusals changed nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from audit.entry import canonical_bytes
+from audit.verify import verify_log
+from crypto import KioskKey, ServerKey, b64encode
+from voting_server.db import make_engine, make_session_factory, upgrade
+from voting_server.demo import load_demo
+from voting_server.models import AttendanceMethod, AuditEntry, Press, Vote, VoteState
+from voting_server.rules import tally
+from voting_server.rules.kinds import KeyPolicy, LiveTally, VoteKind
+from voting_server.services import attendance, devices
+from voting_server.services.audit_log import AuditLog, iter_lines
+from voting_server.services.transactions import write_transaction
+from voting_server.services.voting import Voting
+from voting_server.sockets.errors import Refusal
+from voting_server.sockets.identity import KIOSK, Client
+
+
+@dataclass
+class Hall:
+    sessions: sessionmaker[Session]
+    log: AuditLog
+    voting: Voting
+    keys: dict[int, KioskKey]  # seat → kiosk key
+    clients: dict[int, Client]  # seat → authenticated kiosk
+    votes: dict[VoteKind, int]  # the demo's votes by kind
+    key_dir: Path
+
+    def tx(self) -> Any:
+        return write_transaction(self.sessions)
+
+    def entries(self) -> int:
+        with self.sessions() as s:
+            return s.scalar(select(func.count()).select_from(AuditEntry)) or 0
+
+    def presses(self) -> int:
+        with self.sessions() as s:
+            return s.scalar(select(func.count()).select_from(Press)) or 0
+
+    def sign_in(self, *seats: int) -> None:
+        with self.tx() as s:
+            for seat in seats:
+                member = attendance.member_at_seat(s, 1, seat)
+                assert member is not None
+                sitting = attendance.current_sitting(s, 1)
+                assert sitting is not None
+                attendance.sign_in(s, self.log, sitting, member, AttendanceMethod.OPERATOR, by=1)
+
+    def configure(self, kind: VoteKind, **columns: Any) -> int:
+        with self.tx() as s:
+            vote = s.get(Vote, self.votes[kind])
+            assert vote is not None
+            for name, value in columns.items():
+                setattr(vote, name, value)
+            return vote.id
+
+    def open(self, vote_id: int, duration_s: int | None = None) -> None:
+        with self.tx() as s:
+            self.voting.open_vote(s, self.log, vote_id, 1, duration_s)
+
+    def press(self, seat: int, vote_id: int, ballot: Any, nonce: str | None = None, **tamper: Any):
+        nonce = nonce or secrets.token_urlsafe(16)
+        key = self.keys[seat]
+        base = {"vote": vote_id, "seat": seat, "nonce": nonce}
+        signature = b64encode(
+            key.sign(canonical_bytes({"type": "ballot", **base, "ballot": ballot}))
+        )
+        participation = b64encode(key.sign(canonical_bytes({"type": "participation", **base})))
+        client = tamper.pop("client", None) or self.clients[seat]
+        args = {"signature": signature, "participation_signature": participation, **tamper}
+        with self.tx() as s:
+            receipt, _ = self.voting.cast(s, self.log, client, vote_id, nonce, ballot,
+                                          args["signature"], args["participation_signature"])  # fmt: skip
+        return receipt
+
+    def close(self, vote_id: int) -> dict[str, Any]:
+        with self.tx() as s:
+            return self.voting.close_vote(s, self.log, vote_id, 1, "presidium").result or {}
+
+    def lines(self) -> list[bytes]:
+        with self.sessions() as s:
+            return list(iter_lines(s))
+
+    def verify(self) -> None:
+        report = verify_log(self.lines(), self.log.key.public_bytes)
+        assert report.ok, report.errors
+
+
+@pytest.fixture
+def hall(sqlite_url: str, tmp_path: Path) -> Iterator[Hall]:
+    upgrade(sqlite_url)
+    engine = make_engine(sqlite_url)
+    sessions = make_session_factory(engine)
+    log = AuditLog(ServerKey.generate())
+    keys: dict[int, KioskKey] = {}
+    clients: dict[int, Client] = {}
+    with write_transaction(sessions) as s:
+        body = load_demo(s)
+        votes = {v.kind: v.id for item in body.sittings[0].agenda_items for v in item.votes}
+        for seat in range(1, 62):
+            keys[seat] = KioskKey.generate()
+            code = devices.issue_enrollment_code(s, body.id, seat, None)
+            device = devices.enroll_device(s, log, code, keys[seat].public.spki_b64)
+            clients[seat] = Client(sid=f"sid{seat}", role=KIOSK, device_id=device.id,
+                                   body_id=body.id, seat=seat)  # fmt: skip
+    yield Hall(sessions, log, Voting(tmp_path / "keys"), keys, clients, votes, tmp_path / "keys")
+    engine.dispose()
+
+
+def refused(code: str, hall: Hall, action: Any) -> None:
+    """``action`` is refused with ``code`` and changes neither the log nor the presses."""
+    before = (hall.entries(), hall.presses())
+    with pytest.raises(Refusal) as err:
+        action()
+    assert err.value.code == code, err.value
+    assert (hall.entries(), hall.presses()) == before
+
+
+def test_named_motion_counts_the_last_press_and_verifies(hall: Hall) -> None:
+    vote = hall.configure(VoteKind.MOTION, secret=False)
+    hall.sign_in(*range(1, 41))  # 40 of 61 present
+    hall.open(vote)
+    subject = json.loads(hall.lines()[-2])["data"]["vote"]["config"]["subjects"][0]
+    for seat in range(1, 35):
+        hall.press(seat, vote, {subject: "yes" if seat <= 30 else "no"})
+    hall.press(1, vote, {subject: "no"})  # changes the mind: last press counts
+    first = hall.press(2, vote, {subject: "abstain"})
+    assert first.press == 2
+    result = hall.close(vote)
+    assert result["cast"] == 34 and result["present"] == 40 and result["not_voted"] == 6
+    counts = result["subjects"][subject]
+    assert (counts["yes"], counts["no"], counts["abstain"]) == (28, 5, 1)
+    assert counts["required"] == 31 and counts["passed"] is False  # 28 < 31 of 61 members
+    hall.verify()
+
+
+def test_secret_evaluation_keeps_no_link_and_verifies(hall: Hall) -> None:
+    vote = hall.configure(VoteKind.EVALUATION, secret=True)
+    hall.sign_in(*range(1, 51))
+    hall.open(vote)
+    assert (hall.key_dir / f"vote-{vote}.key").exists()
+    with hall.sessions() as s:
+        subjects = s.get(Vote, vote).spec().subjects  # type: ignore[union-attr]
+    marks = ["satisfied", "basic", "unsatisfied"]
+    cast = {}
+    for seat in range(1, 46):
+        ballot = {subj: marks[(seat + i) % 3] for i, subj in enumerate(subjects)}
+        cast[seat] = ballot
+        hall.press(seat, vote, ballot)
+    with hall.sessions() as s:  # while open: sealed, and no plaintext anywhere
+        rows = s.scalars(select(Press).where(Press.vote_id == vote)).all()
+        assert all(r.sealed and r.ballot is None for r in rows)
+    for line in hall.lines():
+        entry = json.loads(line)
+        assert entry["type"] != "ballot" and "ballot" not in entry["data"]
+    result = hall.close(vote)
+    assert not (hall.key_dir / f"vote-{vote}.key").exists()
+    with hall.sessions() as s:
+        assert (
+            s.scalar(select(func.count()).where(Press.vote_id == vote, Press.sealed.is_not(None)))
+            == 0
+        )
+    assert result == tally(_spec(hall, vote), 61, 50, list(cast.values()))
+    released = [json.loads(line) for line in hall.lines() if b'"ballots_released"' in line]
+    assert len(released) == 1 and len(released[0]["data"]["ballots"]) == 45
+    hall.verify()
+
+
+def _spec(hall: Hall, vote: int):
+    with hall.sessions() as s:
+        return s.get(Vote, vote).spec()  # type: ignore[union-attr]
+
+
+def test_first_press_refuses_a_change(hall: Hall) -> None:
+    vote = hall.configure(VoteKind.SELECTION, secret=False, key_policy=KeyPolicy.FIRST_PRESS)
+    hall.sign_in(*range(1, 40))
+    hall.open(vote)
+    candidates = list(_spec(hall, vote).candidates)
+    hall.press(1, vote, candidates[:10])
+    refused("already_voted", hall, lambda: hall.press(1, vote, candidates[2:12]))
+    result = hall.close(vote)
+    assert result["selection"]["votes"][candidates[0]] == 1
+    hall.verify()
+
+
+def test_resending_the_same_nonce_returns_the_same_receipt(hall: Hall) -> None:
+    vote = hall.configure(VoteKind.MOTION, secret=True)
+    hall.sign_in(*range(1, 40))
+    hall.open(vote)
+    subject = _spec(hall, vote).subjects[0]
+    first = hall.press(5, vote, {subject: "yes"}, nonce="n" * 22)
+    entries = hall.entries()
+    again = hall.press(5, vote, {subject: "yes"}, nonce="n" * 22)
+    assert again == first and hall.entries() == entries
+    refused("nonce_reused", hall, lambda: hall.press(6, vote, {subject: "no"}, nonce="n" * 22))
+    result = hall.close(vote)
+    assert result["cast"] == 1 and result["subjects"][subject]["yes"] == 1
+    hall.verify()
+
+
+def test_every_bad_ballot_is_refused_and_changes_nothing(hall: Hall) -> None:
+    vote = hall.configure(VoteKind.SELECTION, secret=True)
+    hall.sign_in(*range(1, 40))
+    refused("vote_not_open", hall, lambda: hall.press(1, vote, []))
+    hall.open(vote)
+    candidates = list(_spec(hall, vote).candidates)
+    refused("unknown_vote", hall, lambda: hall.press(1, 999, []))
+    refused("not_signed_in", hall, lambda: hall.press(50, vote, candidates[:1]))
+    refused("invalid_ballot", hall, lambda: hall.press(1, vote, candidates[:11]))  # 11 > 10 seats
+    refused("invalid_ballot", hall, lambda: hall.press(1, vote, ["p01", "p01"]))
+    refused("invalid_ballot", hall, lambda: hall.press(1, vote, ["nonexistent"]))
+    refused("invalid_ballot", hall, lambda: hall.press(1, vote, {"a": "yes"}))
+    other = b64encode(hall.keys[2].sign(b"something else"))
+    refused("bad_signature", hall, lambda: hall.press(1, vote, candidates[:3], signature=other))
+    refused(
+        "bad_signature",
+        hall,
+        lambda: hall.press(1, vote, candidates[:3], participation_signature=other),
+    )
+    refused(
+        "bad_signature", hall, lambda: hall.press(1, vote, candidates[:3], signature="not base64!")
+    )
+    # a kiosk claiming another seat than the one its key is bound to
+    stolen = Client(sid="x", role=KIOSK, device_id=hall.clients[1].device_id, body_id=1, seat=2)
+    refused("wrong_seat", hall, lambda: hall.press(2, vote, candidates[:3], client=stolen))
+    hall.press(1, vote, candidates[:3])
+    hall.close(vote)
+    hall.verify()
+
+
+def test_no_quorum_refuses_to_open(hall: Hall) -> None:
+    vote = hall.configure(VoteKind.MOTION)
+    hall.sign_in(*range(1, 31))  # 30 of 61: not more than half
+    refused("no_quorum", hall, lambda: hall.open(vote))
+    hall.sign_in(31)
+    hall.open(vote)
+
+
+def test_secret_votes_refuse_a_live_breakdown(hall: Hall) -> None:
+    vote = hall.configure(VoteKind.MOTION, secret=True, live_tally=LiveTally.BREAKDOWN)
+    hall.sign_in(*range(1, 40))
+    refused("bad_configuration", hall, lambda: hall.open(vote))
+
+
+def test_a_restart_mid_vote_resumes_with_every_acknowledged_ballot(hall: Hall) -> None:
+    vote = hall.configure(VoteKind.MOTION, secret=True)
+    hall.sign_in(*range(1, 40))
+    hall.open(vote)
+    subject = _spec(hall, vote).subjects[0]
+    for seat in range(1, 11):
+        hall.press(seat, vote, {subject: "yes"})
+    hall.press(3, vote, {subject: "no"})
+    hall.voting = Voting(hall.key_dir)  # the process died; a new one starts
+    with hall.tx() as s:
+        assert hall.voting.resume(s, hall.log) == [vote]
+    for seat in range(11, 21):
+        hall.press(seat, vote, {subject: "no"})
+    hall.press(4, vote, {subject: "abstain"})
+    refused(
+        "nonce_reused",
+        hall,
+        lambda: hall.press(30, vote, {subject: "yes"}, nonce=_first_nonce(hall, vote)),
+    )
+    result = hall.close(vote)["subjects"][subject]
+    assert (result["yes"], result["no"], result["abstain"]) == (8, 11, 1)
+    hall.verify()
+
+
+def _first_nonce(hall: Hall, vote: int) -> str:
+    with hall.sessions() as s:
+        return (
+            s.scalars(select(Press.nonce).where(Press.vote_id == vote).order_by(Press.id)).first()
+            or ""
+        )
+
+
+def test_a_lost_vote_key_cancels_the_vote_loudly(hall: Hall) -> None:
+    vote = hall.configure(VoteKind.MOTION, secret=True)
+    hall.sign_in(*range(1, 40))
+    hall.open(vote)
+    (hall.key_dir / f"vote-{vote}.key").unlink()
+    restarted = Voting(hall.key_dir)
+    with hall.tx() as s:
+        assert restarted.resume(s, hall.log) == []
+    with hall.sessions() as s:
+        assert s.get(Vote, vote).state is VoteState.CANCELLED  # type: ignore[union-attr]
+    hall.verify()
+
+
+def test_cancel_rerun_and_announce(hall: Hall) -> None:
+    vote = hall.configure(VoteKind.MOTION, secret=True)
+    hall.sign_in(*range(1, 40))
+    hall.open(vote)
+    subject = _spec(hall, vote).subjects[0]
+    hall.press(1, vote, {subject: "yes"})
+    with hall.tx() as s:
+        hall.voting.cancel_vote(s, hall.log, vote, 1, "设备故障")
+    assert not (hall.key_dir / f"vote-{vote}.key").exists()
+    refused("vote_not_open", hall, lambda: hall.press(2, vote, {subject: "yes"}))
+    with hall.tx() as s:
+        rerun = hall.voting.rerun_vote(s, vote).id
+    with hall.sessions() as s:
+        again = s.get(Vote, rerun)
+        assert again.rerun_of_id == vote and again.state is VoteState.DRAFT  # type: ignore[union-attr]
+    hall.open(rerun)
+    hall.press(1, rerun, {subject: "yes"})
+    hall.close(rerun)
+    refused("vote_not_draft", hall, lambda: hall.open(rerun))
+    with hall.tx() as s:
+        hall.voting.announce(s, hall.log, rerun, 1)
+    refused("vote_not_closed", hall, lambda: _announce(hall, rerun))
+    hall.verify()
+
+
+def _announce(hall: Hall, vote: int) -> None:
+    with hall.tx() as s:
+        hall.voting.announce(s, hall.log, vote, 1)
+
+
+def test_deadline_makes_a_vote_due(hall: Hall) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    vote = hall.configure(VoteKind.MOTION)
+    hall.sign_in(*range(1, 40))
+    hall.open(vote, duration_s=60)
+    now = datetime.now(UTC)
+    assert hall.voting.due(now) == []
+    assert hall.voting.due(now + timedelta(seconds=61)) == [vote]

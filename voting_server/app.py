@@ -1,0 +1,40 @@
+"""The application factory (Flask's pattern: one function builds the app)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+
+from voting_server.extensions import init_audit_log, init_database, socketio
+from voting_server.presets import load_presets
+from voting_server.settings import Config
+
+
+def create_app(config: object | None = None) -> Flask:
+    """Build the app from a configuration object (default: ``Config()`` from the env)."""
+    config = config if config is not None else Config()
+    app = Flask(__name__, instance_path=getattr(config, "INSTANCE_DIR", None))
+    app.config.from_object(config)
+    app.extensions["voting.presets"] = load_presets(Path(app.config["VOTING_PRESETS_FILE"]))
+    init_database(app)
+    init_audit_log(app)
+    socketio.init_app(app, async_mode=app.config.get("VOTING_ASYNC_MODE"))
+
+    # Staff login and CSRF, the secretariat's pages, the tablets' enrollment
+    # API, and who may connect over Socket.IO.
+    from voting_server.sockets import connection
+    from voting_server.views import admin, auth, kiosk_api
+
+    auth.init_app(app)
+    kiosk_api.init_app(app)
+    app.register_blueprint(admin.bp)
+    connection.init_app(app)
+
+    from voting_server.views import health, pages, screens
+
+    app.register_blueprint(health.bp)
+    app.register_blueprint(pages.bp)
+    app.register_blueprint(screens.bp)
+    app.register_blueprint(screens.kiosk_static)
+    return app

@@ -1,0 +1,171 @@
+"""Database commands: ``init-db``, ``import-roster``, ``demo``.
+
+Every command takes ``--database-url`` (or VOTING_DATABASE_URL; default: the
+embedded SQLite file). Failures end with one readable line and a non-zero
+exit; a rejected roster lists every bad row and imports nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import click
+from sqlalchemy import Engine, func, select
+from sqlalchemy.exc import ArgumentError, DBAPIError
+from sqlalchemy.orm import Session
+
+from voting_server.db import (
+    DatabaseUnavailable,
+    check_connection,
+    current_revision,
+    default_database_url,
+    describe_error,
+    head_revision,
+    make_engine,
+    make_session_factory,
+    upgrade,
+)
+from voting_server.models import Body, Member, Sitting
+
+database_url_option = click.option(
+    "--database-url",
+    envvar="VOTING_DATABASE_URL",
+    help="SQLAlchemy URL, e.g. postgresql://user@host/db; default: the embedded SQLite file.",
+)
+
+
+@contextmanager
+def _engine(database_url: str | None) -> Iterator[Engine]:
+    """An engine for the URL; database failures become one-line click errors."""
+    url = database_url or default_database_url()
+    try:
+        engine = make_engine(url)
+    except ArgumentError as exc:
+        raise click.ClickException(f"数据库地址无效 invalid database URL {url!r}: {exc}") from None
+    try:
+        check_connection(engine)
+        yield engine
+    except DatabaseUnavailable as exc:
+        raise click.ClickException(f"数据库不可用 database unavailable: {exc}") from None
+    except DBAPIError as exc:
+        raise click.ClickException(f"数据库错误 database error: {describe_error(exc)}") from None
+    finally:
+        engine.dispose()
+
+
+def _migrate(engine: Engine) -> None:
+    from alembic.util import CommandError
+
+    try:
+        upgrade(engine.url)
+    except DBAPIError as exc:
+        raise click.ClickException(
+            f"数据库迁移失败 migration failed: {describe_error(exc)}"
+        ) from None
+    except CommandError as exc:  # e.g. a database from a newer version of this program
+        raise click.ClickException(f"数据库迁移失败 migration failed: {exc}") from None
+
+
+@click.command("init-db")
+@database_url_option
+def init_db_command(database_url: str | None) -> None:
+    """Create the database schema, or migrate it to the current version."""
+    with _engine(database_url) as engine:
+        _migrate(engine)
+        shown = engine.url.render_as_string(hide_password=True)
+        click.echo(f"数据库已就绪 database ready at revision {head_revision()}: {shown}")
+
+
+@click.command("import-roster")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--body", "body_id", type=int, help="Body id; may be omitted when there is one body.")
+@database_url_option
+def import_roster_command(file: Path, body_id: int | None, database_url: str | None) -> None:
+    """Make FILE (CSV or XLSX; columns 座位号, 姓名, optional 代表团/组别) the body's roster.
+
+    All or nothing: if any row is bad, every bad row is listed and nothing is imported.
+    """
+    from voting_server.roster import RosterRejected, apply_roster, read_roster
+
+    try:
+        parsed = read_roster(file)
+    except OSError as exc:
+        raise click.ClickException(f"无法读取文件 cannot read {file}: {exc.strerror}") from None
+    with _engine(database_url) as engine:
+        if current_revision(engine) != head_revision():
+            raise click.ClickException(
+                "数据库未初始化或版本过旧 database not initialised or out of date: "
+                "run `voting-server init-db` first"
+            )
+        with make_session_factory(engine).begin() as session:
+            body = _body(session, body_id)
+            try:
+                changes = apply_roster(session, body, parsed)
+            except RosterRejected as exc:
+                for error in exc.errors:
+                    click.echo(str(error), err=True)
+                click.echo(
+                    f"名册有{len(exc.errors)}处错误，未导入任何数据 / "
+                    f"{len(exc.errors)} error(s): nothing was imported",
+                    err=True,
+                )
+                raise SystemExit(1) from None
+            body_name, body_id = body.name, body.id  # read before commit expires them
+        click.echo(
+            f"名册已导入 roster imported into {body_name} (id {body_id}): "
+            f"在册 active {changes.active}; 新增 created {changes.created}, "
+            f"更新 updated {changes.updated}, 未变 unchanged {changes.unchanged}, "
+            f"停用 deactivated {changes.deactivated}"
+        )
+
+
+def _body(session: Session, body_id: int | None) -> Body:
+    if body_id is not None:
+        body = session.get(Body, body_id)
+        if body is None:
+            raise click.ClickException(f"没有编号为{body_id}的机构 / no body with id {body_id}")
+        return body
+    bodies = session.scalars(select(Body).order_by(Body.id).limit(2)).all()
+    if not bodies:
+        raise click.ClickException(
+            "数据库中没有机构 / no body in the database (try `voting-server demo`)"
+        )
+    if len(bodies) > 1:
+        raise click.ClickException(
+            "有多个机构，请用 --body 指定 / several bodies: choose one with --body ID"
+        )
+    return bodies[0]
+
+
+@click.command("demo")
+@database_url_option
+def demo_command(database_url: str | None) -> None:
+    """Migrate the database and load the demo committee (idempotent)."""
+    from voting_server.demo import load_demo
+
+    with _engine(database_url) as engine:
+        _migrate(engine)
+        with make_session_factory(engine).begin() as session:
+            body = load_demo(session)
+            members = session.scalar(
+                select(func.count(Member.id)).where(Member.body_id == body.id, Member.active)
+            )
+            sittings = session.scalars(select(Sitting).where(Sitting.body_id == body.id)).all()
+            votes = [v for s in sittings for item in s.agenda_items for v in item.votes]
+            click.echo(
+                f"示例数据已就绪 demo ready: {body.name} (id {body.id}), {members} 名组成人员 members"
+            )
+            for sitting in sittings:
+                click.echo(f"  {sitting.title}")
+                for item in sitting.agenda_items:
+                    click.echo(f"    {item.position}. {item.title}")
+            kinds = ", ".join(v.kind.value for v in votes)
+            click.echo(f"  {len(votes)} 项表决 votes: {kinds}")
+
+
+def register(group: click.Group) -> None:
+    """Add this module's commands to the ``voting-server`` group."""
+    for command in (init_db_command, import_roster_command, demo_command):
+        group.add_command(command)

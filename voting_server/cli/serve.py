@@ -1,0 +1,75 @@
+"""``voting-server run``: serve the hall with gunicorn's gevent worker."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from voting_server.settings import CONFIG_DIR
+
+
+@click.command("run")
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on; 0.0.0.0 to serve the hall LAN's tablets.",
+)
+@click.option("--port", default=5080, show_default=True, type=click.IntRange(1, 65535))
+@click.option(
+    "--database-url",
+    envvar="VOTING_DATABASE_URL",
+    help="SQLAlchemy URL; default: the embedded SQLite file.",
+)
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="gevent workers; more than 1 needs the Redis queue and sticky sessions.",
+)
+def run_command(host: str, port: int, database_url: str | None, workers: int) -> None:
+    """Migrate the database to the current schema, then serve the app."""
+    from voting_server.db import default_database_url, upgrade
+
+    url = database_url or default_database_url()
+    try:
+        upgrade(url)
+    except Exception as exc:  # report any database failure in one line, then stop
+        raise click.ClickException(
+            f"数据库不可用 database unavailable: {exc.__class__.__name__}: {exc}"
+        ) from None
+    shown = "localhost" if host in {"0.0.0.0", "127.0.0.1"} else host
+    base = f"http://{shown}:{port}"
+    click.echo(f"电子表决系统 serving on {base}")
+    for label, path in _urls():
+        click.echo(f"  {label}: {base}{path}")
+    env = dict(
+        os.environ,
+        VOTING_DATABASE_URL=url,
+        VOTING_BIND=f"{host}:{port}",
+        VOTING_WORKERS=str(workers),
+    )
+    env.setdefault("VOTING_ASYNC_MODE", "gevent")
+    argv = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "-c",
+        str(CONFIG_DIR / "gunicorn.conf.py"),
+        "voting_server.wsgi:app",
+    ]
+    os.execvpe(argv[0], argv, env)  # gunicorn takes over the process and its signals
+
+
+def _urls() -> list[tuple[str, str]]:
+    """The pages an operator opens first: the live screens, then the overview."""
+    return [
+        ("主席团控制台 presidium console", "/console"),
+        ("会场大屏 hall display", "/display"),
+        ("代表终端登记 kiosk enrollment", "/kiosk"),
+        ("会议概览 sitting overview", "/"),
+        ("健康检查 health", "/healthz"),
+    ]

@@ -1,0 +1,192 @@
+"""Accounts and secrets from the command line: ``create-user``,
+``enrollment-codes``, ``issue-pins``.
+
+Like the database commands, each takes ``--database-url`` (or
+VOTING_DATABASE_URL) and ends a failure with one readable line. Passwords
+are read without echo (or from stdin for scripts) and never printed; the
+codes and PINs these commands print or write are secrets for the operator.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from pathlib import Path
+
+import click
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from voting_server.cli.database import _body, _engine, database_url_option
+from voting_server.db import current_revision, head_revision, make_session_factory
+from voting_server.models import Member, StaffRole
+from voting_server.services import devices, staff
+from voting_server.services.transactions import write_transaction
+from voting_server.sockets.errors import MESSAGES, Refusal
+
+ROLES = [r.value for r in StaffRole]
+body_option = click.option(
+    "--body", "body_id", type=int, help="Body id; may be omitted when there is one body."
+)
+
+
+@contextmanager
+def _transaction(database_url: str | None) -> Iterator[Session]:
+    """One write transaction on a database at the current schema version;
+    a refusal becomes a one-line error."""
+    with _engine(database_url) as engine:
+        if current_revision(engine) != head_revision():
+            raise click.ClickException(
+                "数据库未初始化或版本过旧 database not initialised or out of date: "
+                "run `voting-server init-db` first"
+            )
+        try:
+            with write_transaction(make_session_factory(engine)) as session:
+                yield session
+        except Refusal as refused:
+            zh, en, _ = MESSAGES[refused.code]
+            raise click.ClickException(
+                f"{zh} {en}" + (f" ({refused.detail})" if refused.detail else "")
+            ) from None
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        line = sys.stdin.readline()
+        return line[:-1] if line.endswith("\n") else line
+    return click.prompt(
+        "密码 password", hide_input=True, confirmation_prompt="再次输入 repeat", prompt_suffix=": "
+    )
+
+
+@click.command("create-user")
+@click.argument("username")
+@click.option("--role", type=click.Choice(ROLES), required=True, help="The account's role.")
+@click.option("--display-name", help="姓名 shown on the pages (default: the username).")
+@click.option(
+    "--password-stdin", is_flag=True, help="Read the password from the first line of stdin."
+)
+@database_url_option
+def create_user_command(
+    username: str,
+    role: str,
+    display_name: str | None,
+    password_stdin: bool,
+    database_url: str | None,
+) -> None:
+    """Create a staff account (presidium, secretariat, scrutineer or display)."""
+    password = _read_password(password_stdin)
+    try:  # before touching the database: a refused password needs no connection
+        staff.check_password_policy(username, password)
+    except Refusal as refused:
+        raise click.ClickException(
+            f"{MESSAGES[refused.code][0]} {MESSAGES[refused.code][1]}"
+        ) from None
+    with _transaction(database_url) as session:
+        user = staff.create_user(session, username, display_name or username, role, password)
+        name, role_value = user.username, user.role.value
+    click.echo(f"账号已建立 account created: {name} ({role_value})")
+
+
+@click.command("enrollment-codes")
+@click.option("--seat", type=int, help="Issue a code for this seat.")
+@click.option("--all", "all_seats", is_flag=True, help="Issue a code for every seat.")
+@click.option(
+    "--ttl-hours",
+    type=click.IntRange(1, 24 * 14),
+    default=24,
+    show_default=True,
+    help="How long the codes stay valid.",
+)
+@body_option
+@database_url_option
+def enrollment_codes_command(
+    seat: int | None,
+    all_seats: bool,
+    ttl_hours: int,
+    body_id: int | None,
+    database_url: str | None,
+) -> None:
+    """Issue one-time tablet enrollment codes; prints "seat<TAB>code" lines.
+
+    The codes are secrets: whoever holds one can register a tablet for that
+    seat until it expires. Issuing a new code voids the seat's earlier unused one.
+    """
+    if (seat is None) == (not all_seats):
+        raise click.UsageError("give --seat N or --all")
+    ttl = timedelta(hours=ttl_hours)
+    with _transaction(database_url) as session:
+        body = _body(session, body_id)
+        if all_seats:
+            codes = devices.issue_enrollment_codes(session, body.id, None, ttl)
+        else:
+            assert seat is not None
+            codes = {seat: devices.issue_enrollment_code(session, body.id, seat, None, ttl)}
+    click.echo(
+        f"登记码 {len(codes)} 个，{ttl_hours} 小时内有效，仅限一次；请妥善保管 "
+        f"{len(codes)} enrollment code(s), valid {ttl_hours} h, single use: keep them secret",
+        err=True,
+    )
+    for number, code in codes.items():
+        click.echo(f"{number}\t{code}")
+
+
+@click.command("issue-pins")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    required=True,
+    help="CSV file to create (seat,name,pin); an existing file is never overwritten.",
+)
+@body_option
+@database_url_option
+def issue_pins_command(out: Path, body_id: int | None, database_url: str | None) -> None:
+    """Give every active member a new random 6-digit PIN; write them to a new CSV.
+
+    The file is created readable by its owner only (0600); print the PIN
+    slips from it and delete it. Earlier PINs stop working.
+    """
+    try:
+        # O_EXCL: refuse to overwrite; 0600: the PINs are for the operator's eyes only.
+        fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise click.ClickException(f"文件已存在，不会覆盖 {out} exists: not overwritten") from None
+    except OSError as exc:
+        raise click.ClickException(f"无法创建文件 cannot create {out}: {exc.strerror}") from None
+    done = False
+    try:
+        # UTF-8 with BOM, so that spreadsheet programs show the names correctly.
+        with os.fdopen(fd, "w", encoding="utf-8-sig", newline="") as f:
+            with _transaction(database_url) as session:
+                body = _body(session, body_id)
+                pins = devices.issue_pins(session, body.id)
+                names = {
+                    row.seat: row.name
+                    for row in session.execute(
+                        select(Member.seat, Member.name).where(Member.body_id == body.id)
+                    )
+                }
+                writer = csv.writer(f)
+                writer.writerow(["seat", "name", "pin"])
+                for number, pin in pins.items():
+                    writer.writerow([number, names.get(number, ""), pin])
+                f.flush()
+                os.fsync(f.fileno())  # on disk before the new PINs are committed
+            done = True
+    finally:
+        if not done:  # nothing committed: a file of PINs that do not work would mislead
+            out.unlink(missing_ok=True)
+    click.echo(
+        f"已为 {len(pins)} 名组成人员生成签到密码，写入 {out}（仅本人可读）；原密码已失效 "
+        f"new PINs for {len(pins)} members written to {out} (mode 0600); earlier PINs no longer work"
+    )
+
+
+def register(group: click.Group) -> None:
+    """Add this module's commands to the ``voting-server`` group."""
+    for command in (create_user_command, enrollment_codes_command, issue_pins_command):
+        group.add_command(command)

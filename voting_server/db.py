@@ -1,0 +1,148 @@
+"""Database engines, sessions and schema migrations.
+
+The embedded default is a SQLite file in the instance directory; production
+halls may use PostgreSQL (psycopg 3). Either way the schema is created and
+evolved only by the Alembic migrations in ``voting_server/migrations``.
+
+No framework here: the CLI, the tests and the app factory all build their
+engines with ``make_engine`` so that every connection gets the same settings.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError
+from sqlalchemy.orm import Session, sessionmaker
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+# Drivers a bare ``postgresql://`` URL is mapped to: psycopg 3 is the one we install.
+_POSTGRES_ALIASES = {"postgres", "postgresql"}
+
+
+def instance_dir() -> Path:
+    """Where the embedded database lives: $VOTING_INSTANCE_DIR or ``<repo>/instance``."""
+    path = Path(os.environ.get("VOTING_INSTANCE_DIR") or REPO_ROOT / "instance")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def default_database_url() -> str:
+    """$VOTING_DATABASE_URL, else the SQLite file ``voting.sqlite3`` in the instance dir."""
+    if url := os.environ.get("VOTING_DATABASE_URL"):
+        return url
+    return f"sqlite:///{instance_dir() / 'voting.sqlite3'}"
+
+
+def normalize_url(url: str | URL) -> URL:
+    """Parse ``url``; ``postgresql://`` and ``postgres://`` select psycopg 3."""
+    parsed = make_url(url)
+    if parsed.drivername in _POSTGRES_ALIASES:
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed
+
+
+def make_engine(url: str | URL, *, enforce_foreign_keys: bool = True, **kwargs: Any) -> Engine:
+    """An engine with the settings every connection of the project needs.
+
+    SQLite: WAL (readers never block the writer), ``synchronous=FULL`` (an
+    acknowledged ballot is on disk before the acknowledgement: WAL's default
+    NORMAL may lose the last transactions on power loss), foreign keys on, and
+    real ``BEGIN`` statements so that a transaction covers its reads too.
+    ``enforce_foreign_keys=False`` is for migrations only (see migrations/env.py).
+    """
+    parsed = normalize_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        kwargs.setdefault("connect_args", {}).setdefault("timeout", 30)  # busy wait, seconds
+        engine = create_engine(parsed, **kwargs)
+        _configure_sqlite(engine, enforce_foreign_keys=enforce_foreign_keys)
+        return engine
+    if parsed.get_backend_name() == "postgresql":
+        kwargs.setdefault("pool_pre_ping", True)  # the hall LAN's server may restart under us
+        kwargs.setdefault("connect_args", {}).setdefault("connect_timeout", 10)
+    return create_engine(parsed, **kwargs)
+
+
+def _configure_sqlite(engine: Engine, *, enforce_foreign_keys: bool) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # pysqlite opens transactions lazily (only before DML) and commits
+        # behind our back before DDL; take control of BEGIN ourselves.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute(f"PRAGMA foreign_keys={'ON' if enforce_foreign_keys else 'OFF'}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        connection.exec_driver_sql("BEGIN")
+
+
+def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions on ``engine``; ``with factory.begin() as session:`` is one transaction."""
+    return sessionmaker(bind=engine)
+
+
+def alembic_config(url: str | URL | None = None) -> Any:
+    """The Alembic configuration of the packaged migrations (env.py defaults the URL)."""
+    from alembic.config import Config
+
+    config = Config(str(MIGRATIONS_DIR / "alembic.ini"))
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.attributes["configure_logging"] = False  # leave the caller's logging alone
+    if url is not None:
+        # Passed as an attribute, not through the ini: a password may contain '%'.
+        config.attributes["database_url"] = normalize_url(url)
+    return config
+
+
+def upgrade(url: str | URL | None = None, revision: str = "head") -> None:
+    """Migrate the database at ``url`` (default: ``default_database_url()``) to ``revision``."""
+    from alembic import command
+
+    command.upgrade(alembic_config(url or default_database_url()), revision)
+
+
+def head_revision() -> str:
+    """The newest revision of the packaged migrations."""
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None, "the migrations have no head"
+    return head
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The revision the database is at; None for a database never migrated."""
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def check_connection(engine: Engine) -> None:
+    """Open one connection and run a trivial query; raises DatabaseUnavailable."""
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except (DBAPIError, ArgumentError) as exc:
+        raise DatabaseUnavailable(describe_error(exc)) from exc
+
+
+class DatabaseUnavailable(RuntimeError):
+    """The database cannot be reached or opened; the message is one line."""
+
+
+def describe_error(exc: BaseException) -> str:
+    """One readable line for a driver error (psycopg's messages span several lines)."""
+    orig = getattr(exc, "orig", None) or exc
+    lines = [line.strip() for line in str(orig).splitlines() if line.strip()]
+    return f"{orig.__class__.__name__}: {lines[0] if lines else 'no details'}"

@@ -1,0 +1,48 @@
+"""Process-wide services the app factory wires up: database and Socket.IO."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask, current_app, g
+from flask_socketio import SocketIO
+from sqlalchemy.orm import Session, sessionmaker
+
+from crypto import ServerKey
+from voting_server.db import make_engine, make_session_factory
+from voting_server.services.audit_log import AuditLog
+
+socketio = SocketIO()
+
+
+def init_database(app: Flask) -> None:
+    engine = make_engine(app.config["VOTING_DATABASE_URL"])
+    app.extensions["voting.engine"] = engine
+    app.extensions["voting.sessions"] = make_session_factory(engine)
+
+    @app.teardown_appcontext
+    def _close_session(_exc: BaseException | None) -> None:
+        session: Session | None = g.pop("db_session", None)
+        if session is not None:
+            session.close()
+
+
+def init_audit_log(app: Flask) -> None:
+    """The server's Ed25519 key (created on first start, mode 0600) and the log writer."""
+    key = ServerKey.load_or_create(Path(app.config["INSTANCE_DIR"]) / "server_ed25519.pem")
+    app.extensions["voting.audit"] = AuditLog(key)
+
+
+def audit_log() -> AuditLog:
+    return current_app.extensions["voting.audit"]
+
+
+def sessions() -> sessionmaker[Session]:
+    return current_app.extensions["voting.sessions"]
+
+
+def db() -> Session:
+    """The request's database session, closed at the end of the app context."""
+    if "db_session" not in g:
+        g.db_session = sessions()()
+    return g.db_session

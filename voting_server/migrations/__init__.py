@@ -1,0 +1,1 @@
+"""Alembic migrations of the voting database (a package so that wheels ship them)."""

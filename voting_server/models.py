@@ -1,0 +1,433 @@
+"""Persistent records: bodies, members, sittings, agendas, votes, attendance.
+
+SQLAlchemy 2.x typed mappings. The schema itself is created only by the
+Alembic migrations (``voting_server/migrations``); a test checks that the
+migrated schema and these mappings agree.
+
+Vocabulary of votes (kinds, thresholds, key policies) is imported from
+``rules.kinds``; the enums defined here are about records, not rules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy import Enum as SAEnum
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from voting_server.rules.kinds import (
+    DEFAULT_KEY_POLICY,
+    DEFAULT_LIVE_TALLY,
+    DEFAULT_SECRET,
+    KeyPolicy,
+    LiveTally,
+    VoteKind,
+    VoteSpec,
+)
+from voting_server.rules.schema import SchemaError, parse_vote_config
+
+# Every constraint gets a predictable name, so later migrations (and SQLite's
+# batch mode, which rebuilds tables) can refer to it.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+NAME_MAX = 50  # a member's name: Chinese names are 2–4 characters, transliterations longer
+GROUP_MAX = 100
+TITLE_MAX = 500  # agenda and vote titles quote whole draft names: 关于《……条例（草案）》的表决
+SEAT_MAX = 99_999
+
+
+class BodyKind(StrEnum):
+    CONGRESS = "congress"  # 人民代表大会
+    STANDING_COMMITTEE = "standing_committee"  # 常务委员会
+
+
+class BodyLevel(StrEnum):
+    CITY = "city"  # 市
+    COUNTY = "county"  # 县（区）
+    TOWNSHIP = "township"  # 乡镇 (no standing committee at this level)
+
+
+class SittingStatus(StrEnum):
+    PLANNED = "planned"  # 筹备: agenda being prepared
+    OPEN = "open"  # 举行中: members sign in, votes can be opened
+    CLOSED = "closed"  # 闭会
+
+
+class VoteState(StrEnum):
+    DRAFT = "draft"  # configured, not yet opened
+    OPEN = "open"  # 表决开始: ballots accepted until closes_at or closed by the presidium
+    CLOSED = "closed"  # 表决结束: counted, not yet announced
+    CANCELLED = "cancelled"  # withdrawn by the presidium; a re-run points here via rerun_of
+    ANNOUNCED = "announced"  # 宣布表决结果
+
+
+class AttendanceMethod(StrEnum):
+    KIOSK_PIN = "kiosk_pin"  # the member signed in at the seat's tablet with a PIN
+    OPERATOR = "operator"  # 工作人员代为签到, e.g. a failed tablet
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC timestamp on every backend.
+
+    PostgreSQL stores ``timestamptz``; SQLite has no time zones, so values are
+    stored as naive UTC and made aware again on load. Naive datetimes are
+    refused: whose local time would they be?
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"naive datetime {value.isoformat()}: give a timezone-aware time")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _enum(cls: type[StrEnum], name: str) -> SAEnum:
+    """A string column holding the enum's values (not its Python names), with a CHECK."""
+    return SAEnum(
+        cls,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=32,  # room for values added later without altering the column
+        values_callable=lambda members: [m.value for m in members],
+        validate_strings=True,
+    )
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Body(Base):
+    """A people's congress or its standing committee (e.g. 示例市人大常委会)."""
+
+    __tablename__ = "bodies"
+    __table_args__ = (
+        CheckConstraint("member_count >= 0", name="member_count_nonnegative"),
+        # 乡镇人大 has a presidium but no standing committee (地方组织法).
+        CheckConstraint(
+            "NOT (kind = 'standing_committee' AND level = 'township')", name="no_township_committee"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[BodyKind] = mapped_column(_enum(BodyKind, "body_kind"))
+    level: Mapped[BodyLevel] = mapped_column(_enum(BodyLevel, "body_level"))
+    # 全体组成人员 (应到): the statutory base of thresholds. Set from the roster.
+    member_count: Mapped[int] = mapped_column(Integer, default=0)
+
+    members: Mapped[list[Member]] = relationship(back_populates="body", order_by="Member.seat")
+    sittings: Mapped[list[Sitting]] = relationship(
+        back_populates="body", order_by="Sitting.starts_at"
+    )
+
+    def __repr__(self) -> str:
+        return f"<Body {self.id} {self.name!r}>"
+
+
+class Member(Base):
+    """A seat-holder of a body (代表 / 组成人员). Removed members stay, inactive."""
+
+    __tablename__ = "members"
+    __table_args__ = (
+        UniqueConstraint("body_id", "seat"),
+        CheckConstraint(f"seat BETWEEN 1 AND {SEAT_MAX}", name="seat_range"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    body_id: Mapped[int] = mapped_column(ForeignKey("bodies.id"))  # indexed by (body_id, seat)
+    seat: Mapped[int] = mapped_column(Integer)  # 座位号
+    name: Mapped[str] = mapped_column(String(NAME_MAX))  # 姓名
+    group_name: Mapped[str | None] = mapped_column(String(GROUP_MAX))  # 代表团 / 组别
+    pin_hash: Mapped[str | None] = mapped_column(String(255))  # set at kiosk enrollment
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Wrong PINs in a row, and until when sign-in is refused after too many.
+    pin_failures: Mapped[int] = mapped_column(Integer, default=0)
+    pin_locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    body: Mapped[Body] = relationship(back_populates="members")
+
+    def __repr__(self) -> str:
+        return f"<Member {self.body_id}/{self.seat} {self.name!r}>"
+
+
+class Sitting(Base):
+    """A sitting (会议) of a body, e.g. 第二十次会议."""
+
+    __tablename__ = "sittings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    body_id: Mapped[int] = mapped_column(ForeignKey("bodies.id"), index=True)
+    title: Mapped[str] = mapped_column(String(TITLE_MAX))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    status: Mapped[SittingStatus] = mapped_column(
+        _enum(SittingStatus, "sitting_status"), default=SittingStatus.PLANNED
+    )
+
+    body: Mapped[Body] = relationship(back_populates="sittings")
+    agenda_items: Mapped[list[AgendaItem]] = relationship(
+        back_populates="sitting", order_by="AgendaItem.position"
+    )
+    attendances: Mapped[list[Attendance]] = relationship(back_populates="sitting")
+
+
+class AgendaItem(Base):
+    """An item of a sitting's agenda (议程), in order."""
+
+    __tablename__ = "agenda_items"
+    __table_args__ = (UniqueConstraint("sitting_id", "position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sitting_id: Mapped[int] = mapped_column(ForeignKey("sittings.id"))  # indexed by the unique pair
+    position: Mapped[int] = mapped_column(Integer)  # 1, 2, 3 … in the order of the agenda
+    title: Mapped[str] = mapped_column(String(TITLE_MAX))
+    description: Mapped[str] = mapped_column(Text, default="")
+
+    sitting: Mapped[Sitting] = relationship(back_populates="agenda_items")
+    documents: Mapped[list[Document]] = relationship(
+        back_populates="agenda_item", order_by="Document.id"
+    )
+    votes: Mapped[list[Vote]] = relationship(back_populates="agenda_item", order_by="Vote.id")
+
+
+class Document(Base):
+    """A document of an agenda item (a draft, a report), shown on the tablets."""
+
+    __tablename__ = "documents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agenda_item_id: Mapped[int] = mapped_column(ForeignKey("agenda_items.id"), index=True)
+    title: Mapped[str] = mapped_column(String(TITLE_MAX))
+    filename: Mapped[str] = mapped_column(String(255))
+    media_type: Mapped[str] = mapped_column(String(127))  # e.g. application/pdf
+    # Deferred: listing an agenda's documents must not load every PDF.
+    content: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+
+    agenda_item: Mapped[AgendaItem] = relationship(back_populates="documents")
+
+
+class Vote(Base):
+    """One vote (表决 / 票决 / 测评) on an agenda item.
+
+    ``config`` is the canonical vote configuration (``VoteSpec.to_json()``,
+    every default explicit, so a later change of defaults cannot change a
+    stored vote); ``titles`` maps each subject or candidate id to the title
+    shown on the tablets. Set both with ``configure``; read with ``spec``.
+    """
+
+    __tablename__ = "votes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agenda_item_id: Mapped[int] = mapped_column(ForeignKey("agenda_items.id"), index=True)
+    title: Mapped[str] = mapped_column(String(TITLE_MAX))
+    kind: Mapped[VoteKind] = mapped_column(_enum(VoteKind, "vote_kind"))
+    config: Mapped[dict[str, Any]] = mapped_column(JSON)
+    titles: Mapped[dict[str, str]] = mapped_column(JSON)
+    secret: Mapped[bool] = mapped_column(Boolean, default=DEFAULT_SECRET)  # 无记名
+    key_policy: Mapped[KeyPolicy] = mapped_column(
+        _enum(KeyPolicy, "key_policy"), default=DEFAULT_KEY_POLICY
+    )
+    live_tally: Mapped[LiveTally] = mapped_column(
+        _enum(LiveTally, "live_tally"), default=DEFAULT_LIVE_TALLY
+    )
+    state: Mapped[VoteState] = mapped_column(
+        _enum(VoteState, "vote_state"), default=VoteState.DRAFT
+    )
+    # 再次投票 / 另行投票 / a re-run after a void vote: the vote this one repeats.
+    rerun_of_id: Mapped[int | None] = mapped_column(ForeignKey("votes.id"), index=True)
+    opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    closes_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # deadline, if any
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Snapshot at opening: 应到 is fixed for the vote even if the roster changes.
+    members_at_open: Mapped[int | None] = mapped_column(Integer)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # as published at close
+
+    agenda_item: Mapped[AgendaItem] = relationship(back_populates="votes")
+    rerun_of: Mapped[Vote | None] = relationship(remote_side=[id])
+
+    def configure(self, config: Mapping[str, Any], titles: Mapping[str, str]) -> VoteSpec:
+        """Validate and store a vote configuration (CONTRACTS.md §2 ``vote`` object).
+
+        ``titles`` must give a non-empty title for exactly the subject (or
+        candidate) ids of the configuration. Raises SchemaError naming the field.
+        """
+        spec = parse_vote_config(dict(config))
+        ids = _ids(spec)
+        missing = [i for i in ids if i not in titles]
+        extra = [k for k in titles if k not in ids]
+        if missing or extra:
+            raise SchemaError(
+                "titles", f"need titles for exactly {list(ids)}; missing {missing}, extra {extra}"
+            )
+        for i in ids:
+            title = titles[i]
+            if not isinstance(title, str) or not title.strip() or len(title) > TITLE_MAX:
+                raise SchemaError(
+                    f"titles.{i}", f"a title of 1 to {TITLE_MAX} characters is needed"
+                )
+        self.kind = spec.kind
+        self.config = spec.to_json()
+        self.titles = {i: titles[i].strip() for i in ids}
+        return spec
+
+    def spec(self) -> VoteSpec:
+        """The stored configuration, validated again (it may have been edited in the database)."""
+        spec = parse_vote_config(self.config)
+        if spec.kind is not self.kind:
+            raise SchemaError(
+                "kind", f"column says {self.kind.value}, config says {spec.kind.value}"
+            )
+        return spec
+
+    def options(self) -> list[tuple[str, str]]:
+        """(id, title) of each subject or candidate, in ballot order."""
+        return [(i, self.titles[i]) for i in _ids(self.spec())]
+
+
+def _ids(spec: VoteSpec) -> tuple[str, ...]:
+    return spec.candidates if spec.kind is VoteKind.SELECTION else spec.subjects
+
+
+class Attendance(Base):
+    """A member's sign-in (签到) for a sitting: 实到 counts these rows."""
+
+    __tablename__ = "attendances"
+    __table_args__ = (UniqueConstraint("sitting_id", "member_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sitting_id: Mapped[int] = mapped_column(ForeignKey("sittings.id"))  # indexed by the unique pair
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    signed_in_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    method: Mapped[AttendanceMethod] = mapped_column(_enum(AttendanceMethod, "attendance_method"))
+
+    sitting: Mapped[Sitting] = relationship(back_populates="attendances")
+    member: Mapped[Member] = relationship()
+
+
+class StaffRole(StrEnum):
+    """Who a staff account acts as; each role sees and does only its own part."""
+
+    PRESIDIUM = "presidium"  # 主持人 / 主席团: opens, closes, cancels, announces
+    SECRETARIAT = "secretariat"  # 秘书处: roster, agenda, devices, staff accounts
+    SCRUTINEER = "scrutineer"  # 监票人: reads the log, countersigns
+    DISPLAY = "display"  # 大屏: read-only hall display
+
+
+class StaffUser(Base):
+    """A staff account. Passwords are stored only as argon2id hashes."""
+
+    __tablename__ = "staff_users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(NAME_MAX))
+    role: Mapped[StaffRole] = mapped_column(_enum(StaffRole, "staff_role"))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class EnrollmentCode(Base):
+    """A one-time code that lets one tablet register its key for one seat.
+
+    Only the code's SHA-256 is stored; the code itself is shown once (and as a
+    QR code) to the operator who sets up the tablet.
+    """
+
+    __tablename__ = "enrollment_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    body_id: Mapped[int] = mapped_column(ForeignKey("bodies.id"), index=True)
+    seat: Mapped[int] = mapped_column(Integer)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+
+
+class Device(Base):
+    """A kiosk tablet bound to a seat by its own P-256 public key."""
+
+    __tablename__ = "devices"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)  # random, public
+    body_id: Mapped[int] = mapped_column(ForeignKey("bodies.id"), index=True)
+    seat: Mapped[int] = mapped_column(Integer, index=True)
+    public_key: Mapped[str] = mapped_column(Text)  # base64 DER SubjectPublicKeyInfo
+    enrolled_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class AuditEntry(Base):
+    """One line of the audit log (docs/audit-log.md), stored exactly as exported."""
+
+    __tablename__ = "audit_entries"
+
+    idx: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    type: Mapped[str] = mapped_column(String(40), index=True)
+    line: Mapped[str] = mapped_column(Text)  # canonical JSON; its UTF-8 bytes are the leaf
+    hash: Mapped[str] = mapped_column(String(64))  # SHA-256 of the line, hex
+
+
+class Press(Base):
+    """One press of the ballot keys (按键) as acknowledged to the kiosk.
+
+    Named votes keep the ballot. Secret votes keep it only sealed under the
+    vote key, and erase it at close (docs/secret-ballot.md).
+    """
+
+    __tablename__ = "presses"
+    __table_args__ = (
+        UniqueConstraint("vote_id", "nonce"),
+        UniqueConstraint("vote_id", "member_id", "press_no"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    vote_id: Mapped[int] = mapped_column(ForeignKey("votes.id"), index=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    nonce: Mapped[str] = mapped_column(String(64))
+    press_no: Mapped[int] = mapped_column(Integer)  # 1, 2, … for this member in this vote
+    entry_idx: Mapped[int] = mapped_column(ForeignKey("audit_entries.idx"))
+    receipt: Mapped[dict[str, Any]] = mapped_column(JSON)
+    ballot: Mapped[Any | None] = mapped_column(JSON)  # named votes only
+    sealed: Mapped[bytes | None] = mapped_column(LargeBinary)  # secret votes, until close

@@ -1,0 +1,388 @@
+"""Roster import (名册导入): a body's members from a CSV or XLSX file.
+
+Parsing is pure: bytes in, rows and errors out, every row checked so that the
+office fixes the whole file in one round. Applying is all or nothing: one bad
+row and nothing changes. A good roster *is* the body's roster afterwards —
+seats missing from the file are set inactive — and ``member_count`` (全体组成
+人员, the base of every default threshold) follows it.
+
+Files come from Excel in Chinese offices: CSV in UTF-8 (with or without BOM),
+UTF-16 ("Unicode text") or GB18030 (the legacy ANSI code page), or XLSX,
+often with a title row above the header.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import zipfile
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from voting_server.models import (
+    GROUP_MAX,
+    NAME_MAX,
+    SEAT_MAX,
+    AgendaItem,
+    Body,
+    Member,
+    Sitting,
+    Vote,
+    VoteState,
+)
+
+# Accepted header spellings, compared after removing whitespace and case.
+HEADERS: dict[str, frozenset[str]] = {
+    "seat": frozenset({"座位号", "座号", "座位", "seat", "seatno", "seatnumber", "seat_no"}),
+    "name": frozenset({"姓名", "name"}),
+    "group": frozenset({"代表团", "组别", "代表团/组别", "分组", "group", "delegation"}),
+}
+REQUIRED = ("seat", "name")
+_FIELD_ORDER = ("file", "header", "seat", "name", "group", "row")  # errors of a line, in this order
+_CJK = r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]"
+
+
+class RosterError(NamedTuple):
+    """One problem in the file: ``第{line}行 {field}: {message}``."""
+
+    line: int  # 1-based line of the CSV file, or row of the worksheet
+    field: str  # seat | name | group | row | header | file
+    message: str  # Chinese / English
+
+    def __str__(self) -> str:
+        return f"第{self.line}行 {self.field}: {self.message}"
+
+
+@dataclass(frozen=True, slots=True)
+class RosterRow:
+    line: int
+    seat: int
+    name: str
+    group: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedRoster:
+    rows: tuple[RosterRow, ...]
+    errors: tuple[RosterError, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+@dataclass(frozen=True, slots=True)
+class RosterChanges:
+    """What applying a roster did to the body's members."""
+
+    created: int
+    updated: int  # name or group changed, or reactivated
+    unchanged: int
+    deactivated: int
+    active: int  # = body.member_count afterwards
+
+
+class RosterRejected(Exception):
+    """The roster was not applied; ``errors`` says why (every bad row)."""
+
+    def __init__(self, errors: Sequence[RosterError]) -> None:
+        super().__init__(f"{len(errors)} error(s) in the roster; nothing was imported")
+        self.errors = tuple(errors)
+
+
+# ---------------------------------------------------------------- parsing (pure)
+
+
+def parse_roster(data: bytes, filename: str = "") -> ParsedRoster:
+    """Parse a roster file's bytes; XLSX is recognised by its content, not its name."""
+    if data.startswith(b"PK\x03\x04") or filename.lower().endswith(".xlsx"):
+        return parse_xlsx(data)
+    if data.startswith(b"\xd0\xcf\x11\xe0"):  # the pre-2007 binary .xls format
+        return _fail(
+            "file",
+            "不支持旧版.xls文件，请另存为.xlsx或.csv / .xls is not supported: save as .xlsx or .csv",
+        )
+    return parse_csv(data)
+
+
+def parse_csv(data: bytes) -> ParsedRoster:
+    """Parse CSV bytes: UTF-8 (BOM optional), UTF-16 with BOM, or GB18030."""
+    text = _decode(data)
+    if text is None:
+        return _fail(
+            "file", "无法识别文件编码（应为UTF-8或GB18030） / encoding is neither UTF-8 nor GB18030"
+        )
+    first = text.split("\n", 1)[0]
+    delimiter = (
+        "\t" if "\t" in first and "," not in first else ","
+    )  # Excel's "Unicode text" uses tabs
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    lines: list[tuple[int, list[Any]]] = []
+    start = 1
+    try:
+        for record in reader:
+            lines.append((start, record))  # a quoted field may span lines: report where it starts
+            start = reader.line_num + 1
+    except csv.Error as exc:
+        return _fail("file", f"CSV格式错误 / malformed CSV: {exc}", line=start)
+    return _parse_table(lines)
+
+
+def parse_xlsx(data: bytes) -> ParsedRoster:
+    """Parse the first worksheet of an XLSX workbook (values, not formulas)."""
+    import openpyxl
+
+    try:
+        workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+        return _fail(
+            "file", f"不是有效的XLSX文件 / not a valid XLSX file ({exc.__class__.__name__})"
+        )
+    try:
+        sheet = workbook.worksheets[0]
+        # Read-only sheets yield an empty row for each gap, so counting from 1 gives Excel's row number.
+        rows = list(enumerate(sheet.iter_rows(min_row=1, values_only=True), start=1))
+    finally:
+        workbook.close()
+    return _parse_table(rows)
+
+
+def read_roster(path: Path) -> ParsedRoster:
+    """Read and parse a roster file. OSError propagates (missing file, no permission)."""
+    return parse_roster(path.read_bytes(), path.name)
+
+
+def _decode(data: bytes) -> str | None:
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError:
+            return None
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    return None
+
+
+def _fail(field: str, message: str, line: int = 1) -> ParsedRoster:
+    return ParsedRoster(rows=(), errors=(RosterError(line, field, message),))
+
+
+def _cell(value: Any) -> str:
+    """A cell as text; Excel stores 12 as 12.0 and pads names with spaces."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value).strip()
+
+
+def _header_key(text: str) -> str:
+    return re.sub(r"\s+", "", text).lower().lstrip("\ufeff")
+
+
+def _column_of(text: str) -> str | None:
+    key = _header_key(text)
+    return next((column for column, names in HEADERS.items() if key in names), None)
+
+
+def _parse_table(lines: Iterable[tuple[int, Sequence[Any]]]) -> ParsedRoster:
+    """Rows of cells (with their line numbers) → roster rows and every error."""
+    table = [(n, [_cell(v) for v in cells]) for n, cells in lines]
+    table = [(n, cells) for n, cells in table if any(cells)]  # blank lines are not members
+    if not table:
+        return _fail("file", "文件为空 / the file is empty")
+    # Excel lists often start with a title row (示例市人大常委会组成人员名单): one
+    # filled cell that is not a column name. Skip such rows to reach the header.
+    while len(table) > 1 and sum(1 for c in table[0][1] if c) == 1:
+        (only,) = (c for c in table[0][1] if c)
+        if _column_of(only) is not None:
+            break
+        table.pop(0)
+
+    header_line, header = table[0]
+    errors: list[RosterError] = []
+    columns: dict[str, int] = {}
+    for index, text in enumerate(header):
+        if not text:
+            continue
+        column = _column_of(text)
+        if column is None:
+            errors.append(
+                RosterError(
+                    header_line,
+                    "header",
+                    f"未知的列“{text}”（可用：座位号、姓名、代表团/组别） / "
+                    f"unknown column {text!r} (expected seat, name, group)",
+                )
+            )
+        elif column in columns:
+            errors.append(
+                RosterError(
+                    header_line, "header", f"列“{text}”重复 / column {text!r} appears twice"
+                )
+            )
+        else:
+            columns[column] = index
+    for column in REQUIRED:
+        if column not in columns:
+            chinese = "座位号" if column == "seat" else "姓名"
+            errors.append(
+                RosterError(header_line, "header", f"缺少“{chinese}”列 / missing column {column!r}")
+            )
+    if errors:
+        return ParsedRoster(rows=(), errors=tuple(errors))
+
+    body = table[1:]
+    if not body:
+        return _fail("file", "名册中没有代表 / the roster lists nobody", line=header_line)
+    rows: list[RosterRow] = []
+    seat_lines: dict[int, list[int]] = defaultdict(list)
+    for line, cells in body:
+
+        def get(column: str, cells: Sequence[str] = cells) -> str:
+            index = columns.get(column)
+            return cells[index] if index is not None and index < len(cells) else ""
+
+        extra = [c for i, c in enumerate(cells) if c and i not in columns.values()]
+        if extra:  # a value under no heading would be lost silently
+            errors.append(
+                RosterError(line, "row", f"有值不在任何列下 / values under no heading: {extra}")
+            )
+        seat = _seat(get("seat"), line, errors)
+        name = _name(get("name"), line, errors)
+        group = _group(get("group"), line, errors)
+        if seat is not None:
+            seat_lines[seat].append(line)
+        if seat is not None and name is not None:
+            rows.append(RosterRow(line=line, seat=seat, name=name, group=group))
+
+    for seat, where in seat_lines.items():
+        for line in where if len(where) > 1 else ():
+            others = [str(n) for n in where if n != line]
+            english = f"line{'s' if len(others) > 1 else ''} {', '.join(others)}"
+            message = (
+                f"座位号{seat}与第{'、'.join(others)}行重复 / seat {seat} is also on {english}"
+            )
+            errors.append(RosterError(line, "seat", message))
+    errors.sort(key=lambda e: (e.line, _FIELD_ORDER.index(e.field)))
+    return ParsedRoster(rows=tuple(rows), errors=tuple(errors))
+
+
+def _seat(text: str, line: int, errors: list[RosterError]) -> int | None:
+    if not text:
+        errors.append(RosterError(line, "seat", "座位号为空 / seat is empty"))
+        return None
+    try:
+        seat = int(text)  # also accepts full-width digits (１２) typed with a Chinese IME
+    except ValueError:
+        seat = None
+    if seat is None or not 1 <= seat <= SEAT_MAX:
+        errors.append(
+            RosterError(
+                line,
+                "seat",
+                f"座位号“{text}”应为1至{SEAT_MAX}的整数 / seat {text!r} must be a whole number 1–{SEAT_MAX}",
+            )
+        )
+        return None
+    return seat
+
+
+def _name(text: str, line: int, errors: list[RosterError]) -> str | None:
+    # Excel pads two-character names for alignment (王　伟): drop spaces between
+    # Chinese characters, collapse the rest.
+    name = re.sub(rf"(?<={_CJK})\s+(?={_CJK})", "", text)
+    name = re.sub(r"\s+", " ", name)
+    if not name:
+        errors.append(RosterError(line, "name", "姓名为空 / name is empty"))
+        return None
+    if len(name) > NAME_MAX:
+        errors.append(
+            RosterError(
+                line,
+                "name",
+                f"姓名超过{NAME_MAX}个字符（{len(name)}） / name longer than {NAME_MAX} characters ({len(name)})",
+            )
+        )
+        return None
+    return name
+
+
+def _group(text: str, line: int, errors: list[RosterError]) -> str | None:
+    group = re.sub(r"\s+", " ", text)
+    if len(group) > GROUP_MAX:
+        errors.append(
+            RosterError(
+                line,
+                "group",
+                f"代表团/组别超过{GROUP_MAX}个字符 / group longer than {GROUP_MAX} characters",
+            )
+        )
+    return group or None
+
+
+# ---------------------------------------------------------------- applying
+
+
+def apply_roster(session: Session, body: Body, roster: ParsedRoster) -> RosterChanges:
+    """Make ``roster`` the body's roster, inside the caller's transaction.
+
+    Raises RosterRejected (and changes nothing) if the roster has any error, or
+    while a vote of the body is open: ``member_count`` is the base of its
+    thresholds and must not move under it.
+    """
+    if roster.errors:
+        raise RosterRejected(roster.errors)
+    if not roster.rows:
+        raise RosterRejected([RosterError(1, "file", "名册中没有代表 / the roster lists nobody")])
+    open_votes = session.scalar(
+        select(func.count(Vote.id))
+        .join(AgendaItem, Vote.agenda_item_id == AgendaItem.id)
+        .join(Sitting, AgendaItem.sitting_id == Sitting.id)
+        .where(Sitting.body_id == body.id, Vote.state == VoteState.OPEN)
+    )
+    if open_votes:
+        raise RosterRejected(
+            [
+                RosterError(
+                    1,
+                    "file",
+                    "表决进行中，不能更换名册 / a vote is open: the roster cannot change now",
+                )
+            ]
+        )
+
+    existing = {m.seat: m for m in session.scalars(select(Member).where(Member.body_id == body.id))}
+    created = updated = unchanged = deactivated = 0
+    for row in roster.rows:
+        member = existing.pop(row.seat, None)
+        if member is None:
+            session.add(
+                Member(body=body, seat=row.seat, name=row.name, group_name=row.group, active=True)
+            )
+            created += 1
+            continue
+        if (member.name, member.group_name, member.active) == (row.name, row.group, True):
+            unchanged += 1
+            continue
+        if member.name != row.name:
+            member.pin_hash = None  # a PIN belongs to a person, not to a seat
+        member.name, member.group_name, member.active = row.name, row.group, True
+        updated += 1
+    for member in existing.values():  # seats no longer in the file
+        if member.active:
+            member.active = False
+            deactivated += 1
+    body.member_count = len(roster.rows)
+    session.flush()
+    return RosterChanges(created, updated, unchanged, deactivated, active=len(roster.rows))

@@ -1,0 +1,20 @@
+"""The rules engine (functional core): vote kinds, thresholds, and the tally.
+
+``kinds`` defines the vocabulary, ``engine`` counts ballots, ``schema``
+validates what comes from outside. No I/O, no framework, no clock.
+"""
+
+from voting_server.rules.engine import tally
+from voting_server.rules.kinds import Threshold, VoteKind, VoteSpec
+from voting_server.rules.schema import Scenario, SchemaError, parse_scenario, parse_vote_config
+
+__all__ = [
+    "Scenario",
+    "SchemaError",
+    "Threshold",
+    "VoteKind",
+    "VoteSpec",
+    "parse_scenario",
+    "parse_vote_config",
+    "tally",
+]

@@ -1,0 +1,178 @@
+"""The vocabulary of a vote: kinds, marks, thresholds and policies.
+
+This module is the one home of these concepts. The rules engine, the server,
+the kiosk client and the audit verifier all import them from here; nothing
+else spells a mark or a threshold default. Pure data: no I/O, no framework.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class VoteKind(StrEnum):
+    """The three kinds of vote of RULES.md."""
+
+    MOTION = "motion"  # 表决: 赞成 / 反对 / 弃权 on one or several subjects
+    SELECTION = "selection"  # 民生实事项目票决: choose at most N of M candidates
+    EVALUATION = "evaluation"  # 满意度测评: 满意 / 基本满意 / 不满意 per department
+
+
+class MotionMark(StrEnum):
+    YES = "yes"  # 赞成 (green key)
+    NO = "no"  # 反对 (red key)
+    ABSTAIN = "abstain"  # 弃权 (yellow key)
+
+
+class EvaluationMark(StrEnum):
+    SATISFIED = "satisfied"  # 满意
+    BASIC = "basic"  # 基本满意
+    UNSATISFIED = "unsatisfied"  # 不满意
+
+
+MOTION_MARKS: frozenset[str] = frozenset(m.value for m in MotionMark)
+EVALUATION_MARKS: frozenset[str] = frozenset(m.value for m in EvaluationMark)
+
+
+class ThresholdBase(StrEnum):
+    """What a threshold ratio is taken of."""
+
+    MEMBERS = "members"  # 全体组成人员 (应到): the statutory default
+    PRESENT = "present"  # 实到: signed in for the sitting
+    CAST = "cast"  # ballots received
+    VALID = "valid"  # valid marks for the subject (valid ballots, for a selection)
+
+
+class KeyPolicy(StrEnum):
+    """Which of a deputy's presses counts."""
+
+    LAST_PRESS = "last_press"  # may change until close; the last one counts
+    FIRST_PRESS = "first_press"  # the first ballot is final
+
+
+class LiveTally(StrEnum):
+    """What the presidium and the hall display see while a vote is open."""
+
+    HIDDEN = "hidden"  # nothing until close
+    PARTICIPATION = "participation"  # 已按 / 未按 only
+    BREAKDOWN = "breakdown"  # running counts per mark
+
+
+class Outcome(StrEnum):
+    """Whole-vote outcome of a tally."""
+
+    DECIDED = "decided"
+    NO_QUORUM = "no_quorum"  # not 过半数出席: nothing passes
+    VOID = "void"  # more ballots than present (收回的多于发出的): must be re-run
+
+
+@dataclass(frozen=True, slots=True)
+class Threshold:
+    """A count requirement ``{base, ratio [num, den], strict}``.
+
+    strict (过半数, "more than"): required = floor(base × num / den) + 1.
+    not strict (三分之二以上, "at least", 以上 includes the number itself):
+    required = ceil(base × num / den). Integer arithmetic only.
+    """
+
+    base: ThresholdBase
+    num: int
+    den: int
+    strict: bool
+
+    def __post_init__(self) -> None:
+        if self.den <= 0 or self.num < 0 or self.num > self.den:
+            raise ValueError(
+                f"ratio must satisfy 0 <= num <= den, den > 0; got {self.num}/{self.den}"
+            )
+
+    def required(self, base_count: int) -> int:
+        """The smallest count that meets the threshold for ``base_count`` (>= 0)."""
+        if base_count < 0:
+            raise ValueError(f"base count must be >= 0; got {base_count}")
+        if self.strict:
+            return base_count * self.num // self.den + 1
+        return -(-base_count * self.num // self.den)
+
+    def to_json(self) -> dict[str, object]:
+        return {"base": self.base.value, "ratio": [self.num, self.den], "strict": self.strict}
+
+
+# RULES.md defaults. Named presets (config/presets.toml) are deltas from these.
+MAJORITY_OF_MEMBERS = Threshold(ThresholdBase.MEMBERS, 1, 2, strict=True)  # 全体组成人员过半数
+TWO_THIRDS_OF_MEMBERS = Threshold(ThresholdBase.MEMBERS, 2, 3, strict=False)  # 三分之二以上
+DEFAULT_QUORUM = MAJORITY_OF_MEMBERS  # 过半数出席
+DEFAULT_MOTION_THRESHOLD = MAJORITY_OF_MEMBERS
+DEFAULT_SELECTION_THRESHOLD = MAJORITY_OF_MEMBERS
+DEFAULT_UNSATISFIED_THRESHOLD = MAJORITY_OF_MEMBERS  # 不满意超过全体组成人员半数
+DEFAULT_KEY_POLICY = KeyPolicy.LAST_PRESS
+DEFAULT_SECRET = True  # hall electronic voting is 无记名 by default
+DEFAULT_LIVE_TALLY = LiveTally.HIDDEN  # nothing leaks before close unless the vote says so
+
+
+@dataclass(frozen=True, slots=True)
+class EvaluationRule:
+    """When an evaluated department is ``unsatisfactory``.
+
+    Exactly one of the two is set: ``unsatisfied_threshold`` (unsatisfied marks
+    reach it) or ``satisfaction_below`` (the rate is strictly below num/den).
+    """
+
+    unsatisfied_threshold: Threshold | None = DEFAULT_UNSATISFIED_THRESHOLD
+    satisfaction_below: tuple[int, int] | None = None
+
+    def __post_init__(self) -> None:
+        if (self.unsatisfied_threshold is None) == (self.satisfaction_below is None):
+            raise ValueError("exactly one of unsatisfied_threshold, satisfaction_below")
+        if self.satisfaction_below is not None:
+            num, den = self.satisfaction_below
+            if den <= 0 or num < 0 or num > den:
+                raise ValueError(
+                    f"satisfaction_below must satisfy 0 <= num <= den; got {num}/{den}"
+                )
+
+
+@dataclass(frozen=True, slots=True)
+class VoteSpec:
+    """Everything the engine needs to know about a vote, as plain data.
+
+    ``subjects`` for motion and evaluation, ``candidates`` and ``seats`` for a
+    selection. Ids are unique within their list.
+    """
+
+    kind: VoteKind
+    subjects: tuple[str, ...] = ()
+    candidates: tuple[str, ...] = ()
+    seats: int = 0
+    threshold: Threshold = MAJORITY_OF_MEMBERS
+    quorum: Threshold = DEFAULT_QUORUM
+    evaluation: EvaluationRule = EvaluationRule()
+
+    def __post_init__(self) -> None:
+        if self.kind is VoteKind.SELECTION:
+            if not self.candidates or not 1 <= self.seats <= len(self.candidates):
+                raise ValueError("a selection needs candidates and 1 <= seats <= len(candidates)")
+        elif not self.subjects:
+            raise ValueError(f"a {self.kind.value} vote needs at least one subject")
+        ids = self.candidates if self.kind is VoteKind.SELECTION else self.subjects
+        if len(set(ids)) != len(ids):
+            raise ValueError("subject and candidate ids must be unique")
+
+    def to_json(self) -> dict[str, object]:
+        """The scenario form of CONTRACTS.md §2 (``vote`` object), every default explicit."""
+        out: dict[str, object] = {"kind": self.kind.value}
+        if self.kind is VoteKind.SELECTION:
+            out["candidates"] = list(self.candidates)
+            out["seats"] = self.seats
+        else:
+            out["subjects"] = list(self.subjects)
+        if self.kind is not VoteKind.EVALUATION:
+            out["threshold"] = self.threshold.to_json()
+        out["quorum"] = self.quorum.to_json()
+        if self.kind is VoteKind.EVALUATION:
+            if self.evaluation.unsatisfied_threshold is not None:
+                out["unsatisfied_threshold"] = self.evaluation.unsatisfied_threshold.to_json()
+            else:
+                out["satisfaction_below"] = list(self.evaluation.satisfaction_below or ())
+        return out

@@ -1,0 +1,129 @@
+"""签到: deputies sign in at their seat's kiosk with a PIN, or staff mark them.
+
+实到 (present) is the number of members signed in to the sitting; quorum is
+present > members / 2 by default (RULES.md), and a vote can only be opened
+while the body is quorate.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from voting_server.models import Attendance, AttendanceMethod, Body, Member, Sitting, SittingStatus
+from voting_server.rules.kinds import DEFAULT_QUORUM
+from voting_server.services.audit_log import AuditLog
+from voting_server.services.passwords import verify_secret
+from voting_server.services.rosters import log_roster_if_changed
+from voting_server.sockets.errors import Refusal
+
+PIN_ATTEMPTS = 5  # wrong PINs in a row before the seat is locked
+PIN_LOCK = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class Quorum:
+    sitting: int
+    members: int  # 应到
+    present: int  # 实到
+    required: int
+
+    @property
+    def quorate(self) -> bool:
+        return self.present >= self.required
+
+    def to_json(self) -> dict[str, object]:
+        return {"sitting": self.sitting, "members": self.members, "present": self.present,
+                "quorum_required": self.required, "quorate": self.quorate}  # fmt: skip
+
+
+def current_sitting(session: Session, body_id: int) -> Sitting | None:
+    """The body's sitting in progress: the latest one that is not closed."""
+    return session.scalars(
+        select(Sitting)
+        .where(Sitting.body_id == body_id, Sitting.status != SittingStatus.CLOSED)
+        .order_by(Sitting.starts_at.desc(), Sitting.id.desc())
+        .limit(1)
+    ).first()
+
+
+def present_count(session: Session, sitting_id: int) -> int:
+    return (
+        session.scalar(
+            select(func.count()).select_from(Attendance).where(Attendance.sitting_id == sitting_id)
+        )
+        or 0
+    )
+
+
+def quorum(session: Session, sitting: Sitting) -> Quorum:
+    members = sitting.body.member_count
+    return Quorum(
+        sitting.id, members, present_count(session, sitting.id), DEFAULT_QUORUM.required(members)
+    )
+
+
+def is_signed_in(session: Session, sitting_id: int, member_id: int) -> bool:
+    return (
+        session.scalar(
+            select(Attendance.id).where(
+                Attendance.sitting_id == sitting_id, Attendance.member_id == member_id
+            )
+        )
+        is not None
+    )
+
+
+def member_at_seat(session: Session, body_id: int, seat: int) -> Member | None:
+    return session.scalars(
+        select(Member).where(Member.body_id == body_id, Member.seat == seat, Member.active)
+    ).first()
+
+
+def check_pin(session: Session, member: Member, pin: str, now: datetime) -> None:
+    """Verify the PIN, counting failures. Raises Refusal; commit the session either way."""
+    if member.pin_hash is None:
+        raise Refusal("no_pin")
+    if member.pin_locked_until is not None and member.pin_locked_until > now:
+        raise Refusal("pin_locked")
+    if not verify_secret(member.pin_hash, pin):
+        member.pin_failures += 1
+        if member.pin_failures >= PIN_ATTEMPTS:
+            member.pin_locked_until = now + PIN_LOCK
+            member.pin_failures = 0
+        raise Refusal("pin_invalid")
+    member.pin_failures = 0
+    member.pin_locked_until = None
+
+
+def sign_in(
+    session: Session,
+    log: AuditLog,
+    sitting: Sitting,
+    member: Member,
+    method: AttendanceMethod,
+    *,
+    device: str | None = None,
+    by: int | None = None,
+) -> Quorum:
+    """Record the sign-in and its audit entry. Refuses a second sign-in."""
+    if member.body_id != sitting.body_id or not member.active:
+        raise Refusal("unknown_member")
+    if is_signed_in(session, sitting.id, member.id):
+        raise Refusal("already_signed_in")
+    body: Body = sitting.body
+    log_roster_if_changed(session, log, body)
+    session.add(Attendance(sitting_id=sitting.id, member_id=member.id, method=method,
+                           signed_in_at=datetime.now(UTC)))  # fmt: skip
+    data: dict[str, object] = {"sitting": sitting.id, "member": member.id, "seat": member.seat,
+                               "method": method.value}  # fmt: skip
+    if device is not None:
+        data["device"] = device
+    if by is not None:
+        data["by"] = by
+    log.append(session, "signed_in", data)
+    session.flush()
+    return quorum(session, sitting)

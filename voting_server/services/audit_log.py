@@ -1,0 +1,96 @@
+"""The writer of the audit log (docs/audit-log.md).
+
+``AuditLog.append`` adds one signed, chained entry inside the caller's
+transaction, so a state change and its entry commit together or not at all.
+The entry's bytes come from ``audit.entry`` — the same functions the
+verifier uses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from audit.entry import GENESIS_PREV, canonical_bytes, entry_hash, sign_entry, unsigned_entry
+from crypto import ServerKey
+from voting_server.models import AuditEntry
+
+SOFTWARE = "congress-voting 0.1.0"
+_PG_LOG_LOCK = 0x766F7465  # advisory lock id: one log writer at a time across processes
+
+
+@dataclass(frozen=True)
+class Appended:
+    """Where an entry went: what a receipt names."""
+
+    index: int
+    hash: str
+    sig: str
+
+
+def utc_timestamp(now: datetime) -> str:
+    return now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class AuditLog:
+    def __init__(self, key: ServerKey, clock: Callable[[], datetime] | None = None) -> None:
+        self.key = key
+        self._clock = clock or (lambda: datetime.now(UTC))
+
+    def append(self, session: Session, type_: str, data: dict[str, Any]) -> Appended:
+        """Add an entry in ``session``'s transaction. An empty log is started first.
+
+        Precondition: the caller holds the write transaction (``write_transaction``).
+        """
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOG_LOCK})
+        last = session.execute(
+            select(AuditEntry.idx, AuditEntry.hash).order_by(AuditEntry.idx.desc()).limit(1)
+        ).first()
+        if last is None:
+            self._write(session, 0, GENESIS_PREV, "log_started", self._genesis())
+            last = session.execute(
+                select(AuditEntry.idx, AuditEntry.hash).where(AuditEntry.idx == 0)
+            ).one()
+        return self._write(session, last.idx + 1, last.hash, type_, data)
+
+    def start(self, session: Session) -> None:
+        """Write ``log_started`` if the log is empty (idempotent)."""
+        if session.scalar(select(AuditEntry.idx).limit(1)) is None:
+            self._write(session, 0, GENESIS_PREV, "log_started", self._genesis())
+
+    def _genesis(self) -> dict[str, Any]:
+        return {"server_key": self.key.public_b64, "software": SOFTWARE}
+
+    def _write(
+        self, session: Session, index: int, prev: str, type_: str, data: dict[str, Any]
+    ) -> Appended:
+        entry = unsigned_entry(index, prev, utc_timestamp(self._clock()), type_, data)
+        signed = sign_entry(entry, self.key.sign)
+        line = canonical_bytes(signed)
+        digest = entry_hash(line)
+        session.add(AuditEntry(idx=index, type=type_, line=line.decode("utf-8"), hash=digest))
+        session.flush()
+        return Appended(index=index, hash=digest, sig=signed["sig"])
+
+
+def iter_lines(session: Session, batch: int = 10_000) -> Iterator[bytes]:
+    """Every line of the log in order, as exported to ``log.jsonl``."""
+    after = -1
+    while True:
+        rows = session.execute(
+            select(AuditEntry.idx, AuditEntry.line)
+            .where(AuditEntry.idx > after)
+            .order_by(AuditEntry.idx)
+            .limit(batch)
+        ).all()
+        if not rows:
+            return
+        for row in rows:
+            yield row.line.encode("utf-8")
+        after = rows[-1].idx

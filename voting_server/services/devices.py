@@ -1,0 +1,307 @@
+"""Kiosk tablets and deputies' PINs: enrollment codes, device keys, PIN slips.
+
+A tablet is bound to a seat in two steps. The secretariat issues a one-time
+enrollment code for the seat (shown once, stored only as its SHA-256); the
+tablet then registers its own P-256 public key with the code and becomes a
+``Device``. Enrolling a seat again revokes the seat's earlier device, so at
+most one tablet speaks for a seat. Both steps are in the audit log
+(``device_enrolled``, ``device_revoked``), which is how the verifier knows
+whose signature a ballot carries.
+
+Callers hold the transaction (``write_transaction``). Plaintext codes and
+PINs are returned to the caller to show once, and never logged or stored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from crypto import CryptoError, KioskPublicKey
+from voting_server.models import Device, EnrollmentCode, Member
+from voting_server.services.audit_log import AuditLog
+from voting_server.services.passwords import hash_pin, is_valid_pin, new_pin
+from voting_server.services.transactions import after_commit
+from voting_server.sockets.errors import Refusal
+
+# No 0/O, 1/I: an operator reads the code off paper and types it on a tablet.
+CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+CODE_LENGTH = 8  # 40 bits; single use, short-lived and rate-limited at the endpoint
+DEFAULT_CODE_TTL = timedelta(hours=24)
+DEVICE_ID_PREFIX = "kd_"
+REASON_REENROLLED = "reenrolled"  # device_revoked.reason when the seat enrolled a new tablet
+
+# Called with a device id after a transaction that revoked it has committed;
+# the Socket.IO layer registers one to drop the device's live connections.
+revocation_listeners: list[Callable[[str], None]] = []
+
+
+def _now(now: datetime | None) -> datetime:
+    return now if now is not None else datetime.now(UTC)
+
+
+# --- enrollment codes ------------------------------------------------------------------
+
+
+def normalize_code(code: str) -> str:
+    """What the operator typed → the code as issued: case, spaces and dashes don't matter."""
+    return "".join(ch for ch in code.upper() if ch not in " -\t\r\n")
+
+
+def format_code(code: str) -> str:
+    """``K7QM4XPA`` → ``K7QM-4XPA``, the way codes are shown and printed."""
+    return f"{code[:4]}-{code[4:]}"
+
+
+def code_hash(code: str) -> str:
+    return hashlib.sha256(normalize_code(code).encode("ascii", "replace")).hexdigest()
+
+
+def issue_enrollment_code(
+    session: Session,
+    body_id: int,
+    seat: int,
+    created_by: int | None,
+    ttl: timedelta = DEFAULT_CODE_TTL,
+    *,
+    now: datetime | None = None,
+) -> str:
+    """A new one-time code for ``seat`` of the body, formatted ``XXXX-XXXX``.
+
+    The seat must be held by an active member (Refusal 'unknown_seat'). Earlier
+    unused codes of the seat stop working: the code shown last is the valid one,
+    so a lost printout is void once a new one is issued.
+    """
+    now = _now(now)
+    if ttl <= timedelta(0):
+        raise Refusal("invalid_payload", "ttl: must be positive")
+    if _active_member(session, body_id, seat) is None:
+        raise Refusal("unknown_seat", f"seat {seat}")
+    session.execute(
+        update(EnrollmentCode)
+        .where(
+            EnrollmentCode.body_id == body_id,
+            EnrollmentCode.seat == seat,
+            EnrollmentCode.used_at.is_(None),
+            EnrollmentCode.expires_at > now,
+        )
+        .values(expires_at=now)
+    )
+    code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+    session.add(
+        EnrollmentCode(
+            body_id=body_id,
+            seat=seat,
+            code_hash=code_hash(code),
+            created_at=now,
+            expires_at=now + ttl,
+            created_by=created_by,
+        )
+    )
+    session.flush()
+    return format_code(code)
+
+
+def issue_enrollment_codes(
+    session: Session,
+    body_id: int,
+    created_by: int | None,
+    ttl: timedelta = DEFAULT_CODE_TTL,
+    *,
+    now: datetime | None = None,
+) -> dict[int, str]:
+    """A new code for every seat held by an active member: {seat: code}, by seat."""
+    return {
+        seat: issue_enrollment_code(session, body_id, seat, created_by, ttl, now=now)
+        for seat in active_seats(session, body_id)
+    }
+
+
+# --- devices -----------------------------------------------------------------------------
+
+
+def parse_public_key(public_key_spki_b64: str) -> KioskPublicKey:
+    """The kiosk key, or Refusal('invalid_payload') saying why it is not a P-256 SPKI."""
+    try:
+        return KioskPublicKey.from_spki_b64(public_key_spki_b64)
+    except (CryptoError, ValueError, TypeError) as exc:
+        raise Refusal("invalid_payload", f"public_key: {exc}") from None
+
+
+def enroll_device(
+    session: Session,
+    log: AuditLog,
+    code: str,
+    public_key_spki_b64: str,
+    *,
+    now: datetime | None = None,
+) -> Device:
+    """Register a tablet's key for the seat of a valid one-time ``code``.
+
+    Refuses, changing nothing: a key that is not P-256 ('invalid_payload'), an
+    unknown, used or expired code, or a key already enrolled for another seat
+    ('enrollment_invalid'). Revokes the seat's earlier devices and logs
+    ``device_revoked`` for each, then ``device_enrolled``.
+    """
+    now = _now(now)
+    key = parse_public_key(public_key_spki_b64)
+    spki_b64 = key.spki_b64  # re-encoded: one spelling per key in the log and the table
+    record = session.scalar(
+        select(EnrollmentCode).where(EnrollmentCode.code_hash == code_hash(code))
+    )
+    if record is None:
+        raise Refusal("enrollment_invalid", "unknown code")
+    if record.used_at is not None:
+        raise Refusal("enrollment_invalid", "code already used")
+    if record.expires_at <= now:
+        raise Refusal("enrollment_invalid", "code expired")
+    # One tablet, one seat: the same key speaking for two seats would let one
+    # person vote twice.
+    elsewhere = session.scalar(
+        select(Device.id).where(
+            Device.public_key == spki_b64,
+            Device.revoked_at.is_(None),
+            (Device.body_id != record.body_id) | (Device.seat != record.seat),
+        )
+    )
+    if elsewhere is not None:
+        raise Refusal("enrollment_invalid", "this key is enrolled for another seat")
+
+    record.used_at = now
+    for old in active_devices(session, record.body_id, record.seat):
+        _revoke(session, log, old, REASON_REENROLLED, now)
+    device = Device(
+        id=new_device_id(),
+        body_id=record.body_id,
+        seat=record.seat,
+        public_key=spki_b64,
+        enrolled_at=now,
+    )
+    session.add(device)
+    session.flush()
+    log.append(
+        session,
+        "device_enrolled",
+        {"device": device.id, "seat": device.seat, "public_key": device.public_key},
+    )
+    return device
+
+
+def revoke_device(
+    session: Session, log: AuditLog, device_id: str, reason: str, *, now: datetime | None = None
+) -> Device:
+    """Revoke a device (a lost or replaced tablet); Refusal('unknown_device') if
+    there is no such active device. Its live connections are dropped after commit."""
+    reason = reason.strip()
+    if not 1 <= len(reason) <= 200:
+        raise Refusal("invalid_payload", "reason: 1 to 200 characters")
+    device = session.get(Device, device_id)
+    if device is None or device.revoked_at is not None:
+        raise Refusal("unknown_device")
+    _revoke(session, log, device, reason, _now(now))
+    return device
+
+
+def _revoke(session: Session, log: AuditLog, device: Device, reason: str, now: datetime) -> None:
+    device.revoked_at = now
+    session.flush()
+    log.append(session, "device_revoked", {"device": device.id, "reason": reason})
+    device_id = device.id
+    for listener in list(revocation_listeners):
+        after_commit(session, lambda listener=listener: listener(device_id))
+
+
+def new_device_id() -> str:
+    return DEVICE_ID_PREFIX + secrets.token_urlsafe(12)  # 16 URL-safe characters
+
+
+def active_devices(session: Session, body_id: int, seat: int) -> list[Device]:
+    return list(
+        session.scalars(
+            select(Device).where(
+                Device.body_id == body_id, Device.seat == seat, Device.revoked_at.is_(None)
+            )
+        )
+    )
+
+
+def usable_device(session: Session, device_id: str) -> Device | None:
+    """The device if it exists and is not revoked: what a kiosk connection needs."""
+    device = session.get(Device, device_id)
+    if device is None or device.revoked_at is not None:
+        return None
+    return device
+
+
+def list_devices(session: Session, body_id: int) -> list[Device]:
+    """Every device of the body, by seat, the current one of a seat last."""
+    return list(
+        session.scalars(
+            select(Device)
+            .where(Device.body_id == body_id)
+            .order_by(Device.seat, Device.enrolled_at)
+        )
+    )
+
+
+# --- seats and PINs ------------------------------------------------------------------------
+
+
+def _active_member(session: Session, body_id: int, seat: int) -> Member | None:
+    return session.scalar(
+        select(Member).where(Member.body_id == body_id, Member.seat == seat, Member.active)
+    )
+
+
+def member_at_seat(session: Session, body_id: int, seat: int) -> Member | None:
+    """The active member holding ``seat``, or None."""
+    return _active_member(session, body_id, seat)
+
+
+def active_seats(session: Session, body_id: int) -> list[int]:
+    return list(
+        session.scalars(
+            select(Member.seat)
+            .where(Member.body_id == body_id, Member.active)
+            .order_by(Member.seat)
+        )
+    )
+
+
+def issue_pins(session: Session, body_id: int) -> dict[int, str]:
+    """A new random PIN for every active member: {seat: pin}, by seat, to print
+    once on PIN slips. Earlier PINs stop working; wrong-PIN counters and locks
+    are cleared. Only the hashes are stored."""
+    pins: dict[int, str] = {}
+    members = session.scalars(
+        select(Member).where(Member.body_id == body_id, Member.active).order_by(Member.seat)
+    )
+    for member in members:
+        pin = new_pin()
+        _store_pin(member, pin)
+        pins[member.seat] = pin
+    session.flush()
+    return pins
+
+
+def set_pin(session: Session, member_id: int, pin: str) -> Member:
+    """Set one member's PIN (e.g. a deputy who lost the slip); clears the lock."""
+    if not is_valid_pin(pin):
+        raise Refusal("invalid_pin")
+    member = session.get(Member, member_id)
+    if member is None or not member.active:
+        raise Refusal("unknown_member")
+    _store_pin(member, pin)
+    session.flush()
+    return member
+
+
+def _store_pin(member: Member, pin: str) -> None:
+    member.pin_hash = hash_pin(pin)
+    member.pin_failures = 0
+    member.pin_locked_until = None

@@ -1,0 +1,47 @@
+"""The roster as the audit log knows it: logged whenever it changes.
+
+The verifier checks every sign-in and ballot against the last logged roster
+of the body, and every vote's 应到 against its member count.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from voting_server.models import AuditEntry, Body, Member
+from voting_server.services.audit_log import AuditLog
+
+
+def roster_snapshot(session: Session, body: Body) -> dict[str, Any]:
+    members = session.scalars(
+        select(Member).where(Member.body_id == body.id, Member.active).order_by(Member.seat)
+    ).all()
+    return {
+        "body": {
+            "id": body.id,
+            "name": body.name,
+            "kind": body.kind.value,
+            "level": body.level.value,
+        },
+        "member_count": body.member_count,
+        "members": [{"id": m.id, "seat": m.seat, "name": m.name} for m in members],
+    }
+
+
+def log_roster_if_changed(session: Session, log: AuditLog, body: Body) -> None:
+    """Append a ``roster`` entry unless the last one logged for ``body`` is the same."""
+    snapshot = roster_snapshot(session, body)
+    lines = session.scalars(
+        select(AuditEntry.line).where(AuditEntry.type == "roster").order_by(AuditEntry.idx.desc())
+    )
+    for line in lines:
+        data = json.loads(line)["data"]
+        if data["body"]["id"] == body.id:
+            if data == snapshot:
+                return
+            break
+    log.append(session, "roster", snapshot)

@@ -1,0 +1,72 @@
+"""Configuration objects (Flask ``app.config.from_object``).
+
+Values come from the environment so that the same code serves the embedded
+SQLite default, a PostgreSQL deployment and the tests:
+
+- ``VOTING_DATABASE_URL``: SQLAlchemy URL (default: SQLite in the instance dir)
+- ``VOTING_INSTANCE_DIR``: where the embedded database, keys and secrets live
+- ``VOTING_SECRET_KEY``: Flask session key (default: generated once, kept in
+  the instance dir with mode 0600)
+- ``VOTING_PRESETS_FILE``: rule presets (default: ``config/presets.toml``)
+- ``VOTING_ASYNC_MODE``: Socket.IO async mode (``gevent`` under gunicorn,
+  ``threading`` for the test client)
+- ``VOTING_PUBLIC_URL``: the server's address as the tablets reach it (for
+  enrollment QR codes; default: the address of the request)
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+CONFIG_DIR = Path(os.environ.get("VOTING_CONFIG_DIR", REPO_ROOT / "config"))
+
+
+def _secret_key(directory: Path) -> str:
+    """The session key, created on first start and kept private to the server."""
+    if key := os.environ.get("VOTING_SECRET_KEY"):
+        return key
+    path = directory / "secret_key"
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_urlsafe(48))
+    return path.read_text().strip()
+
+
+class Config:
+    """Production defaults, read from the environment when instantiated."""
+
+    TESTING = False
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Strict"
+    MAX_CONTENT_LENGTH = 16 * 1024 * 1024  # roster files and documents
+    JSON_AS_ASCII = False
+
+    def __init__(self, database_url: str | None = None) -> None:
+        from voting_server.db import default_database_url, instance_dir
+
+        self.INSTANCE_DIR = str(instance_dir())
+        self.SECRET_KEY = _secret_key(Path(self.INSTANCE_DIR))
+        self.VOTING_DATABASE_URL = database_url or default_database_url()
+        self.VOTING_PRESETS_FILE = os.environ.get(
+            "VOTING_PRESETS_FILE", str(CONFIG_DIR / "presets.toml")
+        )
+        self.VOTING_ASYNC_MODE = os.environ.get("VOTING_ASYNC_MODE") or None
+        # The address tablets use (e.g. https://10.0.0.5), printed in enrollment
+        # QR codes; default: the address the secretariat's browser used.
+        self.VOTING_PUBLIC_URL = os.environ.get("VOTING_PUBLIC_URL") or None
+
+
+class TestingConfig(Config):
+    """For the Flask and Socket.IO test clients: threads, a throwaway key."""
+
+    TESTING = True
+    __test__ = False  # not a pytest test class, despite the name
+
+    def __init__(self, database_url: str) -> None:
+        super().__init__(database_url)
+        self.SECRET_KEY = secrets.token_urlsafe(32)
+        self.VOTING_ASYNC_MODE = "threading"

@@ -1,0 +1,282 @@
+"""Who may connect over Socket.IO, and how a connection proves it (docs/protocol.md).
+
+- Staff: the Flask session cookie of a login (``views.auth``); the account
+  must still be active with the same role and password. The connection
+  joins the room of its role.
+- Kiosks: ``auth={"device": ID}`` of an enrolled, unrevoked device. The
+  server sends ``challenge`` {challenge: 32 random bytes, base64url}; the
+  kiosk answers ``authenticate`` {device, signature}, its P-256 signature
+  (raw r‖s, base64) over ``canonical_bytes({"type": "kiosk-auth", "device",
+  "challenge"})``. The challenge belongs to this connection and is consumed
+  by the first ``authenticate``, so a signature cannot be replayed — not on
+  this connection, not on another. Then the kiosk joins ``kiosks`` and
+  ``seat:<n>``.
+- Anything else is refused at connection.
+
+Until authenticated, every event guarded by ``identity.requires`` answers
+``not_authenticated``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+import secrets
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from flask import Flask, request, session
+from flask_socketio import join_room
+from pydantic import BaseModel, ConfigDict, Field
+from socketio.exceptions import ConnectionRefusedError as SocketRefused
+from sqlalchemy.exc import SQLAlchemyError
+
+from audit.entry import canonical_bytes
+from crypto import CryptoError, KioskPublicKey
+from crypto.keys import P256_SIGNATURE_BYTES
+from voting_server.extensions import sessions, socketio
+from voting_server.services import devices
+from voting_server.sockets.errors import Refusal, parse_payload, refusal
+from voting_server.sockets.identity import (
+    KIOSK,
+    KIOSKS_ROOM,
+    Client,
+    connected,
+    forget,
+    remember,
+)
+from voting_server.views.auth import staff_from_session
+
+log = logging.getLogger(__name__)
+
+CHALLENGE_BYTES = 32
+NAMESPACE = "/"
+
+
+def seat_room(seat: int) -> str:
+    return f"seat:{seat}"
+
+
+class ConnectionRefused(SocketRefused):
+    """Refuses a connection; the client's ``connect_error`` receives the
+    protocol's refusal object ({ok: false, error, message, ...})."""
+
+    def __init__(self, code: str, detail: str = "") -> None:
+        answer = refusal(code, detail)
+        super().__init__(answer["message"])
+        self.code = code
+        self.error_args = answer  # python-socketio sends error_args as the error's data
+
+
+@dataclass(frozen=True)
+class _Pending:
+    """A kiosk connection between ``connect`` and ``authenticate``."""
+
+    device_id: str
+    challenge: str
+
+
+_pending: dict[str, _Pending] = {}  # sid → challenge not yet answered
+_pending_lock = threading.Lock()
+
+# More to put in the answer to ``authenticate`` (e.g. the screen's state),
+# added by other socket modules: each gets the new Client and returns keys.
+authenticate_extras: list[Callable[[Client], dict[str, Any]]] = []
+
+
+class AuthenticatePayload(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    device: Annotated[str, Field(min_length=1, max_length=40)]
+    signature: Annotated[str, Field(min_length=1, max_length=200)]
+
+
+def init_app(app: Flask) -> None:
+    """Hook this module into the app's Socket.IO server (after ``socketio.init_app``)."""
+    _send_challenges_after_connect()
+    if disconnect_device not in devices.revocation_listeners:
+        devices.revocation_listeners.append(disconnect_device)
+
+
+def _send_challenges_after_connect() -> None:
+    """Send a kiosk's challenge right after the server accepts the connection.
+
+    python-socketio sends the CONNECT packet only after the ``connect``
+    handler returns; an event emitted inside the handler would reach the
+    client first, and a client that answers it at once (ours, and
+    python-socketio's) would be emitting on a namespace it does not yet
+    consider connected. The manager's ``connect`` runs right after CONNECT is
+    sent, whichever manager the server uses, so the challenge goes out there.
+    """
+    manager = socketio.server.manager
+    if getattr(manager, "_voting_challenges", False):
+        return
+    accept = manager.connect
+
+    def connect_then_challenge(sid: str, namespace: str) -> Any:
+        sid = accept(sid, namespace)
+        pending = _pending.get(sid)
+        if pending is not None and namespace == NAMESPACE:
+            manager.server.emit("challenge", {"challenge": pending.challenge}, to=sid)
+        return sid
+
+    manager.connect = connect_then_challenge
+    manager._voting_challenges = True
+
+
+# --- connect and disconnect ----------------------------------------------------------------
+
+
+@socketio.on("connect")
+def on_connect(auth: Any = None) -> None:
+    sid: str = request.sid  # type: ignore[attr-defined]
+    if auth:
+        _connect_kiosk(sid, auth)
+    else:
+        _connect_staff(sid)
+
+
+def _connect_kiosk(sid: str, auth: Any) -> None:
+    device_id = auth.get("device") if isinstance(auth, dict) else None
+    if not isinstance(device_id, str) or not 0 < len(device_id) <= 40:
+        raise ConnectionRefused("invalid_payload", "auth.device: a device id is required")
+    try:
+        with sessions()() as db_session:
+            device = devices.usable_device(db_session, device_id)
+    except SQLAlchemyError as exc:
+        log.warning("kiosk connection: database unavailable: %s", exc.__class__.__name__)
+        raise ConnectionRefused("database_unavailable") from None
+    if device is None:
+        log.info("kiosk connection refused: unknown or revoked device %s", device_id)
+        raise ConnectionRefused("unknown_device")
+    challenge = secrets.token_urlsafe(CHALLENGE_BYTES)  # base64url, unpadded: 43 characters
+    with _pending_lock:
+        _pending[sid] = _Pending(device_id, challenge)
+
+
+def _connect_staff(sid: str) -> None:
+    try:
+        with sessions()() as db_session:
+            user = staff_from_session(db_session, session)
+            who = (user.id, user.role.value, user.username) if user else None
+    except SQLAlchemyError as exc:
+        log.warning("staff connection: database unavailable: %s", exc.__class__.__name__)
+        raise ConnectionRefused("database_unavailable") from None
+    if who is None:
+        raise ConnectionRefused("not_authenticated")
+    user_id, role, username = who
+    remember(Client(sid=sid, role=role, user_id=user_id))
+    join_room(role)
+    log.info("staff connected: %r as %s", username, role)
+
+
+@socketio.on("disconnect")
+def on_disconnect(reason: Any = None) -> None:
+    sid: str = request.sid  # type: ignore[attr-defined]
+    with _pending_lock:
+        _pending.pop(sid, None)
+    forget(sid)
+
+
+# --- the kiosk's proof -----------------------------------------------------------------------
+
+
+@socketio.on("authenticate")
+def on_authenticate(data: Any = None) -> dict[str, Any]:
+    sid: str = request.sid  # type: ignore[attr-defined]
+    try:
+        return _authenticate(sid, data)
+    except Refusal as refused:
+        return refused.answer()
+
+
+def _authenticate(sid: str, data: Any) -> dict[str, Any]:
+    payload = parse_payload(AuthenticatePayload, data)
+    try:
+        signature = base64.b64decode(payload.signature.encode("ascii"), validate=True)
+    except (binascii.Error, ValueError):
+        raise Refusal("invalid_payload", "signature: not base64") from None
+    if len(signature) != P256_SIGNATURE_BYTES:
+        raise Refusal("invalid_payload", f"signature: {P256_SIGNATURE_BYTES} bytes (raw r‖s)")
+    with _pending_lock:
+        # Consumed by this attempt whatever its outcome: one try per challenge.
+        pending = _pending.pop(sid, None)
+    if pending is None or pending.device_id != payload.device:
+        raise Refusal("bad_signature", "no open challenge for this device on this connection")
+    try:
+        with sessions()() as db_session:
+            device = devices.usable_device(db_session, pending.device_id)
+            if device is None:
+                raise Refusal("unknown_device")
+            key = KioskPublicKey.from_spki_b64(device.public_key)
+            statement = {"type": "kiosk-auth", "device": device.id, "challenge": pending.challenge}
+            if not key.verify(signature, canonical_bytes(statement)):
+                log.info("kiosk authentication failed: device %s seat %s", device.id, device.seat)
+                raise Refusal("bad_signature")
+            member = devices.member_at_seat(db_session, device.body_id, device.seat)
+            client = Client(
+                sid=sid,
+                role=KIOSK,
+                device_id=device.id,
+                body_id=device.body_id,
+                seat=device.seat,
+            )
+            holder = {"id": member.id, "name": member.name} if member else None
+    except SQLAlchemyError as exc:
+        log.warning("kiosk authentication: database unavailable: %s", exc.__class__.__name__)
+        raise Refusal("database_unavailable") from None
+    except CryptoError:  # a stored key that no longer parses: treat the device as unusable
+        raise Refusal("unknown_device") from None
+    remember(client)
+    join_room(KIOSKS_ROOM)
+    join_room(seat_room(client.seat or 0))
+    log.info("kiosk authenticated: device %s seat %s", client.device_id, client.seat)
+    answer: dict[str, Any] = {"ok": True, "seat": client.seat, "member": holder}
+    for extra in authenticate_extras:
+        answer.update(extra(client))
+    return answer
+
+
+# --- for other modules ---------------------------------------------------------------------
+
+
+def online_seats(body_id: int | None = None) -> set[int]:
+    """Seats whose kiosk is connected and authenticated (of one body, if given)."""
+    return {
+        c.seat
+        for c in connected()
+        if c.role == KIOSK and c.seat is not None and (body_id is None or c.body_id == body_id)
+    }
+
+
+def disconnect_user(user_id: int) -> None:
+    """Drop the live connections of a staff account (e.g. once it is deactivated);
+    its session cookie no longer connects either."""
+    for client in connected():
+        if client.role != KIOSK and client.user_id == user_id:
+            log.info("dropping connection of staff user %s", user_id)
+            _drop(client.sid)
+
+
+def disconnect_device(device_id: str) -> None:
+    """Drop the live connections of a device, authenticated or still to answer
+    its challenge (called once the device's revocation has committed)."""
+    with _pending_lock:
+        sids = {sid for sid, p in _pending.items() if p.device_id == device_id}
+        for sid in sids:
+            del _pending[sid]
+    sids |= {c.sid for c in connected() if c.role == KIOSK and c.device_id == device_id}
+    for sid in sids:
+        log.info("dropping connection of revoked device %s", device_id)
+        _drop(sid)
+
+
+def _drop(sid: str) -> None:
+    forget(sid)
+    try:
+        socketio.server.disconnect(sid, namespace=NAMESPACE)
+    except Exception as exc:  # gone meanwhile: nothing left to drop
+        log.debug("disconnect of %s: %s", sid, exc)

@@ -1,0 +1,77 @@
+"""Who is on the other end of a Socket.IO connection.
+
+``connection.py`` authenticates a connection (staff from the Flask session,
+kiosks by challenge–response) and records a ``Client`` for its sid; event
+handlers read it with ``current_client`` and guard themselves with
+``requires``.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from flask import request
+
+from voting_server.sockets.errors import Refusal
+
+KIOSK = "kiosk"  # the role of a device; staff roles are models.StaffRole values
+KIOSKS_ROOM = "kiosks"  # every authenticated kiosk; also "seat:<n>" per seat; staff: their role
+
+
+@dataclass(frozen=True)
+class Client:
+    sid: str
+    role: str  # a StaffRole value, or KIOSK
+    user_id: int | None = None  # staff
+    device_id: str | None = None  # kiosk
+    body_id: int | None = None
+    seat: int | None = None  # kiosk: the seat its key is bound to
+
+
+_clients: dict[str, Client] = {}
+
+
+def remember(client: Client) -> None:
+    _clients[client.sid] = client
+
+
+def forget(sid: str) -> None:
+    _clients.pop(sid, None)
+
+
+def current_client() -> Client | None:
+    return _clients.get(request.sid)  # type: ignore[attr-defined]
+
+
+def connected() -> list[Client]:
+    return list(_clients.values())
+
+
+def requires(
+    *roles: str,
+) -> Callable[[Callable[..., dict[str, Any]]], Callable[..., dict[str, Any]]]:
+    """Guard an event handler: the client must be authenticated in one of ``roles``.
+
+    The handler receives the Client first; a Refusal raised inside becomes the
+    acknowledgement, and so does any refusal here.
+    """
+
+    def decorate(handler: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
+        @functools.wraps(handler)
+        def guarded(*args: Any) -> dict[str, Any]:
+            client = current_client()
+            try:
+                if client is None:
+                    raise Refusal("not_authenticated")
+                if client.role not in roles:
+                    raise Refusal("forbidden", f"{client.role} may not do this")
+                return handler(client, *args)
+            except Refusal as refused:
+                return refused.answer()
+
+        return guarded
+
+    return decorate

@@ -1,0 +1,349 @@
+"""Socket.IO events of the vote lifecycle, attendance and ballots (docs/protocol.md).
+
+Handlers translate: validate the payload, authorize the role, call the
+service in one write transaction, answer, and broadcast to the rooms that
+may see the change. No rule lives here.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Annotated, Any, TypeVar
+
+from flask import current_app
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from voting_server.extensions import audit_log, sessions, socketio
+from voting_server.models import AttendanceMethod, Body, Member, StaffRole
+from voting_server.services import attendance
+from voting_server.services.audit_log import AuditLog
+from voting_server.services.transactions import write_transaction
+from voting_server.services.voting import OpenVote, Voting, public_vote
+from voting_server.sockets.errors import Refusal, parse_payload
+from voting_server.sockets.identity import KIOSK, KIOSKS_ROOM, Client, requires
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+PRESIDIUM = StaffRole.PRESIDIUM.value
+SECRETARIAT = StaffRole.SECRETARIAT.value
+STAFF = tuple(r.value for r in StaffRole)
+WATCHERS = (PRESIDIUM, StaffRole.DISPLAY.value, StaffRole.SCRUTINEER.value)  # see live counts
+
+Nonce = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{16,64}$")]
+Signature = Annotated[str, Field(min_length=1, max_length=200)]
+Mark = Annotated[str, Field(max_length=64)]
+
+
+class _Payload(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class BallotPayload(_Payload):
+    vote: Annotated[int, Field(ge=1)]
+    nonce: Nonce
+    ballot: (
+        Annotated[dict[Mark, Mark], Field(max_length=500)]
+        | Annotated[list[Mark], Field(max_length=500)]
+    )
+    signature: Signature
+    participation_signature: Signature
+
+
+class SignInPayload(_Payload):
+    pin: Annotated[str, Field(pattern=r"^[0-9]{4,12}$")]
+
+
+class VotePayload(_Payload):
+    vote: Annotated[int, Field(ge=1)]
+
+
+class OpenPayload(VotePayload):
+    duration_s: Annotated[int, Field(ge=10, le=7200)] | None = None
+
+
+class CancelPayload(VotePayload):
+    reason: Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class MemberPayload(_Payload):
+    member: Annotated[int, Field(ge=1)]
+
+
+class EmptyPayload(_Payload):
+    pass
+
+
+def voting() -> Voting:
+    return current_app.extensions["voting.voting"]
+
+
+def transact(work: Callable[[Session, AuditLog], T]) -> T:
+    """Run ``work`` in one write transaction; a database failure is a retryable refusal.
+
+    The first transaction of the process reloads the open votes (a restart
+    mid-vote resumes it), so the server can start while the database is down.
+    """
+    try:
+        if not voting().resumed:
+            with write_transaction(sessions()) as session:
+                resumed = voting().resume(session, audit_log())
+            if any(voting().open[v].closes_at for v in resumed):
+                _ensure_deadline_watcher()
+        with write_transaction(sessions()) as session:
+            return work(session, audit_log())
+    except SQLAlchemyError as exc:
+        log.warning("database unavailable: %s", exc.__class__.__name__)
+        raise Refusal("database_unavailable") from None
+
+
+def read(work: Callable[[Session], T]) -> T:
+    try:
+        with sessions()() as session:
+            return work(session)
+    except SQLAlchemyError as exc:
+        log.warning("database unavailable: %s", exc.__class__.__name__)
+        raise Refusal("database_unavailable") from None
+
+
+# --- kiosks ------------------------------------------------------------------------
+
+
+@socketio.on("sign_in")
+@requires(KIOSK)
+def on_sign_in(client: Client, data: Any = None) -> dict[str, Any]:
+    pin = parse_payload(SignInPayload, data).pin
+    refused: list[Refusal] = []
+
+    def work(session: Session, log_: AuditLog) -> dict[str, Any]:
+        sitting = attendance.current_sitting(session, client.body_id or 0)
+        if sitting is None:
+            raise Refusal("no_sitting")
+        member = attendance.member_at_seat(session, sitting.body_id, client.seat or 0)
+        if member is None:
+            raise Refusal("unknown_member")
+        if attendance.is_signed_in(session, sitting.id, member.id):
+            raise Refusal("already_signed_in")
+        try:
+            attendance.check_pin(session, member, pin, datetime.now(UTC))
+        except Refusal as wrong:  # keep the failure count: commit, then refuse
+            refused.append(wrong)
+            return {}
+        quorum = attendance.sign_in(
+            session, log_, sitting, member, AttendanceMethod.KIOSK_PIN, device=client.device_id
+        )
+        return quorum.to_json()
+
+    quorum = transact(work)
+    if refused:
+        raise refused[0]
+    log.info("signed in: seat %s", client.seat)
+    _broadcast_attendance(quorum)
+    return {"ok": True, "signed_in": True, **quorum}
+
+
+@socketio.on("ballot")
+@requires(KIOSK)
+def on_ballot(client: Client, data: Any = None) -> dict[str, Any]:
+    p = parse_payload(BallotPayload, data)
+    receipt, state = transact(
+        lambda s, log_: voting().cast(
+            s, log_, client, p.vote, p.nonce, p.ballot, p.signature, p.participation_signature
+        )
+    )
+    # Which seat pressed, never what: this line is the same for named and secret votes.
+    log.info("ballot: vote %s seat %s press %s", p.vote, client.seat, receipt.press)
+    _broadcast_participation(state)
+    return {"ok": True, "receipt": receipt.to_json()}
+
+
+@socketio.on("state")
+@requires(KIOSK, *STAFF)
+def on_state(client: Client, data: Any = None) -> dict[str, Any]:
+    parse_payload(EmptyPayload, data or {})
+    if not voting().resumed:
+        transact(lambda s, log_: None)
+    return {"ok": True, "state": read(lambda s: _state(s, client))}
+
+
+# --- the presidium and the secretariat ----------------------------------------------
+
+
+@socketio.on("open_vote")
+@requires(PRESIDIUM)
+def on_open_vote(client: Client, data: Any = None) -> dict[str, Any]:
+    p = parse_payload(OpenPayload, data)
+    vote = transact(
+        lambda s, log_: public_vote(
+            voting().open_vote(s, log_, p.vote, client.user_id or 0, p.duration_s)
+        )
+    )
+    log.info("vote %s opened by user %s", p.vote, client.user_id)
+    socketio.emit("vote_opened", vote)
+    if vote["closes_at"]:
+        _ensure_deadline_watcher()
+    return {"ok": True, "vote": vote}
+
+
+@socketio.on("close_vote")
+@requires(PRESIDIUM)
+def on_close_vote(client: Client, data: Any = None) -> dict[str, Any]:
+    p = parse_payload(VotePayload, data)
+    vote = transact(
+        lambda s, log_: public_vote(
+            voting().close_vote(s, log_, p.vote, client.user_id, "presidium")
+        )
+    )
+    _broadcast_result(vote)
+    return {"ok": True, "vote": vote}
+
+
+@socketio.on("cancel_vote")
+@requires(PRESIDIUM)
+def on_cancel_vote(client: Client, data: Any = None) -> dict[str, Any]:
+    p = parse_payload(CancelPayload, data)
+    vote = transact(
+        lambda s, log_: public_vote(
+            voting().cancel_vote(s, log_, p.vote, client.user_id or 0, p.reason)
+        )
+    )
+    socketio.emit("vote_cancelled", {"vote": p.vote, "reason": p.reason})
+    return {"ok": True, "vote": vote}
+
+
+@socketio.on("rerun_vote")
+@requires(PRESIDIUM)
+def on_rerun_vote(client: Client, data: Any = None) -> dict[str, Any]:
+    p = parse_payload(VotePayload, data)
+    vote = transact(lambda s, _log: public_vote(voting().rerun_vote(s, p.vote)))
+    _emit_staff("agenda_changed", {"vote": vote["id"], "rerun_of": p.vote})
+    return {"ok": True, "vote": vote}
+
+
+@socketio.on("announce")
+@requires(PRESIDIUM)
+def on_announce(client: Client, data: Any = None) -> dict[str, Any]:
+    p = parse_payload(VotePayload, data)
+    vote = transact(
+        lambda s, log_: public_vote(voting().announce(s, log_, p.vote, client.user_id or 0))
+    )
+    socketio.emit("announced", {"vote": p.vote, "result": vote["result"]})
+    return {"ok": True, "vote": vote}
+
+
+@socketio.on("mark_attendance")
+@requires(PRESIDIUM, SECRETARIAT)
+def on_mark_attendance(client: Client, data: Any = None) -> dict[str, Any]:
+    p = parse_payload(MemberPayload, data)
+
+    def work(session: Session, log_: AuditLog) -> dict[str, Any]:
+        member = session.get(Member, p.member)
+        if member is None or not member.active:
+            raise Refusal("unknown_member")
+        sitting = attendance.current_sitting(session, member.body_id)
+        if sitting is None:
+            raise Refusal("no_sitting")
+        return attendance.sign_in(
+            session, log_, sitting, member, AttendanceMethod.OPERATOR, by=client.user_id
+        ).to_json()
+
+    quorum = transact(work)
+    _broadcast_attendance(quorum)
+    return {"ok": True, **quorum}
+
+
+# --- what each screen sees ------------------------------------------------------------
+
+
+def _state(session: Session, client: Client) -> dict[str, Any]:
+    """A snapshot for a (re)connecting screen: the sitting, attendance, open vote."""
+    body_id = client.body_id
+    if body_id is None:  # staff: the first body (a hall serves one body at a time)
+        body_id = session.scalar(select(Body.id).order_by(Body.id).limit(1))
+    sitting = attendance.current_sitting(session, body_id or 0)
+    if sitting is None:
+        return {"sitting": None}
+    state: dict[str, Any] = {
+        "sitting": {"id": sitting.id, "title": sitting.title, "body": sitting.body.name},
+        "attendance": attendance.quorum(session, sitting).to_json(),
+    }
+    votes = [v for item in sitting.agenda_items for v in item.votes]
+    open_votes = [public_vote(v) for v in votes if v.id in voting().open]
+    state["open_vote"] = open_votes[0] if open_votes else None
+    if client.role == KIOSK:
+        member = attendance.member_at_seat(session, sitting.body_id, client.seat or 0)
+        state["member"] = (
+            {"id": member.id, "name": member.name, "seat": member.seat} if member else None
+        )
+        state["signed_in"] = bool(member) and attendance.is_signed_in(
+            session, sitting.id, member.id
+        )
+        return state
+    state["agenda"] = [
+        {"id": item.id, "position": item.position, "title": item.title,
+         "votes": [public_vote(v) for v in item.votes]}
+        for item in sitting.agenda_items
+    ]  # fmt: skip
+    if state["open_vote"] and client.role in WATCHERS:
+        open_state = voting().open[state["open_vote"]["id"]]
+        present = state["attendance"]["present"]
+        state["participation"] = Voting.participation(open_state, present)
+        state["live"] = Voting.live_counts(open_state, present)
+    return state
+
+
+def _emit_staff(event: str, payload: dict[str, Any], roles: tuple[str, ...] = STAFF) -> None:
+    for role in roles:
+        socketio.emit(event, payload, to=role)
+
+
+def _broadcast_attendance(quorum: dict[str, Any]) -> None:
+    _emit_staff("attendance", quorum)
+    socketio.emit("attendance", quorum, to=KIOSKS_ROOM)
+
+
+def _broadcast_participation(state: OpenVote) -> None:
+    present = read(lambda s: attendance.present_count(s, state.sitting_id))
+    _emit_staff("participation", Voting.participation(state, present), WATCHERS)
+    live = Voting.live_counts(state, present)
+    if live is not None:
+        _emit_staff("live_tally", live, (PRESIDIUM, StaffRole.DISPLAY.value))
+
+
+def _broadcast_result(vote: dict[str, Any]) -> None:
+    socketio.emit("vote_closed", {"vote": vote["id"]})
+    socketio.emit("result", {"vote": vote["id"], "title": vote["title"], "result": vote["result"]})
+
+
+# --- deadlines ---------------------------------------------------------------------------
+
+
+def _ensure_deadline_watcher() -> None:
+    """Start, once per app, the task that closes votes at their deadline."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if app.extensions.get("voting.deadline_watcher"):
+        return
+    app.extensions["voting.deadline_watcher"] = True
+    socketio.start_background_task(_watch_deadlines, app)
+
+
+def _watch_deadlines(app: Any) -> None:
+    while True:
+        socketio.sleep(0.5)
+        with app.app_context():
+            for vote_id in app.extensions["voting.voting"].due(datetime.now(UTC)):
+                try:
+                    vote = transact(
+                        lambda s, log_, v=vote_id: public_vote(
+                            voting().close_vote(s, log_, v, None, "deadline")
+                        )
+                    )
+                except Refusal as refused:  # closed by hand meanwhile, or the database is down
+                    log.warning("deadline close of vote %s: %s", vote_id, refused.code)
+                    continue
+                _broadcast_result(vote)

@@ -1,0 +1,1 @@
+"""HTTP views, one blueprint per concern. Views translate and call the core."""

@@ -1,0 +1,309 @@
+"""The secretariat's administration pages: staff accounts, kiosk devices,
+enrollment codes (with QR codes) and PIN slips.
+
+Secrets — enrollment codes and PINs — are shown once, on the response of the
+POST that made them, marked not to be cached, and never logged. The QR code
+of an enrollment carries the server's address and the code, never a PIN.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import timedelta
+from typing import Any
+
+import qrcode
+import qrcode.image.svg
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from markupsafe import Markup
+from sqlalchemy import select
+
+from voting_server.extensions import audit_log, db, sessions
+from voting_server.models import Body, Member, StaffRole
+from voting_server.services import devices, staff
+from voting_server.services.transactions import write_transaction
+from voting_server.sockets.connection import disconnect_user, online_seats
+from voting_server.sockets.errors import Refusal
+from voting_server.views.auth import current_user, login_required, message_page, refusal_text
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+SECRETARIAT = StaffRole.SECRETARIAT
+MAX_TTL_HOURS = 24 * 14
+SHEET_PER_PAGE = (1, 2, 4, 6)  # enrollment codes per printed page
+SLIPS_PER_PAGE = 8  # PIN slips per printed page (cut along the lines)
+
+
+def _no_store(response: Any) -> Any:
+    """Pages that show a secret once: not kept by the browser or a proxy."""
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Pragma"] = "no-cache"
+    return response
+
+
+def _secret_page(template: str, **context: Any) -> ResponseReturnValue:
+    return _no_store(current_app.make_response(render_template(template, **context)))
+
+
+def _body() -> Body | None:
+    """The body the page is about: ``?body=ID``, else the first (a hall serves one)."""
+    body_id = request.values.get("body", type=int)
+    if body_id is not None:
+        return db().get(Body, body_id)
+    return db().scalar(select(Body).order_by(Body.id).limit(1))
+
+
+def _no_body() -> ResponseReturnValue:
+    return message_page(
+        "尚无机构",
+        "数据库中还没有人大或常委会的名册。请先导入名册，或运行 voting-server demo。",
+        404,
+    )
+
+
+def public_base_url() -> str:
+    """The address tablets use to reach this server (VOTING_PUBLIC_URL, else this request's)."""
+    configured = current_app.config.get("VOTING_PUBLIC_URL")
+    return str(configured or request.host_url).rstrip("/")
+
+
+def enrollment_url(base_url: str, code: str) -> str:
+    """What a seat's QR code holds. The code travels in the fragment, which a
+    browser never sends to the server, so it stays out of access logs."""
+    return f"{base_url}/kiosk#enroll={code}"
+
+
+def qr_svg(data: str) -> Markup:
+    """An inline SVG QR code of ``data`` (sized by CSS through class ``qr``)."""
+    image = qrcode.make(
+        data,
+        image_factory=qrcode.image.svg.SvgPathImage,
+        error_correction=qrcode.constants.ERROR_CORRECT_M,
+        border=2,
+    )
+    svg = image.to_string(encoding="unicode")
+    svg = re.sub(r'^<svg width="[^"]*" height="[^"]*"', '<svg class="qr" role="img"', svg)
+    return Markup(svg)  # generated here: paths only, no text from the request
+
+
+def _ttl_hours() -> int:
+    hours = request.form.get("ttl_hours", type=int) or 24
+    return max(1, min(hours, MAX_TTL_HOURS))
+
+
+# --- index -----------------------------------------------------------------------------------
+
+
+@bp.get("/")
+@login_required(SECRETARIAT)
+def index() -> ResponseReturnValue:
+    bodies = db().scalars(select(Body).order_by(Body.id)).all()
+    return render_template("admin/index.html", bodies=bodies, body=_body())
+
+
+# --- staff accounts ------------------------------------------------------------------------
+
+
+@bp.get("/staff")
+@login_required(SECRETARIAT)
+def staff_list() -> ResponseReturnValue:
+    return render_template("admin/staff.html", users=staff.list_users(db()), roles=StaffRole)
+
+
+@bp.post("/staff")
+@login_required(SECRETARIAT)
+def staff_create() -> ResponseReturnValue:
+    form = request.form
+    password = form.get("password", "")
+    error = None
+    if password != form.get("password2", ""):
+        error = "两次输入的密码不一致。"
+    else:
+        try:
+            with write_transaction(sessions()) as tx:
+                user = staff.create_user(
+                    tx,
+                    form.get("username", ""),
+                    form.get("display_name", ""),
+                    form.get("role", ""),
+                    password,
+                )
+                created = user.username
+        except Refusal as refused:
+            error = refusal_text(refused)
+    if error:
+        users = staff.list_users(db())
+        return render_template(
+            "admin/staff.html", users=users, roles=StaffRole, error=error, form=form
+        ), 400
+    log.info("staff account %r created by %r", created, _username())
+    return redirect(url_for("admin.staff_list", created=created))
+
+
+@bp.post("/staff/<int:user_id>/deactivate")
+@login_required(SECRETARIAT)
+def staff_deactivate(user_id: int) -> ResponseReturnValue:
+    me = current_user()
+    try:
+        with write_transaction(sessions()) as tx:
+            name = staff.deactivate_user(tx, user_id, by=me.id if me else None).username
+    except Refusal as refused:
+        message = "不能停用自己的账号。" if refused.code == "forbidden" else refusal_text(refused)
+        return message_page("无法停用", message, 400)
+    disconnect_user(user_id)  # a console left open loses its connection at once
+    log.info("staff account %r deactivated by %r", name, _username())
+    return redirect(url_for("admin.staff_list"))
+
+
+def _username() -> str | None:
+    user = current_user()
+    return user.username if user else None
+
+
+# --- devices and enrollment ------------------------------------------------------------------
+
+
+@bp.get("/devices")
+@login_required(SECRETARIAT)
+def device_list() -> ResponseReturnValue:
+    body = _body()
+    if body is None:
+        return _no_body()
+    members = db().scalars(
+        select(Member).where(Member.body_id == body.id, Member.active).order_by(Member.seat)
+    )
+    by_seat: dict[int, list[Any]] = {}
+    for device in devices.list_devices(db(), body.id):
+        by_seat.setdefault(device.seat, []).append(device)
+    online = online_seats(body.id)
+    rows = [
+        {
+            "seat": m.seat,
+            "name": m.name,
+            "current": next((d for d in by_seat.get(m.seat, []) if d.revoked_at is None), None),
+            "revoked": [d for d in by_seat.get(m.seat, []) if d.revoked_at is not None],
+            "online": m.seat in online,
+        }
+        for m in members
+    ]
+    return render_template(
+        "admin/devices.html",
+        body=body,
+        rows=rows,
+        enrolled=sum(1 for r in rows if r["current"]),
+        online=len(online),
+        per_page=SHEET_PER_PAGE,
+    )
+
+
+@bp.post("/devices/<device_id>/revoke")
+@login_required(SECRETARIAT)
+def device_revoke(device_id: str) -> ResponseReturnValue:
+    reason = request.form.get("reason", "").strip() or "秘书处停用"
+    try:
+        with write_transaction(sessions()) as tx:
+            device = devices.revoke_device(tx, audit_log(), device_id, reason)
+            seat, body_id = device.seat, device.body_id
+    except Refusal as refused:
+        return message_page("无法停用设备", refusal_text(refused), 400)
+    log.info("device %s (seat %s) revoked by %r", device_id, seat, _username())
+    return redirect(url_for("admin.device_list", body=body_id))
+
+
+@bp.post("/enrollment")
+@login_required(SECRETARIAT)
+def enrollment_code() -> ResponseReturnValue:
+    body = _body()
+    if body is None:
+        return _no_body()
+    seat = request.form.get("seat", type=int)
+    ttl = _ttl_hours()
+    me = current_user()
+    try:
+        if seat is None:
+            raise Refusal("unknown_seat")
+        with write_transaction(sessions()) as tx:
+            code = devices.issue_enrollment_code(
+                tx, body.id, seat, me.id if me else None, timedelta(hours=ttl)
+            )
+            member = devices.member_at_seat(tx, body.id, seat)
+            name = member.name if member else ""
+    except Refusal as refused:
+        return message_page("无法生成登记码", refusal_text(refused), 400)
+    log.info("enrollment code issued for seat %s by %r", seat, _username())
+    base = public_base_url()
+    return _secret_page(
+        "admin/enrollment.html",
+        body=body,
+        cards=[_card(base, seat, name, code)],
+        ttl_hours=ttl,
+        base_url=base,
+        per_page=1,
+    )
+
+
+@bp.post("/enrollment/sheet")
+@login_required(SECRETARIAT)
+def enrollment_sheet() -> ResponseReturnValue:
+    body = _body()
+    if body is None:
+        return _no_body()
+    per_page = request.form.get("per_page", type=int)
+    per_page = per_page if per_page in SHEET_PER_PAGE else 4
+    ttl = _ttl_hours()
+    me = current_user()
+    with write_transaction(sessions()) as tx:
+        codes = devices.issue_enrollment_codes(
+            tx, body.id, me.id if me else None, timedelta(hours=ttl)
+        )
+        names = {
+            m.seat: m.name for m in tx.scalars(select(Member).where(Member.body_id == body.id))
+        }
+    log.info("enrollment codes issued for %s seats by %r", len(codes), _username())
+    base = public_base_url()
+    cards = [_card(base, seat, names.get(seat, ""), code) for seat, code in codes.items()]
+    return _secret_page(
+        "admin/enrollment.html",
+        body=body,
+        cards=cards,
+        ttl_hours=ttl,
+        base_url=base,
+        per_page=per_page,
+    )
+
+
+def _card(base: str, seat: int, name: str, code: str) -> dict[str, Any]:
+    return {"seat": seat, "name": name, "code": code, "qr": qr_svg(enrollment_url(base, code))}
+
+
+# --- PINs --------------------------------------------------------------------------------------
+
+
+@bp.get("/pins")
+@login_required(SECRETARIAT)
+def pins_confirm() -> ResponseReturnValue:
+    body = _body()
+    if body is None:
+        return _no_body()
+    count = len(devices.active_seats(db(), body.id))
+    return render_template("admin/pins_confirm.html", body=body, count=count)
+
+
+@bp.post("/pins")
+@login_required(SECRETARIAT)
+def pins_issue() -> ResponseReturnValue:
+    body = _body()
+    if body is None:
+        return _no_body()
+    with write_transaction(sessions()) as tx:
+        pins = devices.issue_pins(tx, body.id)
+        names = {
+            m.seat: m.name for m in tx.scalars(select(Member).where(Member.body_id == body.id))
+        }
+    log.info("PINs issued for %s members by %r", len(pins), _username())
+    slips = [{"seat": seat, "name": names.get(seat, ""), "pin": pin} for seat, pin in pins.items()]
+    return _secret_page("admin/pins.html", body=body, slips=slips, per_page=SLIPS_PER_PAGE)

@@ -1,0 +1,84 @@
+"""The tablets' HTTP API: enrollment with a one-time code.
+
+``POST /api/kiosk/enroll`` takes ``{"code", "public_key"}`` (base64 DER SPKI,
+P-256) and answers ``{"ok": true, "device", "seat", "server_key"}`` — the
+server's Ed25519 public key, with which the tablet checks its receipts. A
+refusal is the protocol's JSON (docs/protocol.md) with HTTP 400 (malformed),
+409 (code unknown, used or expired), 429 (too many failures from this
+address) or 503 (database down).
+
+No CSRF token: the request carries no cookie authority; the one-time code is
+its authentication. Failures are counted per address to make guessing codes
+hopeless.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from typing import Annotated
+
+from flask import Blueprint, Flask, current_app, jsonify, request
+from flask.typing import ResponseReturnValue
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.exc import SQLAlchemyError
+
+from voting_server.extensions import audit_log, sessions
+from voting_server.services import devices
+from voting_server.services.throttle import Throttle
+from voting_server.services.transactions import write_transaction
+from voting_server.sockets.errors import Refusal, parse_payload, refusal
+from voting_server.views.auth import csrf_exempt
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("kiosk_api", __name__, url_prefix="/api/kiosk")
+
+ENROLL_FAILURES_PER_ADDRESS = 10
+ENROLL_WINDOW_S = 10 * 60
+STATUS = {"invalid_payload": 400, "enrollment_invalid": 409, "rate_limited": 429}
+
+
+class EnrollPayload(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    code: Annotated[str, Field(min_length=1, max_length=32)]
+    public_key: Annotated[str, Field(min_length=1, max_length=1024)]
+
+
+def init_app(app: Flask) -> None:
+    app.extensions["voting.enroll_throttle"] = Throttle(
+        ENROLL_FAILURES_PER_ADDRESS, ENROLL_WINDOW_S
+    )
+    app.register_blueprint(bp)
+
+
+def _refused(refused: Refusal, status: int | None = None) -> ResponseReturnValue:
+    return jsonify(refusal(refused.code, refused.detail)), status or STATUS.get(refused.code, 400)
+
+
+@bp.post("/enroll")
+@csrf_exempt
+def enroll() -> ResponseReturnValue:
+    throttle: Throttle = current_app.extensions["voting.enroll_throttle"]
+    address = request.remote_addr or "?"
+    wait = throttle.wait_s(address)
+    if wait > 0:
+        log.warning("enrollment throttled for %s", address)
+        response = jsonify(refusal("rate_limited"))
+        response.headers["Retry-After"] = str(math.ceil(wait))
+        return response, 429
+    try:
+        payload = parse_payload(EnrollPayload, request.get_json(silent=True))
+        with write_transaction(sessions()) as tx:
+            device = devices.enroll_device(tx, audit_log(), payload.code, payload.public_key)
+            answer = {"ok": True, "device": device.id, "seat": device.seat}
+    except Refusal as refused:
+        throttle.fail(address)
+        log.info("enrollment refused for %s: %s", address, refused.code)  # never the code
+        return _refused(refused)
+    except SQLAlchemyError as exc:
+        log.warning("enrollment: database unavailable: %s", exc.__class__.__name__)
+        return jsonify(refusal("database_unavailable")), 503
+    log.info("device %s enrolled for seat %s from %s", answer["device"], answer["seat"], address)
+    return jsonify({**answer, "server_key": audit_log().key.public_b64})

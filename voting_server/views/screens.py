@@ -1,0 +1,82 @@
+"""The live screens: the deputies' kiosk, the presidium console, the hall display.
+
+The pages are shells; everything live comes over Socket.IO (docs/protocol.md)
+through our own small client, ``kiosk_client/static/js/sio.js``. Every
+script and style is served from this server: the hall LAN has no internet.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import time
+from pathlib import Path
+
+from flask import Blueprint, render_template
+from flask.typing import ResponseReturnValue
+from sqlalchemy import select
+
+import kiosk_client
+from voting_server.extensions import db
+from voting_server.models import Body, Member, StaffRole
+from voting_server.views.auth import current_user, login_required
+
+# RFC 9239: JavaScript is text/javascript. Some systems' mime tables still say
+# application/javascript, which Werkzeug serves without a charset; text/* gets
+# "; charset=utf-8", which the Chinese strings in the scripts need.
+mimetypes.add_type("text/javascript", ".js")
+
+KIOSK_STATIC = Path(kiosk_client.__file__).resolve().parent / "static"
+
+bp = Blueprint("screens", __name__)
+
+# The kiosk's own scripts (sio.js, kiosk.js) live with the kiosk client.
+kiosk_static = Blueprint(
+    "kiosk_static",
+    __name__,
+    static_folder=str(KIOSK_STATIC),
+    static_url_path="",
+    url_prefix="/kiosk-static",
+)
+
+
+def _server_now_ms() -> int:
+    """The server's clock for the page's countdowns (a tablet's clock may be off)."""
+    return int(time.time() * 1000)
+
+
+@bp.get("/kiosk")
+def kiosk() -> ResponseReturnValue:
+    """The deputy's tablet. No staff login: the device proves itself with its own key."""
+    return render_template("kiosk.html", server_now_ms=_server_now_ms())
+
+
+@bp.get("/console")
+@login_required(StaffRole.PRESIDIUM, StaffRole.SECRETARIAT)
+def console() -> ResponseReturnValue:
+    """The presidium's console; the secretariat sees it read-only (and may sign members in)."""
+    user = current_user()
+    assert user is not None  # login_required
+    return render_template(
+        "console.html",
+        server_now_ms=_server_now_ms(),
+        can_act=user.role is StaffRole.PRESIDIUM,
+        user_name=user.display_name,
+        roster=_roster(),
+    )
+
+
+@bp.get("/display")
+@login_required(StaffRole.DISPLAY, StaffRole.PRESIDIUM)
+def display() -> ResponseReturnValue:
+    """The hall display (16:9 projector); the presidium may open it to check it."""
+    return render_template("display.html", server_now_ms=_server_now_ms())
+
+
+def _roster() -> list[dict[str, object]]:
+    """Seat → member for operator sign-in, of the body the hall serves (the first,
+    as the Socket.IO ``state`` does for staff)."""
+    body_id = db().scalar(select(Body.id).order_by(Body.id).limit(1))
+    members = db().scalars(
+        select(Member).where(Member.body_id == body_id, Member.active).order_by(Member.seat)
+    )
+    return [{"id": m.id, "seat": m.seat, "name": m.name} for m in members]
