@@ -186,34 +186,10 @@ class Screens:
         page.screenshot(path=str(ARTIFACTS / f"smoke-{self.shot:02d}-{name}.png"), full_page=True)
 
 
-def _vote_events_handled(instance: Path) -> bool:
-    """Does the app answer the vote events (``ballot``, ``state``, ``open_vote``…)?
-
-    The handlers (``voting_server/sockets/voting.py``) were written before
-    they were wired into the app factory; until then the pages connect and
-    authenticate but cannot vote, and this test is an expected failure.
-    """
-    from voting_server.app import create_app
-    from voting_server.extensions import socketio
-    from voting_server.settings import TestingConfig
-
-    config = TestingConfig(f"sqlite:///{instance / 'probe.sqlite3'}")
-    config.INSTANCE_DIR = str(instance)  # the probe's server key stays out of the repo
-    create_app(config)
-    handled = socketio.server.handlers.get("/", {})
-    return all(event in handled for event in ("state", "sign_in", "ballot", "open_vote"))
-
-
 def test_a_motion_from_kiosk_to_hall_display(
     browser: Any, hall: Hall, request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
     from playwright.sync_api import expect
-
-    if not _vote_events_handled(tmp_path / "instance"):
-        # strict: once the handlers are wired, a pass turns this marker into a failure to remove
-        request.applymarker(
-            pytest.mark.xfail(reason="the vote event handlers are not wired yet", strict=True)
-        )
 
     expect.set_options(timeout=TIMEOUT_MS)
     for label, path in (

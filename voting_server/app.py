@@ -6,7 +6,7 @@ from pathlib import Path
 
 from flask import Flask
 
-from voting_server.extensions import init_audit_log, init_database, socketio
+from voting_server.extensions import init_audit_log, init_database, init_voting, socketio
 from voting_server.presets import load_presets
 from voting_server.settings import Config
 
@@ -19,17 +19,19 @@ def create_app(config: object | None = None) -> Flask:
     app.extensions["voting.presets"] = load_presets(Path(app.config["VOTING_PRESETS_FILE"]))
     init_database(app)
     init_audit_log(app)
+    init_voting(app)
     socketio.init_app(app, async_mode=app.config.get("VOTING_ASYNC_MODE"))
 
     # Staff login and CSRF, the secretariat's pages, the tablets' enrollment
     # API, and who may connect over Socket.IO.
-    from voting_server.sockets import connection
+    from voting_server.sockets import connection, voting
     from voting_server.views import admin, auth, kiosk_api
 
     auth.init_app(app)
     kiosk_api.init_app(app)
     app.register_blueprint(admin.bp)
     connection.init_app(app)
+    voting.init_app(app)
 
     from voting_server.views import health, pages, screens
 

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from crypto import ServerKey
 from voting_server.db import make_engine, make_session_factory
 from voting_server.services.audit_log import AuditLog
+from voting_server.services.voting import Voting
 
 socketio = SocketIO()
 
@@ -31,6 +32,17 @@ def init_audit_log(app: Flask) -> None:
     """The server's Ed25519 key (created on first start, mode 0600) and the log writer."""
     key = ServerKey.load_or_create(Path(app.config["INSTANCE_DIR"]) / "server_ed25519.pem")
     app.extensions["voting.audit"] = AuditLog(key)
+
+
+def init_voting(app: Flask) -> None:
+    """The vote lifecycle; secret votes' keys live in the instance dir until close."""
+    key_dir = Path(app.config["INSTANCE_DIR"]) / "vote-keys"
+    key_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    app.extensions["voting.voting"] = Voting(key_dir)
+
+
+def voting() -> Voting:
+    return current_app.extensions["voting.voting"]
 
 
 def audit_log() -> AuditLog:

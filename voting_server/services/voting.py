@@ -201,7 +201,8 @@ class Voting:
             key.save(path)
         session.flush()
         state = self._open_state(vote, key)
-        after_commit(session, lambda: self.open.__setitem__(vote.id, state))
+        # the commit expires ``vote``: the callback must not touch it
+        after_commit(session, lambda: self.open.__setitem__(vote_id, state))
         return vote
 
     def close_vote(
@@ -292,23 +293,30 @@ class Voting:
         ballot: Any,
         signature: str,
         participation_signature: str,
-    ) -> tuple[Receipt, OpenVote]:
-        """The ballot path (docs/protocol.md): validate, log, store; the receipt on commit."""
-        state = self.open.get(vote_id)
-        if state is None:
-            raise Refusal("vote_not_open" if session.get(Vote, vote_id) else "unknown_vote")
-        if client.body_id != state.body_id or client.seat is None or client.device_id is None:
+    ) -> tuple[Receipt, OpenVote | None]:
+        """The ballot path (docs/protocol.md): validate, log, store; the receipt on commit.
+
+        Returns the receipt and the open vote it changed, or ``None`` for a
+        resend of a ballot already stored (answered with the same receipt,
+        even after the vote closed, so a kiosk that lost the answer recovers it).
+        """
+        if client.seat is None or client.device_id is None:
             raise Refusal("wrong_seat")
-        member = attendance.member_at_seat(session, state.body_id, client.seat)
-        if member is None:
-            raise Refusal("unknown_member", f"seat {client.seat} has no member")
         existing = session.scalars(
             select(Press).where(Press.vote_id == vote_id, Press.nonce == nonce)
         ).first()
         if existing is not None:  # a resend: the same answer, nothing new
-            if existing.member_id != member.id:
+            if existing.receipt.get("seat") != client.seat:
                 raise Refusal("nonce_reused")
-            return Receipt(**{k: existing.receipt[k] for k in Receipt.__dataclass_fields__}), state
+            return Receipt(**{k: existing.receipt[k] for k in Receipt.__dataclass_fields__}), None
+        state = self.open.get(vote_id)
+        if state is None:
+            raise Refusal("vote_not_open" if session.get(Vote, vote_id) else "unknown_vote")
+        if client.body_id != state.body_id:
+            raise Refusal("wrong_seat")
+        member = attendance.member_at_seat(session, state.body_id, client.seat)
+        if member is None:
+            raise Refusal("unknown_member", f"seat {client.seat} has no member")
         if not attendance.is_signed_in(session, state.sitting_id, member.id):
             raise Refusal("not_signed_in")
         if (error := electronic_ballot_error(state.spec, ballot)) is not None:

@@ -12,18 +12,19 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar
 
-from flask import current_app
+from flask import Flask, current_app
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from voting_server.extensions import audit_log, sessions, socketio
+from voting_server.extensions import audit_log, sessions, socketio, voting
 from voting_server.models import AttendanceMethod, Body, Member, StaffRole
 from voting_server.services import attendance
 from voting_server.services.audit_log import AuditLog
 from voting_server.services.transactions import write_transaction
 from voting_server.services.voting import OpenVote, Voting, public_vote
+from voting_server.sockets import connection
 from voting_server.sockets.errors import Refusal, parse_payload
 from voting_server.sockets.identity import KIOSK, KIOSKS_ROOM, Client, requires
 
@@ -79,22 +80,38 @@ class EmptyPayload(_Payload):
     pass
 
 
-def voting() -> Voting:
-    return current_app.extensions["voting.voting"]
+def init_app(app: Flask) -> None:
+    """Hook into the kiosk handshake: an authenticated kiosk gets the screen's state."""
+    if _kiosk_state not in connection.authenticate_extras:
+        connection.authenticate_extras.append(_kiosk_state)
+
+
+def _kiosk_state(client: Client) -> dict[str, Any]:
+    ensure_resumed()
+    return {"state": read(lambda s: _state(s, client))}
+
+
+def ensure_resumed() -> None:
+    """Reload the open votes once per process (a restart mid-vote resumes it).
+
+    Lazily, at the first event, so the server can start while the database is down.
+    """
+    if voting().resumed:
+        return
+    try:
+        with write_transaction(sessions()) as session:
+            resumed = voting().resume(session, audit_log())
+    except SQLAlchemyError as exc:
+        log.warning("database unavailable: %s", exc.__class__.__name__)
+        raise Refusal("database_unavailable") from None
+    if any(voting().open[v].closes_at for v in resumed):
+        _ensure_deadline_watcher()
 
 
 def transact(work: Callable[[Session, AuditLog], T]) -> T:
-    """Run ``work`` in one write transaction; a database failure is a retryable refusal.
-
-    The first transaction of the process reloads the open votes (a restart
-    mid-vote resumes it), so the server can start while the database is down.
-    """
+    """Run ``work`` in one write transaction; a database failure is a retryable refusal."""
+    ensure_resumed()
     try:
-        if not voting().resumed:
-            with write_transaction(sessions()) as session:
-                resumed = voting().resume(session, audit_log())
-            if any(voting().open[v].closes_at for v in resumed):
-                _ensure_deadline_watcher()
         with write_transaction(sessions()) as session:
             return work(session, audit_log())
     except SQLAlchemyError as exc:
@@ -158,7 +175,8 @@ def on_ballot(client: Client, data: Any = None) -> dict[str, Any]:
     )
     # Which seat pressed, never what: this line is the same for named and secret votes.
     log.info("ballot: vote %s seat %s press %s", p.vote, client.seat, receipt.press)
-    _broadcast_participation(state)
+    if state is not None:  # None: a resend, nothing changed
+        _broadcast_participation(state)
     return {"ok": True, "receipt": receipt.to_json()}
 
 
@@ -166,8 +184,7 @@ def on_ballot(client: Client, data: Any = None) -> dict[str, Any]:
 @requires(KIOSK, *STAFF)
 def on_state(client: Client, data: Any = None) -> dict[str, Any]:
     parse_payload(EmptyPayload, data or {})
-    if not voting().resumed:
-        transact(lambda s, log_: None)
+    ensure_resumed()
     return {"ok": True, "state": read(lambda s: _state(s, client))}
 
 
