@@ -26,6 +26,16 @@ POSTGRES_ADMIN_URL = os.environ.get(
 REDIS_URL = os.environ.get("VOTING_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
+@pytest.fixture(autouse=True)
+def _instance_dir(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Path:
+    """Every test gets its own instance dir (keys, secrets, demo credentials), never the repo's."""
+    path = tmp_path_factory.mktemp("instance")
+    monkeypatch.setenv("VOTING_INSTANCE_DIR", str(path))
+    return path
+
+
 def services_required() -> bool:
     return os.environ.get("REQUIRE_SERVICES") == "1"
 

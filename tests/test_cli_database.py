@@ -155,6 +155,37 @@ def test_unopenable_sqlite_file(tmp_path: Path) -> None:
     ]
 
 
+def test_demo_creates_staff_accounts_and_pins_once(sqlite_url: str, _instance_dir: Path) -> None:
+    from voting_server.db import make_session_factory
+    from voting_server.models import Member
+    from voting_server.services import staff
+    from voting_server.services.passwords import verify_secret
+
+    assert run("demo", "--database-url", sqlite_url).exit_code == 0
+    path = _instance_dir / "demo-credentials.txt"
+    assert path.stat().st_mode & 0o777 == 0o600  # passwords: for the operator's eyes only
+    first = path.read_text(encoding="utf-8")
+    accounts = [line.split() for line in first.splitlines() if line[:1].isalpha()]
+    pins = dict(line.split() for line in first.splitlines() if line[:1] == " ")
+    assert sorted(role for role, _, _ in accounts) == [
+        "display", "presidium", "scrutineer", "secretariat"
+    ]  # fmt: skip
+    assert len(pins) == 61
+    engine = make_engine(sqlite_url)
+    try:
+        with make_session_factory(engine)() as s:
+            for role, username, password in accounts:
+                user = staff.authenticate(s, username, password)
+                assert user is not None and user.role.value == role
+            member = s.scalars(sa.select(Member).where(Member.seat == 5)).one()
+            assert verify_secret(member.pin_hash or "", pins["5"])
+    finally:
+        engine.dispose()
+    # a second run keeps the accounts, the PINs and the file as they are
+    assert run("demo", "--database-url", sqlite_url).exit_code == 0
+    assert path.read_text(encoding="utf-8") == first
+
+
 def test_demo_on_postgresql(postgres_url: str, tmp_path: Path) -> None:
     result = run("demo", "--database-url", postgres_url)
     assert result.exit_code == 0, result.output

@@ -9,6 +9,7 @@ second run neither duplicates nor resets votes already held.
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta, timezone
 from typing import Any
@@ -16,9 +17,19 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from voting_server.models import AgendaItem, Body, BodyKind, BodyLevel, Sitting, Vote
+from voting_server.models import (
+    AgendaItem,
+    Body,
+    BodyKind,
+    BodyLevel,
+    Sitting,
+    StaffRole,
+    StaffUser,
+    Vote,
+)
 from voting_server.roster import ParsedRoster, RosterRow, apply_roster
 from voting_server.rules.kinds import VoteKind
+from voting_server.services import staff
 
 BODY_NAME = "示例市人民代表大会常务委员会"  # 示例市人大常委会
 SITTING_TITLE = "示例市第十六届人民代表大会常务委员会第二十次会议"
@@ -38,8 +49,13 @@ MEMBER_NAMES: tuple[str, ...] = (
 GROUPS = ("第一组", "第二组", "第三组", "第四组")  # 分组审议 groups
 
 
-def _group(seat: int) -> str:
-    return GROUPS[(seat - 1) * len(GROUPS) // len(MEMBER_NAMES)]
+def _group(seat: int, members: int) -> str:
+    return GROUPS[(seat - 1) * len(GROUPS) // members]
+
+
+def member_name(seat: int) -> str:
+    """The demo's name for a seat: the 61 named members, then 代表0062, 代表0063, …"""
+    return MEMBER_NAMES[seat - 1] if seat <= len(MEMBER_NAMES) else f"代表{seat:04d}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,22 +133,29 @@ AGENDA: tuple[DemoItem, ...] = (
 )
 
 
-def demo_roster() -> ParsedRoster:
+def demo_roster(members: int = len(MEMBER_NAMES)) -> ParsedRoster:
+    """Seats 1..``members`` (the simulator and the benchmark seat more than 61)."""
     rows = tuple(
-        RosterRow(line=seat + 1, seat=seat, name=name, group=_group(seat))
-        for seat, name in enumerate(MEMBER_NAMES, start=1)
+        RosterRow(line=seat + 1, seat=seat, name=member_name(seat), group=_group(seat, members))
+        for seat in range(1, members + 1)
     )
     return ParsedRoster(rows=rows, errors=())
 
 
-def load_demo(session: Session) -> Body:
-    """Create whatever of the demo is missing, inside the caller's transaction."""
+def load_demo(session: Session, members: int = len(MEMBER_NAMES)) -> Body:
+    """Create whatever of the demo is missing, inside the caller's transaction.
+
+    ``members`` sizes the roster of a new demo body (default: the 61 named
+    members); an existing body keeps its roster.
+    """
+    if members < 1:
+        raise ValueError(f"members must be at least 1, not {members}")
     body = session.scalar(select(Body).where(Body.name == BODY_NAME))
     if body is None:
         body = Body(name=BODY_NAME, kind=BodyKind.STANDING_COMMITTEE, level=BodyLevel.CITY)
         session.add(body)
         session.flush()
-        apply_roster(session, body, demo_roster())
+        apply_roster(session, body, demo_roster(members))
 
     sitting = session.scalar(
         select(Sitting).where(Sitting.body_id == body.id, Sitting.title == SITTING_TITLE)
@@ -171,3 +194,27 @@ def load_demo(session: Session) -> Body:
             session.add(vote)
     session.flush()
     return body
+
+
+# Staff accounts of the demo, one per role, so that `make run` can be tried at once.
+DEMO_STAFF: tuple[tuple[str, str, StaffRole], ...] = (
+    ("zhuchi", "演示主持人", StaffRole.PRESIDIUM),
+    ("mishuchu", "演示秘书处", StaffRole.SECRETARIAT),
+    ("jianpiao", "演示监票人", StaffRole.SCRUTINEER),
+    ("dapingmu", "演示大屏", StaffRole.DISPLAY),
+)
+
+
+def create_demo_staff(session: Session) -> dict[str, tuple[StaffRole, str]]:
+    """Create the demo's staff accounts that are missing, each with a random password.
+
+    Returns {username: (role, password)} of the accounts created now (only
+    then is the password known: the database keeps its hash).
+    """
+    created: dict[str, tuple[StaffRole, str]] = {}
+    for username, display_name, role in DEMO_STAFF:
+        if session.scalar(select(StaffUser.id).where(StaffUser.username == username)) is None:
+            password = secrets.token_urlsafe(12)
+            staff.create_user(session, username, display_name, role, password)
+            created[username] = (role, password)
+    return created

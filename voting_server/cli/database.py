@@ -7,6 +7,7 @@ exit; a rejected roster lists every bad row and imports nothing.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -163,6 +164,36 @@ def demo_command(database_url: str | None) -> None:
                     click.echo(f"    {item.position}. {item.title}")
             kinds = ", ".join(v.kind.value for v in votes)
             click.echo(f"  {len(votes)} 项表决 votes: {kinds}")
+            _demo_credentials(session, body.id)
+
+
+def _demo_credentials(session: Session, body_id: int) -> None:
+    """Create the demo's staff accounts and PINs once; keep them in a 0600 file.
+
+    A demo has to be tried without reading code, so its passwords are kept
+    in the instance dir (never in the log or the database, which hold hashes).
+    A real body creates accounts with `create-user` and prints PIN slips with
+    `issue-pins` instead.
+    """
+    from voting_server.db import instance_dir
+    from voting_server.demo import create_demo_staff
+    from voting_server.services import devices
+
+    path = instance_dir() / "demo-credentials.txt"
+    created = create_demo_staff(session)
+    if created:
+        pins = devices.issue_pins(session, body_id)
+        lines = ["# 演示账号与代表 PIN — demo accounts and deputies' PINs (keep private)", ""]
+        lines += [
+            f"{role.value:12} {username:10} {password}"
+            for username, (role, password) in created.items()
+        ]
+        lines += ["", "# seat  PIN"] + [f"{seat:4}  {pin}" for seat, pin in pins.items()]
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write("\n".join(lines) + "\n")
+    if path.exists():
+        click.echo(f"  演示账号、密码与代表 PIN demo accounts, passwords and PINs: {path}")
 
 
 def register(group: click.Group) -> None:

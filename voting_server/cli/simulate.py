@@ -1,0 +1,429 @@
+"""``voting-server simulate``: a whole sitting over the real network path (CONTRACTS.md §3).
+
+It prepares a database (the demo agenda with ``--members`` seats, one PIN
+per member, one enrollment code per seat, a presidium account), starts the
+production server (``voting-server run``: gunicorn, gevent) on a free local
+port, and drives it from outside like a hall would: every seat enrolls its
+own P-256 key with the Python kiosk client, connects, proves its key, signs
+in with its PIN; the presidium logs in through the login form and opens,
+closes and announces each vote over its own Socket.IO connection.
+
+Each kiosk chooses at random (``--seed``): some press twice (the key policy
+decides which press counts), a few never press (未按). Presses are spread
+over ``--burst`` seconds. The expected result of each vote is the tally of
+the choices the kiosks made, computed here on the client side; it must
+equal what the server published. Finally the audit bundle is exported and
+verified offline. Progress goes to stderr; stdout carries only the JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import click
+import requests
+import socketio
+
+from crypto import KioskKey
+from kiosk_client.client import KioskClient
+from voting_server.rules import VoteSpec, tally
+from voting_server.rules.kinds import EVALUATION_MARKS, MOTION_MARKS, KeyPolicy, VoteKind
+
+SERVER_START_TIMEOUT_S = 60.0
+REQUEST_TIMEOUT_S = 30.0
+CHANGE_OF_MIND = 0.1  # share of kiosks that press a second time
+NO_PRESS = 0.03  # share of kiosks that never press (未按)
+SETUP_THREADS = 16  # kiosks enrolling and connecting at once
+
+
+def _progress(message: str) -> None:
+    click.echo(f"[simulate] {message}", err=True)
+
+
+# --- preparing the database ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlannedVote:
+    id: int
+    title: str
+    spec: VoteSpec
+    key_policy: KeyPolicy
+    secret: bool
+
+
+@dataclass
+class Hall:
+    """What the secretariat hands out before the sitting."""
+
+    members: int
+    presidium: tuple[str, str]  # username, password
+    codes: dict[int, str]  # seat → enrollment code
+    pins: dict[int, str]  # seat → PIN
+    votes: list[PlannedVote]
+
+
+def prepare(database_url: str, instance: Path, members: int, secret: bool) -> Hall:
+    """Migrate an empty database and load the demo sitting, sized to ``members``.
+
+    Refuses a database that already holds an audit log: the simulation's
+    expectations start from an empty hall.
+    """
+    import secrets as secrets_
+
+    from sqlalchemy import func, select
+
+    from voting_server.db import make_engine, make_session_factory, upgrade
+    from voting_server.demo import load_demo
+    from voting_server.models import AuditEntry, Body, StaffRole
+    from voting_server.services import devices, staff
+
+    os.environ["VOTING_INSTANCE_DIR"] = str(instance)
+    upgrade(database_url)
+    engine = make_engine(database_url)
+    try:
+        with make_session_factory(engine).begin() as session:
+            if session.scalar(select(func.count()).select_from(AuditEntry)):
+                raise click.ClickException(
+                    "数据库非空 the database already holds an audit log: simulate needs an empty one"
+                )
+            if session.scalar(select(func.count()).select_from(Body)):
+                raise click.ClickException(
+                    "数据库非空 the database already holds a body: simulate needs an empty one"
+                )
+            body = load_demo(session, members)
+            password = secrets_.token_urlsafe(18)
+            user = staff.create_user(
+                session, "simulate-presidium", "模拟主持人", StaffRole.PRESIDIUM, password
+            )
+            codes = devices.issue_enrollment_codes(session, body.id, user.id)
+            pins = devices.issue_pins(session, body.id)
+            planned = []
+            for sitting in body.sittings:
+                for item in sitting.agenda_items:
+                    for vote in item.votes:
+                        vote.secret = secret
+                        planned.append(
+                            PlannedVote(vote.id, vote.title, vote.spec(), vote.key_policy, secret)
+                        )
+            return Hall(members, (user.username, password), codes, pins, planned)
+    finally:
+        engine.dispose()
+
+
+# --- the server -------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def served(database_url: str, instance: Path, log_path: Path) -> Iterator[str]:
+    """``voting-server run`` on a free port until the block ends; yields its base URL."""
+    port = free_port()
+    env = dict(
+        os.environ,
+        VOTING_INSTANCE_DIR=str(instance),
+        VOTING_DATABASE_URL=database_url,
+        VOTING_LOG_LEVEL="warning",
+        VOTING_ACCESS_LOG="/dev/null",
+    )
+    env.pop("VOTING_ASYNC_MODE", None)
+    argv = [sys.executable, "-c", "from voting_server.cli import main; main()", "run",
+            "--host", "127.0.0.1", "--port", str(port)]  # fmt: skip
+    with log_path.open("ab") as log_file:
+        server = subprocess.Popen(
+            argv, env=env, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(base, server, log_path)
+        yield base
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+def _wait_healthy(base: str, server: subprocess.Popen[bytes], log_path: Path) -> None:
+    deadline = time.monotonic() + SERVER_START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            tail = log_path.read_text(errors="replace")[-2000:]
+            raise click.ClickException(f"the server exited with {server.returncode}:\n{tail}")
+        try:
+            if requests.get(f"{base}/healthz", timeout=2).ok:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.2)
+    raise click.ClickException(f"the server did not answer {base}/healthz in time")
+
+
+# --- the presidium's console ------------------------------------------------------------------
+
+
+class Console:
+    """The presidium's console over a real Socket.IO connection, logged in by the form."""
+
+    def __init__(self, base: str, username: str, password: str) -> None:
+        self.base = base
+        self.http = requests.Session()
+        page = self.http.get(f"{base}/login", timeout=REQUEST_TIMEOUT_S)
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+        if token is None:
+            raise click.ClickException("the login page carries no CSRF token")
+        answer = self.http.post(
+            f"{base}/login",
+            data={"username": username, "password": password, "csrf_token": token.group(1)},
+            allow_redirects=False,
+            timeout=REQUEST_TIMEOUT_S,
+        )
+        if answer.status_code != 302:
+            raise click.ClickException(f"presidium login failed: HTTP {answer.status_code}")
+        cookie = "; ".join(f"{c.name}={c.value}" for c in self.http.cookies)
+        self.events: list[tuple[str, Any]] = []
+        self._changed = threading.Condition()
+        self.sio = socketio.Client(reconnection=True)
+        self.sio.on("*", self._record)
+        self.sio.connect(base, headers={"Cookie": cookie}, transports=["websocket"])
+
+    def _record(self, event: str, data: Any = None) -> None:
+        with self._changed:
+            self.events.append((event, data))
+            self._changed.notify_all()
+
+    def request(self, event: str, data: dict[str, Any]) -> dict[str, Any]:
+        answer = self.sio.call(event, data, timeout=REQUEST_TIMEOUT_S)
+        if not isinstance(answer, dict) or not answer.get("ok"):
+            raise click.ClickException(f"{event} refused: {answer}")
+        return answer
+
+    def close(self) -> None:
+        self.sio.disconnect()
+
+
+# --- the kiosks -----------------------------------------------------------------------------
+
+
+@dataclass
+class Seat:
+    seat: int
+    client: KioskClient
+    rng: random.Random
+    pressed: list[Any] = field(default_factory=list)  # ballots acknowledged, in order
+
+
+def connect_kiosks(base: str, hall: Hall, seed: int) -> list[Seat]:
+    """Enroll, connect and sign in every seat (in parallel), each with its own key."""
+
+    def one(seat: int) -> Seat:
+        client = KioskClient(base, KioskKey.generate())
+        client.enroll(hall.codes[seat])
+        client.connect(timeout=REQUEST_TIMEOUT_S)
+        client.sign_in(hall.pins[seat], timeout=REQUEST_TIMEOUT_S)
+        return Seat(seat, client, random.Random(f"{seed}:{seat}"))
+
+    with ThreadPoolExecutor(SETUP_THREADS) as pool:
+        seats = list(pool.map(one, sorted(hall.codes)))
+    return seats
+
+
+def random_ballot(spec: VoteSpec, rng: random.Random) -> Any:
+    """A choice a deputy could make on the kiosk: subjects may be left unmarked."""
+    if spec.kind is VoteKind.SELECTION:
+        return rng.sample(list(spec.candidates), rng.randint(0, spec.seats))
+    marks = sorted(MOTION_MARKS if spec.kind is VoteKind.MOTION else EVALUATION_MARKS)
+    return {s: rng.choice(marks) for s in spec.subjects if rng.random() > 0.05}
+
+
+def press_plan(spec: VoteSpec, rng: random.Random, burst_s: float) -> list[tuple[float, Any]]:
+    """When (seconds into the burst) and what this kiosk presses: 0, 1 or 2 presses."""
+    if rng.random() < NO_PRESS:
+        return []
+    first = (rng.uniform(0, burst_s), random_ballot(spec, rng))
+    if rng.random() < CHANGE_OF_MIND:
+        return [first, (rng.uniform(first[0], burst_s), random_ballot(spec, rng))]
+    return [first]
+
+
+def counted_ballots(seats: list[Seat], policy: KeyPolicy) -> list[Any]:
+    """One ballot per kiosk that pressed: its last or its first acknowledged press."""
+    index = -1 if policy is KeyPolicy.LAST_PRESS else 0
+    return [s.pressed[index] for s in seats if s.pressed]
+
+
+def run_burst(vote: PlannedVote, seats: list[Seat], burst_s: float) -> None:
+    """Every kiosk presses its plan within the burst; returns once all are acknowledged."""
+    plans = {s.seat: press_plan(vote.spec, s.rng, burst_s) for s in seats}
+    start = time.monotonic() + 0.2
+    errors: list[BaseException] = []
+
+    def kiosk(seat: Seat) -> None:
+        try:
+            for at, ballot in plans[seat.seat]:
+                time.sleep(max(0.0, start + at - time.monotonic()))
+                seat.client.vote(vote.id, ballot)
+                seat.pressed.append(ballot)
+        except BaseException as exc:  # reported below, with the seat
+            errors.append(RuntimeError(f"seat {seat.seat}: {exc!r}"))
+
+    threads = [threading.Thread(target=kiosk, args=(s,)) for s in seats]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise click.ClickException(f"{len(errors)} kiosk(s) failed: {errors[0]}")
+
+
+# --- the sitting ------------------------------------------------------------------------------
+
+
+def percentiles(samples: list[float]) -> dict[str, float]:
+    if not samples:
+        return {"p50": 0.0, "p99": 0.0, "max": 0.0}
+    ordered = sorted(samples)
+
+    def at(q: float) -> float:
+        return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 2)
+
+    return {"p50": at(0.50), "p99": at(0.99), "max": round(ordered[-1], 2)}
+
+
+def run_sitting(
+    base: str, hall: Hall, seed: int, burst_s: float, progress: Callable[[str], None]
+) -> tuple[list[dict[str, Any]], list[float]]:
+    progress(f"enrolling and signing in {hall.members} kiosks")
+    seats = connect_kiosks(base, hall, seed)
+    console = Console(base, *hall.presidium)
+    outcomes = []
+    try:
+        present = int(console.request("state", {})["state"]["attendance"]["present"])
+        for vote in hall.votes:
+            for s in seats:
+                s.pressed.clear()
+            marks = [s.client.events.mark() for s in seats]
+            console.request("open_vote", {"vote": vote.id})
+            for s, mark in zip(seats, marks, strict=True):  # every kiosk saw it open
+                s.client.events.wait_for(
+                    "vote_opened", lambda d, v=vote.id: d.get("id") == v, REQUEST_TIMEOUT_S, mark
+                )
+            progress(f"vote {vote.id} open: {vote.title}")
+            run_burst(vote, seats, burst_s)
+            closed = console.request("close_vote", {"vote": vote.id})["vote"]
+            console.request("announce", {"vote": vote.id})
+            ballots = counted_ballots(seats, vote.key_policy)
+            expected = tally(vote.spec, hall.members, present, ballots)
+            result = closed["result"]
+            outcomes.append({
+                "vote": vote.id, "kind": vote.spec.kind.value, "secret": vote.secret,
+                "result": result, "expected": expected, "match": result == expected,
+            })  # fmt: skip
+            progress(f"vote {vote.id} closed: {len(ballots)} ballots, match={result == expected}")
+    finally:
+        console.close()
+        for s in seats:
+            s.client.close()
+    return outcomes, [ms for s in seats for ms in s.client.ack_ms]
+
+
+def simulate(
+    members: int,
+    seed: int,
+    secret: bool,
+    database_url: str | None,
+    out: Path | None,
+    burst_s: float,
+) -> dict[str, Any]:
+    from audit.bundle import verify_bundle
+    from audit.export import export_bundle
+
+    workdir = Path(tempfile.mkdtemp(prefix="voting-simulate-"))
+    instance = workdir / "instance"
+    instance.mkdir(mode=0o700)
+    url = database_url or f"sqlite:///{workdir / 'simulate.sqlite3'}"
+    out = out or workdir / "bundle"
+    _progress(f"working in {workdir}; server log: {workdir / 'server.log'}")
+    hall = prepare(url, instance, members, secret)
+    with served(url, instance, workdir / "server.log") as base:
+        _progress(f"server on {base}")
+        outcomes, ack_ms = run_sitting(base, hall, seed, burst_s, _progress)
+    _progress(f"exporting the audit bundle to {out}")
+    exported = export_bundle(url, out, server_key_file=instance / "server_ed25519.pem")
+    report = verify_bundle(out)
+    _progress(f"verify: {'ok' if report.ok else report.errors}")
+    if database_url is None:  # our own database and keys: nothing of them is needed any more
+        shutil.rmtree(instance, ignore_errors=True)
+    return {
+        "members": members,
+        "seed": seed,
+        "secret": secret,
+        "votes": outcomes,
+        "ack_ms": percentiles(ack_ms),
+        "ballots": len(ack_ms),
+        "bundle": str(out),
+        "head": exported.head,
+        "verified": report.ok,
+        "errors": report.errors,
+    }
+
+
+@click.command("simulate")
+@click.option("--members", default=61, show_default=True, type=click.IntRange(1, 5000))
+@click.option("--seed", type=int, help="Seed of the kiosks' random choices (default: random).")
+@click.option("--secret", is_flag=True, help="Make every vote secret (default: named).")
+@click.option("--database-url", help="An EMPTY database to use (default: a fresh SQLite file).")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where to export the audit bundle (default: in the work directory).",
+)
+@click.option(
+    "--burst",
+    default=2.0,
+    show_default=True,
+    type=click.FloatRange(0, 600),
+    help="Seconds within which every kiosk presses.",
+)
+def simulate_command(
+    members: int,
+    seed: int | None,
+    secret: bool,
+    database_url: str | None,
+    out: Path | None,
+    burst: float,
+) -> None:
+    """Run the demo sitting end to end with N simulated kiosks over a real socket.
+
+    Exit 0 only if every published result equals the tally of the kiosks'
+    own choices and the exported audit bundle verifies.
+    """
+    if seed is None:
+        seed = random.SystemRandom().randrange(2**31)
+    report = simulate(members, seed, secret, database_url, out, burst)
+    click.echo(json.dumps(report, ensure_ascii=False))
+    if not (report["verified"] and all(v["match"] for v in report["votes"])):
+        sys.exit(1)
