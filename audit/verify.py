@@ -2,12 +2,12 @@
 
 Pure over plain data: ``verify_log(lines, server_key)`` takes the lines of
 ``log.jsonl`` (bytes, without newlines) and the server's raw Ed25519 public
-key. No server, no database, no network, no clock. It runs in two passes:
+key. No server, no database, no network, no clock. It checks entry by entry, in order:
 
-1. per line, independent of the others: parse, canonical form, index, chain
-   link, server signature (``check_line``);
-2. in order, the meaning: devices, attendance, votes, ballots, and every
-   result recomputed with the rules engine (``Replay``).
+1. the line itself: parse, canonical form, index, server signature
+   (``check_line``), and its link to the line before (``check_link``);
+2. its meaning: devices, attendance, votes, ballots, and every result
+   recomputed with the rules engine (``Replay.apply``).
 
 It stops at the first failure and reports that entry's index and what did
 not match; docs/audit-log.md lists the checks.
@@ -54,9 +54,15 @@ def verify_log(
     """Verify every line; with ``head`` = (size, root hex), also that the log contains it."""
     errors: list[dict[str, Any]] = []
     try:
-        entries = [check_line(i, line, server_key) for i, line in enumerate(lines)]
-        check_chain(lines, entries)
-        Replay().run(entries)
+        # One pass, entry by entry, so the first failure reported is the
+        # earliest entry that is wrong in any way (form, link or meaning).
+        replay = Replay()
+        prev = GENESIS_PREV
+        for index, line in enumerate(lines):
+            entry = check_line(index, line, server_key)
+            check_link(index, entry, prev)
+            replay.apply(entry)
+            prev = entry_hash(line)
     except VerificationError as exc:
         errors.append({"index": exc.index, "reason": exc.reason})
     if head is not None and not errors:
@@ -108,12 +114,18 @@ def check_line(index: int, line: bytes, server_key: bytes) -> dict[str, Any]:
     return entry
 
 
+def check_link(index: int, entry: dict[str, Any], expected_prev: str) -> None:
+    """The entry's ``prev`` is ``expected_prev``: the hash of the line before
+    (``GENESIS_PREV`` for entry 0)."""
+    if entry["prev"] != expected_prev:
+        raise VerificationError(index, "prev does not match the hash of the previous entry")
+
+
 def check_chain(lines: Sequence[bytes], entries: Sequence[dict[str, Any]]) -> None:
     """Each ``prev`` is the hash of the line before (genesis for entry 0)."""
     expected = GENESIS_PREV
     for index, (line, entry) in enumerate(zip(lines, entries, strict=True)):
-        if entry["prev"] != expected:
-            raise VerificationError(index, "prev does not match the hash of the previous entry")
+        check_link(index, entry, expected)
         expected = entry_hash(line)
 
 
@@ -156,20 +168,27 @@ class Replay:
 
     def run(self, entries: Iterable[dict[str, Any]]) -> None:
         for entry in entries:
-            index, type_, data = entry["i"], entry["type"], entry["data"]
-            if index == 0 and type_ != "log_started":
-                raise VerificationError(0, "the log must start with log_started")
-            handler = getattr(self, f"on_{type_}", None)
-            if handler is None:
-                raise VerificationError(index, f"unknown entry type {type_!r}")
-            try:
-                handler(data)
-            except VerificationError:
-                raise
-            except (KeyError, TypeError, ValueError, SchemaError, CryptoError) as exc:
-                raise VerificationError(index, f"{type_}: malformed data ({exc})") from None
-            except _Mismatch as exc:
-                raise VerificationError(index, f"{type_}: {exc}") from None
+            self.apply(entry)
+
+    def apply(self, entry: dict[str, Any]) -> None:
+        """Check one entry's meaning against what came before, and remember it.
+
+        Precondition: the entry passed ``check_line`` (form, index, signature).
+        """
+        index, type_, data = entry["i"], entry["type"], entry["data"]
+        if index == 0 and type_ != "log_started":
+            raise VerificationError(0, "the log must start with log_started")
+        handler = getattr(self, f"on_{type_}", None)
+        if handler is None:
+            raise VerificationError(index, f"unknown entry type {type_!r}")
+        try:
+            handler(data)
+        except VerificationError:
+            raise
+        except (KeyError, TypeError, ValueError, SchemaError, CryptoError) as exc:
+            raise VerificationError(index, f"{type_}: malformed data ({exc})") from None
+        except _Mismatch as exc:
+            raise VerificationError(index, f"{type_}: {exc}") from None
 
     # -- setup ---------------------------------------------------------------
 

@@ -206,6 +206,23 @@ def test_the_human_report_names_the_entry_and_what_failed(honest, tmp_path: Path
     )
 
 
+def test_an_entry_re_signed_but_not_re_chained_fails_at_itself(honest, tmp_path: Path) -> None:
+    """The earliest wrong entry is named: the forged ballot, not the next entry's broken link."""
+    log, marks = honest
+    k = marks["first_ballot"]
+    entry = json.loads(log.lines[k])
+    entry["data"]["ballot"] = {"budget": "no"}
+    unsigned = unsigned_entry(k, entry["prev"], entry["t"], entry["type"], entry["data"])
+    forged = [
+        *log.lines[:k],
+        canonical_bytes(sign_entry(unsigned, log.server.sign)),
+        *log.lines[k + 1 :],
+    ]
+    code, report = verify_json(bundle_of(tmp_path, log, forged))
+    assert code == 1
+    assert report["errors"][0] == {"index": k, "reason": "ballot: kiosk signature does not verify"}
+
+
 def test_a_cut_tail_is_caught_by_the_published_head(honest, tmp_path: Path) -> None:
     log, _ = honest
     full = f"{len(log.lines)}:{tree_root(log.lines).hex()}"
