@@ -34,8 +34,8 @@ from audit.bundle import (
     KIOSK_ALGORITHM,
     LOG_FILE,
     SERVER_ALGORITHM,
-    MerkleStream,
 )
+from audit.merkle_stream import MerkleStream
 from crypto import CryptoError, ServerKey, b64decode
 from voting_server.db import describe_error, make_engine, make_session_factory, normalize_url
 from voting_server.models import Device

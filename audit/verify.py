@@ -16,12 +16,14 @@ not match; docs/audit-log.md lists the checks.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from audit.checkpoint import CHECKPOINT, checkpoint_due, head_error
 from audit.entry import ENTRY_KEYS, GENESIS_PREV, canonical_bytes, entry_hash, signed_part
 from audit.merkle import tree_root
+from audit.merkle_stream import MerkleStream
 from crypto import CryptoError, KioskPublicKey, b64decode, verify_server
 from voting_server.rules import SchemaError, VoteSpec, parse_vote_config, tally
 from voting_server.rules.kinds import KeyPolicy
@@ -56,13 +58,15 @@ def verify_log(
     try:
         # One pass, entry by entry, so the first failure reported is the
         # earliest entry that is wrong in any way (form, link or meaning).
-        replay = Replay()
+        replay = Replay(server_key)
         prev = GENESIS_PREV
         for index, line in enumerate(lines):
             entry = check_line(index, line, server_key)
             check_link(index, entry, prev)
             replay.apply(entry)
+            replay.tree.add(line)
             prev = entry_hash(line)
+        replay.finish(len(lines))
     except VerificationError as exc:
         errors.append({"index": exc.index, "reason": exc.reason})
     if head is not None and not errors:
@@ -158,17 +162,16 @@ class VoteState:
 class Replay:
     """Replays the log in order, keeping only what later entries are checked against."""
 
-    def __init__(self) -> None:
+    def __init__(self, server_key: bytes) -> None:
+        self.server_key = server_key
+        self.tree = MerkleStream()  # the lines before the entry being applied
+        self.checkpoint_due_at: int | None = None  # index that must hold a checkpoint
         self.server_key_seen = False
         self.member_count: dict[int, int] = {}  # body → 全体组成人员
         self.seats: dict[int, tuple[int, int]] = {}  # member id → (body, seat)
         self.devices: dict[str, Device] = {}
         self.attendance: dict[int, set[int]] = {}  # sitting → members signed in
         self.votes: dict[int, VoteState] = {}
-
-    def run(self, entries: Iterable[dict[str, Any]]) -> None:
-        for entry in entries:
-            self.apply(entry)
 
     def apply(self, entry: dict[str, Any]) -> None:
         """Check one entry's meaning against what came before, and remember it.
@@ -178,6 +181,9 @@ class Replay:
         index, type_, data = entry["i"], entry["type"], entry["data"]
         if index == 0 and type_ != "log_started":
             raise VerificationError(0, "the log must start with log_started")
+        if self.checkpoint_due_at == index and type_ != CHECKPOINT:
+            raise VerificationError(index, f"a checkpoint must follow entry {index - 1}")
+        self.checkpoint_due_at = index + 1 if checkpoint_due(index, type_) else None
         handler = getattr(self, f"on_{type_}", None)
         if handler is None:
             raise VerificationError(index, f"unknown entry type {type_!r}")
@@ -189,6 +195,22 @@ class Replay:
             raise VerificationError(index, f"{type_}: malformed data ({exc})") from None
         except _Mismatch as exc:
             raise VerificationError(index, f"{type_}: {exc}") from None
+
+    def finish(self, size: int) -> None:
+        """Checks at the end of the log: a checkpoint owed by its last entry is missing."""
+        if self.checkpoint_due_at is not None and self.checkpoint_due_at == size:
+            raise VerificationError(size, f"a checkpoint must follow entry {size - 1}")
+
+    # -- checkpoints (signed heads) ------------------------------------------------
+
+    def on_checkpoint(self, data: dict[str, Any]) -> None:
+        _require((error := head_error(data, self.server_key)) is None, str(error))
+        _require(
+            data["size"] == self.tree.size,
+            f"head size {data['size']}, but {self.tree.size} entries precede it",
+        )
+        root = self.tree.root().hex()
+        _require(data["root"] == root, f"head root {data['root']} ≠ computed {root}")
 
     # -- setup ---------------------------------------------------------------
 

@@ -7,13 +7,18 @@ tamper with it.
 
 from __future__ import annotations
 
+import json
 import secrets
 from typing import Any
 
+from audit.checkpoint import CHECKPOINT, checkpoint_due, signed_head
 from audit.entry import GENESIS_PREV, canonical_bytes, entry_hash, sign_entry, unsigned_entry
+from audit.merkle import tree_root
 from crypto import KioskKey, ServerKey, b64encode
 from voting_server.rules import VoteSpec, tally
 from voting_server.rules.kinds import KeyPolicy
+
+TIME = "2026-11-22T09:00:00.000000Z"
 
 
 class LogBuilder:
@@ -38,8 +43,23 @@ class LogBuilder:
             )
 
     def append(self, type_: str, data: dict[str, Any]) -> int:
+        """Append an entry, and the checkpoints the server would write after it."""
+        index = self._line(type_, data)
+        while checkpoint_due(len(self.lines) - 1, type_):
+            type_ = CHECKPOINT
+            size = len(self.lines)
+            self._line(
+                type_, signed_head(size, tree_root(self.lines).hex(), TIME, self.server.sign)
+            )
+        return index
+
+    def last(self, type_: str) -> int:
+        """Index of the last entry of ``type_``."""
+        return max(i for i, line in enumerate(self.lines) if json.loads(line)["type"] == type_)
+
+    def _line(self, type_: str, data: dict[str, Any]) -> int:
         prev = entry_hash(self.lines[-1]) if self.lines else GENESIS_PREV
-        entry = unsigned_entry(len(self.lines), prev, "2026-11-22T09:00:00.000000Z", type_, data)
+        entry = unsigned_entry(len(self.lines), prev, TIME, type_, data)
         self.lines.append(canonical_bytes(sign_entry(entry, self.server.sign)))
         return len(self.lines) - 1
 

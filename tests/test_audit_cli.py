@@ -20,9 +20,9 @@ from typing import Any
 import pytest
 from sqlalchemy import update
 
-from audit.bundle import MerkleStream
 from audit.entry import GENESIS_PREV, canonical_bytes, entry_hash, sign_entry, unsigned_entry
 from audit.merkle import tree_root
+from audit.merkle_stream import MerkleStream
 from crypto import ServerKey
 from tests.logbuilder import LogBuilder
 from voting_server.db import make_engine, make_session_factory, upgrade
@@ -392,7 +392,8 @@ def populate(url: str, server: ServerKey) -> None:
             )
         for line in built.lines[1:]:  # entry 0 is the writer's own log_started
             entry = json.loads(line)
-            audit.append(session, entry["type"], entry["data"])
+            if entry["type"] != "checkpoint":  # the writer signs its own heads
+                audit.append(session, entry["type"], entry["data"])
     engine.dispose()
 
 

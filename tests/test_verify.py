@@ -31,7 +31,7 @@ def sitting() -> tuple[LogBuilder, dict[str, int]]:
     log.press(1, 2, {"budget": "yes"}, secret=False)
     log.press(1, 3, {"budget": "yes"}, secret=False)
     log.close(1, MOTION, 4, [{"budget": "yes"}] * 3, secret=False)
-    marks["motion_result"] = len(log.lines) - 1
+    marks["motion_result"] = log.last("result")
     log.configure(2, EVALUATION, secret=True)
     log.open(2, EVALUATION, present=4)
     for m in (1, 2, 3, 4):
@@ -39,8 +39,8 @@ def sitting() -> tuple[LogBuilder, dict[str, int]]:
     released = [{"civil": "satisfied", "sports": "basic"}, {"civil": "basic"},
                 {"civil": "unsatisfied", "sports": "satisfied"}, {"sports": "satisfied"}]  # fmt: skip
     log.close(2, EVALUATION, 4, released, secret=True)
-    marks["released"] = len(log.lines) - 2
-    marks["evaluation_result"] = len(log.lines) - 1
+    marks["released"] = log.last("ballots_released")
+    marks["evaluation_result"] = log.last("result")
     return log, marks
 
 

@@ -3,7 +3,8 @@
 ``AuditLog.append`` adds one signed, chained entry inside the caller's
 transaction, so a state change and its entry commit together or not at all.
 The entry's bytes come from ``audit.entry`` — the same functions the
-verifier uses.
+verifier uses — and checkpoints (signed heads) follow the rule of
+``audit.checkpoint``.
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ from typing import Any
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from audit.checkpoint import CHECKPOINT, checkpoint_due, signed_head
 from audit.entry import GENESIS_PREV, canonical_bytes, entry_hash, sign_entry, unsigned_entry
+from audit.merkle_stream import MerkleStream
 from crypto import ServerKey
 from voting_server.models import AuditEntry
 
@@ -41,6 +44,12 @@ class AuditLog:
     def __init__(self, key: ServerKey, clock: Callable[[], datetime] | None = None) -> None:
         self.key = key
         self._clock = clock or (lambda: datetime.now(UTC))
+        # The Merkle tree of the log so far, kept between checkpoints so that a
+        # head costs the entries since the last one, not the whole log. Its
+        # last line's hash tells whether the database still agrees (another
+        # process wrote, or a transaction that wrote was rolled back).
+        self._tree = MerkleStream()
+        self._tree_tail = GENESIS_PREV
 
     def append(self, session: Session, type_: str, data: dict[str, Any]) -> Appended:
         """Add an entry in ``session``'s transaction. An empty log is started first.
@@ -57,20 +66,60 @@ class AuditLog:
             last = session.execute(
                 select(AuditEntry.idx, AuditEntry.hash).where(AuditEntry.idx == 0)
             ).one()
-        return self._write(session, last.idx + 1, last.hash, type_, data)
+        appended = self._write(session, last.idx + 1, last.hash, type_, data)
+        entry_type = type_
+        while checkpoint_due(appended.index, entry_type):
+            appended = self._checkpoint(session, appended)
+            entry_type = CHECKPOINT
+        return appended
 
     def start(self, session: Session) -> None:
         """Write ``log_started`` if the log is empty (idempotent)."""
         if session.scalar(select(AuditEntry.idx).limit(1)) is None:
             self._write(session, 0, GENESIS_PREV, "log_started", self._genesis())
 
+    def head(self, session: Session, size: int, last_hash: str) -> str:
+        """The RFC 6962 root (hex) of the first ``size`` entries; entry ``size - 1``
+        has hash ``last_hash``. Reads only the entries the cached tree lacks."""
+        cached = self._tree.size
+        if cached > size or (
+            cached
+            and session.scalar(select(AuditEntry.hash).where(AuditEntry.idx == cached - 1))
+            != self._tree_tail
+        ):
+            self._tree, self._tree_tail = MerkleStream(), GENESIS_PREV
+        rows = session.execute(
+            select(AuditEntry.line, AuditEntry.hash)
+            .where(AuditEntry.idx >= self._tree.size, AuditEntry.idx < size)
+            .order_by(AuditEntry.idx)
+        )
+        for row in rows:
+            self._tree.add(row.line.encode("utf-8"))
+            self._tree_tail = row.hash
+        if self._tree.size != size or self._tree_tail != last_hash:
+            raise RuntimeError(f"the log has a gap below entry {size}")  # never: idx is a key
+        return self._tree.root().hex()
+
+    def _checkpoint(self, session: Session, last: Appended) -> Appended:
+        """Append the signed head of everything up to and including ``last``."""
+        size = last.index + 1
+        now = utc_timestamp(self._clock())
+        data = signed_head(size, self.head(session, size, last.hash), now, self.key.sign)
+        return self._write(session, size, last.hash, CHECKPOINT, data, now)
+
     def _genesis(self) -> dict[str, Any]:
         return {"server_key": self.key.public_b64, "software": SOFTWARE}
 
     def _write(
-        self, session: Session, index: int, prev: str, type_: str, data: dict[str, Any]
+        self,
+        session: Session,
+        index: int,
+        prev: str,
+        type_: str,
+        data: dict[str, Any],
+        time: str | None = None,
     ) -> Appended:
-        entry = unsigned_entry(index, prev, utc_timestamp(self._clock()), type_, data)
+        entry = unsigned_entry(index, prev, time or utc_timestamp(self._clock()), type_, data)
         signed = sign_entry(entry, self.key.sign)
         line = canonical_bytes(signed)
         digest = entry_hash(line)
