@@ -9,6 +9,12 @@ Exit codes of ``verify``: 0 everything verified; 1 anything failed — also a
 bundle without ``log.jsonl`` or ``keys.json``, because an incomplete bundle
 is content that does not verify, not a mistake in the command line; 2 usage
 errors only (no such directory, malformed ``--head``).
+
+``prove`` prints an RFC 9162 inclusion or consistency proof as JSON (exit
+2 for usage errors: no such directory or ``log.jsonl``, sizes or indices
+outside the log). ``check-proof`` exits 0 when the proof holds for the
+roots it names, 1 when it does not — also for a file that is not a proof —
+and 2 when the file cannot be read.
 """
 
 from __future__ import annotations
@@ -19,7 +25,17 @@ from pathlib import Path
 
 import click
 
-from audit.bundle import parse_head, verify_bundle
+from audit.bundle import LOG_FILE, parse_head, verify_bundle
+from audit.merkle import leaf_hash
+from audit.proofs import (
+    ProofError,
+    check_document,
+    consistency_document,
+    consistency_proof,
+    inclusion_document,
+    inclusion_proof,
+    root_of,
+)
 
 EXIT_FAILED = 1
 
@@ -99,6 +115,116 @@ def export_command(out: Path, database_url: str | None) -> None:
     for warning in exported.warnings:
         click.echo(f"warning: {warning} (verify will fail on this)", err=True)
     click.echo(json.dumps({"bundle": str(out), "head": exported.head}))
+
+
+@main.command("prove")
+@click.argument(
+    "directory", type=click.Path(exists=True, file_okay=False, path_type=Path), metavar="DIR"
+)
+@click.option(
+    "--entry",
+    "index",
+    type=click.IntRange(min=0),
+    metavar="I",
+    help="An inclusion proof: entry I (0-based) is in the log.",
+)
+@click.option(
+    "--from",
+    "size1",
+    type=click.IntRange(min=0),
+    metavar="M",
+    help="A consistency proof: the log of the first M entries is a prefix of the log.",
+)
+@click.option(
+    "--size",
+    type=click.IntRange(min=0),
+    metavar="N",
+    help="Prove against the head of the first N entries (default: the whole log).",
+)
+def prove_command(directory: Path, index: int | None, size1: int | None, size: int | None) -> None:
+    """Print an RFC 9162 inclusion (--entry) or consistency (--from) proof for DIR's log."""
+    if (index is None) == (size1 is None):
+        raise click.UsageError("give exactly one of --entry I and --from M")
+    entries, leaf_hashes = _leaf_hashes(directory / LOG_FILE, size)
+    if size is None:
+        size = entries
+    elif size > entries:
+        raise click.UsageError(f"--size {size}: the log has only {entries} entries")
+    if index is not None:
+        if index >= size:
+            raise click.UsageError(
+                f"--entry {index}: the log of size {size} has no such entry"
+                + (f" (its entries are 0 to {size - 1})" if size else "")
+            )
+        document = inclusion_document(
+            leaf_hashes[index],
+            index,
+            size,
+            inclusion_proof(leaf_hashes, index, size),
+            root_of(leaf_hashes, size),
+        )
+    else:
+        assert size1 is not None
+        if size1 == 0:
+            raise click.UsageError(
+                "--from 0: every log extends the empty one; M must be at least 1"
+            )
+        if size1 > size:
+            raise click.UsageError(f"--from {size1} is beyond the size {size}: a log only grows")
+        document = consistency_document(
+            size1,
+            size,
+            root_of(leaf_hashes, size1),
+            root_of(leaf_hashes, size),
+            consistency_proof(leaf_hashes, size1, size),
+        )
+    click.echo(json.dumps(document))
+
+
+def _leaf_hashes(path: Path, limit: int | None) -> tuple[int, list[bytes]]:
+    """The number of entries in ``log.jsonl``, and the leaf hashes of the first ``limit``.
+
+    Lines are split as ``audit.bundle.read_lines`` splits them (on ``\\n``
+    only, the last newline optional); only their hashes are kept.
+    """
+    hashes: list[bytes] = []
+    entries = 0
+    try:
+        with path.open("rb") as f:
+            for raw in f:
+                if limit is None or entries < limit:
+                    hashes.append(leaf_hash(raw[:-1] if raw.endswith(b"\n") else raw))
+                entries += 1
+    except FileNotFoundError:
+        raise click.UsageError(f"{path.parent} is not a bundle: it has no {LOG_FILE}") from None
+    except OSError as exc:
+        raise click.UsageError(f"cannot read {path}: {exc.strerror}") from None
+    return entries, hashes
+
+
+@main.command("check-proof")
+@click.argument(
+    "proof_file",
+    type=click.Path(exists=True, dir_okay=False, allow_dash=True, path_type=Path),
+    metavar="PROOF.json",
+)
+def check_proof_command(proof_file: Path) -> None:
+    """Check a proof printed by `prove` (PROOF.json, or - for standard input)."""
+    try:
+        text = sys.stdin.buffer.read() if str(proof_file) == "-" else proof_file.read_bytes()
+    except OSError as exc:
+        raise click.UsageError(f"cannot read {proof_file}: {exc.strerror}") from None
+    try:
+        document = json.loads(text)
+    except ValueError as exc:
+        click.echo(f"FAILED: {proof_file} is not JSON: {exc}")
+        sys.exit(EXIT_FAILED)
+    try:
+        proved = check_document(document)
+    except ProofError as exc:
+        click.echo(f"FAILED: {exc}")
+        sys.exit(EXIT_FAILED)
+    click.echo(f"OK: {proved}")
 
 
 if __name__ == "__main__":

@@ -35,7 +35,7 @@ from audit.bundle import (
     LOG_FILE,
     SERVER_ALGORITHM,
 )
-from audit.merkle_stream import MerkleStream
+from audit.merkle import MerkleStream
 from crypto import CryptoError, ServerKey, b64decode
 from voting_server.db import describe_error, make_engine, make_session_factory, normalize_url
 from voting_server.models import Device

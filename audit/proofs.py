@@ -5,11 +5,18 @@ are ``leaf_hash(line)``, a tree of n > 1 leaves splits at the largest power
 of two smaller than n. Proofs are lists of 32-byte hashes, deepest first,
 exactly as RFC 9162 (and transparency-dev/merkle) lay them out.
 
-Everything here is pure — no I/O — and works on leaf hashes, not lines.
-Generating a proof over n leaves hashes each leaf at most once per proof
-(O(n) time) and keeps only O(log n) hashes besides the proof. Verifying
-takes O(log n) time. Every failed check raises ``ProofError`` saying what
-did not match.
+Everything here is pure — no I/O — and works on leaf hashes, not lines;
+at the end are the JSON documents ``voting-audit prove`` prints and
+``check-proof`` reads. Generating a proof over n leaves hashes each leaf at
+most once (the proof's subtrees are disjoint: O(n) time) and keeps only
+O(log n) hashes besides the proof. Verifying takes O(log n) time. Every
+failed check raises ``ProofError`` saying what did not match.
+
+A proof binds the sizes only as far as they shape its path: the
+verification of RFC 9162 gives the same result for every size whose path
+has the same shape (e.g. entry 3 in sizes 9 to 16). A head is the pair
+(size, root), and the root is what pins the size — compare the whole head
+with a published one.
 
 Sizes of 0 are refused where RFC 9162 leaves them meaningless: no leaf is
 in the empty tree, and every tree is consistent with the empty one, so a
@@ -19,11 +26,15 @@ it, and a published head always has at least one entry).
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Sequence
+from typing import Any
 
-from audit.merkle import node_hash
+from audit.merkle import EMPTY_ROOT, node_hash
 
 HASH_SIZE = 32  # SHA-256
+_HEX_HASH = re.compile(r"[0-9a-fA-F]{64}")
 
 
 class ProofError(ValueError):
@@ -84,7 +95,19 @@ def consistency_proof(leaf_hashes: Sequence[bytes], size1: int, size2: int) -> l
     return proof
 
 
+def root_of(leaf_hashes: Sequence[bytes], size: int) -> bytes:
+    """The root of the tree of the first ``size`` leaves (``size <= len(leaf_hashes)``).
+
+    The empty tree's root is SHA-256 of nothing. O(size) time, O(log size)
+    memory, and the same value as ``audit.merkle.root_from_leaf_hashes``.
+    """
+    _check_available(leaf_hashes, size)
+    return _range_root(leaf_hashes, 0, size) if size else EMPTY_ROOT
+
+
 def _check_available(leaf_hashes: Sequence[bytes], size: int) -> None:
+    if size < 0:
+        raise ProofError(f"size {size} is negative")
     if size > len(leaf_hashes):
         raise ProofError(f"size {size} is beyond the {len(leaf_hashes)} leaves given")
 
@@ -295,3 +318,94 @@ def _check_hash(value: bytes, what: str) -> None:
 
 def _show(value: bytes) -> str:
     return value.hex() if value else "(empty)"
+
+
+# --- the JSON documents of ``voting-audit prove`` (CONTRACTS.md §4) ----------------------
+
+INCLUSION_KEYS = ("index", "size", "leaf_hash", "proof", "root")
+CONSISTENCY_KEYS = ("size1", "size2", "root1", "root2", "proof")
+
+
+def inclusion_document(
+    leaf_hash: bytes, index: int, size: int, proof: Sequence[bytes], root: bytes
+) -> dict[str, Any]:
+    """``{"index", "size", "leaf_hash", "proof", "root"}``, hashes in lowercase hex."""
+    return {
+        "index": index,
+        "size": size,
+        "leaf_hash": leaf_hash.hex(),
+        "proof": [hash_.hex() for hash_ in proof],
+        "root": root.hex(),
+    }
+
+
+def consistency_document(
+    size1: int, size2: int, root1: bytes, root2: bytes, proof: Sequence[bytes]
+) -> dict[str, Any]:
+    """``{"size1", "size2", "root1", "root2", "proof"}``, hashes in lowercase hex."""
+    return {
+        "size1": size1,
+        "size2": size2,
+        "root1": root1.hex(),
+        "root2": root2.hex(),
+        "proof": [hash_.hex() for hash_ in proof],
+    }
+
+
+def check_document(document: Any) -> str:
+    """Verify a proof document (either kind); say what it proved, or raise ProofError.
+
+    The kind is told by the keys; other keys are ignored (documents may grow
+    new keys). Sizes are JSON integers, hashes 64 hex digits.
+    """
+    if not isinstance(document, dict):
+        raise ProofError("a proof is a JSON object")
+    inclusion = all(key in document for key in INCLUSION_KEYS)
+    consistency = all(key in document for key in CONSISTENCY_KEYS)
+    if inclusion and consistency:
+        raise ProofError("the document has the keys of both an inclusion and a consistency proof")
+    if inclusion:
+        index, size = _integer(document, "index"), _integer(document, "size")
+        root = _hex_hash(document["root"], "root")
+        verify_inclusion(
+            _hex_hash(document["leaf_hash"], "leaf_hash"),
+            index,
+            size,
+            _hex_hashes(document["proof"]),
+            root,
+        )
+        return f"entry {index} is in the log of head {size}:{root.hex()}"
+    if consistency:
+        size1, size2 = _integer(document, "size1"), _integer(document, "size2")
+        root1 = _hex_hash(document["root1"], "root1")
+        root2 = _hex_hash(document["root2"], "root2")
+        verify_consistency(size1, size2, _hex_hashes(document["proof"]), root1, root2)
+        return f"the log of head {size1}:{root1.hex()} is a prefix of head {size2}:{root2.hex()}"
+    raise ProofError(
+        f"not a proof: an inclusion proof has the keys {', '.join(INCLUSION_KEYS)}; "
+        f"a consistency proof {', '.join(CONSISTENCY_KEYS)}"
+    )
+
+
+def _integer(document: dict[str, Any], key: str) -> int:
+    value = document[key]
+    if type(value) is not int or value < 0:
+        raise ProofError(f"{key} must be a non-negative integer, not {_brief(value)}")
+    return value
+
+
+def _hex_hash(value: Any, what: str) -> bytes:
+    if not isinstance(value, str) or not _HEX_HASH.fullmatch(value):
+        raise ProofError(f"{what} must be {2 * HASH_SIZE} hex digits, not {_brief(value)}")
+    return bytes.fromhex(value)
+
+
+def _hex_hashes(value: Any) -> list[bytes]:
+    if not isinstance(value, list):
+        raise ProofError(f"proof must be a list of hashes, not {_brief(value)}")
+    return [_hex_hash(item, f"proof[{position}]") for position, item in enumerate(value)]
+
+
+def _brief(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= 80 else text[:79] + "…"

@@ -22,8 +22,7 @@ from typing import Any
 
 from audit.checkpoint import CHECKPOINT, checkpoint_due, head_error
 from audit.entry import ENTRY_KEYS, GENESIS_PREV, canonical_bytes, entry_hash, signed_part
-from audit.merkle import tree_root
-from audit.merkle_stream import MerkleStream
+from audit.merkle import MerkleStream, tree_root
 from crypto import CryptoError, KioskPublicKey, b64decode, verify_server
 from voting_server.rules import SchemaError, VoteSpec, parse_vote_config, tally
 from voting_server.rules.kinds import KeyPolicy

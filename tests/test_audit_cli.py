@@ -21,8 +21,7 @@ import pytest
 from sqlalchemy import update
 
 from audit.entry import GENESIS_PREV, canonical_bytes, entry_hash, sign_entry, unsigned_entry
-from audit.merkle import tree_root
-from audit.merkle_stream import MerkleStream
+from audit.merkle import MerkleStream, tree_root
 from crypto import ServerKey
 from tests.logbuilder import LogBuilder
 from voting_server.db import make_engine, make_session_factory, upgrade

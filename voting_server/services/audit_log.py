@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from audit.checkpoint import CHECKPOINT, checkpoint_due, signed_head
 from audit.entry import GENESIS_PREV, canonical_bytes, entry_hash, sign_entry, unsigned_entry
-from audit.merkle_stream import MerkleStream
+from audit.merkle import MerkleStream
 from crypto import ServerKey
 from voting_server.models import AuditEntry
 
