@@ -15,6 +15,11 @@ errors only (no such directory, malformed ``--head``).
 outside the log). ``check-proof`` exits 0 when the proof holds for the
 roots it names, 1 when it does not — also for a file that is not a proof —
 and 2 when the file cannot be read.
+
+``check-receipt`` and ``check-sheet`` verify the bundle, then check a
+kiosk receipt or a result sheet's QR code against it (``audit.evidence``):
+exit 0 when it matches, 1 when it or the bundle does not, 2 for usage
+errors (no such directory or file).
 """
 
 from __future__ import annotations
@@ -22,10 +27,12 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import click
 
-from audit.bundle import LOG_FILE, parse_head, verify_bundle
+from audit.bundle import KEYS_FILE, LOG_FILE, load_keys, parse_head, read_lines, verify_bundle
+from audit.evidence import EvidenceError, check_receipt, check_sheet_code
 from audit.merkle import leaf_hash
 from audit.proofs import (
     ProofError,
@@ -225,6 +232,81 @@ def check_proof_command(proof_file: Path) -> None:
         click.echo(f"FAILED: {exc}")
         sys.exit(EXIT_FAILED)
     click.echo(f"OK: {proved}")
+
+
+def _load_json(path: Path, what: str) -> object:
+    try:
+        return json.loads(path.read_bytes())
+    except OSError as exc:
+        raise click.UsageError(f"cannot read {path}: {exc.strerror}") from None
+    except ValueError as exc:
+        _fail(f"{what} {path} is not JSON: {exc}")
+
+
+def _fail(reason: str, **extra: object) -> NoReturn:
+    click.echo(json.dumps({"ok": False, "reason": reason, **extra}, ensure_ascii=False))
+    sys.exit(EXIT_FAILED)
+
+
+def _verified_lines(directory: Path) -> tuple[list[bytes], bytes]:
+    """The bundle's lines and server key, once the whole bundle verified; else exit 1."""
+    report = verify_bundle(directory)
+    if not report.ok:
+        _fail("the bundle does not verify", errors=report.errors)
+    return read_lines(directory / LOG_FILE), load_keys(directory / KEYS_FILE).server
+
+
+@main.command("check-receipt")
+@click.argument(
+    "directory", type=click.Path(exists=True, file_okay=False, path_type=Path), metavar="DIR"
+)
+@click.argument(
+    "receipt_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    metavar="RECEIPT.json",
+)
+@click.option(
+    "--head",
+    callback=_head_option,
+    metavar="SIZE:ROOT",
+    help="A published head; the receipt's entry must be in the log it commits to.",
+)
+def check_receipt_command(
+    directory: Path, receipt_file: Path, head: tuple[int, str] | None
+) -> None:
+    """Check a kiosk's receipt against the bundle: logged, signed, and under the head.
+
+    For a secret vote the receipt proves that the deputy took part, never the choice.
+    """
+    receipt = _load_json(receipt_file, "receipt")
+    lines, _ = _verified_lines(directory)
+    try:
+        proved = check_receipt(receipt, lines, head)
+    except (EvidenceError, ProofError) as exc:
+        _fail(str(exc))
+    click.echo(json.dumps({"ok": True, **proved}, ensure_ascii=False))
+
+
+@main.command("check-sheet")
+@click.argument(
+    "directory", type=click.Path(exists=True, file_okay=False, path_type=Path), metavar="DIR"
+)
+@click.argument(
+    "code_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), metavar="CODE.json"
+)
+def check_sheet_command(directory: Path, code_file: Path) -> None:
+    """Check a result sheet's QR code (decoded to CODE.json) against the bundle.
+
+    Confirms that the sheet's result is the one logged, that the server signed
+    the sheet's head, and that the bundle's log extends that head.
+    """
+    code = _load_json(code_file, "sheet code")
+    lines, server_key = _verified_lines(directory)
+    try:
+        checked = check_sheet_code(code, lines, server_key)
+    except (EvidenceError, ProofError) as exc:
+        _fail(str(exc))
+    click.echo(json.dumps({"ok": True, **checked}, ensure_ascii=False))
 
 
 if __name__ == "__main__":

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-# Fixtures of the live server (app, staff logins, enrolled kiosks, a real port),
-# available to every test module by name.
-pytest_plugins = ["tests.fixtures_live"]
+# Fixtures of the live server (app, staff logins, enrolled kiosks, a real port) and
+# the simulated sittings (named, secret), available to every test module by name.
+pytest_plugins = ["tests.fixtures_live", "tests.fixtures_sim"]
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"

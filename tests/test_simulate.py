@@ -11,53 +11,13 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from audit.merkle import tree_root
+from tests.fixtures_sim import simulate, verify
 from tests.test_audit_cli import TAMPERINGS
-
-SCRIPT = "from voting_server.cli import main; main()"
-
-
-def simulate(*args: str) -> tuple[int, dict[str, Any], str]:
-    done = subprocess.run(
-        [sys.executable, "-c", SCRIPT, "simulate", *args],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    report = json.loads(done.stdout) if done.stdout.strip() else {}
-    return done.returncode, report, done.stderr
-
-
-def verify(bundle: Path, *extra: str) -> tuple[int, dict[str, Any]]:
-    done = subprocess.run(
-        [sys.executable, "-c", "from audit.cli import main; main()", "verify", str(bundle),
-         "--json", *extra],
-        capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
-    return done.returncode, json.loads(done.stdout)
-
-
-@pytest.fixture(scope="module")
-def named(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], Path]:
-    out = tmp_path_factory.mktemp("named") / "bundle"
-    code, report, stderr = simulate("--members", "61", "--seed", "7", "--out", str(out))
-    assert code == 0, stderr[-3000:]
-    return report, out
-
-
-@pytest.fixture(scope="module")
-def secret(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], Path]:
-    out = tmp_path_factory.mktemp("secret") / "bundle"
-    code, report, stderr = simulate("--members", "61", "--seed", "8", "--secret", "--out", str(out))
-    assert code == 0, stderr[-3000:]
-    return report, out
 
 
 def lines_of(bundle: Path) -> list[bytes]:

@@ -234,6 +234,7 @@ class Seat:
     client: KioskClient
     rng: random.Random
     pressed: list[Any] = field(default_factory=list)  # ballots acknowledged, in order
+    receipts: list[dict[str, Any]] = field(default_factory=list)  # every receipt, kept
 
 
 def connect_kiosks(base: str, hall: Hall, seed: int) -> list[Seat]:
@@ -285,8 +286,9 @@ def run_burst(vote: PlannedVote, seats: list[Seat], burst_s: float) -> None:
         try:
             for at, ballot in plans[seat.seat]:
                 time.sleep(max(0.0, start + at - time.monotonic()))
-                seat.client.vote(vote.id, ballot)
+                receipt = seat.client.vote(vote.id, ballot)
                 seat.pressed.append(ballot)
+                seat.receipts.append(receipt)
         except BaseException as exc:  # reported below, with the seat
             errors.append(RuntimeError(f"seat {seat.seat}: {exc!r}"))
 
@@ -315,7 +317,7 @@ def percentiles(samples: list[float]) -> dict[str, float]:
 
 def run_sitting(
     base: str, hall: Hall, seed: int, burst_s: float, progress: Callable[[str], None]
-) -> tuple[list[dict[str, Any]], list[float]]:
+) -> tuple[list[dict[str, Any]], list[float], list[dict[str, Any]]]:
     progress(f"enrolling and signing in {hall.members} kiosks")
     seats = connect_kiosks(base, hall, seed)
     console = Console(base, *hall.presidium)
@@ -347,7 +349,8 @@ def run_sitting(
         console.close()
         for s in seats:
             s.client.close()
-    return outcomes, [ms for s in seats for ms in s.client.ack_ms]
+    receipts = [{"seat": s.seat, **r} for s in seats for r in s.receipts]
+    return outcomes, [ms for s in seats for ms in s.client.ack_ms], receipts
 
 
 def simulate(
@@ -370,7 +373,9 @@ def simulate(
     hall = prepare(url, instance, members, secret)
     with served(url, instance, workdir / "server.log") as base:
         _progress(f"server on {base}")
-        outcomes, ack_ms = run_sitting(base, hall, seed, burst_s, _progress)
+        outcomes, ack_ms, receipts = run_sitting(base, hall, seed, burst_s, _progress)
+    receipts_file = workdir / "receipts.jsonl"  # what the kiosks kept: checkable against the bundle
+    receipts_file.write_text("".join(json.dumps(r) + "\n" for r in receipts))
     _progress(f"exporting the audit bundle to {out}")
     exported = export_bundle(url, out, server_key_file=instance / "server_ed25519.pem")
     report = verify_bundle(out)
@@ -385,6 +390,7 @@ def simulate(
         "ack_ms": percentiles(ack_ms),
         "ballots": len(ack_ms),
         "bundle": str(out),
+        "receipts": str(receipts_file),
         "head": exported.head,
         "verified": report.ok,
         "errors": report.errors,
