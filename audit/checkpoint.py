@@ -27,7 +27,7 @@ from crypto import verify_server
 
 CHECKPOINT = "checkpoint"
 CHECKPOINT_EVERY = 1000
-CHECKPOINT_AFTER = frozenset({"result"})  # every published result is followed by a head
+CHECKPOINT_AFTER = frozenset({"result", "manual_result"})  # every result is followed by a head
 HEAD_KEYS = frozenset({"size", "root", "time", "sig"})
 
 

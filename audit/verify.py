@@ -26,7 +26,8 @@ from audit.merkle import MerkleStream, tree_root
 from crypto import CryptoError, KioskPublicKey, b64decode, verify_server
 from voting_server.rules import SchemaError, VoteSpec, parse_vote_config, tally
 from voting_server.rules.kinds import KeyPolicy
-from voting_server.rules.schema import electronic_ballot_error
+from voting_server.rules.paper import PAPER_SIGNATURES, ballots_from_counts
+from voting_server.rules.schema import check_ballot, electronic_ballot_error
 
 
 class VerificationError(Exception):
@@ -156,6 +157,9 @@ class VoteState:
     presses: dict[int, list[Any]] = field(default_factory=dict)  # member → ballots (named)
     released: list[Any] | None = None
     result_seen: bool = False
+    paper: list[Any] | None = None  # the ballots of a paper count (人工计票) awaiting signatures
+    paper_signers: set[int] = field(default_factory=set)  # scrutineers who countersigned it
+    countersigned: set[int] = field(default_factory=set)  # staff who countersigned the result
 
 
 class Replay:
@@ -371,6 +375,68 @@ class Replay:
             "cancel of a vote not pending",
         )
         vote.state = "cancelled"  # type: ignore[union-attr]
+
+    # -- paper counts and countersignatures ------------------------------------------
+
+    def on_paper_count_entered(self, data: dict[str, Any]) -> None:
+        """A hand count entered (or corrected) for a vote that was never held or was cancelled."""
+        vote = self.votes.get(int(data["vote"]))
+        _require(vote is not None, f"vote {data['vote']} was never configured")
+        _require(
+            vote.state in {"configured", "cancelled", "paper"},  # type: ignore[union-attr]
+            f"paper count for a vote that is {vote.state}",  # type: ignore[union-attr]
+        )
+        members, present = int(data["members"]), int(data["present"])
+        roster = self.member_count.get(vote.body)  # type: ignore[union-attr]
+        _require(members == roster, f"members {members} ≠ roster {roster}")
+        _require(0 <= present <= members, f"present {present} outside 0..{members}")
+        ballots = list(data["ballots"])
+        for ballot in ballots:
+            check_ballot(vote.spec, ballot, "ballot")  # type: ignore[union-attr]
+        if data["mode"] == "counts":
+            expected = ballots_from_counts(vote.spec, data["counts"])  # type: ignore[union-attr]
+            _require(ballots == expected, "the ballots are not those of the counts")
+        else:
+            _require(data["mode"] == "ballots", f"unknown mode {data['mode']!r}")
+        vote.state, vote.members, vote.present = "paper", members, present  # type: ignore[union-attr]
+        vote.paper, vote.paper_signers = ballots, set()  # type: ignore[union-attr]
+
+    def on_countersigned(self, data: dict[str, Any]) -> None:
+        vote = self.votes.get(int(data["vote"]))
+        _require(vote is not None, f"vote {data['vote']} was never configured")
+        by, role, subject = int(data["by"]), str(data["role"]), str(data["subject"])
+        if subject == "paper_count":
+            _require(vote.state == "paper", "countersignature of a paper count not pending")  # type: ignore[union-attr]
+            _require(role == "scrutineer", "a paper count is countersigned by scrutineers")
+            _require(by not in vote.paper_signers, f"user {by} countersigned twice")  # type: ignore[union-attr]
+            vote.paper_signers.add(by)  # type: ignore[union-attr]
+        else:
+            _require(subject == "result", f"unknown subject {subject!r}")
+            _require(vote.result_seen, "countersignature before the result")  # type: ignore[union-attr]
+            _require(role in {"presidium", "scrutineer"}, f"role {role} does not countersign")
+            _require(by not in vote.countersigned, f"user {by} countersigned twice")  # type: ignore[union-attr]
+            vote.countersigned.add(by)  # type: ignore[union-attr]
+
+    def on_manual_result(self, data: dict[str, Any]) -> None:
+        vote = self._vote(data, "paper")
+        _require(
+            len(vote.paper_signers) >= PAPER_SIGNATURES,
+            f"{len(vote.paper_signers)} scrutineer(s) countersigned; {PAPER_SIGNATURES} needed",
+        )
+        members, present = int(data["members"]), int(data["present"])
+        _require(
+            (members, present) == (vote.members, vote.present), "members/present ≠ the count's"
+        )
+        expected = tally(vote.spec, members, present, vote.paper)  # type: ignore[arg-type]
+        if data["result"] != expected:
+            diff = sorted(
+                k for k in set(expected) | set(data["result"])
+                if expected.get(k) != data["result"].get(k)
+            )  # fmt: skip
+            raise _Mismatch(
+                f"logged result differs from the recount of the paper ballots in {diff}"
+            )
+        vote.state, vote.result_seen = "closed", True
 
     def on_vote_announced(self, data: dict[str, Any]) -> None:
         vote = self._vote(data, "closed")

@@ -26,6 +26,7 @@ from voting_server.rules.schema import SchemaError
 
 SPOILED = "spoiled"  # the mark of a motion subject spoiled on paper (废票): counted invalid
 MAX_PAPER_BALLOTS = 100_000
+PAPER_SIGNATURES = 2  # 两名监票人 countersign a hand count before it is published
 
 MOTION_COLUMNS = (MotionMark.YES.value, MotionMark.NO.value, MotionMark.ABSTAIN.value, "invalid")
 EVALUATION_COLUMNS = (
