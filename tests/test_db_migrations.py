@@ -24,6 +24,7 @@ from voting_server.models import Base
 TABLES = {
     *("bodies", "members", "sittings", "agenda_items", "documents", "votes", "attendances"),
     *("staff_users", "enrollment_codes", "devices", "audit_entries", "presses"),  # 0002
+    *("paper_counts", "countersignatures"),  # 0003
 }
 
 

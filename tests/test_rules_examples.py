@@ -461,6 +461,18 @@ def test_unfilled_seats_list_the_rest_for_another_round_by_votes() -> None:
     assert sel["next_round_candidates"] == ["d", "b", "c", "e"]
 
 
+def test_selection_threshold_base_valid_counts_valid_ballots() -> None:
+    # 5 ballots, 2 invalid (too many names, unknown id) → 3 valid ballots.
+    # base valid: floor(3/2)+1 = 2 → a (2 votes) qualifies; base cast: floor(5/2)+1 = 3 → not.
+    ballots = [["a"], ["a", "b"], ["b"], ["a", "b", "c"], ["zz"]]
+    vote = selection("a b c", 2, threshold=threshold("valid", 1, 2, True))
+    sel = count(vote, ballots, members=5)["selection"]
+    assert (sel["invalid"], sel["required"], sel["selected"]) == (2, 2, ["a", "b"])
+    vote = selection("a b c", 2, threshold=threshold("cast", 1, 2, True))
+    sel = count(vote, ballots, members=5)["selection"]
+    assert (sel["required"], sel["selected"], sel["unfilled"]) == (3, [], 2)
+
+
 def test_no_candidate_qualifies_leaves_every_seat_unfilled() -> None:
     sel = count(selection("a b", 1), [["a"], ["b"]], members=5)["selection"]
     assert sel["selected"] == [] and sel["runoff"] is None and sel["unfilled"] == 1

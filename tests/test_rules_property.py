@@ -11,8 +11,9 @@ invalid marks, empty and unmarked ballots, invalid selection ballots,
 non-default thresholds on every base, quorum failures and void votes — and
 each one goes through the public ``parse_scenario`` + ``tally``.
 
-Examples per run: 4,000 motions + 3,500 selections + 3,500 evaluations
-= 11,000 generated scenarios (derandomized, so every run tries the same ones).
+Examples per run: 3,200 motions + 3,000 selections + 2,800 evaluations +
+1,000 many-mark evaluations (rounding and close rates) = 10,000 generated
+scenarios (derandomized, so every run tries the same ones).
 
 Interpretations the reference makes where RULES.md/CONTRACTS.md are silent
 (the engine agrees with each):
@@ -37,9 +38,10 @@ from hypothesis import strategies as st
 
 from voting_server.rules import parse_scenario, tally
 
-MOTION_EXAMPLES = 4_000
-SELECTION_EXAMPLES = 3_500
-EVALUATION_EXAMPLES = 3_500
+MOTION_EXAMPLES = 3_200
+SELECTION_EXAMPLES = 3_000
+EVALUATION_EXAMPLES = 2_800
+RATE_EXAMPLES = 1_000
 
 SCENARIO_FILES = sorted(
     (Path(__file__).resolve().parents[2] / "shared" / "scenarios").glob("*.json")
@@ -376,9 +378,11 @@ def marked_ballots(draw: st.DrawFn, subjects: list[str], marks: list[Any], cast:
     size = 1
     for r in radix:
         size *= r
-    codes = draw(st.lists(st.integers(0, size - 1), min_size=cast, max_size=cast))
+    # one draw for all the ballots (cheaper to generate than a list): base-`size` digits
+    packed = draw(st.integers(0, size**cast - 1))
     ballots = []
-    for code in codes:
+    for _ in range(cast):
+        packed, code = divmod(packed, size)
         ballot = {}
         for subject, palette in zip(subjects, palettes, strict=True):
             code, pick = divmod(code, len(palette))
@@ -439,9 +443,56 @@ def selection_scenarios(draw: st.DrawFn) -> dict[str, Any]:
         elif spoil == 8:
             chosen.append(3)  # not an id
         palette.append(chosen)
-    picks = draw(st.lists(st.integers(0, len(palette) - 1), min_size=cast, max_size=cast))
-    ballots = [list(palette[p]) for p in picks]
+    packed = draw(st.integers(0, len(palette) ** cast - 1))  # base-len(palette) digits
+    ballots = []
+    for _ in range(cast):
+        packed, pick = divmod(packed, len(palette))
+        ballots.append(list(palette[pick]))
     return {"members": members, "present": present, "vote": vote, "ballots": ballots}
+
+
+@st.composite
+def rate_scenarios(draw: st.DrawFn) -> dict[str, Any]:
+    """Evaluations with many marks (up to ~300 per subject): rates whose fourth
+    decimal is exactly 5 need at least 32 valid marks (1/32 = 3.125 %), and
+    close rates that print alike (199/200, 200/201) must still rank apart."""
+    columns: list[list[str]] = []
+    first: tuple[int, int] | None = None
+    for _ in range(draw(st.integers(1, 3))):
+        if first is not None and draw(st.booleans()):
+            # a rate close to the first subject's: one more mark, same or one more good
+            valid = first[1] + 1
+            good = first[0] + draw(st.integers(0, 1))
+        else:
+            valid = draw(
+                st.one_of(st.integers(0, 300), st.sampled_from([32, 64, 96, 160, 224, 288]))
+            )
+            good = draw(st.integers(0, valid))
+        basic = draw(st.integers(0, good))
+        invalid = draw(st.integers(0, 2))
+        if first is None:
+            first = (good, valid)
+        columns.append(
+            ["satisfied"] * (good - basic)
+            + ["basic"] * basic
+            + ["unsatisfied"] * (valid - good)
+            + ["spoilt"] * invalid
+        )
+    subjects = [f"d{i}" for i in range(len(columns))]
+    cast = max(len(column) for column in columns) or 1
+    ballots = [
+        {s: column[j] for s, column in zip(subjects, columns, strict=True) if j < len(column)}
+        for j in range(cast)
+    ]
+    vote: dict[str, Any] = {"kind": "evaluation", "subjects": subjects}
+    rule = draw(st.integers(0, 2))
+    assert first is not None
+    if rule == 1 and first[1] > 0:
+        vote["satisfaction_below"] = list(first)  # exactly the first subject's rate
+    elif rule == 2:
+        den = draw(st.integers(1, 20))
+        vote["satisfaction_below"] = [draw(st.integers(0, den)), den]
+    return {"members": cast, "present": cast, "vote": vote, "ballots": ballots}
 
 
 COMMON = {
@@ -467,6 +518,12 @@ def test_selection_matches_reference(scenario: dict[str, Any]) -> None:
 @settings(max_examples=EVALUATION_EXAMPLES, **COMMON)
 @given(evaluation_scenarios())
 def test_evaluation_matches_reference(scenario: dict[str, Any]) -> None:
+    assert_same(scenario)
+
+
+@settings(max_examples=RATE_EXAMPLES, **COMMON)
+@given(rate_scenarios())
+def test_evaluation_rates_match_reference(scenario: dict[str, Any]) -> None:
     assert_same(scenario)
 
 

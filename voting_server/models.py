@@ -280,6 +280,7 @@ class Vote(Base):
     # Snapshot at opening: 应到 is fixed for the vote even if the roster changes.
     members_at_open: Mapped[int | None] = mapped_column(Integer)
     result: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # as published at close
+    manual: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")  # 人工计票
 
     agenda_item: Mapped[AgendaItem] = relationship(back_populates="votes")
     rerun_of: Mapped[Vote | None] = relationship(remote_side=[id])
@@ -431,3 +432,39 @@ class Press(Base):
     receipt: Mapped[dict[str, Any]] = mapped_column(JSON)
     ballot: Mapped[Any | None] = mapped_column(JSON)  # named votes only
     sealed: Mapped[bytes | None] = mapped_column(LargeBinary)  # secret votes, until close
+
+
+class PaperCount(Base):
+    """A hand count (人工计票) entered for a vote whose electronic count failed.
+
+    Pending until two scrutineers countersign it (``Countersignature``);
+    then its result is published like an electronic one, marked manual.
+    ``ballots`` are the paper ballots, entered as such or made from the
+    counts (``rules.paper.ballots_from_counts``).
+    """
+
+    __tablename__ = "paper_counts"
+
+    vote_id: Mapped[int] = mapped_column(ForeignKey("votes.id"), primary_key=True)
+    mode: Mapped[str] = mapped_column(String(16))  # "counts" or "ballots"
+    counts: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    ballots: Mapped[list[Any]] = mapped_column(JSON)
+    present: Mapped[int] = mapped_column(Integer)  # 实到 at the paper vote
+    entered_by: Mapped[int] = mapped_column(ForeignKey("staff_users.id"))
+    entered_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Countersignature(Base):
+    """A staff member's signature under a paper count or a published result (会签)."""
+
+    __tablename__ = "countersignatures"
+    __table_args__ = (UniqueConstraint("vote_id", "subject", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    vote_id: Mapped[int] = mapped_column(ForeignKey("votes.id"), index=True)
+    subject: Mapped[str] = mapped_column(String(16))  # "paper_count" or "result"
+    user_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"))
+    role: Mapped[str] = mapped_column(String(32))
+    signed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    user: Mapped[StaffUser] = relationship()

@@ -64,6 +64,10 @@ MESSAGES: dict[str, tuple[str, str, bool]] = {
     "login_failed": ("用户名或密码错误", "Wrong username or password.", False),
     "invalid_pin": ("签到密码须为6位数字", "A PIN is 6 digits.", False),
     "rate_limited": ("尝试次数过多，请稍后再试", "Too many attempts; try again later.", True),
+    "vote_has_result": ("该表决已有结果", "The vote already has a result.", False),
+    "no_paper_count": ("尚未录入人工计票结果", "No paper count has been entered.", False),
+    "already_countersigned": ("已经签署", "Already countersigned.", False),
+    "invalid_paper_count": ("人工计票数据有误", "The paper count is invalid.", False),
     "database_unavailable": ("系统繁忙，请稍候重试", "Database unavailable; retry.", True),
     "server_busy": ("系统繁忙，请稍候重试", "Server busy; retry.", True),
 }
