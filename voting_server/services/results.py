@@ -39,6 +39,7 @@ from voting_server.rules import SchemaError, tally
 from voting_server.rules.paper import MAX_PAPER_BALLOTS, PAPER_SIGNATURES, ballots_from_counts
 from voting_server.rules.schema import check_ballot
 from voting_server.services.audit_log import AuditLog
+from voting_server.services.rosters import log_roster_if_changed
 from voting_server.services.voting import Voting
 from voting_server.sockets.errors import Refusal
 
@@ -96,6 +97,7 @@ def enter_paper_count(
     if vote.state is not VoteState.CANCELLED:
         voting.cancel_vote(session, log, vote_id, user.id, PAPER_REASON)
     counts = entry.get("counts") if mode == "counts" else None
+    log_roster_if_changed(session, log, vote.agenda_item.sitting.body)  # 应到 of this count
     log.append(session, "paper_count_entered", {
         "vote": vote_id, "members": members, "present": present, "mode": mode,
         "counts": counts, "ballots": ballots, "by": user.id,

@@ -1,0 +1,148 @@
+"""Paper counts (人工计票) and countersignatures at the service level, verified offline.
+
+The electronic vote fails mid-way; the secretariat enters the hand count,
+two scrutineers countersign, and the result is published like an
+electronic one, marked manual — and the log verifies.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+import tests.test_voting_service as service_tests
+from tests.test_voting_service import Hall
+from voting_server.models import Countersignature, PaperCount, StaffRole, StaffUser, Vote, VoteState
+from voting_server.rules import VoteKind
+from voting_server.services import results, staff
+from voting_server.sockets.errors import Refusal
+
+hall = service_tests.hall  # the fixture: the demo committee with 61 enrolled kiosks
+PASSWORD = "correct horse battery"
+COUNTS = {"cast": 50, "subjects": {"regulation": {"yes": 40, "no": 6, "abstain": 3, "invalid": 1}}}
+
+
+def users(hall: Hall) -> dict[str, StaffUser]:
+    made = {}
+    with hall.tx() as s:
+        for name, role in (("sec", StaffRole.SECRETARIAT), ("zhu", StaffRole.PRESIDIUM),
+                           ("jp1", StaffRole.SCRUTINEER), ("jp2", StaffRole.SCRUTINEER)):  # fmt: skip
+            made[name] = staff.create_user(s, f"{name}-user", f"用户{name}", role, PASSWORD).id
+    with hall.sessions() as s:
+        return {name: s.get(StaffUser, i) for name, i in made.items()}  # type: ignore[misc]
+
+
+def act(hall: Hall, work: Any) -> Any:
+    with hall.tx() as s:
+        return work(s)
+
+
+def enter(hall: Hall, vote: int, user: StaffUser, mode: str = "counts", **entry: Any) -> None:
+    entry = {"present": 55, "counts": COUNTS, **entry}
+    act(
+        hall, lambda s: results.enter_paper_count(s, hall.log, hall.voting, vote, user, mode, entry)
+    )
+
+
+def sign(hall: Hall, vote: int, user: StaffUser, subject: str = "paper_count") -> None:
+    act(hall, lambda s: results.countersign(s, hall.log, vote, user, subject))
+
+
+def vote_row(hall: Hall, vote: int) -> Vote:
+    with hall.sessions() as s:
+        row = s.get(Vote, vote)
+        assert row is not None
+        s.expunge(row)
+        return row
+
+
+def test_a_failed_vote_counted_on_paper_is_published_after_two_scrutineers(hall: Hall) -> None:
+    u = users(hall)
+    vote = hall.configure(VoteKind.MOTION)  # secret, as the demo's
+    hall.sign_in(*range(1, 56))
+    hall.open(vote)
+    hall.press(1, vote, {"regulation": "no"})  # pressed before the system failed
+    enter(hall, vote, u["sec"])
+    assert vote_row(hall, vote).state is VoteState.CANCELLED  # the electronic presses are void
+    assert not hall.voting.key_path(vote).exists()  # and the secret vote's key destroyed
+    sign(hall, vote, u["jp1"])
+    assert vote_row(hall, vote).result is None  # one signature publishes nothing
+    sign(hall, vote, u["jp2"])
+    row = vote_row(hall, vote)
+    assert row.state is VoteState.CLOSED and row.manual is True
+    subject = row.result["subjects"]["regulation"]  # type: ignore[index]
+    assert (subject["yes"], subject["no"], subject["abstain"], subject["invalid"]) == (40, 6, 3, 1)
+    assert subject["required"] == 31 and subject["passed"] is True  # 过半数 of all 61
+    assert (row.result["present"], row.result["cast"]) == (55, 50)  # type: ignore[index]
+    with hall.tx() as s:
+        hall.voting.announce(s, hall.log, vote, u["zhu"].id)
+    sign(hall, vote, u["zhu"], "result")
+    sign(hall, vote, u["jp1"], "result")
+    hall.verify()
+    types = [json.loads(line)["type"] for line in hall.lines()]
+    i = types.index("manual_result")
+    assert types[i + 1] == "checkpoint" and types.count("countersigned") == 4
+
+
+def test_paper_ballots_entered_one_by_one(hall: Hall) -> None:
+    u = users(hall)
+    vote = hall.votes[VoteKind.SELECTION]
+    ballots = [["p01", "p02"], ["p01"], ["p01", "p01"], []]  # the third names p01 twice: invalid
+    enter(hall, vote, u["sec"], "ballots", present=4, ballots=ballots, counts=None)
+    sign(hall, vote, u["jp1"])
+    sign(hall, vote, u["jp2"])
+    result = vote_row(hall, vote).result or {}
+    assert result["selection"]["votes"]["p01"] == 2 and result["selection"]["invalid"] == 1
+    hall.verify()
+
+
+def test_a_corrected_count_needs_its_signatures_again(hall: Hall) -> None:
+    u = users(hall)
+    vote = hall.votes[VoteKind.MOTION]
+    enter(hall, vote, u["sec"])
+    sign(hall, vote, u["jp1"])
+    enter(hall, vote, u["sec"], present=56)  # a typo corrected before publication
+    sign(hall, vote, u["jp2"])
+    assert vote_row(hall, vote).result is None  # jp1's signature was under the old numbers
+    sign(hall, vote, u["jp1"])
+    assert (vote_row(hall, vote).result or {})["present"] == 56
+    hall.verify()
+
+
+def refused(hall: Hall, code: str, action: Any) -> None:
+    before = hall.entries()
+    with hall.sessions() as s:
+        counts = (
+            s.scalar(select(func.count()).select_from(Countersignature)),
+            s.scalar(select(func.count()).select_from(PaperCount)),
+        )
+    with pytest.raises(Refusal) as err:
+        action()
+    assert err.value.code == code, err.value
+    with hall.sessions() as s:
+        assert (s.scalar(select(func.count()).select_from(Countersignature)), s.scalar(
+            select(func.count()).select_from(PaperCount))) == counts  # fmt: skip
+    assert hall.entries() == before
+
+
+def test_refusals_change_nothing(hall: Hall) -> None:
+    u = users(hall)
+    vote = hall.votes[VoteKind.MOTION]
+    bad = {"cast": 5, "subjects": {"regulation": {"yes": 1, "no": 1, "abstain": 1, "invalid": 1}}}
+    refused(hall, "invalid_paper_count", lambda: enter(hall, vote, u["sec"], counts=bad))
+    refused(hall, "invalid_paper_count", lambda: enter(hall, vote, u["sec"], present=62))
+    refused(hall, "invalid_paper_count", lambda: enter(hall, vote, u["sec"], "other"))
+    refused(hall, "no_paper_count", lambda: sign(hall, vote, u["jp1"]))
+    enter(hall, vote, u["sec"])
+    refused(hall, "forbidden", lambda: sign(hall, vote, u["zhu"]))  # not a scrutineer
+    sign(hall, vote, u["jp1"])
+    refused(hall, "already_countersigned", lambda: sign(hall, vote, u["jp1"]))
+    refused(hall, "vote_not_closed", lambda: sign(hall, vote, u["zhu"], "result"))
+    sign(hall, vote, u["jp2"])
+    refused(hall, "vote_has_result", lambda: enter(hall, vote, u["sec"]))
+    refused(hall, "forbidden", lambda: sign(hall, vote, u["sec"], "result"))
+    refused(hall, "unknown_vote", lambda: enter(hall, 999, u["sec"]))
+    hall.verify()
