@@ -146,3 +146,23 @@ def test_refusals_change_nothing(hall: Hall) -> None:
     refused(hall, "forbidden", lambda: sign(hall, vote, u["sec"], "result"))
     refused(hall, "unknown_vote", lambda: enter(hall, 999, u["sec"]))
     hall.verify()
+
+
+def test_the_sheet_of_a_paper_count_leads_to_its_logged_manual_result(hall: Hall) -> None:
+    from audit.evidence import check_sheet_code
+
+    u = users(hall)
+    vote = hall.votes[VoteKind.MOTION]
+    enter(hall, vote, u["sec"])
+    with hall.sessions() as s, pytest.raises(Refusal) as refused_sheet:
+        results.sheet_source(s, vote)
+    assert refused_sheet.value.code == "vote_not_closed"
+    sign(hall, vote, u["jp1"])
+    sign(hall, vote, u["jp2"])
+    sign(hall, vote, u["jp1"], "result")
+    with hall.sessions() as s:
+        source = results.sheet_source(s, vote)
+    assert source["manual"] is True and source["secret"] is True
+    assert [c["name"] for c in source["countersignatures"]] == ["用户jp1"]
+    checked = check_sheet_code(source["code"], hall.lines(), hall.log.key.public_bytes)
+    assert checked["manual"] is True and checked["result"] == source["result"]

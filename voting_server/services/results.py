@@ -21,13 +21,17 @@ Each function runs inside the caller's write transaction.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from audit.checkpoint import CHECKPOINT
+from audit.evidence import sheet_code
 from voting_server.models import (
+    AuditEntry,
     Countersignature,
     PaperCount,
     StaffRole,
@@ -177,3 +181,57 @@ def signatures(session: Session, vote_id: int, subject: str) -> list[Countersign
             .order_by(Countersignature.id)
         )
     )
+
+
+# --- what a result sheet shows -------------------------------------------------------
+
+
+def result_code(session: Session, vote_id: int) -> dict[str, Any] | None:
+    """The sheet code (``audit.evidence.sheet_code``) of the vote's logged result, with the
+    signed head of the checkpoint after it; None while the vote has no logged result."""
+    rows = session.execute(
+        select(AuditEntry.idx, AuditEntry.line)
+        .where(AuditEntry.type.in_(("result", "manual_result")))
+        .order_by(AuditEntry.idx)
+    ).all()
+    for row in rows:
+        entry = json.loads(row.line)
+        if entry["data"].get("vote") != vote_id:
+            continue
+        after = session.scalar(select(AuditEntry.line).where(AuditEntry.idx == row.idx + 1))
+        head = json.loads(after) if after is not None else None
+        if head is None or head["type"] != CHECKPOINT:
+            return None
+        return sheet_code(vote_id, row.idx, row.line.encode("utf-8"), head["data"])
+    return None
+
+
+def sheet_source(session: Session, vote_id: int) -> dict[str, Any]:
+    """Everything a result sheet prints about one vote, as plain data."""
+    vote = _vote(session, vote_id)
+    if vote.result is None:
+        raise Refusal("vote_not_closed")
+    item = vote.agenda_item
+    sitting = item.sitting
+    spec = vote.spec()
+    return {
+        "body": sitting.body.name,
+        "sitting": sitting.title,
+        "agenda_item": item.title,
+        "title": vote.title,
+        "kind": vote.kind.value,
+        "secret": vote.secret,
+        "manual": vote.manual,
+        "opened_at": vote.opened_at,
+        "closed_at": vote.closed_at,
+        "members": vote.result.get("members"),
+        "present": vote.result.get("present"),
+        "result": vote.result,
+        "titles": dict(vote.titles),
+        "seats": spec.seats if spec.kind.value == "selection" else None,
+        "countersignatures": [
+            {"role": c.role, "name": c.user.display_name, "time": c.signed_at}
+            for c in signatures(session, vote_id, "result")
+        ],
+        "code": result_code(session, vote_id),
+    }
