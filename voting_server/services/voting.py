@@ -30,7 +30,13 @@ from audit.entry import canonical_bytes
 from crypto import CryptoError, KioskPublicKey, VoteKey, b64decode, destroy_key_file
 from voting_server.models import Device, Press, Sitting, Vote, VoteState
 from voting_server.rules import VoteSpec, tally
-from voting_server.rules.kinds import KeyPolicy, LiveTally
+from voting_server.rules.kinds import (
+    EVALUATION_MARKS,
+    MOTION_MARKS,
+    KeyPolicy,
+    LiveTally,
+    VoteKind,
+)
 from voting_server.rules.schema import electronic_ballot_error
 from voting_server.services import attendance
 from voting_server.services.audit_log import AuditLog
@@ -49,6 +55,33 @@ def _now() -> datetime:
 def vote_aad(vote_id: int) -> bytes:
     """Associated data binding a sealed ballot to its vote."""
     return f"vote:{vote_id}".encode()
+
+
+def sealed_size(spec: VoteSpec) -> int:
+    """The size every ballot of a vote is padded to before sealing: that of its longest
+    valid ballot (every subject marked with the longest mark; as many of the longest
+    candidate ids as there are seats).
+
+    AES-GCM hides the bytes, not their number. Unpadded, ``{"m":"no"}`` and
+    ``{"m":"abstain"}`` seal to different sizes, and so does a selection of 3 projects
+    and one of 9: whoever could read the press rows — during the vote, or later in a
+    backup, the WAL or a dead tuple, next to the member id — read each deputy's choice
+    off the size, without the key.
+    """
+    if spec.kind is VoteKind.SELECTION:
+        longest = sorted(spec.candidates, key=lambda c: len(canonical_bytes(c)), reverse=True)
+        return len(canonical_bytes(longest[: spec.seats]))
+    marks = MOTION_MARKS if spec.kind is VoteKind.MOTION else EVALUATION_MARKS
+    mark = max(marks, key=lambda m: len(canonical_bytes(m)))
+    return len(canonical_bytes(dict.fromkeys(spec.subjects, mark)))
+
+
+def pad_ballot(ballot: Any, spec: VoteSpec) -> bytes:
+    """The ballot's canonical JSON padded with spaces to ``sealed_size`` (JSON allows
+    trailing whitespace: ``json.loads`` reads the ballot back unchanged). A valid
+    ballot is never longer; an invalid one never reaches the sealing."""
+    plain = canonical_bytes(ballot)
+    return plain + b" " * max(0, sealed_size(spec) - len(plain))
 
 
 @dataclass
@@ -312,6 +345,10 @@ class Voting:
         state = self.open.get(vote_id)
         if state is None:
             raise Refusal("vote_not_open" if session.get(Vote, vote_id) else "unknown_vote")
+        if state.closes_at is not None and _now() >= state.closes_at:
+            # The countdown is over; the deadline watcher closes the vote within moments
+            # (or when the database answers again). A press after the deadline is late.
+            raise Refusal("vote_not_open", "the countdown is over")
         if client.body_id != state.body_id:
             raise Refusal("wrong_seat")
         member = attendance.member_at_seat(session, state.body_id, client.seat)
@@ -352,7 +389,7 @@ class Voting:
         sealed = None
         if state.secret:
             assert state.key is not None
-            sealed = state.key.seal(canonical_bytes(ballot), vote_aad(vote_id))
+            sealed = state.key.seal(pad_ballot(ballot, state.spec), vote_aad(vote_id))
         session.add(Press(
             vote_id=vote_id, member_id=member.id, nonce=nonce, press_no=press_no,
             entry_idx=appended.index, receipt={**receipt.to_json(), "seat": client.seat},

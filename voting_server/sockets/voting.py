@@ -8,6 +8,7 @@ may see the change. No rule lives here.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar
@@ -80,10 +81,63 @@ class EmptyPayload(_Payload):
     pass
 
 
+# Every event handler of this module, by event name (filled by ``_on``).
+HANDLERS: dict[str, Callable[..., dict[str, Any]]] = {}
+
+
+def _on(event: str) -> Callable[[Callable[..., dict[str, Any]]], Callable[..., dict[str, Any]]]:
+    """``socketio.on``, remembering the handler so that ``init_app`` can bind it again."""
+
+    def register(handler: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
+        HANDLERS[event] = handler
+        return socketio.on(event)(handler)
+
+    return register
+
+
 def init_app(app: Flask) -> None:
-    """Hook into the kiosk handshake: an authenticated kiosk gets the screen's state."""
+    """Bind the events to this app's Socket.IO server; hook into the kiosk handshake
+    (an authenticated kiosk gets the screen's state)."""
+    # Flask-SocketIO binds an ``@socketio.on`` handler to the server that exists when
+    # the decorator runs, and keeps it for later ``init_app`` calls only if none exists
+    # yet. ``create_app`` imports this module after ``socketio.init_app``, so the
+    # handlers went to the first app's server only: a second app in the same process
+    # (tests, tools) answered none of these events. Bind whatever is missing.
+    bound = socketio.server.handlers.get("/", {})
+    for event, handler in HANDLERS.items():
+        if event not in bound:
+            socketio.on(event)(handler)
     if _kiosk_state not in connection.authenticate_extras:
         connection.authenticate_extras.append(_kiosk_state)
+    packet_log = socketio.server.eio.logger
+    if not any(isinstance(f, RedactPackets) for f in packet_log.filters):
+        packet_log.addFilter(RedactPackets())
+
+
+class RedactPackets(logging.Filter):
+    """Keep ballots and PINs out of python-engineio's packet log.
+
+    At INFO, engineio logs every packet whole — ``"<sid>: Received packet MESSAGE data
+    2["ballot",{…}]"`` — under the connection id that python-socketio's log ties to a
+    seat (``"<sid> is entering room seat:12"``). That log is off by default (level
+    ERROR), but whoever turns it on to debug a tablet would write every deputy's
+    secret choice, with the kiosk's signature over it, next to the seat, and the
+    deputies' PINs. The packets of ``ballot`` and ``sign_in`` are logged without
+    their data; everything else as it was.
+    """
+
+    PRIVATE = re.compile(r'\["(?:ballot|sign_in)"')
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if (
+            isinstance(args, tuple)
+            and len(args) == 3
+            and isinstance(args[2], str)
+            and self.PRIVATE.search(args[2], 0, 80)
+        ):
+            record.args = (args[0], args[1], "<redacted: ballot or PIN>")
+        return True
 
 
 def _kiosk_state(client: Client) -> dict[str, Any]:
@@ -131,7 +185,7 @@ def read(work: Callable[[Session], T]) -> T:
 # --- kiosks ------------------------------------------------------------------------
 
 
-@socketio.on("sign_in")
+@_on("sign_in")
 @requires(KIOSK)
 def on_sign_in(client: Client, data: Any = None) -> dict[str, Any]:
     pin = parse_payload(SignInPayload, data).pin
@@ -164,7 +218,7 @@ def on_sign_in(client: Client, data: Any = None) -> dict[str, Any]:
     return {"ok": True, "signed_in": True, **quorum}
 
 
-@socketio.on("ballot")
+@_on("ballot")
 @requires(KIOSK)
 def on_ballot(client: Client, data: Any = None) -> dict[str, Any]:
     p = parse_payload(BallotPayload, data)
@@ -180,10 +234,11 @@ def on_ballot(client: Client, data: Any = None) -> dict[str, Any]:
     return {"ok": True, "receipt": receipt.to_json()}
 
 
-@socketio.on("state")
+@_on("state")
 @requires(KIOSK, *STAFF)
 def on_state(client: Client, data: Any = None) -> dict[str, Any]:
-    parse_payload(EmptyPayload, data or {})
+    # No payload, or an empty object; anything else is malformed (``[]`` or ``""`` too).
+    parse_payload(EmptyPayload, {} if data is None else data)
     ensure_resumed()
     return {"ok": True, "state": read(lambda s: _state(s, client))}
 
@@ -191,7 +246,7 @@ def on_state(client: Client, data: Any = None) -> dict[str, Any]:
 # --- the presidium and the secretariat ----------------------------------------------
 
 
-@socketio.on("open_vote")
+@_on("open_vote")
 @requires(PRESIDIUM)
 def on_open_vote(client: Client, data: Any = None) -> dict[str, Any]:
     p = parse_payload(OpenPayload, data)
@@ -207,7 +262,7 @@ def on_open_vote(client: Client, data: Any = None) -> dict[str, Any]:
     return {"ok": True, "vote": vote}
 
 
-@socketio.on("close_vote")
+@_on("close_vote")
 @requires(PRESIDIUM)
 def on_close_vote(client: Client, data: Any = None) -> dict[str, Any]:
     p = parse_payload(VotePayload, data)
@@ -220,7 +275,7 @@ def on_close_vote(client: Client, data: Any = None) -> dict[str, Any]:
     return {"ok": True, "vote": vote}
 
 
-@socketio.on("cancel_vote")
+@_on("cancel_vote")
 @requires(PRESIDIUM)
 def on_cancel_vote(client: Client, data: Any = None) -> dict[str, Any]:
     p = parse_payload(CancelPayload, data)
@@ -233,7 +288,7 @@ def on_cancel_vote(client: Client, data: Any = None) -> dict[str, Any]:
     return {"ok": True, "vote": vote}
 
 
-@socketio.on("rerun_vote")
+@_on("rerun_vote")
 @requires(PRESIDIUM)
 def on_rerun_vote(client: Client, data: Any = None) -> dict[str, Any]:
     p = parse_payload(VotePayload, data)
@@ -242,7 +297,7 @@ def on_rerun_vote(client: Client, data: Any = None) -> dict[str, Any]:
     return {"ok": True, "vote": vote}
 
 
-@socketio.on("announce")
+@_on("announce")
 @requires(PRESIDIUM)
 def on_announce(client: Client, data: Any = None) -> dict[str, Any]:
     p = parse_payload(VotePayload, data)
@@ -253,7 +308,7 @@ def on_announce(client: Client, data: Any = None) -> dict[str, Any]:
     return {"ok": True, "vote": vote}
 
 
-@socketio.on("mark_attendance")
+@_on("mark_attendance")
 @requires(PRESIDIUM, SECRETARIAT)
 def on_mark_attendance(client: Client, data: Any = None) -> dict[str, Any]:
     p = parse_payload(MemberPayload, data)
