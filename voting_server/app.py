@@ -33,10 +33,11 @@ def create_app(config: object | None = None) -> Flask:
     connection.init_app(app)
     voting.init_app(app)
 
-    from voting_server.views import health, pages, screens
+    from voting_server.views import health, pages, results, screens
 
     app.register_blueprint(health.bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(screens.bp)
+    app.register_blueprint(results.bp)
     app.register_blueprint(screens.kiosk_static)
     return app

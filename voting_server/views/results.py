@@ -1,0 +1,295 @@
+"""After the count: result sheets, exports, paper counts, countersignatures, receipt checks.
+
+Thin views over ``services.results`` (and ``sheets`` for rendering): they
+authorize, translate the form, and call the service in one write
+transaction. A refusal is shown with its Chinese message and changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import quote
+
+from flask import Blueprint, Response, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from sqlalchemy import select
+
+from audit.evidence import EvidenceError, check_receipt
+from audit.proofs import ProofError
+from voting_server.extensions import audit_log, db, sessions, socketio, voting
+from voting_server.models import Attendance, Member, PaperCount, Sitting, StaffRole, Vote, VoteState
+from voting_server.services import results
+from voting_server.services.audit_log import iter_lines
+from voting_server.services.transactions import write_transaction
+from voting_server.sheets import (
+    ATTENDANCE_COLUMNS,
+    RESULT_COLUMNS,
+    AttendanceRow,
+    ResultSheet,
+    SheetError,
+    attendance_rows,
+    minutes_html,
+    minutes_pdf,
+    render_html,
+    render_pdf,
+    result_rows,
+    to_csv,
+    to_xlsx,
+)
+from voting_server.sockets.errors import Refusal
+from voting_server.views.auth import current_user, login_required, message_page, refusal_text
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("results", __name__, url_prefix="/results")
+
+STAFF = tuple(StaffRole)
+MAX_FORM_JSON = 2_000_000  # characters of a pasted paper count or receipt
+
+
+def _vote_or_404(vote_id: int) -> Vote | ResponseReturnValue:
+    vote = db().get(Vote, vote_id)
+    if vote is None:
+        return message_page("没有该表决", f"表决 {vote_id} 不存在。", 404)
+    return vote
+
+
+# --- paper counts (人工计票) ---------------------------------------------------------------
+
+
+@bp.get("/votes/<int:vote_id>/paper")
+@login_required(StaffRole.SECRETARIAT, StaffRole.SCRUTINEER)
+def paper_page(vote_id: int, error: str | None = None, status: int = 200) -> ResponseReturnValue:
+    vote = _vote_or_404(vote_id)
+    if not isinstance(vote, Vote):
+        return vote
+    paper = db().get(PaperCount, vote_id)
+    signed = results.signatures(db(), vote_id, "paper_count") if paper else []
+    return render_template(
+        "results/paper.html",
+        vote=vote,
+        paper=paper,
+        signed=signed,
+        needed=results.PAPER_SIGNATURES,
+        error=error,
+        example=json.dumps(_example(vote), ensure_ascii=False, indent=1),
+        form=request.form,
+    ), status
+
+
+def _example(vote: Vote) -> dict[str, Any]:
+    """A blank count of the vote's shape, to fill in."""
+    spec = vote.spec()
+    if spec.kind.value == "selection":
+        return {"valid": 0, "invalid": 0, "votes": dict.fromkeys(spec.candidates, 0)}
+    columns = (
+        ("yes", "no", "abstain")
+        if spec.kind.value == "motion"
+        else ("satisfied", "basic", "unsatisfied")
+    )
+    return {
+        "cast": 0,
+        "subjects": {s: dict.fromkeys((*columns, "invalid"), 0) for s in spec.subjects},
+    }
+
+
+@bp.post("/votes/<int:vote_id>/paper")
+@login_required(StaffRole.SECRETARIAT)
+def paper_enter(vote_id: int) -> ResponseReturnValue:
+    mode = request.form.get("mode", "counts")
+    text = request.form.get("data", "")
+    try:
+        if len(text) > MAX_FORM_JSON:
+            raise Refusal("invalid_paper_count", "the entry is too long")
+        try:
+            data = json.loads(text)
+        except ValueError as exc:
+            raise Refusal("invalid_paper_count", f"not JSON: {exc}") from None
+        present = request.form.get("present", "")
+        if not present.isdigit():
+            raise Refusal("invalid_paper_count", "present: an integer")
+        entry = {"present": int(present), ("counts" if mode == "counts" else "ballots"): data}
+        user = current_user()
+        assert user is not None
+        with write_transaction(sessions()) as tx:
+            results.enter_paper_count(
+                tx, audit_log(), voting(), vote_id, tx.merge(user), mode, entry
+            )
+    except Refusal as refused:
+        return paper_page(vote_id, refusal_text(refused), 400)
+    log.info("paper count entered for vote %s by user %s", vote_id, user.id)
+    socketio.emit("vote_cancelled", {"vote": vote_id, "reason": results.PAPER_REASON})
+    return redirect(url_for("results.paper_page", vote_id=vote_id))
+
+
+# --- countersignatures (会签) ---------------------------------------------------------------
+
+
+@bp.post("/votes/<int:vote_id>/countersign")
+@login_required(StaffRole.PRESIDIUM, StaffRole.SCRUTINEER)
+def countersign(vote_id: int) -> ResponseReturnValue:
+    subject = request.form.get("subject", "")
+    user = current_user()
+    assert user is not None
+    try:
+        with write_transaction(sessions()) as tx:
+            vote = results.countersign(tx, audit_log(), vote_id, tx.merge(user), subject)
+            published = subject == "paper_count" and vote.state is VoteState.CLOSED
+            announcement = {
+                "vote": vote.id,
+                "title": vote.title,
+                "result": vote.result,
+                "manual": True,
+            }
+    except Refusal as refused:
+        return message_page("无法签署", refusal_text(refused), 400)
+    if published:  # the hand count is now the vote's result, on every screen
+        socketio.emit("result", announcement)
+    target = "results.paper_page" if subject == "paper_count" else "results.sheet"
+    return redirect(url_for(target, vote_id=vote_id))
+
+
+# --- receipts (the auditor) ---------------------------------------------------------------
+
+
+@bp.route("/receipt", methods=["GET", "POST"])
+@login_required(StaffRole.SCRUTINEER, StaffRole.PRESIDIUM)
+def receipt_check() -> ResponseReturnValue:
+    """Check a kiosk receipt against the log (the CLI: ``voting-audit check-receipt``)."""
+    outcome: dict[str, Any] | None = None
+    error = None
+    text = request.form.get("receipt", "") if request.method == "POST" else ""
+    if request.method == "POST":
+        try:
+            receipt = json.loads(text[:MAX_FORM_JSON])
+            with sessions()() as session:
+                lines = list(iter_lines(session))
+            outcome = check_receipt(receipt, lines)
+        except ValueError as exc:  # not JSON, EvidenceError, ProofError
+            kind = (
+                "凭条与记录不符" if isinstance(exc, EvidenceError | ProofError) else "凭条格式有误"
+            )
+            error = f"{kind}：{exc}"
+    return render_template("results/receipt.html", outcome=outcome, error=error, text=text)
+
+
+# --- the list of results -------------------------------------------------------------------
+
+
+@bp.get("/")
+@login_required(*STAFF)
+def index() -> ResponseReturnValue:
+    votes = db().scalars(select(Vote).order_by(Vote.id)).all()
+    return render_template("results/index.html", votes=votes)
+
+
+# --- result sheets, minutes and exports ---------------------------------------------------
+
+
+def _sheet(vote_id: int) -> ResultSheet:
+    return ResultSheet.from_source(results.sheet_source(db(), vote_id))
+
+
+def _download(data: bytes, mimetype: str, filename: str) -> Response:
+    response = Response(data, mimetype=mimetype)
+    response.headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(filename)}"
+    return response
+
+
+def _pdf_or_message(render: Callable[[], bytes], filename: str) -> ResponseReturnValue:
+    try:
+        return _download(render(), "application/pdf", filename)
+    except SheetError as exc:
+        return message_page("无法生成 PDF", str(exc), 503)
+
+
+@bp.get("/votes/<int:vote_id>/sheet")
+@login_required(*STAFF)
+def sheet(vote_id: int) -> ResponseReturnValue:
+    try:
+        return render_html(_sheet(vote_id))
+    except Refusal as refused:
+        return message_page("尚无表决结果", refusal_text(refused), 404)
+
+
+@bp.get("/votes/<int:vote_id>/sheet.pdf")
+@login_required(*STAFF)
+def sheet_pdf(vote_id: int) -> ResponseReturnValue:
+    try:
+        sheet_ = _sheet(vote_id)
+    except Refusal as refused:
+        return message_page("尚无表决结果", refusal_text(refused), 404)
+    return _pdf_or_message(lambda: render_pdf(sheet_), f"表决结果-{vote_id}.pdf")
+
+
+def _sitting_sheets(sitting_id: int) -> tuple[Sitting, list[ResultSheet]] | None:
+    sitting = db().get(Sitting, sitting_id)
+    if sitting is None:
+        return None
+    votes = [v for item in sitting.agenda_items for v in item.votes if v.result is not None]
+    return sitting, [_sheet(v.id) for v in votes]
+
+
+@bp.get("/sittings/<int:sitting_id>/minutes")
+@login_required(*STAFF)
+def minutes(sitting_id: int) -> ResponseReturnValue:
+    found = _sitting_sheets(sitting_id)
+    if found is None:
+        return message_page("没有该会议", f"会议 {sitting_id} 不存在。", 404)
+    sitting, sheets = found
+    return minutes_html(sheets, sitting.title, sitting.body.name)
+
+
+@bp.get("/sittings/<int:sitting_id>/minutes.pdf")
+@login_required(*STAFF)
+def minutes_pdf_view(sitting_id: int) -> ResponseReturnValue:
+    found = _sitting_sheets(sitting_id)
+    if found is None:
+        return message_page("没有该会议", f"会议 {sitting_id} 不存在。", 404)
+    sitting, sheets = found
+    return _pdf_or_message(
+        lambda: minutes_pdf(sheets, sitting.title, sitting.body.name),
+        f"表决结果汇总-{sitting_id}.pdf",
+    )
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@bp.get("/sittings/<int:sitting_id>/results.<fmt>")
+@login_required(*STAFF)
+def results_export(sitting_id: int, fmt: str) -> ResponseReturnValue:
+    found = _sitting_sheets(sitting_id)
+    if found is None or fmt not in {"csv", "xlsx"}:
+        return message_page("无法导出", "没有该会议，或格式不是 csv / xlsx。", 404)
+    rows = result_rows(found[1])
+    if fmt == "csv":
+        return _download(to_csv(rows, RESULT_COLUMNS), "text/csv", f"表决结果-{sitting_id}.csv")
+    return _download(to_xlsx(rows, RESULT_COLUMNS, "表决结果"), XLSX, f"表决结果-{sitting_id}.xlsx")
+
+
+@bp.get("/sittings/<int:sitting_id>/attendance.<fmt>")
+@login_required(*STAFF)
+def attendance_export(sitting_id: int, fmt: str) -> ResponseReturnValue:
+    sitting = db().get(Sitting, sitting_id)
+    if sitting is None or fmt not in {"csv", "xlsx"}:
+        return message_page("无法导出", "没有该会议，或格式不是 csv / xlsx。", 404)
+    signed = {
+        a.member_id: a
+        for a in db().scalars(select(Attendance).where(Attendance.sitting_id == sitting_id))
+    }
+    members = db().scalars(
+        select(Member).where(Member.body_id == sitting.body_id, Member.active).order_by(Member.seat)
+    )
+    rows = attendance_rows(
+        AttendanceRow(m.seat, m.name, m.id in signed,
+                      signed[m.id].method.value if m.id in signed else None,
+                      signed[m.id].signed_in_at if m.id in signed else None)
+        for m in members
+    )  # fmt: skip
+    if fmt == "csv":
+        return _download(to_csv(rows, ATTENDANCE_COLUMNS), "text/csv", f"签到-{sitting_id}.csv")
+    return _download(to_xlsx(rows, ATTENDANCE_COLUMNS, "签到"), XLSX, f"签到-{sitting_id}.xlsx")
