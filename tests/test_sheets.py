@@ -22,6 +22,7 @@ import pytest
 from flask import Flask
 
 from audit.export import export_bundle
+from audit.merkle import tree_root
 from kiosk_client.client import ballot_payload, new_nonce
 from tests.conftest import REPO, unavailable
 from tests.fixtures_live import body_id, enroll_kiosk, kiosk_socket, logged_in, post_form
@@ -270,3 +271,47 @@ def test_only_staff_see_sheets_and_only_scrutineers_sign_paper(live_app: Flask) 
         presidium.client, f"/results/votes/{vote}/countersign", {"subject": "paper_count"}
     )
     assert refused.status_code == 400
+
+
+def test_the_receipt_page_checks_a_kiosks_receipt(live_app: Flask) -> None:
+    votes = vote_ids(live_app)
+    with live_app.app_context(), write_transaction(sessions()) as s:
+        vote = s.get(Vote, votes["motion"])
+        vote.secret = False  # a named vote: the receipt shows the logged choice
+    kiosk = enroll_kiosk(live_app, 5)
+    with live_app.app_context(), write_transaction(sessions()) as s:
+        sitting = attendance.current_sitting(s, body_id(live_app))
+        for seat in range(1, 41):
+            member = attendance.member_at_seat(s, body_id(live_app), seat)
+            attendance.sign_in(s, audit_log(), sitting, member, AttendanceMethod.OPERATOR, by=None)
+    with live_app.app_context(), write_transaction(sessions()) as s:
+        voting().open_vote(s, audit_log(), votes["motion"], 1, None)
+    sio, _ = kiosk_socket(live_app, kiosk)
+    payload = ballot_payload(kiosk.key, votes["motion"], 5, new_nonce(), {"regulation": "no"})
+    receipt = sio.emit("ballot", payload, callback=True)["receipt"]
+    scrutineer = logged_in(live_app, StaffRole.SCRUTINEER)
+    page = post_form(scrutineer.client, "/results/receipt", {"receipt": json.dumps(receipt)})
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200 and "凭条与审计日志一致" in text, text
+    assert '记名表决，记录的选择：<code>{"regulation": "no"}</code>' in text, text
+    lines = [line.encode() for line in _log_lines(live_app)]
+    head = f"{receipt['entry'] + 1}:{tree_root(lines[: receipt['entry'] + 1]).hex()}"
+    under = post_form(
+        scrutineer.client, "/results/receipt", {"receipt": json.dumps(receipt), "head": head}
+    )
+    assert "凭条与审计日志一致" in under.get_data(as_text=True)
+    early = f"{receipt['entry']}:{tree_root(lines[: receipt['entry']]).hex()}"
+    before = post_form(
+        scrutineer.client, "/results/receipt", {"receipt": json.dumps(receipt), "head": early}
+    )
+    assert "not covered by the head" in before.get_data(as_text=True)
+    forged = post_form(scrutineer.client, "/results/receipt",
+                       {"receipt": json.dumps({**receipt, "entry_hash": "0" * 64})})  # fmt: skip
+    assert "凭条与记录不符" in forged.get_data(as_text=True)
+
+
+def _log_lines(app: Flask) -> list[str]:
+    from voting_server.services.audit_log import iter_lines
+
+    with app.app_context(), sessions()() as s:
+        return [line.decode() for line in iter_lines(s)]

@@ -17,6 +17,7 @@ from flask import Blueprint, Response, redirect, render_template, request, url_f
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
+from audit.bundle import parse_head
 from audit.evidence import EvidenceError, check_receipt
 from audit.proofs import ProofError
 from voting_server.extensions import audit_log, db, sessions, socketio, voting
@@ -165,15 +166,23 @@ def receipt_check() -> ResponseReturnValue:
     if request.method == "POST":
         try:
             receipt = json.loads(text[:MAX_FORM_JSON])
+            head_text = request.form.get("head", "").strip()
+            head = parse_head(head_text) if head_text else None  # a published head, if given
             with sessions()() as session:
                 lines = list(iter_lines(session))
-            outcome = check_receipt(receipt, lines)
+            outcome = check_receipt(receipt, lines, head)
         except ValueError as exc:  # not JSON, EvidenceError, ProofError
             kind = (
                 "凭条与记录不符" if isinstance(exc, EvidenceError | ProofError) else "凭条格式有误"
             )
             error = f"{kind}：{exc}"
-    return render_template("results/receipt.html", outcome=outcome, error=error, text=text)
+    return render_template(
+        "results/receipt.html",
+        outcome=outcome,
+        error=error,
+        text=text,
+        head=request.form.get("head", ""),
+    )
 
 
 # --- the list of results -------------------------------------------------------------------
