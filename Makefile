@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 HOST   ?= 127.0.0.1
 PORT   ?= 5080
 
-.PHONY: install run test lint format clean
+.PHONY: install run test soak lint format clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed (found " + sys.version.split()[0] + ")")'
@@ -27,6 +27,11 @@ test: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest
+
+## make soak: the crash test with thousands of kill -9 moments (SOAK_MOMENTS, default 2000)
+SOAK_MOMENTS ?= 2000
+soak: install
+	VOTING_FAULT_MOMENTS=$(SOAK_MOMENTS) $(BIN)/pytest tests/test_faults.py -p no:cacheprovider
 
 lint: install
 	$(BIN)/ruff check .

@@ -1,0 +1,197 @@
+"""Crashes lose nothing: kill -9 the server at random moments of a burst, restart, check.
+
+The production server (``voting-server run``: gunicorn, gevent) runs on a
+local port; 61 kiosks (the Python kiosk client, reconnecting and resending
+by themselves) press during a burst while the server is killed with
+SIGKILL at a random moment and started again on the same database. After
+every restart, every ballot a kiosk got a receipt for is in the database
+and the log exactly once, the open vote resumed, and nothing a kiosk was
+not told about is lost: each kiosk keeps resending its unacknowledged
+ballot until it gets a receipt. At the end the vote is closed, its result
+is the tally of the last acknowledged press of each kiosk, and the
+exported log verifies.
+
+``VOTING_FAULT_MOMENTS`` sets the number of kills (default 50; ``make
+soak`` runs thousands).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from sqlalchemy import select
+
+from audit.bundle import verify_bundle
+from audit.export import export_bundle
+from crypto import KioskKey
+from kiosk_client.client import KioskClient
+from voting_server.cli.simulate import Console, free_port, prepare, random_ballot
+from voting_server.db import make_engine, make_session_factory
+from voting_server.models import AuditEntry, Press
+from voting_server.rules import tally
+
+MOMENTS = int(os.environ.get("VOTING_FAULT_MOMENTS", "50"))
+MEMBERS = 61
+PRESSERS = 12  # kiosks pressing in each burst
+BURST_S = 0.6
+
+
+@dataclass
+class Server:
+    url: str
+    instance: Path
+    log_path: Path
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen[bytes] | None = None
+    starts: int = 0
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        env = dict(os.environ, VOTING_INSTANCE_DIR=str(self.instance), VOTING_DATABASE_URL=self.url,
+                   VOTING_LOG_LEVEL="warning", VOTING_ACCESS_LOG="/dev/null")  # fmt: skip
+        env.pop("VOTING_ASYNC_MODE", None)
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-c", "from voting_server.cli import main; main()", "run",
+                 "--host", "127.0.0.1", "--port", str(self.port)],
+                env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            )  # fmt: skip
+        self.starts += 1
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, self.log_path.read_text()[-3000:]
+            try:
+                if requests.get(f"{self.base}/healthz", timeout=1).ok:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.05)
+        raise AssertionError("the server did not start")
+
+    def kill(self) -> None:
+        """SIGKILL the whole process group (gunicorn's arbiter and its worker)."""
+        assert self.process is not None
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.kill()
+
+
+@pytest.fixture
+def hall(tmp_path: Path) -> Iterator[tuple[Server, Any, list[KioskClient], Console]]:
+    instance = tmp_path / "instance"
+    instance.mkdir()
+    url = f"sqlite:///{tmp_path / 'faults.sqlite3'}"
+    prepared = prepare(url, instance, MEMBERS, secret=False)
+    server = Server(url, instance, tmp_path / "server.log")
+    server.start()
+
+    def kiosk(seat: int) -> KioskClient:
+        client = KioskClient(server.base, KioskKey.generate(), ack_timeout_s=2.0)
+        client.enroll(prepared.codes[seat])
+        client.connect(timeout=30)
+        client.sign_in(prepared.pins[seat], timeout=30)
+        return client
+
+    with ThreadPoolExecutor(16) as pool:
+        kiosks = list(pool.map(kiosk, range(1, MEMBERS + 1)))
+    console = Console(server.base, *prepared.presidium)
+    try:
+        yield server, prepared, kiosks, console
+    finally:
+        console.close()
+        with ThreadPoolExecutor(32) as pool:
+            list(pool.map(lambda k: k.close(), kiosks))
+        server.stop()
+
+
+def console_call(console: Console, event: str, data: dict[str, Any]) -> dict[str, Any]:
+    """A presidium request that survives the console's own reconnection after a restart."""
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            return console.request(event, data)
+        except Exception:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.3)
+
+
+def logged_nonces(url: str, vote: int) -> Counter[str]:
+    engine = make_engine(url)
+    try:
+        with make_session_factory(engine)() as s:
+            lines = s.scalars(select(AuditEntry.line).where(AuditEntry.type == "ballot")).all()
+            stored = s.scalars(select(Press.nonce).where(Press.vote_id == vote)).all()
+    finally:
+        engine.dispose()
+    nonces = Counter(json.loads(line)["data"]["nonce"] for line in lines)
+    assert Counter(stored) == nonces  # the press rows and the log agree
+    return nonces
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(60 + 12 * MOMENTS)  # about 4 s a moment: kill, restart, reconnect
+def test_kill_9_mid_burst_loses_and_duplicates_nothing(hall) -> None:
+    server, prepared, kiosks, console = hall
+    vote = prepared.votes[0]
+    rng = random.Random(20261125)
+    console_call(console, "open_vote", {"vote": vote.id})
+    acked: dict[str, tuple[int, Any]] = {}  # nonce → (seat, ballot), in order of receipt
+    last: dict[int, Any] = {}  # seat → last acknowledged ballot (last_press counts)
+    lock = threading.Lock()
+
+    def press(seat: int, delay: float, ballot: Any) -> None:
+        time.sleep(delay)
+        receipt = kiosks[seat - 1].vote(vote.id, ballot, deadline_s=120)
+        with lock:
+            assert receipt["nonce"] not in acked
+            acked[receipt["nonce"]] = (seat, ballot)
+            last[seat] = ballot
+
+    for moment in range(MOMENTS):
+        seats = rng.sample(range(1, MEMBERS + 1), PRESSERS)
+        threads = [
+            threading.Thread(target=press, args=(s, rng.uniform(0, BURST_S), random_ballot(vote.spec, rng)))
+            for s in seats
+        ]  # fmt: skip
+        for t in threads:
+            t.start()
+        time.sleep(rng.uniform(0, BURST_S))  # the crash, somewhere in the burst
+        server.kill()
+        server.start()
+        for t in threads:
+            t.join(timeout=180)
+            assert not t.is_alive(), f"moment {moment}: a kiosk never got its receipt"
+        nonces = logged_nonces(server.url, vote.id)
+        assert set(nonces) == set(acked), f"moment {moment}: acknowledged ≠ logged"
+        assert max(nonces.values()) == 1, f"moment {moment}: a ballot logged twice"
+
+    assert server.starts == MOMENTS + 1
+    closed = console_call(console, "close_vote", {"vote": vote.id})["vote"]
+    present = closed["result"]["present"]
+    assert closed["result"] == tally(vote.spec, MEMBERS, present, list(last.values()))
+    bundle = server.log_path.parent / "bundle"
+    export_bundle(server.url, bundle, server_key_file=server.instance / "server_ed25519.pem")
+    report = verify_bundle(bundle)
+    assert report.ok, report.errors
