@@ -1,165 +1,607 @@
 """Result sheets (表决结果): rendered, read back, and followed from paper to the log.
 
-The PDF's text is extracted and checked; its QR code is decoded from the
-PDF's image and checked offline against an exported bundle with
-``voting-audit check-sheet`` — for an electronic vote and for a paper count
-countersigned by two scrutineers, which the sheet marks as such.
+The sheets are built from real engine results (the shared scenarios and
+edge cases: no quorum, void, runoff, paper count). The PDF's text is
+extracted with pypdf and its QR code decoded from the PDF's image with
+zxing-cpp; the HTML is parsed; the exports are read back with csv and
+openpyxl. The server tests at the end follow a printed sheet's QR code to
+``voting-audit check-sheet`` — for an electronic vote and for a paper count.
 """
 
 from __future__ import annotations
 
+import base64
 import csv
 import io
 import json
 import re
+import shutil
 import subprocess
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from flask import Flask
 
+from audit.checkpoint import head_error, signed_head
+from audit.evidence import sheet_code
 from audit.export import export_bundle
 from audit.merkle import tree_root
 from kiosk_client.client import ballot_payload, new_nonce
 from tests.conftest import REPO, unavailable
 from tests.fixtures_live import body_id, enroll_kiosk, kiosk_socket, logged_in, post_form
+from voting_server import sheets
 from voting_server.extensions import audit_log, sessions, voting
 from voting_server.models import AttendanceMethod, StaffRole, Vote
 from voting_server.rules import parse_scenario, tally
 from voting_server.services import attendance
 from voting_server.services.transactions import write_transaction
 from voting_server.sheets import (
-    RESULT_COLUMNS,
+    AttendanceRow,
     ResultSheet,
     SheetError,
-    cjk_font,
+    attendance_csv,
+    attendance_xlsx,
+    minutes_html,
+    minutes_pdf,
+    qr_image,
     render_html,
     render_pdf,
-    result_rows,
-    to_csv,
-    to_xlsx,
+    results_csv,
+    results_xlsx,
 )
 
 ARTIFACTS = REPO / "test-artifacts"
+BODY, SITTING = "示例市人大常委会", "第十六届人大常委会第二十次会议"
+OPENED = datetime(2026, 11, 25, 2, 29, 30, tzinfo=UTC)  # 10:29:30 in Beijing
+CLOSED = datetime(2026, 11, 25, 2, 30, 45, tzinfo=UTC)  # 10:30:45 in Beijing
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _font() -> None:
+# --- reading back what was rendered ----------------------------------------------------
+
+
+@pytest.fixture
+def font() -> None:
+    """Tests that render a PDF need a CJK font on the machine."""
     try:
-        cjk_font()
+        sheets.cjk_font()
     except SheetError as exc:
         unavailable("CJK font", str(exc))
 
 
-def pdf_text(data: bytes) -> str:
+def pdf_pages(data: bytes) -> list[str]:
     from pypdf import PdfReader
 
-    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
+    return [page.extract_text() for page in PdfReader(io.BytesIO(data)).pages]
+
+
+def pdf_text(data: bytes) -> str:
+    return "\n".join(pdf_pages(data))
+
+
+def decode_qr(image: Any) -> list[str]:
+    import zxingcpp
+
+    return [r.text for r in zxingcpp.read_barcodes(image)]
 
 
 def pdf_qr_codes(data: bytes) -> list[str]:
     """Every QR code in the PDF's images, decoded."""
-    import zxingcpp
     from pypdf import PdfReader
 
     found = []
     for page in PdfReader(io.BytesIO(data)).pages:
         for image in page.images:
-            found += [r.text for r in zxingcpp.read_barcodes(image.image)]
+            found += decode_qr(image.image)
     return found
 
 
+class _Page(HTMLParser):
+    """The visible text of an HTML page, its tables' rows by class, and its images."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.text: list[str] = []
+        self.tables: dict[str, list[list[str]]] = {}
+        self.images: list[dict[str, str | None]] = []
+        self._table: str | None = None
+        self._row: list[str] | None = None
+        self._cell: list[str] | None = None
+        self._skip = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if tag in {"style", "script", "title"}:
+            self._skip += 1
+        elif tag == "table":
+            self._table = a.get("class") or ""
+            self.tables.setdefault(self._table, [])
+        elif tag == "tr":
+            self._row = []
+        elif tag in {"td", "th"}:
+            self._cell = []
+        elif tag == "img":
+            self.images.append(a)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in {"style", "script", "title"}:
+            self._skip -= 1
+        elif tag in {"td", "th"} and self._row is not None and self._cell is not None:
+            self._row.append("".join(self._cell).strip())
+            self._cell = None
+        elif tag == "tr" and self._table is not None and self._row is not None:
+            self.tables[self._table].append(self._row)
+            self._row = None
+        elif tag == "table":
+            self._table = None
+
+    def handle_data(self, data: str) -> None:
+        if self._skip:
+            return
+        self.text.append(data)
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+def parse_html(html: str) -> _Page:
+    page = _Page()
+    page.feed(html)
+    page.close()
+    return page
+
+
+def html_text(html: str) -> str:
+    return re.sub(r"\s+", " ", " ".join(parse_html(html).text))
+
+
+def html_qr_codes(html: str) -> list[str]:
+    from PIL import Image
+
+    found = []
+    for img in parse_html(html).images:
+        src = img.get("src") or ""
+        prefix = "data:image/png;base64,"
+        assert src.startswith(prefix), src[:40]
+        found += decode_qr(Image.open(io.BytesIO(base64.b64decode(src[len(prefix) :]))))
+    return found
+
+
+def save_artifact(name: str, pdf: bytes) -> None:
+    """For a human to look at: the PDF, and a PNG of its first page when pdftoppm is there."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}.pdf"
+    path.write_bytes(pdf)
+    if (pdftoppm := shutil.which("pdftoppm")) is not None:
+        subprocess.run(
+            [pdftoppm, "-png", "-r", "100", "-f", "1", "-l", "1", "-singlefile", str(path),
+             str(ARTIFACTS / name)],
+            check=False, timeout=60,
+        )  # fmt: skip
+
+
+# --- building sheets from real results -------------------------------------------------
+
+
+def result_of(scenario: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+    parsed = parse_scenario(json.dumps({k: v for k, v in scenario.items() if k != "expect"}))
+    return parsed, tally(parsed.spec, parsed.members, parsed.present, list(parsed.ballots))
+
+
 def sheet_of(scenario: dict[str, Any], **extra: Any) -> ResultSheet:
-    parsed = parse_scenario(json.dumps(scenario))
-    result = tally(parsed.spec, parsed.members, parsed.present, parsed.ballots)
+    parsed, result = result_of(scenario)
     ids = parsed.spec.candidates or parsed.spec.subjects
-    return ResultSheet(
-        body="示例市人大常委会", sitting="第二十次会议", agenda_item="议程一", title="测试表决",
-        kind=parsed.spec.kind.value, secret=True, manual=extra.pop("manual", False),
-        opened_at=None, closed_at=datetime(2026, 11, 25, 2, 30, tzinfo=UTC),
-        members=parsed.members, present=parsed.present, result=result,
-        titles={i: f"项目{i}" for i in ids}, seats=parsed.spec.seats or None, **extra,
-    )  # fmt: skip
+    fields: dict[str, Any] = {
+        "body": BODY,
+        "sitting": SITTING,
+        "agenda_item": "审议有关事项",
+        "title": "测试表决",
+        "kind": parsed.spec.kind.value,
+        "secret": True,
+        "manual": False,
+        "opened_at": OPENED,
+        "closed_at": CLOSED,
+        "members": parsed.members,
+        "present": parsed.present,
+        "result": result,
+        "titles": {i: f"事项{i}" for i in ids},
+        "seats": parsed.spec.seats if parsed.spec.kind.value == "selection" else None,
+    }
+    return ResultSheet(**(fields | extra))
+
+
+def shared(shared_dir: Path, name: str) -> dict[str, Any]:
+    return json.loads((shared_dir / "scenarios" / f"{name}.json").read_text())
+
+
+def a_code(vote: int = 3, size: int = 121) -> dict[str, Any]:
+    """A real sheet code: a log of ``size`` lines and a head signed with a fresh server key."""
+    key = Ed25519PrivateKey.generate()
+    lines = [json.dumps({"i": i, "type": "x"}).encode() for i in range(size)]
+    head = signed_head(size, tree_root(lines).hex(), "2026-11-25T02:31:00Z", key.sign)
+    public = key.public_key().public_bytes_raw()
+    assert head_error(head, public) is None
+    return sheet_code(vote, size - 1, lines[size - 1], head)
 
 
 MOTION = {"members": 61, "present": 55, "vote": {"kind": "motion", "subjects": ["a", "b"]},
-          "ballots": [{"a": "yes", "b": "no"}] * 31 + [{"a": "no", "b": "yes"}] * 20}  # fmt: skip
+          "ballots": [{"a": "yes", "b": "no"}] * 31 + [{"a": "no", "b": "yes"}] * 19
+                     + [{"a": "abstain"}] * 2 + [{"a": "maybe", "b": "yes"}]}  # fmt: skip
+RUNOFF = {"members": 12, "present": 12,  # p 9 votes; q, r, s 8 each for the last 2 seats
+          "vote": {"kind": "selection", "candidates": ["p", "q", "r", "s"], "seats": 3},
+          "ballots": [["p", "q", "r"]] * 3 + [["p", "r", "s"]] * 3 + [["p", "q", "s"]] * 3
+                     + [["q", "r", "s"]] * 2 + [["p", "p"]]}  # fmt: skip
+EVALUATION = {"members": 20, "present": 18,
+              "vote": {"kind": "evaluation", "subjects": ["good", "bad", "none"]},
+              "ballots": [{"good": "satisfied", "bad": "unsatisfied"}] * 11
+                         + [{"good": "basic", "bad": "basic"}] * 3 + [{"good": "unsatisfied"}]}  # fmt: skip
 
 
-def test_a_motion_sheet_reads_as_on_paper() -> None:
-    sheet = sheet_of(MOTION, manual=True)
-    text = pdf_text(render_pdf(sheet))
-    for label in ("表决结果", "应到 61", "实到 55", "投票 51", "未按 4", "人工计票", "无记名表决"):
+# --- motions ---------------------------------------------------------------------------
+
+
+def test_a_passed_motion_from_the_shared_scenario(font: None, shared_dir: Path) -> None:
+    sheet = sheet_of(shared(shared_dir, "motion-regulation"), titles={"regulation": "物业管理条例"})
+    pdf = render_pdf(sheet)
+    text = pdf_text(pdf)
+    for label in ("示例市人大常委会", SITTING, "审议有关事项", "测试表决", "表决结果",
+                  "无记名表决", "电子表决"):  # fmt: skip
         assert label in text, label
-    assert re.search(r"项目a\s*31\s*20\s*0\s*0\s*31\s*通过", text), text
-    assert re.search(r"项目b\s*20\s*31\s*0\s*0\s*31\s*未通过", text), text
-    assert "2026年11月25日 10:30" in text  # Beijing time
-    html = render_html(sheet)
-    assert "人工计票" in html and "<td>通过</td>" in html and "<td>未通过</td>" in html
+    assert "应到 实到 投票 未按\n61 55 53 2" in text
+    assert "赞成 反对 弃权 无效 通过所需 表决结果" in text
+    assert "物业管理条例 40 10 3 0 需 31 票 通过" in text
+    assert "表决结果：通过" in text and "未通过" not in text
+    assert "人工计票" not in text and "未达法定人数" not in text and "表决无效" not in text
+    assert "2026年11月25日 10:29:30 至 10:30:45（北京时间）" in text
+    save_artifact("sheet-motion-regulation", pdf)
 
 
-def test_no_quorum_and_void_are_said_plainly() -> None:
-    no_quorum = sheet_of({**MOTION, "present": 30, "ballots": [{"a": "yes"}] * 30})
-    assert "未达法定人数" in pdf_text(render_pdf(no_quorum))
-    void = sheet_of({**MOTION, "present": 2, "ballots": [{"a": "yes"}] * 3})
-    assert "表决无效" in pdf_text(render_pdf(void))
-
-
-def test_the_shared_scenarios_render(shared_dir: Path) -> None:
-    for path in sorted((shared_dir / "scenarios").glob("*.json")):
-        scenario = json.loads(path.read_text())
-        sheet = sheet_of({k: v for k, v in scenario.items() if k != "expect"})
-        text = pdf_text(render_pdf(sheet))
-        _, rows = sheet.table()
-        for row in rows:
-            assert row[0] in text and row[1] in text, (path.name, row)
-        if sheet.kind == "evaluation":
-            for sid, counts in sheet.result["subjects"].items():
-                if counts["satisfaction_rate"] is not None:
-                    assert f"{counts['satisfaction_rate']}%" in text, sid
-        (ARTIFACTS / f"sheet-{path.stem}.pdf").parent.mkdir(exist_ok=True)
-        (ARTIFACTS / f"sheet-{path.stem}.pdf").write_bytes(render_pdf(sheet))
-
-
-def test_a_selection_runoff_is_shown() -> None:
-    scenario = {"members": 12, "present": 12,  # 8 votes each, 7 needed: a three-way tie for 2 seats
-                "vote": {"kind": "selection", "candidates": ["p", "q", "r"], "seats": 2},
-                "ballots": [["p", "q"]] * 4 + [["p", "r"]] * 4 + [["q", "r"]] * 4}  # fmt: skip
-    sheet = sheet_of(scenario)
-    assert sheet.result["selection"]["runoff"] is not None
+def test_a_failed_two_thirds_motion_says_how_many_were_needed(font: None, shared_dir: Path) -> None:
+    sheet = sheet_of(shared(shared_dir, "motion-two-thirds"), titles={"charter": "章程修正案"})
     text = pdf_text(render_pdf(sheet))
-    assert "须再次投票" in text and "再次投票" in text
+    assert "应到 实到 投票 未按\n30 28 28 0" in text
+    assert "章程修正案 19 5 4 0 需 20 票 未通过" in text
+    assert "表决结果：未通过" in text
+    page = parse_html(render_html(sheet))
+    assert page.tables["result"][1] == ["章程修正案", "19", "5", "4", "0", "需 20 票", "未通过"]
+    assert page.tables["turnout"] == [["应到", "实到", "投票", "未按"], ["30", "28", "28", "0"]]
 
 
-def test_the_qr_code_decodes_to_the_sheet_code() -> None:
-    code = {"v": 1, "vote": 3, "result_entry": 120, "result_hash": "ab" * 32,
-            "head": {"size": 121, "root": "cd" * 32, "time": "2026-11-25T02:30:00Z", "sig": "x" * 88}}  # fmt: skip
+def test_several_subjects_each_with_its_own_outcome(font: None) -> None:
+    sheet = sheet_of(MOTION, manual=True, secret=False)
+    text = pdf_text(render_pdf(sheet))
+    # a: 31 yes, 19 no, 2 abstain + 1 unmarked (a maybe is invalid) → passes with 31 of 61
+    assert "事项a 31 19 2 1 需 31 票 通过" in text
+    assert "事项b 20 31 2 0 需 31 票 未通过" in text
+    assert "表决结果：" not in text  # no single verdict for several subjects
+    assert "人工计票（纸质表决）" in text and "记名表决" in text and "无记名" not in text
+    html = render_html(sheet)
+    rows = parse_html(html).tables["result"]
+    assert [r[-1] for r in rows[1:]] == ["通过", "未通过"]
+    assert "人工计票（纸质表决）" in html_text(html) and "无记名表决" not in html
+
+
+def test_no_quorum_is_said_plainly_and_nothing_passes(font: None) -> None:
+    scenario = {**MOTION, "present": 30, "ballots": [{"a": "yes", "b": "yes"}] * 30}
+    sheet = sheet_of(scenario)
+    assert sheet.result["quorum"] is False and sheet.status == "no_quorum"
+    text = pdf_text(render_pdf(sheet))
+    assert "未达法定人数" in text and "表决结果不生效" in text
+    assert "事项a 30 0 0 0 需 31 票 未通过" in text and " 通过\n" not in text
+    html = html_text(render_html(sheet))
+    assert "未达法定人数" in html and "实到 30 人" in html
+
+
+def test_a_void_vote_says_why(font: None) -> None:
+    sheet = sheet_of({**MOTION, "present": 2, "ballots": [{"a": "yes"}] * 3})
+    assert sheet.status == "void"
+    text = pdf_text(render_pdf(sheet))
+    assert "表决无效" in text and "收回选票 3 张，多于实到 2 人" in text
+    assert "收回的选票多于发出的选票" in text and "未通过" in text
+    assert "应到 实到 投票 未按\n61 2 3 0" in text
+    html = html_text(render_html(sheet))
+    assert "表决无效" in html and sheet.result["reason"] in html
+
+
+# --- selections ------------------------------------------------------------------------
+
+
+def test_a_selection_lists_candidates_votes_and_unfilled_seats(
+    font: None, shared_dir: Path
+) -> None:
+    scenario = shared(shared_dir, "selection-livelihood")
+    sheet = sheet_of(scenario, title="2027年民生实事项目票决")
+    sel = sheet.result["selection"]
+    pdf = render_pdf(sheet)
+    text = pdf_text(pdf)
+    assert "序号 候选项目 得票 结果" in text
+    for cid, votes in sel["votes"].items():
+        outcome = "✓ 当选" if cid in sel["selected"] else "未当选"
+        assert re.search(rf"\d+ 事项{cid} {votes} {outcome}\n", text), cid
+    assert text.count("✓ 当选") == len(sel["selected"]) == 9
+    assert "应选 10 项，候选 12 项；当选须得票不少于 31 票；无效票 2 张；当选 9 项。" in text
+    assert "尚有 1 个名额未选出" in text and "需再次投票" not in text
+    save_artifact("sheet-selection-livelihood", pdf)
+
+    rows = parse_html(render_html(sheet)).tables["result"][1:]
+    assert [r[1] for r in rows][:9] == [f"事项{c}" for c in sel["selected"]]  # most votes first
+    assert [r[3] for r in rows].count("✓ 当选") == 9
+
+
+def test_a_runoff_names_the_tied_candidates(font: None) -> None:
+    sheet = sheet_of(RUNOFF)
+    sel = sheet.result["selection"]
+    assert sel["selected"] == ["p"] and sel["runoff"] == {"candidates": ["q", "r", "s"], "seats": 2}
+    text = pdf_text(render_pdf(sheet))
+    assert "1 事项p 9 ✓ 当选" in text
+    for cid in ("q", "r", "s"):
+        assert re.search(rf"\d 事项{cid} 8 需再次投票", text), cid
+    assert "需再次投票：事项q、事项r、事项s 得票相同（8 票）" in text
+    assert "须就剩余 2 个名额再次投票" in text and "无效票 1 张" in text
+    rows = parse_html(render_html(sheet)).tables["result"]
+    assert [r[3] for r in rows[1:]] == ["✓ 当选", "需再次投票", "需再次投票", "需再次投票"]
+
+
+def test_a_selection_without_quorum_selects_nothing(font: None) -> None:
+    sheet = sheet_of({**RUNOFF, "present": 6, "ballots": [["p"]] * 6})
+    text = pdf_text(render_pdf(sheet))
+    assert "未达法定人数" in text and "✓" not in text and "当选 0 项" in text
+
+
+# --- evaluations -----------------------------------------------------------------------
+
+
+def test_an_evaluation_from_the_shared_scenario(font: None, shared_dir: Path) -> None:
+    titles = {"civil-affairs": "市民政局", "sports": "市体育局", "sasac": "市国资委"}
+    sheet = sheet_of(shared(shared_dir, "evaluation-departments"), titles=titles)
+    pdf = render_pdf(sheet)
+    text = pdf_text(pdf)
+    assert "测评对象 满意 基本满意 不满意 无效 满意率 测评结果 名次" in text
+    assert "市民政局 40 10 0 1 100.00% 满意 1" in text
+    assert "市体育局 30 16 5 0 90.20% 满意 3" in text
+    assert "市国资委 40 10 0 1 100.00% 满意 1" in text
+    assert "不满意票达到 31 票的，测评结果为不满意。" in text
+    save_artifact("sheet-evaluation-departments", pdf)
+
+
+def test_an_unsatisfactory_department_and_one_without_valid_marks(font: None) -> None:
+    sheet = sheet_of(EVALUATION)
+    subjects = sheet.result["subjects"]
+    assert subjects["bad"]["outcome"] == "unsatisfactory"
+    assert subjects["none"]["satisfaction_rate"] is None
+    text = pdf_text(render_pdf(sheet))
+    assert "事项good 11 3 1 0 93.33% 满意 1" in text
+    assert "事项bad 0 3 11 1 21.43% 不满意 2" in text
+    assert "事项none 0 0 0 15 — 满意 3" in text  # no valid marks: no rate, ranked last
+    rows = parse_html(render_html(sheet)).tables["result"]
+    assert rows[3] == ["事项none", "0", "0", "0", "15", "—", "满意", "3"]
+
+
+def test_an_evaluation_without_quorum_has_no_outcome(font: None) -> None:
+    sheet = sheet_of({**EVALUATION, "present": 10, "ballots": EVALUATION["ballots"][:10]})
+    text = pdf_text(render_pdf(sheet))
+    assert "未达法定人数" in text
+    assert "事项good 10 0 0 0 100.00% — 1" in text
+    assert "事项none 0 0 0 10 — — 3" in text
+
+
+# --- countersignatures, times and the QR code ------------------------------------------
+
+
+def test_countersignatures_with_names_and_beijing_times(font: None) -> None:
+    signed = [
+        {"role": "presidium", "name": "王主任", "time": datetime(2026, 11, 25, 2, 40, tzinfo=UTC)},
+        {
+            "role": "scrutineer",
+            "name": "李监票",
+            "time": datetime(2026, 11, 25, 2, 41),
+        },  # naive: UTC
+        {"role": "scrutineer", "name": "赵监票", "time": "2026-11-25T02:42:00+00:00"},
+    ]
+    sheet = sheet_of(MOTION, countersignatures=signed)
+    text = pdf_text(render_pdf(sheet))
+    assert "主持人： 王主任 签署时间： 2026年11月25日 10:40:00" in text
+    assert "监票人： 李监票 签署时间： 2026年11月25日 10:41:00" in text
+    assert "监票人： 赵监票 签署时间： 2026年11月25日 10:42:00" in text
+    rows = parse_html(render_html(sheet)).tables["signatures"]
+    assert rows[0] == ["主持人：", "王主任", "签署时间：", "2026年11月25日 10:40:00"]
+
+
+def test_blank_signature_lines_when_nobody_signed(font: None) -> None:
+    sheet = sheet_of(MOTION)
+    text = pdf_text(render_pdf(sheet))
+    assert text.count("主持人： 签署时间：") == 1 and text.count("监票人： 签署时间：") == 2
+    rows = parse_html(render_html(sheet)).tables["signatures"]
+    assert rows == [["主持人：", "", "签署时间：", ""]] + [["监票人：", "", "签署时间：", ""]] * 2
+
+
+def test_the_qr_code_decodes_to_the_sheet_code(font: None) -> None:
+    code = a_code()
+    payload = json.dumps(code, separators=(",", ":"), sort_keys=True)
     sheet = sheet_of(MOTION, code=code)
-    assert [json.loads(t) for t in pdf_qr_codes(render_pdf(sheet))] == [code]
-    assert f"121:{'cd' * 32}" in pdf_text(render_pdf(sheet))
+    assert decode_qr(qr_image(code)) == [payload]
+
+    pdf = render_pdf(sheet)
+    assert pdf_qr_codes(pdf) == [payload]
+    assert json.loads(pdf_qr_codes(pdf)[0]) == code
+    text = pdf_text(pdf)
+    head = code["head"]
+    assert f"size {head['size']}" in text and f"root {head['root']}" in text
+    assert f"{head['size']}:{head['root']}" in text  # what `voting-audit verify --head` takes
+    assert "表决编号 3 · 结果为审计日志第 120 条" in text
+    assert "签名日志头（2026年11月25日 10:31:00）" in text
+
+    html = render_html(sheet)
+    assert html_qr_codes(html) == [payload]
+    assert f"voting-audit verify DIR --head {head['size']}:{head['root']}" in html_text(html)
+    save_artifact("sheet-motion-with-code", pdf)
 
 
-def test_exports_round_trip() -> None:
-    sheets = [sheet_of(MOTION), sheet_of(MOTION, manual=True)]
-    rows = result_rows(sheets)
-    data = to_csv(rows, RESULT_COLUMNS)
-    assert data.startswith("\ufeff".encode())
-    read = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
-    assert [(r["subject"], r["yes"], r["passed"]) for r in read[:2]] == [
-        ("a", "31", "True"),
-        ("b", "20", "False"),
+def test_without_a_code_there_is_no_qr_code_but_a_note(font: None) -> None:
+    sheet = sheet_of(MOTION, code=None)
+    pdf = render_pdf(sheet)
+    assert pdf_qr_codes(pdf) == []
+    assert "暂无核验二维码" in pdf_text(pdf)
+    html = render_html(sheet)
+    assert parse_html(html).images == [] and "暂无核验二维码" in html_text(html)
+
+
+def test_the_chinese_font_is_embedded(font: None) -> None:
+    from pypdf import PdfReader
+
+    reader = PdfReader(io.BytesIO(render_pdf(sheet_of(MOTION))))
+    fonts = reader.pages[0]["/Resources"]["/Font"]
+    embedded = []
+    for ref in fonts.values():
+        font_dict = ref.get_object()
+        for descendant in font_dict.get("/DescendantFonts", []):
+            descriptor = descendant.get_object()["/FontDescriptor"].get_object()
+            embedded += [k for k in ("/FontFile2", "/FontFile3") if k in descriptor]
+    assert embedded, "no embedded CJK font"
+
+
+def test_html_is_escaped_and_printable() -> None:
+    sheet = sheet_of(MOTION, title="<script>alert(1)</script>", titles={"a": "甲&乙", "b": "<b>"})
+    html = render_html(sheet)
+    assert "<script>alert" not in html and "&lt;script&gt;" in html
+    assert parse_html(html).tables["result"][1][0] == "甲&乙"
+    assert "@media print" in html and "size: A4" in html and 'lang="zh-CN"' in html
+
+
+# --- minutes ---------------------------------------------------------------------------
+
+
+def all_kinds(shared_dir: Path) -> list[ResultSheet]:
+    return [
+        sheet_of(shared(shared_dir, "motion-regulation"), title="关于物业管理条例的决定", vote_id=1,
+                 code=a_code(1, 40)),
+        sheet_of(shared(shared_dir, "selection-livelihood"), title="民生实事项目票决", vote_id=2,
+                 code=a_code(2, 80)),
+        sheet_of(shared(shared_dir, "evaluation-departments"), title="专题询问满意度测评",
+                 vote_id=3, manual=True),
+        sheet_of(RUNOFF, title="补充票决", vote_id=4),
+    ]  # fmt: skip
+
+
+def test_the_minutes_collect_every_result(font: None, shared_dir: Path) -> None:
+    votes = all_kinds(shared_dir)
+    pdf = minutes_pdf(votes, SITTING, BODY)
+    pages = pdf_pages(pdf)
+    assert len(pages) >= 1 + len(votes)
+    cover = pages[0]
+    assert "表决结果汇总" in cover and BODY in cover and SITTING in cover
+    assert "1 关于物业管理条例的决定 议案表决 通过" in cover
+    assert "当选 9 项，1 个名额未选出" in cover
+    assert "3 专题询问满意度测评" in cover and "人工计票" in cover
+    assert "当选 1 项，3 项需再次投票" in cover
+    text = "\n".join(pages[1:])
+    assert text.count(f"{BODY}\n表决结果\n") == len(votes)
+    assert "（第 4 号）" in text
+    assert sorted(pdf_qr_codes(pdf)) == sorted(
+        json.dumps(s.code, separators=(",", ":"), sort_keys=True) for s in votes if s.code
+    )
+    save_artifact("minutes", pdf)
+
+    html = minutes_html(votes, SITTING, BODY)
+    page = parse_html(html)
+    assert [r[1] for r in page.tables["summary"][1:]] == [s.title for s in votes]
+    assert html.count('<section class="sheet') == len(votes)
+    assert len(page.images) == 2
+
+
+def test_empty_minutes(font: None) -> None:
+    assert "没有已结束的表决" in pdf_text(minutes_pdf([], SITTING, BODY))
+    assert "没有已结束的表决" in html_text(minutes_html([], SITTING, BODY))
+
+
+# --- exports ---------------------------------------------------------------------------
+
+
+def test_results_csv_and_xlsx_round_trip(shared_dir: Path) -> None:
+    votes = all_kinds(shared_dir)
+    data = results_csv(votes)
+    assert data.startswith("\ufeff")
+    rows = list(csv.DictReader(io.StringIO(data.removeprefix("\ufeff"))))
+    assert len(rows) == 1 + 12 + 3 + 4
+    motion = rows[0]
+    assert (motion["表决编号"], motion["表决类型"], motion["编号"], motion["赞成"], motion["反对"],
+            motion["弃权"], motion["需票数"], motion["通过"], motion["人工计票"]) == \
+        ("1", "议案表决", "regulation", "40", "10", "3", "31", "是", "否")  # fmt: skip
+    p09 = next(r for r in rows if r["编号"] == "p09")
+    assert (p09["得票"], p09["当选"], p09["无效"], p09["需票数"]) == ("29", "否", "2", "31")
+    sports = next(r for r in rows if r["编号"] == "sports")
+    assert (sports["满意率"], sports["测评结果"], sports["名次"], sports["人工计票"]) == \
+        ("90.20", "满意", "3", "是")  # fmt: skip
+    assert [r["需再次投票"] for r in rows if r["表决编号"] == "4"] == ["否", "是", "是", "是"]
+
+    from openpyxl import load_workbook
+
+    book = load_workbook(io.BytesIO(results_xlsx(votes)))
+    sheet = book.active
+    assert sheet.title == "表决结果"
+    values = list(sheet.values)
+    assert values[0] == tuple(rows[0].keys())
+    assert len(values) == 1 + len(rows)
+    for read, written in zip(values[1:], rows, strict=True):
+        assert ["" if v is None else str(v) for v in read] == list(written.values())
+    assert isinstance(values[1][values[0].index("赞成")], int)
+
+
+def test_attendance_csv_and_xlsx_round_trip() -> None:
+    at = datetime(2026, 11, 25, 1, 0, 5, tzinfo=UTC)
+    rows = [
+        AttendanceRow(1, "张三", True, "kiosk_pin", at),
+        AttendanceRow(2, "李四", True, "operator", at + timedelta(minutes=3)),
+        AttendanceRow(3, "王五", False, None, None),
+    ]
+    data = attendance_csv(rows)
+    assert data.startswith("\ufeff")
+    read = list(csv.reader(io.StringIO(data.removeprefix("\ufeff"))))
+    assert read == [
+        ["座位号", "姓名", "签到", "签到方式", "签到时间"],
+        ["1", "张三", "是", "表决器签到", "2026-11-25 09:00:05"],
+        ["2", "李四", "是", "工作人员代签到", "2026-11-25 09:03:05"],
+        ["3", "王五", "否", "", ""],
     ]
     from openpyxl import load_workbook
 
-    book = load_workbook(io.BytesIO(to_xlsx(rows, RESULT_COLUMNS, "表决结果")))
-    values = list(book.active.values)
-    assert values[0] == RESULT_COLUMNS and len(values) == 5 and values[1][8] == 31
+    values = list(load_workbook(io.BytesIO(attendance_xlsx(rows))).active.values)
+    assert values[1] == (1, "张三", "是", "表决器签到", "2026-11-25 09:00:05")
+    assert values[3] == (3, "王五", "否", None, None)
+    # Excel reads a BOM-prefixed UTF-8 file as UTF-8
+    assert data.encode("utf-8").startswith(b"\xef\xbb\xbf")
 
 
-# --- from the server's sheet to the offline check --------------------------------------------
+# --- without a font --------------------------------------------------------------------
+
+
+def test_without_a_cjk_font_the_pdf_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("VOTING_CJK_FONT", raising=False)
+    monkeypatch.setattr(sheets, "FONT_PATHS", ())
+    sheet = sheet_of(MOTION)
+    with pytest.raises(SheetError, match="fonts-wqy-microhei"):
+        render_pdf(sheet)
+    with pytest.raises(SheetError, match="fonts-wqy-microhei"):
+        minutes_pdf([sheet], SITTING, BODY)
+    assert "表决结果" in render_html(sheet)  # the HTML sheet needs no font file
+
+
+def test_the_font_can_be_configured(
+    font: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    path, index = sheets.cjk_font()
+    monkeypatch.setattr(sheets, "FONT_PATHS", ())
+    monkeypatch.setenv("VOTING_CJK_FONT", f"{path}#{index}")
+    assert "事项a" in pdf_text(render_pdf(sheet_of(MOTION)))
+    monkeypatch.setenv("VOTING_CJK_FONT", str(tmp_path / "missing.ttf"))
+    with pytest.raises(SheetError, match="no such font file"):
+        render_pdf(sheet_of(MOTION))
+
+
+# --- from the server's sheet to the offline check --------------------------------------
 
 
 def run_vote(app: Flask, vote_id: int, ballots: dict[int, Any]) -> None:
@@ -199,7 +641,7 @@ def vote_ids(app: Flask) -> dict[str, int]:
         return {v.kind.value: v.id for v in s.query(Vote).all()}
 
 
-def test_from_the_printed_sheet_to_the_log(live_app: Flask, tmp_path: Path) -> None:
+def test_from_the_printed_sheet_to_the_log(font: None, live_app: Flask, tmp_path: Path) -> None:
     votes = vote_ids(live_app)
     run_vote(live_app, votes["motion"], {s: {"regulation": "yes"} for s in range(1, 34)})
     presidium = logged_in(live_app, StaffRole.PRESIDIUM)
@@ -209,9 +651,12 @@ def test_from_the_printed_sheet_to_the_log(live_app: Flask, tmp_path: Path) -> N
     pdf = scrutineer.client.get(f"/results/votes/{votes['motion']}/sheet.pdf")
     assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
     text = pdf_text(pdf.data)
-    assert "通过" in text and "赞成" in text and "主持人签名：测试presidium" in text
-    (ARTIFACTS / "sheet-server-motion.pdf").write_bytes(pdf.data)
+    assert "表决结果：通过" in text and "赞成" in text
+    assert re.search(r"主持人： 测试presidium 签署时间： \d{4}年", text), text
+    save_artifact("sheet-server-motion", pdf.data)
     [code] = pdf_qr_codes(pdf.data)
+    head = json.loads(code)["head"]
+    assert f"{head['size']}:{head['root']}" in text
 
     bundle = tmp_path / "bundle"
     export_bundle(live_app.config["VOTING_DATABASE_URL"], bundle)
@@ -221,7 +666,9 @@ def test_from_the_printed_sheet_to_the_log(live_app: Flask, tmp_path: Path) -> N
     assert checked["result"]["subjects"]["regulation"]["passed"] is True
 
 
-def test_a_paper_count_runs_through_the_same_path(live_app: Flask, tmp_path: Path) -> None:
+def test_a_paper_count_runs_through_the_same_path(
+    font: None, live_app: Flask, tmp_path: Path
+) -> None:
     votes = vote_ids(live_app)
     vote = votes["evaluation"]
     secretariat = logged_in(live_app, StaffRole.SECRETARIAT)
@@ -243,9 +690,12 @@ def test_a_paper_count_runs_through_the_same_path(live_app: Flask, tmp_path: Pat
         assert signed.status_code == 302
     pdf = first.client.get(f"/results/votes/{vote}/sheet.pdf")
     text = pdf_text(pdf.data)
-    assert "人工计票" in text and "83.33%" in text  # (30+10)/48
-    (ARTIFACTS / "sheet-server-paper.pdf").write_bytes(pdf.data)
+    assert "人工计票（纸质表决）" in text and "83.33%" in text  # (30+10)/48
+    html = first.client.get(f"/results/votes/{vote}/sheet").get_data(as_text=True)
+    assert "人工计票（纸质表决）" in html_text(html)
+    save_artifact("sheet-server-paper", pdf.data)
     [code] = pdf_qr_codes(pdf.data)
+    assert html_qr_codes(html) == [code]
     bundle = tmp_path / "bundle"
     export_bundle(live_app.config["VOTING_DATABASE_URL"], bundle)
     checked = check_sheet(bundle, code, tmp_path)
@@ -255,8 +705,8 @@ def test_a_paper_count_runs_through_the_same_path(live_app: Flask, tmp_path: Pat
     assert minutes.status_code == 200 and "表决结果汇总" in pdf_text(minutes.data)
     export = first.client.get("/results/sittings/1/results.csv")
     assert export.status_code == 200 and "civil-affairs" in export.data.decode("utf-8-sig")
-    attendance_csv = first.client.get("/results/sittings/1/attendance.xlsx")
-    assert attendance_csv.status_code == 200 and attendance_csv.data[:2] == b"PK"
+    attendance_export = first.client.get("/results/sittings/1/attendance.xlsx")
+    assert attendance_export.status_code == 200 and attendance_export.data[:2] == b"PK"
 
 
 def test_only_staff_see_sheets_and_only_scrutineers_sign_paper(live_app: Flask) -> None:

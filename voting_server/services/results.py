@@ -229,9 +229,17 @@ def sheet_source(session: Session, vote_id: int) -> dict[str, Any]:
         "result": vote.result,
         "titles": dict(vote.titles),
         "seats": spec.seats if spec.kind.value == "selection" else None,
-        "countersignatures": [
-            {"role": c.role, "name": c.user.display_name, "time": c.signed_at}
-            for c in signatures(session, vote_id, "result")
-        ],
+        # A hand count's sheet shows the scrutineers who signed the count, then
+        # whoever countersigned the result (each person once).
+        "countersignatures": list(
+            {
+                c.user_id: {"role": c.role, "name": c.user.display_name, "time": c.signed_at}
+                for c in [
+                    *signatures(session, vote_id, "paper_count"),
+                    *signatures(session, vote_id, "result"),
+                ]
+            }.values()
+        ),
+        "vote_id": vote_id,
         "code": result_code(session, vote_id),
     }
