@@ -195,3 +195,84 @@ def test_kill_9_mid_burst_loses_and_duplicates_nothing(hall) -> None:
     export_bundle(server.url, bundle, server_key_file=server.instance / "server_ed25519.pem")
     report = verify_bundle(bundle)
     assert report.ok, report.errors
+
+
+@pytest.mark.postgres
+def test_the_database_away_for_a_moment_refuses_retryably_and_loses_nothing(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    """PostgreSQL stops taking connections mid-vote: presses are refused with a retryable
+    error and change nothing; the kiosks resend, and once it is back every ballot lands once."""
+    import sqlalchemy as sa
+
+    from kiosk_client.client import ballot_payload, new_nonce
+
+    instance = tmp_path / "instance"
+    instance.mkdir()
+    prepared = prepare(postgres_url, instance, 5, secret=False)
+    server = Server(postgres_url, instance, tmp_path / "server.log")
+    server.start()
+    admin = sa.create_engine(
+        sa.make_url(postgres_url).set(database="postgres"), isolation_level="AUTOCOMMIT"
+    )
+    name = sa.make_url(postgres_url).database
+
+    def database_away(away: bool) -> None:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS {not away}'))
+            if away:  # and drop the server's pooled connections
+                conn.execute(sa.text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = :d AND pid <> pg_backend_pid()"), {"d": name})  # fmt: skip
+
+    kiosks: list[KioskClient] = []
+    console = None
+    try:
+        for seat in range(1, 6):
+            client = KioskClient(server.base, KioskKey.generate(), ack_timeout_s=2.0)
+            client.enroll(prepared.codes[seat])
+            client.connect(timeout=30)
+            client.sign_in(prepared.pins[seat], timeout=30)
+            kiosks.append(client)
+        console = Console(server.base, *prepared.presidium)
+        vote = prepared.votes[0]
+        console.request("open_vote", {"vote": vote.id})
+        kiosks[0].vote(vote.id, {"regulation": "yes"})
+
+        database_away(True)
+        payload = ballot_payload(kiosks[1].key, vote.id, 2, new_nonce(), {"regulation": "no"})
+        answer = kiosks[1]._sio.call("ballot", payload, timeout=30)
+        assert answer["ok"] is False and answer["error"] == "database_unavailable"
+        assert answer["retry"] is True and answer["message"] == "系统繁忙，请稍候重试"
+        receipts: dict[int, dict[str, Any]] = {}
+
+        def press(i: int) -> None:  # the client library retries a retryable refusal by itself
+            receipts[i] = kiosks[i].vote(vote.id, {"regulation": "no"}, deadline_s=60)
+
+        threads = [threading.Thread(target=press, args=(i,)) for i in (2, 3)]
+        for t in threads:
+            t.start()
+        time.sleep(1.5)
+        database_away(False)
+        for t in threads:
+            t.join(timeout=90)
+        assert set(receipts) == {2, 3}
+        # the refused press was never stored: resending its nonce now stores it once
+        again = kiosks[1]._sio.call("ballot", payload, timeout=30)
+        assert again["ok"] is True and again["receipt"]["press"] == 1
+        nonces = logged_nonces(postgres_url, vote.id)
+        assert len(nonces) == 4 and max(nonces.values()) == 1
+        closed = console.request("close_vote", {"vote": vote.id})["vote"]
+        assert closed["result"]["subjects"]["regulation"]["yes"] == 1
+        assert closed["result"]["subjects"]["regulation"]["no"] == 3
+    finally:
+        database_away(False)
+        if console is not None:
+            console.close()
+        for client in kiosks:
+            client.close()
+        server.stop()
+        admin.dispose()
+    bundle = tmp_path / "bundle"
+    export_bundle(postgres_url, bundle, server_key_file=instance / "server_ed25519.pem")
+    assert verify_bundle(bundle).ok
