@@ -163,6 +163,7 @@ def test_the_sheet_of_a_paper_count_leads_to_its_logged_manual_result(hall: Hall
     with hall.sessions() as s:
         source = results.sheet_source(s, vote)
     assert source["manual"] is True and source["secret"] is True
-    assert [c["name"] for c in source["countersignatures"]] == ["用户jp1", "用户jp2"]  # count, result
+    signers = [c["name"] for c in source["countersignatures"]]
+    assert signers == ["用户jp1", "用户jp2"]  # who signed the count (jp1 also the result)
     checked = check_sheet_code(source["code"], hall.lines(), hall.log.key.public_bytes)
     assert checked["manual"] is True and checked["result"] == source["result"]
