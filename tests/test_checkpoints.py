@@ -195,3 +195,17 @@ def test_a_second_writer_process_on_the_same_log_writes_true_heads(writer, tmp_p
     for entry in entries(lines):
         if entry["type"] == "checkpoint":
             assert entry["data"]["root"] == tree_root(lines[: entry["i"]]).hex()
+
+
+def test_append_answers_with_its_own_entry_when_a_checkpoint_follows(writer) -> None:
+    """A ballot that lands on the 1,000th entry gets a receipt for itself, not for the head."""
+    log, sessions = writer
+    with write_transaction(sessions) as session:
+        for n in range(CHECKPOINT_EVERY - 2):
+            log.append(session, "note", {"n": n})
+        appended = log.append(session, "ballot", {"n": "the 1,000th"})
+    lines = logged(sessions)
+    assert appended.index == CHECKPOINT_EVERY - 1
+    assert json.loads(lines[appended.index])["data"] == {"n": "the 1,000th"}
+    assert appended.hash == entry_hash(lines[appended.index])
+    assert json.loads(lines[appended.index + 1])["type"] == "checkpoint"

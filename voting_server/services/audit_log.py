@@ -67,11 +67,10 @@ class AuditLog:
                 select(AuditEntry.idx, AuditEntry.hash).where(AuditEntry.idx == 0)
             ).one()
         appended = self._write(session, last.idx + 1, last.hash, type_, data)
-        entry_type = type_
-        while checkpoint_due(appended.index, entry_type):
-            appended = self._checkpoint(session, appended)
-            entry_type = CHECKPOINT
-        return appended
+        tail, entry_type = appended, type_
+        while checkpoint_due(tail.index, entry_type):
+            tail, entry_type = self._checkpoint(session, tail), CHECKPOINT
+        return appended  # the caller's entry (a receipt names it), not a checkpoint after it
 
     def start(self, session: Session) -> None:
         """Write ``log_started`` if the log is empty (idempotent)."""
