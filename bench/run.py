@@ -46,7 +46,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-import requests
 import socketio
 
 from bench import biglog, plot, pyspy
@@ -58,6 +57,7 @@ from voting_server.cli.simulate import (
     prepare,
     random_ballot,
     served,
+    serving,
 )
 from voting_server.rules import tally
 
@@ -151,20 +151,6 @@ def own_cpu_s() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def _wait_healthy(base: str, server: subprocess.Popen[bytes], log_path: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise click.ClickException(
-                f"{base} exited with {server.returncode}:\n{log_path.read_text()[-2000:]}"
-            )
-        with suppress(requests.RequestException):
-            if requests.get(f"{base}/healthz", timeout=2).ok:
-                return
-        time.sleep(0.2)
-    raise click.ClickException(f"{base}/healthz did not answer in time")
-
-
 @contextmanager
 def echo_served(log_path: Path) -> Iterator[str]:
     """bench/echo_app.py under gunicorn with the hall server's configuration."""
@@ -177,22 +163,8 @@ def echo_served(log_path: Path) -> Iterator[str]:
     )
     argv = [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "config" / "gunicorn.conf.py"),
             "bench.echo_app:app"]  # fmt: skip
-    with log_path.open("ab") as log_file:
-        server = subprocess.Popen(
-            argv, cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:
-        _wait_healthy(base, server, log_path)
+    with serving(argv, env, port, log_path, cwd=ROOT) as base:
         yield base
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
 
 
 # --- the client processes ------------------------------------------------------------------

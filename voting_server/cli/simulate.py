@@ -150,10 +150,21 @@ def served(database_url: str, instance: Path, log_path: Path) -> Iterator[str]:
     env.pop("VOTING_ASYNC_MODE", None)
     argv = [sys.executable, "-c", "from voting_server.cli import main; main()", "run",
             "--host", "127.0.0.1", "--port", str(port)]  # fmt: skip
+    with serving(argv, env, port, log_path) as base:
+        yield base
+
+
+@contextmanager
+def serving(
+    argv: list[str], env: dict[str, str], port: int, log_path: Path, cwd: Path | None = None
+) -> Iterator[str]:
+    """Run the server ``argv`` (listening on ``port``, output to ``log_path``) until the
+    block ends; yields its base URL once ``/healthz`` answers."""
     with log_path.open("ab") as log_file:
         server = subprocess.Popen(
-            argv, env=env, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True
-        )
+            argv, cwd=cwd, env=env, stdout=log_file, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_healthy(base, server, log_path)
