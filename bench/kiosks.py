@@ -61,6 +61,7 @@ from kiosk_client.client import (
 CONNECT_ATTEMPTS = 5
 SETUP_TIMEOUT_S = 900.0  # one sign-in waits behind every other (argon2 on one worker)
 SIGN_IN_RETRY_S = 60.0  # ask again after this long without an answer
+ENROLL_WAIT_S = 30.0  # give up on an enrollment throttled for longer (the server's limit)
 
 
 class _Counted(logging.Handler):
@@ -218,19 +219,22 @@ class Seat:
     async def enroll(self, http: aiohttp.ClientSession, base: str, code: str) -> None:
         assert self.key is not None
         body = {"code": code, "public_key": self.key.public.spki_b64}
-        for _attempt in range(20):
+        waited = 0.0
+        while True:
             async with http.post(f"{base}/api/kiosk/enroll", json=body) as response:
-                if response.status in (429, 503):
-                    await asyncio.sleep(float(response.headers.get("Retry-After", "1")))
-                    continue
+                status = response.status
+                retry_after = float(response.headers.get("Retry-After", "1"))
                 answer = await response.json(content_type=None)
+            if status == 503 or (status == 429 and waited + retry_after <= ENROLL_WAIT_S):
+                await asyncio.sleep(retry_after)  # database busy, or throttled for a while
+                waited += retry_after
+                continue
             if not isinstance(answer, dict) or not answer.get("ok"):
-                raise RuntimeError(f"enrollment refused: {answer}")
+                raise RuntimeError(f"enrollment refused (HTTP {status}): {answer}")
             self.device = str(answer["device"])
             if int(answer["seat"]) != self.seat:
                 raise RuntimeError(f"enrolled for seat {answer['seat']}, not {self.seat}")
             return
-        raise RuntimeError("enrollment throttled for too long")
 
     async def leave(self) -> None:
         """Disconnect on purpose (not counted as dropped)."""
@@ -358,6 +362,9 @@ class Shard:
                     await work(item)
                 except Exception as exc:
                     failures.append((item, f"{exc.__class__.__name__}: {exc}"))
+                    if len(failures) <= 5:  # the first ones at once: they may explain the rest
+                        label = item[0] if isinstance(item, tuple) else getattr(item, "seat", "?")
+                        self.progress(f"{what}: seat {label} failed: {failures[-1][1][:300]}")
             done += 1
             if done % step == 0 or done == len(items):
                 self.progress(f"{what} {done}/{len(items)}")

@@ -622,7 +622,7 @@ def verify_phase(entries: int) -> dict[str, Any]:
               help="Seconds within which every kiosk presses.")  # fmt: skip
 @click.option("--database-url", help="An EMPTY database (default: a fresh SQLite file).")
 @click.option("--seed", default=2026, show_default=True, type=int)
-@click.option("--client-procs", default=1, show_default=True, type=click.IntRange(1, 16),
+@click.option("--client-procs", default=2, show_default=True, type=click.IntRange(1, 16),
               help="Client processes the kiosks are spread over.")  # fmt: skip
 @click.option("--sign-in", "sign_in", type=click.Choice(["apart", "connected"]), default="apart",
               show_default=True,
@@ -719,6 +719,9 @@ def main(
     report["notes"] = [
         "Clients run in a separate process (bench/kiosks.py, asyncio, websocket transport) on the "
         "same 2-core machine as the server: they share its CPU.",
+        "A ballot not acknowledged within 5 s is resent with the same payload, as the kiosk "
+        "library does (`resent` counts them); the server answers a known nonce with the same "
+        "receipt, so resends add load but never a second ballot.",
         "Each kiosk signs its ballot (ballot_payload, two P-256 signatures) when the vote opens, "
         "before the burst; press → receipt starts at the emit, as the kiosk library's own ack_ms "
         "does (it timestamps the press after signing).",
