@@ -66,6 +66,8 @@ RESULTS = ROOT / "bench" / "results"
 TMP = ROOT / "bench" / "tmp"
 LEAD_S = 1.0  # between arming the kiosks and the first moment of the burst
 PROFILE_MAX_S = 600  # py-spy is stopped when the burst is over
+QUIET_WAIT_S = 300.0  # at most this long, for other processes to leave the CPU alone
+QUIET_CORES = 0.15
 RESULT_TIMEOUT_S = 60.0
 TARGETS = {"ack_p99_ms": 1000, "result_p99_ms": 500, "ratio_to_echo": 0.6, "verify_ratio": 0.8}
 
@@ -142,6 +144,27 @@ def machine_busy_s() -> float:
     """CPU seconds all cores spent busy since boot (/proc/stat: all but idle and iowait)."""
     fields = [int(v) for v in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
     return (sum(fields[:8]) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
+
+
+def wait_for_quiet(pids: list[int | None], limit_s: float = QUIET_WAIT_S) -> dict[str, Any]:
+    """Wait (up to ``limit_s``) until processes other than ours (``pids``: the server
+    worker, the client processes) and this one use less than ``QUIET_CORES`` cores
+    for 3 s in a row: the machine is shared, and a burst measured while something
+    else runs is not comparable. Returns how long it waited and what it saw last."""
+    started, quiet_for, seen = time.monotonic(), 0.0, 0.0
+    while True:
+        busy0, ours0 = machine_busy_s(), own_cpu_s() + sum(cpu_s(p) or 0 for p in pids)
+        time.sleep(1.0)
+        busy1, ours1 = machine_busy_s(), own_cpu_s() + sum(cpu_s(p) or 0 for p in pids)
+        seen = max(0.0, (busy1 - busy0) - (ours1 - ours0))
+        quiet_for = quiet_for + 1.0 if seen < QUIET_CORES else 0.0
+        waited = time.monotonic() - started
+        if quiet_for >= 3 or waited >= limit_s:
+            if quiet_for < 3:
+                progress(f"WARNING: other processes still use {seen:.2f} cores; measuring anyway")
+            elif waited > 4:
+                progress(f"waited {waited:.0f} s for other processes to quieten")
+            return {"waited_s": round(waited, 1), "other_cores": round(seen, 2)}
 
 
 def own_cpu_s() -> float:
@@ -401,6 +424,7 @@ def ballot_phase(
                 for seats in share
             ])  # fmt: skip
             out["client_presign_s"] = round(max(a["seconds"] for a in armed), 3)
+            out["quiet_before_burst"] = wait_for_quiet([worker, *(s.proc.pid for s in shards)])
             start = time.monotonic() + LEAD_S
             spy = (
                 pyspy.start(worker, PROFILE_MAX_S, workdir / "ballot.pyspy")
@@ -487,6 +511,7 @@ def echo_phase(
         out["setup_s"] = round(time.monotonic() - t, 1)
         rss["clients_connected"] = rss_mb(worker)
         each(shards, [{"cmd": "arm", "plan": [[s, offsets[s]] for s in mine]} for mine in seats])
+        out["quiet_before_burst"] = wait_for_quiet([worker, *(s.proc.pid for s in shards)])
         start = time.monotonic() + LEAD_S
         spy = (
             pyspy.start(worker, PROFILE_MAX_S, workdir / "echo.pyspy")
@@ -578,6 +603,7 @@ def verify_phase(entries: int) -> dict[str, Any]:
 
     directory = TMP / f"biglog-{entries}"
     meta = biglog.ensure(directory, entries, progress=progress)
+    quiet = wait_for_quiet([])
     with (directory / "log.jsonl").open("rb") as f:  # a typical signed message: a press entry
         sample = next(line for line in f if b'"type":"ballot"' in line)
     message = signed_part(json.loads(sample))
@@ -602,6 +628,7 @@ def verify_phase(entries: int) -> dict[str, Any]:
     return {
         "entries": report.entries,
         "ok": report.ok,
+        "quiet_before": quiet,
         "errors": report.errors[:3],
         "seconds": round(seconds, 1),
         "cpu_s": round(cpu, 1),
