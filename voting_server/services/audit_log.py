@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 
 from audit.checkpoint import CHECKPOINT, checkpoint_due, signed_head
@@ -56,26 +56,49 @@ class AuditLog:
 
         Precondition: the caller holds the write transaction (``write_transaction``).
         """
+        return self.append_many(session, [(type_, data)])[0]
+
+    def append_many(
+        self, session: Session, entries: list[tuple[str, dict[str, Any]]]
+    ) -> list[Appended]:
+        """Add ``entries`` (type, data) in order, in ``session``'s transaction, with the
+        checkpoints they make due; returns where each of them went (not the checkpoints).
+
+        One read of the log's tail and one multi-row insert for all of them: a batch of
+        ballots costs the hashing and signing of its entries, not a query per entry.
+        Precondition: the caller holds the write transaction (``write_transaction``).
+        """
+        if not entries:
+            return []
         if session.get_bind().dialect.name == "postgresql":
+            # One writer at a time across processes, until this transaction ends: the
+            # tail read below stays the tail (docs/deployment.md, one total order).
             session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOG_LOCK})
         last = session.execute(
             select(AuditEntry.idx, AuditEntry.hash).order_by(AuditEntry.idx.desc()).limit(1)
         ).first()
+        rows: list[dict[str, Any]] = []
         if last is None:
-            self._write(session, 0, GENESIS_PREV, "log_started", self._genesis())
-            last = session.execute(
-                select(AuditEntry.idx, AuditEntry.hash).where(AuditEntry.idx == 0)
-            ).one()
-        appended = self._write(session, last.idx + 1, last.hash, type_, data)
-        tail, entry_type = appended, type_
-        while checkpoint_due(tail.index, entry_type):
-            tail, entry_type = self._checkpoint(session, tail), CHECKPOINT
-        return appended  # the caller's entry (a receipt names it), not a checkpoint after it
+            tail = self._entry(rows, 0, GENESIS_PREV, "log_started", self._genesis())
+        else:
+            tail = Appended(index=last.idx, hash=last.hash, sig="")
+        appended = []
+        for type_, data in entries:
+            tail = self._entry(rows, tail.index + 1, tail.hash, type_, data)
+            appended.append(tail)
+            entry_type = type_
+            while checkpoint_due(tail.index, entry_type):
+                self._insert(session, rows)  # the head is computed over stored lines
+                tail, entry_type = self._checkpoint(session, rows, tail), CHECKPOINT
+        self._insert(session, rows)
+        return appended  # the callers' entries (a receipt names one), not checkpoints after them
 
     def start(self, session: Session) -> None:
         """Write ``log_started`` if the log is empty (idempotent)."""
         if session.scalar(select(AuditEntry.idx).limit(1)) is None:
-            self._write(session, 0, GENESIS_PREV, "log_started", self._genesis())
+            rows: list[dict[str, Any]] = []
+            self._entry(rows, 0, GENESIS_PREV, "log_started", self._genesis())
+            self._insert(session, rows)
 
     def head(self, session: Session, size: int, last_hash: str) -> str:
         """The RFC 6962 root (hex) of the first ``size`` entries; entry ``size - 1``
@@ -99,32 +122,39 @@ class AuditLog:
             raise RuntimeError(f"the log has a gap below entry {size}")  # never: idx is a key
         return self._tree.root().hex()
 
-    def _checkpoint(self, session: Session, last: Appended) -> Appended:
-        """Append the signed head of everything up to and including ``last``."""
+    def _checkpoint(self, session: Session, rows: list[dict[str, Any]], last: Appended) -> Appended:
+        """Queue the signed head of everything up to and including ``last`` (stored)."""
         size = last.index + 1
         now = utc_timestamp(self._clock())
         data = signed_head(size, self.head(session, size, last.hash), now, self.key.sign)
-        return self._write(session, size, last.hash, CHECKPOINT, data, now)
+        return self._entry(rows, size, last.hash, CHECKPOINT, data, now)
 
     def _genesis(self) -> dict[str, Any]:
         return {"server_key": self.key.public_b64, "software": SOFTWARE}
 
-    def _write(
+    def _entry(
         self,
-        session: Session,
+        rows: list[dict[str, Any]],
         index: int,
         prev: str,
         type_: str,
         data: dict[str, Any],
         time: str | None = None,
     ) -> Appended:
+        """Sign and chain one entry; queue its row in ``rows`` for ``_insert``."""
         entry = unsigned_entry(index, prev, time or utc_timestamp(self._clock()), type_, data)
         signed = sign_entry(entry, self.key.sign)
         line = canonical_bytes(signed)
         digest = entry_hash(line)
-        session.add(AuditEntry(idx=index, type=type_, line=line.decode("utf-8"), hash=digest))
-        session.flush()
+        rows.append({"idx": index, "type": type_, "line": line.decode("utf-8"), "hash": digest})
         return Appended(index=index, hash=digest, sig=signed["sig"])
+
+    @staticmethod
+    def _insert(session: Session, rows: list[dict[str, Any]]) -> None:
+        """Insert the queued rows in one statement and empty the queue."""
+        if rows:
+            session.execute(insert(AuditEntry), rows)
+            rows.clear()
 
 
 def iter_lines(session: Session, batch: int = 10_000) -> Iterator[bytes]:

@@ -6,10 +6,11 @@ ballot would make a burst of 3,000 presses wait for 3,000 flushes in turn.
 Instead the first ballot to arrive while nobody is committing becomes the
 *leader*: it takes every ballot queued meanwhile (up to ``max_batch``, and
 at most one per seat, since a member's press number is counted from the
-previous commit), runs each in its own savepoint — a refused ballot rolls
-back alone — commits once, and wakes each waiter with its own answer. Then
-it yields, so that ballots read meanwhile join the next batch, and leads
-until the queue is empty.
+previous commit), hands them all to the batch function (``Voting.cast_batch``:
+a few queries for the batch, one insert of its entries, one of its presses;
+a refused ballot writes nothing), commits once, and wakes each waiter with
+its own answer. Then it yields, so that ballots read meanwhile join the next
+batch, and leads until the queue is empty.
 
 If the commit fails, no ballot of the batch is acknowledged: each gets the
 retryable ``database_unavailable`` and is resent with the same nonce.
@@ -28,27 +29,35 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from voting_server.services.audit_log import AuditLog
-from voting_server.services.transactions import pending_callbacks, write_transaction
+from voting_server.services.transactions import write_transaction
 from voting_server.sockets.errors import Refusal
 
 log = logging.getLogger(__name__)
 
-Work = Callable[[Session, AuditLog], Any]
+Item = Any
+Outcome = Any  # a value for the waiter, or the Refusal it gets raised
+Batch = Callable[[Session, AuditLog, list[Item]], list[Outcome]]
 
 
 @dataclass
 class _Waiting:
     key: Hashable
-    work: Work
+    item: Item
     done: threading.Event = field(default_factory=threading.Event)
     value: Any = None
     error: BaseException | None = None
 
 
 class GroupCommit:
-    """One per server process; ``submit`` from any handler."""
+    """One per server process; ``submit`` from any handler.
 
-    def __init__(self, max_batch: int = 500) -> None:
+    ``batch`` decides a whole batch in one transaction: it returns one outcome per
+    item, in order — a value, or a Refusal for that item alone (which must then
+    have written nothing).
+    """
+
+    def __init__(self, batch: Batch, max_batch: int = 500) -> None:
+        self.batch = batch
         self.max_batch = max_batch
         self._lock = threading.Lock()
         self._queue: list[_Waiting] = []
@@ -57,14 +66,15 @@ class GroupCommit:
         self.items = 0
 
     def submit(
-        self, key: Hashable, work: Work, sessions: sessionmaker[Session], audit: AuditLog
+        self, key: Hashable, item: Item, sessions: sessionmaker[Session], audit: AuditLog
     ) -> Any:
-        """Run ``work`` in a shared transaction; return its value once committed.
+        """Decide ``item`` together with those queued meanwhile; return its value once
+        committed. ``key``: items with the same key never share a batch.
 
-        Raises what ``work`` raised (a Refusal), or Refusal('database_unavailable')
-        if the batch's commit failed.
+        Raises the item's Refusal, or Refusal('database_unavailable') if the batch's
+        commit failed.
         """
-        waiting = _Waiting(key, work)
+        waiting = _Waiting(key, item)
         with self._lock:
             self._queue.append(waiting)
             lead = not self._leading
@@ -98,18 +108,12 @@ class GroupCommit:
     ) -> None:
         try:
             with write_transaction(sessions) as session:
-                for waiting in batch:
-                    mark = len(pending_callbacks(session))
-                    try:
-                        with session.begin_nested():
-                            waiting.value = waiting.work(session, audit)
-                    except (Refusal, SQLAlchemyError) as exc:
-                        # this ballot alone is rolled back, with what it meant to do after commit
-                        del pending_callbacks(session)[mark:]
-                        waiting.value = None
-                        waiting.error = (
-                            exc if isinstance(exc, Refusal) else Refusal("database_unavailable")
-                        )
+                outcomes = self.batch(session, audit, [w.item for w in batch])
+            for waiting, outcome in zip(batch, outcomes, strict=True):
+                if isinstance(outcome, Refusal):
+                    waiting.error = outcome
+                else:
+                    waiting.value = outcome
         except SQLAlchemyError as exc:
             log.warning("database unavailable: %s", exc.__class__.__name__)
             for waiting in batch:

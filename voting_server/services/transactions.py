@@ -36,9 +36,3 @@ def write_transaction(sessions: sessionmaker[Session]) -> Iterator[Session]:
 def after_commit(session: Session, callback: Callable[[], None]) -> None:
     """Run ``callback`` once ``session``'s transaction has committed (still under the lock)."""
     session.info.setdefault(_AFTER_COMMIT, []).append(callback)
-
-
-def pending_callbacks(session: Session) -> list[Callable[[], None]]:
-    """The callbacks registered so far in ``session``'s transaction (``after_commit``);
-    a caller that rolls back a savepoint drops the ones registered inside it."""
-    return session.info.setdefault(_AFTER_COMMIT, [])

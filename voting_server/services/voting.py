@@ -18,17 +18,27 @@ from __future__ import annotations
 import json
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from audit.entry import canonical_bytes
 from crypto import CryptoError, KioskPublicKey, VoteKey, b64decode, destroy_key_file
-from voting_server.models import Device, Press, Sitting, Vote, VoteState
+from voting_server.models import (
+    AgendaItem,
+    Attendance,
+    Device,
+    Member,
+    Press,
+    Sitting,
+    Vote,
+    VoteState,
+)
 from voting_server.rules import VoteSpec, tally
 from voting_server.rules.kinds import (
     EVALUATION_MARKS,
@@ -119,6 +129,30 @@ class Receipt:
                 "press": self.press, "secret": self.secret}  # fmt: skip
 
 
+@dataclass(frozen=True)
+class BallotRequest:
+    """A ballot as the kiosk sent it (the socket handler has checked its shape)."""
+
+    client: Client
+    vote_id: int
+    nonce: str
+    ballot: Any
+    signature: str
+    participation_signature: str
+
+
+@dataclass(frozen=True)
+class _Accepted:
+    """A request of a batch that passed every check: what to log and store."""
+
+    index: int
+    state: OpenVote
+    member_id: int
+    press_no: int
+    entry_type: str
+    entry_data: dict[str, Any]
+
+
 def public_vote(vote: Vote) -> dict[str, Any]:
     """What every screen may know of a vote (never a ballot)."""
     spec = vote.spec()
@@ -151,7 +185,7 @@ class Voting:
         self.key_dir = key_dir
         self.open: dict[int, OpenVote] = {}
         self.resumed = False  # open votes reloaded from the database yet?
-        self._device_keys: dict[str, KioskPublicKey] = {}
+        self._device_keys: dict[str, tuple[str, KioskPublicKey]] = {}  # id → (SPKI, parsed)
 
     def key_path(self, vote_id: int) -> Path:
         return self.key_dir / f"vote-{vote_id}.key"
@@ -177,10 +211,7 @@ class Voting:
                     )
                     continue
             state = self._open_state(vote, key)
-            for press in session.scalars(
-                select(Press).where(Press.vote_id == vote.id).order_by(Press.id)
-            ):
-                self._record_press(state, press.member_id, self._seat_of(press), press.ballot)
+            self.refresh_presses(session, state)
             self.open[vote.id] = state
             resumed.append(vote.id)
         self.resumed = True
@@ -199,7 +230,12 @@ class Voting:
         if vote.state is not VoteState.DRAFT:
             raise Refusal("vote_not_draft")
         sitting: Sitting = vote.agenda_item.sitting
-        if any(v.sitting_id == sitting.id for v in self.open.values()):
+        if session.scalar(  # in the database: another server process may have opened it
+            select(Vote.id)
+            .join(AgendaItem)
+            .where(AgendaItem.sitting_id == sitting.id, Vote.state == VoteState.OPEN)
+            .limit(1)
+        ):
             raise Refusal("vote_already_open")
         if vote.secret and vote.live_tally is LiveTally.BREAKDOWN:
             # a breakdown that moves as a deputy presses would reveal the choice
@@ -243,9 +279,11 @@ class Voting:
     ) -> Vote:
         """Close, release (secret), count and log the result. ``by`` None: the deadline."""
         vote = self._vote(session, vote_id)
-        state = self.open.get(vote_id)
-        if vote.state is not VoteState.OPEN or state is None:
+        if vote.state is not VoteState.OPEN:
             raise Refusal("vote_not_open")
+        state = self.state_of(session, vote_id)
+        if state is None:
+            raise Refusal("vote_not_open", "vote key unreadable in this process")
         presses = session.scalars(
             select(Press).where(Press.vote_id == vote.id).order_by(Press.member_id, Press.press_no)
         ).all()
@@ -327,79 +365,235 @@ class Voting:
         signature: str,
         participation_signature: str,
     ) -> tuple[Receipt, OpenVote | None]:
-        """The ballot path (docs/protocol.md): validate, log, store; the receipt on commit.
+        """One ballot through ``cast_batch``; raises its Refusal."""
+        request = BallotRequest(client, vote_id, nonce, ballot, signature, participation_signature)
+        outcome = self.cast_batch(session, log, [request])[0]
+        if isinstance(outcome, Refusal):
+            raise outcome
+        return outcome
 
-        Returns the receipt and the open vote it changed, or ``None`` for a
-        resend of a ballot already stored (answered with the same receipt,
-        even after the vote closed, so a kiosk that lost the answer recovers it).
+    def cast_batch(
+        self, session: Session, log: AuditLog, requests: Sequence[BallotRequest]
+    ) -> list[tuple[Receipt, OpenVote | None] | Refusal]:
+        """The ballot path (docs/protocol.md, docs/performance.md) for ballots committed
+        together: validate each, log and store the valid ones; receipts on commit.
+
+        Each outcome is the receipt and the open vote it changed — ``None`` for a resend
+        of a ballot already stored (the same receipt, even after close, so a kiosk that
+        lost the answer recovers it) — or the ballot's Refusal. A refused ballot writes
+        nothing, so it never needs a rollback.
+
+        Precondition: at most one request per seat (a member's press number is counted
+        from the database, which holds the presses of every earlier commit), and the
+        caller holds the write transaction. Everything a ballot is checked against is
+        read here from the database, a few queries for the whole batch: with several
+        server processes, a vote opened, a press stored or a device revoked by another
+        process is seen (docs/deployment.md).
         """
-        if client.seat is None or client.device_id is None:
-            raise Refusal("wrong_seat")
-        existing = session.scalars(
-            select(Press).where(Press.vote_id == vote_id, Press.nonce == nonce)
-        ).first()
-        if existing is not None:  # a resend: the same answer, nothing new
-            if existing.receipt.get("seat") != client.seat:
-                raise Refusal("nonce_reused")
-            return Receipt(**{k: existing.receipt[k] for k in Receipt.__dataclass_fields__}), None
-        state = self.open.get(vote_id)
-        if state is None:
-            raise Refusal("vote_not_open" if session.get(Vote, vote_id) else "unknown_vote")
-        if state.closes_at is not None and _now() >= state.closes_at:
-            # The countdown is over; the deadline watcher closes the vote within moments
-            # (or when the database answers again). A press after the deadline is late.
-            raise Refusal("vote_not_open", "the countdown is over")
-        if client.body_id != state.body_id:
-            raise Refusal("wrong_seat")
-        member = attendance.member_at_seat(session, state.body_id, client.seat)
-        if member is None:
-            raise Refusal("unknown_member", f"seat {client.seat} has no member")
-        if not attendance.is_signed_in(session, state.sitting_id, member.id):
-            raise Refusal("not_signed_in")
-        if (error := electronic_ballot_error(state.spec, ballot)) is not None:
-            raise Refusal("invalid_ballot", error)
-        statement = {"vote": vote_id, "seat": client.seat, "nonce": nonce}
-        key = self._device_key(session, client.device_id, client.seat)
-        ballot_sig = _b64(signature)
-        participation_sig = _b64(participation_signature)
-        if not key.verify(
-            ballot_sig, canonical_bytes({"type": "ballot", **statement, "ballot": ballot})
+        outcomes: list[tuple[Receipt, OpenVote | None] | Refusal | None] = [None] * len(requests)
+        by_vote: dict[int, list[int]] = {}
+        for i, r in enumerate(requests):
+            if r.client.seat is None or r.client.device_id is None:
+                outcomes[i] = Refusal("wrong_seat")
+            else:
+                by_vote.setdefault(r.vote_id, []).append(i)
+        states = self._current_states(session, set(by_vote))
+        writes: list[_Accepted] = []
+        for vote_id, indexes in by_vote.items():
+            self._check_vote_batch(
+                session, vote_id, states.get(vote_id), requests, indexes, outcomes, writes
+            )
+        appended = log.append_many(session, [(w.entry_type, w.entry_data) for w in writes])
+        press_rows = []
+        for w, entry in zip(writes, appended, strict=True):
+            state, r = w.state, requests[w.index]
+            receipt = Receipt(r.vote_id, r.nonce, entry.index, entry.hash, entry.sig,
+                              w.press_no, state.secret)  # fmt: skip
+            sealed = None
+            if state.secret:
+                assert state.key is not None
+                sealed = state.key.seal(pad_ballot(r.ballot, state.spec), vote_aad(r.vote_id))
+            press_rows.append({
+                "vote_id": r.vote_id, "member_id": w.member_id, "nonce": r.nonce,
+                "press_no": w.press_no, "entry_idx": entry.index,
+                "receipt": {**receipt.to_json(), "seat": r.client.seat},
+                "ballot": None if state.secret else r.ballot, "sealed": sealed,
+            })  # fmt: skip
+            outcomes[w.index] = (receipt, state)
+            stored = None if state.secret else r.ballot
+            seat = r.client.seat or 0
+            after_commit(session, partial(self._record_press, state, w.member_id, seat, stored))
+        if press_rows:
+            session.execute(insert(Press), press_rows)
+        assert all(o is not None for o in outcomes)
+        return outcomes  # type: ignore[return-value]
+
+    def _current_states(self, session: Session, vote_ids: set[int]) -> dict[int, OpenVote]:
+        """The open votes among ``vote_ids`` as the database has them now: a vote opened
+        by another server process is loaded, one closed by another is dropped."""
+        if not vote_ids:
+            return {}
+        rows = session.execute(select(Vote.id, Vote.state).where(Vote.id.in_(vote_ids))).all()
+        out: dict[int, OpenVote] = {}
+        for row in rows:
+            if row.state is VoteState.OPEN:
+                state = self.open.get(row.id) or self._load_open(session, row.id)
+                if state is not None:
+                    out[row.id] = state
+            else:
+                self.open.pop(row.id, None)  # its key file is gone with the close
+        return out
+
+    def state_of(self, session: Session, vote_id: int) -> OpenVote | None:
+        """The in-memory state of open vote ``vote_id`` (the caller has seen it open in
+        the database), loaded if another server process opened it."""
+        return self.open.get(vote_id) or self._load_open(session, vote_id)
+
+    def refresh_presses(self, session: Session, state: OpenVote) -> None:
+        """Recount who has pressed from the database: with several server processes,
+        each stores only the presses that reached it (docs/deployment.md)."""
+        fresh = replace(state, presses={}, seats={}, counted={})
+        for press in session.scalars(
+            select(Press).where(Press.vote_id == state.id).order_by(Press.id)
         ):
+            self._record_press(fresh, press.member_id, self._seat_of(press), press.ballot)
+        state.presses, state.seats, state.counted = fresh.presses, fresh.seats, fresh.counted
+
+    def _load_open(self, session: Session, vote_id: int) -> OpenVote | None:
+        """The in-memory state of an open vote this process did not open (another
+        process did, under the scale-out stack). None if its key file is unreadable:
+        the process that opened it is the one to cancel it (``resume``)."""
+        vote = session.get(Vote, vote_id)
+        assert vote is not None
+        key = None
+        if vote.secret:
+            try:
+                key = VoteKey.load(self.key_path(vote.id))
+            except (FileNotFoundError, CryptoError):
+                return None
+        state = self._open_state(vote, key)
+        self.refresh_presses(session, state)
+        self.open[vote.id] = state
+        return state
+
+    def _check_vote_batch(
+        self,
+        session: Session,
+        vote_id: int,
+        state: OpenVote | None,
+        requests: Sequence[BallotRequest],
+        indexes: list[int],
+        outcomes: list[Any],
+        writes: list[_Accepted],
+    ) -> None:
+        """Decide every request of one vote: a Refusal or a resend into ``outcomes``,
+        the accepted ones into ``writes``. Four queries, whatever the batch size."""
+        nonces = [requests[i].nonce for i in indexes]
+        stored = {
+            row.nonce: row.receipt
+            for row in session.execute(
+                select(Press.nonce, Press.receipt).where(
+                    Press.vote_id == vote_id, Press.nonce.in_(nonces)
+                )
+            )
+        }
+        fresh = []
+        for i in indexes:
+            r = requests[i]
+            if (receipt := stored.get(r.nonce)) is not None:  # a resend: the same answer
+                if receipt.get("seat") != r.client.seat:
+                    outcomes[i] = Refusal("nonce_reused")
+                else:
+                    fields = Receipt.__dataclass_fields__
+                    outcomes[i] = (Receipt(**{k: receipt[k] for k in fields}), None)
+            elif state is None:
+                exists = session.get(Vote, vote_id) is not None
+                outcomes[i] = Refusal("vote_not_open" if exists else "unknown_vote")
+            elif state.closes_at is not None and _now() >= state.closes_at:
+                # The countdown is over; the deadline watcher closes the vote within
+                # moments (or when the database answers again). A press now is late.
+                outcomes[i] = Refusal("vote_not_open", "the countdown is over")
+            elif r.client.body_id != state.body_id:
+                outcomes[i] = Refusal("wrong_seat")
+            else:
+                fresh.append(i)
+        if not fresh or state is None:
+            return
+        seats = [requests[i].client.seat for i in fresh]
+        members = {
+            row.seat: row
+            for row in session.execute(
+                select(Member.id, Member.seat, Attendance.id.label("attendance"))
+                .outerjoin(
+                    Attendance,
+                    (Attendance.member_id == Member.id)
+                    & (Attendance.sitting_id == state.sitting_id),
+                )
+                .where(Member.body_id == state.body_id, Member.active, Member.seat.in_(seats))
+            )
+        }
+        devices = {
+            d.id: d
+            for d in session.execute(
+                select(Device.id, Device.seat, Device.revoked_at, Device.public_key).where(
+                    Device.id.in_({requests[i].client.device_id for i in fresh})
+                )
+            )
+        }
+        pressed = dict(
+            session.execute(
+                select(Press.member_id, func.max(Press.press_no))
+                .where(Press.vote_id == vote_id, Press.member_id.in_(
+                    [m.id for m in members.values()]))
+                .group_by(Press.member_id)
+            ).all()
+        )  # fmt: skip
+        for i in fresh:
+            r = requests[i]
+            try:
+                member = members.get(r.client.seat or 0)
+                if member is None:
+                    raise Refusal("unknown_member", f"seat {r.client.seat} has no member")
+                if member.attendance is None:
+                    raise Refusal("not_signed_in")
+                if (error := electronic_ballot_error(state.spec, r.ballot)) is not None:
+                    raise Refusal("invalid_ballot", error)
+                self._check_signatures(r, devices.get(r.client.device_id or ""))
+                press_no = pressed.get(member.id, 0) + 1
+                if press_no > 1 and state.key_policy is KeyPolicy.FIRST_PRESS:
+                    raise Refusal("already_voted")
+            except Refusal as refused:
+                outcomes[i] = refused
+                continue
+            data: dict[str, Any] = {"vote": vote_id, "seat": r.client.seat, "nonce": r.nonce,
+                                    "member": member.id, "device": r.client.device_id,
+                                    "press": press_no}  # fmt: skip
+            if state.secret:
+                entry = ("participation", {**data, "kiosk_sig": r.participation_signature})
+            else:
+                entry = ("ballot", {**data, "ballot": r.ballot, "kiosk_sig": r.signature})
+            writes.append(_Accepted(i, state, member.id, press_no, *entry))
+
+    def _check_signatures(self, r: BallotRequest, device: Any) -> None:
+        """The device is enrolled, not revoked, at the kiosk's seat, and signed both
+        statements (the ballot, and the participation a secret vote logs instead)."""
+        if device is None or device.revoked_at is not None:
+            raise Refusal("unknown_device")
+        if device.seat != r.client.seat:
+            raise Refusal("wrong_seat")
+        cached = self._device_keys.get(device.id)
+        if cached is None or cached[0] != device.public_key:
+            # parsing a key costs more than checking with it: keep the parsed one
+            cached = (device.public_key, KioskPublicKey.from_spki_b64(device.public_key))
+            self._device_keys[device.id] = cached
+        key = cached[1]
+        statement = {"vote": r.vote_id, "seat": r.client.seat, "nonce": r.nonce}
+        ballot_bytes = canonical_bytes({"type": "ballot", **statement, "ballot": r.ballot})
+        if not key.verify(_b64(r.signature), ballot_bytes):
             raise Refusal("bad_signature", "ballot signature")
-        if not key.verify(
-            participation_sig, canonical_bytes({"type": "participation", **statement})
-        ):
+        participation = canonical_bytes({"type": "participation", **statement})
+        if not key.verify(_b64(r.participation_signature), participation):
             raise Refusal("bad_signature", "participation signature")
-        press_no = state.presses.get(member.id, 0) + 1
-        if press_no > 1 and state.key_policy is KeyPolicy.FIRST_PRESS:
-            raise Refusal("already_voted")
-        data: dict[str, Any] = {**statement, "member": member.id, "device": client.device_id,
-                                "press": press_no}  # fmt: skip
-        if state.secret:
-            appended = log.append(
-                session, "participation", {**data, "kiosk_sig": participation_signature}
-            )
-        else:
-            appended = log.append(
-                session, "ballot", {**data, "ballot": ballot, "kiosk_sig": signature}
-            )
-        receipt = Receipt(
-            vote_id, nonce, appended.index, appended.hash, appended.sig, press_no, state.secret
-        )
-        sealed = None
-        if state.secret:
-            assert state.key is not None
-            sealed = state.key.seal(pad_ballot(ballot, state.spec), vote_aad(vote_id))
-        session.add(Press(
-            vote_id=vote_id, member_id=member.id, nonce=nonce, press_no=press_no,
-            entry_idx=appended.index, receipt={**receipt.to_json(), "seat": client.seat},
-            ballot=None if state.secret else ballot, sealed=sealed,
-        ))  # fmt: skip
-        session.flush()
-        stored_ballot = None if state.secret else ballot
-        member_id, seat = member.id, client.seat
-        after_commit(session, lambda: self._record_press(state, member_id, seat, stored_ballot))
-        return receipt, state
 
     # --- live counts -------------------------------------------------------------------
 
@@ -464,18 +658,6 @@ class Voting:
         return [
             json.loads(state.key.open(p.sealed or b"", vote_aad(state.id))) for p in chosen.values()
         ]
-
-    def _device_key(self, session: Session, device_id: str, seat: int) -> KioskPublicKey:
-        """The device's key, after checking it is enrolled, not revoked, and at ``seat``."""
-        device = session.get(Device, device_id)
-        if device is None or device.revoked_at is not None:
-            raise Refusal("unknown_device")
-        if device.seat != seat:
-            raise Refusal("wrong_seat")
-        key = self._device_keys.get(device_id)
-        if key is None:  # parsing a key is slower than the lookup; keep the parsed one
-            key = self._device_keys[device_id] = KioskPublicKey.from_spki_b64(device.public_key)
-        return key
 
     def _forget(self, vote_id: int) -> None:
         state = self.open.pop(vote_id, None)

@@ -21,12 +21,12 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from voting_server.extensions import audit_log, sessions, socketio, voting
-from voting_server.models import AttendanceMethod, Body, Member, StaffRole
+from voting_server.models import AttendanceMethod, Body, Member, StaffRole, VoteState
 from voting_server.services import attendance
 from voting_server.services.audit_log import AuditLog
 from voting_server.services.group_commit import GroupCommit
 from voting_server.services.transactions import write_transaction
-from voting_server.services.voting import OpenVote, Voting, public_vote
+from voting_server.services.voting import BallotRequest, OpenVote, Voting, public_vote
 from voting_server.sockets import connection
 from voting_server.sockets.errors import Refusal, parse_payload
 from voting_server.sockets.identity import KIOSK, KIOSKS_ROOM, Client, requires
@@ -111,7 +111,11 @@ def init_app(app: Flask) -> None:
             socketio.on(event)(handler)
     if _kiosk_state not in connection.authenticate_extras:
         connection.authenticate_extras.append(_kiosk_state)
-    app.extensions["voting.group_commit"] = GroupCommit()
+    app.extensions["voting.group_commit"] = GroupCommit(
+        lambda session, log_, requests: app.extensions["voting.voting"].cast_batch(
+            session, log_, requests
+        )
+    )
     packet_log = socketio.server.eio.logger
     if not any(isinstance(f, RedactPackets) for f in packet_log.filters):
         packet_log.addFilter(RedactPackets())
@@ -229,9 +233,7 @@ def on_ballot(client: Client, data: Any = None) -> dict[str, Any]:
     # Committed together with the ballots that arrive alongside (services/group_commit.py).
     receipt, state = current_app.extensions["voting.group_commit"].submit(
         client.seat,
-        lambda s, log_: voting().cast(
-            s, log_, client, p.vote, p.nonce, p.ballot, p.signature, p.participation_signature
-        ),
+        BallotRequest(client, p.vote, p.nonce, p.ballot, p.signature, p.participation_signature),
         sessions(),
         audit_log(),
     )
@@ -353,7 +355,8 @@ def _state(session: Session, client: Client) -> dict[str, Any]:
         "attendance": attendance.quorum(session, sitting).to_json(),
     }
     votes = [v for item in sitting.agenda_items for v in item.votes]
-    open_votes = [public_vote(v) for v in votes if v.id in voting().open]
+    # the database says which is open: another server process may have opened it
+    open_votes = [public_vote(v) for v in votes if v.state is VoteState.OPEN]
     state["open_vote"] = open_votes[0] if open_votes else None
     if client.role == KIOSK:
         member = attendance.member_at_seat(session, sitting.body_id, client.seat or 0)
@@ -369,8 +372,10 @@ def _state(session: Session, client: Client) -> dict[str, Any]:
          "votes": [public_vote(v) for v in item.votes]}
         for item in sitting.agenda_items
     ]  # fmt: skip
-    if state["open_vote"] and client.role in WATCHERS:
-        open_state = voting().open[state["open_vote"]["id"]]
+    open_state = state["open_vote"] and voting().state_of(session, state["open_vote"]["id"])
+    if open_state and client.role in WATCHERS:
+        if several_processes():
+            voting().refresh_presses(session, open_state)
         present = state["attendance"]["present"]
         state["participation"] = Voting.participation(open_state, present)
         state["live"] = Voting.live_counts(open_state, present)
@@ -387,8 +392,19 @@ def _broadcast_attendance(quorum: dict[str, Any]) -> None:
     socketio.emit("attendance", quorum, to=KIOSKS_ROOM)
 
 
+def several_processes() -> bool:
+    """Served by several processes (the scale-out stack: a message queue joins them)?
+    Then each holds only the presses that reached it, and counts come from the database."""
+    return bool(current_app.config.get("VOTING_MESSAGE_QUEUE"))
+
+
 def _broadcast_participation(state: OpenVote) -> None:
-    present = read(lambda s: attendance.present_count(s, state.sitting_id))
+    def present(session: Session) -> int:
+        if several_processes():
+            voting().refresh_presses(session, state)
+        return attendance.present_count(session, state.sitting_id)
+
+    present = read(present)
     _emit_staff("participation", Voting.participation(state, present), WATCHERS)
     live = Voting.live_counts(state, present)
     if live is not None:

@@ -1,0 +1,109 @@
+"""The server's ballot path alone, in process: CPU per ballot of ``Voting.cast_batch``.
+
+No sockets, no gunicorn: what one batch of the group commit costs (validation,
+the batch's queries, two P-256 verifications and one Ed25519 signature per
+ballot, the inserts, the commit). Measured in CPU seconds of this process
+(``time.process_time``), so that other work on the machine matters less than
+for the end-to-end figures of ``make bench``. docs/performance.md quotes it.
+
+    .venv/bin/python -m bench.ballot_path --members 3000 --batch 500
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import secrets
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from audit.entry import canonical_bytes
+from crypto import KioskKey, ServerKey, b64encode
+from voting_server.db import make_engine, make_session_factory, upgrade
+from voting_server.demo import load_demo
+from voting_server.models import AttendanceMethod, Vote
+from voting_server.rules.kinds import VoteKind
+from voting_server.services import attendance, devices
+from voting_server.services.audit_log import AuditLog
+from voting_server.services.transactions import write_transaction
+from voting_server.services.voting import BallotRequest, Voting
+from voting_server.sockets.identity import KIOSK, Client
+
+
+def prepare(url: str, members: int, key_dir: Path, secret: bool) -> tuple[Any, ...]:
+    upgrade(url)
+    sessions = make_session_factory(make_engine(url))
+    log = AuditLog(ServerKey.generate())
+    keys: dict[int, KioskKey] = {}
+    clients: dict[int, Client] = {}
+    with write_transaction(sessions) as s:
+        body = load_demo(s, members=members)
+        sitting = body.sittings[0]
+        vote = next(v for i in sitting.agenda_items for v in i.votes if v.kind is VoteKind.MOTION)
+        vote.secret = secret
+        for seat in range(1, members + 1):
+            keys[seat] = KioskKey.generate()
+            code = devices.issue_enrollment_code(s, body.id, seat, None)
+            device = devices.enroll_device(s, log, code, keys[seat].public.spki_b64)
+            clients[seat] = Client(sid=f"s{seat}", role=KIOSK, device_id=device.id,
+                                   body_id=body.id, seat=seat)  # fmt: skip
+            member = attendance.member_at_seat(s, body.id, seat)
+            assert member is not None
+            attendance.sign_in(s, log, sitting, member, AttendanceMethod.OPERATOR, by=1)
+        vote_id = vote.id
+    voting = Voting(key_dir)
+    with write_transaction(sessions) as s:
+        voting.open_vote(s, log, vote_id, 1, None)
+    with sessions() as s:
+        vote = s.get(Vote, vote_id)
+        assert vote is not None
+        subjects = [str(i) for i, _ in vote.options()]
+    return sessions, log, voting, keys, clients, vote_id, subjects
+
+
+def signed_request(key: KioskKey, client: Client, vote_id: int, ballot: Any) -> BallotRequest:
+    nonce = secrets.token_urlsafe(16)
+    base = {"vote": vote_id, "seat": client.seat, "nonce": nonce}
+    return BallotRequest(
+        client, vote_id, nonce, ballot,
+        b64encode(key.sign(canonical_bytes({"type": "ballot", **base, "ballot": ballot}))),
+        b64encode(key.sign(canonical_bytes({"type": "participation", **base}))),
+    )  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--members", type=int, default=3000)
+    parser.add_argument("--batch", type=int, default=500)
+    parser.add_argument("--secret", action="store_true")
+    parser.add_argument("--database-url", default=None, help="an EMPTY database (default SQLite)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        url = args.database_url or f"sqlite:///{tmp}/bench.db"
+        sessions, log, voting, keys, clients, vote_id, subjects = prepare(
+            url, args.members, Path(tmp) / "keys", args.secret
+        )
+        marks = ["yes", "no", "abstain"]
+        requests = [
+            signed_request(keys[seat], clients[seat], vote_id,
+                           {s: marks[(seat + i) % 3] for i, s in enumerate(subjects)})
+            for seat in range(1, args.members + 1)
+        ]  # fmt: skip
+        cpu, wall, refused = time.process_time(), time.perf_counter(), 0
+        for start in range(0, len(requests), args.batch):
+            with write_transaction(sessions) as s:
+                outcomes = voting.cast_batch(s, log, requests[start : start + args.batch])
+            refused += sum(1 for o in outcomes if isinstance(o, Exception))
+        cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    n = len(requests)
+    print(json.dumps({
+        "ballots": n, "refused": refused, "batch": args.batch, "secret": args.secret,
+        "db": url.split(":", 1)[0], "cpu_us_per_ballot": round(cpu / n * 1e6, 1),
+        "wall_us_per_ballot": round(wall / n * 1e6, 1), "ballots_per_cpu_s": round(n / cpu),
+    }))  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
