@@ -36,11 +36,13 @@ def create_app(config: object | None = None) -> Flask:
     connection.init_app(app)
     voting.init_app(app)
 
-    from voting_server.views import health, pages, results, screens
+    from voting_server.views import agenda, health, pages, results, roster, screens
 
     app.register_blueprint(health.bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(screens.bp)
     app.register_blueprint(results.bp)
+    app.register_blueprint(roster.bp)
+    app.register_blueprint(agenda.bp)
     app.register_blueprint(screens.kiosk_static)
     return app
