@@ -38,6 +38,16 @@ def load_presets(path: Path) -> Presets:
     return presets
 
 
+def preset_titles(path: Path) -> dict[VoteKind, dict[str, str]]:
+    """Each preset's ``title`` (what a form offers), by kind and name."""
+    with path.open("rb") as f:
+        raw = tomllib.load(f)
+    return {
+        VoteKind(kind): {name: str(body.get("title", name)) for name, body in named.items()}
+        for kind, named in raw.items()
+    }
+
+
 def resolve(presets: Presets, kind: VoteKind, name: str, items: dict[str, Any]) -> VoteSpec:
     """The full vote configuration: ``items`` (subjects, or candidates and seats)
     under the rules of preset ``name``."""

@@ -59,6 +59,12 @@ class LiveTally(StrEnum):
     BREAKDOWN = "breakdown"  # running counts per mark
 
 
+def live_tally_allowed(secret: bool, live_tally: LiveTally) -> bool:
+    """A secret vote may not show a running breakdown: counts that move as a
+    deputy presses would reveal the choice (无记名)."""
+    return not (secret and live_tally is LiveTally.BREAKDOWN)
+
+
 class Outcome(StrEnum):
     """Whole-vote outcome of a tally."""
 

@@ -46,6 +46,7 @@ from voting_server.rules.kinds import (
     KeyPolicy,
     LiveTally,
     VoteKind,
+    live_tally_allowed,
 )
 from voting_server.rules.schema import electronic_ballot_error
 from voting_server.services import attendance
@@ -237,8 +238,7 @@ class Voting:
             .limit(1)
         ):
             raise Refusal("vote_already_open")
-        if vote.secret and vote.live_tally is LiveTally.BREAKDOWN:
-            # a breakdown that moves as a deputy presses would reveal the choice
+        if not live_tally_allowed(vote.secret, vote.live_tally):
             raise Refusal("bad_configuration", "secret votes cannot show a live breakdown")
         spec = vote.spec()
         members = sitting.body.member_count

@@ -75,7 +75,7 @@ ROLE_HOME = {
     StaffRole.SECRETARIAT.value: ("admin.index",),
     StaffRole.PRESIDIUM.value: ("screens.console",),
     StaffRole.DISPLAY.value: ("screens.display",),
-    StaffRole.SCRUTINEER.value: ("screens.scrutineer",),
+    StaffRole.SCRUTINEER.value: ("screens.scrutineer", "audit.index"),
 }
 
 

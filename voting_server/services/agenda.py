@@ -1,0 +1,479 @@
+"""Sittings, agenda items, documents and draft votes, as the secretariat edits them.
+
+Forms are parsed by pure functions (``parse_*_form``) into plain values or a
+``FormErrors`` naming each bad field; the vote's configuration goes through
+the rules' own schema (``Vote.configure`` → ``rules.schema``), so the form
+restates no rule. The writers run inside the caller's write transaction and
+refuse to touch a vote once it has been opened: its configuration is then
+in the audit log (``vote_configured``) and must not change under it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from voting_server.demo import BEIJING
+from voting_server.gettext import _
+from voting_server.models import (
+    TITLE_MAX,
+    AgendaItem,
+    Document,
+    Sitting,
+    SittingStatus,
+    Vote,
+    VoteState,
+)
+from voting_server.presets import Presets
+from voting_server.rules import SchemaError, VoteKind, VoteSpec, parse_vote_config
+from voting_server.rules.kinds import (
+    DEFAULT_KEY_POLICY,
+    DEFAULT_LIVE_TALLY,
+    DEFAULT_SECRET,
+    KeyPolicy,
+    LiveTally,
+    ThresholdBase,
+    live_tally_allowed,
+)
+from voting_server.sockets.errors import Refusal
+
+DESCRIPTION_MAX = 20_000
+DOCUMENT_MAX_BYTES = 20_000_000  # a draft regulation as PDF
+CUSTOM = "custom"  # the rule choice "自定义" instead of a named preset
+STRICT, AT_LEAST = "strict", "at_least"  # 过半数 (more than) / 以上 (at least)
+ITEM_SEPARATOR = re.compile(r"\s*[|｜]\s*")  # "p01 | 新建中小学" — half- or full-width bar
+
+
+class FormErrors(Exception):
+    """Bad form fields: field name → message. Nothing was changed."""
+
+    def __init__(self, errors: Mapping[str, str]) -> None:
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+        self.errors = dict(errors)
+
+
+# --- sittings and agenda items ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SittingForm:
+    title: str
+    starts_at: datetime
+    status: SittingStatus
+
+
+@dataclass(frozen=True)
+class ItemForm:
+    position: int
+    title: str
+    description: str
+
+
+def _title(form: Mapping[str, str], errors: dict[str, str], field: str = "title") -> str:
+    title = " ".join(form.get(field, "").split())
+    if not 1 <= len(title) <= TITLE_MAX:
+        errors[field] = _("请填写标题（1至%(n)s个字）。", n=TITLE_MAX)
+    return title
+
+
+def _int(
+    form: Mapping[str, str], field: str, errors: dict[str, str], low: int, high: int, key: str = ""
+) -> int:
+    text = form.get(field, "").strip()
+    if text.isdigit() and low <= int(text) <= high:
+        return int(text)
+    errors[key or field] = _("应为%(low)s至%(high)s的整数。", low=low, high=high)
+    return low
+
+
+def parse_sitting_form(form: Mapping[str, str]) -> SittingForm:
+    """Title, start (北京时间, ``YYYY-MM-DDTHH:MM`` from a datetime-local field), status."""
+    errors: dict[str, str] = {}
+    title = _title(form, errors)
+    starts_at = datetime.now(UTC)
+    try:
+        local = datetime.strptime(form.get("starts_at", "").strip(), "%Y-%m-%dT%H:%M")
+        starts_at = local.replace(tzinfo=BEIJING).astimezone(UTC)
+    except ValueError:
+        errors["starts_at"] = _("请填写开会时间（北京时间），如 2027-03-01 09:00。")
+    try:
+        status = SittingStatus(form.get("status", SittingStatus.PLANNED.value))
+    except ValueError:
+        errors["status"] = _("请选择会议状态。")
+        status = SittingStatus.PLANNED
+    if errors:
+        raise FormErrors(errors)
+    return SittingForm(title, starts_at, status)
+
+
+def parse_item_form(form: Mapping[str, str]) -> ItemForm:
+    errors: dict[str, str] = {}
+    position = _int(form, "position", errors, 1, 999)
+    title = _title(form, errors)
+    description = form.get("description", "").strip()
+    if len(description) > DESCRIPTION_MAX:
+        errors["description"] = _("说明不能超过%(n)s个字。", n=DESCRIPTION_MAX)
+    if errors:
+        raise FormErrors(errors)
+    return ItemForm(position, title, description)
+
+
+def create_sitting(session: Session, body_id: int, form: SittingForm) -> Sitting:
+    sitting = Sitting(
+        body_id=body_id, title=form.title, starts_at=form.starts_at, status=form.status
+    )
+    session.add(sitting)
+    session.flush()
+    return sitting
+
+
+def update_sitting(session: Session, sitting_id: int, form: SittingForm) -> Sitting:
+    sitting = session.get(Sitting, sitting_id)
+    if sitting is None:
+        raise Refusal("invalid_payload", "no such sitting")
+    sitting.title, sitting.starts_at, sitting.status = form.title, form.starts_at, form.status
+    session.flush()
+    return sitting
+
+
+def item_editable(item: AgendaItem) -> bool:
+    """An item whose vote has been opened keeps its record as it was."""
+    return all(v.state is VoteState.DRAFT for v in item.votes)
+
+
+def save_item(session: Session, sitting_id: int, item_id: int | None, form: ItemForm) -> AgendaItem:
+    """Create or edit an item. Moving it to a taken position swaps the two items."""
+    sitting = session.get(Sitting, sitting_id)
+    if sitting is None:
+        raise Refusal("invalid_payload", "no such sitting")
+    items = list(sitting.agenda_items)
+    if item_id is None:
+        last = max((i.position for i in items), default=0)
+        item = AgendaItem(
+            sitting_id=sitting_id, position=last + 1, title=form.title, description=form.description
+        )
+        session.add(item)
+        session.flush()
+        items.append(item)
+    else:
+        found = session.get(AgendaItem, item_id)
+        if found is None or found.sitting_id != sitting_id:
+            raise Refusal("invalid_payload", "no such agenda item")
+        if not item_editable(found):
+            raise Refusal("vote_not_draft")
+        item = found
+    other = next((i for i in items if i.position == form.position and i.id != item.id), None)
+    if other is not None:
+        # (sitting, position) is unique: park the moved item while the other takes its place
+        old = item.position
+        item.position = -item.id
+        session.flush()
+        other.position = old
+        session.flush()
+    item.position, item.title, item.description = form.position, form.title, form.description
+    session.flush()
+    return item
+
+
+def delete_item(session: Session, item_id: int) -> int:
+    """Delete an item without votes (delete its draft votes first); returns its sitting."""
+    item = session.get(AgendaItem, item_id)
+    if item is None:
+        raise Refusal("invalid_payload", "no such agenda item")
+    if item.votes:
+        raise Refusal("vote_not_draft")
+    sitting_id = item.sitting_id
+    for document in item.documents:
+        session.delete(document)
+    session.delete(item)
+    session.flush()
+    return sitting_id
+
+
+def add_document(
+    session: Session, item_id: int, title: str, filename: str, media_type: str, content: bytes
+) -> Document:
+    item = session.get(AgendaItem, item_id)
+    if item is None:
+        raise Refusal("invalid_payload", "no such agenda item")
+    if not item_editable(item):
+        raise Refusal("vote_not_draft")
+    document = Document(
+        agenda_item_id=item_id,
+        title=(title.strip() or filename)[:TITLE_MAX],
+        filename=filename[:255],
+        media_type=(media_type or "application/octet-stream")[:127],
+        content=content,
+    )
+    session.add(document)
+    session.flush()
+    return document
+
+
+def delete_document(session: Session, document_id: int) -> int:
+    document = session.get(Document, document_id)
+    if document is None:
+        raise Refusal("invalid_payload", "no such document")
+    if not item_editable(document.agenda_item):
+        raise Refusal("vote_not_draft")
+    item_id = document.agenda_item_id
+    session.delete(document)
+    session.flush()
+    return item_id
+
+
+# --- votes --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VoteDraft:
+    """A validated vote form: what ``save_vote`` stores."""
+
+    title: str
+    config: dict[str, Any]  # VoteSpec.to_json(): every default explicit
+    titles: dict[str, str]
+    secret: bool
+    key_policy: KeyPolicy
+    live_tally: LiveTally
+
+    def spec(self) -> VoteSpec:
+        return parse_vote_config(self.config)
+
+
+THRESHOLD_GROUPS = ("threshold", "quorum", "unsatisfied")  # form prefixes of thresholds
+
+
+def _default_spec(kind: VoteKind) -> VoteSpec:
+    """RULES.md's defaults for a kind, as the schema fills them in (rules.kinds)."""
+    if kind is VoteKind.SELECTION:
+        return parse_vote_config({"kind": kind.value, "candidates": ["a"], "seats": 1})
+    return parse_vote_config({"kind": kind.value, "subjects": ["a"]})
+
+
+def _threshold_fields(prefix: str, threshold: Any) -> dict[str, str]:
+    return {
+        f"{prefix}_base": threshold.base.value,
+        f"{prefix}_num": str(threshold.num),
+        f"{prefix}_den": str(threshold.den),
+        f"{prefix}_strict": STRICT if threshold.strict else AT_LEAST,
+    }
+
+
+def _rule_fields(spec: VoteSpec) -> dict[str, str]:
+    """The explicit rule fields of ``spec``; a rule its kind lacks shows the default."""
+    motion, evaluation = _default_spec(VoteKind.MOTION), _default_spec(VoteKind.EVALUATION)
+    is_evaluation = spec.kind is VoteKind.EVALUATION
+    threshold = motion.threshold if is_evaluation else spec.threshold
+    rule = spec.evaluation if is_evaluation else evaluation.evaluation
+    unsatisfied = rule.unsatisfied_threshold or evaluation.evaluation.unsatisfied_threshold
+    below = rule.satisfaction_below
+    return {
+        **_threshold_fields("threshold", threshold),
+        **_threshold_fields("quorum", spec.quorum),
+        **_threshold_fields("unsatisfied", unsatisfied),
+        "eval_rule": "below" if below else "unsatisfied",
+        "below_num": str(below[0]) if below else "",
+        "below_den": str(below[1]) if below else "",
+    }
+
+
+def _preset_of(spec: VoteSpec, presets: Presets) -> str:
+    """The name of the preset whose rules ``spec`` has, else ``custom``."""
+    ids = {"candidates": list(spec.candidates), "seats": spec.seats}
+    items = ids if spec.kind is VoteKind.SELECTION else {"subjects": list(spec.subjects)}
+    for name, rules in presets.get(spec.kind, {}).items():
+        if parse_vote_config({"kind": spec.kind.value, **items, **rules}) == spec:
+            return name
+    return CUSTOM
+
+
+def blank_vote_form(presets: Presets) -> dict[str, str]:
+    """A new vote's form: a secret motion under the default preset, rules explicit."""
+    spec = _default_spec(VoteKind.MOTION)
+    return {
+        "title": "",
+        "kind": VoteKind.MOTION.value,
+        "items": "",
+        "seats": "",
+        "rule": "default" if "default" in presets.get(VoteKind.MOTION, {}) else CUSTOM,
+        **_rule_fields(spec),
+        "secret": "1" if DEFAULT_SECRET else "0",
+        "key_policy": DEFAULT_KEY_POLICY.value,
+        "live_tally": DEFAULT_LIVE_TALLY.value,
+    }
+
+
+def vote_form_values(vote: Vote, presets: Presets) -> dict[str, str]:
+    """The form fields of a stored vote (the inverse of ``parse_vote_form``)."""
+    spec = vote.spec()
+    return {
+        "title": vote.title,
+        "kind": spec.kind.value,
+        "items": "\n".join(f"{i} | {t}" for i, t in vote.options()),
+        "seats": str(spec.seats) if spec.kind is VoteKind.SELECTION else "",
+        "rule": _preset_of(spec, presets),
+        **_rule_fields(spec),
+        "secret": "1" if vote.secret else "0",
+        "key_policy": vote.key_policy.value,
+        "live_tally": vote.live_tally.value,
+    }
+
+
+def _items(text: str, prefix: str) -> tuple[list[str], dict[str, str]]:
+    """Lines ``id | title`` or just ``title`` (then the id is made: s1, s2 … / c1, c2 …)."""
+    given: list[tuple[str | None, str]] = []
+    for line in text.splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        parts = ITEM_SEPARATOR.split(line, maxsplit=1)
+        given.append((parts[0], parts[1]) if len(parts) == 2 else (None, line))
+    taken = {i for i, _t in given if i}
+    ids: list[str] = []
+    titles: dict[str, str] = {}
+    n = 0
+    for id_, title in given:
+        if id_ is None:
+            n += 1
+            while f"{prefix}{n}" in taken:
+                n += 1
+            id_ = f"{prefix}{n}"
+            taken.add(id_)
+        ids.append(id_)
+        titles[id_] = title  # a repeated id is kept in ``ids``: the schema names it
+    return ids, titles
+
+
+def _threshold(form: Mapping[str, str], prefix: str, errors: dict[str, str]) -> dict[str, Any]:
+    key = prefix
+    base = form.get(f"{prefix}_base", "")
+    if base not in {b.value for b in ThresholdBase}:
+        errors[key] = _("请选择计算基数。")
+    num = _int(form, f"{prefix}_num", errors, 0, 1_000_000, key)
+    den = _int(form, f"{prefix}_den", errors, 1, 1_000_000, key)
+    strict = form.get(f"{prefix}_strict", STRICT)
+    if strict not in {STRICT, AT_LEAST}:
+        errors[key] = _("请选择“超过”或“以上”。")
+    return {"base": base, "ratio": [num, den], "strict": strict == STRICT}
+
+
+# The schema's field (first part of its dotted path) → the form field it is about.
+_SCHEMA_FIELDS = {
+    "subjects": "items",
+    "candidates": "items",
+    "titles": "items",
+    "seats": "seats",
+    "threshold": "threshold",
+    "quorum": "quorum",
+    "unsatisfied_threshold": "unsatisfied",
+    "satisfaction_below": "below",
+    "kind": "kind",
+}
+
+
+def parse_vote_form(form: Mapping[str, str], presets: Presets) -> VoteDraft:
+    """Validate a vote form. Raises FormErrors naming every bad field."""
+    errors: dict[str, str] = {}
+    title = _title(form, errors)
+    try:
+        kind = VoteKind(form.get("kind", ""))
+    except ValueError:
+        raise FormErrors({**errors, "kind": _("请选择表决方式。")}) from None
+    selection = kind is VoteKind.SELECTION
+    ids, titles = _items(form.get("items", ""), "c" if selection else "s")
+    if not ids:
+        errors["items"] = (
+            _("请逐行填写候选项目。") if selection else _("请逐行填写表决事项或测评对象。")
+        )
+    config: dict[str, Any] = {"kind": kind.value}
+    if selection:
+        config["candidates"] = ids
+        config["seats"] = _int(form, "seats", errors, 1, 500)
+    else:
+        config["subjects"] = ids
+
+    rule = form.get("rule", CUSTOM)
+    if rule != CUSTOM:
+        if rule not in presets.get(kind, {}):
+            errors["rule"] = _("该规则不适用于所选的表决方式。")
+        else:
+            config.update(presets[kind][rule])
+    else:
+        if kind is not VoteKind.EVALUATION:
+            config["threshold"] = _threshold(form, "threshold", errors)
+        config["quorum"] = _threshold(form, "quorum", errors)
+        if kind is VoteKind.EVALUATION:
+            if form.get("eval_rule") == "below":
+                num = _int(form, "below_num", errors, 0, 1_000_000, "below")
+                den = _int(form, "below_den", errors, 1, 1_000_000, "below")
+                config["satisfaction_below"] = [num, den]
+            else:
+                config["unsatisfied_threshold"] = _threshold(form, "unsatisfied", errors)
+
+    secret = form.get("secret", "1") == "1"
+    try:
+        key_policy = KeyPolicy(form.get("key_policy", ""))
+    except ValueError:
+        errors["key_policy"] = _("请选择按键方式。")
+        key_policy = KeyPolicy.LAST_PRESS
+    try:
+        live_tally = LiveTally(form.get("live_tally", ""))
+    except ValueError:
+        errors["live_tally"] = _("请选择表决中显示的内容。")
+        live_tally = LiveTally.HIDDEN
+    if not live_tally_allowed(secret, live_tally):
+        errors["live_tally"] = _("无记名表决不能在表决中显示各项票数。")
+    if errors:
+        raise FormErrors(errors)
+
+    probe = Vote()  # not in a session: only to run the model's own validation
+    try:
+        spec = probe.configure(config, titles)
+    except SchemaError as exc:
+        field = _SCHEMA_FIELDS.get(re.split(r"[.\[]", exc.field)[0], "items")
+        raise FormErrors({field: _("设置有误：%(detail)s", detail=str(exc))}) from None
+    return VoteDraft(title, spec.to_json(), probe.titles, secret, key_policy, live_tally)
+
+
+def vote_editable(vote: Vote) -> bool:
+    return vote.state is VoteState.DRAFT
+
+
+def save_vote(session: Session, item_id: int, vote_id: int | None, draft: VoteDraft) -> Vote:
+    """Create a draft vote on an item, or change a draft. Opened votes are refused."""
+    item = session.get(AgendaItem, item_id)
+    if item is None:
+        raise Refusal("invalid_payload", "no such agenda item")
+    if vote_id is None:
+        vote = Vote(agenda_item_id=item_id, state=VoteState.DRAFT)
+        session.add(vote)
+    else:
+        found = session.get(Vote, vote_id)
+        if found is None or found.agenda_item_id != item_id:
+            raise Refusal("unknown_vote")
+        if not vote_editable(found):
+            raise Refusal("vote_not_draft")
+        vote = found
+    vote.title = draft.title
+    vote.configure(draft.config, draft.titles)
+    vote.secret, vote.key_policy, vote.live_tally = draft.secret, draft.key_policy, draft.live_tally
+    session.flush()
+    return vote
+
+
+def delete_vote(session: Session, vote_id: int) -> int:
+    """Delete a draft that was never opened (nothing of it is logged); returns its item."""
+    vote = session.get(Vote, vote_id)
+    if vote is None:
+        raise Refusal("unknown_vote")
+    if not vote_editable(vote):
+        raise Refusal("vote_not_draft")
+    item_id = vote.agenda_item_id
+    session.delete(vote)
+    session.flush()
+    return item_id

@@ -1,0 +1,411 @@
+"""Sittings, agenda items and votes: the secretariat edits, the presidium reads.
+
+Thin views over ``services.agenda``: parse the form (every bad field named,
+nothing changed), call the service in one write transaction, redirect.
+A vote that has been opened is shown read-only and every change to it is
+refused with 409.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from sqlalchemy import select
+
+from voting_server.demo import BEIJING
+from voting_server.extensions import db, sessions
+from voting_server.gettext import _
+from voting_server.models import AgendaItem, Document, Sitting, SittingStatus, StaffRole, Vote
+from voting_server.presets import Presets, preset_titles
+from voting_server.rules.kinds import KeyPolicy, LiveTally, ThresholdBase, VoteKind
+from voting_server.services import agenda
+from voting_server.services.transactions import write_transaction
+from voting_server.sockets.errors import Refusal
+from voting_server.views.admin import _body, _no_body, _username
+from voting_server.views.auth import current_user, login_required, message_page
+from voting_server.views.pages import KIND_LABELS
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("agenda", __name__, url_prefix="/admin/sittings")
+
+EDIT = (StaffRole.SECRETARIAT,)
+READ = (StaffRole.SECRETARIAT, StaffRole.PRESIDIUM)
+
+
+def labels() -> dict[str, Any]:
+    """Chinese names of the rules' vocabulary, for the templates."""
+    return {
+        "kinds": {k.value: _(KIND_LABELS[k.value]) for k in VoteKind},
+        "bases": {
+            ThresholdBase.MEMBERS.value: _("全体组成人员（应到）"),
+            ThresholdBase.PRESENT.value: _("出席人数（实到）"),
+            ThresholdBase.CAST.value: _("收回的选票数"),
+            ThresholdBase.VALID.value: _("有效票数"),
+        },
+        "key_policies": {
+            KeyPolicy.LAST_PRESS.value: _("可以改按，以最后一次为准"),
+            KeyPolicy.FIRST_PRESS.value: _("按键后不能更改，以第一次为准"),
+        },
+        "live_tallies": {
+            LiveTally.HIDDEN.value: _("表决中不显示"),
+            LiveTally.PARTICIPATION.value: _("只显示已按、未按人数"),
+            LiveTally.BREAKDOWN.value: _("显示各项票数（仅限记名表决）"),
+        },
+        "statuses": {
+            SittingStatus.PLANNED.value: _("筹备中"),
+            SittingStatus.OPEN.value: _("举行中"),
+            SittingStatus.CLOSED.value: _("已闭会"),
+        },
+        "vote_states": {
+            "draft": _("草稿（可修改）"),
+            "open": _("表决中"),
+            "closed": _("表决结束"),
+            "cancelled": _("已取消"),
+            "announced": _("已宣布结果"),
+        },
+    }
+
+
+def _presets() -> Presets:
+    return current_app.extensions["voting.presets"]
+
+
+def _can_edit() -> bool:
+    user = current_user()
+    return user is not None and user.role is StaffRole.SECRETARIAT
+
+
+def _local(value: Any) -> str:
+    return value.astimezone(BEIJING).strftime("%Y-%m-%dT%H:%M")
+
+
+def _not_found(what: str) -> ResponseReturnValue:
+    return message_page(_("没有该记录"), _("%(what)s不存在。", what=what), 404)
+
+
+def _read_only() -> ResponseReturnValue:
+    return message_page(
+        _("不能修改"),
+        _("该表决已开始或已结束，设置已记入审计日志，只能查看，不能修改。"),
+        409,
+    )
+
+
+# --- sittings ------------------------------------------------------------------------------
+
+
+@bp.get("/")
+@login_required(*READ)
+def sittings(errors: dict[str, str] | None = None, status: int = 200) -> ResponseReturnValue:
+    body = _body()
+    if body is None:
+        return _no_body()
+    rows = db().scalars(
+        select(Sitting).where(Sitting.body_id == body.id).order_by(Sitting.starts_at.desc())
+    )
+    form = request.form if errors else {"status": SittingStatus.PLANNED.value}
+    return render_template(
+        "operator/sittings.html",
+        body=body,
+        sittings=list(rows),
+        form=form,
+        errors=errors or {},
+        can_edit=_can_edit(),
+        labels=labels(),
+        local=_local,
+    ), status
+
+
+@bp.post("/")
+@login_required(*EDIT)
+def sitting_create() -> ResponseReturnValue:
+    body = _body()
+    if body is None:
+        return _no_body()
+    try:
+        form = agenda.parse_sitting_form(request.form)
+    except agenda.FormErrors as bad:
+        return sittings(bad.errors, 400)
+    with write_transaction(sessions()) as tx:
+        sitting_id = agenda.create_sitting(tx, body.id, form).id
+    log.info("sitting %s created by %r", sitting_id, _username())
+    return redirect(url_for("agenda.sitting", sitting_id=sitting_id))
+
+
+@bp.get("/<int:sitting_id>")
+@login_required(*READ)
+def sitting(
+    sitting_id: int,
+    errors: dict[str, str] | None = None,
+    item_errors: dict[str, str] | None = None,
+    status: int = 200,
+) -> ResponseReturnValue:
+    found = db().get(Sitting, sitting_id)
+    if found is None:
+        return _not_found(_("会议"))
+    form = (
+        request.form
+        if errors
+        else {"title": found.title, "starts_at": _local(found.starts_at), "status": found.status}
+    )
+    next_position = max((i.position for i in found.agenda_items), default=0) + 1
+    item_form = request.form if item_errors else {"position": str(next_position)}
+    return render_template(
+        "operator/sitting.html",
+        sitting=found,
+        form=form,
+        errors=errors or {},
+        item_form=item_form,
+        item_errors=item_errors or {},
+        can_edit=_can_edit(),
+        item_editable=agenda.item_editable,
+        labels=labels(),
+    ), status
+
+
+@bp.post("/<int:sitting_id>")
+@login_required(*EDIT)
+def sitting_update(sitting_id: int) -> ResponseReturnValue:
+    if db().get(Sitting, sitting_id) is None:
+        return _not_found(_("会议"))
+    try:
+        form = agenda.parse_sitting_form(request.form)
+    except agenda.FormErrors as bad:
+        return sitting(sitting_id, errors=bad.errors, status=400)
+    with write_transaction(sessions()) as tx:
+        agenda.update_sitting(tx, sitting_id, form)
+    return redirect(url_for("agenda.sitting", sitting_id=sitting_id, saved=1))
+
+
+# --- agenda items ---------------------------------------------------------------------------
+
+
+@bp.post("/<int:sitting_id>/items")
+@login_required(*EDIT)
+def item_create(sitting_id: int) -> ResponseReturnValue:
+    if db().get(Sitting, sitting_id) is None:
+        return _not_found(_("会议"))
+    try:
+        form = agenda.parse_item_form(request.form)
+    except agenda.FormErrors as bad:
+        return sitting(sitting_id, item_errors=bad.errors, status=400)
+    with write_transaction(sessions()) as tx:
+        item_id = agenda.save_item(tx, sitting_id, None, form).id
+    return redirect(url_for("agenda.item", item_id=item_id))
+
+
+@bp.get("/items/<int:item_id>")
+@login_required(*READ)
+def item(
+    item_id: int, errors: dict[str, str] | None = None, status: int = 200
+) -> ResponseReturnValue:
+    found = db().get(AgendaItem, item_id)
+    if found is None:
+        return _not_found(_("议程"))
+    form = (
+        request.form
+        if errors
+        else {
+            "position": str(found.position),
+            "title": found.title,
+            "description": found.description,
+        }
+    )
+    return render_template(
+        "operator/item.html",
+        item=found,
+        form=form,
+        errors=errors or {},
+        can_edit=_can_edit(),
+        editable=_can_edit() and agenda.item_editable(found),
+        labels=labels(),
+    ), status
+
+
+@bp.post("/items/<int:item_id>")
+@login_required(*EDIT)
+def item_update(item_id: int) -> ResponseReturnValue:
+    found = db().get(AgendaItem, item_id)
+    if found is None:
+        return _not_found(_("议程"))
+    try:
+        form = agenda.parse_item_form(request.form)
+    except agenda.FormErrors as bad:
+        return item(item_id, bad.errors, 400)
+    try:
+        with write_transaction(sessions()) as tx:
+            agenda.save_item(tx, found.sitting_id, item_id, form)
+    except Refusal:
+        return _read_only()
+    return redirect(url_for("agenda.item", item_id=item_id, saved=1))
+
+
+@bp.post("/items/<int:item_id>/delete")
+@login_required(*EDIT)
+def item_delete(item_id: int) -> ResponseReturnValue:
+    if db().get(AgendaItem, item_id) is None:
+        return _not_found(_("议程"))
+    try:
+        with write_transaction(sessions()) as tx:
+            sitting_id = agenda.delete_item(tx, item_id)
+    except Refusal:
+        return message_page(_("不能删除"), _("议程下还有表决事项。请先删除其中的表决草稿。"), 409)
+    return redirect(url_for("agenda.sitting", sitting_id=sitting_id))
+
+
+@bp.post("/items/<int:item_id>/documents")
+@login_required(*EDIT)
+def document_add(item_id: int) -> ResponseReturnValue:
+    if db().get(AgendaItem, item_id) is None:
+        return _not_found(_("议程"))
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        return item(item_id, {"file": _("请选择要上传的文件。")}, 400)
+    content = upload.stream.read(agenda.DOCUMENT_MAX_BYTES + 1)
+    if len(content) > agenda.DOCUMENT_MAX_BYTES:
+        return item(item_id, {"file": _("文件过大（超过 20 MB）。")}, 400)
+    if not content:
+        return item(item_id, {"file": _("文件是空的。")}, 400)
+    try:
+        with write_transaction(sessions()) as tx:
+            agenda.add_document(
+                tx,
+                item_id,
+                request.form.get("doc_title", ""),
+                upload.filename,
+                upload.mimetype,
+                content,
+            )
+    except Refusal:
+        return _read_only()
+    return redirect(url_for("agenda.item", item_id=item_id))
+
+
+@bp.get("/documents/<int:document_id>")
+@login_required(*READ)
+def document(document_id: int) -> ResponseReturnValue:
+    found = db().get(Document, document_id)
+    if found is None:
+        return _not_found(_("文件"))
+    response = Response(found.content, mimetype=found.media_type)
+    response.headers["Content-Disposition"] = (
+        f"attachment; filename*=UTF-8''{quote(found.filename)}"
+    )
+    return response
+
+
+@bp.post("/documents/<int:document_id>/delete")
+@login_required(*EDIT)
+def document_delete(document_id: int) -> ResponseReturnValue:
+    if db().get(Document, document_id) is None:
+        return _not_found(_("文件"))
+    try:
+        with write_transaction(sessions()) as tx:
+            item_id = agenda.delete_document(tx, document_id)
+    except Refusal:
+        return _read_only()
+    return redirect(url_for("agenda.item", item_id=item_id))
+
+
+# --- votes -----------------------------------------------------------------------------------
+
+
+def _vote_page(
+    item_: AgendaItem,
+    vote: Vote | None,
+    form: Any,
+    errors: dict[str, str] | None = None,
+    status: int = 200,
+) -> ResponseReturnValue:
+    presets = _presets()
+    return render_template(
+        "operator/vote.html",
+        item=item_,
+        vote=vote,
+        form=form,
+        errors=errors or {},
+        editable=_can_edit() and (vote is None or agenda.vote_editable(vote)),
+        presets={k.value: v for k, v in presets.items()},
+        preset_titles=_preset_titles(),
+        labels=labels(),
+        custom=agenda.CUSTOM,
+    ), status
+
+
+def _preset_titles() -> dict[str, dict[str, str]]:
+    titles = preset_titles(Path(current_app.config["VOTING_PRESETS_FILE"]))
+    return {kind.value: named for kind, named in titles.items()}
+
+
+@bp.get("/items/<int:item_id>/votes/new")
+@login_required(*EDIT)
+def vote_new(item_id: int) -> ResponseReturnValue:
+    found = db().get(AgendaItem, item_id)
+    if found is None:
+        return _not_found(_("议程"))
+    return _vote_page(found, None, agenda.blank_vote_form(_presets()))
+
+
+@bp.post("/items/<int:item_id>/votes")
+@login_required(*EDIT)
+def vote_create(item_id: int) -> ResponseReturnValue:
+    found = db().get(AgendaItem, item_id)
+    if found is None:
+        return _not_found(_("议程"))
+    try:
+        draft = agenda.parse_vote_form(request.form, _presets())
+    except agenda.FormErrors as bad:
+        return _vote_page(found, None, request.form, bad.errors, 400)
+    with write_transaction(sessions()) as tx:
+        vote_id = agenda.save_vote(tx, item_id, None, draft).id
+    log.info("vote %s created by %r", vote_id, _username())
+    return redirect(url_for("agenda.vote", vote_id=vote_id, saved=1))
+
+
+@bp.get("/votes/<int:vote_id>")
+@login_required(*READ)
+def vote(vote_id: int) -> ResponseReturnValue:
+    found = db().get(Vote, vote_id)
+    if found is None:
+        return _not_found(_("表决"))
+    return _vote_page(found.agenda_item, found, agenda.vote_form_values(found, _presets()))
+
+
+@bp.post("/votes/<int:vote_id>")
+@login_required(*EDIT)
+def vote_update(vote_id: int) -> ResponseReturnValue:
+    found = db().get(Vote, vote_id)
+    if found is None:
+        return _not_found(_("表决"))
+    if not agenda.vote_editable(found):
+        return _read_only()
+    try:
+        draft = agenda.parse_vote_form(request.form, _presets())
+    except agenda.FormErrors as bad:
+        return _vote_page(found.agenda_item, found, request.form, bad.errors, 400)
+    try:
+        with write_transaction(sessions()) as tx:
+            agenda.save_vote(tx, found.agenda_item_id, vote_id, draft)
+    except Refusal:
+        return _read_only()
+    log.info("vote %s edited by %r", vote_id, _username())
+    return redirect(url_for("agenda.vote", vote_id=vote_id, saved=1))
+
+
+@bp.post("/votes/<int:vote_id>/delete")
+@login_required(*EDIT)
+def vote_delete(vote_id: int) -> ResponseReturnValue:
+    if db().get(Vote, vote_id) is None:
+        return _not_found(_("表决"))
+    try:
+        with write_transaction(sessions()) as tx:
+            item_id = agenda.delete_vote(tx, vote_id)
+    except Refusal:
+        return _read_only()
+    return redirect(url_for("agenda.item", item_id=item_id))
