@@ -40,4 +40,8 @@ def create_app(config: object | None = None) -> Flask:
     app.register_blueprint(screens.bp)
     app.register_blueprint(results.bp)
     app.register_blueprint(screens.kiosk_static)
+
+    from voting_server import i18n
+
+    i18n.init_app(app)  # last: its ``_`` replaces any stand-in registered above
     return app

@@ -17,6 +17,7 @@ import qrcode
 import qrcode.image.svg
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext
 from markupsafe import Markup
 from sqlalchemy import select
 
@@ -36,6 +37,7 @@ SECRETARIAT = StaffRole.SECRETARIAT
 MAX_TTL_HOURS = 24 * 14
 SHEET_PER_PAGE = (1, 2, 4, 6)  # enrollment codes per printed page
 SLIPS_PER_PAGE = 8  # PIN slips per printed page (cut along the lines)
+REVOKE_REASON = "秘书处停用"  # i18n: record — the audit log's reason (docs/i18n.md)
 
 
 def _no_store(response: Any) -> Any:
@@ -59,8 +61,8 @@ def _body() -> Body | None:
 
 def _no_body() -> ResponseReturnValue:
     return message_page(
-        "尚无机构",
-        "数据库中还没有人大或常委会的名册。请先导入名册，或运行 voting-server demo。",
+        gettext("尚无机构"),
+        gettext("数据库中还没有人大或常委会的名册。请先导入名册，或运行 voting-server demo。"),
         404,
     )
 
@@ -121,7 +123,7 @@ def staff_create() -> ResponseReturnValue:
     password = form.get("password", "")
     error = None
     if password != form.get("password2", ""):
-        error = "两次输入的密码不一致。"
+        error = gettext("两次输入的密码不一致。")
     else:
         try:
             with write_transaction(sessions()) as tx:
@@ -152,8 +154,12 @@ def staff_deactivate(user_id: int) -> ResponseReturnValue:
         with write_transaction(sessions()) as tx:
             name = staff.deactivate_user(tx, user_id, by=me.id if me else None).username
     except Refusal as refused:
-        message = "不能停用自己的账号。" if refused.code == "forbidden" else refusal_text(refused)
-        return message_page("无法停用", message, 400)
+        message = (
+            gettext("不能停用自己的账号。")
+            if refused.code == "forbidden"
+            else refusal_text(refused)
+        )
+        return message_page(gettext("无法停用"), message, 400)
     disconnect_user(user_id)  # a console left open loses its connection at once
     log.info("staff account %r deactivated by %r", name, _username())
     return redirect(url_for("admin.staff_list"))
@@ -203,13 +209,14 @@ def device_list() -> ResponseReturnValue:
 @bp.post("/devices/<device_id>/revoke")
 @login_required(SECRETARIAT)
 def device_revoke(device_id: str) -> ResponseReturnValue:
-    reason = request.form.get("reason", "").strip() or "秘书处停用"
+    # The reason is a record in the audit log, kept in Chinese whatever the page's language.
+    reason = request.form.get("reason", "").strip() or REVOKE_REASON
     try:
         with write_transaction(sessions()) as tx:
             device = devices.revoke_device(tx, audit_log(), device_id, reason)
             seat, body_id = device.seat, device.body_id
     except Refusal as refused:
-        return message_page("无法停用设备", refusal_text(refused), 400)
+        return message_page(gettext("无法停用设备"), refusal_text(refused), 400)
     log.info("device %s (seat %s) revoked by %r", device_id, seat, _username())
     return redirect(url_for("admin.device_list", body=body_id))
 
@@ -233,7 +240,7 @@ def enrollment_code() -> ResponseReturnValue:
             member = devices.member_at_seat(tx, body.id, seat)
             name = member.name if member else ""
     except Refusal as refused:
-        return message_page("无法生成登记码", refusal_text(refused), 400)
+        return message_page(gettext("无法生成登记码"), refusal_text(refused), 400)
     log.info("enrollment code issued for seat %s by %r", seat, _username())
     base = public_base_url()
     return _secret_page(
