@@ -119,6 +119,7 @@ JS_STRINGS: dict[str, str] = {
     "quorate": N_("已达到法定人数"),
     "not_quorate": N_("未达到法定人数（需实到 %(required)s 人）"),
     # console
+    "console.sitting": N_("%(body)s　%(title)s"),
     "console.connect_error": N_("无法连接表决系统%(error)s。如已退出登录，请重新登录。"),
     "console.connect_error_detail": N_("：%(message)s"),
     "console.quorate": N_("已达到法定人数，可以表决"),

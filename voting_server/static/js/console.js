@@ -71,7 +71,7 @@
       $("live").hidden = true;
       return;
     }
-    $("sitting-title").textContent = state.sitting.body + "　" + state.sitting.title;
+    $("sitting-title").textContent = t("console.sitting", { body: state.sitting.body, title: state.sitting.title });
     showAttendance(state.attendance);
     renderLive(state);
     renderAgenda(state);
