@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import re
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import qrcode
@@ -21,6 +22,7 @@ from flask_babel import gettext
 from markupsafe import Markup
 from sqlalchemy import select
 
+from crypto.tls import ca_fingerprint_of, format_fingerprint
 from voting_server.extensions import audit_log, db, sessions
 from voting_server.models import Body, Member, StaffRole
 from voting_server.services import devices, staff
@@ -73,10 +75,18 @@ def public_base_url() -> str:
     return str(configured or request.host_url).rstrip("/")
 
 
-def enrollment_url(base_url: str, code: str) -> str:
+def enrollment_url(base_url: str, code: str, ca_fingerprint: str | None = None) -> str:
     """What a seat's QR code holds. The code travels in the fragment, which a
-    browser never sends to the server, so it stays out of access logs."""
-    return f"{base_url}/kiosk#enroll={code}"
+    browser never sends to the server, so it stays out of access logs; so does
+    ``caf``, the venue CA's SHA-256 fingerprint, which the kiosk page shows for
+    checking against the CA the tablet trusts (docs/tls.md)."""
+    url = f"{base_url}/kiosk#enroll={code}"
+    return f"{url}&caf={ca_fingerprint}" if ca_fingerprint else url
+
+
+def venue_ca_fingerprint() -> str | None:
+    """The venue CA's fingerprint (hex), if ``voting-server tls init`` made one."""
+    return ca_fingerprint_of(Path(current_app.config["VOTING_TLS_DIR"]))
 
 
 def qr_svg(data: str) -> Markup:
@@ -243,10 +253,12 @@ def enrollment_code() -> ResponseReturnValue:
         return message_page(gettext("无法生成登记码"), refusal_text(refused), 400)
     log.info("enrollment code issued for seat %s by %r", seat, _username())
     base = public_base_url()
+    caf = venue_ca_fingerprint()
     return _secret_page(
         "admin/enrollment.html",
         body=body,
-        cards=[_card(base, seat, name, code)],
+        cards=[_card(base, seat, name, code, caf)],
+        ca_fingerprint=format_fingerprint(caf) if caf else None,
         ttl_hours=ttl,
         base_url=base,
         per_page=1,
@@ -272,19 +284,22 @@ def enrollment_sheet() -> ResponseReturnValue:
         }
     log.info("enrollment codes issued for %s seats by %r", len(codes), _username())
     base = public_base_url()
-    cards = [_card(base, seat, names.get(seat, ""), code) for seat, code in codes.items()]
+    caf = venue_ca_fingerprint()
+    cards = [_card(base, seat, names.get(seat, ""), code, caf) for seat, code in codes.items()]
     return _secret_page(
         "admin/enrollment.html",
         body=body,
         cards=cards,
+        ca_fingerprint=format_fingerprint(caf) if caf else None,
         ttl_hours=ttl,
         base_url=base,
         per_page=per_page,
     )
 
 
-def _card(base: str, seat: int, name: str, code: str) -> dict[str, Any]:
-    return {"seat": seat, "name": name, "code": code, "qr": qr_svg(enrollment_url(base, code))}
+def _card(base: str, seat: int, name: str, code: str, caf: str | None) -> dict[str, Any]:
+    qr = qr_svg(enrollment_url(base, code, caf))
+    return {"seat": seat, "name": name, "code": code, "qr": qr}
 
 
 # --- PINs --------------------------------------------------------------------------------------

@@ -644,6 +644,18 @@
     show("cancelled");
   }
 
+  // --- the venue CA (docs/tls.md) --------------------------------------------------------
+
+  /** The enrollment QR code carries the venue CA's fingerprint (#…&caf=): say so if this
+   * server serves under another CA, and show the server's for checking by eye. */
+  function checkVenueCa() {
+    const expected = (new URLSearchParams(window.location.hash.slice(1)).get("caf") || "").toLowerCase();
+    const box = $("enroll-ca");
+    if (!expected || !box) return;
+    box.hidden = false;
+    if (expected !== box.dataset.serverCa) say(t("kiosk.ca_mismatch"));
+  }
+
   // --- start -----------------------------------------------------------------------------
 
   async function start() {
@@ -669,7 +681,10 @@
       device = null;
     }
     if (device && device.keyPair && device.device) connect();
-    else show("enroll");
+    else {
+      show("enroll");
+      checkVenueCa();
+    }
   }
 
   start();
