@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 HOST   ?= 127.0.0.1
 PORT   ?= 5080
 
-.PHONY: install run test soak bench lint format clean
+.PHONY: install run test soak bench lint format clean translations
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed (found " + sys.version.split()[0] + ")")'
@@ -37,6 +37,15 @@ soak: install
 ## bench/results/ack_latency.svg (BENCH_ARGS="--members 300 --skip-verify" for a quick run)
 bench: install
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
+## make translations: extract every _() into messages.pot, merge it into the zh_CN and en
+## catalogs, compile them (.mo files are committed: a fresh clone runs without this step)
+I18N := voting_server/translations
+translations: install
+	$(BIN)/pybabel extract -F babel.cfg -k N_ --add-location=file --sort-output --no-wrap \
+		--project=congress-voting --copyright-holder="" -o $(I18N)/messages.pot .
+	$(BIN)/pybabel update -i $(I18N)/messages.pot -d $(I18N) --no-wrap --no-fuzzy-matching --ignore-obsolete
+	$(BIN)/pybabel compile -d $(I18N) --statistics
 
 lint: install
 	$(BIN)/ruff check .

@@ -19,3 +19,6 @@ accesslog = os.environ.get("VOTING_ACCESS_LOG", "-")
 access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms'
 errorlog = "-"
 loglevel = os.environ.get("VOTING_LOG_LEVEL", "info")
+# HTTPS on the hall LAN (voting-server run sets these when it serves TLS; docs/tls.md).
+certfile = os.environ.get("VOTING_TLS_CERT") or None
+keyfile = os.environ.get("VOTING_TLS_KEY") or None

@@ -7,7 +7,6 @@ from pathlib import Path
 from flask import Flask
 
 from voting_server.extensions import init_audit_log, init_database, init_voting, socketio
-from voting_server.gettext import _ as gettext_
 from voting_server.presets import load_presets
 from voting_server.settings import Config
 
@@ -18,8 +17,6 @@ def create_app(config: object | None = None) -> Flask:
     app = Flask(__name__, instance_path=getattr(config, "INSTANCE_DIR", None))
     app.config.from_object(config)
     app.extensions["voting.presets"] = load_presets(Path(app.config["VOTING_PRESETS_FILE"]))
-    # Until Flask-Babel registers its own ``_``: the identity (voting_server.gettext).
-    app.jinja_env.globals.setdefault("_", gettext_)
     init_database(app)
     init_audit_log(app)
     init_voting(app)
@@ -46,4 +43,8 @@ def create_app(config: object | None = None) -> Flask:
     app.register_blueprint(agenda.bp)
     app.register_blueprint(audit.bp)
     app.register_blueprint(screens.kiosk_static)
+
+    from voting_server import i18n
+
+    i18n.init_app(app)
     return app

@@ -12,6 +12,8 @@ SQLite default, a PostgreSQL deployment and the tests:
   ``threading`` for the test client)
 - ``VOTING_PUBLIC_URL``: the server's address as the tablets reach it (for
   enrollment QR codes; default: the address of the request)
+- ``VOTING_TLS_DIR``: the venue CA and server certificate of
+  ``voting-server tls init`` (default: ``tls`` in the instance dir)
 """
 
 from __future__ import annotations
@@ -36,6 +38,13 @@ def _secret_key(directory: Path) -> str:
     return path.read_text().strip()
 
 
+def tls_dir() -> Path:
+    """Where ``voting-server tls init`` writes and ``run`` looks for the certificates."""
+    from voting_server.db import instance_dir
+
+    return Path(os.environ.get("VOTING_TLS_DIR") or instance_dir() / "tls")
+
+
 class Config:
     """Production defaults, read from the environment when instantiated."""
 
@@ -58,6 +67,8 @@ class Config:
         # The address tablets use (e.g. https://10.0.0.5), printed in enrollment
         # QR codes; default: the address the secretariat's browser used.
         self.VOTING_PUBLIC_URL = os.environ.get("VOTING_PUBLIC_URL") or None
+        # The venue CA whose fingerprint enrollment QR codes carry (docs/tls.md).
+        self.VOTING_TLS_DIR = str(tls_dir())
 
 
 class TestingConfig(Config):

@@ -12,6 +12,7 @@ from voting_server.cli import staff as staff_cli
 from voting_server.cli.serve import run_command
 from voting_server.cli.simulate import simulate_command
 from voting_server.cli.tally import tally_command
+from voting_server.cli.tls import tls_group
 
 
 @click.group(help="电子表决系统 — electronic voting for people's congresses.")
@@ -22,5 +23,6 @@ def main() -> None:
 main.add_command(tally_command)
 main.add_command(run_command)
 main.add_command(simulate_command)
+main.add_command(tls_group)
 database.register(main)
 staff_cli.register(main)

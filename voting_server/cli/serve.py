@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from voting_server.settings import CONFIG_DIR
+from voting_server.settings import CONFIG_DIR, tls_dir
 
 
 @click.command("run")
@@ -30,9 +30,26 @@ from voting_server.settings import CONFIG_DIR
     type=click.IntRange(1, 64),
     help="gevent workers; more than 1 needs the Redis queue and sticky sessions.",
 )
-def run_command(host: str, port: int, database_url: str | None, workers: int) -> None:
+@click.option(
+    "--tls/--no-tls",
+    default=None,
+    help="Serve HTTPS with the certificate of `voting-server tls init` (default: when it "
+    "exists); --no-tls serves plain HTTP, e.g. on localhost for tests.",
+)
+def run_command(
+    host: str, port: int, database_url: str | None, workers: int, tls: bool | None
+) -> None:
     """Migrate the database to the current schema, then serve the app."""
+    from crypto.tls import TlsPaths
     from voting_server.db import default_database_url, upgrade
+
+    paths = TlsPaths(tls_dir())
+    if tls and not paths.ready():
+        raise click.ClickException(
+            f"没有服务器证书 no server certificate in {paths.directory}: "
+            "run `voting-server tls init --hosts ADDRESS` first"
+        )
+    serve_tls = paths.ready() if tls is None else tls
 
     url = database_url or default_database_url()
     try:
@@ -42,7 +59,7 @@ def run_command(host: str, port: int, database_url: str | None, workers: int) ->
             f"数据库不可用 database unavailable: {exc.__class__.__name__}: {exc}"
         ) from None
     shown = "localhost" if host in {"0.0.0.0", "127.0.0.1"} else host
-    base = f"http://{shown}:{port}"
+    base = f"{'https' if serve_tls else 'http'}://{shown}:{port}"
     click.echo(f"电子表决系统 serving on {base}")
     for label, path in _urls():
         click.echo(f"  {label}: {base}{path}")
@@ -53,6 +70,10 @@ def run_command(host: str, port: int, database_url: str | None, workers: int) ->
         VOTING_WORKERS=str(workers),
     )
     env.setdefault("VOTING_ASYNC_MODE", "gevent")
+    for name in ("VOTING_TLS_CERT", "VOTING_TLS_KEY"):
+        env.pop(name, None)
+    if serve_tls:
+        env.update(VOTING_TLS_CERT=str(paths.server_cert), VOTING_TLS_KEY=str(paths.server_key))
     argv = [
         sys.executable,
         "-m",

@@ -149,7 +149,7 @@ def served(database_url: str, instance: Path, log_path: Path) -> Iterator[str]:
     )
     env.pop("VOTING_ASYNC_MODE", None)
     argv = [sys.executable, "-c", "from voting_server.cli import main; main()", "run",
-            "--host", "127.0.0.1", "--port", str(port)]  # fmt: skip
+            "--host", "127.0.0.1", "--port", str(port), "--no-tls"]  # fmt: skip
     with serving(argv, env, port, log_path) as base:
         yield base
 

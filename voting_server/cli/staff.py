@@ -26,7 +26,7 @@ from voting_server.db import current_revision, head_revision, make_session_facto
 from voting_server.models import Member, StaffRole
 from voting_server.services import devices, staff
 from voting_server.services.transactions import write_transaction
-from voting_server.sockets.errors import MESSAGES, Refusal
+from voting_server.sockets.errors import Refusal, bilingual
 
 ROLES = [r.value for r in StaffRole]
 body_option = click.option(
@@ -48,9 +48,8 @@ def _transaction(database_url: str | None) -> Iterator[Session]:
             with write_transaction(make_session_factory(engine)) as session:
                 yield session
         except Refusal as refused:
-            zh, en, _ = MESSAGES[refused.code]
             raise click.ClickException(
-                f"{zh} {en}" + (f" ({refused.detail})" if refused.detail else "")
+                bilingual(refused.code) + (f" ({refused.detail})" if refused.detail else "")
             ) from None
 
 
@@ -83,9 +82,7 @@ def create_user_command(
     try:  # before touching the database: a refused password needs no connection
         staff.check_password_policy(username, password)
     except Refusal as refused:
-        raise click.ClickException(
-            f"{MESSAGES[refused.code][0]} {MESSAGES[refused.code][1]}"
-        ) from None
+        raise click.ClickException(bilingual(refused.code)) from None
     with _transaction(database_url) as session:
         user = staff.create_user(session, username, display_name or username, role, password)
         name, role_value = user.username, user.role.value

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
 from voting_server.demo import BEIJING
-from voting_server.gettext import _
 from voting_server.models import (
     TITLE_MAX,
     AgendaItem,

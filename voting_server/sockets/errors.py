@@ -8,68 +8,55 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
+from flask_babel import gettext
 from pydantic import BaseModel, ValidationError
 
+from voting_server.i18n import N_, translate_to
 from voting_server.rules.schema import format_loc
 
 M = TypeVar("M", bound=BaseModel)
 
-# code → (中文, English, retry)
-MESSAGES: dict[str, tuple[str, str, bool]] = {
-    "invalid_payload": ("请求格式有误", "The request is malformed.", False),
-    "not_authenticated": ("设备或用户尚未认证", "Not authenticated.", False),
-    "forbidden": ("无权进行此操作", "Not allowed for this role.", False),
-    "unknown_device": ("设备未登记或已停用", "Unknown or revoked device.", False),
-    "bad_signature": ("签名验证失败", "The signature does not verify.", False),
-    "unknown_vote": ("没有该表决事项", "No such vote.", False),
-    "vote_not_open": ("表决尚未开始或已经结束", "The vote is not open.", False),
-    "vote_not_draft": ("该表决已开始过，不能再次开始", "The vote was already opened.", False),
-    "vote_not_closed": ("表决尚未结束", "The vote is not closed.", False),
-    "vote_already_open": ("已有表决正在进行", "Another vote is open.", False),
-    "no_quorum": ("出席人数未过半数，不能开始表决", "No quorum: the vote cannot be opened.", False),
-    "not_signed_in": ("请先签到", "Sign in first.", False),
-    "already_signed_in": ("已经签到", "Already signed in.", False),
-    "wrong_seat": ("座位与设备不符", "The seat does not match this device.", False),
-    "invalid_ballot": ("选票无效", "The ballot is invalid.", False),
-    "already_voted": (
-        "已经表决，本次表决不允许更改",
-        "Already voted; changes are not allowed.",
-        False,
-    ),
-    "nonce_reused": ("重复的请求编号", "Nonce already used for another ballot.", False),
-    "pin_invalid": ("密码错误", "Wrong PIN.", False),
-    "pin_locked": (
-        "密码错误次数过多，请联系工作人员",
-        "Too many wrong PINs; ask the staff.",
-        False,
-    ),
-    "no_pin": ("尚未设置密码，请联系工作人员", "No PIN set; ask the staff.", False),
-    "no_sitting": ("当前没有进行中的会议", "No sitting is in progress.", False),
-    "unknown_member": ("没有该组成人员", "No such member.", False),
-    "bad_configuration": ("表决设置有误", "The vote configuration is invalid.", False),
-    "enrollment_invalid": ("登记码无效或已过期", "Invalid or expired enrollment code.", False),
-    "unknown_seat": ("该座位没有在册组成人员", "No active member holds this seat.", False),
-    "unknown_user": ("没有该工作人员账号", "No such staff account.", False),
-    "username_taken": ("该用户名已被使用", "The username is taken.", False),
-    "invalid_username": (
-        "用户名须为3至64个小写字母、数字或 . _ -",
-        "A username is 3 to 64 lowercase letters, digits, '.', '_' or '-'.",
-        False,
-    ),
-    "weak_password": (
-        "密码至少10个字符，且不能与用户名相同",
-        "The password needs at least 10 characters and must differ from the username.",
-        False,
-    ),
-    "login_failed": ("用户名或密码错误", "Wrong username or password.", False),
-    "invalid_pin": ("签到密码须为6位数字", "A PIN is 6 digits.", False),
-    "rate_limited": ("尝试次数过多，请稍后再试", "Too many attempts; try again later.", True),
-    "vote_has_result": ("该表决已有结果", "The vote already has a result.", False),
-    "no_paper_count": ("尚未录入人工计票结果", "No paper count has been entered.", False),
-    "already_countersigned": ("已经签署", "Already countersigned.", False),
-    "invalid_paper_count": ("人工计票数据有误", "The paper count is invalid.", False),
-    "database_unavailable": ("系统繁忙，请稍候重试", "Database unavailable; retry.", True),
-    "server_busy": ("系统繁忙，请稍候重试", "Server busy; retry.", True),
+# code → (message, retry). The message is the Chinese msgid; its English is in
+# the en catalog (voting_server/translations), like every other string.
+MESSAGES: dict[str, tuple[str, bool]] = {
+    "invalid_payload": (N_("请求格式有误"), False),
+    "not_authenticated": (N_("设备或用户尚未认证"), False),
+    "forbidden": (N_("无权进行此操作"), False),
+    "unknown_device": (N_("设备未登记或已停用"), False),
+    "bad_signature": (N_("签名验证失败"), False),
+    "unknown_vote": (N_("没有该表决事项"), False),
+    "vote_not_open": (N_("表决尚未开始或已经结束"), False),
+    "vote_not_draft": (N_("该表决已开始过，不能再次开始"), False),
+    "vote_not_closed": (N_("表决尚未结束"), False),
+    "vote_already_open": (N_("已有表决正在进行"), False),
+    "no_quorum": (N_("出席人数未过半数，不能开始表决"), False),
+    "not_signed_in": (N_("请先签到"), False),
+    "already_signed_in": (N_("已经签到"), False),
+    "wrong_seat": (N_("座位与设备不符"), False),
+    "invalid_ballot": (N_("选票无效"), False),
+    "already_voted": (N_("已经表决，本次表决不允许更改"), False),
+    "nonce_reused": (N_("重复的请求编号"), False),
+    "pin_invalid": (N_("密码错误"), False),
+    "pin_locked": (N_("密码错误次数过多，请联系工作人员"), False),
+    "no_pin": (N_("尚未设置密码，请联系工作人员"), False),
+    "no_sitting": (N_("当前没有进行中的会议"), False),
+    "unknown_member": (N_("没有该组成人员"), False),
+    "bad_configuration": (N_("表决设置有误"), False),
+    "enrollment_invalid": (N_("登记码无效或已过期"), False),
+    "unknown_seat": (N_("该座位没有在册组成人员"), False),
+    "unknown_user": (N_("没有该工作人员账号"), False),
+    "username_taken": (N_("该用户名已被使用"), False),
+    "invalid_username": (N_("用户名须为3至64个小写字母、数字或 . _ -"), False),
+    "weak_password": (N_("密码至少10个字符，且不能与用户名相同"), False),
+    "login_failed": (N_("用户名或密码错误"), False),
+    "invalid_pin": (N_("签到密码须为6位数字"), False),
+    "rate_limited": (N_("尝试次数过多，请稍后再试"), True),
+    "vote_has_result": (N_("该表决已有结果"), False),
+    "no_paper_count": (N_("尚未录入人工计票结果"), False),
+    "already_countersigned": (N_("已经签署"), False),
+    "invalid_paper_count": (N_("人工计票数据有误"), False),
+    "database_unavailable": (N_("系统繁忙，请稍候重试"), True),
+    "server_busy": (N_("系统繁忙，请稍候重试"), True),
 }
 
 
@@ -88,18 +75,26 @@ class Refusal(Exception):
 
 
 def refusal(code: str, detail: str = "") -> dict[str, Any]:
-    """The acknowledgement of a refused request (docs/protocol.md)."""
-    zh, en, retry = MESSAGES[code]
+    """The acknowledgement of a refused request (docs/protocol.md): ``message`` in
+    the connection's language (Chinese unless it chose English), ``message_en``
+    always English (for logs and the Python kiosk client)."""
+    msgid, retry = MESSAGES[code]
     answer: dict[str, Any] = {
         "ok": False,
         "error": code,
-        "message": zh,
-        "message_en": en,
+        "message": gettext(msgid),
+        "message_en": translate_to("en", msgid),
         "retry": retry,
     }
     if detail:
         answer["detail"] = detail
     return answer
+
+
+def bilingual(code: str) -> str:
+    """ "中文 English" of a code, for the operators' command line."""
+    msgid = MESSAGES[code][0]
+    return f"{msgid} {translate_to('en', msgid)}"
 
 
 def parse_payload(model: type[M], data: Any) -> M:

@@ -11,15 +11,18 @@ from __future__ import annotations
 import logging
 import re
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import qrcode
 import qrcode.image.svg
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext
 from markupsafe import Markup
 from sqlalchemy import select
 
+from crypto.tls import ca_fingerprint_of, format_fingerprint
 from voting_server.extensions import audit_log, db, sessions
 from voting_server.models import Body, Member, StaffRole
 from voting_server.services import devices, staff
@@ -36,6 +39,7 @@ SECRETARIAT = StaffRole.SECRETARIAT
 MAX_TTL_HOURS = 24 * 14
 SHEET_PER_PAGE = (1, 2, 4, 6)  # enrollment codes per printed page
 SLIPS_PER_PAGE = 8  # PIN slips per printed page (cut along the lines)
+REVOKE_REASON = "秘书处停用"  # i18n: record — the audit log's reason (docs/i18n.md)
 
 
 def _no_store(response: Any) -> Any:
@@ -59,8 +63,8 @@ def _body() -> Body | None:
 
 def _no_body() -> ResponseReturnValue:
     return message_page(
-        "尚无机构",
-        "数据库中还没有人大或常委会的名册。请先导入名册，或运行 voting-server demo。",
+        gettext("尚无机构"),
+        gettext("数据库中还没有人大或常委会的名册。请先导入名册，或运行 voting-server demo。"),
         404,
     )
 
@@ -71,10 +75,18 @@ def public_base_url() -> str:
     return str(configured or request.host_url).rstrip("/")
 
 
-def enrollment_url(base_url: str, code: str) -> str:
+def enrollment_url(base_url: str, code: str, ca_fingerprint: str | None = None) -> str:
     """What a seat's QR code holds. The code travels in the fragment, which a
-    browser never sends to the server, so it stays out of access logs."""
-    return f"{base_url}/kiosk#enroll={code}"
+    browser never sends to the server, so it stays out of access logs; so does
+    ``caf``, the venue CA's SHA-256 fingerprint, which the kiosk page shows for
+    checking against the CA the tablet trusts (docs/tls.md)."""
+    url = f"{base_url}/kiosk#enroll={code}"
+    return f"{url}&caf={ca_fingerprint}" if ca_fingerprint else url
+
+
+def venue_ca_fingerprint() -> str | None:
+    """The venue CA's fingerprint (hex), if ``voting-server tls init`` made one."""
+    return ca_fingerprint_of(Path(current_app.config["VOTING_TLS_DIR"]))
 
 
 def qr_svg(data: str) -> Markup:
@@ -121,7 +133,7 @@ def staff_create() -> ResponseReturnValue:
     password = form.get("password", "")
     error = None
     if password != form.get("password2", ""):
-        error = "两次输入的密码不一致。"
+        error = gettext("两次输入的密码不一致。")
     else:
         try:
             with write_transaction(sessions()) as tx:
@@ -152,8 +164,12 @@ def staff_deactivate(user_id: int) -> ResponseReturnValue:
         with write_transaction(sessions()) as tx:
             name = staff.deactivate_user(tx, user_id, by=me.id if me else None).username
     except Refusal as refused:
-        message = "不能停用自己的账号。" if refused.code == "forbidden" else refusal_text(refused)
-        return message_page("无法停用", message, 400)
+        message = (
+            gettext("不能停用自己的账号。")
+            if refused.code == "forbidden"
+            else refusal_text(refused)
+        )
+        return message_page(gettext("无法停用"), message, 400)
     disconnect_user(user_id)  # a console left open loses its connection at once
     log.info("staff account %r deactivated by %r", name, _username())
     return redirect(url_for("admin.staff_list"))
@@ -203,13 +219,14 @@ def device_list() -> ResponseReturnValue:
 @bp.post("/devices/<device_id>/revoke")
 @login_required(SECRETARIAT)
 def device_revoke(device_id: str) -> ResponseReturnValue:
-    reason = request.form.get("reason", "").strip() or "秘书处停用"
+    # The reason is a record in the audit log, kept in Chinese whatever the page's language.
+    reason = request.form.get("reason", "").strip() or REVOKE_REASON
     try:
         with write_transaction(sessions()) as tx:
             device = devices.revoke_device(tx, audit_log(), device_id, reason)
             seat, body_id = device.seat, device.body_id
     except Refusal as refused:
-        return message_page("无法停用设备", refusal_text(refused), 400)
+        return message_page(gettext("无法停用设备"), refusal_text(refused), 400)
     log.info("device %s (seat %s) revoked by %r", device_id, seat, _username())
     return redirect(url_for("admin.device_list", body=body_id))
 
@@ -233,13 +250,15 @@ def enrollment_code() -> ResponseReturnValue:
             member = devices.member_at_seat(tx, body.id, seat)
             name = member.name if member else ""
     except Refusal as refused:
-        return message_page("无法生成登记码", refusal_text(refused), 400)
+        return message_page(gettext("无法生成登记码"), refusal_text(refused), 400)
     log.info("enrollment code issued for seat %s by %r", seat, _username())
     base = public_base_url()
+    caf = venue_ca_fingerprint()
     return _secret_page(
         "admin/enrollment.html",
         body=body,
-        cards=[_card(base, seat, name, code)],
+        cards=[_card(base, seat, name, code, caf)],
+        ca_fingerprint=format_fingerprint(caf) if caf else None,
         ttl_hours=ttl,
         base_url=base,
         per_page=1,
@@ -265,19 +284,22 @@ def enrollment_sheet() -> ResponseReturnValue:
         }
     log.info("enrollment codes issued for %s seats by %r", len(codes), _username())
     base = public_base_url()
-    cards = [_card(base, seat, names.get(seat, ""), code) for seat, code in codes.items()]
+    caf = venue_ca_fingerprint()
+    cards = [_card(base, seat, names.get(seat, ""), code, caf) for seat, code in codes.items()]
     return _secret_page(
         "admin/enrollment.html",
         body=body,
         cards=cards,
+        ca_fingerprint=format_fingerprint(caf) if caf else None,
         ttl_hours=ttl,
         base_url=base,
         per_page=per_page,
     )
 
 
-def _card(base: str, seat: int, name: str, code: str) -> dict[str, Any]:
-    return {"seat": seat, "name": name, "code": code, "qr": qr_svg(enrollment_url(base, code))}
+def _card(base: str, seat: int, name: str, code: str, caf: str | None) -> dict[str, Any]:
+    qr = qr_svg(enrollment_url(base, code, caf))
+    return {"seat": seat, "name": name, "code": code, "qr": qr}
 
 
 # --- PINs --------------------------------------------------------------------------------------

@@ -15,11 +15,11 @@ from urllib.parse import quote
 
 from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from voting_server.demo import BEIJING
 from voting_server.extensions import db, sessions
-from voting_server.gettext import _
 from voting_server.models import AgendaItem, Document, Sitting, SittingStatus, StaffRole, Vote
 from voting_server.presets import Presets, preset_titles
 from voting_server.rules.kinds import KeyPolicy, LiveTally, ThresholdBase, VoteKind

@@ -15,13 +15,13 @@ from typing import Any
 
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from sqlalchemy import ColumnElement, String, cast, func, select
 from sqlalchemy.dialects.postgresql import JSONB
 
 from audit.verify import Replay
 from voting_server.demo import BEIJING
 from voting_server.extensions import db
-from voting_server.gettext import _
 from voting_server.models import AuditEntry, StaffRole
 from voting_server.services.audit_log import utc_timestamp
 from voting_server.services.log_check import LogCheck

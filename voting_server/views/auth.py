@@ -35,10 +35,12 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext
 from sqlalchemy.orm import Session
 from werkzeug.routing import BuildError
 
 from voting_server.extensions import db, sessions
+from voting_server.i18n import N_
 from voting_server.models import StaffRole, StaffUser
 from voting_server.services import staff
 from voting_server.services.throttle import Throttle
@@ -65,11 +67,18 @@ LOGIN_FAILURES_PER_ADDRESS = 30
 LOGIN_WINDOW_S = 15 * 60
 
 ROLE_LABELS = {
-    StaffRole.PRESIDIUM.value: "主持人（主席团）",
-    StaffRole.SECRETARIAT.value: "秘书处",
-    StaffRole.SCRUTINEER.value: "监票人",
-    StaffRole.DISPLAY.value: "大屏显示",
+    StaffRole.PRESIDIUM.value: N_("主持人（主席团）"),
+    StaffRole.SECRETARIAT.value: N_("秘书处"),
+    StaffRole.SCRUTINEER.value: N_("监票人"),
+    StaffRole.DISPLAY.value: N_("大屏显示"),
 }
+
+
+def role_labels() -> dict[str, str]:
+    """The roles' names in the page's language."""
+    return {role: gettext(label) for role, label in ROLE_LABELS.items()}
+
+
 # Where a role lands after login: the first endpoint that exists.
 ROLE_HOME = {
     StaffRole.SECRETARIAT.value: ("admin.index",),
@@ -87,7 +96,11 @@ def init_app(app: Flask) -> None:
     )
     app.before_request(_check_csrf)
     app.context_processor(
-        lambda: {"csrf_token": csrf_token, "current_user": current_user, "role_labels": ROLE_LABELS}
+        lambda: {
+            "csrf_token": csrf_token,
+            "current_user": current_user,
+            "role_labels": role_labels(),
+        }
     )
     app.register_blueprint(bp)
 
@@ -122,8 +135,8 @@ def _check_csrf() -> ResponseReturnValue | None:
         return None
     log.warning("CSRF token missing or wrong: %s %s", request.method, request.path)
     return message_page(
-        "页面已过期",
-        "页面已过期或请求来源无法确认，操作未执行。请返回上一页，刷新后重试。",
+        gettext("页面已过期"),
+        gettext("页面已过期或请求来源无法确认，操作未执行。请返回上一页，刷新后重试。"),
         400,
     )
 
@@ -169,10 +182,12 @@ def login_required(*roles: StaffRole | str) -> Callable[[F], F]:
             if user is None:
                 if request.method == "GET":
                     return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
-                return message_page("请先登录", "请先登录后再进行此操作。", 401)
+                return message_page(gettext("请先登录"), gettext("请先登录后再进行此操作。"), 401)
             if allowed and user.role.value not in allowed:
-                names = "、".join(ROLE_LABELS[r] for r in sorted(allowed))
-                return message_page("无权访问", f"此页面仅供{names}使用。", 403)
+                names = gettext("、").join(gettext(ROLE_LABELS[r]) for r in sorted(allowed))
+                return message_page(
+                    gettext("无权访问"), gettext("此页面仅供%(roles)s使用。", roles=names), 403
+                )
             return view(*args, **kwargs)
 
         return guarded  # type: ignore[return-value]
@@ -185,8 +200,8 @@ def message_page(title: str, message: str, status: int) -> ResponseReturnValue:
 
 
 def refusal_text(refused: Refusal) -> str:
-    """The Chinese message of a refusal, for a form's error line."""
-    return MESSAGES[refused.code][0]
+    """The message of a refusal in the page's language, for a form's error line."""
+    return gettext(MESSAGES[refused.code][0])
 
 
 # --- login and logout ----------------------------------------------------------------------
@@ -230,7 +245,7 @@ def login_post() -> ResponseReturnValue:
             "auth/login.html",
             next=target,
             username=username,
-            error=f"登录失败次数过多，请{minutes}分钟后再试。",
+            error=gettext("登录失败次数过多，请%(minutes)s分钟后再试。", minutes=minutes),
         ), 429
     user = staff.authenticate(db(), username, password)
     if user is None:
@@ -238,7 +253,7 @@ def login_post() -> ResponseReturnValue:
         per_address.fail(address)
         log.info("login failed: user %r from %s", username, address)
         return render_template(
-            "auth/login.html", next=target, username=username, error="用户名或密码错误。"
+            "auth/login.html", next=target, username=username, error=gettext("用户名或密码错误。")
         ), 401
     per_user.reset((username, address))
     # A fresh session: nothing from before the login (incl. its CSRF token) survives.
@@ -270,7 +285,7 @@ def change_password_post() -> ResponseReturnValue:
     assert user is not None  # login_required
     new = request.form.get("new_password", "")
     if new != request.form.get("new_password2", ""):
-        return render_template("auth/password.html", error="两次输入的新密码不一致。"), 400
+        return render_template("auth/password.html", error=gettext("两次输入的新密码不一致。")), 400
     try:
         with write_transaction(sessions()) as tx:
             staff.change_password(tx, user.id, request.form.get("old_password", ""), new)
@@ -278,7 +293,9 @@ def change_password_post() -> ResponseReturnValue:
             assert changed is not None
             stamp = staff.session_stamp(changed)
     except Refusal as refused:
-        text = "当前密码错误。" if refused.code == "login_failed" else refusal_text(refused)
+        text = (
+            gettext("当前密码错误。") if refused.code == "login_failed" else refusal_text(refused)
+        )
         return render_template("auth/password.html", error=text), 400
     session[SESSION_STAMP] = stamp  # this session stays; every other one ends
     log.info("password changed: user %r", user.username)

@@ -13,8 +13,6 @@ from voting_server.models import AgendaItem, Body, Sitting
 
 bp = Blueprint("pages", __name__)
 
-KIND_LABELS = {"motion": "表决", "selection": "民生实事项目票决", "evaluation": "满意度测评"}
-
 
 @bp.get("/")
 def overview() -> ResponseReturnValue:
@@ -29,4 +27,4 @@ def overview() -> ResponseReturnValue:
         )
         .all()
     )
-    return render_template("overview.html", bodies=bodies, kind_labels=KIND_LABELS)
+    return render_template("overview.html", bodies=bodies)

@@ -2,7 +2,8 @@
 
 Thin views over ``services.results`` (and ``sheets`` for rendering): they
 authorize, translate the form, and call the service in one write
-transaction. A refusal is shown with its Chinese message and changes nothing.
+transaction. A refusal is shown with its message in the page's language and
+changes nothing. Sheets, minutes and exports are official documents: Chinese.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from urllib.parse import quote
 
 from flask import Blueprint, Response, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext
 from sqlalchemy import select
 
 from audit.bundle import parse_head
@@ -49,12 +51,18 @@ bp = Blueprint("results", __name__, url_prefix="/results")
 
 STAFF = tuple(StaffRole)
 MAX_FORM_JSON = 2_000_000  # characters of a pasted paper count or receipt
+# The official documents' file and sheet names stay Chinese, like the documents (docs/i18n.md).
+DOC_RESULTS = "表决结果"  # i18n: record
+DOC_MINUTES = "表决结果汇总"  # i18n: record
+DOC_ATTENDANCE = "签到"  # i18n: record
 
 
 def _vote_or_404(vote_id: int) -> Vote | ResponseReturnValue:
     vote = db().get(Vote, vote_id)
     if vote is None:
-        return message_page("没有该表决", f"表决 {vote_id} 不存在。", 404)
+        return message_page(
+            gettext("没有该表决"), gettext("表决 %(vote)s 不存在。", vote=vote_id), 404
+        )
     return vote
 
 
@@ -146,7 +154,7 @@ def countersign(vote_id: int) -> ResponseReturnValue:
                 "manual": True,
             }
     except Refusal as refused:
-        return message_page("无法签署", refusal_text(refused), 400)
+        return message_page(gettext("无法签署"), refusal_text(refused), 400)
     if published:  # the hand count is now the vote's result, on every screen
         socketio.emit("result", announcement)
     target = "results.paper_page" if subject == "paper_count" else "results.sheet"
@@ -173,9 +181,11 @@ def receipt_check() -> ResponseReturnValue:
             outcome = check_receipt(receipt, lines, head)
         except ValueError as exc:  # not JSON, EvidenceError, ProofError
             kind = (
-                "凭条与记录不符" if isinstance(exc, EvidenceError | ProofError) else "凭条格式有误"
+                gettext("凭条与记录不符")
+                if isinstance(exc, EvidenceError | ProofError)
+                else gettext("凭条格式有误")
             )
-            error = f"{kind}：{exc}"
+            error = gettext("%(kind)s：%(detail)s", kind=kind, detail=exc)
     return render_template(
         "results/receipt.html",
         outcome=outcome,
@@ -212,7 +222,7 @@ def _pdf_or_message(render: Callable[[], bytes], filename: str) -> ResponseRetur
     try:
         return _download(render(), "application/pdf", filename)
     except SheetError as exc:
-        return message_page("无法生成 PDF", str(exc), 503)
+        return message_page(gettext("无法生成 PDF"), str(exc), 503)
 
 
 @bp.get("/votes/<int:vote_id>/sheet")
@@ -221,7 +231,7 @@ def sheet(vote_id: int) -> ResponseReturnValue:
     try:
         return render_html(_sheet(vote_id))
     except Refusal as refused:
-        return message_page("尚无表决结果", refusal_text(refused), 404)
+        return message_page(gettext("尚无表决结果"), refusal_text(refused), 404)
 
 
 @bp.get("/votes/<int:vote_id>/sheet.pdf")
@@ -230,8 +240,8 @@ def sheet_pdf(vote_id: int) -> ResponseReturnValue:
     try:
         sheet_ = _sheet(vote_id)
     except Refusal as refused:
-        return message_page("尚无表决结果", refusal_text(refused), 404)
-    return _pdf_or_message(lambda: render_pdf(sheet_), f"表决结果-{vote_id}.pdf")
+        return message_page(gettext("尚无表决结果"), refusal_text(refused), 404)
+    return _pdf_or_message(lambda: render_pdf(sheet_), f"{DOC_RESULTS}-{vote_id}.pdf")
 
 
 def _sitting_sheets(sitting_id: int) -> tuple[Sitting, list[ResultSheet]] | None:
@@ -242,12 +252,22 @@ def _sitting_sheets(sitting_id: int) -> tuple[Sitting, list[ResultSheet]] | None
     return sitting, [_sheet(v.id) for v in votes]
 
 
+def _no_sitting(sitting_id: int) -> ResponseReturnValue:
+    return message_page(
+        gettext("没有该会议"), gettext("会议 %(sitting)s 不存在。", sitting=sitting_id), 404
+    )
+
+
+def _no_export() -> ResponseReturnValue:
+    return message_page(gettext("无法导出"), gettext("没有该会议，或格式不是 csv / xlsx。"), 404)
+
+
 @bp.get("/sittings/<int:sitting_id>/minutes")
 @login_required(*STAFF)
 def minutes(sitting_id: int) -> ResponseReturnValue:
     found = _sitting_sheets(sitting_id)
     if found is None:
-        return message_page("没有该会议", f"会议 {sitting_id} 不存在。", 404)
+        return _no_sitting(sitting_id)
     sitting, sheets = found
     return minutes_html(sheets, sitting.title, sitting.body.name)
 
@@ -257,11 +277,11 @@ def minutes(sitting_id: int) -> ResponseReturnValue:
 def minutes_pdf_view(sitting_id: int) -> ResponseReturnValue:
     found = _sitting_sheets(sitting_id)
     if found is None:
-        return message_page("没有该会议", f"会议 {sitting_id} 不存在。", 404)
+        return _no_sitting(sitting_id)
     sitting, sheets = found
     return _pdf_or_message(
         lambda: minutes_pdf(sheets, sitting.title, sitting.body.name),
-        f"表决结果汇总-{sitting_id}.pdf",
+        f"{DOC_MINUTES}-{sitting_id}.pdf",
     )
 
 
@@ -273,11 +293,15 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 def results_export(sitting_id: int, fmt: str) -> ResponseReturnValue:
     found = _sitting_sheets(sitting_id)
     if found is None or fmt not in {"csv", "xlsx"}:
-        return message_page("无法导出", "没有该会议，或格式不是 csv / xlsx。", 404)
+        return _no_export()
     rows = result_rows(found[1])
     if fmt == "csv":
-        return _download(to_csv(rows, RESULT_COLUMNS), "text/csv", f"表决结果-{sitting_id}.csv")
-    return _download(to_xlsx(rows, RESULT_COLUMNS, "表决结果"), XLSX, f"表决结果-{sitting_id}.xlsx")
+        return _download(
+            to_csv(rows, RESULT_COLUMNS), "text/csv", f"{DOC_RESULTS}-{sitting_id}.csv"
+        )
+    return _download(
+        to_xlsx(rows, RESULT_COLUMNS, DOC_RESULTS), XLSX, f"{DOC_RESULTS}-{sitting_id}.xlsx"
+    )
 
 
 @bp.get("/sittings/<int:sitting_id>/attendance.<fmt>")
@@ -285,7 +309,7 @@ def results_export(sitting_id: int, fmt: str) -> ResponseReturnValue:
 def attendance_export(sitting_id: int, fmt: str) -> ResponseReturnValue:
     sitting = db().get(Sitting, sitting_id)
     if sitting is None or fmt not in {"csv", "xlsx"}:
-        return message_page("无法导出", "没有该会议，或格式不是 csv / xlsx。", 404)
+        return _no_export()
     signed = {
         a.member_id: a
         for a in db().scalars(select(Attendance).where(Attendance.sitting_id == sitting_id))
@@ -300,5 +324,10 @@ def attendance_export(sitting_id: int, fmt: str) -> ResponseReturnValue:
         for m in members
     )  # fmt: skip
     if fmt == "csv":
-        return _download(to_csv(rows, ATTENDANCE_COLUMNS), "text/csv", f"签到-{sitting_id}.csv")
-    return _download(to_xlsx(rows, ATTENDANCE_COLUMNS, "签到"), XLSX, f"签到-{sitting_id}.xlsx")
+        name = f"{DOC_ATTENDANCE}-{sitting_id}.csv"
+        return _download(to_csv(rows, ATTENDANCE_COLUMNS), "text/csv", name)
+    return _download(
+        to_xlsx(rows, ATTENDANCE_COLUMNS, DOC_ATTENDANCE),
+        XLSX,
+        f"{DOC_ATTENDANCE}-{sitting_id}.xlsx",
+    )

@@ -15,9 +15,9 @@ import logging
 
 from flask import Blueprint, render_template, request
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 
 from voting_server.extensions import audit_log, db, sessions
-from voting_server.gettext import _
 from voting_server.models import Body, StaffRole
 from voting_server.roster import ParsedRoster, RosterChanges, RosterRejected, apply_roster
 from voting_server.roster import parse_roster as parse_roster_file

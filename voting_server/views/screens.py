@@ -16,8 +16,10 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
 import kiosk_client
+from crypto.tls import format_fingerprint
 from voting_server.extensions import db
 from voting_server.models import Body, Member, StaffRole
+from voting_server.views.admin import venue_ca_fingerprint
 from voting_server.views.auth import current_user, login_required
 
 # RFC 9239: JavaScript is text/javascript. Some systems' mime tables still say
@@ -47,7 +49,13 @@ def _server_now_ms() -> int:
 @bp.get("/kiosk")
 def kiosk() -> ResponseReturnValue:
     """The deputy's tablet. No staff login: the device proves itself with its own key."""
-    return render_template("kiosk.html", server_now_ms=_server_now_ms())
+    caf = venue_ca_fingerprint()
+    return render_template(
+        "kiosk.html",
+        server_now_ms=_server_now_ms(),
+        ca_fingerprint=caf or "",
+        ca_fingerprint_text=format_fingerprint(caf) if caf else "",
+    )
 
 
 @bp.get("/console")

@@ -17,6 +17,7 @@
   "use strict";
 
   const S = window.Screens;
+  const t = S.t;
   const el = S.el;
   const $ = (id) => document.getElementById(id);
 
@@ -143,7 +144,7 @@
     const code = $("enroll-code").value.replace(/\s+/g, "");
     if (!code) return;
     $("enroll-button").disabled = true;
-    say("正在登记…", true);
+    say(t("kiosk.enrolling"), true);
     try {
       const keyPair = await crypto.subtle.generateKey(
         { name: "ECDSA", namedCurve: "P-256" }, false, ["sign", "verify"]);
@@ -156,28 +157,28 @@
       });
       const data = await response.json().catch(() => ({}));
       if (!response.ok || data.ok === false || !data.device) {
-        say(data.message || "登记失败（" + response.status + "），请核对登记码");
+        say(data.message || t("kiosk.enroll_failed", { status: response.status }));
         return;
       }
       device = { device: data.device, seat: data.seat, server_key: data.server_key, keyPair: keyPair };
       await saveDevice(device);
       $("enroll-code").value = "";
-      say("登记成功：第 " + data.seat + " 座", true);
+      say(t("kiosk.enrolled", { seat: data.seat }), true);
       connect();
     } catch (e) {
-      say("登记失败：无法连接服务器，请重试");
+      say(t("kiosk.enroll_offline"));
     } finally {
       $("enroll-button").disabled = false;
     }
   }
 
   async function reenroll() {
-    if (!window.confirm("确定清除本设备的登记信息并重新登记吗？（仅限工作人员操作）")) return;
+    if (!window.confirm(t("kiosk.ask_reenroll"))) return;
     if (sio) sio.close();
     sio = null;
     device = null;
     await forgetDevice();
-    $("who").textContent = "代表表决终端";
+    $("who").textContent = t("kiosk.title");
     $("reenroll-box").hidden = true;
     say("");
     show("enroll");
@@ -194,7 +195,7 @@
       authed = false;
     });
     sio.on("connect_error", (err) => {
-      say((err && err.message) || "表决系统拒绝了本设备的连接");
+      say((err && err.message) || t("kiosk.refused"));
       $("reenroll-box").hidden = false;
       show("connecting");
     });
@@ -236,8 +237,8 @@
   }
 
   function showWho() {
-    const name = member && member.name ? " · " + member.name : "";
-    $("who").textContent = "第 " + device.seat + " 座" + name;
+    $("who").textContent = member && member.name
+      ? t("kiosk.seat_name", { seat: device.seat, name: member.name }) : t("kiosk.seat", { seat: device.seat });
   }
 
   /** A snapshot from the server (authenticate, state): choose the screen. */
@@ -246,13 +247,13 @@
     showWho();
     if (state.attendance) onAttendance(state.attendance);
     if (!state.sitting) {
-      $("waiting-heading").textContent = "暂无会议";
-      $("waiting-text").textContent = "当前没有进行中的会议，请等待。";
+      $("waiting-heading").textContent = t("kiosk.no_sitting_heading");
+      $("waiting-text").textContent = t("kiosk.no_sitting_text");
       show("waiting");
       return;
     }
-    $("waiting-heading").textContent = "已签到";
-    $("waiting-text").textContent = "请等待表决开始。";
+    $("waiting-heading").textContent = t("kiosk.signed_in_heading");
+    $("waiting-text").textContent = t("kiosk.wait_text");
     signedIn = Boolean(state.signed_in);
     const open = state.open_vote;
     if (!signedIn) {
@@ -272,7 +273,7 @@
   }
 
   function onAttendance(q) {
-    $("waiting-attendance").textContent = "实到 " + q.present + " 人 / 应到 " + q.members + " 人";
+    $("waiting-attendance").textContent = t("kiosk.attendance", q);
   }
 
   function onAttendanceEvent(q) {
@@ -284,7 +285,8 @@
   // --- 签到 -------------------------------------------------------------------------------
 
   function showSignIn(openVote) {
-    $("signin-member").textContent = "第 " + device.seat + " 座" + (member && member.name ? "　" + member.name : "");
+    $("signin-member").textContent = member && member.name
+      ? t("kiosk.seat_name", { seat: device.seat, name: member.name }) : t("kiosk.seat", { seat: device.seat });
     $("signin-vote-open").hidden = !openVote;
     show("signin");
     $("pin").focus();
@@ -294,12 +296,13 @@
     const pad = $("keypad");
     const press = (key) => {
       const pin = $("pin");
-      if (key === "清除") pin.value = "";
-      else if (key === "退格") pin.value = pin.value.slice(0, -1);
+      if (key === "clear") pin.value = "";
+      else if (key === "back") pin.value = pin.value.slice(0, -1);
       else if (pin.value.length < 12) pin.value += key;
     };
-    ["1", "2", "3", "4", "5", "6", "7", "8", "9", "清除", "0", "退格"].forEach((key) => {
-      pad.appendChild(el("button", { type: "button", onclick: () => press(key) }, key));
+    const label = { clear: t("kiosk.key_clear"), back: t("kiosk.key_back") };
+    ["1", "2", "3", "4", "5", "6", "7", "8", "9", "clear", "0", "back"].forEach((key) => {
+      pad.appendChild(el("button", { type: "button", onclick: () => press(key) }, label[key] || key));
     });
   }
 
@@ -307,7 +310,7 @@
     event.preventDefault();
     const pin = $("pin").value;
     if (!/^[0-9]{4,12}$/.test(pin)) {
-      say("签到密码为 4 至 12 位数字");
+      say(t("kiosk.pin_format"));
       return;
     }
     $("signin-button").disabled = true;
@@ -316,7 +319,7 @@
       $("pin").value = "";
       if (answer.ok || answer.error === "already_signed_in") {
         signedIn = true;
-        say("签到成功", true);
+        say(t("kiosk.signed_in"), true);
         await refreshState();
       } else {
         say(S.problem(answer));
@@ -363,8 +366,11 @@
     vote = v;
     voteClosed = false;
     $("vote-title").textContent = v.title;
-    $("vote-kind").textContent = S.KIND[v.kind] + "　·　" + (v.secret ? "无记名" : "记名") +
-      (v.key_policy === "last_press" ? "　·　结束前可以更改" : "　·　提交后不能更改");
+    $("vote-kind").textContent = t("kiosk.vote_kind", {
+      kind: S.KIND[v.kind],
+      ballot: v.secret ? t("kiosk.secret") : t("kiosk.named"),
+      policy: v.key_policy === "last_press" ? t("kiosk.can_change") : t("kiosk.final"),
+    });
     stopCountdown();
     stopCountdown = S.countdown($("vote-countdown"), v.closes_at);
     renderVote();
@@ -409,7 +415,7 @@
   function renderSelection(body) {
     const seats = vote.seats;
     body.appendChild(el("p", { class: "counter", id: "selection-counter" },
-      "已选择 " + choice.length + " 项　/　最多选择 " + seats + " 项"));
+      t("kiosk.selection_counter", { n: choice.length, seats: seats })));
     vote.candidates.forEach((candidate, index) => {
       const chosen = choice.indexOf(candidate.id) >= 0;
       body.appendChild(el("button", {
@@ -422,7 +428,7 @@
             say("");
           } else if (choice.length >= seats) {
             // Said twice: at the top of the page and in the counter that stays in view.
-            const refused = "最多选择" + seats + "项。如需更换，请先取消已选的一项。";
+            const refused = t("kiosk.selection_full", { seats: seats });
             say(refused);
             const counter = $("selection-counter");
             if (!counter.querySelector(".refused")) counter.appendChild(el("span", { class: "refused" }, refused));
@@ -445,7 +451,7 @@
     }
     const missing = options().filter((s) => !choice[s.id]).length;
     next.disabled = missing > 0;
-    next.textContent = missing > 0 ? "还有 " + missing + " 项未选择" : "下一步：核对选择";
+    next.textContent = missing > 0 ? t("kiosk.missing", { n: missing }) : t("kiosk.next");
   }
 
   function markLabel(markId) {
@@ -461,16 +467,16 @@
     if (vote.kind === "selection") {
       const picked = vote.candidates.filter((c) => choice.indexOf(c.id) >= 0);
       list.appendChild(el("li", null, el("strong", null,
-        picked.length ? "您选择了 " + picked.length + " 项（最多 " + vote.seats + " 项）：" : "您没有选择任何项目。")));
+        picked.length ? t("kiosk.picked", { n: picked.length, seats: vote.seats }) : t("kiosk.picked_none"))));
       picked.forEach((c) => list.appendChild(el("li", null, c.title)));
     } else {
       options().forEach((s) => {
-        list.appendChild(el("li", null, s.title + "：", el("strong", null, markLabel(choice[s.id]))));
+        list.appendChild(el("li", null, t("kiosk.subject_mark", { title: s.title }),
+          el("strong", null, markLabel(choice[s.id]))));
       });
     }
     $("confirm-policy").textContent = vote.key_policy === "last_press"
-      ? "提交后，在表决结束前仍可更改，以最后一次提交为准。"
-      : "请注意：提交后不能更改。";
+      ? t("kiosk.policy_last") : t("kiosk.policy_first");
     say("");
     show("confirm");
   }
@@ -500,7 +506,7 @@
           signature: signature, participation_signature: participation },
       };
     } catch (e) {
-      say("无法签名，请联系工作人员");
+      say(t("kiosk.sign_failed"));
       return;
     } finally {
       $("confirm-send").disabled = false;
@@ -511,20 +517,20 @@
 
   function showSent(note) {
     const waiting = Boolean(pending);
-    $("sent-heading").textContent = waiting ? "正在提交…" : receipt ? "已提交" : "您已表决";
+    $("sent-heading").textContent = waiting ? t("kiosk.sending") : receipt ? t("kiosk.sent") : t("kiosk.voted");
     $("sent-receipt").hidden = waiting || !receipt;
     if (receipt && !waiting) {
       const box = $("sent-receipt");
       box.textContent = "";
-      box.appendChild(el("div", { class: "big" }, "回执：第 " + receipt.entry + " 号记录"));
-      box.appendChild(el("div", null, "第 " + receipt.press + " 次提交　校验码 " +
-        receipt.entry_hash.slice(0, 12)));
-      if (receipt.secret) box.appendChild(el("div", { class: "muted" }, "无记名表决：回执只证明您已参加表决，不含您的选择。"));
+      box.appendChild(el("div", { class: "big" }, t("kiosk.receipt", { entry: receipt.entry })));
+      box.appendChild(el("div", null, t("kiosk.receipt_press", { press: receipt.press,
+        hash: receipt.entry_hash.slice(0, 12) })));
+      if (receipt.secret) box.appendChild(el("div", { class: "muted" }, t("kiosk.receipt_secret")));
     }
     const canChange = !waiting && !voteClosed && vote && vote.key_policy === "last_press";
     $("sent-change").hidden = !canChange;
-    $("sent-policy").textContent = note || (waiting ? "请稍候，不要离开本页面。"
-      : canChange ? "表决结束前可以更改，以最后一次提交为准。" : "请等待表决结束。");
+    $("sent-policy").textContent = note || (waiting ? t("kiosk.wait_here")
+      : canChange ? t("kiosk.change_until_close") : t("kiosk.wait_close"));
     if (!vote || !vote.closes_at || voteClosed) $("sent-countdown").hidden = true;
     else {
       stopCountdown();
@@ -544,10 +550,10 @@
           answer = await sio.emitWithAck("ballot", pending.payload, ACK_TIMEOUT_MS);
         } catch (e) {
           if (e.code === "timeout") {
-            showSent("服务器没有及时响应，正在重新发送…");
+            showSent(t("kiosk.resending"));
             continue;
           }
-          showSent("连接中断，恢复后将自动重新发送，请稍候…");
+          showSent(t("kiosk.resend_later"));
           break; // onChallenge calls sendPending again after the reconnect
         }
         const sent = pending;
@@ -555,7 +561,7 @@
           pending = null;
           onReceipt(sent, answer.receipt);
         } else if (answer.retry) {
-          showSent("系统繁忙，正在重新发送…");
+          showSent(t("kiosk.busy"));
           await sleep(BALLOT_RETRY_MS);
         } else {
           pending = null;
@@ -581,7 +587,7 @@
       return;
     }
     if (answer.error === "vote_not_open") {
-      say("表决已经结束，您最后一次提交未被接受。");
+      say(t("kiosk.too_late"));
       return;
     }
     if (answer.error === "not_signed_in") {
@@ -604,7 +610,7 @@
     if (!signedIn) return;
     $("result-title").textContent = vote.title;
     $("result-body").textContent = "";
-    $("result-body").appendChild(el("p", null, "正在计票，请稍候…"));
+    $("result-body").appendChild(el("p", null, t("kiosk.counting")));
     if (!pending) say("");
     show("result");
   }
@@ -623,7 +629,7 @@
 
   function onAnnounced(data) {
     if (current === "result" && vote && vote.id === data.vote) {
-      $("result-body").appendChild(el("p", { class: "banner banner-good" }, "主持人已宣布表决结果"));
+      $("result-body").appendChild(el("p", { class: "banner banner-good" }, t("kiosk.announced")));
     }
   }
 
@@ -633,9 +639,21 @@
     pending = null; // the server refuses ballots for a cancelled vote: nothing to resend
     stopCountdown();
     if (!signedIn) return;
-    $("cancelled-reason").textContent = data.reason ? "原因：" + data.reason : "";
+    $("cancelled-reason").textContent = data.reason ? t("reason", { reason: data.reason }) : "";
     say("");
     show("cancelled");
+  }
+
+  // --- the venue CA (docs/tls.md) --------------------------------------------------------
+
+  /** The enrollment QR code carries the venue CA's fingerprint (#…&caf=): say so if this
+   * server serves under another CA, and show the server's for checking by eye. */
+  function checkVenueCa() {
+    const expected = (new URLSearchParams(window.location.hash.slice(1)).get("caf") || "").toLowerCase();
+    const box = $("enroll-ca");
+    if (!expected || !box) return;
+    box.hidden = false;
+    if (expected !== box.dataset.serverCa) say(t("kiosk.ca_mismatch"));
   }
 
   // --- start -----------------------------------------------------------------------------
@@ -663,7 +681,10 @@
       device = null;
     }
     if (device && device.keyPair && device.device) connect();
-    else show("enroll");
+    else {
+      show("enroll");
+      checkVenueCa();
+    }
   }
 
   start();

@@ -13,6 +13,7 @@
   "use strict";
 
   const S = window.Screens;
+  const t = S.t;
   const el = S.el;
   const $ = (id) => document.getElementById(id);
   const canAct = document.body.dataset.canAct === "true";
@@ -36,7 +37,8 @@
     refresh();
   });
   sio.on("connect_error", (err) => {
-    say("无法连接表决系统" + (err && err.message ? "：" + err.message : "") + "。如已退出登录，请重新登录。");
+    const detail = err && err.message ? t("console.connect_error_detail", { message: err.message }) : "";
+    say(t("console.connect_error", { error: detail }));
   });
   ["vote_opened", "vote_closed", "result", "vote_cancelled", "announced", "agenda_changed"]
     .forEach((event) => sio.on(event, refresh));
@@ -64,12 +66,12 @@
   function render(state) {
     snapshot = state;
     if (!state.sitting) {
-      $("sitting-title").textContent = "当前没有进行中的会议";
+      $("sitting-title").textContent = t("no_sitting");
       $("agenda").textContent = "";
       $("live").hidden = true;
       return;
     }
-    $("sitting-title").textContent = state.sitting.body + "　" + state.sitting.title;
+    $("sitting-title").textContent = t("console.sitting", { body: state.sitting.body, title: state.sitting.title });
     showAttendance(state.attendance);
     renderLive(state);
     renderAgenda(state);
@@ -82,11 +84,10 @@
     $("required").textContent = q.quorum_required;
     const banner = $("quorum");
     if (q.quorate) {
-      banner.textContent = "已达到法定人数，可以表决";
+      banner.textContent = t("console.quorate");
       banner.className = "banner banner-good";
     } else {
-      banner.textContent = "⚠ 未达到法定人数（实到 " + q.present + "，需 " + q.quorum_required +
-        "），不能开始表决";
+      banner.textContent = t("console.not_quorate", { present: q.present, required: q.quorum_required });
       banner.className = "banner banner-bad";
     }
     if (snapshot) snapshot.attendance = q;
@@ -97,7 +98,7 @@
     stopCountdown();
     $("live").hidden = !open;
     if (!open) return;
-    $("live-title").textContent = "正在表决：" + open.title;
+    $("live-title").textContent = t("console.live_title", { title: open.title });
     stopCountdown = S.countdown($("live-countdown"), open.closes_at);
     if (state.participation) showParticipation(state.participation);
     else {
@@ -124,18 +125,16 @@
     if (live.counts.votes) {
       Object.keys(live.counts.votes).forEach((id) => {
         rows.push(el("tr", null, el("td", null, S.titleOf(vote, id)),
-          el("td", { class: "n" }, live.counts.votes[id] + " 票")));
+          el("td", { class: "n" }, t("console.n_votes", { n: live.counts.votes[id] }))));
       });
     } else {
       Object.keys(live.counts).forEach((id) => {
         const c = live.counts[id];
-        const text = "yes" in c
-          ? "赞成 " + c.yes + "　反对 " + c.no + "　弃权 " + c.abstain
-          : "满意 " + c.satisfied + "　基本满意 " + c.basic + "　不满意 " + c.unsatisfied;
+        const text = "yes" in c ? t("console.live_motion", c) : t("console.live_evaluation", c);
         rows.push(el("tr", null, el("td", null, S.titleOf(vote, id)), el("td", null, text)));
       });
     }
-    box.appendChild(el("table", { class: "result" }, el("caption", null, "实时计数"),
+    box.appendChild(el("table", { class: "result" }, el("caption", null, t("console.live_caption")),
       el("tbody", null, ...rows)));
   }
 
@@ -150,25 +149,26 @@
     state.agenda.forEach((item) => {
       if (!item.votes.length) {
         rows.push(el("tr", null, el("td", null, item.position + ". " + item.title),
-          el("td", { colspan: "4", class: "muted" }, "无表决事项")));
+          el("td", { colspan: "4", class: "muted" }, t("console.no_votes"))));
       }
       item.votes.forEach((vote) => {
         rows.push(el("tr", { "data-vote": vote.id },
           el("td", null, item.position + ". " + item.title),
-          el("td", null, vote.title, vote.rerun_of ? el("div", { class: "muted" }, "（重新表决）") : null),
-          el("td", null, S.KIND[vote.kind], el("div", { class: "muted" }, vote.secret ? "无记名" : "记名")),
+          el("td", null, vote.title, vote.rerun_of ? el("div", { class: "muted" }, t("console.rerun_mark")) : null),
+          el("td", null, S.KIND[vote.kind], el("div", { class: "muted" }, vote.secret ? t("console.secret") : t("console.named"))),
           el("td", { class: "state-" + vote.state }, S.STATE[vote.state] || vote.state),
           el("td", null, actions(vote, state, rerunOf))));
         if (vote.result) {
           rows.push(el("tr", { class: "result-row" },
-            el("td", { colspan: "5" }, el("strong", null, S.resultHeading(vote) + "：" + vote.title),
+            el("td", { colspan: "5" }, el("strong", null, t("console.result_of", { heading: S.resultHeading(vote), title: vote.title })),
               S.renderResult(vote, vote.result))));
         }
       });
     });
     box.appendChild(el("table", null,
-      el("thead", null, el("tr", null, el("th", null, "议程"), el("th", null, "表决事项"),
-        el("th", null, "方式"), el("th", null, "状态"), el("th", null, "操作"))),
+      el("thead", null, el("tr", null, el("th", null, t("console.col.item")),
+        el("th", null, t("console.col.vote")), el("th", null, t("console.col.kind")),
+        el("th", null, t("console.col.state")), el("th", null, t("console.col.actions")))),
       el("tbody", null, ...rows)));
   }
 
@@ -181,17 +181,17 @@
     const anotherOpen = Boolean(state.open_vote) && state.open_vote.id !== vote.id;
     const quorate = state.attendance && state.attendance.quorate;
     if (vote.state === "draft") {
-      const hint = anotherOpen ? "另一项表决正在进行" : !quorate ? "未达到法定人数" : null;
-      button("开始表决", "primary", () => openVote(vote), Boolean(hint), hint);
-      button("取消表决", "", () => cancelVote(vote));
+      const hint = anotherOpen ? t("console.hint.other_open") : !quorate ? t("console.hint.no_quorum") : null;
+      button(t("console.open"), "primary", () => openVote(vote), Boolean(hint), hint);
+      button(t("console.cancel"), "", () => cancelVote(vote));
     } else if (vote.state === "open") {
-      button("结束表决", "danger", () => closeVote(vote));
-      button("取消表决", "", () => cancelVote(vote));
+      button(t("console.close"), "danger", () => closeVote(vote));
+      button(t("console.cancel"), "", () => cancelVote(vote));
     } else if (vote.state === "closed") {
-      button("宣布结果", "primary", () => announce(vote));
+      button(t("console.announce"), "primary", () => announce(vote));
     }
     if (["closed", "announced", "cancelled"].indexOf(vote.state) >= 0 && !rerunOf.has(vote.id)) {
-      button("重新表决", "", () => rerun(vote));
+      button(t("console.rerun"), "", () => rerun(vote));
     }
     return box;
   }
@@ -224,7 +224,7 @@
         if (opts.seconds && $("confirm-seconds").value !== "") {
           const seconds = Number($("confirm-seconds").value);
           if (!Number.isInteger(seconds) || seconds < 10 || seconds > 7200) {
-            $("confirm-error").textContent = "限时须为 10 至 7200 秒的整数，或不填";
+            $("confirm-error").textContent = t("console.bad_seconds");
             return;
           }
           out.seconds = seconds;
@@ -232,7 +232,7 @@
         if (opts.reason) {
           out.reason = $("confirm-reason").value.trim();
           if (!out.reason) {
-            $("confirm-error").textContent = "请填写取消原因";
+            $("confirm-error").textContent = t("console.need_reason");
             return;
           }
         }
@@ -252,38 +252,38 @@
         refresh();
       } else say(S.problem(answer));
     } catch (e) {
-      say(S.problem(e) + "。请刷新状态核实后再操作。");
+      say(t("console.check_state", { problem: S.problem(e) }));
       refresh();
     }
   }
 
   async function openVote(vote) {
-    const answer = await ask("开始表决：“" + vote.title + "”？", { seconds: true });
+    const answer = await ask(t("console.ask_open", { title: vote.title }), { seconds: true });
     if (!answer) return;
     const payload = { vote: vote.id };
     if (answer.seconds) payload.duration_s = answer.seconds;
-    act("open_vote", payload, "表决已开始");
+    act("open_vote", payload, t("console.done_open"));
   }
 
   async function closeVote(vote) {
-    if (!(await ask("结束表决：“" + vote.title + "”？结束后立即计票，不能再按键。"))) return;
-    act("close_vote", { vote: vote.id }, "表决已结束");
+    if (!(await ask(t("console.ask_close", { title: vote.title })))) return;
+    act("close_vote", { vote: vote.id }, t("console.done_close"));
   }
 
   async function cancelVote(vote) {
-    const answer = await ask("取消表决：“" + vote.title + "”？已按的票全部作废。", { reason: true });
+    const answer = await ask(t("console.ask_cancel", { title: vote.title }), { reason: true });
     if (!answer) return;
-    act("cancel_vote", { vote: vote.id, reason: answer.reason }, "表决已取消");
+    act("cancel_vote", { vote: vote.id, reason: answer.reason }, t("console.done_cancel"));
   }
 
   async function rerun(vote) {
-    if (!(await ask("重新表决：为“" + vote.title + "”另建一次表决？原表决记录保留。"))) return;
-    act("rerun_vote", { vote: vote.id }, "已新建表决，请在议程中开始");
+    if (!(await ask(t("console.ask_rerun", { title: vote.title })))) return;
+    act("rerun_vote", { vote: vote.id }, t("console.done_rerun"));
   }
 
   async function announce(vote) {
-    if (!(await ask("宣布表决结果：“" + vote.title + "”？"))) return;
-    act("announce", { vote: vote.id }, "已宣布表决结果");
+    if (!(await ask(t("console.ask_announce", { title: vote.title })))) return;
+    act("announce", { vote: vote.id }, t("console.done_announce"));
   }
 
   // --- operator sign-in (代为签到) ---------------------------------------------------------
@@ -293,11 +293,12 @@
     const seat = Number($("operator-seat").value);
     const member = roster.find((m) => m.seat === seat);
     if (!member) {
-      say("没有第 " + seat + " 座");
+      say(t("console.no_seat", { seat: seat }));
       return;
     }
-    if (!(await ask("为第 " + seat + " 座 " + member.name + " 代为签到？"))) return;
-    await act("mark_attendance", { member: member.id }, "已为第 " + seat + " 座 " + member.name + " 签到");
+    const who = { seat: seat, name: member.name };
+    if (!(await ask(t("console.ask_sign_in", who)))) return;
+    await act("mark_attendance", { member: member.id }, t("console.done_sign_in", who));
     $("operator-seat").value = "";
   });
 })();

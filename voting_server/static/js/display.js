@@ -10,6 +10,7 @@
   "use strict";
 
   const S = window.Screens;
+  const t = S.t;
   const $ = (id) => document.getElementById(id);
   const STAGES = ["idle", "open", "result", "cancelled"];
   const SHOWN = "display-vote"; // sessionStorage key: the vote whose result is on screen
@@ -38,14 +39,14 @@
     if (openVote && openVote.id === data.vote) {
       stopCountdown();
       $("open-countdown").hidden = false;
-      $("open-countdown").textContent = "表决结束，正在计票…";
+      $("open-countdown").textContent = t("counting");
     }
   });
   sio.on("result", (data) => showResult(votes.get(data.vote) || { id: data.vote, title: data.title },
     data.result, false));
   sio.on("announced", (data) => {
     if (Number(sessionStorage.getItem(SHOWN)) === data.vote && !$("stage-result").hidden) {
-      $("result-heading").textContent = S.resultHeading(votes.get(data.vote)) + "（已宣布）";
+      $("result-heading").textContent = S.resultHeading(votes.get(data.vote)) + t("heading.announced");
     }
   });
   sio.on("vote_cancelled", (data) => {
@@ -54,7 +55,7 @@
     openVote = null;
     stopCountdown();
     $("cancelled-title").textContent = vote ? vote.title : "";
-    $("cancelled-reason").textContent = data.reason ? "原因：" + data.reason : "";
+    $("cancelled-reason").textContent = data.reason ? t("reason", { reason: data.reason }) : "";
     sessionStorage.removeItem(SHOWN);
     stage("cancelled");
   });
@@ -71,13 +72,13 @@
     if (!answer.ok) return;
     const state = answer.state;
     if (!state.sitting) {
-      $("sitting").textContent = "电子表决系统";
-      $("idle-title").textContent = "当前没有进行中的会议";
+      $("sitting").textContent = t("app.name");
+      $("idle-title").textContent = t("no_sitting");
       stage("idle");
       return;
     }
     $("sitting").textContent = state.sitting.title;
-    $("idle-title").textContent = "请等待表决";
+    $("idle-title").textContent = t("wait_vote");
     (state.agenda || []).forEach((item) => item.votes.forEach((v) => votes.set(v.id, v)));
     showAttendance(state.attendance);
     if (state.open_vote) {
@@ -95,7 +96,7 @@
     attendance = q;
     $("idle-members").textContent = q.members;
     $("idle-present").textContent = q.present;
-    $("idle-quorum").textContent = q.quorate ? "已达到法定人数" : "未达到法定人数（需实到 " + q.quorum_required + " 人）";
+    $("idle-quorum").textContent = q.quorate ? t("quorate") : t("not_quorate", { required: q.quorum_required });
     if (openVote && $("open-voted").dataset.vote !== String(openVote.id)) {
       $("open-not-voted").textContent = q.present;
     }
@@ -125,7 +126,7 @@
     openVote = null;
     stopCountdown();
     sessionStorage.setItem(SHOWN, String(vote.id));
-    $("result-heading").textContent = S.resultHeading(vote) + (announced ? "（已宣布）" : "");
+    $("result-heading").textContent = S.resultHeading(vote) + (announced ? t("heading.announced") : "");
     $("result-title").textContent = vote.title || "";
     const body = $("result-body");
     body.textContent = "";

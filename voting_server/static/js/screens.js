@@ -1,39 +1,47 @@
 /*
  * screens.js — what the kiosk, the presidium console and the hall display
- * share: Chinese labels, the connection badge, refusal messages, the
+ * share: the page's strings, the connection badge, refusal messages, the
  * countdown, and the result tables (CONTRACTS.md §2 result format).
  *
  * Plain DOM, no framework: these pages must run offline on the hall LAN and
- * be easy to audit. Every string a deputy or staff member reads is Chinese.
+ * be easy to audit. Every string a deputy or staff member reads comes from
+ * the server in the page's language (voting_server/i18n.py, <script id="i18n">):
+ * Chinese by default, English on request. No script holds a string of its own.
  */
 (function (global) {
   "use strict";
 
-  const KIND = { motion: "表决", selection: "民生实事项目票决", evaluation: "满意度测评" };
-  const STATE = {
-    draft: "未开始",
-    open: "表决中",
-    closed: "已结束（待宣布）",
-    cancelled: "已取消",
-    announced: "已宣布",
+  const stringsNode = document.getElementById("i18n");
+  const I18N = stringsNode ? JSON.parse(stringsNode.textContent) : {};
+
+  /** The page's string for key, with %(name)s filled from vars; the key itself if unknown. */
+  function t(key, vars) {
+    const text = Object.prototype.hasOwnProperty.call(I18N, key) ? I18N[key] : key;
+    if (!vars) return text;
+    return text.replace(/%\((\w+)\)s/g, (whole, name) =>
+      Object.prototype.hasOwnProperty.call(vars, name) ? String(vars[name]) : whole);
+  }
+
+  const byPrefix = (prefix, ids) => {
+    const out = {};
+    ids.forEach((id) => {
+      out[id] = t(prefix + id);
+    });
+    return out;
   };
+  const KIND = byPrefix("kind.", ["motion", "selection", "evaluation"]);
+  const STATE = byPrefix("state.", ["draft", "open", "closed", "cancelled", "announced"]);
   const MOTION_MARKS = [
-    { id: "yes", label: "赞成", cls: "yes" },
-    { id: "no", label: "反对", cls: "no" },
-    { id: "abstain", label: "弃权", cls: "abstain" },
+    { id: "yes", label: t("mark.yes"), cls: "yes" },
+    { id: "no", label: t("mark.no"), cls: "no" },
+    { id: "abstain", label: t("mark.abstain"), cls: "abstain" },
   ];
   const EVALUATION_MARKS = [
-    { id: "satisfied", label: "满意", cls: "yes" },
-    { id: "basic", label: "基本满意", cls: "abstain" },
-    { id: "unsatisfied", label: "不满意", cls: "no" },
+    { id: "satisfied", label: t("mark.satisfied"), cls: "yes" },
+    { id: "basic", label: t("mark.basic"), cls: "abstain" },
+    { id: "unsatisfied", label: t("mark.unsatisfied"), cls: "no" },
   ];
-  const CONNECTION = {
-    connecting: "正在连接…",
-    connected: "已连接",
-    stalled: "连接不稳定，正在重试…",
-    reconnecting: "正在重新连接…",
-    closed: "未连接",
-  };
+  const CONNECTION = byPrefix("conn.", ["connecting", "connected", "stalled", "reconnecting", "closed"]);
 
   /** Create an element: el("td", {class: "n"}, "text", child, …). Text is never parsed as HTML. */
   function el(tag, attrs) {
@@ -63,16 +71,16 @@
     });
   }
 
-  /** The Chinese message of a refusal or of a failed emitWithAck. */
+  /** The message of a refusal (in the connection's language) or of a failed emitWithAck. */
   function problem(answerOrError) {
-    if (!answerOrError) return "操作失败，请重试";
+    if (!answerOrError) return t("problem.generic");
     if (answerOrError.message && answerOrError.ok === false) {
-      return answerOrError.message + (answerOrError.detail ? "（" + answerOrError.detail + "）" : "");
+      return answerOrError.message + (answerOrError.detail ? t("detail", { detail: answerOrError.detail }) : "");
     }
-    if (answerOrError.code === "offline") return "未连接到表决系统，请稍候再试";
-    if (answerOrError.code === "timeout") return "服务器没有及时响应，请重试";
-    if (answerOrError.code === "disconnected") return "连接中断，请稍候再试";
-    return "操作失败，请重试";
+    if (answerOrError.code === "offline") return t("problem.offline");
+    if (answerOrError.code === "timeout") return t("problem.timeout");
+    if (answerOrError.code === "disconnected") return t("problem.disconnected");
+    return t("problem.generic");
   }
 
   // The server's clock, as rendered into the page (data-server-now, ms since
@@ -103,7 +111,7 @@
     node.hidden = false;
     const tick = () => {
       const left = remainingMs(closesAt);
-      node.textContent = left > 0 ? "剩余时间 " + formatRemaining(left) : "时间到，正在结束表决…";
+      node.textContent = left > 0 ? t("countdown.left", { time: formatRemaining(left) }) : t("countdown.over");
     };
     tick();
     const timer = setInterval(tick, 250);
@@ -123,27 +131,27 @@
       el("div", { class: "figure" }, el("span", { class: "figure-label" }, label),
         el("span", { class: "figure-value" }, value));
     return el("div", { class: "figures" },
-      cell("应到", result.members), cell("实到", result.present),
-      cell("已按", result.cast), cell("未按", result.not_voted));
+      cell(t("fig.members"), result.members), cell(t("fig.present"), result.present),
+      cell(t("fig.cast"), result.cast), cell(t("fig.not_voted"), result.not_voted));
   }
 
   function outcomeBanner(result) {
     if (result.void) {
       return el("p", { class: "banner banner-bad" },
-        "表决无效：收回的选票多于实到人数，须重新表决" + (result.reason ? "（" + result.reason + "）" : ""));
+        t("result.void") + (result.reason ? t("detail", { detail: result.reason }) : ""));
     }
     if (result.quorum === false) {
-      return el("p", { class: "banner banner-bad" }, "出席人数未过半数，表决不生效");
+      return el("p", { class: "banner banner-bad" }, t("result.no_quorum"));
     }
     return null;
   }
 
   function motionTable(vote, result) {
     const anyInvalid = Object.values(result.subjects).some((s) => s.invalid);
-    const head = el("tr", null, el("th", null, "表决事项"), el("th", { class: "n" }, "赞成"),
-      el("th", { class: "n" }, "反对"), el("th", { class: "n" }, "弃权"),
-      anyInvalid ? el("th", { class: "n" }, "无效") : null,
-      el("th", { class: "n" }, "通过所需"), el("th", null, "结果"));
+    const head = el("tr", null, el("th", null, t("col.subject")), el("th", { class: "n" }, t("mark.yes")),
+      el("th", { class: "n" }, t("mark.no")), el("th", { class: "n" }, t("mark.abstain")),
+      anyInvalid ? el("th", { class: "n" }, t("col.invalid")) : null,
+      el("th", { class: "n" }, t("col.required")), el("th", null, t("col.result")));
     const rows = Object.keys(result.subjects).map((id) => {
       const s = result.subjects[id];
       return el("tr", null, el("td", null, titleOf(vote, id)),
@@ -151,7 +159,8 @@
         el("td", { class: "n abstain-text" }, s.abstain),
         anyInvalid ? el("td", { class: "n" }, s.invalid) : null,
         el("td", { class: "n" }, s.required),
-        el("td", { class: s.passed ? "verdict pass" : "verdict fail" }, s.passed ? "通过" : "未通过"));
+        el("td", { class: s.passed ? "verdict pass" : "verdict fail" },
+          s.passed ? t("verdict.passed") : t("verdict.failed")));
     });
     return el("table", { class: "result" }, el("thead", null, head), el("tbody", null, ...rows));
   }
@@ -167,26 +176,24 @@
       order.indexOf(a) - order.indexOf(b));
     const runoff = (sel.runoff && sel.runoff.candidates) || [];
     const rows = ranked.map((id, i) => {
-      let verdict = el("td", { class: "verdict" }, "未入选");
-      if (sel.selected.indexOf(id) >= 0) verdict = el("td", { class: "verdict pass" }, "入选");
-      else if (runoff.indexOf(id) >= 0) verdict = el("td", { class: "verdict warn" }, "须再次投票");
+      let verdict = el("td", { class: "verdict" }, t("verdict.not_selected"));
+      if (sel.selected.indexOf(id) >= 0) verdict = el("td", { class: "verdict pass" }, t("verdict.selected"));
+      else if (runoff.indexOf(id) >= 0) verdict = el("td", { class: "verdict warn" }, t("verdict.runoff"));
       return el("tr", null, el("td", { class: "n" }, i + 1), el("td", null, titleOf(vote, id)),
         el("td", { class: "n" }, sel.votes[id] || 0), verdict);
     });
     const notes = [
-      "应选 " + (vote.seats || "?") + " 项，入选 " + sel.selected.length + " 项；入选须得票 " +
-        sel.required + " 票以上",
+      t("sel.summary", { seats: vote.seats || "?", selected: sel.selected.length, required: sel.required }),
     ];
-    if (sel.invalid) notes.push("无效票 " + sel.invalid + " 张");
-    if (sel.runoff) {
-      notes.push("得票相等的 " + runoff.length + " 个项目须再次投票，产生其余 " + sel.runoff.seats + " 项");
-    }
-    if (sel.unfilled) notes.push("尚有 " + sel.unfilled + " 项空缺，可另行投票");
+    if (sel.invalid) notes.push(t("sel.invalid", { n: sel.invalid }));
+    if (sel.runoff) notes.push(t("sel.runoff", { n: runoff.length, seats: sel.runoff.seats }));
+    if (sel.unfilled) notes.push(t("sel.unfilled", { n: sel.unfilled }));
     return el("div", null,
-      el("p", { class: "notes" }, notes.join("；") + "。"),
+      el("p", { class: "notes" }, notes.join(t("sel.join")) + t("sel.end")),
       el("table", { class: "result" + (rows.length > 8 ? " dense" : "") },
-        el("thead", null, el("tr", null, el("th", { class: "n" }, "序号"), el("th", null, "候选项目"),
-          el("th", { class: "n" }, "得票"), el("th", null, "结果"))),
+        el("thead", null, el("tr", null, el("th", { class: "n" }, t("col.number")),
+          el("th", null, t("col.candidate")), el("th", { class: "n" }, t("col.votes")),
+          el("th", null, t("col.result")))),
         el("tbody", null, ...rows)));
   }
 
@@ -196,8 +203,8 @@
     const rows = ids.map((id) => {
       const s = result.subjects[id];
       let outcome = el("td", { class: "verdict" }, "—");
-      if (s.outcome === "satisfactory") outcome = el("td", { class: "verdict pass" }, "满意");
-      if (s.outcome === "unsatisfactory") outcome = el("td", { class: "verdict fail" }, "不满意");
+      if (s.outcome === "satisfactory") outcome = el("td", { class: "verdict pass" }, t("verdict.satisfactory"));
+      if (s.outcome === "unsatisfactory") outcome = el("td", { class: "verdict fail" }, t("verdict.unsatisfactory"));
       return el("tr", null, el("td", null, titleOf(vote, id)),
         el("td", { class: "n" }, s.satisfied), el("td", { class: "n" }, s.basic),
         el("td", { class: "n" }, s.unsatisfied),
@@ -206,10 +213,12 @@
         outcome, el("td", { class: "n" }, s.rank === null || s.rank === undefined ? "—" : s.rank));
     });
     return el("table", { class: "result" },
-      el("thead", null, el("tr", null, el("th", null, "测评对象"), el("th", { class: "n" }, "满意"),
-        el("th", { class: "n" }, "基本满意"), el("th", { class: "n" }, "不满意"),
-        anyInvalid ? el("th", { class: "n" }, "无效") : null,
-        el("th", { class: "n" }, "满意率"), el("th", null, "测评结果"), el("th", { class: "n" }, "名次"))),
+      el("thead", null, el("tr", null, el("th", null, t("col.evaluated")),
+        el("th", { class: "n" }, t("mark.satisfied")), el("th", { class: "n" }, t("mark.basic")),
+        el("th", { class: "n" }, t("mark.unsatisfied")),
+        anyInvalid ? el("th", { class: "n" }, t("col.invalid")) : null,
+        el("th", { class: "n" }, t("col.rate")), el("th", null, t("col.evaluation")),
+        el("th", { class: "n" }, t("col.rank")))),
       el("tbody", null, ...rows));
   }
 
@@ -228,10 +237,12 @@
   /** What the result of a vote is called: 表决结果, 票决结果, 测评结果. */
   function resultHeading(vote) {
     const kind = vote && vote.kind;
-    return kind === "selection" ? "票决结果" : kind === "evaluation" ? "测评结果" : "表决结果";
+    return t(kind === "selection" ? "heading.selection" : kind === "evaluation" ? "heading.evaluation"
+      : "heading.motion");
   }
 
   global.Screens = {
+    t: t,
     resultHeading: resultHeading,
     KIND: KIND,
     STATE: STATE,

@@ -1,0 +1,286 @@
+"""Languages (Flask-Babel): 中文 by default, English on request.
+
+The source strings (msgids) are Chinese, the language deputies read first;
+the English catalog translates them (docs/i18n.md). A string without an
+English translation shows in Chinese, never blank.
+
+The language is an explicit choice only, never guessed from the browser:
+``?lang=en`` or ``?lang=zh_CN`` on any page switches and is remembered in the
+``lang`` cookie (not the session, which a login clears). Without a choice
+every page — and above all the kiosk — is Chinese.
+
+What the pages' scripts show comes from here too: ``JS_STRINGS`` is rendered
+into the page as JSON (``<script id="i18n">``) and read by ``Screens.t``, so
+no script holds a user-facing string of its own.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from babel.support import NullTranslations, Translations
+from flask import Flask, Response, request
+from flask_babel import Babel, get_locale, gettext
+
+TRANSLATIONS_DIR = Path(__file__).resolve().parent / "translations"
+DEFAULT_LOCALE = "zh_CN"
+LOCALES = ("zh_CN", "en")  # the order of the switch on staff pages
+LOCALE_NAMES = {"zh_CN": "中文", "en": "English"}  # each in its own language, never translated
+HTML_LANG = {"zh_CN": "zh-CN", "en": "en"}
+COOKIE = "lang"
+COOKIE_MAX_AGE_S = 365 * 24 * 3600
+QUERY = "lang"
+
+
+def N_(msgid: str) -> str:  # gettext's name for "mark for extraction only"
+    """Mark a msgid for extraction; it is translated where it is shown."""
+    return msgid
+
+
+# One home for the names of vote kinds and states (表决方式、状态) on every page and script.
+KIND_LABELS = {
+    "motion": N_("表决"),
+    "selection": N_("民生实事项目票决"),
+    "evaluation": N_("满意度测评"),
+}
+STATE_LABELS = {
+    "draft": N_("未开始"),
+    "open": N_("表决中"),
+    "closed": N_("已结束（待宣布）"),
+    "cancelled": N_("已取消"),
+    "announced": N_("已宣布"),
+}
+
+# What the kiosk, console and display scripts show, by key. ``%(name)s`` are
+# filled in by ``Screens.t(key, {name: …})`` in the browser.
+JS_STRINGS: dict[str, str] = {
+    **{f"kind.{k}": v for k, v in KIND_LABELS.items()},
+    **{f"state.{k}": v for k, v in STATE_LABELS.items()},
+    "mark.yes": N_("赞成"),
+    "mark.no": N_("反对"),
+    "mark.abstain": N_("弃权"),
+    "mark.satisfied": N_("满意"),
+    "mark.basic": N_("基本满意"),
+    "mark.unsatisfied": N_("不满意"),
+    "conn.connecting": N_("正在连接…"),
+    "conn.connected": N_("已连接"),
+    "conn.stalled": N_("连接不稳定，正在重试…"),
+    "conn.reconnecting": N_("正在重新连接…"),
+    "conn.closed": N_("未连接"),
+    "problem.generic": N_("操作失败，请重试"),
+    "problem.offline": N_("未连接到表决系统，请稍候再试"),
+    "problem.timeout": N_("服务器没有及时响应，请重试"),
+    "problem.disconnected": N_("连接中断，请稍候再试"),
+    "detail": N_("（%(detail)s）"),
+    "countdown.left": N_("剩余时间 %(time)s"),
+    "countdown.over": N_("时间到，正在结束表决…"),
+    "fig.members": N_("应到"),
+    "fig.present": N_("实到"),
+    "fig.cast": N_("已按"),
+    "fig.not_voted": N_("未按"),
+    "result.void": N_("表决无效：收回的选票多于实到人数，须重新表决"),
+    "result.no_quorum": N_("出席人数未过半数，表决不生效"),
+    "col.subject": N_("表决事项"),
+    "col.invalid": N_("无效"),
+    "col.required": N_("通过所需"),
+    "col.result": N_("结果"),
+    "col.number": N_("序号"),
+    "col.candidate": N_("候选项目"),
+    "col.votes": N_("得票"),
+    "col.evaluated": N_("测评对象"),
+    "col.rate": N_("满意率"),
+    "col.evaluation": N_("测评结果"),
+    "col.rank": N_("名次"),
+    "verdict.passed": N_("通过"),
+    "verdict.failed": N_("未通过"),
+    "verdict.selected": N_("入选"),
+    "verdict.not_selected": N_("未入选"),
+    "verdict.runoff": N_("须再次投票"),
+    "verdict.satisfactory": N_("满意"),
+    "verdict.unsatisfactory": N_("不满意"),
+    "sel.summary": N_("应选 %(seats)s 项，入选 %(selected)s 项；入选须得票 %(required)s 票以上"),
+    "sel.invalid": N_("无效票 %(n)s 张"),
+    "sel.runoff": N_("得票相等的 %(n)s 个项目须再次投票，产生其余 %(seats)s 项"),
+    "sel.unfilled": N_("尚有 %(n)s 项空缺，可另行投票"),
+    "sel.join": N_("；"),
+    "sel.end": N_("。"),
+    "heading.motion": N_("表决结果"),
+    "heading.selection": N_("票决结果"),
+    "heading.evaluation": N_("测评结果"),
+    "heading.announced": N_("（已宣布）"),
+    "reason": N_("原因：%(reason)s"),
+    "app.name": N_("电子表决系统"),
+    "no_sitting": N_("当前没有进行中的会议"),
+    "wait_vote": N_("请等待表决"),
+    "counting": N_("表决结束，正在计票…"),
+    "quorate": N_("已达到法定人数"),
+    "not_quorate": N_("未达到法定人数（需实到 %(required)s 人）"),
+    # console
+    "console.sitting": N_("%(body)s　%(title)s"),
+    "console.connect_error": N_("无法连接表决系统%(error)s。如已退出登录，请重新登录。"),
+    "console.connect_error_detail": N_("：%(message)s"),
+    "console.quorate": N_("已达到法定人数，可以表决"),
+    "console.not_quorate": N_(
+        "⚠ 未达到法定人数（实到 %(present)s，需 %(required)s），不能开始表决"
+    ),
+    "console.live_title": N_("正在表决：%(title)s"),
+    "console.n_votes": N_("%(n)s 票"),
+    "console.live_motion": N_("赞成 %(yes)s　反对 %(no)s　弃权 %(abstain)s"),
+    "console.live_evaluation": N_("满意 %(satisfied)s　基本满意 %(basic)s　不满意 %(unsatisfied)s"),
+    "console.live_caption": N_("实时计数"),
+    "console.no_votes": N_("无表决事项"),
+    "console.rerun_mark": N_("（重新表决）"),
+    "console.secret": N_("无记名"),
+    "console.named": N_("记名"),
+    "console.result_of": N_("%(heading)s：%(title)s"),
+    "console.col.item": N_("议程"),
+    "console.col.vote": N_("表决事项"),
+    "console.col.kind": N_("方式"),
+    "console.col.state": N_("状态"),
+    "console.col.actions": N_("操作"),
+    "console.hint.other_open": N_("另一项表决正在进行"),
+    "console.hint.no_quorum": N_("未达到法定人数"),
+    "console.open": N_("开始表决"),
+    "console.cancel": N_("取消表决"),
+    "console.close": N_("结束表决"),
+    "console.announce": N_("宣布结果"),
+    "console.rerun": N_("重新表决"),
+    "console.bad_seconds": N_("限时须为 10 至 7200 秒的整数，或不填"),
+    "console.need_reason": N_("请填写取消原因"),
+    "console.check_state": N_("%(problem)s。请刷新状态核实后再操作。"),
+    "console.ask_open": N_("开始表决：“%(title)s”？"),
+    "console.done_open": N_("表决已开始"),
+    "console.ask_close": N_("结束表决：“%(title)s”？结束后立即计票，不能再按键。"),
+    "console.done_close": N_("表决已结束"),
+    "console.ask_cancel": N_("取消表决：“%(title)s”？已按的票全部作废。"),
+    "console.done_cancel": N_("表决已取消"),
+    "console.ask_rerun": N_("重新表决：为“%(title)s”另建一次表决？原表决记录保留。"),
+    "console.done_rerun": N_("已新建表决，请在议程中开始"),
+    "console.ask_announce": N_("宣布表决结果：“%(title)s”？"),
+    "console.done_announce": N_("已宣布表决结果"),
+    "console.no_seat": N_("没有第 %(seat)s 座"),
+    "console.ask_sign_in": N_("为第 %(seat)s 座 %(name)s 代为签到？"),
+    "console.done_sign_in": N_("已为第 %(seat)s 座 %(name)s 签到"),
+    # kiosk
+    "kiosk.title": N_("代表表决终端"),
+    "kiosk.enrolling": N_("正在登记…"),
+    "kiosk.enroll_failed": N_("登记失败（%(status)s），请核对登记码"),
+    "kiosk.enrolled": N_("登记成功：第 %(seat)s 座"),
+    "kiosk.enroll_offline": N_("登记失败：无法连接服务器，请重试"),
+    "kiosk.ask_reenroll": N_("确定清除本设备的登记信息并重新登记吗？（仅限工作人员操作）"),
+    "kiosk.refused": N_("表决系统拒绝了本设备的连接"),
+    "kiosk.seat": N_("第 %(seat)s 座"),
+    "kiosk.seat_name": N_("第 %(seat)s 座 · %(name)s"),
+    "kiosk.no_sitting_heading": N_("暂无会议"),
+    "kiosk.no_sitting_text": N_("当前没有进行中的会议，请等待。"),
+    "kiosk.signed_in_heading": N_("已签到"),
+    "kiosk.wait_text": N_("请等待表决开始。"),
+    "kiosk.attendance": N_("实到 %(present)s 人 / 应到 %(members)s 人"),
+    "kiosk.key_clear": N_("清除"),
+    "kiosk.key_back": N_("退格"),
+    "kiosk.pin_format": N_("签到密码为 4 至 12 位数字"),
+    "kiosk.signed_in": N_("签到成功"),
+    "kiosk.secret": N_("无记名"),
+    "kiosk.named": N_("记名"),
+    "kiosk.can_change": N_("结束前可以更改"),
+    "kiosk.final": N_("提交后不能更改"),
+    "kiosk.vote_kind": N_("%(kind)s　·　%(ballot)s　·　%(policy)s"),
+    "kiosk.selection_counter": N_("已选择 %(n)s 项　/　最多选择 %(seats)s 项"),
+    "kiosk.selection_full": N_("最多选择%(seats)s项。如需更换，请先取消已选的一项。"),
+    "kiosk.missing": N_("还有 %(n)s 项未选择"),
+    "kiosk.next": N_("下一步：核对选择"),
+    "kiosk.picked": N_("您选择了 %(n)s 项（最多 %(seats)s 项）："),
+    "kiosk.picked_none": N_("您没有选择任何项目。"),
+    "kiosk.subject_mark": N_("%(title)s："),
+    "kiosk.policy_last": N_("提交后，在表决结束前仍可更改，以最后一次提交为准。"),
+    "kiosk.policy_first": N_("请注意：提交后不能更改。"),
+    "kiosk.sign_failed": N_("无法签名，请联系工作人员"),
+    "kiosk.sending": N_("正在提交…"),
+    "kiosk.sent": N_("已提交"),
+    "kiosk.voted": N_("您已表决"),
+    "kiosk.receipt": N_("回执：第 %(entry)s 号记录"),
+    "kiosk.receipt_press": N_("第 %(press)s 次提交　校验码 %(hash)s"),
+    "kiosk.receipt_secret": N_("无记名表决：回执只证明您已参加表决，不含您的选择。"),
+    "kiosk.wait_here": N_("请稍候，不要离开本页面。"),
+    "kiosk.change_until_close": N_("表决结束前可以更改，以最后一次提交为准。"),
+    "kiosk.wait_close": N_("请等待表决结束。"),
+    "kiosk.resending": N_("服务器没有及时响应，正在重新发送…"),
+    "kiosk.resend_later": N_("连接中断，恢复后将自动重新发送，请稍候…"),
+    "kiosk.busy": N_("系统繁忙，正在重新发送…"),
+    "kiosk.too_late": N_("表决已经结束，您最后一次提交未被接受。"),
+    "kiosk.counting": N_("正在计票，请稍候…"),
+    "kiosk.announced": N_("主持人已宣布表决结果"),
+    "kiosk.ca_mismatch": N_(
+        "警告：本服务器的根证书指纹与登记二维码上的不一致。请停止登记，联系工作人员。"
+    ),
+}
+
+
+def select_locale() -> str:
+    """The explicit choice (``?lang=``, then the cookie), else Chinese."""
+    chosen = request.args.get(QUERY) or request.cookies.get(COOKIE)
+    return chosen if chosen in LOCALES else DEFAULT_LOCALE
+
+
+def current_locale() -> str:
+    locale = get_locale()
+    return str(locale) if locale is not None else DEFAULT_LOCALE
+
+
+def _remember_choice(response: Response) -> Response:
+    """``?lang=`` switches for this page and every later one in this browser."""
+    chosen = request.args.get(QUERY)
+    if chosen in LOCALES and request.cookies.get(COOKIE) != chosen:
+        response.set_cookie(COOKIE, chosen, max_age=COOKIE_MAX_AGE_S, samesite="Lax", httponly=True)
+    return response
+
+
+def switch_url(locale: str) -> str:
+    """This page's address with ``?lang=locale`` (other query arguments kept)."""
+    args = [(k, v) for k, v in request.args.items(multi=True) if k != QUERY]
+    return request.path + "?" + urlencode([*args, (QUERY, locale)])
+
+
+def js_strings() -> dict[str, str]:
+    """``JS_STRINGS`` in the request's language, for ``<script id="i18n">``."""
+    return {key: gettext(msgid) for key, msgid in JS_STRINGS.items()}
+
+
+@functools.cache
+def _catalog(locale: str) -> NullTranslations:
+    return Translations.load(str(TRANSLATIONS_DIR), [locale])
+
+
+def translate_to(locale: str, msgid: str) -> str:
+    """``msgid`` in a given language, whatever the request's (e.g. ``message_en``)."""
+    return _catalog(locale).gettext(msgid)
+
+
+def _template_helpers() -> dict[str, Any]:
+    locale = current_locale()
+    return {
+        "current_locale": locale,
+        "html_lang": HTML_LANG.get(locale, "zh-CN"),
+        "locales": [(code, LOCALE_NAMES[code]) for code in LOCALES],
+        "switch_url": switch_url,
+        "js_strings": js_strings,
+        "kind_label": lambda kind: gettext(KIND_LABELS.get(kind, kind)),
+        "state_label": lambda state: gettext(STATE_LABELS.get(state, state)),
+    }
+
+
+def init_app(app: Flask) -> None:
+    """Flask-Babel with our catalogs and locale choice, and the template helpers.
+
+    Run last in the factory: Flask-Babel's ``_`` then replaces any stand-in
+    ``_`` a module registered in the Jinja globals before the catalogs existed.
+    """
+    app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT_LOCALE)
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS_DIR))
+    Babel(app, locale_selector=select_locale)
+    app.jinja_env.globals["_"] = app.jinja_env.globals["gettext"]  # over any stand-in
+    app.after_request(_remember_choice)
+    app.context_processor(_template_helpers)
