@@ -42,7 +42,7 @@ def N_(msgid: str) -> str:  # gettext's name for "mark for extraction only"
 
 # One home for the names of vote kinds and states (表决方式、状态) on every page and script.
 KIND_LABELS = {
-    "motion": N_("表决"),
+    "motion": N_("议案表决"),
     "selection": N_("民生实事项目票决"),
     "evaluation": N_("满意度测评"),
 }

@@ -20,6 +20,7 @@ from sqlalchemy import select
 
 from voting_server.demo import BEIJING
 from voting_server.extensions import db, sessions
+from voting_server.i18n import KIND_LABELS
 from voting_server.models import AgendaItem, Document, Sitting, SittingStatus, StaffRole, Vote
 from voting_server.presets import Presets, preset_titles
 from voting_server.rules.kinds import KeyPolicy, LiveTally, ThresholdBase, VoteKind
@@ -28,7 +29,6 @@ from voting_server.services.transactions import write_transaction
 from voting_server.sockets.errors import Refusal
 from voting_server.views.admin import _body, _no_body, _username
 from voting_server.views.auth import current_user, login_required, message_page
-from voting_server.views.pages import KIND_LABELS
 
 log = logging.getLogger(__name__)
 
