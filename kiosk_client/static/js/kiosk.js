@@ -363,6 +363,12 @@
     vote = v;
     voteClosed = false;
     $("vote-title").textContent = v.title;
+    // The agenda item (议程) the vote belongs to, with its explanation for the deputy.
+    const item = v.agenda_item || {};
+    $("vote-agenda").textContent = item.title
+      ? "议程" + (item.position ? "第 " + item.position + " 项" : "") + "：" + item.title : "";
+    $("vote-document-text").textContent = item.description || "";
+    $("vote-document").hidden = !item.description;
     $("vote-kind").textContent = S.KIND[v.kind] + "　·　" + (v.secret ? "无记名" : "记名") +
       (v.key_policy === "last_press" ? "　·　结束前可以更改" : "　·　提交后不能更改");
     stopCountdown();

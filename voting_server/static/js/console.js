@@ -45,6 +45,7 @@
     showAttendance(q);
     if (snapshot && snapshot.sitting && wasQuorate !== q.quorate) renderAgenda(snapshot); // 开始表决 on/off
   });
+  sio.on("kiosks_changed", refresh);
   sio.on("participation", showParticipation);
   sio.on("live_tally", showLiveTally);
   sio.connect();
@@ -71,6 +72,7 @@
     }
     $("sitting-title").textContent = state.sitting.body + "　" + state.sitting.title;
     showAttendance(state.attendance);
+    showKiosks(state.kiosks);
     renderLive(state);
     renderAgenda(state);
   }
@@ -90,6 +92,25 @@
       banner.className = "banner banner-bad";
     }
     if (snapshot) snapshot.attendance = q;
+  }
+
+  /** Enrolled tablets that are not connected: their deputies cannot press (终端离线). */
+  function showKiosks(k) {
+    const banner = $("kiosks");
+    banner.hidden = !k;
+    if (!k) return;
+    if (!k.enrolled) {
+      banner.textContent = "尚无已登记的代表终端";
+      banner.className = "banner banner-warn";
+    } else if (k.offline.length) {
+      const seats = k.offline.slice(0, 30).join("、") + (k.offline.length > 30 ? " 等" : "");
+      banner.textContent = "⚠ " + k.offline.length + " 台代表终端未连接（第 " + seats + " 座），" +
+        "这些代表无法按键";
+      banner.className = "banner banner-bad";
+    } else {
+      banner.textContent = "代表终端全部在线（" + k.online + " 台）";
+      banner.className = "banner banner-good";
+    }
   }
 
   function renderLive(state) {
