@@ -170,4 +170,6 @@ class Shots:
         for v in found:
             if v["impact"] in BLOCKING_IMPACTS:
                 nodes = "\n      ".join(v["nodes"])
-                self.violations.append(f"{name}: [{v['impact']}] {v['id']}: {v['help']}\n      {nodes}")
+                self.violations.append(
+                    f"{name}: [{v['impact']}] {v['id']}: {v['help']}\n      {nodes}"
+                )

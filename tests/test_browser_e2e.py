@@ -211,9 +211,9 @@ class Sitting:
 
 def figure(scope: Any, label: str) -> Any:
     """The number under a label (应到, 实到, 已按, 未按) in a row of figures."""
-    return scope.locator(".figure", has=scope.page.locator(f".figure-label:text-is('{label}')")).locator(
-        ".figure-value"
-    )
+    return scope.locator(
+        ".figure", has=scope.page.locator(f".figure-label:text-is('{label}')")
+    ).locator(".figure-value")
 
 
 def stored_result(hall: Hall, vote_id: int) -> dict[str, Any]:
@@ -460,7 +460,9 @@ def test_a_sitting_of_all_three_kinds_in_the_browser(
     # --- the operators' pages that exist -----------------------------------------------------
     operator_pages(hall_pages, hall)
 
-    print(f"screenshots: {shots.count} states x 3 sizes in {SHOTS}; axe-core checked {len(shots.checked)}")
+    print(
+        f"screenshots: {shots.count} states x 3 sizes in {SHOTS}; axe-core checked {len(shots.checked)}"
+    )
     assert hall_pages.errors == []
     assert shots.violations == [], "axe-core:\n" + "\n".join(shots.violations)
 
@@ -536,7 +538,12 @@ def expect_figures(result: Any, stored: dict[str, Any]) -> None:
     """应到 / 实到 / 已按 / 未按 on the display are the server's stored figures."""
     from playwright.sync_api import expect
 
-    for label, key in (("应到", "members"), ("实到", "present"), ("已按", "cast"), ("未按", "not_voted")):
+    for label, key in (
+        ("应到", "members"),
+        ("实到", "present"),
+        ("已按", "cast"),
+        ("未按", "not_voted"),
+    ):
         expect(figure(result, label)).to_have_text(str(stored[key]))
     assert (stored["members"], stored["present"], stored["not_voted"]) == (61, 31, 28)
 
