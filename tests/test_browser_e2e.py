@@ -49,9 +49,10 @@ from voting_server.services.audit_log import AuditLog
 PASSWORD = "hall-e2e-test-2026"
 KIOSK_SEATS = (1, 2, 3)
 PINS = {1: "135790", 2: "246802", 3: "975310"}
-# Seats 4..31 are signed in by staff before the server starts: 28 present, short of
-# the quorum of 31 (过半数 of 61) until the three tablets sign in.
-PRESIGNED = range(4, 32)
+# Seats 4..28 are signed in by staff before the server starts, 29..31 from the console
+# (代为签到 of a range): 28 present, short of the quorum of 31 (过半数 of 61) until the
+# three tablets sign in.
+PRESIGNED = range(4, 29)
 TIMEOUT_MS = 20_000
 SHOTS = ARTIFACTS / "screenshots"
 BY_CAST = {"base": "cast", "ratio": [1, 2], "strict": True}  # more than half of the ballots cast
@@ -185,17 +186,26 @@ class Sitting:
         page.click("button[type=submit]")
         page.wait_for_url(f"{self.hall.base}{target}")
 
-    def kiosk(self, seat: int, width: int, height: int, shoot: bool = False) -> Any:
+    def kiosk(
+        self, seat: int, width: int, height: int, shoot: bool = False, qr: bool = False
+    ) -> Any:
+        """A tablet enrolled for ``seat`` — its code typed by staff, or, with ``qr``, the
+        address of the seat's QR code opened (the code arrives filled in) — and signed in."""
         from playwright.sync_api import expect
 
         page = self.page(f"kiosk-{seat}", width, height)
         link = self.links[seat] = Link()
         page.route_web_socket(re.compile(r"/socket\.io/"), link.route)
-        page.goto(f"{self.hall.base}/kiosk")
+        code = self.hall.codes[seat]
+        page.goto(f"{self.hall.base}/kiosk" + (f"#enroll={code}" if qr else ""))
         expect(page.locator("#screen-enroll")).to_be_visible()
         if shoot:
             self.shots.take(page, "kiosk-enroll")
-        page.fill("#enroll-code", self.hall.codes[seat].lower())  # as staff might type it
+        if qr:
+            expect(page.locator("#enroll-code")).to_have_value(code.upper())
+            assert "#" not in page.url  # the code does not stay in the address bar
+        else:
+            page.fill("#enroll-code", code.lower())  # as staff might type it
         page.click("#enroll-button")
         expect(page.locator("#screen-signin")).to_be_visible()
         expect(page.locator("#conn")).to_have_text("已连接")
@@ -237,6 +247,14 @@ def test_a_sitting_of_all_three_kinds_in_the_browser(
     console = hall_pages.page("console", 1280, 800)
     hall_pages.login(console, "zhuchi", "/console", shoot=True)
     expect(console.locator("#conn")).to_have_text("已连接")
+    expect(console.locator("#present")).to_have_text("25")
+    console.fill("#operator-seat", "28-31")  # 28 is present already
+    console.click("#operator-form button[type=submit]")
+    expect(console.locator("#confirm-text")).to_have_text(
+        "为 4 位代表代为签到（第 28、29、30、31 座）？"
+    )
+    console.click("#confirm-yes")
+    expect(console.locator("#message")).to_have_text("已为 3 位代表代为签到；第 28 座此前已签到")
     expect(console.locator("#present")).to_have_text("28")
     expect(console.locator("#quorum")).to_contain_text("未达到法定人数")
     expect(console.locator("#kiosks")).to_contain_text("尚无已登记的代表终端")
@@ -252,7 +270,7 @@ def test_a_sitting_of_all_three_kinds_in_the_browser(
     # --- three tablets: enroll, PIN sign-in; the third makes the quorum -----------------
     kiosk_a = hall_pages.kiosk(1, 1280, 800, shoot=True)
     kiosk_b = hall_pages.kiosk(2, 800, 1280)
-    kiosk_c = hall_pages.kiosk(3, 1280, 800)
+    kiosk_c = hall_pages.kiosk(3, 1280, 800, qr=True)
     shots.take(kiosk_a, "kiosk-waiting")
     expect(console.locator("#present")).to_have_text("31")
     expect(console.locator("#quorum")).to_contain_text("已达到法定人数")

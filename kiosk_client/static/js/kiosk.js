@@ -668,8 +668,16 @@
     } catch (e) {
       device = null;
     }
+    // The seat's QR code opens BASE_URL/kiosk#enroll=CODE (docs/protocol.md): the code
+    // is filled in for staff to confirm with 登记. The fragment is then removed from the
+    // address bar; it never reaches the server's logs.
+    const scanned = /^#enroll=([A-Za-z0-9-]{4,40})$/.exec(window.location.hash);
+    if (scanned) history.replaceState(null, "", window.location.pathname + window.location.search);
     if (device && device.keyPair && device.device) connect();
-    else show("enroll");
+    else {
+      if (scanned) $("enroll-code").value = scanned[1].toUpperCase();
+      show("enroll");
+    }
   }
 
   start();

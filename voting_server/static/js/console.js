@@ -309,16 +309,65 @@
 
   // --- operator sign-in (代为签到) ---------------------------------------------------------
 
+  /** "5", "4-31", "4,7,9" (also 、，and spaces) → seat numbers; null when malformed. */
+  function parseSeats(text) {
+    const seats = [];
+    const parts = text.trim().split(/[\s,，、]+/).filter(Boolean);
+    for (const part of parts) {
+      const m = /^(\d{1,5})(?:\s*[-–~～]\s*(\d{1,5}))?$/.exec(part);
+      if (!m) return null;
+      const from = Number(m[1]);
+      const to = m[2] ? Number(m[2]) : from;
+      if (to < from || to - from > 5000) return null;
+      for (let seat = from; seat <= to; seat++) if (seats.indexOf(seat) < 0) seats.push(seat);
+    }
+    return seats.length ? seats : null;
+  }
+
   $("operator-form").addEventListener("submit", async (event) => {
     event.preventDefault();
-    const seat = Number($("operator-seat").value);
-    const member = roster.find((m) => m.seat === seat);
-    if (!member) {
-      say("没有第 " + seat + " 座");
+    const seats = parseSeats($("operator-seat").value);
+    if (!seats) {
+      say("请填写座位号，如 5、4-31 或 4,7,9");
       return;
     }
-    if (!(await ask("为第 " + seat + " 座 " + member.name + " 代为签到？"))) return;
-    await act("mark_attendance", { member: member.id }, "已为第 " + seat + " 座 " + member.name + " 签到");
+    const unknown = seats.filter((seat) => !roster.some((m) => m.seat === seat));
+    if (unknown.length) {
+      say("没有第 " + unknown.slice(0, 10).join("、") + " 座");
+      return;
+    }
+    const members = seats.map((seat) => roster.find((m) => m.seat === seat));
+    if (members.length === 1) {
+      const member = members[0];
+      if (!(await ask("为第 " + member.seat + " 座 " + member.name + " 代为签到？"))) return;
+      await act("mark_attendance", { member: member.id }, "已为第 " + member.seat + " 座 " + member.name + " 签到");
+      $("operator-seat").value = "";
+      return;
+    }
+    if (!(await ask("为 " + members.length + " 位代表代为签到（第 " + seats.join("、") + " 座）？"))) return;
+    // One event per member, as for one seat: each sign-in is its own audit entry.
+    let done = 0;
+    const already = [];
+    for (const member of members) {
+      let answer;
+      try {
+        answer = await sio.emitWithAck("mark_attendance", { member: member.id }, ACK_TIMEOUT_MS);
+      } catch (e) {
+        say(S.problem(e) + "。已签到 " + done + " 人，请核实后再操作。");
+        refresh();
+        return;
+      }
+      if (answer.ok) done += 1;
+      else if (answer.error === "already_signed_in") already.push(member.seat);
+      else {
+        say(S.problem(answer) + "（第 " + member.seat + " 座）。已签到 " + done + " 人。");
+        refresh();
+        return;
+      }
+    }
+    say("已为 " + done + " 位代表代为签到" +
+      (already.length ? "；第 " + already.join("、") + " 座此前已签到" : ""), true);
     $("operator-seat").value = "";
+    refresh();
   });
 })();
