@@ -272,6 +272,10 @@ def test_a_sitting_of_all_three_kinds_in_the_browser(
     kiosk_b = hall_pages.kiosk(2, 800, 1280)
     kiosk_c = hall_pages.kiosk(3, 1280, 800, qr=True)
     shots.take(kiosk_a, "kiosk-waiting")
+    manifest = kiosk_a.evaluate(
+        "fetch(document.querySelector('link[rel=manifest]').href).then((r) => r.json())"
+    )  # the tablet's home-screen shortcut opens the kiosk full screen
+    assert (manifest["start_url"], manifest["display"]) == ("/kiosk", "fullscreen")
     expect(console.locator("#present")).to_have_text("31")
     expect(console.locator("#quorum")).to_contain_text("已达到法定人数")
     expect(console.locator("#kiosks")).to_have_text("代表终端全部在线（3 台）")
@@ -577,6 +581,9 @@ def operator_pages(hall_pages: Sitting, hall: Hall) -> None:
         ("admin-index", "/admin/"),
         ("admin-staff", "/admin/staff"),
         ("admin-devices", "/admin/devices"),
+        ("admin-pins-confirm", "/admin/pins"),
+        ("overview", "/"),
+        ("account-password", "/account/password"),
         ("results-index", "/results/"),
         ("results-motion-sheet", f"/results/votes/{hall.votes['motion']}/sheet"),
         ("results-selection-sheet", f"/results/votes/{hall.votes['selection']}/sheet"),
