@@ -480,7 +480,18 @@ def test_a_sitting_of_all_three_kinds_in_the_browser(
     shots.take(display, "display-cancelled")
 
     # --- the operators' pages that exist -----------------------------------------------------
-    operator_pages(hall_pages, hall)
+    secretariat = operator_pages(hall_pages, hall)
+
+    # --- the secretariat revokes seat 2's tablet: it is cut off and says so -------------------
+    secretariat.goto(hall.base + "/admin/devices")
+    row = secretariat.locator("tr", has=secretariat.locator("td:text-is('2')")).first
+    expect(row).to_contain_text("在线")
+    secretariat.once("dialog", lambda dialog: dialog.accept())  # 确定停用第 2 座的终端吗？
+    row.get_by_role("button", name="停用终端").click()
+    expect(kiosk_b.locator("#screen-connecting")).to_be_visible()
+    expect(kiosk_b.locator("#message")).to_have_text("设备未登记或已停用")
+    expect(kiosk_b.locator("#reenroll-button")).to_be_visible()
+    shots.take(kiosk_b, "kiosk-revoked")
 
     print(
         f"screenshots: {shots.count} states x 3 sizes in {SHOTS}; axe-core checked {len(shots.checked)}"
@@ -570,8 +581,9 @@ def expect_figures(result: Any, stored: dict[str, Any]) -> None:
     assert (stored["members"], stored["present"], stored["not_voted"]) == (61, 31, 28)
 
 
-def operator_pages(hall_pages: Sitting, hall: Hall) -> None:
-    """The secretariat's, the scrutineer's and the results pages, after the votes."""
+def operator_pages(hall_pages: Sitting, hall: Hall) -> Any:
+    """The secretariat's, the scrutineer's and the results pages, after the votes.
+    Returns the secretariat's page."""
     from playwright.sync_api import expect
 
     base = hall.base
@@ -602,3 +614,4 @@ def operator_pages(hall_pages: Sitting, hall: Hall) -> None:
     scrutineer = hall_pages.page("scrutineer", 1280, 800)
     hall_pages.login(scrutineer, "jianpiao", "/results/receipt")
     hall_pages.shots.take(scrutineer, "results-receipt-check")
+    return secretariat
