@@ -14,12 +14,6 @@ own browser download is never used. Screenshots go to ``test-artifacts/``.
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,24 +23,13 @@ import pytest
 from sqlalchemy import select
 
 from crypto import ServerKey
-from tests.conftest import REPO, unavailable
+from tests.browser_support import ARTIFACTS, chromium, running_server
 from voting_server.db import make_engine, make_session_factory, upgrade
 from voting_server.demo import load_demo
 from voting_server.models import AttendanceMethod, Member, StaffRole
 from voting_server.services import attendance, devices, staff
 from voting_server.services.audit_log import AuditLog
 
-CHROMIUM = Path(os.environ.get("VOTING_TEST_CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-ARTIFACTS = REPO / "test-artifacts"
 PASSWORD = "hall-smoke-test-2026"
 PIN = "246810"
 KIOSK_SEAT = 1
@@ -64,12 +47,6 @@ class Hall:
     base: str
     code: str
     banner: str  # what ``voting-server run`` printed before gunicorn took over
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _prepare(instance: Path, url: str) -> str:
@@ -101,60 +78,14 @@ def hall(tmp_path: Path) -> Iterator[Hall]:
     instance.mkdir()
     url = f"sqlite:///{instance / 'voting.sqlite3'}"
     code = _prepare(instance, url)
-    port = _free_port()
-    env = dict(
-        os.environ,
-        VOTING_INSTANCE_DIR=str(instance),
-        VOTING_SECRET_KEY="smoke-test-secret-key-not-for-production",
-        VOTING_LOG_LEVEL="warning",
-        VOTING_ACCESS_LOG=str(tmp_path / "access.log"),
-    )
-    out = (tmp_path / "server.out").open("w+")
-    server = subprocess.Popen(
-        [sys.executable, "-c", "from voting_server.cli import main; main()", "run",
-         "--host", "127.0.0.1", "--port", str(port), "--database-url", url],
-        env=env, stdout=out, stderr=subprocess.STDOUT, cwd=REPO,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(base + "/healthz", timeout=1) as answer:
-                    if answer.status == 200:
-                        break
-            except OSError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                out.seek(0)
-                pytest.fail(f"the server did not start:\n{out.read()[-3000:]}")
-            time.sleep(0.2)
-        out.seek(0)
-        yield Hall(base=base, code=code, banner=out.read())
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-        out.close()
+    with running_server(instance, url, tmp_path) as (base, banner):
+        yield Hall(base=base, code=code, banner=banner)
 
 
 @pytest.fixture
 def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        unavailable("Chromium", f"{CHROMIUM} not found (Debian: apt-get install chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        unavailable("Chromium", "the playwright package is missing (pip install -e '.[dev]')")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
+    with chromium() as b:
+        yield b
 
 
 class Screens:

@@ -120,3 +120,42 @@ def test_display_page_loads_its_script(hall_app: Flask) -> None:
     html = logged_in(hall_app, "display").client.get("/display").get_data(as_text=True)
     assert "/static/js/display.js" in html
     assert "请等待表决" in html
+
+
+# --- the console's warning of kiosks offline (终端离线) ------------------------------------------
+
+
+def test_the_console_state_names_the_enrolled_kiosks_that_are_offline(live_app: Flask) -> None:
+    from tests.fixtures_live import enroll_kiosk, kiosk_socket, staff_socket
+
+    console = staff_socket(live_app, logged_in(live_app, "presidium").client)
+
+    def kiosks() -> dict[str, object]:
+        answer = console.emit("state", {}, callback=True)
+        assert answer["ok"], answer
+        return answer["state"]["kiosks"]
+
+    assert kiosks() == {"enrolled": 0, "online": 0, "offline": []}
+    seat_3, seat_7 = enroll_kiosk(live_app, 3), enroll_kiosk(live_app, 7)
+    assert kiosks() == {"enrolled": 2, "online": 0, "offline": [3, 7]}
+    tablet, _ = kiosk_socket(live_app, seat_7)
+    assert kiosks() == {"enrolled": 2, "online": 1, "offline": [3]}
+    other, _ = kiosk_socket(live_app, seat_3)
+    assert kiosks() == {"enrolled": 2, "online": 2, "offline": []}
+    tablet.disconnect()
+    assert kiosks() == {"enrolled": 2, "online": 1, "offline": [7]}
+    other.disconnect()
+
+
+def test_the_kiosk_manifest_opens_it_full_screen(client: FlaskClient) -> None:
+    html = client.get("/kiosk").get_data(as_text=True)
+    assert 'rel="manifest" href="/kiosk-static/kiosk.webmanifest"' in html
+    response = client.get("/kiosk-static/kiosk.webmanifest")
+    assert response.status_code == 200
+    assert response.mimetype == "application/manifest+json"
+    manifest = json.loads(response.get_data(as_text=True))
+    assert (manifest["start_url"], manifest["display"], manifest["lang"]) == (
+        "/kiosk",
+        "fullscreen",
+        "zh-CN",
+    )

@@ -164,6 +164,21 @@ JS_STRINGS: dict[str, str] = {
     "console.no_seat": N_("没有第 %(seat)s 座"),
     "console.ask_sign_in": N_("为第 %(seat)s 座 %(name)s 代为签到？"),
     "console.done_sign_in": N_("已为第 %(seat)s 座 %(name)s 签到"),
+    "console.seats_format": N_("请填写座位号，如 5、4-31 或 4,7,9"),
+    "console.ask_sign_in_many": N_("为 %(n)s 位代表代为签到（第 %(seats)s 座）？"),
+    "console.sign_in_stopped": N_("%(problem)s。已签到 %(done)s 人，请核实后再操作。"),
+    "console.sign_in_failed": N_("%(problem)s（第 %(seat)s 座）。已签到 %(done)s 人。"),
+    "console.done_sign_in_many": N_("已为 %(done)s 位代表代为签到"),
+    "console.done_sign_in_many_already": N_(
+        "已为 %(done)s 位代表代为签到；第 %(seats)s 座此前已签到"
+    ),
+    "console.kiosks_none": N_("尚无已登记的代表终端"),
+    "console.kiosks_offline": N_("⚠ %(n)s 台代表终端未连接（第 %(seats)s 座），这些代表无法按键"),
+    "console.kiosks_online": N_("代表终端全部在线（%(n)s 台）"),
+    "list.sep": N_("、"),
+    "list.more": N_(" 等"),
+    "kiosk.agenda_item": N_("议程：%(title)s"),
+    "kiosk.agenda_item_n": N_("议程第 %(n)s 项：%(title)s"),
     # kiosk
     "kiosk.title": N_("代表表决终端"),
     "kiosk.enrolling": N_("正在登记…"),

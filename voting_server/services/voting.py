@@ -166,7 +166,12 @@ def public_vote(vote: Vote) -> dict[str, Any]:
         "secret": vote.secret,
         "key_policy": vote.key_policy.value,
         "live_tally": vote.live_tally.value,
-        "agenda_item": {"id": vote.agenda_item.id, "title": vote.agenda_item.title},
+        "agenda_item": {
+            "id": vote.agenda_item.id,
+            "position": vote.agenda_item.position,
+            "title": vote.agenda_item.title,
+            "description": vote.agenda_item.description,
+        },
         "closes_at": vote.closes_at.isoformat() if vote.closes_at else None,
         "rerun_of": vote.rerun_of_id,
         "result": vote.result,

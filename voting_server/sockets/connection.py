@@ -86,6 +86,15 @@ _pending_lock = threading.Lock()
 # added by other socket modules: each gets the new Client and returns keys.
 authenticate_extras: list[Callable[[Client], dict[str, Any]]] = []
 
+# Called when a kiosk comes online (authenticated) or goes offline (disconnected):
+# the presidium's console warns of kiosks offline (终端离线).
+kiosk_presence_listeners: list[Callable[[], None]] = []
+
+
+def _kiosk_presence_changed() -> None:
+    for listener in kiosk_presence_listeners:
+        listener()
+
 
 class AuthenticatePayload(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
@@ -178,7 +187,9 @@ def on_disconnect(reason: Any = None) -> None:
     sid: str = request.sid  # type: ignore[attr-defined]
     with _pending_lock:
         _pending.pop(sid, None)
-    forget(sid)
+    gone = forget(sid)
+    if gone is not None and gone.role == KIOSK:
+        _kiosk_presence_changed()
 
 
 # --- the kiosk's proof -----------------------------------------------------------------------
@@ -234,6 +245,7 @@ def _authenticate(sid: str, data: Any) -> dict[str, Any]:
     join_room(KIOSKS_ROOM)
     join_room(seat_room(client.seat or 0))
     log.info("kiosk authenticated: device %s seat %s", client.device_id, client.seat)
+    _kiosk_presence_changed()
     answer: dict[str, Any] = {"ok": True, "seat": client.seat, "member": holder}
     for extra in authenticate_extras:
         answer.update(extra(client))
@@ -275,7 +287,9 @@ def disconnect_device(device_id: str) -> None:
 
 
 def _drop(sid: str) -> None:
-    forget(sid)
+    gone = forget(sid)
+    if gone is not None and gone.role == KIOSK:
+        _kiosk_presence_changed()
     try:
         socketio.server.disconnect(sid, namespace=NAMESPACE)
     except Exception as exc:  # gone meanwhile: nothing left to drop

@@ -38,8 +38,9 @@ def remember(client: Client) -> None:
     _clients[client.sid] = client
 
 
-def forget(sid: str) -> None:
-    _clients.pop(sid, None)
+def forget(sid: str) -> Client | None:
+    """Drop the connection's Client; returns it (None if it had none)."""
+    return _clients.pop(sid, None)
 
 
 def current_client() -> Client | None:

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from voting_server.extensions import audit_log, sessions, socketio, voting
 from voting_server.models import AttendanceMethod, Body, Member, StaffRole, VoteState
-from voting_server.services import attendance
+from voting_server.services import attendance, devices
 from voting_server.services.audit_log import AuditLog
 from voting_server.services.group_commit import GroupCommit
 from voting_server.services.transactions import write_transaction
@@ -111,6 +111,8 @@ def init_app(app: Flask) -> None:
             socketio.on(event)(handler)
     if _kiosk_state not in connection.authenticate_extras:
         connection.authenticate_extras.append(_kiosk_state)
+    if _kiosks_changed_soon not in connection.kiosk_presence_listeners:
+        connection.kiosk_presence_listeners.append(_kiosks_changed_soon)
     app.extensions["voting.group_commit"] = GroupCommit(
         lambda session, log_, requests: app.extensions["voting.voting"].cast_batch(
             session, log_, requests
@@ -372,6 +374,7 @@ def _state(session: Session, client: Client) -> dict[str, Any]:
          "votes": [public_vote(v) for v in item.votes]}
         for item in sitting.agenda_items
     ]  # fmt: skip
+    state["kiosks"] = _kiosk_presence(session, sitting.body_id)
     open_state = state["open_vote"] and voting().state_of(session, state["open_vote"]["id"])
     if open_state and client.role in WATCHERS:
         if several_processes():
@@ -380,6 +383,36 @@ def _state(session: Session, client: Client) -> dict[str, Any]:
         state["participation"] = Voting.participation(open_state, present)
         state["live"] = Voting.live_counts(open_state, present)
     return state
+
+
+def _kiosk_presence(session: Session, body_id: int) -> dict[str, Any]:
+    """Enrolled kiosks (终端) online and offline, for the console's warning: a deputy
+    whose tablet is offline cannot press."""
+    enrolled = sorted(
+        {d.seat for d in devices.list_devices(session, body_id) if d.revoked_at is None}
+    )
+    online = connection.online_seats(body_id)
+    offline = [seat for seat in enrolled if seat not in online]
+    return {"enrolled": len(enrolled), "online": len(enrolled) - len(offline), "offline": offline}
+
+
+KIOSKS_CHANGED_EVERY_S = 1.0  # 3,000 tablets reconnecting make a few notices, not 3,000
+_kiosks_changed_due = threading.Event()
+
+
+def _kiosks_changed_soon() -> None:
+    """Tell the consoles, at most once per interval, that kiosks came or went; they
+    read the new state (its ``kiosks``) themselves."""
+    if _kiosks_changed_due.is_set():
+        return
+    _kiosks_changed_due.set()
+
+    def later() -> None:
+        socketio.sleep(KIOSKS_CHANGED_EVERY_S)
+        _kiosks_changed_due.clear()
+        _emit_staff("kiosks_changed", {}, (PRESIDIUM, SECRETARIAT))
+
+    socketio.start_background_task(later)
 
 
 def _emit_staff(event: str, payload: dict[str, Any], roles: tuple[str, ...] = STAFF) -> None:

@@ -26,6 +26,7 @@ from voting_server.views.auth import current_user, login_required
 # application/javascript, which Werkzeug serves without a charset; text/* gets
 # "; charset=utf-8", which the Chinese strings in the scripts need.
 mimetypes.add_type("text/javascript", ".js")
+mimetypes.add_type("application/manifest+json", ".webmanifest")  # the kiosk's full-screen manifest
 
 KIOSK_STATIC = Path(kiosk_client.__file__).resolve().parent / "static"
 

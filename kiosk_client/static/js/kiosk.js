@@ -366,6 +366,15 @@
     vote = v;
     voteClosed = false;
     $("vote-title").textContent = v.title;
+    // The agenda item (议程) the vote belongs to, with its explanation for the deputy.
+    const item = v.agenda_item || {};
+    $("vote-agenda").textContent = item.title
+      ? (item.position
+        ? t("kiosk.agenda_item_n", { n: item.position, title: item.title })
+        : t("kiosk.agenda_item", { title: item.title }))
+      : "";
+    $("vote-document-text").textContent = item.description || "";
+    $("vote-document").hidden = !item.description;
     $("vote-kind").textContent = t("kiosk.vote_kind", {
       kind: S.KIND[v.kind],
       ballot: v.secret ? t("kiosk.secret") : t("kiosk.named"),
@@ -648,8 +657,8 @@
 
   /** The enrollment QR code carries the venue CA's fingerprint (#…&caf=): say so if this
    * server serves under another CA, and show the server's for checking by eye. */
-  function checkVenueCa() {
-    const expected = (new URLSearchParams(window.location.hash.slice(1)).get("caf") || "").toLowerCase();
+  /** Show the server's CA fingerprint; warn when the QR code's (``expected``) differs. */
+  function checkVenueCa(expected) {
     const box = $("enroll-ca");
     if (!expected || !box) return;
     box.hidden = false;
@@ -680,10 +689,19 @@
     } catch (e) {
       device = null;
     }
+    // The seat's QR code opens BASE_URL/kiosk#enroll=CODE (docs/protocol.md): the code
+    // is filled in for staff to confirm with 登记. The fragment is then removed from the
+    // address bar; it never reaches the server's logs.
+    // It may carry the venue CA's fingerprint too (#enroll=CODE&caf=HEX, docs/tls.md).
+    const fragment = new URLSearchParams(window.location.hash.slice(1));
+    const scanned = /^[A-Za-z0-9-]{4,40}$/.test(fragment.get("enroll") || "") ? fragment.get("enroll") : null;
+    const venueCa = (fragment.get("caf") || "").toLowerCase();
+    if (window.location.hash) history.replaceState(null, "", window.location.pathname + window.location.search);
     if (device && device.keyPair && device.device) connect();
     else {
+      if (scanned) $("enroll-code").value = scanned.toUpperCase();
       show("enroll");
-      checkVenueCa();
+      checkVenueCa(venueCa);
     }
   }
 

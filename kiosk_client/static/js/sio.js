@@ -117,6 +117,11 @@
       global.addEventListener("online", () => {
         if (this.wanted && !this.ws) this._reconnectNow();
       });
+      // …and when it goes: a WebSocket may linger until the heartbeat gives up (up to
+      // a minute) while nothing can pass. Drop it now, so the state shows it at once.
+      global.addEventListener("offline", () => {
+        if (this.ws) this._lost("browser offline");
+      });
     }
 
     // --- public API ----------------------------------------------------------------

@@ -47,6 +47,7 @@
     showAttendance(q);
     if (snapshot && snapshot.sitting && wasQuorate !== q.quorate) renderAgenda(snapshot); // 开始表决 on/off
   });
+  sio.on("kiosks_changed", refresh);
   sio.on("participation", showParticipation);
   sio.on("live_tally", showLiveTally);
   sio.connect();
@@ -73,6 +74,7 @@
     }
     $("sitting-title").textContent = t("console.sitting", { body: state.sitting.body, title: state.sitting.title });
     showAttendance(state.attendance);
+    showKiosks(state.kiosks);
     renderLive(state);
     renderAgenda(state);
   }
@@ -91,6 +93,24 @@
       banner.className = "banner banner-bad";
     }
     if (snapshot) snapshot.attendance = q;
+  }
+
+  /** Enrolled tablets that are not connected: their deputies cannot press (终端离线). */
+  function showKiosks(k) {
+    const banner = $("kiosks");
+    banner.hidden = !k;
+    if (!k) return;
+    if (!k.enrolled) {
+      banner.textContent = t("console.kiosks_none");
+      banner.className = "banner banner-warn";
+    } else if (k.offline.length) {
+      const seats = k.offline.slice(0, 30).join(t("list.sep")) + (k.offline.length > 30 ? t("list.more") : "");
+      banner.textContent = t("console.kiosks_offline", { n: k.offline.length, seats: seats });
+      banner.className = "banner banner-bad";
+    } else {
+      banner.textContent = t("console.kiosks_online", { n: k.online });
+      banner.className = "banner banner-good";
+    }
   }
 
   function renderLive(state) {
@@ -288,17 +308,67 @@
 
   // --- operator sign-in (代为签到) ---------------------------------------------------------
 
+  /** "5", "4-31", "4,7,9" (also 、，and spaces) → seat numbers; null when malformed. */
+  function parseSeats(text) {
+    const seats = [];
+    const parts = text.trim().split(/[\s,\uFF0C\u3001]+/).filter(Boolean);
+    for (const part of parts) {
+      const m = /^(\d{1,5})(?:\s*[-\u2013~\uFF5E]\s*(\d{1,5}))?$/.exec(part);
+      if (!m) return null;
+      const from = Number(m[1]);
+      const to = m[2] ? Number(m[2]) : from;
+      if (to < from || to - from > 5000) return null;
+      for (let seat = from; seat <= to; seat++) if (seats.indexOf(seat) < 0) seats.push(seat);
+    }
+    return seats.length ? seats : null;
+  }
+
   $("operator-form").addEventListener("submit", async (event) => {
     event.preventDefault();
-    const seat = Number($("operator-seat").value);
-    const member = roster.find((m) => m.seat === seat);
-    if (!member) {
-      say(t("console.no_seat", { seat: seat }));
+    const seats = parseSeats($("operator-seat").value);
+    if (!seats) {
+      say(t("console.seats_format"));
       return;
     }
-    const who = { seat: seat, name: member.name };
-    if (!(await ask(t("console.ask_sign_in", who)))) return;
-    await act("mark_attendance", { member: member.id }, t("console.done_sign_in", who));
+    const unknown = seats.filter((seat) => !roster.some((m) => m.seat === seat));
+    if (unknown.length) {
+      say(t("console.no_seat", { seat: unknown.slice(0, 10).join(t("list.sep")) }));
+      return;
+    }
+    const members = seats.map((seat) => roster.find((m) => m.seat === seat));
+    if (members.length === 1) {
+      const who = { seat: members[0].seat, name: members[0].name };
+      if (!(await ask(t("console.ask_sign_in", who)))) return;
+      await act("mark_attendance", { member: members[0].id }, t("console.done_sign_in", who));
+      $("operator-seat").value = "";
+      return;
+    }
+    const many = { n: members.length, seats: seats.join(t("list.sep")) };
+    if (!(await ask(t("console.ask_sign_in_many", many)))) return;
+    // One event per member, as for one seat: each sign-in is its own audit entry.
+    let done = 0;
+    const already = [];
+    for (const member of members) {
+      let answer;
+      try {
+        answer = await sio.emitWithAck("mark_attendance", { member: member.id }, ACK_TIMEOUT_MS);
+      } catch (e) {
+        say(t("console.sign_in_stopped", { problem: S.problem(e), done: done }));
+        refresh();
+        return;
+      }
+      if (answer.ok) done += 1;
+      else if (answer.error === "already_signed_in") already.push(member.seat);
+      else {
+        say(t("console.sign_in_failed", { problem: S.problem(answer), seat: member.seat, done: done }));
+        refresh();
+        return;
+      }
+    }
+    say(already.length
+      ? t("console.done_sign_in_many_already", { done: done, seats: already.join(t("list.sep")) })
+      : t("console.done_sign_in_many", { done: done }), true);
     $("operator-seat").value = "";
+    refresh();
   });
 })();
