@@ -50,15 +50,8 @@ import socketio
 
 from bench import biglog, plot, pyspy
 from kiosk_client.client import DEFAULT_ACK_TIMEOUT_S, DEFAULT_DEADLINE_S
-from voting_server.cli.simulate import (
-    Console,
-    free_port,
-    percentiles,
-    prepare,
-    random_ballot,
-    served,
-    serving,
-)
+from voting_server.cli.processes import free_port, served, serving
+from voting_server.cli.simulate import Console, percentiles, prepare, random_ballot
 from voting_server.rules import tally
 
 ROOT = Path(__file__).resolve().parent.parent

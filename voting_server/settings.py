@@ -12,10 +12,20 @@ SQLite default, a PostgreSQL deployment and the tests:
   ``threading`` for the test client)
 - ``VOTING_PUBLIC_URL``: the server's address as the tablets reach it (for
   enrollment QR codes; default: the address of the request)
+- ``VOTING_MESSAGE_QUEUE``: Socket.IO's message queue (``redis://host:6379/0``)
+  when several server processes serve one hall (docs/deployment.md); unset:
+  one process, broadcasts stay in it
+- ``VOTING_MESSAGE_QUEUE_CHANNEL``: the queue's channel (default: derived from
+  the database URL, so processes of one hall share it and two halls on one
+  Redis never see each other's broadcasts)
+- ``VOTING_PROXY_HOPS``: how many reverse proxies (nginx) stand in front of
+  the server; their ``X-Forwarded-For``/``-Proto``/``-Host`` are then trusted,
+  so per-address throttling sees the tablet, not the proxy (default 0)
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import secrets
 from pathlib import Path
@@ -34,6 +44,15 @@ def _secret_key(directory: Path) -> str:
         with os.fdopen(fd, "w") as f:
             f.write(secrets.token_urlsafe(48))
     return path.read_text().strip()
+
+
+def message_queue_channel(database_url: str) -> str:
+    """The Socket.IO channel of the hall whose database is ``database_url``: one hall's
+    processes share a database, hence a channel; the password never enters the name."""
+    from sqlalchemy.engine import make_url
+
+    shown = make_url(database_url).render_as_string(hide_password=True)
+    return "voting-" + hashlib.sha256(shown.encode()).hexdigest()[:16]
 
 
 class Config:
@@ -58,6 +77,11 @@ class Config:
         # The address tablets use (e.g. https://10.0.0.5), printed in enrollment
         # QR codes; default: the address the secretariat's browser used.
         self.VOTING_PUBLIC_URL = os.environ.get("VOTING_PUBLIC_URL") or None
+        self.VOTING_MESSAGE_QUEUE = os.environ.get("VOTING_MESSAGE_QUEUE") or None
+        self.VOTING_MESSAGE_QUEUE_CHANNEL = os.environ.get(
+            "VOTING_MESSAGE_QUEUE_CHANNEL"
+        ) or message_queue_channel(self.VOTING_DATABASE_URL)
+        self.VOTING_PROXY_HOPS = int(os.environ.get("VOTING_PROXY_HOPS") or 0)
 
 
 class TestingConfig(Config):
@@ -70,3 +94,4 @@ class TestingConfig(Config):
         super().__init__(database_url)
         self.SECRET_KEY = secrets.token_urlsafe(32)
         self.VOTING_ASYNC_MODE = "threading"
+        self.VOTING_MESSAGE_QUEUE = None  # the test clients run in one process

@@ -23,15 +23,12 @@ import os
 import random
 import re
 import shutil
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,10 +39,12 @@ import socketio
 
 from crypto import KioskKey
 from kiosk_client.client import KioskClient
+from voting_server.cli.processes import free_port as free_port  # re-exported for callers
+from voting_server.cli.processes import served
+from voting_server.cli.processes import serving as serving  # re-exported for callers
 from voting_server.rules import VoteSpec, tally
 from voting_server.rules.kinds import EVALUATION_MARKS, MOTION_MARKS, KeyPolicy, VoteKind
 
-SERVER_START_TIMEOUT_S = 60.0
 REQUEST_TIMEOUT_S = 30.0
 CHANGE_OF_MIND = 0.1  # share of kiosks that press a second time
 NO_PRESS = 0.03  # share of kiosks that never press (未按)
@@ -125,72 +124,6 @@ def prepare(database_url: str, instance: Path, members: int, secret: bool) -> Ha
             return Hall(members, (user.username, password), codes, pins, planned)
     finally:
         engine.dispose()
-
-
-# --- the server -------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@contextmanager
-def served(database_url: str, instance: Path, log_path: Path) -> Iterator[str]:
-    """``voting-server run`` on a free port until the block ends; yields its base URL."""
-    port = free_port()
-    env = dict(
-        os.environ,
-        VOTING_INSTANCE_DIR=str(instance),
-        VOTING_DATABASE_URL=database_url,
-        VOTING_LOG_LEVEL="warning",
-        VOTING_ACCESS_LOG="/dev/null",
-    )
-    env.pop("VOTING_ASYNC_MODE", None)
-    argv = [sys.executable, "-c", "from voting_server.cli import main; main()", "run",
-            "--host", "127.0.0.1", "--port", str(port)]  # fmt: skip
-    with serving(argv, env, port, log_path) as base:
-        yield base
-
-
-@contextmanager
-def serving(
-    argv: list[str], env: dict[str, str], port: int, log_path: Path, cwd: Path | None = None
-) -> Iterator[str]:
-    """Run the server ``argv`` (listening on ``port``, output to ``log_path``) until the
-    block ends; yields its base URL once ``/healthz`` answers."""
-    with log_path.open("ab") as log_file:
-        server = subprocess.Popen(
-            argv, cwd=cwd, env=env, stdout=log_file, stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:
-        _wait_healthy(base, server, log_path)
-        yield base
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-
-
-def _wait_healthy(base: str, server: subprocess.Popen[bytes], log_path: Path) -> None:
-    deadline = time.monotonic() + SERVER_START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            tail = log_path.read_text(errors="replace")[-2000:]
-            raise click.ClickException(f"the server exited with {server.returncode}:\n{tail}")
-        try:
-            if requests.get(f"{base}/healthz", timeout=2).ok:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.2)
-    raise click.ClickException(f"the server did not answer {base}/healthz in time")
 
 
 # --- the presidium's console ------------------------------------------------------------------
