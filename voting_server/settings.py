@@ -34,7 +34,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 CONFIG_DIR = Path(os.environ.get("VOTING_CONFIG_DIR", REPO_ROOT / "config"))
 
 
-def _secret_key(directory: Path) -> str:
+def secret_key(directory: Path) -> str:
     """The session key, created on first start and kept private to the server."""
     if key := os.environ.get("VOTING_SECRET_KEY"):
         return key
@@ -68,7 +68,7 @@ class Config:
         from voting_server.db import default_database_url, instance_dir
 
         self.INSTANCE_DIR = str(instance_dir())
-        self.SECRET_KEY = _secret_key(Path(self.INSTANCE_DIR))
+        self.SECRET_KEY = secret_key(Path(self.INSTANCE_DIR))
         self.VOTING_DATABASE_URL = database_url or default_database_url()
         self.VOTING_PRESETS_FILE = os.environ.get(
             "VOTING_PRESETS_FILE", str(CONFIG_DIR / "presets.toml")

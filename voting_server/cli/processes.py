@@ -37,6 +37,23 @@ def run_argv(port: int, host: str = "127.0.0.1") -> list[str]:
             "--host", host, "--port", str(port)]  # fmt: skip
 
 
+def server_env(
+    database_url: str, instance: Path, extra: dict[str, str] | None = None
+) -> dict[str, str]:
+    """The environment of a ``voting-server run`` child: quiet logs unless ``extra`` says
+    otherwise; gunicorn's gevent worker picks the async mode itself."""
+    env = dict(
+        os.environ,
+        VOTING_INSTANCE_DIR=str(instance),
+        VOTING_DATABASE_URL=database_url,
+        VOTING_LOG_LEVEL="warning",
+        VOTING_ACCESS_LOG="/dev/null",
+    )
+    env.pop("VOTING_ASYNC_MODE", None)
+    env.update(extra or {})
+    return env
+
+
 @contextmanager
 def served(
     database_url: str,
@@ -49,16 +66,7 @@ def served(
     """``voting-server run`` on ``port`` (default: a free one) until the block ends;
     yields its base URL. ``env`` adds to (or overrides) the inherited environment."""
     port = port or free_port()
-    full_env = dict(
-        os.environ,
-        VOTING_INSTANCE_DIR=str(instance),
-        VOTING_DATABASE_URL=database_url,
-        VOTING_LOG_LEVEL="warning",
-        VOTING_ACCESS_LOG="/dev/null",
-    )
-    full_env.pop("VOTING_ASYNC_MODE", None)
-    full_env.update(env or {})
-    with serving(run_argv(port), full_env, port, log_path) as base:
+    with serving(run_argv(port), server_env(database_url, instance, env), port, log_path) as base:
         yield base
 
 
@@ -83,28 +91,39 @@ def serving(
 def spawned(
     argv: list[str], env: dict[str, str], log_path: Path, cwd: Path | None = None
 ) -> Iterator[subprocess.Popen[bytes]]:
-    """A child process (its output appended to ``log_path``), terminated when the block
-    ends: SIGTERM, then SIGKILL if it has not exited within ``STOP_TIMEOUT_S``."""
-    with log_path.open("ab") as log_file:
-        process = subprocess.Popen(
-            argv, cwd=cwd, env=env, stdout=log_file, stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )  # fmt: skip
+    """A child process (its output appended to ``log_path``), stopped when the block ends."""
+    process = start(argv, env, log_path, cwd)
     try:
         yield process
     finally:
-        stop(process)
+        stop_all([process])
 
 
-def stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is not None:
-        return
-    process.terminate()
-    try:
-        process.wait(timeout=STOP_TIMEOUT_S)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+def start(
+    argv: list[str], env: dict[str, str], log_path: Path, cwd: Path | None = None
+) -> subprocess.Popen[bytes]:
+    """Start ``argv`` in a session of its own: a Ctrl-C in the terminal reaches only
+    the parent, which stops its children in order."""
+    with log_path.open("ab") as log_file:
+        return subprocess.Popen(
+            argv, cwd=cwd, env=env, stdout=log_file, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+
+
+def stop_all(processes: list[subprocess.Popen[bytes]]) -> None:
+    """SIGTERM to every process at once (each drains in parallel, gunicorn for up to its
+    graceful timeout), then SIGKILL to any still running after ``STOP_TIMEOUT_S``."""
+    for process in processes:
+        if process.poll() is None:
+            process.terminate()
+    deadline = time.monotonic() + STOP_TIMEOUT_S
+    for process in processes:
+        try:
+            process.wait(timeout=max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 def wait_healthy(url: str, server: subprocess.Popen[bytes], log_path: Path) -> None:
