@@ -14,6 +14,10 @@ over ``--burst`` seconds. The expected result of each vote is the tally of
 the choices the kiosks made, computed here on the client side; it must
 equal what the server published. Finally the audit bundle is exported and
 verified offline. Progress goes to stderr; stdout carries only the JSON.
+
+``--server-url`` drives a server that is already running — e.g. the
+scale-out stack (``voting-server stack``) — instead of starting one; the
+database it serves (``--database-url``) must still be empty.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -181,11 +186,15 @@ class Seat:
     receipts: list[dict[str, Any]] = field(default_factory=list)  # every receipt, kept
 
 
-def connect_kiosks(base: str, hall: Hall, seed: int) -> list[Seat]:
-    """Enroll, connect and sign in every seat (in parallel), each with its own key."""
+def connect_kiosks(
+    base: str, hall: Hall, seed: int, kiosk_bases: list[str] | None = None
+) -> list[Seat]:
+    """Enroll, connect and sign in every seat (in parallel), each with its own key;
+    seat n talks to ``kiosk_bases[n % len]`` when given (several server processes)."""
+    bases = kiosk_bases or [base]
 
     def one(seat: int) -> Seat:
-        client = KioskClient(base, KioskKey.generate())
+        client = KioskClient(bases[seat % len(bases)], KioskKey.generate())
         client.enroll(hall.codes[seat])
         client.connect(timeout=REQUEST_TIMEOUT_S)
         client.sign_in(hall.pins[seat], timeout=REQUEST_TIMEOUT_S)
@@ -260,10 +269,17 @@ def percentiles(samples: list[float]) -> dict[str, float]:
 
 
 def run_sitting(
-    base: str, hall: Hall, seed: int, burst_s: float, progress: Callable[[str], None]
+    base: str,
+    hall: Hall,
+    seed: int,
+    burst_s: float,
+    progress: Callable[[str], None],
+    kiosk_bases: list[str] | None = None,
 ) -> tuple[list[dict[str, Any]], list[float], list[dict[str, Any]]]:
+    """The agenda's votes, driven by the presidium's console at ``base``; the kiosks
+    talk to ``base`` too, or are spread over ``kiosk_bases``."""
     progress(f"enrolling and signing in {hall.members} kiosks")
-    seats = connect_kiosks(base, hall, seed)
+    seats = connect_kiosks(base, hall, seed, kiosk_bases)
     console = Console(base, *hall.presidium)
     outcomes = []
     try:
@@ -304,7 +320,10 @@ def simulate(
     database_url: str | None,
     out: Path | None,
     burst_s: float,
+    server_url: str | None = None,
 ) -> dict[str, Any]:
+    """``server_url``: drive that running server (or stack) instead of starting one;
+    ``database_url`` must then be its database, still empty."""
     from audit.bundle import verify_bundle
     from audit.export import export_bundle
 
@@ -314,17 +333,26 @@ def simulate(
     url = database_url or f"sqlite:///{workdir / 'simulate.sqlite3'}"
     out = out or workdir / "bundle"
     _progress(f"working in {workdir}; server log: {workdir / 'server.log'}")
+    if server_url is not None and database_url is None:
+        raise click.ClickException("--server-url needs --database-url: that server's database")
     hall = prepare(url, instance, members, secret)
-    with served(url, instance, workdir / "server.log") as base:
+    with (
+        nullcontext(server_url.rstrip("/"))
+        if server_url is not None
+        else served(url, instance, workdir / "server.log")
+    ) as base:
         _progress(f"server on {base}")
         outcomes, ack_ms, receipts = run_sitting(base, hall, seed, burst_s, _progress)
     receipts_file = workdir / "receipts.jsonl"  # what the kiosks kept: checkable against the bundle
     receipts_file.write_text("".join(json.dumps(r) + "\n" for r in receipts))
     _progress(f"exporting the audit bundle to {out}")
-    exported = export_bundle(url, out, server_key_file=instance / "server_ed25519.pem")
+    # A running server's key is in its own instance dir: the bundle's key then comes
+    # from the log alone (the offline verifier needs nothing else).
+    key_file = None if server_url is not None else instance / "server_ed25519.pem"
+    exported = export_bundle(url, out, server_key_file=key_file)
     report = verify_bundle(out)
     _progress(f"verify: {'ok' if report.ok else report.errors}")
-    if database_url is None:  # our own database and keys: nothing of them is needed any more
+    if database_url is None or server_url is not None:  # our own instance: not needed any more
         shutil.rmtree(instance, ignore_errors=True)
     return {
         "members": members,
@@ -358,6 +386,11 @@ def simulate(
     type=click.FloatRange(0, 600),
     help="Seconds within which every kiosk presses.",
 )
+@click.option(
+    "--server-url",
+    help="Drive this running server or stack (e.g. `voting-server stack`'s URL) instead of "
+    "starting one; needs --database-url of its database, which must be empty.",
+)
 def simulate_command(
     members: int,
     seed: int | None,
@@ -365,6 +398,7 @@ def simulate_command(
     database_url: str | None,
     out: Path | None,
     burst: float,
+    server_url: str | None,
 ) -> None:
     """Run the demo sitting end to end with N simulated kiosks over a real socket.
 
@@ -373,7 +407,7 @@ def simulate_command(
     """
     if seed is None:
         seed = random.SystemRandom().randrange(2**31)
-    report = simulate(members, seed, secret, database_url, out, burst)
+    report = simulate(members, seed, secret, database_url, out, burst, server_url)
     click.echo(json.dumps(report, ensure_ascii=False))
     if not (report["verified"] and all(v["match"] for v in report["votes"])):
         sys.exit(1)
