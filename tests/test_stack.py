@@ -276,6 +276,13 @@ def test_redis_restarted_mid_vote(
                 t.join()
             assert errors == []
             assert sorted(receipts) == list(range(1, members))
+            # Still without Redis: a broadcast reaches the clients of its own process
+            # (the manager delivers locally first, then publishes).
+            console_event(
+                console,
+                "participation",
+                lambda d: d["vote"] == vote.id and d["voted"] == members - 1,
+            )
 
             private_redis.start()  # same port
             deadline = time.monotonic() + 90  # the queue's listeners retry with backoff
