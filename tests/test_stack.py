@@ -12,6 +12,8 @@ process, by design of the sticky hash.
 from __future__ import annotations
 
 import json
+import os
+import re
 import signal
 import subprocess
 import sys
@@ -25,6 +27,7 @@ from typing import Any
 
 import pytest
 import redis
+import requests
 
 from crypto import KioskKey
 from kiosk_client.client import KioskClient
@@ -306,3 +309,62 @@ def test_redis_restarted_mid_vote(
     per_nonce = log_entries_per_nonce(bundle, vote.id)
     assert sorted(per_nonce) == sorted(r["nonce"] for r in receipts.values())
     assert set(per_nonce.values()) == {1}
+
+
+# --- the command ------------------------------------------------------------------------
+
+
+def test_nginx_config_from_the_template_is_valid(nginx_path: str, tmp_path: Path) -> None:
+    from voting_server.cli.stack import NGINX_TEMPLATE, nginx_config
+
+    for sub in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"):
+        (tmp_path / "tmp" / sub).mkdir(parents=True)
+    conf = tmp_path / "nginx.conf"
+    text = nginx_config(NGINX_TEMPLATE.read_text(), tmp_path, "127.0.0.1:1", [5001, 5002, 5003])
+    conf.write_text(text)
+    assert re.search(r"@[A-Z]+@", text) is None  # every field filled in
+    assert text.count("server 127.0.0.1:500") == 3
+    checked = subprocess.run(
+        [nginx_path, "-t", "-p", str(tmp_path), "-c", str(conf), "-e", str(tmp_path / "e.log")],
+        capture_output=True, text=True, timeout=30,
+    )  # fmt: skip
+    assert checked.returncode == 0, checked.stderr
+
+
+def test_stack_command_refuses_sqlite(nginx_path: str, tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", CLI, "stack", "--database-url", f"sqlite:///{tmp_path / 'x.db'}"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert "PostgreSQL" in done.stderr
+    assert not (tmp_path / "x.db").exists()
+
+
+def test_stack_command_starts_serves_and_stops(
+    postgres_url: str, redis_url: str, nginx_path: str, tmp_path: Path
+) -> None:
+    """One command starts the stack; it answers through nginx; SIGTERM stops all of it."""
+    port = free_port()
+    command = subprocess.Popen(
+        [sys.executable, "-c", CLI, "stack", "--processes", "2", "--port", str(port),
+         "--database-url", postgres_url, "--message-queue", redis_url],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "VOTING_INSTANCE_DIR": str(tmp_path / "instance")},
+    )  # fmt: skip
+    try:
+        assert command.stdout is not None
+        first = command.stdout.readline()  # printed once nginx answers
+        assert f"scale-out stack on http://127.0.0.1:{port}" in first, first + (
+            command.stderr.read() if command.poll() is not None and command.stderr else ""
+        )
+        assert requests.get(f"http://127.0.0.1:{port}/healthz", timeout=10).json() == {"ok": True}
+        logs = tmp_path / "instance" / "stack"
+        assert sorted(p.name for p in logs.glob("server-*.log")) == ["server-1.log", "server-2.log"]
+    finally:
+        command.send_signal(signal.SIGTERM)
+        _, err = command.communicate(timeout=60)
+    assert command.returncode == 0, err
+    assert "stopped" in err
+    with pytest.raises(requests.ConnectionError):
+        requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5)
