@@ -193,7 +193,8 @@ def running_stack(
         wait_healthy(f"{url}/healthz", children[-1], nginx_log)
         yield Stack(url=url, backends=backends, workdir=workdir, processes=list(children))
     finally:
-        stop_all(children[::-1])  # nginx first: no new requests reach a stopping server
+        stop_all(children[processes:])  # nginx first: no new requests reach a stopping server
+        stop_all(children[:processes])  # then the servers, all at once
 
 
 def _raise_interrupt(_signum: int, _frame: FrameType | None) -> None:
