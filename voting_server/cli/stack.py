@@ -67,12 +67,15 @@ def nginx_config(template: str, prefix: Path, listen: str, ports: list[int]) -> 
 
 
 def ensure_database(database_url: str) -> bool:
-    """Create the PostgreSQL database of ``database_url`` if it is missing; True if created."""
+    """Create the PostgreSQL database of ``database_url`` if it is missing; True if created.
+    (It connects to the server's ``postgres`` database to do so.)"""
     import sqlalchemy as sa
 
     from voting_server.db import normalize_url
 
     url = normalize_url(database_url)
+    if url.get_backend_name() != "postgresql":
+        return False  # nothing to create; running_stack refuses anything but PostgreSQL
     name = url.database
     if not name:
         raise click.ClickException(f"数据库地址无数据库名 no database name in {database_url!r}")
