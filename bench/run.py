@@ -556,12 +556,16 @@ def scale_out_phase(
             "duplicated": checks["duplicated"], "result_match": out.get("result_match"),
             "bundle_verified": out["bundle_verified"],
             "other_processes_cpu_s": b["other_processes_cpu_s"],
+            "kiosks_setup_s": out["timings"]["kiosks_setup_s"],
         }  # fmt: skip
     one, two = runs[1]["per_s"], runs[2]["per_s"]
+    # A run that lost or refused ballots measured a different workload: no ratio then.
+    complete = all(r["acked"] == r["presses"] and r["lost"] == 0 for r in runs.values())
     return {
         "one_process_per_s": one,
         "two_processes_per_s": two,
-        "ratio": round(two / one, 3) if one else None,
+        "ratio": round(two / one, 3) if one and complete else None,
+        "complete": complete,
         "runs": {"1": runs[1], "2": runs[2]},
     }
 
