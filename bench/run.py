@@ -113,6 +113,20 @@ def gunicorn_worker(bind: str) -> int | None:
     return workers[0] if len(workers) == 1 else None
 
 
+# nginx URL of a running stack → its server processes' URLs (filled in by stack_served).
+STACK_BACKENDS: dict[str, list[str]] = {}
+
+
+def server_workers(base: str) -> list[int]:
+    """The gunicorn workers serving ``base``: a lone server's, or each of a stack's."""
+    binds = [b.removeprefix("http://") for b in STACK_BACKENDS.get(base, [base])]
+    return [pid for bind in binds if (pid := gunicorn_worker(bind)) is not None]
+
+
+def workers_cpu_s(pids: list[int]) -> float:
+    return sum(cpu_s(pid) or 0.0 for pid in pids)
+
+
 def rss_mb(pid: int | None) -> float | None:
     if pid is None:
         return None
@@ -385,11 +399,12 @@ def ballot_phase(
     out: dict[str, Any] = {"db": url.split(":", 1)[0], "vote": {"id": vote.id, "kind": vote.spec.kind.value, "secret": secret}}  # fmt: skip
     rss: dict[str, float | None] = {}
     with serve(url, instance, workdir / "server.log") as base:
-        worker = gunicorn_worker(base.removeprefix("http://"))
-        progress(f"server on {base}, worker pid {worker}; log {workdir / 'server.log'}")
+        workers = server_workers(base)
+        worker = workers[0] if len(workers) == 1 else None  # RSS and py-spy: one worker only
+        progress(f"server on {base}, worker pid(s) {workers}; log {workdir / 'server.log'}")
         rss["idle"] = rss_mb(worker)
         t = time.monotonic()
-        cpu0 = cpu_s(worker)
+        cpu0 = workers_cpu_s(workers)
         rows = [[[s, hall.codes[s], hall.pins[s]] for s in seats] for seats in share]
         answers = each(shards, [
             {"cmd": "setup", "base": base, "mode": "kiosk", "seats": r, "sign_in": sign_in,
@@ -397,7 +412,7 @@ def ballot_phase(
             for r in rows
         ])  # fmt: skip
         timings["kiosks_setup_s"] = round(time.monotonic() - t, 1)
-        timings["kiosks_setup_server_cpu_s"] = round((cpu_s(worker) or 0) - (cpu0 or 0), 1)
+        timings["kiosks_setup_server_cpu_s"] = round(workers_cpu_s(workers) - cpu0, 1)
         for phase in answers[0]["timings"]:
             timings[f"kiosks_{phase}"] = round(max(a["timings"].get(phase, 0) for a in answers), 1)
         out["sign_in"] = sign_in
@@ -423,18 +438,18 @@ def ballot_phase(
                 for seats in share
             ])  # fmt: skip
             out["client_presign_s"] = round(max(a["seconds"] for a in armed), 3)
-            out["quiet_before_burst"] = wait_for_quiet([worker, *(s.proc.pid for s in shards)])
+            out["quiet_before_burst"] = wait_for_quiet([*workers, *(s.proc.pid for s in shards)])
             start = time.monotonic() + LEAD_S
             spy = (
                 pyspy.start(worker, PROFILE_MAX_S, workdir / "ballot.pyspy")
                 if profile and worker
                 else None
             )
-            cpu0, machine0, self0 = cpu_s(worker), machine_busy_s(), own_cpu_s()
+            cpu0, machine0, self0 = workers_cpu_s(workers), machine_busy_s(), own_cpu_s()
             progress(f"burst: {ready:,} presses within {burst_s} s")
             fired = each(shards, [{"cmd": "fire", "start": start, "deadline_s": DEFAULT_DEADLINE_S,
                                    "ack_timeout_s": DEFAULT_ACK_TIMEOUT_S}] * len(shards))  # fmt: skip
-            server_cpu = (cpu_s(worker) or 0) - (cpu0 or 0)
+            server_cpu = workers_cpu_s(workers) - cpu0
             presses = [p for a in fired for p in a["presses"]]
             figures = burst_figures(presses, start)
             _cpu_figures(figures, fired, server_cpu, machine0, self0)
@@ -523,7 +538,11 @@ def stack_served(
         url, instance=instance, workdir=instance.parent / "stack", processes=processes,
         message_queue=message_queue, progress=progress,
     ) as running:  # fmt: skip
-        yield running.url
+        STACK_BACKENDS[running.url] = running.backends
+        try:
+            yield running.url
+        finally:
+            STACK_BACKENDS.pop(running.url, None)
 
 
 def scale_out_phase(
