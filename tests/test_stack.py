@@ -368,3 +368,27 @@ def test_stack_command_starts_serves_and_stops(
     assert "stopped" in err
     with pytest.raises(requests.ConnectionError):
         requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5)
+
+
+def test_behind_nginx_the_tablets_address_is_throttled_not_nginxs(
+    sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """VOTING_PROXY_HOPS=1 (set by the stack): the address is the last X-Forwarded-For
+    value, the one nginx appends — one tablet's failures never lock out the hall."""
+    from tests.fixtures_live import make_live_app
+
+    monkeypatch.setenv("VOTING_PROXY_HOPS", "1")
+    client = make_live_app(sqlite_url, tmp_path / "instance", demo=False).test_client()
+
+    def enroll(forwarded_for: str) -> int:
+        answer = client.post(
+            "/api/kiosk/enroll",
+            json={"code": "WRONG-CODE", "public_key": "not a key"},
+            headers={"X-Forwarded-For": forwarded_for},
+        )
+        return answer.status_code
+
+    statuses = [enroll("10.0.0.5") for _ in range(12)]
+    assert statuses[0] == 400 and statuses[-1] == 429
+    assert enroll("10.0.0.6") == 400  # another tablet, through the same nginx
+    assert enroll("10.0.0.6, 10.0.0.5") == 429  # a forged first value changes nothing
