@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 HOST   ?= 127.0.0.1
 PORT   ?= 5080
 
-.PHONY: install run test soak bench lint format clean translations
+.PHONY: install run stack test soak bench lint format clean translations
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed (found " + sys.version.split()[0] + ")")'
@@ -21,6 +21,16 @@ install: $(STAMP)
 run: install
 	$(BIN)/voting-server demo
 	$(BIN)/voting-server run --host $(HOST) --port $(PORT)
+
+## make stack: the scale-out stack — STACK_PROCESSES gunicorn processes behind nginx on
+## STACK_PORT, PostgreSQL (database created if missing) and Redis (docs/deployment.md)
+STACK_PROCESSES ?= 2
+STACK_PORT      ?= 8080
+STACK_DATABASE  ?= postgresql+psycopg://postgres@127.0.0.1:5432/voting
+STACK_REDIS     ?= redis://127.0.0.1:6379/0
+stack: install
+	$(BIN)/voting-server stack --create-database --processes $(STACK_PROCESSES) --port $(STACK_PORT) \
+		--database-url $(STACK_DATABASE) --message-queue $(STACK_REDIS)
 
 ## make test: the whole suite (ruff, then pytest); non-zero on any failure
 test: install

@@ -18,9 +18,12 @@ re-authentication after a dropped connection, until a deadline.
 Commands (``cmd``):
 
 - ``setup`` {base, mode: "kiosk" | "echo", seats: [[seat, code, pin], ...],
-  concurrency}: kiosk mode enrolls every seat over HTTP, connects,
-  authenticates and signs the member in with the PIN; echo mode only
-  connects a plain Socket.IO client per seat.
+  concurrency, source_addresses}: kiosk mode enrolls every seat over HTTP,
+  connects, authenticates and signs the member in with the PIN; echo mode
+  only connects a plain Socket.IO client per seat. ``source_addresses`` N > 0:
+  the seats' Socket.IO connections leave from N loopback addresses
+  (127.0.1.2, 127.0.1.3, …) instead of 127.0.0.1, as tablets of a hall LAN
+  do, so that nginx's sticky hash spreads them over the stack's processes.
 - ``wait_open`` {vote, timeout}: until every kiosk has seen ``vote_opened``.
 - ``arm`` {vote, plan: [[seat, offset_s, ballot], ...]}: signs each seat's
   ballot now (both statements, as ``ballot_payload`` does), before the burst.
@@ -340,6 +343,7 @@ class Shard:
     def __init__(self, name: str) -> None:
         self.name = name
         self.http: aiohttp.ClientSession | None = None
+        self.by_source: dict[str, aiohttp.ClientSession] = {}  # one per source address
         self.seats: dict[int, Seat] = {}
         self.payloads: dict[int, dict[str, Any]] = {}  # seat → the ballot it signed
 
@@ -382,7 +386,10 @@ class Shard:
             )
         rows = [tuple(r) for r in cmd["seats"]]
         logged = dict(LIBRARY_LOG.counts)
-        self.seats = {int(seat): Seat(int(seat), mode, self.http) for seat, *_ in rows}
+        sources = int(cmd.get("source_addresses", 0))
+        self.seats = {
+            int(seat): Seat(int(seat), mode, self._session(int(seat), sources)) for seat, *_ in rows
+        }
         timings: dict[str, float] = {}
         failures: list[tuple[Any, str]] = []
 
@@ -511,10 +518,25 @@ class Shard:
         seats = list(self.seats.values())
         await self._each("disconnected", seats, lambda s: s.leave(), 200)
         self.seats = {}
-        if self.http is not None:
-            await self.http.close()
-            self.http = None
+        for session in [self.http, *self.by_source.values()]:
+            if session is not None:
+                await session.close()
+        self.http, self.by_source = None, {}
         return {"cpu_s": _cpu_s()}
+
+    def _session(self, seat: int, sources: int) -> aiohttp.ClientSession:
+        """The HTTP session of a seat's Socket.IO client: the shared one, or the one
+        bound to its source address (seat mod ``sources``) on the loopback net."""
+        assert self.http is not None
+        if sources <= 0:
+            return self.http
+        address = f"127.0.1.{seat % sources + 2}"
+        if address not in self.by_source:
+            self.by_source[address] = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=0, local_addr=(address, 0)),
+                timeout=aiohttp.ClientTimeout(total=SETUP_TIMEOUT_S),
+            )
+        return self.by_source[address]
 
 
 def _filler_payload() -> dict[str, Any]:

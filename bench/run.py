@@ -40,8 +40,9 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, suppress
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -50,15 +51,8 @@ import socketio
 
 from bench import biglog, plot, pyspy
 from kiosk_client.client import DEFAULT_ACK_TIMEOUT_S, DEFAULT_DEADLINE_S
-from voting_server.cli.simulate import (
-    Console,
-    free_port,
-    percentiles,
-    prepare,
-    random_ballot,
-    served,
-    serving,
-)
+from voting_server.cli.processes import free_port, served, serving
+from voting_server.cli.simulate import Console, percentiles, prepare, random_ballot
 from voting_server.rules import tally
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -117,6 +111,20 @@ def gunicorn_worker(bind: str) -> int | None:
                 found[pid] = _ppid(pid)
     workers = [pid for pid, parent in found.items() if parent in found]
     return workers[0] if len(workers) == 1 else None
+
+
+# nginx URL of a running stack → its server processes' URLs (filled in by stack_served).
+STACK_BACKENDS: dict[str, list[str]] = {}
+
+
+def server_workers(base: str) -> list[int]:
+    """The gunicorn workers serving ``base``: a lone server's, or each of a stack's."""
+    binds = [b.removeprefix("http://") for b in STACK_BACKENDS.get(base, [base])]
+    return [pid for bind in binds if (pid := gunicorn_worker(bind)) is not None]
+
+
+def workers_cpu_s(pids: list[int]) -> float:
+    return sum(cpu_s(pid) or 0.0 for pid in pids)
 
 
 def rss_mb(pid: int | None) -> float | None:
@@ -367,7 +375,11 @@ def ballot_phase(
     profile: bool,
     workdir: Path,
     sign_in: str,
+    serve: Callable[[str, Path, Path], AbstractContextManager[str]] = served,
+    source_addresses: int = 0,
 ) -> dict[str, Any]:
+    """``serve(database_url, instance, log)``: the server to measure (default: one
+    ``voting-server run``); ``source_addresses``: see bench/kiosks.py ``setup``."""
     from audit.bundle import verify_bundle
     from audit.export import export_bundle
 
@@ -386,19 +398,21 @@ def ballot_phase(
     share = [sorted(hall.codes)[i :: len(shards)] for i in range(len(shards))]
     out: dict[str, Any] = {"db": url.split(":", 1)[0], "vote": {"id": vote.id, "kind": vote.spec.kind.value, "secret": secret}}  # fmt: skip
     rss: dict[str, float | None] = {}
-    with served(url, instance, workdir / "server.log") as base:
-        worker = gunicorn_worker(base.removeprefix("http://"))
-        progress(f"server on {base}, worker pid {worker}; log {workdir / 'server.log'}")
+    with serve(url, instance, workdir / "server.log") as base:
+        workers = server_workers(base)
+        worker = workers[0] if len(workers) == 1 else None  # RSS and py-spy: one worker only
+        progress(f"server on {base}, worker pid(s) {workers}; log {workdir / 'server.log'}")
         rss["idle"] = rss_mb(worker)
         t = time.monotonic()
-        cpu0 = cpu_s(worker)
+        cpu0 = workers_cpu_s(workers)
         rows = [[[s, hall.codes[s], hall.pins[s]] for s in seats] for seats in share]
         answers = each(shards, [
-            {"cmd": "setup", "base": base, "mode": "kiosk", "seats": r, "sign_in": sign_in}
+            {"cmd": "setup", "base": base, "mode": "kiosk", "seats": r, "sign_in": sign_in,
+             "source_addresses": source_addresses}
             for r in rows
         ])  # fmt: skip
         timings["kiosks_setup_s"] = round(time.monotonic() - t, 1)
-        timings["kiosks_setup_server_cpu_s"] = round((cpu_s(worker) or 0) - (cpu0 or 0), 1)
+        timings["kiosks_setup_server_cpu_s"] = round(workers_cpu_s(workers) - cpu0, 1)
         for phase in answers[0]["timings"]:
             timings[f"kiosks_{phase}"] = round(max(a["timings"].get(phase, 0) for a in answers), 1)
         out["sign_in"] = sign_in
@@ -424,18 +438,18 @@ def ballot_phase(
                 for seats in share
             ])  # fmt: skip
             out["client_presign_s"] = round(max(a["seconds"] for a in armed), 3)
-            out["quiet_before_burst"] = wait_for_quiet([worker, *(s.proc.pid for s in shards)])
+            out["quiet_before_burst"] = wait_for_quiet([*workers, *(s.proc.pid for s in shards)])
             start = time.monotonic() + LEAD_S
             spy = (
                 pyspy.start(worker, PROFILE_MAX_S, workdir / "ballot.pyspy")
                 if profile and worker
                 else None
             )
-            cpu0, machine0, self0 = cpu_s(worker), machine_busy_s(), own_cpu_s()
+            cpu0, machine0, self0 = workers_cpu_s(workers), machine_busy_s(), own_cpu_s()
             progress(f"burst: {ready:,} presses within {burst_s} s")
             fired = each(shards, [{"cmd": "fire", "start": start, "deadline_s": DEFAULT_DEADLINE_S,
                                    "ack_timeout_s": DEFAULT_ACK_TIMEOUT_S}] * len(shards))  # fmt: skip
-            server_cpu = (cpu_s(worker) or 0) - (cpu0 or 0)
+            server_cpu = workers_cpu_s(workers) - cpu0
             presses = [p for a in fired for p in a["presses"]]
             figures = burst_figures(presses, start)
             _cpu_figures(figures, fired, server_cpu, machine0, self0)
@@ -494,6 +508,85 @@ def ballot_phase(
     shutil.rmtree(instance, ignore_errors=True)  # the server's and the votes' private keys
     out["timings"] = timings
     return out
+
+
+@contextmanager
+def fresh_postgres(admin_url: str, name: str) -> Iterator[str]:
+    """An empty PostgreSQL database ``name`` (dropped first if left over), dropped after."""
+    import sqlalchemy as sa
+
+    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        yield admin.url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@contextmanager
+def stack_served(
+    url: str, instance: Path, _log: Path, *, processes: int, message_queue: str
+) -> Iterator[str]:
+    """``served``'s shape for the stack: its nginx URL; logs under the run's work dir."""
+    from voting_server.cli.stack import running_stack
+
+    with running_stack(
+        url, instance=instance, workdir=instance.parent / "stack", processes=processes,
+        message_queue=message_queue, progress=progress,
+    ) as running:  # fmt: skip
+        STACK_BACKENDS[running.url] = running.backends
+        try:
+            yield running.url
+        finally:
+            STACK_BACKENDS.pop(running.url, None)
+
+
+def scale_out_phase(
+    *, members: int, burst_s: float, seed: int, shards: list[Shard], secret: bool,
+    workdir: Path, sign_in: str, postgres_admin_url: str, message_queue: str,
+) -> dict[str, Any]:  # fmt: skip
+    """The ballot burst against the scale-out stack (voting-server stack: nginx, Redis,
+    PostgreSQL) with one and with two server processes, each on a fresh database.
+
+    The kiosks leave from 64 loopback addresses, so that nginx's sticky hash of the
+    client address spreads them over the processes as it spreads a hall LAN.
+    """
+    runs: dict[int, dict[str, Any]] = {}
+    for processes in (1, 2):
+        sub = workdir / f"scale-out-{processes}"
+        sub.mkdir()
+
+        progress(f"scale-out: the stack with {processes} process(es)")
+        with fresh_postgres(postgres_admin_url, f"voting_bench_scale_{processes}") as url:
+            out = ballot_phase(
+                members=members, burst_s=burst_s, database_url=url, seed=seed, shards=shards,
+                secret=secret, profile=False, workdir=sub, sign_in=sign_in,
+                serve=partial(stack_served, processes=processes, message_queue=message_queue),
+                source_addresses=64,
+            )  # fmt: skip
+        b, checks = out["burst"], out["checks"]
+        runs[processes] = {
+            "per_s": b["per_s"], "presses": b["presses"], "acked": b["acked"],
+            "errors": b["errors"], "ack_ms": b["ack_ms"], "lost": checks["lost"],
+            "duplicated": checks["duplicated"], "result_match": out.get("result_match"),
+            "bundle_verified": out["bundle_verified"],
+            "other_processes_cpu_s": b["other_processes_cpu_s"],
+            "kiosks_setup_s": out["timings"]["kiosks_setup_s"],
+        }  # fmt: skip
+    one, two = runs[1]["per_s"], runs[2]["per_s"]
+    # A run that lost or refused ballots measured a different workload: no ratio then.
+    complete = all(r["acked"] == r["presses"] and r["lost"] == 0 for r in runs.values())
+    return {
+        "one_process_per_s": one,
+        "two_processes_per_s": two,
+        "ratio": round(two / one, 3) if one and complete else None,
+        "complete": complete,
+        "runs": {"1": runs[1], "2": runs[2]},
+    }
 
 
 def echo_phase(
@@ -661,6 +754,15 @@ def verify_phase(entries: int) -> dict[str, Any]:
 @click.option("--skip-verify", is_flag=True, help="Quick run: leave the verify figures out.")
 @click.option("--skip-echo", is_flag=True, help="Quick run: leave the echo baseline out.")
 @click.option("--profile", is_flag=True, help="Sample the server worker with py-spy in each burst.")
+@click.option("--scale-out", is_flag=True,
+              help="Also run the ballot burst against the scale-out stack (nginx, Redis, "
+              "PostgreSQL) with 1 and with 2 server processes: the `scale_out` figures.")  # fmt: skip
+@click.option("--scale-out-postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres",
+              show_default=True,
+              help="PostgreSQL server for --scale-out (databases voting_bench_scale_1 and _2 are "
+              "created and dropped).")  # fmt: skip
+@click.option("--scale-out-redis", default="redis://127.0.0.1:6379/0", show_default=True,
+              help="Redis for --scale-out's message queue.")  # fmt: skip
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
               default=RESULTS / "latest.json", show_default=True)  # fmt: skip
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False, path_type=Path),
@@ -668,7 +770,7 @@ def verify_phase(entries: int) -> dict[str, Any]:
 def main(
     members: int, burst: float, database_url: str | None, seed: int, client_procs: int,
     sign_in: str, secret: bool, verify_entries: int, skip_verify: bool, skip_echo: bool, profile: bool,
-    out: Path, plot_path: Path,
+    scale_out: bool, scale_out_postgres: str, scale_out_redis: str, out: Path, plot_path: Path,
 ) -> None:  # fmt: skip
     """Run the benchmark of CONTRACTS.md §5 and write its JSON (and the latency plot)."""
     if profile and pyspy.py_spy() is None:
@@ -693,6 +795,13 @@ def main(
             share = [seats[i :: len(shards)] for i in range(len(shards))]
             echo = echo_phase(shards=shards, seats=share, offsets=offsets, profile=profile,
                               workdir=workdir, burst_s=burst)  # fmt: skip
+        scaled = None
+        if scale_out:
+            scaled = scale_out_phase(
+                members=members, burst_s=burst, seed=seed, shards=shards, secret=secret,
+                workdir=workdir, sign_in=sign_in, postgres_admin_url=scale_out_postgres,
+                message_queue=scale_out_redis,
+            )  # fmt: skip
     finally:
         for shard in shards:
             shard.quit()
@@ -741,6 +850,7 @@ def main(
     report["client_procs"] = client_procs
     report["ballot"] = {k: v for k, v in ballots.items() if k not in {"db", "result_to_all_ms"}}
     report["echo"] = echo
+    report["scale_out"] = scaled
     report["verify"] = verify
     report["total_s"] = round(time.monotonic() - started, 1)
     report["notes"] = [

@@ -105,3 +105,26 @@ def shared_dir() -> Path:
             f"../shared not found at {SHARED}: the tests read the scenarios and vectors there"
         )
     return SHARED
+
+
+@pytest.fixture
+def nginx_path() -> str:
+    """The nginx binary: the scale-out stack runs it unprivileged, as a child process."""
+    from voting_server.cli.stack import find_nginx
+
+    path = find_nginx()
+    if path is None:
+        unavailable("nginx", "not on PATH nor at /usr/sbin/nginx (apt-get install nginx)")
+    assert path is not None
+    return path
+
+
+@pytest.fixture
+def redis_server_path() -> str:
+    """The redis-server binary, for tests that run (and kill) a Redis of their own."""
+    import shutil
+
+    path = shutil.which("redis-server") or "/usr/bin/redis-server"
+    if not os.access(path, os.X_OK):
+        unavailable("redis-server", "not on PATH (apt-get install redis-server)")
+    return path

@@ -5,8 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
-from voting_server.extensions import init_audit_log, init_database, init_voting, socketio
+from voting_server.extensions import (
+    init_audit_log,
+    init_database,
+    init_socketio,
+    init_voting,
+)
 from voting_server.presets import load_presets
 from voting_server.settings import Config
 
@@ -20,7 +26,12 @@ def create_app(config: object | None = None) -> Flask:
     init_database(app)
     init_audit_log(app)
     init_voting(app)
-    socketio.init_app(app, async_mode=app.config.get("VOTING_ASYNC_MODE"))
+    if hops := app.config.get("VOTING_PROXY_HOPS"):
+        # Behind nginx: the tablet's address (throttling) and scheme come from the proxy.
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops
+        )
+    init_socketio(app)
 
     # Staff login and CSRF, the secretariat's pages, the tablets' enrollment
     # API, and who may connect over Socket.IO.

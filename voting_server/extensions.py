@@ -41,6 +41,23 @@ def init_voting(app: Flask) -> None:
     app.extensions["voting.voting"] = Voting(key_dir)
 
 
+def init_socketio(app: Flask) -> None:
+    """Socket.IO, with the Redis message queue when several processes serve the hall.
+
+    With a queue, every broadcast is delivered to this process's clients at
+    once and published for the other processes; without one, the manager is
+    reset explicitly, since the module-level ``socketio`` keeps the options of
+    an earlier ``init_app`` (several apps are built in one test process).
+    """
+    queue = app.config.get("VOTING_MESSAGE_QUEUE")
+    options: dict[str, object] = (
+        {"message_queue": queue, "channel": app.config["VOTING_MESSAGE_QUEUE_CHANNEL"]}
+        if queue
+        else {"message_queue": None, "client_manager": None}
+    )
+    socketio.init_app(app, async_mode=app.config.get("VOTING_ASYNC_MODE"), **options)
+
+
 def voting() -> Voting:
     return current_app.extensions["voting.voting"]
 

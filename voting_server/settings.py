@@ -14,10 +14,20 @@ SQLite default, a PostgreSQL deployment and the tests:
   enrollment QR codes; default: the address of the request)
 - ``VOTING_TLS_DIR``: the venue CA and server certificate of
   ``voting-server tls init`` (default: ``tls`` in the instance dir)
+- ``VOTING_MESSAGE_QUEUE``: Socket.IO's message queue (``redis://host:6379/0``)
+  when several server processes serve one hall (docs/deployment.md); unset:
+  one process, broadcasts stay in it
+- ``VOTING_MESSAGE_QUEUE_CHANNEL``: the queue's channel (default: derived from
+  the database URL, so processes of one hall share it and two halls on one
+  Redis never see each other's broadcasts)
+- ``VOTING_PROXY_HOPS``: how many reverse proxies (nginx) stand in front of
+  the server; their ``X-Forwarded-For``/``-Proto``/``-Host`` are then trusted,
+  so per-address throttling sees the tablet, not the proxy (default 0)
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import secrets
 from pathlib import Path
@@ -26,7 +36,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 CONFIG_DIR = Path(os.environ.get("VOTING_CONFIG_DIR", REPO_ROOT / "config"))
 
 
-def _secret_key(directory: Path) -> str:
+def secret_key(directory: Path) -> str:
     """The session key, created on first start and kept private to the server."""
     if key := os.environ.get("VOTING_SECRET_KEY"):
         return key
@@ -45,6 +55,15 @@ def tls_dir() -> Path:
     return Path(os.environ.get("VOTING_TLS_DIR") or instance_dir() / "tls")
 
 
+def message_queue_channel(database_url: str) -> str:
+    """The Socket.IO channel of the hall whose database is ``database_url``: one hall's
+    processes share a database, hence a channel; the password never enters the name."""
+    from sqlalchemy.engine import make_url
+
+    shown = make_url(database_url).render_as_string(hide_password=True)
+    return "voting-" + hashlib.sha256(shown.encode()).hexdigest()[:16]
+
+
 class Config:
     """Production defaults, read from the environment when instantiated."""
 
@@ -58,7 +77,7 @@ class Config:
         from voting_server.db import default_database_url, instance_dir
 
         self.INSTANCE_DIR = str(instance_dir())
-        self.SECRET_KEY = _secret_key(Path(self.INSTANCE_DIR))
+        self.SECRET_KEY = secret_key(Path(self.INSTANCE_DIR))
         self.VOTING_DATABASE_URL = database_url or default_database_url()
         self.VOTING_PRESETS_FILE = os.environ.get(
             "VOTING_PRESETS_FILE", str(CONFIG_DIR / "presets.toml")
@@ -69,6 +88,11 @@ class Config:
         self.VOTING_PUBLIC_URL = os.environ.get("VOTING_PUBLIC_URL") or None
         # The venue CA whose fingerprint enrollment QR codes carry (docs/tls.md).
         self.VOTING_TLS_DIR = str(tls_dir())
+        self.VOTING_MESSAGE_QUEUE = os.environ.get("VOTING_MESSAGE_QUEUE") or None
+        self.VOTING_MESSAGE_QUEUE_CHANNEL = os.environ.get(
+            "VOTING_MESSAGE_QUEUE_CHANNEL"
+        ) or message_queue_channel(self.VOTING_DATABASE_URL)
+        self.VOTING_PROXY_HOPS = int(os.environ.get("VOTING_PROXY_HOPS") or 0)
 
 
 class TestingConfig(Config):
@@ -81,3 +105,4 @@ class TestingConfig(Config):
         super().__init__(database_url)
         self.SECRET_KEY = secrets.token_urlsafe(32)
         self.VOTING_ASYNC_MODE = "threading"
+        self.VOTING_MESSAGE_QUEUE = None  # the test clients run in one process

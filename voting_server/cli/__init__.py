@@ -11,6 +11,7 @@ from voting_server.cli import database
 from voting_server.cli import staff as staff_cli
 from voting_server.cli.serve import run_command
 from voting_server.cli.simulate import simulate_command
+from voting_server.cli.stack import stack_command
 from voting_server.cli.tally import tally_command
 from voting_server.cli.tls import tls_group
 
@@ -24,5 +25,6 @@ main.add_command(tally_command)
 main.add_command(run_command)
 main.add_command(simulate_command)
 main.add_command(tls_group)
+main.add_command(stack_command)
 database.register(main)
 staff_cli.register(main)

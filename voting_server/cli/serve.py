@@ -61,7 +61,7 @@ def run_command(
     shown = "localhost" if host in {"0.0.0.0", "127.0.0.1"} else host
     base = f"{'https' if serve_tls else 'http'}://{shown}:{port}"
     click.echo(f"电子表决系统 serving on {base}")
-    for label, path in _urls():
+    for label, path in operator_urls():
         click.echo(f"  {label}: {base}{path}")
     env = dict(
         os.environ,
@@ -85,7 +85,7 @@ def run_command(
     os.execvpe(argv[0], argv, env)  # gunicorn takes over the process and its signals
 
 
-def _urls() -> list[tuple[str, str]]:
+def operator_urls() -> list[tuple[str, str]]:
     """The pages an operator opens first: the live screens, then the overview."""
     return [
         ("主席团控制台 presidium console", "/console"),

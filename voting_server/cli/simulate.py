@@ -14,6 +14,10 @@ over ``--burst`` seconds. The expected result of each vote is the tally of
 the choices the kiosks made, computed here on the client side; it must
 equal what the server published. Finally the audit bundle is exported and
 verified offline. Progress goes to stderr; stdout carries only the JSON.
+
+``--server-url`` drives a server that is already running — e.g. the
+scale-out stack (``voting-server stack``) — instead of starting one; the
+database it serves (``--database-url``) must still be empty.
 """
 
 from __future__ import annotations
@@ -23,15 +27,13 @@ import os
 import random
 import re
 import shutil
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,10 +44,12 @@ import socketio
 
 from crypto import KioskKey
 from kiosk_client.client import KioskClient
+from voting_server.cli.processes import free_port as free_port  # re-exported for callers
+from voting_server.cli.processes import served
+from voting_server.cli.processes import serving as serving  # re-exported for callers
 from voting_server.rules import VoteSpec, tally
 from voting_server.rules.kinds import EVALUATION_MARKS, MOTION_MARKS, KeyPolicy, VoteKind
 
-SERVER_START_TIMEOUT_S = 60.0
 REQUEST_TIMEOUT_S = 30.0
 CHANGE_OF_MIND = 0.1  # share of kiosks that press a second time
 NO_PRESS = 0.03  # share of kiosks that never press (未按)
@@ -127,72 +131,6 @@ def prepare(database_url: str, instance: Path, members: int, secret: bool) -> Ha
         engine.dispose()
 
 
-# --- the server -------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@contextmanager
-def served(database_url: str, instance: Path, log_path: Path) -> Iterator[str]:
-    """``voting-server run`` on a free port until the block ends; yields its base URL."""
-    port = free_port()
-    env = dict(
-        os.environ,
-        VOTING_INSTANCE_DIR=str(instance),
-        VOTING_DATABASE_URL=database_url,
-        VOTING_LOG_LEVEL="warning",
-        VOTING_ACCESS_LOG="/dev/null",
-    )
-    env.pop("VOTING_ASYNC_MODE", None)
-    argv = [sys.executable, "-c", "from voting_server.cli import main; main()", "run",
-            "--host", "127.0.0.1", "--port", str(port), "--no-tls"]  # fmt: skip
-    with serving(argv, env, port, log_path) as base:
-        yield base
-
-
-@contextmanager
-def serving(
-    argv: list[str], env: dict[str, str], port: int, log_path: Path, cwd: Path | None = None
-) -> Iterator[str]:
-    """Run the server ``argv`` (listening on ``port``, output to ``log_path``) until the
-    block ends; yields its base URL once ``/healthz`` answers."""
-    with log_path.open("ab") as log_file:
-        server = subprocess.Popen(
-            argv, cwd=cwd, env=env, stdout=log_file, stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:
-        _wait_healthy(base, server, log_path)
-        yield base
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-
-
-def _wait_healthy(base: str, server: subprocess.Popen[bytes], log_path: Path) -> None:
-    deadline = time.monotonic() + SERVER_START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            tail = log_path.read_text(errors="replace")[-2000:]
-            raise click.ClickException(f"the server exited with {server.returncode}:\n{tail}")
-        try:
-            if requests.get(f"{base}/healthz", timeout=2).ok:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.2)
-    raise click.ClickException(f"the server did not answer {base}/healthz in time")
-
-
 # --- the presidium's console ------------------------------------------------------------------
 
 
@@ -248,11 +186,15 @@ class Seat:
     receipts: list[dict[str, Any]] = field(default_factory=list)  # every receipt, kept
 
 
-def connect_kiosks(base: str, hall: Hall, seed: int) -> list[Seat]:
-    """Enroll, connect and sign in every seat (in parallel), each with its own key."""
+def connect_kiosks(
+    base: str, hall: Hall, seed: int, kiosk_bases: list[str] | None = None
+) -> list[Seat]:
+    """Enroll, connect and sign in every seat (in parallel), each with its own key;
+    seat n talks to ``kiosk_bases[n % len]`` when given (several server processes)."""
+    bases = kiosk_bases or [base]
 
     def one(seat: int) -> Seat:
-        client = KioskClient(base, KioskKey.generate())
+        client = KioskClient(bases[seat % len(bases)], KioskKey.generate())
         client.enroll(hall.codes[seat])
         client.connect(timeout=REQUEST_TIMEOUT_S)
         client.sign_in(hall.pins[seat], timeout=REQUEST_TIMEOUT_S)
@@ -327,10 +269,17 @@ def percentiles(samples: list[float]) -> dict[str, float]:
 
 
 def run_sitting(
-    base: str, hall: Hall, seed: int, burst_s: float, progress: Callable[[str], None]
+    base: str,
+    hall: Hall,
+    seed: int,
+    burst_s: float,
+    progress: Callable[[str], None],
+    kiosk_bases: list[str] | None = None,
 ) -> tuple[list[dict[str, Any]], list[float], list[dict[str, Any]]]:
+    """The agenda's votes, driven by the presidium's console at ``base``; the kiosks
+    talk to ``base`` too, or are spread over ``kiosk_bases``."""
     progress(f"enrolling and signing in {hall.members} kiosks")
-    seats = connect_kiosks(base, hall, seed)
+    seats = connect_kiosks(base, hall, seed, kiosk_bases)
     console = Console(base, *hall.presidium)
     outcomes = []
     try:
@@ -371,7 +320,10 @@ def simulate(
     database_url: str | None,
     out: Path | None,
     burst_s: float,
+    server_url: str | None = None,
 ) -> dict[str, Any]:
+    """``server_url``: drive that running server (or stack) instead of starting one;
+    ``database_url`` must then be its database, still empty."""
     from audit.bundle import verify_bundle
     from audit.export import export_bundle
 
@@ -381,17 +333,26 @@ def simulate(
     url = database_url or f"sqlite:///{workdir / 'simulate.sqlite3'}"
     out = out or workdir / "bundle"
     _progress(f"working in {workdir}; server log: {workdir / 'server.log'}")
+    if server_url is not None and database_url is None:
+        raise click.ClickException("--server-url needs --database-url: that server's database")
     hall = prepare(url, instance, members, secret)
-    with served(url, instance, workdir / "server.log") as base:
+    with (
+        nullcontext(server_url.rstrip("/"))
+        if server_url is not None
+        else served(url, instance, workdir / "server.log")
+    ) as base:
         _progress(f"server on {base}")
         outcomes, ack_ms, receipts = run_sitting(base, hall, seed, burst_s, _progress)
     receipts_file = workdir / "receipts.jsonl"  # what the kiosks kept: checkable against the bundle
     receipts_file.write_text("".join(json.dumps(r) + "\n" for r in receipts))
     _progress(f"exporting the audit bundle to {out}")
-    exported = export_bundle(url, out, server_key_file=instance / "server_ed25519.pem")
+    # A running server's key is in its own instance dir: the bundle's key then comes
+    # from the log alone (the offline verifier needs nothing else).
+    key_file = None if server_url is not None else instance / "server_ed25519.pem"
+    exported = export_bundle(url, out, server_key_file=key_file)
     report = verify_bundle(out)
     _progress(f"verify: {'ok' if report.ok else report.errors}")
-    if database_url is None:  # our own database and keys: nothing of them is needed any more
+    if database_url is None or server_url is not None:  # our own instance: not needed any more
         shutil.rmtree(instance, ignore_errors=True)
     return {
         "members": members,
@@ -425,6 +386,11 @@ def simulate(
     type=click.FloatRange(0, 600),
     help="Seconds within which every kiosk presses.",
 )
+@click.option(
+    "--server-url",
+    help="Drive this running server or stack (e.g. `voting-server stack`'s URL) instead of "
+    "starting one; needs --database-url of its database, which must be empty.",
+)
 def simulate_command(
     members: int,
     seed: int | None,
@@ -432,6 +398,7 @@ def simulate_command(
     database_url: str | None,
     out: Path | None,
     burst: float,
+    server_url: str | None,
 ) -> None:
     """Run the demo sitting end to end with N simulated kiosks over a real socket.
 
@@ -440,7 +407,7 @@ def simulate_command(
     """
     if seed is None:
         seed = random.SystemRandom().randrange(2**31)
-    report = simulate(members, seed, secret, database_url, out, burst)
+    report = simulate(members, seed, secret, database_url, out, burst, server_url)
     click.echo(json.dumps(report, ensure_ascii=False))
     if not (report["verified"] and all(v["match"] for v in report["votes"])):
         sys.exit(1)
