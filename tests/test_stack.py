@@ -168,12 +168,6 @@ def test_simulate_drives_a_sitting_through_nginx(
     assert verify.returncode == 0, verify.stdout + verify.stderr
 
 
-@pytest.mark.xfail(
-    reason="open votes live in each process's memory (services/voting.py Voting.open): "
-    "a vote opened by one process is unknown to the other until the ballot path reads "
-    "the vote's state from the database (the lead's rewrite)",
-    strict=False,
-)
 def test_sitting_with_kiosks_on_both_processes(
     postgres_url: str, redis_url: str, nginx_path: str, tmp_path: Path
 ) -> None:
