@@ -18,9 +18,10 @@ re-authentication after a dropped connection, until a deadline.
 Commands (``cmd``):
 
 - ``setup`` {base, mode: "kiosk" | "echo", seats: [[seat, code, pin], ...],
-  concurrency}: kiosk mode enrolls every seat over HTTP, connects,
-  authenticates and signs the member in with the PIN; echo mode only
-  connects a plain Socket.IO client per seat.
+  concurrency, sign_in: "connected" | "apart" | "none"}: kiosk mode enrolls
+  every seat over HTTP, connects, authenticates and signs the member in with
+  the PIN (``none``: the members were marked present by staff; no PIN); echo
+  mode only connects a plain Socket.IO client per seat.
 - ``wait_open`` {vote, timeout}: until every kiosk has seen ``vote_opened``.
 - ``arm`` {vote, plan: [[seat, offset_s, ballot], ...]}: signs each seat's
   ballot now (both statements, as ``ballot_payload`` does), before the burst.
@@ -29,6 +30,13 @@ Commands (``cmd``):
 - ``fire`` {start, deadline_s, ack_timeout_s}: each seat presses at
   ``start + offset`` (``time.monotonic()``, one clock for every process on
   the machine) and waits for its receipt; answers every press's timings.
+- ``press`` (same arguments as ``fire``): starts the burst and answers at once;
+  ``collect`` then waits for it and answers what ``fire`` answers. Between the
+  two, the caller may break the connections (the reconnection storm test).
+- ``drop``: every seat's transport closes at once, client side; the library
+  reconnects and re-authenticates by itself.
+- ``authenticated`` {timeout}: until every seat is authenticated again; how
+  many are, and how many times each seat's connection dropped.
 - ``results`` {vote, timeout}: when each kiosk received the ``result`` event.
 - ``disconnect``, ``quit``.
 """
@@ -342,6 +350,7 @@ class Shard:
         self.http: aiohttp.ClientSession | None = None
         self.seats: dict[int, Seat] = {}
         self.payloads: dict[int, dict[str, Any]] = {}  # seat → the ballot it signed
+        self.pressing: asyncio.Task[dict[str, Any]] | None = None  # a ``press`` under way
 
     def progress(self, message: str) -> None:
         print(f"[{self.name}] {message}", file=sys.stderr, flush=True)
@@ -403,7 +412,13 @@ class Shard:
 
         if mode == "kiosk":
             await phase("enrolled", lambda r: self.seats[r[0]].enroll(self.http, base, r[1]), 32)
-            if cmd.get("sign_in") == "apart":
+            if cmd.get("sign_in") == "none":  # members marked present by staff: no PIN
+                await phase(
+                    "connected",
+                    lambda r: self.seats[r[0]].connect(base, SETUP_TIMEOUT_S),
+                    concurrency,
+                )
+            elif cmd.get("sign_in") == "apart":
                 await phase("signed in apart", sign_in_apart, concurrency)
                 await phase(
                     "connected",
@@ -497,6 +512,40 @@ class Shard:
             "cpu_s": _cpu_s() - cpu,
         }
 
+    async def press(self, cmd: dict[str, Any]) -> dict[str, Any]:
+        """``fire`` without waiting: answers at once; ``collect`` waits for the presses."""
+        if self.pressing is not None:
+            raise RuntimeError("a burst is still running: collect it first")
+        self.pressing = asyncio.get_running_loop().create_task(self.fire(cmd))
+        return {"pressing": sum(1 for s in self.seats.values() if s.press is not None)}
+
+    async def collect(self, _cmd: dict[str, Any]) -> dict[str, Any]:
+        if self.pressing is None:
+            raise RuntimeError("no burst to collect")
+        try:
+            return await self.pressing
+        finally:
+            self.pressing = None
+
+    async def drop(self, _cmd: dict[str, Any]) -> dict[str, Any]:
+        """Every seat's transport closes at once, as when the hall's network fails:
+        not a ``disconnect`` (that would stop the library from reconnecting)."""
+        sockets = [s.sio.eio.ws for s in self.seats.values() if s.sio.eio.ws is not None]
+        await asyncio.gather(*(ws.close() for ws in sockets), return_exceptions=True)
+        return {"dropped": len(sockets)}
+
+    async def authenticated(self, cmd: dict[str, Any]) -> dict[str, Any]:
+        """Until every seat is connected and authenticated again (or ``timeout``)."""
+        deadline = _now() + float(cmd.get("timeout", 60))
+        while _now() < deadline and not all(s.authed.is_set() for s in self.seats.values()):
+            await asyncio.sleep(0.1)
+        return {
+            "seats": len(self.seats),
+            "authenticated": sum(1 for s in self.seats.values() if s.authed.is_set()),
+            "dropped": {str(s.seat): s.dropped for s in self.seats.values()},
+            "auth_errors": [[s.seat, s.auth_error] for s in self.seats.values() if s.auth_error],
+        }
+
     async def results(self, cmd: dict[str, Any]) -> dict[str, Any]:
         vote, deadline = int(cmd["vote"]), _now() + float(cmd.get("timeout", 30))
         while _now() < deadline:
@@ -535,6 +584,10 @@ async def main() -> None:
         "arm": shard.arm,
         "fire": shard.fire,
         "results": shard.results,
+        "press": shard.press,
+        "collect": shard.collect,
+        "drop": shard.drop,
+        "authenticated": shard.authenticated,
         "disconnect": shard.disconnect,
     }
     while True:

@@ -20,27 +20,23 @@ from __future__ import annotations
 import json
 import os
 import random
-import signal
-import subprocess
-import sys
 import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 from sqlalchemy import select
 
 from audit.bundle import verify_bundle
 from audit.export import export_bundle
 from crypto import KioskKey
 from kiosk_client.client import KioskClient
-from voting_server.cli.simulate import Console, free_port, prepare, random_ballot
+from tests.fixtures_live import ServerProcess, console_call
+from voting_server.cli.simulate import Console, prepare, random_ballot
 from voting_server.db import make_engine, make_session_factory
 from voting_server.models import AuditEntry, Press
 from voting_server.rules import tally
@@ -51,59 +47,13 @@ PRESSERS = 12  # kiosks pressing in each burst
 BURST_S = 0.6
 
 
-@dataclass
-class Server:
-    url: str
-    instance: Path
-    log_path: Path
-    port: int = field(default_factory=free_port)
-    process: subprocess.Popen[bytes] | None = None
-    starts: int = 0
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        env = dict(os.environ, VOTING_INSTANCE_DIR=str(self.instance), VOTING_DATABASE_URL=self.url,
-                   VOTING_LOG_LEVEL="warning", VOTING_ACCESS_LOG="/dev/null")  # fmt: skip
-        env.pop("VOTING_ASYNC_MODE", None)
-        with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-c", "from voting_server.cli import main; main()", "run",
-                 "--host", "127.0.0.1", "--port", str(self.port)],
-                env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-            )  # fmt: skip
-        self.starts += 1
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            assert self.process.poll() is None, self.log_path.read_text()[-3000:]
-            try:
-                if requests.get(f"{self.base}/healthz", timeout=1).ok:
-                    return
-            except requests.RequestException:
-                pass
-            time.sleep(0.05)
-        raise AssertionError("the server did not start")
-
-    def kill(self) -> None:
-        """SIGKILL the whole process group (gunicorn's arbiter and its worker)."""
-        assert self.process is not None
-        os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait()
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.kill()
-
-
 @pytest.fixture
-def hall(tmp_path: Path) -> Iterator[tuple[Server, Any, list[KioskClient], Console]]:
+def hall(tmp_path: Path) -> Iterator[tuple[ServerProcess, Any, list[KioskClient], Console]]:
     instance = tmp_path / "instance"
     instance.mkdir()
     url = f"sqlite:///{tmp_path / 'faults.sqlite3'}"
     prepared = prepare(url, instance, MEMBERS, secret=False)
-    server = Server(url, instance, tmp_path / "server.log")
+    server = ServerProcess(url, instance, tmp_path / "server.log")
     server.start()
 
     def kiosk(seat: int) -> KioskClient:
@@ -123,18 +73,6 @@ def hall(tmp_path: Path) -> Iterator[tuple[Server, Any, list[KioskClient], Conso
         with ThreadPoolExecutor(32) as pool:
             list(pool.map(lambda k: k.close(), kiosks))
         server.stop()
-
-
-def console_call(console: Console, event: str, data: dict[str, Any]) -> dict[str, Any]:
-    """A presidium request that survives the console's own reconnection after a restart."""
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            return console.request(event, data)
-        except Exception:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.3)
 
 
 def logged_nonces(url: str, vote: int) -> Counter[str]:
@@ -210,7 +148,7 @@ def test_the_database_away_for_a_moment_refuses_retryably_and_loses_nothing(
     instance = tmp_path / "instance"
     instance.mkdir()
     prepared = prepare(postgres_url, instance, 5, secret=False)
-    server = Server(postgres_url, instance, tmp_path / "server.log")
+    server = ServerProcess(postgres_url, instance, tmp_path / "server.log")
     server.start()
     admin = sa.create_engine(
         sa.make_url(postgres_url).set(database="postgres"), isolation_level="AUTOCOMMIT"
