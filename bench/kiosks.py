@@ -21,7 +21,8 @@ Commands (``cmd``):
   concurrency, sign_in: "connected" | "apart" | "none"}: kiosk mode enrolls
   every seat over HTTP, connects, authenticates and signs the member in with
   the PIN (``none``: the members were marked present by staff; no PIN); echo
-  mode only connects a plain Socket.IO client per seat.
+  mode only connects a plain Socket.IO client per seat. The seats are added
+  to those already connected (``ready`` counts them all).
 - ``wait_open`` {vote, timeout}: until every kiosk has seen ``vote_opened``.
 - ``arm`` {vote, plan: [[seat, offset_s, ballot], ...]}: signs each seat's
   ballot now (both statements, as ``ballot_payload`` does), before the burst.
@@ -391,7 +392,7 @@ class Shard:
             )
         rows = [tuple(r) for r in cmd["seats"]]
         logged = dict(LIBRARY_LOG.counts)
-        self.seats = {int(seat): Seat(int(seat), mode, self.http) for seat, *_ in rows}
+        self.seats.update({int(seat): Seat(int(seat), mode, self.http) for seat, *_ in rows})
         timings: dict[str, float] = {}
         failures: list[tuple[Any, str]] = []
 

@@ -214,3 +214,67 @@ def test_the_database_away_for_a_moment_refuses_retryably_and_loses_nothing(
     bundle = tmp_path / "bundle"
     export_bundle(postgres_url, bundle, server_key_file=instance / "server_ed25519.pem")
     assert verify_bundle(bundle).ok
+
+
+def test_a_kiosk_cut_off_mid_send_resends_and_gets_the_same_receipt(tmp_path: Path) -> None:
+    """A kiosk's ballot reaches the server, whose receipt can no longer reach the kiosk:
+    the connection is cut first (the server hangs meanwhile, so the order is sure). The
+    kiosk library reconnects, proves its key again and resends the same payload: one
+    press is stored, and the receipt it finally gets is the one for that press."""
+    import socket
+
+    instance = tmp_path / "instance"
+    instance.mkdir()
+    url = f"sqlite:///{tmp_path / 'cut.sqlite3'}"
+    prepared = prepare(url, instance, 3, secret=False, pins=False, operator_sign_in=True)
+    server = ServerProcess(url, instance, tmp_path / "server.log")
+    server.start()
+    kiosk = KioskClient(server.base, KioskKey.generate(), ack_timeout_s=2.0)
+    console = None
+    try:
+        kiosk.enroll(prepared.codes[2])
+        kiosk.connect(timeout=30)
+        console = Console(server.base, *prepared.presidium)
+        vote = prepared.votes[0]
+        console.request("open_vote", {"vote": vote.id})
+        first_connection = kiosk._sio.eio.ws
+
+        server.freeze()
+        receipts: list[dict[str, Any]] = []
+        sending = threading.Thread(
+            target=lambda: receipts.append(kiosk.vote(vote.id, {"regulation": "no"}))
+        )
+        sending.start()
+        deadline = time.monotonic() + 10
+        while not (kiosk.outbox.unacknowledged() and kiosk.outbox.unacknowledged()[0].sends):
+            assert time.monotonic() < deadline, "the ballot was never sent"
+            time.sleep(0.01)
+        pending = kiosk.outbox.unacknowledged()[0]
+        first_connection.sock.shutdown(socket.SHUT_RDWR)  # the network cut, client side
+        server.thaw()  # it reads the ballot and stores it; its answer has nowhere to go
+        sending.join(timeout=60)
+        assert receipts, "the ballot was never acknowledged"
+        assert kiosk._sio.eio.ws is not first_connection  # it did reconnect
+        assert pending.sends >= 2  # the same payload, resent
+
+        nonces = logged_nonces(url, vote.id)
+        assert nonces == Counter({pending.nonce: 1})
+        engine = make_engine(url)
+        try:
+            with make_session_factory(engine)() as s:
+                press = s.scalars(select(Press).where(Press.vote_id == vote.id)).one()
+        finally:
+            engine.dispose()
+        assert {**receipts[0], "seat": 2} == press.receipt  # the one stored (it keeps the seat)
+        assert receipts[0]["entry"] == press.entry_idx
+        assert receipts[0]["nonce"] == pending.nonce and receipts[0]["press"] == 1
+        closed = console.request("close_vote", {"vote": vote.id})["vote"]
+        assert closed["result"]["cast"] == 1
+        assert closed["result"]["subjects"]["regulation"]["no"] == 1
+    finally:
+        if server.process is not None and server.process.poll() is None:
+            server.thaw()  # should the test have failed while it hung
+        if console is not None:
+            console.close()
+        kiosk.close()
+        server.stop()

@@ -35,6 +35,7 @@ from __future__ import annotations
 import os
 import random
 import shutil
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -110,6 +111,11 @@ def collect(shards: list[Shard]) -> list[dict[str, Any]]:
     return [p for a in each(shards, [{"cmd": "collect"}] * len(shards)) for p in a["presses"]]
 
 
+def note(message: str) -> None:
+    """Progress on stderr (shown with ``-s``): what the storm hit, how long each step took."""
+    print(f"[storm {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
 def in_flight(presses: list[dict[str, Any]], broken_at: float) -> list[dict[str, Any]]:
     """Pressed before the connections broke, acknowledged only after."""
     return [p for p in presses if p["press_at"] < broken_at and p["acked_at"] > broken_at]
@@ -119,6 +125,7 @@ def in_flight(presses: list[dict[str, Any]], broken_at: float) -> list[dict[str,
 @pytest.mark.timeout(1800)  # a bound for a wedged run; 3,000 kiosks take a few minutes
 def test_every_kiosk_reconnecting_at_once_loses_and_duplicates_nothing(storm_hall) -> None:
     server, hall, shards, console = storm_hall
+    note(f"{KIOSKS} kiosks connected and authenticated")
     vote = hall.votes[0]  # a named motion, last press counts
     rng = random.Random(20260505)
     seats = sorted(hall.codes)
@@ -149,12 +156,17 @@ def test_every_kiosk_reconnecting_at_once_loses_and_duplicates_nothing(storm_hal
     time.sleep(max(0.0, start + BURST_S + 0.5 - time.monotonic()))
     killed_at = time.monotonic()
     server.kill()
-    server.start()
+    server.start(timeout=BACK_WITHIN_S)
+    note(f"killed -9 and restarted; {KIOSKS} kiosks reconnecting")
+    t = time.monotonic()
     dropped = all_back(shards)
+    note(f"all {KIOSKS} authenticated again after {time.monotonic() - t:.1f} s")
     assert all(n >= 1 for n in dropped.values()), "a connection survived the kill"
     got = collect(shards)
     acknowledged(second, got)
     flying = in_flight(got, killed_at)
+    note(f"second burst: {len(got)} presses, {len(flying)} in flight at the kill, "
+         f"{sum(1 for p in got if p['sends'] > 1)} resent")  # fmt: skip
     assert flying, "no press was in flight at the kill: the test tested nothing"
     assert all(p["sends"] > 1 for p in flying)  # resent after the reconnection
 
@@ -171,11 +183,15 @@ def test_every_kiosk_reconnecting_at_once_loses_and_duplicates_nothing(storm_hal
         assert sum(a["dropped"] for a in each(shards, [{"cmd": "drop"}] * len(shards))) == KIOSKS
     finally:
         server.thaw()
+    t = time.monotonic()
     again = all_back(shards)
+    note(f"all {KIOSKS} authenticated again after {time.monotonic() - t:.1f} s")
     assert all(again[s] > dropped[s] for s in dropped), "a connection survived the drop"
     got = collect(shards)
     acknowledged(third, got)
     flying = in_flight(got, dropped_at)
+    note(f"third burst: {len(got)} presses, {len(flying)} in flight at the drop, "
+         f"{sum(1 for p in got if p['sends'] > 1)} resent")  # fmt: skip
     assert flying, "no press was in flight at the drop"
     assert all(p["sends"] > 1 for p in flying)
 
@@ -192,6 +208,7 @@ def test_every_kiosk_reconnecting_at_once_loses_and_duplicates_nothing(storm_hal
     assert checks["log_entries_nobody_pressed"] == 0
     assert checks["receipts_not_matching_log"] == 0, checks["receipts_not_matching_log_examples"]
     assert checks["log_press_entries"] == len(presses)
+    note(f"vote closed, {len(presses)} presses logged once each; voting-audit verify")
     code, report = verify(bundle)
     assert code == 0 and report["ok"], report["errors"][:3]
     shutil.rmtree(server.instance, ignore_errors=True)  # the server's private key
