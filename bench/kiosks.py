@@ -60,6 +60,8 @@ import socketio
 
 from crypto import KioskKey
 from kiosk_client.client import (
+    CONNECT_WAIT_S,
+    RECONNECT_DELAY_S,
     RETRY_BACKOFF_S,
     auth_statement,
     ballot_payload,
@@ -102,6 +104,16 @@ def _now() -> float:
 def _cpu_s() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
+
+
+class PatientAsyncSocket(socketio.AsyncClient):
+    """As the kiosk library's ``PatientSocket``: reconnections wait ``CONNECT_WAIT_S``
+    for the server to accept them, not python-socketio's 1 s."""
+
+    async def connect(
+        self, *args: Any, wait_timeout: float = CONNECT_WAIT_S, **kwargs: Any
+    ) -> None:
+        await super().connect(*args, wait_timeout=wait_timeout, **kwargs)
 
 
 @dataclass
@@ -165,10 +177,10 @@ class Seat:
         self.press: Press | None = None
         self.dropped = 0  # connections lost other than by our own disconnect
         self.leaving = False
-        self.sio = socketio.AsyncClient(
+        self.sio = PatientAsyncSocket(
             reconnection=True,
-            reconnection_delay=0.5,
-            reconnection_delay_max=3,
+            reconnection_delay=RECONNECT_DELAY_S[0],
+            reconnection_delay_max=RECONNECT_DELAY_S[1],
             handle_sigint=False,
             http_session=http,
             request_timeout=30,
