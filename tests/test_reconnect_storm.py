@@ -1,7 +1,8 @@
 """Every kiosk of a national hall reconnecting at once (issue #5: fault tests).
 
 The production server (``voting-server run``: gunicorn, one gevent worker)
-serves ``VOTING_STORM_KIOSKS`` kiosks (default 3,000), run as the benchmark
+serves ``VOTING_STORM_KIOSKS`` kiosks (default 1,000; ``make storm``: 3,000,
+a national hall), run as the benchmark
 runs them: asyncio python-socketio clients in processes apart from the
 server (bench/kiosks.py), each with its own P-256 key, enrolled over HTTP
 and authenticated over the socket (challenge → signature) as in production.
@@ -51,11 +52,13 @@ from tests.fixtures_sim import verify
 from voting_server.cli.simulate import Console, Hall, prepare, random_ballot
 from voting_server.rules import tally
 
-KIOSKS = int(os.environ.get("VOTING_STORM_KIOSKS", "3000"))
+# 1,000 by default: about 1½ minutes on the shared 2-core machine; 3,000 (the issue's
+# hall, ``make storm``) take 4 to 5 minutes there.
+KIOSKS = int(os.environ.get("VOTING_STORM_KIOSKS", "1000"))
 CLIENT_PROCS = int(os.environ.get("VOTING_STORM_CLIENT_PROCS", "2"))
 BURST_S = 2.0  # each burst's presses are spread over this
-DEADLINE_S = 600.0  # a kiosk keeps resending this long (the library's default is 60 s)
-BACK_WITHIN_S = 600.0  # generous: the machine is shared; nothing here measures speed
+DEADLINE_S = 300.0  # a kiosk keeps resending this long (the library's default is 60 s)
+BACK_WITHIN_S = 300.0  # generous (about 1 min is usual): the machine is shared
 
 
 @pytest.fixture
@@ -122,7 +125,7 @@ def in_flight(presses: list[dict[str, Any]], broken_at: float) -> list[dict[str,
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(1800)  # a bound for a wedged run; 3,000 kiosks take a few minutes
+@pytest.mark.timeout(1200)  # a bound for a wedged run, even of 3,000 kiosks
 def test_every_kiosk_reconnecting_at_once_loses_and_duplicates_nothing(storm_hall) -> None:
     server, hall, shards, console = storm_hall
     note(f"{KIOSKS} kiosks connected and authenticated")
