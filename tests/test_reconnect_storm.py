@@ -26,9 +26,10 @@ its key again. Then:
 
 Then, with a third burst in flight and the server hung again, every kiosk
 drops its transport at once, client side (as when the hall's network
-fails), and the server wakes up: the ballots it then reads are stored but
-their receipts cannot be delivered; the kiosks' resends get the same
-receipts. The same checks hold after they are all back.
+fails), and the server wakes up to connections already closed, with the
+ballots in flight unanswered; the kiosks resend them on their new
+connections. The same checks hold after they are all back. (A ballot stored
+whose receipt is lost on the way back: tests/test_faults.py.)
 """
 
 from __future__ import annotations
@@ -175,7 +176,7 @@ def test_every_kiosk_reconnecting_at_once_loses_and_duplicates_nothing(storm_hal
 
     # 3. A third burst; the server hangs in its middle, every kiosk's transport drops at
     # once, client side (the hall's network failing), and the server wakes up to find
-    # the ballots in flight on connections already closed: stored, their receipts lost.
+    # the ballots in flight on connections already closed.
     third = {s: random_ballot(vote.spec, rng) for s in rng.sample(seats, KIOSKS // 3)}
     start = burst(shards, vote.id, third, rng)
     time.sleep(max(0.0, start + BURST_S / 2 - time.monotonic()))
