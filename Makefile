@@ -33,7 +33,8 @@ SOAK_MOMENTS ?= 2000
 soak: install
 	VOTING_FAULT_MOMENTS=$(SOAK_MOMENTS) $(BIN)/pytest tests/test_faults.py -p no:cacheprovider
 
-## make storm: every kiosk of a 3,000-seat hall reconnecting at once (STORM_KIOSKS)
+## make storm: every kiosk of a 3,000-seat hall reconnecting at once, with progress
+## (STORM_KIOSKS; the same test runs in make test)
 STORM_KIOSKS ?= 3000
 storm: install
 	VOTING_STORM_KIOSKS=$(STORM_KIOSKS) $(BIN)/pytest tests/test_reconnect_storm.py -p no:cacheprovider -s
