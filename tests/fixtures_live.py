@@ -329,6 +329,7 @@ class ServerProcess:
             except requests.RequestException:
                 pass
             time.sleep(0.05)
+        self.kill()  # not left running behind a failed test
         raise AssertionError(f"the server did not start: {self.log_path.read_text()[-3000:]}")
 
     def kill(self) -> None:

@@ -284,11 +284,13 @@ def test_a_kiosk_cut_off_mid_send_resends_and_gets_the_same_receipt(tmp_path: Pa
     url = f"sqlite:///{tmp_path / 'cut.sqlite3'}"
     prepared = prepare(url, instance, 3, secret=False, pins=False, operator_sign_in=True)
     server = ServerProcess(url, instance, tmp_path / "server.log")
-    server.start()
-    link = CuttableLink(server.port)
-    kiosk = KioskClient(link.base, KioskKey.generate(), ack_timeout_s=10.0)
+    link: CuttableLink | None = None
+    kiosk: KioskClient | None = None
     console = None
     try:
+        server.start()
+        link = CuttableLink(server.port)
+        kiosk = KioskClient(link.base, KioskKey.generate(), ack_timeout_s=10.0)
         kiosk.enroll(prepared.codes[2])
         kiosk.connect(timeout=30)
         console = Console(server.base, *prepared.presidium)
@@ -329,6 +331,8 @@ def test_a_kiosk_cut_off_mid_send_resends_and_gets_the_same_receipt(tmp_path: Pa
     finally:
         if console is not None:
             console.close()
-        kiosk.close()
-        link.close()
+        if kiosk is not None:
+            kiosk.close()
+        if link is not None:
+            link.close()
         server.stop()

@@ -69,10 +69,10 @@ def storm_hall(tmp_path: Path) -> Iterator[tuple[ServerProcess, Hall, list[Shard
     url = f"sqlite:///{tmp_path / 'storm.sqlite3'}"
     hall = prepare(url, instance, KIOSKS, secret=False, pins=False, operator_sign_in=True)
     server = ServerProcess(url, instance, tmp_path / "server.log")
-    server.start()
     shards: list[Shard] = []
     console: Console | None = None
     try:
+        server.start()
         shards = [Shard(f"storm-{i}") for i in range(CLIENT_PROCS)]
         seats = sorted(hall.codes)
         answers = each(shards, [
