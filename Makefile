@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 HOST   ?= 127.0.0.1
 PORT   ?= 5080
 
-.PHONY: install run stack test soak bench lint format clean translations
+.PHONY: install run stack test soak storm bench lint format clean translations
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed (found " + sys.version.split()[0] + ")")'
@@ -42,6 +42,12 @@ test: install
 SOAK_MOMENTS ?= 2000
 soak: install
 	VOTING_FAULT_MOMENTS=$(SOAK_MOMENTS) $(BIN)/pytest tests/test_faults.py -p no:cacheprovider
+
+## make storm: every kiosk of a 3,000-seat hall reconnecting at once, with progress
+## (STORM_KIOSKS; the same test runs in make test)
+STORM_KIOSKS ?= 3000
+storm: install
+	VOTING_STORM_KIOSKS=$(STORM_KIOSKS) $(BIN)/pytest tests/test_reconnect_storm.py -p no:cacheprovider -s
 
 ## make bench: the benchmark of CONTRACTS.md §5 → bench/results/latest.json and
 ## bench/results/ack_latency.svg (BENCH_ARGS="--members 300 --skip-verify" for a quick run)

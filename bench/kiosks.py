@@ -18,12 +18,15 @@ re-authentication after a dropped connection, until a deadline.
 Commands (``cmd``):
 
 - ``setup`` {base, mode: "kiosk" | "echo", seats: [[seat, code, pin], ...],
-  concurrency, source_addresses}: kiosk mode enrolls every seat over HTTP,
-  connects, authenticates and signs the member in with the PIN; echo mode
-  only connects a plain Socket.IO client per seat. ``source_addresses`` N > 0:
-  the seats' Socket.IO connections leave from N loopback addresses
-  (127.0.1.2, 127.0.1.3, …) instead of 127.0.0.1, as tablets of a hall LAN
-  do, so that nginx's sticky hash spreads them over the stack's processes.
+  concurrency, sign_in: "connected" | "apart" | "none", source_addresses}: kiosk
+  mode enrolls every seat over HTTP, connects, authenticates and signs the
+  member in with the PIN (``none``: the members were marked present by staff;
+  no PIN); echo mode only connects a plain Socket.IO client per seat. The
+  seats are added to those already connected (``ready`` counts them all).
+  ``source_addresses`` N > 0: the seats' Socket.IO connections leave from N
+  loopback addresses (127.0.1.2, 127.0.1.3, …) instead of 127.0.0.1, as
+  tablets of a hall LAN do, so that nginx's sticky hash spreads them over the
+  stack's processes.
 - ``wait_open`` {vote, timeout}: until every kiosk has seen ``vote_opened``.
 - ``arm`` {vote, plan: [[seat, offset_s, ballot], ...]}: signs each seat's
   ballot now (both statements, as ``ballot_payload`` does), before the burst.
@@ -32,6 +35,13 @@ Commands (``cmd``):
 - ``fire`` {start, deadline_s, ack_timeout_s}: each seat presses at
   ``start + offset`` (``time.monotonic()``, one clock for every process on
   the machine) and waits for its receipt; answers every press's timings.
+- ``press`` (same arguments as ``fire``): starts the burst and answers at once;
+  ``collect`` then waits for it and answers what ``fire`` answers. Between the
+  two, the caller may break the connections (the reconnection storm test).
+- ``drop``: every seat's transport closes at once, client side; the library
+  reconnects and re-authenticates by itself.
+- ``authenticated`` {timeout}: until every seat is authenticated again; how
+  many are, and how many times each seat's connection dropped.
 - ``results`` {vote, timeout}: when each kiosk received the ``result`` event.
 - ``disconnect``, ``quit``.
 """
@@ -54,6 +64,8 @@ import socketio
 
 from crypto import KioskKey
 from kiosk_client.client import (
+    CONNECT_WAIT_S,
+    RECONNECT_DELAY_S,
     RETRY_BACKOFF_S,
     auth_statement,
     ballot_payload,
@@ -96,6 +108,16 @@ def _now() -> float:
 def _cpu_s() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
+
+
+class PatientAsyncSocket(socketio.AsyncClient):
+    """As the kiosk library's ``PatientSocket``: reconnections wait ``CONNECT_WAIT_S``
+    for the server to accept them, not python-socketio's 1 s."""
+
+    async def connect(
+        self, *args: Any, wait_timeout: float = CONNECT_WAIT_S, **kwargs: Any
+    ) -> None:
+        await super().connect(*args, wait_timeout=wait_timeout, **kwargs)
 
 
 @dataclass
@@ -159,10 +181,10 @@ class Seat:
         self.press: Press | None = None
         self.dropped = 0  # connections lost other than by our own disconnect
         self.leaving = False
-        self.sio = socketio.AsyncClient(
+        self.sio = PatientAsyncSocket(
             reconnection=True,
-            reconnection_delay=0.5,
-            reconnection_delay_max=3,
+            reconnection_delay=RECONNECT_DELAY_S[0],
+            reconnection_delay_max=RECONNECT_DELAY_S[1],
             handle_sigint=False,
             http_session=http,
             request_timeout=30,
@@ -346,6 +368,7 @@ class Shard:
         self.by_source: dict[str, aiohttp.ClientSession] = {}  # one per source address
         self.seats: dict[int, Seat] = {}
         self.payloads: dict[int, dict[str, Any]] = {}  # seat → the ballot it signed
+        self.pressing: asyncio.Task[dict[str, Any]] | None = None  # a ``press`` under way
 
     def progress(self, message: str) -> None:
         print(f"[{self.name}] {message}", file=sys.stderr, flush=True)
@@ -387,9 +410,9 @@ class Shard:
         rows = [tuple(r) for r in cmd["seats"]]
         logged = dict(LIBRARY_LOG.counts)
         sources = int(cmd.get("source_addresses", 0))
-        self.seats = {
+        self.seats.update({
             int(seat): Seat(int(seat), mode, self._session(int(seat), sources)) for seat, *_ in rows
-        }
+        })  # fmt: skip
         timings: dict[str, float] = {}
         failures: list[tuple[Any, str]] = []
 
@@ -410,7 +433,13 @@ class Shard:
 
         if mode == "kiosk":
             await phase("enrolled", lambda r: self.seats[r[0]].enroll(self.http, base, r[1]), 32)
-            if cmd.get("sign_in") == "apart":
+            if cmd.get("sign_in") == "none":  # members marked present by staff: no PIN
+                await phase(
+                    "connected",
+                    lambda r: self.seats[r[0]].connect(base, SETUP_TIMEOUT_S),
+                    concurrency,
+                )
+            elif cmd.get("sign_in") == "apart":
                 await phase("signed in apart", sign_in_apart, concurrency)
                 await phase(
                     "connected",
@@ -504,6 +533,40 @@ class Shard:
             "cpu_s": _cpu_s() - cpu,
         }
 
+    async def press(self, cmd: dict[str, Any]) -> dict[str, Any]:
+        """``fire`` without waiting: answers at once; ``collect`` waits for the presses."""
+        if self.pressing is not None:
+            raise RuntimeError("a burst is still running: collect it first")
+        self.pressing = asyncio.get_running_loop().create_task(self.fire(cmd))
+        return {"pressing": sum(1 for s in self.seats.values() if s.press is not None)}
+
+    async def collect(self, _cmd: dict[str, Any]) -> dict[str, Any]:
+        if self.pressing is None:
+            raise RuntimeError("no burst to collect")
+        try:
+            return await self.pressing
+        finally:
+            self.pressing = None
+
+    async def drop(self, _cmd: dict[str, Any]) -> dict[str, Any]:
+        """Every seat's transport closes at once, as when the hall's network fails:
+        not a ``disconnect`` (that would stop the library from reconnecting)."""
+        sockets = [s.sio.eio.ws for s in self.seats.values() if s.sio.eio.ws is not None]
+        await asyncio.gather(*(ws.close() for ws in sockets), return_exceptions=True)
+        return {"dropped": len(sockets)}
+
+    async def authenticated(self, cmd: dict[str, Any]) -> dict[str, Any]:
+        """Until every seat is connected and authenticated again (or ``timeout``)."""
+        deadline = _now() + float(cmd.get("timeout", 60))
+        while _now() < deadline and not all(s.authed.is_set() for s in self.seats.values()):
+            await asyncio.sleep(0.1)
+        return {
+            "seats": len(self.seats),
+            "authenticated": sum(1 for s in self.seats.values() if s.authed.is_set()),
+            "dropped": {str(s.seat): s.dropped for s in self.seats.values()},
+            "auth_errors": [[s.seat, s.auth_error] for s in self.seats.values() if s.auth_error],
+        }
+
     async def results(self, cmd: dict[str, Any]) -> dict[str, Any]:
         vote, deadline = int(cmd["vote"]), _now() + float(cmd.get("timeout", 30))
         while _now() < deadline:
@@ -557,6 +620,10 @@ async def main() -> None:
         "arm": shard.arm,
         "fire": shard.fire,
         "results": shard.results,
+        "press": shard.press,
+        "collect": shard.collect,
+        "drop": shard.drop,
+        "authenticated": shard.authenticated,
         "disconnect": shard.disconnect,
     }
     while True:

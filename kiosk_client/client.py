@@ -32,6 +32,13 @@ from crypto import KioskKey, b64encode
 DEFAULT_ACK_TIMEOUT_S = 5.0  # resend a ballot not acknowledged within this
 DEFAULT_DEADLINE_S = 60.0  # give up waiting for a ballot's receipt after this
 RETRY_BACKOFF_S = (0.1, 2.0)  # first and largest pause after a ``retry`` refusal
+RECONNECT_DELAY_S = (0.5, 3.0)  # first and largest pause between reconnection attempts
+# How long a (re)connection waits for the server to accept it. python-socketio's own
+# default, 1 s, is what it uses when it reconnects by itself: when a whole hall
+# reconnects at once (a server restart) the server needs longer than that to accept
+# 3,000 connections, so every attempt not accepted within 1 s was dropped and retried,
+# and the storm fed itself (tests/test_reconnect_storm.py).
+CONNECT_WAIT_S = 30.0
 
 
 class Refused(Exception):
@@ -240,6 +247,14 @@ class EventLog:
 # --- the client ---------------------------------------------------------------------
 
 
+class PatientSocket(socketio.Client):
+    """python-socketio's client, waiting ``CONNECT_WAIT_S`` for a connection to be
+    accepted, also on the reconnections it makes by itself (they pass no timeout)."""
+
+    def connect(self, *args: Any, wait_timeout: float = CONNECT_WAIT_S, **kwargs: Any) -> None:
+        super().connect(*args, wait_timeout=wait_timeout, **kwargs)
+
+
 class KioskClient:
     """One seat's tablet.
 
@@ -278,8 +293,12 @@ class KioskClient:
         self._auth_error: Refused | None = None
         self._connect_error: Any = None
         self._emit_lock = threading.Lock()  # socketio.Client.emit is not thread-safe
-        self._sio = socket or socketio.Client(
-            reconnection=True, reconnection_delay=0.5, reconnection_delay_max=3
+        # Reconnects by itself, 0.5 s doubling to 3 s between attempts, each ± 0.5 s
+        # at random (python-socketio's jitter), so that a hall does not knock at once.
+        self._sio = socket or PatientSocket(
+            reconnection=True,
+            reconnection_delay=RECONNECT_DELAY_S[0],
+            reconnection_delay_max=RECONNECT_DELAY_S[1],
         )
         self._sio.on("challenge", self._on_challenge)
         self._sio.on("disconnect", self._on_disconnect)

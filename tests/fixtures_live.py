@@ -7,7 +7,8 @@ a real local port.
 (``live_app``, ``presidium``, ``secretariat``, ``enrolled_kiosk``,
 ``live_server``) are available to every test by name; the plain functions
 (``make_live_app``, ``create_staff``, ``login``, ``post_form``,
-``enroll_kiosk``, ``kiosk_socket``, ``staff_socket``, ``serve``) are imported
+``enroll_kiosk``, ``kiosk_socket``, ``staff_socket``, ``serve``, and the
+production server as a killable process, ``ServerProcess``) are imported
 as usual. A test that wants an authenticated kiosk and a presidium socket::
 
     def test_something(live_app, presidium):
@@ -18,15 +19,20 @@ as usual. A test that wants an authenticated kiosk and a presidium socket::
 from __future__ import annotations
 
 import base64
+import os
+import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from flask import Flask
 from flask.testing import FlaskClient
 from flask_socketio import SocketIOTestClient
@@ -36,6 +42,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from audit.entry import canonical_bytes
 from crypto import KioskKey
 from voting_server.app import create_app
+from voting_server.cli.simulate import Console
 from voting_server.db import upgrade
 from voting_server.demo import load_demo
 from voting_server.extensions import audit_log, sessions, socketio
@@ -240,6 +247,15 @@ class LiveServer:
     server: BaseWSGIServer
     thread: threading.Thread
 
+    def freeze(self) -> None:
+        """SIGSTOP: the server hangs; connections stay open, nothing is answered."""
+        assert self.process is not None
+        os.killpg(self.process.pid, signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        assert self.process is not None
+        os.killpg(self.process.pid, signal.SIGCONT)
+
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
@@ -270,3 +286,79 @@ def live_server(live_app: Flask) -> Iterator[LiveServer]:
     server = serve(live_app)
     yield server
     server.stop()
+
+
+# --- the production server as a process ---------------------------------------------------
+
+
+@dataclass
+class ServerProcess:
+    """The production server (``voting-server run``: gunicorn, gevent) as a process that
+    can be killed with SIGKILL and started again on the same port and database."""
+
+    url: str
+    instance: Path
+    log_path: Path
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen[bytes] | None = None
+    starts: int = 0
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 60.0) -> None:
+        """Start it and wait until ``/healthz`` answers (``timeout``: longer when
+        thousands of kiosks are knocking at the same moment)."""
+        env = dict(os.environ, VOTING_INSTANCE_DIR=str(self.instance), VOTING_DATABASE_URL=self.url,
+                   VOTING_LOG_LEVEL="warning", VOTING_ACCESS_LOG="/dev/null")  # fmt: skip
+        env.pop("VOTING_ASYNC_MODE", None)
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-c", "from voting_server.cli import main; main()", "run",
+                 "--host", "127.0.0.1", "--port", str(self.port)],
+                env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            )  # fmt: skip
+        self.starts += 1
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, self.log_path.read_text()[-3000:]
+            try:
+                if requests.get(f"{self.base}/healthz", timeout=5).ok:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.05)
+        self.kill()  # not left running behind a failed test
+        raise AssertionError(f"the server did not start: {self.log_path.read_text()[-3000:]}")
+
+    def kill(self) -> None:
+        """SIGKILL the whole process group (gunicorn's arbiter and its worker)."""
+        assert self.process is not None
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+
+    def freeze(self) -> None:
+        """SIGSTOP: the server hangs; connections stay open, nothing is answered."""
+        assert self.process is not None
+        os.killpg(self.process.pid, signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        assert self.process is not None
+        os.killpg(self.process.pid, signal.SIGCONT)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.kill()
+
+
+def console_call(console: Console, event: str, data: dict[str, Any]) -> dict[str, Any]:
+    """A presidium request that survives the console's own reconnection after a restart."""
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            return console.request(event, data)
+        except Exception:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.3)

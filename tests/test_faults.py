@@ -17,30 +17,28 @@ soak`` runs thousands).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
-import signal
-import subprocess
-import sys
+import socket
 import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 from sqlalchemy import select
 
 from audit.bundle import verify_bundle
 from audit.export import export_bundle
 from crypto import KioskKey
 from kiosk_client.client import KioskClient
-from voting_server.cli.simulate import Console, free_port, prepare, random_ballot
+from tests.fixtures_live import ServerProcess, console_call
+from voting_server.cli.simulate import Console, prepare, random_ballot
 from voting_server.db import make_engine, make_session_factory
 from voting_server.models import AuditEntry, Press
 from voting_server.rules import tally
@@ -51,59 +49,13 @@ PRESSERS = 12  # kiosks pressing in each burst
 BURST_S = 0.6
 
 
-@dataclass
-class Server:
-    url: str
-    instance: Path
-    log_path: Path
-    port: int = field(default_factory=free_port)
-    process: subprocess.Popen[bytes] | None = None
-    starts: int = 0
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        env = dict(os.environ, VOTING_INSTANCE_DIR=str(self.instance), VOTING_DATABASE_URL=self.url,
-                   VOTING_LOG_LEVEL="warning", VOTING_ACCESS_LOG="/dev/null")  # fmt: skip
-        env.pop("VOTING_ASYNC_MODE", None)
-        with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-c", "from voting_server.cli import main; main()", "run",
-                 "--host", "127.0.0.1", "--port", str(self.port)],
-                env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-            )  # fmt: skip
-        self.starts += 1
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            assert self.process.poll() is None, self.log_path.read_text()[-3000:]
-            try:
-                if requests.get(f"{self.base}/healthz", timeout=1).ok:
-                    return
-            except requests.RequestException:
-                pass
-            time.sleep(0.05)
-        raise AssertionError("the server did not start")
-
-    def kill(self) -> None:
-        """SIGKILL the whole process group (gunicorn's arbiter and its worker)."""
-        assert self.process is not None
-        os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait()
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.kill()
-
-
 @pytest.fixture
-def hall(tmp_path: Path) -> Iterator[tuple[Server, Any, list[KioskClient], Console]]:
+def hall(tmp_path: Path) -> Iterator[tuple[ServerProcess, Any, list[KioskClient], Console]]:
     instance = tmp_path / "instance"
     instance.mkdir()
     url = f"sqlite:///{tmp_path / 'faults.sqlite3'}"
     prepared = prepare(url, instance, MEMBERS, secret=False)
-    server = Server(url, instance, tmp_path / "server.log")
+    server = ServerProcess(url, instance, tmp_path / "server.log")
     server.start()
 
     def kiosk(seat: int) -> KioskClient:
@@ -123,18 +75,6 @@ def hall(tmp_path: Path) -> Iterator[tuple[Server, Any, list[KioskClient], Conso
         with ThreadPoolExecutor(32) as pool:
             list(pool.map(lambda k: k.close(), kiosks))
         server.stop()
-
-
-def console_call(console: Console, event: str, data: dict[str, Any]) -> dict[str, Any]:
-    """A presidium request that survives the console's own reconnection after a restart."""
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            return console.request(event, data)
-        except Exception:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.3)
 
 
 def logged_nonces(url: str, vote: int) -> Counter[str]:
@@ -210,7 +150,7 @@ def test_the_database_away_for_a_moment_refuses_retryably_and_loses_nothing(
     instance = tmp_path / "instance"
     instance.mkdir()
     prepared = prepare(postgres_url, instance, 5, secret=False)
-    server = Server(postgres_url, instance, tmp_path / "server.log")
+    server = ServerProcess(postgres_url, instance, tmp_path / "server.log")
     server.start()
     admin = sa.create_engine(
         sa.make_url(postgres_url).set(database="postgres"), isolation_level="AUTOCOMMIT"
@@ -276,3 +216,123 @@ def test_the_database_away_for_a_moment_refuses_retryably_and_loses_nothing(
     bundle = tmp_path / "bundle"
     export_bundle(postgres_url, bundle, server_key_file=instance / "server_ed25519.pem")
     assert verify_bundle(bundle).ok
+
+
+class CuttableLink:
+    """The hall network between kiosks and the server: a TCP relay on a local port
+    whose answers (server → kiosk) can be lost and whose connections can be cut."""
+
+    def __init__(self, server_port: int) -> None:
+        self.server_port = server_port
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.losing_answers = threading.Event()
+        self.connections: list[tuple[socket.socket, socket.socket]] = []
+        self._lock = threading.Lock()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                kiosk_side, _ = self.listener.accept()
+            except OSError:
+                return  # closed
+            server_side = socket.create_connection(("127.0.0.1", self.server_port))
+            with self._lock:
+                self.connections.append((kiosk_side, server_side))
+            threading.Thread(target=self._relay, args=(kiosk_side, server_side, False),
+                             daemon=True).start()  # fmt: skip
+            threading.Thread(target=self._relay, args=(server_side, kiosk_side, True),
+                             daemon=True).start()  # fmt: skip
+
+    def _relay(self, source: socket.socket, target: socket.socket, answers: bool) -> None:
+        try:
+            while data := source.recv(65536):
+                if not (answers and self.losing_answers.is_set()):
+                    target.sendall(data)
+        except OSError:
+            pass  # cut
+        for end in (source, target):
+            with contextlib.suppress(OSError):
+                end.shutdown(socket.SHUT_RDWR)
+
+    def cut(self) -> None:
+        """Every connection through the link breaks at once."""
+        with self._lock:
+            connections, self.connections = self.connections, []
+        for pair in connections:
+            for end in pair:
+                with contextlib.suppress(OSError):
+                    end.shutdown(socket.SHUT_RDWR)
+
+    def close(self) -> None:
+        self.listener.close()
+        self.cut()
+
+
+def test_a_kiosk_cut_off_mid_send_resends_and_gets_the_same_receipt(tmp_path: Path) -> None:
+    """A kiosk's ballot reaches the server and is stored, but the receipt is lost on
+    the way back and the connection breaks. The kiosk library reconnects, proves its
+    key again and resends the same payload: still one press, and the receipt it gets
+    is the one stored for that press."""
+    instance = tmp_path / "instance"
+    instance.mkdir()
+    url = f"sqlite:///{tmp_path / 'cut.sqlite3'}"
+    prepared = prepare(url, instance, 3, secret=False, pins=False, operator_sign_in=True)
+    server = ServerProcess(url, instance, tmp_path / "server.log")
+    link: CuttableLink | None = None
+    kiosk: KioskClient | None = None
+    console = None
+    try:
+        server.start()
+        link = CuttableLink(server.port)
+        kiosk = KioskClient(link.base, KioskKey.generate(), ack_timeout_s=10.0)
+        kiosk.enroll(prepared.codes[2])
+        kiosk.connect(timeout=30)
+        console = Console(server.base, *prepared.presidium)
+        vote = prepared.votes[0]
+        console.request("open_vote", {"vote": vote.id})
+
+        link.losing_answers.set()
+        receipts: list[dict[str, Any]] = []
+        sending = threading.Thread(
+            target=lambda: receipts.append(kiosk.vote(vote.id, {"regulation": "no"}))
+        )
+        sending.start()
+        deadline = time.monotonic() + 10
+        while not logged_nonces(url, vote.id):  # stored; its receipt is being lost
+            assert time.monotonic() < deadline, "the ballot never reached the server"
+            time.sleep(0.01)
+        (pending,) = kiosk.outbox.unacknowledged()
+        assert pending.sends == 1 and not pending.acknowledged
+        link.cut()
+        link.losing_answers.clear()
+        sending.join(timeout=60)
+        assert receipts, "the ballot was never acknowledged"
+        assert pending.sends >= 2  # the same payload, resent on the new connection
+
+        assert logged_nonces(url, vote.id) == Counter({pending.nonce: 1})
+        engine = make_engine(url)
+        try:
+            with make_session_factory(engine)() as s:
+                press = s.scalars(select(Press).where(Press.vote_id == vote.id)).one()
+        finally:
+            engine.dispose()
+        assert {**receipts[0], "seat": 2} == press.receipt  # the one stored (it keeps the seat)
+        assert receipts[0]["entry"] == press.entry_idx
+        assert receipts[0]["nonce"] == pending.nonce and receipts[0]["press"] == 1
+        closed = console.request("close_vote", {"vote": vote.id})["vote"]
+        assert closed["result"]["cast"] == 1
+        assert closed["result"]["subjects"]["regulation"]["no"] == 1
+    finally:
+        if console is not None:
+            console.close()
+        if kiosk is not None:
+            kiosk.close()
+        if link is not None:
+            link.close()
+        server.stop()

@@ -344,3 +344,39 @@ def test_deadline_makes_a_vote_due(hall: Hall) -> None:
     now = datetime.now(UTC)
     assert hall.voting.due(now) == []
     assert hall.voting.due(now + timedelta(seconds=61)) == [vote]
+
+
+def test_staff_sign_in_of_many_members_at_once_logs_each_and_refuses_the_lot_on_any_error(
+    hall: Hall,
+) -> None:
+    """``sign_in_many`` (a whole hall marked present by staff): one signed_in entry per
+    member, the roster logged once at most; one member already present refuses them all."""
+    hall.sign_in(5)
+    with hall.sessions() as s:
+        sitting = attendance.current_sitting(s, 1)
+        assert sitting is not None
+        sitting_id = sitting.id
+
+    def many(seats: range | list[int]) -> Any:
+        with hall.tx() as s:
+            sitting = attendance.current_sitting(s, 1)
+            assert sitting is not None
+            members = [attendance.member_at_seat(s, 1, seat) for seat in seats]
+            return attendance.sign_in_many(
+                s, hall.log, sitting, members, AttendanceMethod.OPERATOR, by=1
+            )
+
+    refused("already_signed_in", hall, lambda: many(range(1, 11)))  # seat 5 is present
+    refused("already_signed_in", hall, lambda: many([6, 7, 6]))
+    with hall.sessions() as s:
+        assert attendance.present_count(s, sitting_id) == 1
+    before = len(hall.lines())
+    quorum = many([*range(1, 5), *range(6, 41)])
+    assert quorum.present == 40 and quorum.quorate
+    added = [json.loads(line) for line in hall.lines()[before:]]
+    assert [e["type"] for e in added if e["type"] != "checkpoint"] == ["signed_in"] * 39
+    assert sorted(e["data"]["seat"] for e in added if e["type"] == "signed_in") == [
+        *range(1, 5), *range(6, 41)
+    ]  # fmt: skip
+    assert all(e["data"]["method"] == "operator" for e in added if e["type"] == "signed_in")
+    hall.verify()

@@ -79,12 +79,24 @@ class Hall:
     members: int
     presidium: tuple[str, str]  # username, password
     codes: dict[int, str]  # seat → enrollment code
-    pins: dict[int, str]  # seat → PIN
+    pins: dict[int, str]  # seat → PIN (none when issued without)
     votes: list[PlannedVote]
 
 
-def prepare(database_url: str, instance: Path, members: int, secret: bool) -> Hall:
+def prepare(
+    database_url: str,
+    instance: Path,
+    members: int,
+    secret: bool,
+    *,
+    pins: bool = True,
+    operator_sign_in: bool = False,
+) -> Hall:
     """Migrate an empty database and load the demo sitting, sized to ``members``.
+
+    ``pins=False`` issues no PINs (an argon2 hash each: 3,000 take minutes);
+    ``operator_sign_in`` has the presidium mark every member present (签到 by
+    staff, logged like the hall's operator does it), so kiosks need no PIN.
 
     Refuses a database that already holds an audit log: the simulation's
     expectations start from an empty hall.
@@ -93,10 +105,12 @@ def prepare(database_url: str, instance: Path, members: int, secret: bool) -> Ha
 
     from sqlalchemy import func, select
 
+    from crypto import ServerKey
     from voting_server.db import make_engine, make_session_factory, upgrade
     from voting_server.demo import load_demo
-    from voting_server.models import AuditEntry, Body, StaffRole
-    from voting_server.services import devices, staff
+    from voting_server.models import AttendanceMethod, AuditEntry, Body, Member, StaffRole
+    from voting_server.services import attendance, devices, staff
+    from voting_server.services.audit_log import AuditLog
 
     os.environ["VOTING_INSTANCE_DIR"] = str(instance)
     upgrade(database_url)
@@ -117,7 +131,18 @@ def prepare(database_url: str, instance: Path, members: int, secret: bool) -> Ha
                 session, "simulate-presidium", "模拟主持人", StaffRole.PRESIDIUM, password
             )
             codes = devices.issue_enrollment_codes(session, body.id, user.id)
-            pins = devices.issue_pins(session, body.id)
+            issued = devices.issue_pins(session, body.id) if pins else {}
+            if operator_sign_in:
+                # The server's own key (it loads the same file when it starts).
+                log = AuditLog(ServerKey.load_or_create(instance / "server_ed25519.pem"))
+                sitting = attendance.current_sitting(session, body.id)
+                assert sitting is not None  # the demo has one
+                roster = session.scalars(
+                    select(Member).where(Member.body_id == body.id, Member.active)
+                ).all()
+                attendance.sign_in_many(
+                    session, log, sitting, list(roster), AttendanceMethod.OPERATOR, by=user.id
+                )
             planned = []
             for sitting in body.sittings:
                 for item in sitting.agenda_items:
@@ -126,7 +151,7 @@ def prepare(database_url: str, instance: Path, members: int, secret: bool) -> Ha
                         planned.append(
                             PlannedVote(vote.id, vote.title, vote.spec(), vote.key_policy, secret)
                         )
-            return Hall(members, (user.username, password), codes, pins, planned)
+            return Hall(members, (user.username, password), codes, issued, planned)
     finally:
         engine.dispose()
 

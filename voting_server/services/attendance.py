@@ -110,12 +110,55 @@ def sign_in(
     by: int | None = None,
 ) -> Quorum:
     """Record the sign-in and its audit entry. Refuses a second sign-in."""
+    _check_can_sign_in(session, sitting, member)
+    body: Body = sitting.body
+    log_roster_if_changed(session, log, body)
+    _record_sign_in(session, log, sitting, member, method, device=device, by=by)
+    session.flush()
+    return quorum(session, sitting)
+
+
+def sign_in_many(
+    session: Session,
+    log: AuditLog,
+    sitting: Sitting,
+    members: list[Member],
+    method: AttendanceMethod,
+    *,
+    by: int | None = None,
+) -> Quorum:
+    """Staff mark several members present in one transaction (e.g. a whole hall
+    before a rehearsal): the roster is compared with the log once, not once per
+    member. All or nothing: any refusal (as ``sign_in``'s) refuses the lot."""
+    for member in members:
+        _check_can_sign_in(session, sitting, member)
+    if len({m.id for m in members}) != len(members):
+        raise Refusal("already_signed_in")  # the same member twice in the list
+    log_roster_if_changed(session, log, sitting.body)
+    for member in members:
+        _record_sign_in(session, log, sitting, member, method, by=by)
+    session.flush()
+    return quorum(session, sitting)
+
+
+def _check_can_sign_in(session: Session, sitting: Sitting, member: Member) -> None:
     if member.body_id != sitting.body_id or not member.active:
         raise Refusal("unknown_member")
     if is_signed_in(session, sitting.id, member.id):
         raise Refusal("already_signed_in")
-    body: Body = sitting.body
-    log_roster_if_changed(session, log, body)
+
+
+def _record_sign_in(
+    session: Session,
+    log: AuditLog,
+    sitting: Sitting,
+    member: Member,
+    method: AttendanceMethod,
+    *,
+    device: str | None = None,
+    by: int | None = None,
+) -> None:
+    """The attendance row and its ``signed_in`` entry (the roster is already logged)."""
     session.add(Attendance(sitting_id=sitting.id, member_id=member.id, method=method,
                            signed_in_at=datetime.now(UTC)))  # fmt: skip
     data: dict[str, object] = {"sitting": sitting.id, "member": member.id, "seat": member.seat,
@@ -125,5 +168,3 @@ def sign_in(
     if by is not None:
         data["by"] = by
     log.append(session, "signed_in", data)
-    session.flush()
-    return quorum(session, sitting)
