@@ -31,12 +31,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import socketio
 from sqlalchemy import select
 
 from audit.bundle import verify_bundle
 from audit.export import export_bundle
 from crypto import KioskKey
-from kiosk_client.client import KioskClient
+from kiosk_client.client import KioskClient, auth_statement, sign_statement
 from tests.fixtures_live import ServerProcess, console_call
 from voting_server.cli.simulate import Console, prepare, random_ballot
 from voting_server.db import make_engine, make_session_factory
@@ -137,6 +138,14 @@ def test_kill_9_mid_burst_loses_and_duplicates_nothing(hall) -> None:
     assert report.ok, report.errors
 
 
+def wait_until(condition: Any, timeout_s: float) -> None:
+    """Poll ``condition`` until true; fail after ``timeout_s`` (a bound, not a speed check)."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.05)
+
+
 @pytest.mark.postgres
 def test_the_database_away_for_a_moment_refuses_retryably_and_loses_nothing(
     postgres_url: str, tmp_path: Path
@@ -205,6 +214,31 @@ def test_the_database_away_for_a_moment_refuses_retryably_and_loses_nothing(
         closed = console.request("close_vote", {"vote": vote.id})["vote"]
         assert closed["result"]["subjects"]["regulation"]["yes"] == 1
         assert closed["result"]["subjects"]["regulation"]["no"] == 3
+
+        # A kiosk whose proof reaches the server while the database is away is refused
+        # retryably — and then challenged again, so it does not stay unauthenticated.
+        late = kiosks[4]  # seat 5's tablet, on a second connection of its own
+        challenges: list[str] = []
+        raw = socketio.Client(reconnection=False)
+        raw.on("challenge", lambda data: challenges.append(data["challenge"]))
+        raw.connect(server.base, auth={"device": late.device_id}, transports=["websocket"])
+        try:
+            wait_until(lambda: len(challenges) == 1, 10)
+
+            def prove(challenge: str) -> dict[str, Any]:
+                signature = sign_statement(late.key, auth_statement(late.device_id, challenge))
+                answer = raw.call("authenticate", {"device": late.device_id,
+                                                    "signature": signature}, timeout=30)  # fmt: skip
+                return answer
+
+            database_away(True)
+            refused = prove(challenges[0])
+            assert refused["error"] == "database_unavailable" and refused["retry"] is True
+            database_away(False)
+            wait_until(lambda: len(challenges) == 2, 15)
+            assert prove(challenges[1])["ok"] is True
+        finally:
+            raw.disconnect()
     finally:
         database_away(False)
         if console is not None:

@@ -53,6 +53,7 @@ from voting_server.views.auth import staff_from_session
 log = logging.getLogger(__name__)
 
 CHALLENGE_BYTES = 32
+RECHALLENGE_S = 1.0  # a kiosk refused for want of the database tries again after 1–2 s
 NAMESPACE = "/"
 
 
@@ -238,6 +239,7 @@ def _authenticate(sid: str, data: Any) -> dict[str, Any]:
             holder = {"id": member.id, "name": member.name} if member else None
     except SQLAlchemyError as exc:
         log.warning("kiosk authentication: database unavailable: %s", exc.__class__.__name__)
+        _challenge_again_later(sid, pending.device_id)
         raise Refusal("database_unavailable") from None
     except CryptoError:  # a stored key that no longer parses: treat the device as unusable
         raise Refusal("unknown_device") from None
@@ -250,6 +252,25 @@ def _authenticate(sid: str, data: Any) -> dict[str, Any]:
     for extra in authenticate_extras:
         answer.update(extra(client))
     return answer
+
+
+def _challenge_again_later(sid: str, device_id: str) -> None:
+    """After a refusal the kiosk cannot help (the database was away), send the still
+    connected kiosk a fresh challenge after a pause: its answer is its next try. Without
+    it the kiosk, its one challenge spent, would stay connected and unauthenticated
+    until something else dropped the connection (found with 3,000 kiosks at once)."""
+    pause = RECHALLENGE_S * (1 + secrets.randbelow(1000) / 1000)  # jitter: not all at once
+
+    def later() -> None:
+        socketio.sleep(pause)
+        challenge = secrets.token_urlsafe(CHALLENGE_BYTES)
+        with _pending_lock:
+            if sid in _pending or not socketio.server.manager.is_connected(sid, "/"):
+                return
+            _pending[sid] = _Pending(device_id, challenge)
+        socketio.emit("challenge", {"challenge": challenge}, to=sid)
+
+    socketio.start_background_task(later)
 
 
 # --- for other modules ---------------------------------------------------------------------
