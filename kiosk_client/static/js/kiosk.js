@@ -423,6 +423,7 @@
     $("document-title").textContent = d.title;
     $("document-frame").src = answer.url;
     $("document-overlay").hidden = false;
+    document.body.classList.add("document-shown"); // the vote screen must not scroll underneath
     $("document-back").focus();
   }
 
@@ -430,6 +431,7 @@
     documentAsked++; // a link still on its way must not open over the new screen
     if ($("document-overlay").hidden) return;
     $("document-overlay").hidden = true;
+    document.body.classList.remove("document-shown");
     $("document-frame").src = "about:blank";
   }
 
