@@ -41,7 +41,7 @@ from crypto import ServerKey
 from tests.browser_support import ARTIFACTS, Shots, chromium, running_server
 from voting_server.db import make_engine, make_session_factory, upgrade
 from voting_server.demo import DEPARTMENTS, LIVELIHOOD_PROJECTS, REGULATION, load_demo
-from voting_server.models import AttendanceMethod, Member, StaffRole, Vote
+from voting_server.models import AttendanceMethod, Document, Member, StaffRole, Vote
 from voting_server.rules.kinds import VoteKind
 from voting_server.services import attendance, devices, staff
 from voting_server.services.audit_log import AuditLog
@@ -55,6 +55,7 @@ PINS = {1: "135790", 2: "246802", 3: "975310"}
 PRESIGNED = range(4, 29)
 TIMEOUT_MS = 20_000
 SHOTS = ARTIFACTS / "screenshots"
+DRAFT_TEXT = "第一条　为了规范本市……（条例草案全文）"  # the motion's document, as plain text
 BY_CAST = {"base": "cast", "ratio": [1, 2], "strict": True}  # more than half of the ballots cast
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
@@ -91,6 +92,16 @@ def _prepare(instance: Path, url: str) -> tuple[dict[int, str], int, dict[str, i
             attendance.sign_in(
                 session, log, sitting, seats[seat], AttendanceMethod.OPERATOR, by=presidium.id
             )
+        first_item = sitting.agenda_items[0]
+        session.add(
+            Document(
+                agenda_item=first_item,
+                title="条例草案全文",
+                filename="draft.txt",
+                media_type="text/plain; charset=utf-8",
+                content=DRAFT_TEXT.encode(),
+            )
+        )
         votes = {}
         for item in sitting.agenda_items:
             for vote in item.votes:
@@ -301,6 +312,14 @@ def test_a_sitting_of_all_three_kinds_in_the_browser(
     shots.take(kiosk_a, "kiosk-motion")
     kiosk_a.locator("#vote-document summary").click()
     expect(kiosk_a.locator("#vote-document-text")).to_contain_text("全体组成人员过半数")
+    # the agenda item's document, full screen, and back to the vote
+    kiosk_a.locator("#vote-documents button", has_text="条例草案全文").click()
+    expect(kiosk_a.locator("#document-overlay")).to_be_visible()
+    expect(kiosk_a.frame_locator("#document-frame").locator("body")).to_contain_text(DRAFT_TEXT)
+    shots.take(kiosk_a, "kiosk-document")
+    kiosk_a.click("#document-back")
+    expect(kiosk_a.locator("#document-overlay")).to_be_hidden()
+    expect(kiosk_a.locator("#screen-vote")).to_be_visible()
 
     kiosk_a.locator("button.mark", has_text="赞成").click()
     shots.take(kiosk_a, "kiosk-motion-chosen")  # the other keys step back, still legible

@@ -228,6 +228,7 @@ JS_STRINGS: dict[str, str] = {
     "kiosk.too_late": N_("表决已经结束，您最后一次提交未被接受。"),
     "kiosk.counting": N_("正在计票，请稍候…"),
     "kiosk.announced": N_("主持人已宣布表决结果"),
+    "kiosk.document_opening": N_("正在打开文件…"),
     "kiosk.ca_mismatch": N_(
         "警告：本服务器的根证书指纹与登记二维码上的不一致。请停止登记，联系工作人员。"
     ),

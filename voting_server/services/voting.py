@@ -171,6 +171,11 @@ def public_vote(vote: Vote) -> dict[str, Any]:
             "position": vote.agenda_item.position,
             "title": vote.agenda_item.title,
             "description": vote.agenda_item.description,
+            # titles only: the tablet asks for a link to open one (document_link)
+            "documents": [
+                {"id": d.id, "title": d.title, "media_type": d.media_type}
+                for d in vote.agenda_item.documents
+            ],
         },
         "closes_at": vote.closes_at.isoformat() if vote.closes_at else None,
         "rerun_of": vote.rerun_of_id,

@@ -41,6 +41,7 @@ MESSAGES: dict[str, tuple[str, bool]] = {
     "no_pin": (N_("尚未设置密码，请联系工作人员"), False),
     "no_sitting": (N_("当前没有进行中的会议"), False),
     "unknown_member": (N_("没有该组成人员"), False),
+    "unknown_document": (N_("没有该文件，或该文件不属于本次会议"), False),
     "bad_configuration": (N_("表决设置有误"), False),
     "enrollment_invalid": (N_("登记码无效或已过期"), False),
     "unknown_seat": (N_("该座位没有在册组成人员"), False),

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar
 
-from flask import Flask, current_app
+from flask import Flask, current_app, url_for
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from voting_server.extensions import audit_log, sessions, socketio, voting
 from voting_server.models import AttendanceMethod, Body, Member, StaffRole, VoteState
-from voting_server.services import attendance, devices
+from voting_server.services import attendance, devices, kiosk_documents
 from voting_server.services.audit_log import AuditLog
 from voting_server.services.group_commit import GroupCommit
 from voting_server.services.transactions import write_transaction
@@ -81,6 +81,10 @@ class MemberPayload(_Payload):
 
 class EmptyPayload(_Payload):
     pass
+
+
+class DocumentPayload(_Payload):
+    document: Annotated[int, Field(ge=1)]
 
 
 # Every event handler of this module, by event name (filled by ``_on``).
@@ -253,6 +257,23 @@ def on_state(client: Client, data: Any = None) -> dict[str, Any]:
     parse_payload(EmptyPayload, {} if data is None else data)
     ensure_resumed()
     return {"ok": True, "state": read(lambda s: _state(s, client))}
+
+
+@_on("document_link")
+@requires(KIOSK)
+def on_document_link(client: Client, data: Any = None) -> dict[str, Any]:
+    """A short-lived link to a document of the current agenda (议程文件), for the tablet's
+    browser to fetch over HTTP (views/screens.py ``kiosk_document``)."""
+    p = parse_payload(DocumentPayload, data)
+    found = read(
+        lambda s: kiosk_documents.sitting_document(s, client.body_id or 0, p.document) is not None
+    )
+    if not found:
+        raise Refusal("unknown_document")
+    token = kiosk_documents.issue_token(
+        current_app.config["SECRET_KEY"], p.document, client.device_id or ""
+    )
+    return {"ok": True, "url": url_for("screens.kiosk_document", document_id=p.document, t=token)}
 
 
 # --- the presidium and the secretariat ----------------------------------------------

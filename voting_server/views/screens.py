@@ -10,17 +10,20 @@ from __future__ import annotations
 import mimetypes
 import time
 from pathlib import Path
+from urllib.parse import quote
 
-from flask import Blueprint, render_template
+from flask import Blueprint, Response, current_app, render_template, request
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext
 from sqlalchemy import select
 
 import kiosk_client
 from crypto.tls import format_fingerprint
 from voting_server.extensions import db
 from voting_server.models import Body, Member, StaffRole
+from voting_server.services import kiosk_documents
 from voting_server.views.admin import venue_ca_fingerprint
-from voting_server.views.auth import current_user, login_required
+from voting_server.views.auth import current_user, login_required, message_page
 
 # RFC 9239: JavaScript is text/javascript. Some systems' mime tables still say
 # application/javascript, which Werkzeug serves without a charset; text/* gets
@@ -57,6 +60,38 @@ def kiosk() -> ResponseReturnValue:
         ca_fingerprint=caf or "",
         ca_fingerprint_text=format_fingerprint(caf) if caf else "",
     )
+
+
+@bp.get("/kiosk/documents/<int:document_id>")
+def kiosk_document(document_id: int) -> ResponseReturnValue:
+    """A document of the current agenda, opened on a tablet through a link from
+    ``document_link`` (docs/protocol.md). No session: the signed token is the
+    permission. The token travels in the query string, which the access log leaves
+    out (config/gunicorn.conf.py logs the path only)."""
+    found = kiosk_documents.linked_document(
+        db(), current_app.config["SECRET_KEY"], request.args.get("t", ""), document_id
+    )
+    if found is None:
+        response = current_app.make_response(
+            message_page(
+                gettext("无法打开文件"),
+                gettext("文件链接无效或已过期。请返回表决页面，重新点击文件。"),
+                403,
+            )
+        )
+    else:
+        response = Response(found.content, mimetype=found.media_type)
+        response.headers["Content-Disposition"] = (
+            f"inline; filename*=UTF-8''{quote(found.filename)}"
+        )
+        # The kiosk's origin holds the device's signing key (IndexedDB): an uploaded
+        # HTML or SVG served here must never run script in it. ``sandbox`` gives the
+        # response an opaque origin with scripts and forms off; ``nosniff``
+        # keeps the browser from reading, say, a "text/plain" upload as HTML.
+        response.headers["Content-Security-Policy"] = "sandbox"
+        response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "no-store"  # nothing of a sitting stays on a tablet
+    return response
 
 
 @bp.get("/console")

@@ -39,10 +39,12 @@
   let sending = false;
   let receipt = null; // the last receipt for `vote`
   let stopCountdown = () => {};
+  let documentAsked = 0; // counts requests for a document link: only the latest one opens
 
   // --- screens and messages ----------------------------------------------------------
 
   function show(name) {
+    closeDocument(); // a new screen (a vote opened, closed, cancelled) comes first
     current = name;
     SCREENS.forEach((s) => {
       $("screen-" + s).hidden = s !== name;
@@ -375,6 +377,7 @@
       : "";
     $("vote-document-text").textContent = item.description || "";
     $("vote-document").hidden = !item.description;
+    renderDocuments(item.documents || []);
     $("vote-kind").textContent = t("kiosk.vote_kind", {
       kind: S.KIND[v.kind],
       ballot: v.secret ? t("kiosk.secret") : t("kiosk.named"),
@@ -384,6 +387,52 @@
     stopCountdown = S.countdown($("vote-countdown"), v.closes_at);
     renderVote();
     show("vote");
+  }
+
+  // --- the agenda item's documents (议程文件) ---------------------------------------------
+
+  /** One large button per document; pressing it asks for a link (document_link). */
+  function renderDocuments(docs) {
+    const list = $("vote-documents-list");
+    list.textContent = "";
+    docs.forEach((d) => {
+      list.appendChild(el("button", {
+        type: "button", id: "document-open-" + d.id, class: "document-open",
+        onclick: () => openDocument(d),
+      }, d.title));
+    });
+    $("vote-documents").hidden = docs.length === 0;
+  }
+
+  async function openDocument(d) {
+    const asked = ++documentAsked;
+    say(t("kiosk.document_opening"), true);
+    let answer;
+    try {
+      answer = await sio.emitWithAck("document_link", { document: d.id }, ACK_TIMEOUT_MS);
+    } catch (e) {
+      if (asked === documentAsked) say(S.problem(e));
+      return;
+    }
+    if (asked !== documentAsked) return; // another document asked for, or the screen changed
+    if (!answer || !answer.ok) {
+      say(S.problem(answer));
+      return;
+    }
+    say("");
+    $("document-title").textContent = d.title;
+    $("document-frame").src = answer.url;
+    $("document-overlay").hidden = false;
+    document.body.classList.add("document-shown"); // the vote screen must not scroll underneath
+    $("document-back").focus();
+  }
+
+  function closeDocument() {
+    documentAsked++; // a link still on its way must not open over the new screen
+    if ($("document-overlay").hidden) return;
+    $("document-overlay").hidden = true;
+    document.body.classList.remove("document-shown");
+    $("document-frame").src = "about:blank";
   }
 
   function options() {
@@ -674,6 +723,7 @@
     $("reenroll-button").addEventListener("click", reenroll);
     $("vote-next").addEventListener("click", showConfirm);
     $("confirm-back").addEventListener("click", () => show("vote"));
+    $("document-back").addEventListener("click", closeDocument);
     $("confirm-send").addEventListener("click", submit);
     $("sent-change").addEventListener("click", () => {
       if (voteClosed) return;
