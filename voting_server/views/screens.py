@@ -88,7 +88,10 @@ def kiosk_document(document_id: int) -> ResponseReturnValue:
         # HTML or SVG served here must never run script in it. ``sandbox`` gives the
         # response an opaque origin with scripts and forms off; ``nosniff``
         # keeps the browser from reading, say, a "text/plain" upload as HTML.
-        response.headers["Content-Security-Policy"] = "sandbox"
+        # A PDF is the exception: Chromium's viewer refuses a sandboxed document, and
+        # a PDF (with nosniff) is drawn by the viewer, never run as a page of ours.
+        if found.media_type != "application/pdf":
+            response.headers["Content-Security-Policy"] = "sandbox"
         response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cache-Control"] = "no-store"  # nothing of a sitting stays on a tablet
     return response
