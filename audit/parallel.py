@@ -49,10 +49,11 @@ TASKS_PER_WORKER = 4  # chunks in flight per worker: workers never wait, memory 
 
 @dataclass
 class CheckedChunk:
-    """What a worker found in the lines ``start`` … ``start + len(entries)`` (and the next)."""
+    """What a worker found in the lines ``start`` … ``start + passed`` (and the next)."""
 
     start: int
-    entries: list[dict[str, Any]]  # the lines that passed, parsed, in order
+    passed: int  # lines that passed, from ``start`` (parsing them again here is cheaper
+    # than sending the parsed entries back)
     leaves: bytes  # their Merkle leaf hashes, 32 bytes each
     last_hash: str  # entry_hash of the last line that passed ('' if none did)
     kiosk: dict[int, KioskCheck] = field(default_factory=dict)  # index → kiosk signature checked
@@ -80,7 +81,7 @@ def check_chunk(
     ``parsed_keys`` caches parsed device keys between calls.
     """
     cache = {} if parsed_keys is None else parsed_keys
-    checked = CheckedChunk(start, [], b"", "")
+    checked = CheckedChunk(start, 0, b"", "")
     leaves = bytearray()
     prev: str | None = None
     for offset, line in enumerate(lines):
@@ -95,7 +96,7 @@ def check_chunk(
         except Exception as exc:  # re-raised by the caller at this entry
             checked.crash = exc
             break
-        checked.entries.append(entry)
+        checked.passed += 1
         leaves += leaf_hash(line)
         prev = entry_hash(line)
         if entry["type"] in PRESS_TYPES:

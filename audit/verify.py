@@ -164,8 +164,9 @@ def _verify_with_workers(
     with checked_chunks(lines, server_key, jobs=jobs, chunk=chunk) as chunks:
         for checked in chunks:
             leaves = checked.leaves
-            for offset, entry in enumerate(checked.entries):
+            for offset in range(checked.passed):
                 index = checked.start + offset
+                entry = parse_checked_line(lines[index])
                 if offset == 0:
                     check_link(index, entry, prev)
                 replay.apply(entry, checked.kiosk.get(index))
@@ -227,6 +228,11 @@ def check_line(index: int, line: bytes, server_key: bytes) -> dict[str, Any]:
     if not verify_server(server_key, signature, signed_part_of_line(line, entry)):
         raise VerificationError(index, "server signature does not verify")
     return entry
+
+
+def parse_checked_line(line: bytes) -> dict[str, Any]:
+    """The entry of a line that passed ``check_line`` (canonical UTF-8, no floats)."""
+    return _DECODER.decode(line.decode("utf-8"))
 
 
 def check_link(index: int, entry: dict[str, Any], expected_prev: str) -> None:
