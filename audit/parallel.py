@@ -27,22 +27,21 @@ from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from audit.entry import canonical_bytes_without_floats, entry_hash
 from audit.merkle import leaf_hash
 from audit.verify import (
     PRESS_TYPES,
-    KioskCheck,
     VerificationError,
     check_line,
     check_link,
-    enrolled_keys,
     press_statement,
 )
 from crypto import KioskPublicKey, b64decode
 
+_UNCHECKED, _VERIFIED, _FORGED = 0, 1, 2
 MAX_CHUNK = 2000  # lines per task: big enough to amortize the hand-over, small enough to spread
 TASKS_PER_WORKER = 4  # chunks in flight per worker: workers never wait, memory stays bounded
 
@@ -56,9 +55,14 @@ class CheckedChunk:
     # than sending the parsed entries back)
     leaves: bytes  # their Merkle leaf hashes, 32 bytes each
     last_hash: str  # entry_hash of the last line that passed ('' if none did)
-    kiosk: dict[int, KioskCheck] = field(default_factory=dict)  # index → kiosk signature checked
+    kiosk: bytes = b""  # per line that passed: _UNCHECKED, _VERIFIED or _FORGED
     failure: tuple[int, str] | None = None  # the first failing line: VerificationError's fields
     crash: BaseException | None = None  # or what the sequential verifier would have raised there
+
+    def kiosk_check(self, offset: int) -> bool | None:
+        """Did the kiosk signature of line ``start + offset`` verify (None: not checked)?"""
+        mark = self.kiosk[offset]
+        return None if mark == _UNCHECKED else mark == _VERIFIED
 
     def raise_failure(self) -> None:
         """Raise what stopped the chunk, if anything."""
@@ -82,7 +86,7 @@ def check_chunk(
     """
     cache = {} if parsed_keys is None else parsed_keys
     checked = CheckedChunk(start, 0, b"", "")
-    leaves = bytearray()
+    leaves, kiosk = bytearray(), bytearray()
     prev: str | None = None
     for offset, line in enumerate(lines):
         index = start + offset
@@ -99,11 +103,11 @@ def check_chunk(
         checked.passed += 1
         leaves += leaf_hash(line)
         prev = entry_hash(line)
+        ahead = None
         if entry["type"] in PRESS_TYPES:
             ahead = _kiosk_check(entry["type"], entry["data"], kiosk_keys, cache)
-            if ahead is not None:
-                checked.kiosk[index] = ahead
-    checked.leaves = bytes(leaves)
+        kiosk.append(_UNCHECKED if ahead is None else _VERIFIED if ahead else _FORGED)
+    checked.leaves, checked.kiosk = bytes(leaves), bytes(kiosk)
     checked.last_hash = prev or ""
     return checked
 
@@ -113,9 +117,9 @@ def _kiosk_check(
     data: dict[str, Any],
     kiosk_keys: Mapping[str, str],
     cache: dict[str, KioskPublicKey | None],
-) -> KioskCheck | None:
-    """The press's kiosk signature checked with its device's enrolled key, or None if
-    anything about it is odd: the replay then checks it and reports what is wrong."""
+) -> bool | None:
+    """Does the press's kiosk signature verify with its device's key in ``kiosk_keys``?
+    None if anything about it is odd: the replay then checks it and reports what is wrong."""
     try:
         spki = kiosk_keys.get(str(data["device"]))
         if spki is None:
@@ -131,7 +135,7 @@ def _kiosk_check(
         signature = b64decode(data["kiosk_sig"], "kiosk_sig")
         # The line passed check_line, so it holds no float.
         statement = canonical_bytes_without_floats(press_statement(type_, data))
-        return spki, key.verify(signature, statement)
+        return key.verify(signature, statement)
     except Exception:  # only a shortcut: the replay finds and names the defect
         return None
 
@@ -168,10 +172,16 @@ def chunk_size(lines: int, jobs: int) -> int:
 
 @contextmanager
 def checked_chunks(
-    lines: Sequence[bytes], server_key: bytes, *, jobs: int, chunk: int | None = None
+    lines: Sequence[bytes],
+    server_key: bytes,
+    kiosk_keys: Mapping[str, str],
+    *,
+    jobs: int,
+    chunk: int | None = None,
 ) -> Iterator[Iterator[CheckedChunk]]:
     """The ``check_chunk`` results of consecutive chunks of ``lines``, in order, computed
-    by ``jobs`` processes; leaving the block stops the workers (also on a failure)."""
+    by ``jobs`` processes; leaving the block stops the workers (also on a failure).
+    ``kiosk_keys``: device → key to check kiosk signatures with (``enrolled_keys``)."""
     size = chunk if chunk is not None else chunk_size(len(lines), jobs)
     if size < 1:
         raise ValueError("chunk must be at least 1 line")
@@ -179,7 +189,7 @@ def checked_chunks(
         max_workers=jobs,
         mp_context=_context(),
         initializer=_start_worker,
-        initargs=(server_key, enrolled_keys(lines)),
+        initargs=(server_key, dict(kiosk_keys)),
     )
     pending: deque[Future[CheckedChunk]] = deque()
     starts = iter(range(0, len(lines), size))

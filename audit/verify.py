@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,7 +48,6 @@ PROGRESS_EVERY = 100_000  # entries between two calls of ``progress``
 PRESS_TYPES = frozenset({"ballot", "participation"})  # entries carrying a kiosk signature
 
 Progress = Callable[[int, int], None]  # (entries verified so far, entries in the log)
-KioskCheck = tuple[str, bool]  # (device key as SPKI base64, did the kiosk signature verify)
 
 
 class VerificationError(Exception):
@@ -161,7 +160,9 @@ def _verify_with_workers(
     from audit.parallel import checked_chunks  # it imports this module
 
     prev = GENESIS_PREV
-    with checked_chunks(lines, server_key, jobs=jobs, chunk=chunk) as chunks:
+    hints = enrolled_keys(lines)
+    replay.kiosk_hints = hints
+    with checked_chunks(lines, server_key, hints, jobs=jobs, chunk=chunk) as chunks:
         for checked in chunks:
             leaves = checked.leaves
             for offset in range(checked.passed):
@@ -169,7 +170,7 @@ def _verify_with_workers(
                 entry = parse_checked_line(lines[index])
                 if offset == 0:
                     check_link(index, entry, prev)
-                replay.apply(entry, checked.kiosk.get(index))
+                replay.apply(entry, checked.kiosk_check(offset))
                 replay.tree.add_leaf_hash(leaves[32 * offset : 32 * offset + 32])
                 if progress is not None and (index + 1) % PROGRESS_EVERY == 0:
                     progress(index + 1, len(lines))
@@ -201,8 +202,10 @@ def check_line(index: int, line: bytes, server_key: bytes) -> dict[str, Any]:
     floats = False
     try:
         try:
-            # What json.loads(line) does, with the decoder above.
-            entry = _DECODER.decode(line.decode(json.detect_encoding(line), "surrogatepass"))
+            # What json.loads(line) does, with the decoder above (an entry starts with
+            # '{"', which json.detect_encoding takes for UTF-8).
+            encoding = "utf-8" if line[:2] == b'{"' else json.detect_encoding(line)
+            entry = _DECODER.decode(line.decode(encoding, "surrogatepass"))
         except _FloatSeen:
             floats = True  # parse it as json.loads does; canonical_bytes refuses it below
             entry = json.loads(line)
@@ -270,8 +273,10 @@ def enrolled_keys(lines: Iterable[bytes]) -> dict[str, str]:
         if b'"type":"device_enrolled"' not in line:  # canonical lines have no spaces
             continue
         try:
-            data = json.loads(line)["data"]
-            device, key = data["device"], data["public_key"]
+            entry = json.loads(line)
+            if entry["type"] != "device_enrolled":
+                continue
+            device, key = entry["data"]["device"], entry["data"]["public_key"]
         except (ValueError, KeyError, TypeError):
             continue
         if isinstance(device, str) and isinstance(key, str):
@@ -286,7 +291,7 @@ def enrolled_keys(lines: Iterable[bytes]) -> dict[str, str]:
 class Device:
     seat: int
     key: KioskPublicKey
-    spki: str  # the key as the log enrolled it (base64 SPKI)
+    checked_ahead: bool  # workers check its signatures with this very key (``kiosk_hints``)
     revoked: bool = False
 
 
@@ -312,8 +317,10 @@ class VoteState:
 class Replay:
     """Replays the log in order, keeping only what later entries are checked against."""
 
-    def __init__(self, server_key: bytes) -> None:
+    def __init__(self, server_key: bytes, kiosk_hints: Mapping[str, str] | None = None) -> None:
         self.server_key = server_key
+        # device → key (SPKI base64) that workers check kiosk signatures with; see apply
+        self.kiosk_hints: Mapping[str, str] = kiosk_hints or {}
         self.tree = MerkleStream()  # the lines before the entry being applied
         self.checkpoint_due_at: int | None = None  # index that must hold a checkpoint
         self.server_key_seen = False
@@ -322,14 +329,15 @@ class Replay:
         self.devices: dict[str, Device] = {}
         self.attendance: dict[int, set[int]] = {}  # sitting → members signed in
         self.votes: dict[int, VoteState] = {}
-        self._kiosk_check: KioskCheck | None = None  # of the entry being applied
+        self._kiosk_check: bool | None = None  # of the entry being applied
 
-    def apply(self, entry: dict[str, Any], kiosk_check: KioskCheck | None = None) -> None:
+    def apply(self, entry: dict[str, Any], kiosk_check: bool | None = None) -> None:
         """Check one entry's meaning against what came before, and remember it.
 
         Precondition: the entry passed ``check_line`` (form, index, signature).
-        ``kiosk_check``: its kiosk signature checked ahead (``audit.parallel``)
-        with a device key; used if that is the key the log enrolled.
+        ``kiosk_check``: whether its kiosk signature verified, checked ahead
+        (``audit.parallel``) with the key ``kiosk_hints`` gives its device;
+        used only if the log enrolled the device with that very key.
         """
         self._kiosk_check = kiosk_check
         index, type_, data = entry["i"], entry["type"], entry["data"]
@@ -383,9 +391,9 @@ class Replay:
     def on_device_enrolled(self, data: dict[str, Any]) -> None:
         device = str(data["device"])
         _require(device not in self.devices, f"device {device} enrolled twice")
-        self.devices[device] = Device(
-            int(data["seat"]), KioskPublicKey.from_spki_b64(data["public_key"]), data["public_key"]
-        )
+        key = KioskPublicKey.from_spki_b64(data["public_key"])
+        hint = self.kiosk_hints.get(device)
+        self.devices[device] = Device(int(data["seat"]), key, hint == data["public_key"])
 
     def on_device_revoked(self, data: dict[str, Any]) -> None:
         device = self.devices.get(str(data["device"]))
@@ -413,11 +421,16 @@ class Replay:
 
     # -- the vote ------------------------------------------------------------
 
+    # On the path of every press (most entries), failures raise inline, so that no
+    # message is formatted while everything holds.
+
     def _vote(self, data: dict[str, Any], state: str) -> VoteState:
         vote = self.votes.get(int(data["vote"]))
-        _require(vote is not None, f"vote {data['vote']} was never configured")
-        _require(vote.state == state, f"vote {data['vote']} is {vote.state}, expected {state}")  # type: ignore[union-attr]
-        return vote  # type: ignore[return-value]
+        if vote is None:
+            raise _Mismatch(f"vote {data['vote']} was never configured")
+        if vote.state != state:
+            raise _Mismatch(f"vote {data['vote']} is {vote.state}, expected {state}")
+        return vote
 
     def _present(self, vote: VoteState) -> int:
         return len(self.attendance.get(vote.sitting, ()))
@@ -437,20 +450,23 @@ class Replay:
 
     def _check_press(self, vote: VoteState, data: dict[str, Any], statement: dict[str, Any]) -> int:
         member, seat, nonce = int(data["member"]), int(data["seat"]), str(data["nonce"])
-        _require(member in self.attendance.get(vote.sitting, ()), f"member {member} not signed in")
-        _require(
-            self.seats.get(member) == (vote.body, seat), f"seat {seat} is not member {member}'s"
-        )
+        if member not in self.attendance.get(vote.sitting, ()):
+            raise _Mismatch(f"member {member} not signed in")
+        if self.seats.get(member) != (vote.body, seat):
+            raise _Mismatch(f"seat {seat} is not member {member}'s")
         device = self.devices.get(str(data["device"]))
-        _require(device is not None and not device.revoked, f"device {data['device']} not usable")
-        _require(device.seat == seat, f"device {data['device']} is not at seat {seat}")  # type: ignore[union-attr]
-        _require(nonce not in vote.nonces, f"nonce {nonce} used twice")
+        if device is None or device.revoked:
+            raise _Mismatch(f"device {data['device']} not usable")
+        if device.seat != seat:
+            raise _Mismatch(f"device {data['device']} is not at seat {seat}")
+        if nonce in vote.nonces:
+            raise _Mismatch(f"nonce {nonce} used twice")
         signature = b64decode(data["kiosk_sig"], "kiosk_sig")
         ahead = self._kiosk_check
-        if ahead is not None and ahead[0] == device.spki:  # type: ignore[union-attr]
-            verified = ahead[1]  # the same key, signature and statement, checked by a worker
+        if ahead is not None and device.checked_ahead:
+            verified = ahead  # the same key, signature and statement, checked by a worker
         else:
-            verified = device.key.verify(signature, canonical_bytes(statement))  # type: ignore[union-attr]
+            verified = device.key.verify(signature, canonical_bytes(statement))
         _require(verified, "kiosk signature does not verify")
         vote.nonces.add(nonce)
         presses = vote.presses.setdefault(member, [])

@@ -18,7 +18,8 @@ import pytest
 import audit.verify
 from audit.entry import canonical_bytes, sign_entry, unsigned_entry
 from audit.merkle import tree_root
-from audit.verify import Report, verify_log
+from audit.verify import Replay, Report, VerificationError, check_line, verify_log
+from crypto import KioskKey
 from tests.logbuilder import LogBuilder
 from tests.test_audit_cli import TAMPERINGS, bundle_of, run, verify_json
 from tests.test_verify import resign, sitting
@@ -186,3 +187,28 @@ def test_jobs_must_be_positive(honest, tmp_path: Path) -> None:
     done = run("verify", str(bundle_of(tmp_path, log)), "--jobs", "0")
     assert done.returncode == 2
     assert "--jobs" in done.stderr
+
+
+def test_a_workers_kiosk_verdict_counts_only_for_the_key_the_log_enrolled(honest) -> None:
+    """The replay takes a worker's kiosk-signature verdict only when the worker used the
+    device key the log enrolled; with any other key it checks the signature itself."""
+    log, marks = honest
+    k = marks["first_ballot"]
+    device = json.loads(log.lines[k])["data"]["device"]
+    other = KioskKey.generate().public.spki_b64
+    enrolled = {f"d{seat}": key.public.spki_b64 for seat, key in log.kiosks.items()}
+
+    def replay_until_k(hints: dict[str, str], verdict: bool) -> str | None:
+        replay = Replay(log.server.public_bytes, hints)
+        try:
+            for index, line in enumerate(log.lines[: k + 1]):
+                replay.apply(check_line(index, line, log.server.public_bytes),
+                             verdict if index == k else None)  # fmt: skip
+        except VerificationError as exc:
+            return exc.reason
+        return None
+
+    # Checked with the enrolled key: the worker's verdict is taken, even "does not verify".
+    assert replay_until_k(enrolled, False) == "ballot: kiosk signature does not verify"
+    # Checked with another key: the verdict is ignored, the honest signature verifies here.
+    assert replay_until_k({**enrolled, device: other}, False) is None
