@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from audit.merkle import tree_root
-from audit.verify import Report, verify_log
+from audit.verify import Progress, Report, verify_log
 from crypto import CryptoError, KioskPublicKey, b64decode
 
 LOG_FILE = "log.jsonl"
@@ -144,12 +144,19 @@ def load_head_file(path: Path) -> tuple[int, str] | None:
 # --- verifying --------------------------------------------------------------------
 
 
-def verify_bundle(directory: Path, head: tuple[int, str] | None = None) -> Report:
+def verify_bundle(
+    directory: Path,
+    head: tuple[int, str] | None = None,
+    *,
+    jobs: int | None = None,
+    progress: Progress | None = None,
+) -> Report:
     """Verify the bundle in ``directory``; with ``head``, also that the log contains it.
 
     A missing ``log.jsonl`` or ``keys.json`` makes the bundle fail (at entry
     0), not a usage error: an incomplete bundle is content that does not
-    verify. The report names only the first failure.
+    verify. The report names only the first failure. ``jobs`` and
+    ``progress`` are ``verify_log``'s.
     """
     try:
         lines = read_lines(directory / LOG_FILE)
@@ -165,7 +172,7 @@ def verify_bundle(directory: Path, head: tuple[int, str] | None = None) -> Repor
     except BundleError as exc:
         return _failed(lines, exc)
 
-    report = verify_log(lines, keys.server)
+    report = verify_log(lines, keys.server, jobs=jobs, progress=progress)
     first = report.errors[0] if report.errors else None
     kiosk_error = _check_kiosks(lines, keys.kiosks)
     if kiosk_error is not None and (first is None or kiosk_error.index < first["index"]):
@@ -174,9 +181,9 @@ def verify_bundle(directory: Path, head: tuple[int, str] | None = None) -> Repor
         try:
             head_file = load_head_file(directory / HEAD_FILE)
             if head_file is not None:
-                _check_head(lines, head_file, HEAD_FILE, exact=True)
+                _check_head(lines, head_file, HEAD_FILE, exact=True, whole=report.head)
             if head is not None:
-                _check_head(lines, head, "published head", exact=False)
+                _check_head(lines, head, "published head", exact=False, whole=report.head)
         except BundleError as exc:
             first = {"index": exc.index, "reason": exc.reason}
     return Report(
@@ -268,14 +275,20 @@ def _device_entries(lines: Iterable[bytes]) -> Iterator[tuple[int, str, str, dic
             yield index, type_, device, entry["data"]
 
 
-def _check_head(lines: list[bytes], head: tuple[int, str], what: str, *, exact: bool) -> None:
-    """The first ``size`` lines have Merkle root ``root``; ``exact``: and nothing follows."""
+def _check_head(
+    lines: list[bytes], head: tuple[int, str], what: str, *, exact: bool, whole: dict[str, Any]
+) -> None:
+    """The first ``size`` lines have Merkle root ``root``; ``exact``: and nothing follows.
+
+    ``whole`` is the head of all the lines, already computed by the verifier.
+    """
     size, root = head
     if size > len(lines):
         raise BundleError(len(lines), f"log has {len(lines)} entries; the {what} has {size}")
     if exact and size < len(lines):
         raise BundleError(size, f"log has {len(lines)} entries; the {what} has only {size}")
-    if size and tree_root(lines[:size]).hex() != root.lower():
+    actual = whole["root"] if size == whole["size"] else tree_root(lines[:size]).hex()
+    if size and actual != root.lower():
         raise BundleError(
             size - 1, f"the Merkle root of the first {size} entries is not the {what}'s"
         )

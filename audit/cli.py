@@ -72,9 +72,22 @@ def _head_option(_ctx: click.Context, _param: click.Parameter, value: str | None
     help="A published head (from a result sheet); the log must contain it.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-def verify_command(directory: Path, head: tuple[int, str] | None, as_json: bool) -> None:
+@click.option(
+    "--jobs",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Processes checking signatures (default: every core; 1: all in this process). "
+    "The result is the same.",
+)
+def verify_command(
+    directory: Path, head: tuple[int, str] | None, as_json: bool, jobs: int | None
+) -> None:
     """Check the chain, every signature and ballot, and recount every result in DIR."""
-    report = verify_bundle(directory, head)
+
+    def progress(done: int, total: int) -> None:
+        click.echo(f"verified {done:,} of {total:,} entries …", err=True)
+
+    report = verify_bundle(directory, head, jobs=jobs, progress=progress)
     if as_json:
         click.echo(json.dumps(report.to_json(), ensure_ascii=False))
     else:

@@ -58,7 +58,11 @@ class MerkleStream:
         self._stack: list[tuple[int, bytes]] = []  # (height, subtree root), largest first
 
     def add(self, line: bytes) -> None:
-        height, digest = 0, leaf_hash(line)
+        self.add_leaf_hash(leaf_hash(line))
+
+    def add_leaf_hash(self, digest: bytes) -> None:
+        """Add a line by its ``leaf_hash`` (computed elsewhere, e.g. in a worker process)."""
+        height = 0
         while self._stack and self._stack[-1][0] == height:
             _, left = self._stack.pop()
             height, digest = height + 1, node_hash(left, digest)

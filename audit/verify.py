@@ -11,23 +11,43 @@ key. No server, no database, no network, no clock. It checks entry by entry, in 
 
 It stops at the first failure and reports that entry's index and what did
 not match; docs/audit-log.md lists the checks.
+
+Step 1 and the kiosk signatures (most of the time: two signature checks per
+ballot) need nothing from earlier entries, so on a big log they run on worker
+processes over chunks of lines (``audit.parallel``), while this process
+applies step 2 to their results in log order. Both ways report the same
+first failure; ``jobs=1`` is the plain loop.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+import os
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from audit.checkpoint import CHECKPOINT, checkpoint_due, head_error
-from audit.entry import ENTRY_KEYS, GENESIS_PREV, canonical_bytes, entry_hash, signed_part
+from audit.entry import (
+    ENTRY_KEYS,
+    GENESIS_PREV,
+    canonical_bytes,
+    canonical_bytes_without_floats,
+    entry_hash,
+    signed_part_of_line,
+)
 from audit.merkle import MerkleStream, tree_root
 from crypto import CryptoError, KioskPublicKey, b64decode, verify_server
 from voting_server.rules import SchemaError, VoteSpec, parse_vote_config, tally
 from voting_server.rules.kinds import KeyPolicy
 from voting_server.rules.paper import PAPER_SIGNATURES, ballots_from_counts
 from voting_server.rules.schema import check_ballot, electronic_ballot_error
+
+PARALLEL_FROM = 10_000  # below this many lines, starting worker processes costs more than it saves
+PROGRESS_EVERY = 100_000  # entries between two calls of ``progress``
+PRESS_TYPES = frozenset({"ballot", "participation"})  # entries carrying a kiosk signature
+
+Progress = Callable[[int, int], None]  # (entries verified so far, entries in the log)
 
 
 class VerificationError(Exception):
@@ -50,22 +70,43 @@ class Report:
         return {"ok": self.ok, "entries": self.entries, "head": self.head, "errors": self.errors}
 
 
+def available_cores() -> int:
+    """The cores this process may run on."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
 def verify_log(
-    lines: Sequence[bytes], server_key: bytes, head: tuple[int, str] | None = None
+    lines: Sequence[bytes],
+    server_key: bytes,
+    head: tuple[int, str] | None = None,
+    *,
+    jobs: int | None = None,
+    chunk: int | None = None,
+    progress: Progress | None = None,
 ) -> Report:
-    """Verify every line; with ``head`` = (size, root hex), also that the log contains it."""
+    """Verify every line; with ``head`` = (size, root hex), also that the log contains it.
+
+    ``jobs``: worker processes for the per-line checks; 1 checks everything
+    in this process; None: every core for a log of ``PARALLEL_FROM`` lines or
+    more, else 1. ``chunk``: lines per worker task (default: chosen from the
+    size). ``progress`` is called every ``PROGRESS_EVERY`` entries. The
+    report is the same whatever ``jobs`` and ``chunk`` are.
+    """
+    if jobs is None:
+        jobs = available_cores() if len(lines) >= PARALLEL_FROM else 1
+    if jobs < 1:
+        raise ValueError("jobs must be at least 1")
     errors: list[dict[str, Any]] = []
+    replay = Replay(server_key)
     try:
         # One pass, entry by entry, so the first failure reported is the
         # earliest entry that is wrong in any way (form, link or meaning).
-        replay = Replay(server_key)
-        prev = GENESIS_PREV
-        for index, line in enumerate(lines):
-            entry = check_line(index, line, server_key)
-            check_link(index, entry, prev)
-            replay.apply(entry)
-            replay.tree.add(line)
-            prev = entry_hash(line)
+        if jobs == 1:
+            _verify_here(lines, server_key, replay, progress)
+        else:
+            _verify_with_workers(lines, server_key, replay, jobs, chunk, progress)
         replay.finish(len(lines))
     except VerificationError as exc:
         errors.append({"index": exc.index, "reason": exc.reason})
@@ -77,15 +118,80 @@ def verify_log(
             )
         elif tree_root(lines[:size]).hex() != root.lower():
             errors.append({"index": size - 1, "reason": f"Merkle root of first {size} differs"})
+    # Once every line went through the replay, its tree is the whole log's.
+    whole = replay.tree.root() if replay.tree.size == len(lines) else tree_root(lines)
     return Report(
         ok=not errors,
         entries=len(lines),
-        head={"size": len(lines), "root": tree_root(lines).hex()},
+        head={"size": len(lines), "root": whole.hex()},
         errors=errors,
     )
 
 
+def _verify_here(
+    lines: Sequence[bytes], server_key: bytes, replay: Replay, progress: Progress | None
+) -> None:
+    """The sequential verifier: each line completely, in order, in this process."""
+    prev = GENESIS_PREV
+    for index, line in enumerate(lines):
+        entry = check_line(index, line, server_key)
+        check_link(index, entry, prev)
+        replay.apply(entry)
+        replay.tree.add(line)
+        prev = entry_hash(line)
+        if progress is not None and (index + 1) % PROGRESS_EVERY == 0:
+            progress(index + 1, len(lines))
+
+
+def _verify_with_workers(
+    lines: Sequence[bytes],
+    server_key: bytes,
+    replay: Replay,
+    jobs: int,
+    chunk: int | None,
+    progress: Progress | None,
+) -> None:
+    """Workers check the lines of each chunk (``check_line``, the links inside
+    the chunk, kiosk signatures, leaf hashes); here the chunks are taken in log
+    order and each entry is linked to the chunk before and replayed. A chunk
+    stops at its first failing line, which is raised after the entries before it
+    were replayed: the failure reported is the earliest, as in ``_verify_here``.
+    """
+    from audit.parallel import checked_chunks  # it imports this module
+
+    prev = GENESIS_PREV
+    hints = enrolled_keys(lines)
+    replay.kiosk_hints = hints
+    with checked_chunks(lines, server_key, hints, jobs=jobs, chunk=chunk) as chunks:
+        for checked in chunks:
+            leaves = checked.leaves
+            for offset in range(checked.passed):
+                index = checked.start + offset
+                entry = parse_checked_line(lines[index])
+                if offset == 0:
+                    check_link(index, entry, prev)
+                replay.apply(entry, checked.kiosk_check(offset))
+                replay.tree.add_leaf_hash(leaves[32 * offset : 32 * offset + 32])
+                if progress is not None and (index + 1) % PROGRESS_EVERY == 0:
+                    progress(index + 1, len(lines))
+            checked.raise_failure()
+            prev = checked.last_hash
+
+
 # --- pass 1: each line on its own -------------------------------------------------
+
+
+class _FloatSeen(Exception):
+    pass
+
+
+def _float_seen(_text: str) -> float:
+    raise _FloatSeen
+
+
+# Parses like json.loads, but stops at the first float (or NaN, Infinity): a
+# line without one needs no walk to refuse floats before re-serializing it.
+_DECODER = json.JSONDecoder(parse_float=_float_seen, parse_constant=_float_seen)
 
 
 def check_line(index: int, line: bytes, server_key: bytes) -> dict[str, Any]:
@@ -93,14 +199,23 @@ def check_line(index: int, line: bytes, server_key: bytes) -> dict[str, Any]:
 
     Precondition: ``line`` has no trailing newline. Returns the entry.
     """
+    floats = False
     try:
-        entry = json.loads(line)
-    except (json.JSONDecodeError, UnicodeDecodeError):
+        try:
+            # What json.loads(line) does, with the decoder above (an entry starts with
+            # '{"', which json.detect_encoding takes for UTF-8).
+            encoding = "utf-8" if line[:2] == b'{"' else json.detect_encoding(line)
+            entry = _DECODER.decode(line.decode(encoding, "surrogatepass"))
+        except _FloatSeen:
+            floats = True  # parse it as json.loads does; canonical_bytes refuses it below
+            entry = json.loads(line)
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
+        # RecursionError: nested too deep for the parser; no entry is.
         raise VerificationError(index, "line is not valid JSON") from None
     if not isinstance(entry, dict) or set(entry) != ENTRY_KEYS:
         raise VerificationError(index, f"entry must have exactly the keys {sorted(ENTRY_KEYS)}")
     try:
-        canonical = canonical_bytes(entry)
+        canonical = canonical_bytes(entry) if floats else canonical_bytes_without_floats(entry)
     except TypeError as exc:
         raise VerificationError(index, str(exc)) from None
     if canonical != line:
@@ -113,9 +228,14 @@ def check_line(index: int, line: bytes, server_key: bytes) -> dict[str, Any]:
         signature = b64decode(entry["sig"], "sig") if isinstance(entry["sig"], str) else b""
     except CryptoError:
         signature = b""
-    if not verify_server(server_key, signature, signed_part(entry)):
+    if not verify_server(server_key, signature, signed_part_of_line(line, entry)):
         raise VerificationError(index, "server signature does not verify")
     return entry
+
+
+def parse_checked_line(line: bytes) -> dict[str, Any]:
+    """The entry of a line that passed ``check_line`` (canonical UTF-8, no floats)."""
+    return _DECODER.decode(line.decode("utf-8"))
 
 
 def check_link(index: int, entry: dict[str, Any], expected_prev: str) -> None:
@@ -133,6 +253,37 @@ def check_chain(lines: Sequence[bytes], entries: Sequence[dict[str, Any]]) -> No
         expected = entry_hash(line)
 
 
+def press_statement(type_: str, data: dict[str, Any]) -> dict[str, Any]:
+    """What the kiosk signed for a ``ballot`` or ``participation`` entry (docs/audit-log.md)."""
+    statement = {"type": type_, "vote": int(data["vote"]), "seat": int(data["seat"]),
+                 "nonce": str(data["nonce"])}  # fmt: skip
+    if type_ == "ballot":
+        statement["ballot"] = data["ballot"]
+    return statement
+
+
+def enrolled_keys(lines: Iterable[bytes]) -> dict[str, str]:
+    """Device → public key (SPKI base64) of the first readable ``device_enrolled`` of each.
+
+    Only a hint for checking kiosk signatures ahead of the replay: the replay
+    uses a precomputed check only when its key is the one the log enrolled.
+    """
+    keys: dict[str, str] = {}
+    for line in lines:
+        if b'"type":"device_enrolled"' not in line:  # canonical lines have no spaces
+            continue
+        try:
+            entry = json.loads(line)
+            if entry["type"] != "device_enrolled":
+                continue
+            device, key = entry["data"]["device"], entry["data"]["public_key"]
+        except (ValueError, KeyError, TypeError):
+            continue
+        if isinstance(device, str) and isinstance(key, str):
+            keys.setdefault(device, key)
+    return keys
+
+
 # --- pass 2: what the entries mean ------------------------------------------------
 
 
@@ -140,6 +291,7 @@ def check_chain(lines: Sequence[bytes], entries: Sequence[dict[str, Any]]) -> No
 class Device:
     seat: int
     key: KioskPublicKey
+    checked_ahead: bool  # workers check its signatures with this very key (``kiosk_hints``)
     revoked: bool = False
 
 
@@ -165,8 +317,10 @@ class VoteState:
 class Replay:
     """Replays the log in order, keeping only what later entries are checked against."""
 
-    def __init__(self, server_key: bytes) -> None:
+    def __init__(self, server_key: bytes, kiosk_hints: Mapping[str, str] | None = None) -> None:
         self.server_key = server_key
+        # device → key (SPKI base64) that workers check kiosk signatures with; see apply
+        self.kiosk_hints: Mapping[str, str] = kiosk_hints or {}
         self.tree = MerkleStream()  # the lines before the entry being applied
         self.checkpoint_due_at: int | None = None  # index that must hold a checkpoint
         self.server_key_seen = False
@@ -175,12 +329,17 @@ class Replay:
         self.devices: dict[str, Device] = {}
         self.attendance: dict[int, set[int]] = {}  # sitting → members signed in
         self.votes: dict[int, VoteState] = {}
+        self._kiosk_check: bool | None = None  # of the entry being applied
 
-    def apply(self, entry: dict[str, Any]) -> None:
+    def apply(self, entry: dict[str, Any], kiosk_check: bool | None = None) -> None:
         """Check one entry's meaning against what came before, and remember it.
 
         Precondition: the entry passed ``check_line`` (form, index, signature).
+        ``kiosk_check``: whether its kiosk signature verified, checked ahead
+        (``audit.parallel``) with the key ``kiosk_hints`` gives its device;
+        used only if the log enrolled the device with that very key.
         """
+        self._kiosk_check = kiosk_check
         index, type_, data = entry["i"], entry["type"], entry["data"]
         if index == 0 and type_ != "log_started":
             raise VerificationError(0, "the log must start with log_started")
@@ -232,9 +391,9 @@ class Replay:
     def on_device_enrolled(self, data: dict[str, Any]) -> None:
         device = str(data["device"])
         _require(device not in self.devices, f"device {device} enrolled twice")
-        self.devices[device] = Device(
-            int(data["seat"]), KioskPublicKey.from_spki_b64(data["public_key"])
-        )
+        key = KioskPublicKey.from_spki_b64(data["public_key"])
+        hint = self.kiosk_hints.get(device)
+        self.devices[device] = Device(int(data["seat"]), key, hint == data["public_key"])
 
     def on_device_revoked(self, data: dict[str, Any]) -> None:
         device = self.devices.get(str(data["device"]))
@@ -262,11 +421,16 @@ class Replay:
 
     # -- the vote ------------------------------------------------------------
 
+    # On the path of every press (most entries), failures raise inline, so that no
+    # message is formatted while everything holds.
+
     def _vote(self, data: dict[str, Any], state: str) -> VoteState:
         vote = self.votes.get(int(data["vote"]))
-        _require(vote is not None, f"vote {data['vote']} was never configured")
-        _require(vote.state == state, f"vote {data['vote']} is {vote.state}, expected {state}")  # type: ignore[union-attr]
-        return vote  # type: ignore[return-value]
+        if vote is None:
+            raise _Mismatch(f"vote {data['vote']} was never configured")
+        if vote.state != state:
+            raise _Mismatch(f"vote {data['vote']} is {vote.state}, expected {state}")
+        return vote
 
     def _present(self, vote: VoteState) -> int:
         return len(self.attendance.get(vote.sitting, ()))
@@ -286,19 +450,24 @@ class Replay:
 
     def _check_press(self, vote: VoteState, data: dict[str, Any], statement: dict[str, Any]) -> int:
         member, seat, nonce = int(data["member"]), int(data["seat"]), str(data["nonce"])
-        _require(member in self.attendance.get(vote.sitting, ()), f"member {member} not signed in")
-        _require(
-            self.seats.get(member) == (vote.body, seat), f"seat {seat} is not member {member}'s"
-        )
+        if member not in self.attendance.get(vote.sitting, ()):
+            raise _Mismatch(f"member {member} not signed in")
+        if self.seats.get(member) != (vote.body, seat):
+            raise _Mismatch(f"seat {seat} is not member {member}'s")
         device = self.devices.get(str(data["device"]))
-        _require(device is not None and not device.revoked, f"device {data['device']} not usable")
-        _require(device.seat == seat, f"device {data['device']} is not at seat {seat}")  # type: ignore[union-attr]
-        _require(nonce not in vote.nonces, f"nonce {nonce} used twice")
+        if device is None or device.revoked:
+            raise _Mismatch(f"device {data['device']} not usable")
+        if device.seat != seat:
+            raise _Mismatch(f"device {data['device']} is not at seat {seat}")
+        if nonce in vote.nonces:
+            raise _Mismatch(f"nonce {nonce} used twice")
         signature = b64decode(data["kiosk_sig"], "kiosk_sig")
-        _require(
-            device.key.verify(signature, canonical_bytes(statement)),
-            "kiosk signature does not verify",
-        )  # type: ignore[union-attr]
+        ahead = self._kiosk_check
+        if ahead is not None and device.checked_ahead:
+            verified = ahead  # the same key, signature and statement, checked by a worker
+        else:
+            verified = device.key.verify(signature, canonical_bytes(statement))
+        _require(verified, "kiosk signature does not verify")
         vote.nonces.add(nonce)
         presses = vote.presses.setdefault(member, [])
         _require(int(data["press"]) == len(presses) + 1, "press number out of order")
@@ -311,17 +480,13 @@ class Replay:
         vote = self._vote(data, "open")
         _require(not vote.secret, "a secret vote's choice appears in a ballot entry")
         _require_ballot(vote.spec, data["ballot"])
-        statement = {"type": "ballot", "vote": int(data["vote"]), "seat": int(data["seat"]),
-                     "nonce": str(data["nonce"]), "ballot": data["ballot"]}  # fmt: skip
-        member = self._check_press(vote, data, statement)
+        member = self._check_press(vote, data, press_statement("ballot", data))
         vote.presses[member].append(data["ballot"])
 
     def on_participation(self, data: dict[str, Any]) -> None:
         vote = self._vote(data, "open")
         _require(vote.secret, "participation entry in a named vote")
-        statement = {"type": "participation", "vote": int(data["vote"]),
-                     "seat": int(data["seat"]), "nonce": str(data["nonce"])}  # fmt: skip
-        member = self._check_press(vote, data, statement)
+        member = self._check_press(vote, data, press_statement("participation", data))
         vote.presses[member].append(None)  # the choice is not in the log until release
 
     def on_vote_closed(self, data: dict[str, Any]) -> None:

@@ -14,6 +14,7 @@ created with mode 0600.
 from __future__ import annotations
 
 import base64
+import functools
 import os
 from pathlib import Path
 
@@ -28,6 +29,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
 
 P256_SIGNATURE_BYTES = 64
 P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+_ECDSA_SHA256 = ec.ECDSA(hashes.SHA256())  # immutable; made once, not per verification
 
 
 class CryptoError(ValueError):
@@ -96,10 +98,16 @@ class ServerKey:
         return self._private.sign(data)
 
 
+@functools.lru_cache(maxsize=8)
+def _server_public_key(public_key: bytes) -> Ed25519PublicKey:
+    # A verifier checks a million entries against one key: parse it once.
+    return Ed25519PublicKey.from_public_bytes(public_key)
+
+
 def verify_server(public_key: bytes, signature: bytes, data: bytes) -> bool:
     """True when ``signature`` is the Ed25519 signature of ``data`` by ``public_key`` (raw 32)."""
     try:
-        Ed25519PublicKey.from_public_bytes(public_key).verify(signature, data)
+        _server_public_key(public_key).verify(signature, data)
     except (InvalidSignature, ValueError):
         return False
     return True
@@ -144,7 +152,7 @@ class KioskPublicKey:
         if not (0 < r < P256_ORDER and 0 < s < P256_ORDER):
             return False
         try:
-            self._key.verify(encode_dss_signature(r, s), data, ec.ECDSA(hashes.SHA256()))
+            self._key.verify(encode_dss_signature(r, s), data, _ECDSA_SHA256)
         except InvalidSignature:
             return False
         return True
