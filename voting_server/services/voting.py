@@ -52,6 +52,7 @@ from voting_server.rules.schema import electronic_ballot_error
 from voting_server.services import attendance
 from voting_server.services.audit_log import AuditLog
 from voting_server.services.rosters import log_roster_if_changed
+from voting_server.services.signatures import Check, verify_all
 from voting_server.services.transactions import after_commit
 from voting_server.sockets.errors import Refusal
 from voting_server.sockets.identity import Client
@@ -558,6 +559,7 @@ class Voting:
                 .group_by(Press.member_id)
             ).all()
         )  # fmt: skip
+        signed: list[tuple[int, int, Check, Check]] = []  # request, member, its two checks
         for i in fresh:
             r = requests[i]
             try:
@@ -568,25 +570,38 @@ class Voting:
                     raise Refusal("not_signed_in")
                 if (error := electronic_ballot_error(state.spec, r.ballot)) is not None:
                     raise Refusal("invalid_ballot", error)
-                self._check_signatures(r, devices.get(r.client.device_id or ""))
-                press_no = pressed.get(member.id, 0) + 1
-                if press_no > 1 and state.key_policy is KeyPolicy.FIRST_PRESS:
-                    raise Refusal("already_voted")
+                ballot_check, participation_check = self._signature_checks(
+                    r, devices.get(r.client.device_id or "")
+                )
             except Refusal as refused:
                 outcomes[i] = refused
                 continue
-            data: dict[str, Any] = {"vote": vote_id, "seat": r.client.seat, "nonce": r.nonce,
-                                    "member": member.id, "device": r.client.device_id,
-                                    "press": press_no}  # fmt: skip
-            if state.secret:
-                entry = ("participation", {**data, "kiosk_sig": r.participation_signature})
+            signed.append((i, member.id, ballot_check, participation_check))
+        # the batch's signatures together, beside the event loop (services/signatures.py)
+        verdicts = verify_all([check for _, _, *checks in signed for check in checks])
+        for n, (i, member_id, _, _) in enumerate(signed):
+            r = requests[i]
+            press_no = pressed.get(member_id, 0) + 1
+            if not verdicts[2 * n]:
+                outcomes[i] = Refusal("bad_signature", "ballot signature")
+            elif not verdicts[2 * n + 1]:
+                outcomes[i] = Refusal("bad_signature", "participation signature")
+            elif press_no > 1 and state.key_policy is KeyPolicy.FIRST_PRESS:
+                outcomes[i] = Refusal("already_voted")
             else:
-                entry = ("ballot", {**data, "ballot": r.ballot, "kiosk_sig": r.signature})
-            writes.append(_Accepted(i, state, member.id, press_no, *entry))
+                data: dict[str, Any] = {"vote": vote_id, "seat": r.client.seat,
+                                        "nonce": r.nonce, "member": member_id,
+                                        "device": r.client.device_id, "press": press_no}  # fmt: skip
+                if state.secret:
+                    entry = ("participation", {**data, "kiosk_sig": r.participation_signature})
+                else:
+                    entry = ("ballot", {**data, "ballot": r.ballot, "kiosk_sig": r.signature})
+                writes.append(_Accepted(i, state, member_id, press_no, *entry))
 
-    def _check_signatures(self, r: BallotRequest, device: Any) -> None:
-        """The device is enrolled, not revoked, at the kiosk's seat, and signed both
-        statements (the ballot, and the participation a secret vote logs instead)."""
+    def _signature_checks(self, r: BallotRequest, device: Any) -> tuple[Check, Check]:
+        """Refuses unless the device is enrolled, not revoked and at the kiosk's seat;
+        returns the two checks to run (the ballot, and the participation a secret vote
+        logs instead): both statements must be signed by the device."""
         if device is None or device.revoked_at is not None:
             raise Refusal("unknown_device")
         if device.seat != r.client.seat:
@@ -598,12 +613,12 @@ class Voting:
             self._device_keys[device.id] = cached
         key = cached[1]
         statement = {"vote": r.vote_id, "seat": r.client.seat, "nonce": r.nonce}
-        ballot_bytes = canonical_bytes({"type": "ballot", **statement, "ballot": r.ballot})
-        if not key.verify(_b64(r.signature), ballot_bytes):
-            raise Refusal("bad_signature", "ballot signature")
+        ballot = canonical_bytes({"type": "ballot", **statement, "ballot": r.ballot})
         participation = canonical_bytes({"type": "participation", **statement})
-        if not key.verify(_b64(r.participation_signature), participation):
-            raise Refusal("bad_signature", "participation signature")
+        return (
+            (key, _b64(r.signature), ballot),
+            (key, _b64(r.participation_signature), participation),
+        )
 
     # --- live counts -------------------------------------------------------------------
 
