@@ -68,9 +68,10 @@ class Hall:
     codes: dict[int, str]  # seat → enrollment code
     sitting_id: int
     votes: dict[str, int]  # kind → vote id
+    item_id: int  # the first agenda item (it has a document)
 
 
-def _prepare(instance: Path, url: str) -> tuple[dict[int, str], int, dict[str, int]]:
+def _prepare(instance: Path, url: str) -> tuple[dict[int, str], int, dict[str, int], int]:
     upgrade(url)
     log = AuditLog(ServerKey.load_or_create(instance / "server_ed25519.pem"))
     with make_session_factory(make_engine(url)).begin() as session:
@@ -112,7 +113,8 @@ def _prepare(instance: Path, url: str) -> tuple[dict[int, str], int, dict[str, i
                     config["threshold"] = BY_CAST
                 vote.configure(config, vote.titles)
                 votes[vote.kind.value] = vote.id
-        return codes, sitting.id, votes
+        session.flush()
+        return codes, sitting.id, votes, first_item.id
 
 
 @pytest.fixture
@@ -120,9 +122,10 @@ def hall(tmp_path: Path) -> Iterator[Hall]:
     instance = tmp_path / "instance"
     instance.mkdir()
     url = f"sqlite:///{instance / 'voting.sqlite3'}"
-    codes, sitting_id, votes = _prepare(instance, url)
+    codes, sitting_id, votes, item_id = _prepare(instance, url)
     with running_server(instance, url, tmp_path) as (base, _banner):
-        yield Hall(base=base, url=url, codes=codes, sitting_id=sitting_id, votes=votes)
+        yield Hall(base=base, url=url, codes=codes, sitting_id=sitting_id, votes=votes,
+                   item_id=item_id)  # fmt: skip
 
 
 @pytest.fixture
@@ -622,6 +625,12 @@ def operator_pages(hall_pages: Sitting, hall: Hall) -> Any:
         ("results-minutes", f"/results/sittings/{hall.sitting_id}/minutes"),
         ("results-paper", f"/results/votes/{hall.votes['motion']}/paper"),
         ("console-secretariat", "/console"),
+        ("operator-roster", "/admin/roster/"),
+        ("operator-sittings", "/admin/sittings/"),
+        ("operator-sitting", f"/admin/sittings/{hall.sitting_id}"),
+        ("operator-item", f"/admin/sittings/items/{hall.item_id}"),
+        ("operator-vote-new", f"/admin/sittings/items/{hall.item_id}/votes/new"),
+        ("operator-vote-closed", f"/admin/sittings/votes/{hall.votes['motion']}"),
     ]
     for name, path in pages:
         answer = secretariat.goto(base + path)
@@ -633,4 +642,7 @@ def operator_pages(hall_pages: Sitting, hall: Hall) -> Any:
     scrutineer = hall_pages.page("scrutineer", 1280, 800)
     hall_pages.login(scrutineer, "jianpiao", "/results/receipt")
     hall_pages.shots.take(scrutineer, "results-receipt-check")
+    answer = scrutineer.goto(base + "/audit/")
+    assert answer is not None and answer.status == 200
+    hall_pages.shots.take(scrutineer, "audit-log")
     return secretariat
