@@ -10,7 +10,6 @@ Without Chromium or Playwright the tests skip; with REQUIRE_SERVICES=1 they fail
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -23,6 +22,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import REPO, unavailable
+from voting_server.cli.processes import free_port
 
 CHROMIUM = Path(os.environ.get("VOTING_TEST_CHROMIUM", "/usr/bin/chromium"))
 # What Chromium needs on this machine: no sandbox (root in a container), no GPU,
@@ -43,12 +43,6 @@ SIZES: tuple[tuple[int, int], ...] = ((1280, 800), (800, 1280), (1920, 1080))
 
 # axe-core impacts that fail the check (minor and moderate are reported, not failed).
 BLOCKING_IMPACTS = ("serious", "critical")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @contextmanager

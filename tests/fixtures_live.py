@@ -42,6 +42,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from audit.entry import canonical_bytes
 from crypto import KioskKey
 from voting_server.app import create_app
+from voting_server.cli.processes import free_port
 from voting_server.cli.simulate import Console
 from voting_server.db import upgrade
 from voting_server.demo import load_demo
@@ -235,26 +236,11 @@ def enrolled_kiosk(live_app: Flask) -> EnrolledKiosk:
 # --- a real server ----------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @dataclass
 class LiveServer:
     url: str
     server: BaseWSGIServer
     thread: threading.Thread
-
-    def freeze(self) -> None:
-        """SIGSTOP: the server hangs; connections stay open, nothing is answered."""
-        assert self.process is not None
-        os.killpg(self.process.pid, signal.SIGSTOP)
-
-    def thaw(self) -> None:
-        assert self.process is not None
-        os.killpg(self.process.pid, signal.SIGCONT)
 
     def stop(self) -> None:
         self.server.shutdown()

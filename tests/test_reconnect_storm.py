@@ -132,6 +132,14 @@ def in_flight(presses: list[dict[str, Any]], broken_at: float) -> list[dict[str,
 
 @pytest.mark.slow
 @pytest.mark.timeout(1200)  # a bound for a wedged run, even of 3,000 kiosks
+def hang_mid_burst(server: ServerProcess, start: float) -> None:
+    """Freeze the server halfway through the burst begun at ``start`` and wait until the
+    burst is over: the presses of its second half are surely in flight."""
+    time.sleep(max(0.0, start + BURST_S / 2 - time.monotonic()))
+    server.freeze()
+    time.sleep(max(0.0, start + BURST_S + 0.5 - time.monotonic()))
+
+
 def test_every_kiosk_reconnecting_at_once_loses_and_duplicates_nothing(storm_hall) -> None:
     server, hall, shards, console = storm_hall
     note(f"{KIOSKS} kiosks connected and authenticated")
@@ -160,9 +168,7 @@ def test_every_kiosk_reconnecting_at_once_loses_and_duplicates_nothing(storm_hal
     # hangs, so the rest of the burst is in flight for sure, then it is killed with -9.
     second = {s: random_ballot(vote.spec, rng) for s in rng.sample(seats, KIOSKS // 2)}
     start = burst(shards, vote.id, second, rng)
-    time.sleep(max(0.0, start + BURST_S / 2 - time.monotonic()))
-    server.freeze()
-    time.sleep(max(0.0, start + BURST_S + 0.5 - time.monotonic()))
+    hang_mid_burst(server, start)
     killed_at = time.monotonic()
     server.kill()
     server.start(timeout=BACK_WITHIN_S)
@@ -182,9 +188,7 @@ def test_every_kiosk_reconnecting_at_once_loses_and_duplicates_nothing(storm_hal
     # the ballots in flight on connections already closed.
     third = {s: random_ballot(vote.spec, rng) for s in rng.sample(seats, KIOSKS // 3)}
     start = burst(shards, vote.id, third, rng)
-    time.sleep(max(0.0, start + BURST_S / 2 - time.monotonic()))
-    server.freeze()
-    time.sleep(max(0.0, start + BURST_S + 0.5 - time.monotonic()))
+    hang_mid_burst(server, start)
     dropped_at = time.monotonic()
     try:
         assert sum(a["dropped"] for a in each(shards, [{"cmd": "drop"}] * len(shards))) == KIOSKS

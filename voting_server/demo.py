@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta, timezone
+from datetime import UTC, datetime, time
 from typing import Any
 
 from sqlalchemy import select
@@ -30,10 +30,10 @@ from voting_server.models import (
 from voting_server.roster import ParsedRoster, RosterRow, apply_roster
 from voting_server.rules.kinds import VoteKind
 from voting_server.services import staff
+from voting_server.sheets import BEIJING  # China has one time zone and no daylight saving
 
 BODY_NAME = "示例市人民代表大会常务委员会"  # 示例市人大常委会
 SITTING_TITLE = "示例市第十六届人民代表大会常务委员会第二十次会议"
-BEIJING = timezone(timedelta(hours=8))  # China has one time zone and no daylight saving
 
 # 组成人员: 主任, 副主任, 秘书长 and 委员, in seat order 1..61.
 MEMBER_NAMES: tuple[str, ...] = (

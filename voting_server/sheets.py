@@ -42,6 +42,9 @@ from fpdf.enums import TextMode, WrapMode
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from PIL.Image import Image
 
+# The kinds' Chinese names, from their one home (sheets are official documents: never translated).
+from voting_server.i18n import KIND_LABELS
+
 BEIJING = timezone(timedelta(hours=8), "北京时间")
 
 # (path, face index in a collection); the first that exists is used.
@@ -55,7 +58,6 @@ FONT_PATHS: tuple[tuple[str, int], ...] = (
 FONT_ENV = "VOTING_CJK_FONT"
 FONT_PACKAGE = "fonts-wqy-microhei"
 
-KIND_LABELS = {"motion": "议案表决", "selection": "民生实事项目票决", "evaluation": "满意度测评"}
 ROLE_LABELS = {"presidium": "主持人", "scrutineer": "监票人"}
 BLANK_SIGNATURES = {"presidium": 1, "scrutineer": 2}  # blank lines when nobody signed yet
 OUTCOME_LABELS = {"satisfactory": "满意", "unsatisfactory": "不满意"}

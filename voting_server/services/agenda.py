@@ -19,7 +19,6 @@ from typing import Any
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
-from voting_server.demo import BEIJING
 from voting_server.models import (
     TITLE_MAX,
     AgendaItem,
@@ -40,6 +39,7 @@ from voting_server.rules.kinds import (
     ThresholdBase,
     live_tally_allowed,
 )
+from voting_server.sheets import BEIJING
 from voting_server.sockets.errors import Refusal
 
 DESCRIPTION_MAX = 20_000

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from voting_server.models import Attendance, AttendanceMethod, Body, Member, Sitting, SittingStatus
+from voting_server.models import Attendance, AttendanceMethod, Member, Sitting, SittingStatus
 from voting_server.rules.kinds import DEFAULT_QUORUM
 from voting_server.services.audit_log import AuditLog
 from voting_server.services.passwords import verify_secret
@@ -110,12 +110,7 @@ def sign_in(
     by: int | None = None,
 ) -> Quorum:
     """Record the sign-in and its audit entry. Refuses a second sign-in."""
-    _check_can_sign_in(session, sitting, member)
-    body: Body = sitting.body
-    log_roster_if_changed(session, log, body)
-    _record_sign_in(session, log, sitting, member, method, device=device, by=by)
-    session.flush()
-    return quorum(session, sitting)
+    return sign_in_many(session, log, sitting, [member], method, device=device, by=by)
 
 
 def sign_in_many(
@@ -125,18 +120,19 @@ def sign_in_many(
     members: list[Member],
     method: AttendanceMethod,
     *,
+    device: str | None = None,
     by: int | None = None,
 ) -> Quorum:
-    """Staff mark several members present in one transaction (e.g. a whole hall
-    before a rehearsal): the roster is compared with the log once, not once per
-    member. All or nothing: any refusal (as ``sign_in``'s) refuses the lot."""
+    """Sign in ``members`` in one transaction (staff marking a whole hall present before
+    a rehearsal, or one deputy at a kiosk): the roster is compared with the log once,
+    not once per member. All or nothing: any refusal refuses the lot."""
     for member in members:
         _check_can_sign_in(session, sitting, member)
     if len({m.id for m in members}) != len(members):
         raise Refusal("already_signed_in")  # the same member twice in the list
     log_roster_if_changed(session, log, sitting.body)
     for member in members:
-        _record_sign_in(session, log, sitting, member, method, by=by)
+        _record_sign_in(session, log, sitting, member, method, device=device, by=by)
     session.flush()
     return quorum(session, sitting)
 

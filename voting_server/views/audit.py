@@ -20,11 +20,11 @@ from sqlalchemy import ColumnElement, String, cast, func, select
 from sqlalchemy.dialects.postgresql import JSONB
 
 from audit.verify import Replay
-from voting_server.demo import BEIJING
 from voting_server.extensions import db
 from voting_server.models import AuditEntry, StaffRole
 from voting_server.services.audit_log import utc_timestamp
 from voting_server.services.log_check import LogCheck
+from voting_server.sheets import BEIJING
 from voting_server.views.auth import login_required
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
