@@ -109,8 +109,21 @@ def gunicorn_worker(bind: str) -> int | None:
         with suppress(OSError, ValueError):
             if marker in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0"):
                 found[pid] = _ppid(pid)
-    workers = [pid for pid, parent in found.items() if parent in found]
+    # the master's child; the worker's own child (the signature checker) carries it too
+    workers = [
+        pid for pid, parent in found.items() if parent in found and found[parent] not in found
+    ]
     return workers[0] if len(workers) == 1 else None
+
+
+def children(pid: int) -> list[int]:
+    """``pid``'s child processes (a worker's signature checker: services/signatures.py)."""
+    found = []
+    for other in _proc_pids():
+        with suppress(OSError, ValueError):
+            if _ppid(other) == pid:
+                found.append(other)
+    return found
 
 
 # nginx URL of a running stack → its server processes' URLs (filled in by stack_served).
@@ -124,7 +137,8 @@ def server_workers(base: str) -> list[int]:
 
 
 def workers_cpu_s(pids: list[int]) -> float:
-    return sum(cpu_s(pid) or 0.0 for pid in pids)
+    """CPU seconds of the workers and their checker processes: all of it is the server's."""
+    return sum(cpu_s(p) or 0.0 for pid in pids for p in [pid, *children(pid)])
 
 
 def rss_mb(pid: int | None) -> float | None:
@@ -389,7 +403,9 @@ def ballot_phase(
     timings: dict[str, float] = {}
     t = time.monotonic()
     progress(f"preparing the database ({members:,} members; argon2 PIN hashes take a while)")
-    hall = prepare(url, instance, members, secret)
+    staff_sign_in = sign_in == "staff"  # no PINs: a quick run, not the contract's
+    hall = prepare(url, instance, members, secret, pins=not staff_sign_in,
+                   operator_sign_in=staff_sign_in)  # fmt: skip
     display_login = add_display_user(url)
     timings["prepare_s"] = round(time.monotonic() - t, 1)
     vote = hall.votes[0]
@@ -405,9 +421,10 @@ def ballot_phase(
         rss["idle"] = rss_mb(worker)
         t = time.monotonic()
         cpu0 = workers_cpu_s(workers)
-        rows = [[[s, hall.codes[s], hall.pins[s]] for s in seats] for seats in share]
+        rows = [[[s, hall.codes[s], hall.pins.get(s, "")] for s in seats] for seats in share]
         answers = each(shards, [
-            {"cmd": "setup", "base": base, "mode": "kiosk", "seats": r, "sign_in": sign_in,
+            {"cmd": "setup", "base": base, "mode": "kiosk", "seats": r,
+             "sign_in": "none" if staff_sign_in else sign_in,
              "source_addresses": source_addresses}
             for r in rows
         ])  # fmt: skip
@@ -457,6 +474,8 @@ def ballot_phase(
                 f"burst: {figures['acked']:,}/{figures['presses']:,} acknowledged, ack p99 {figures['ack_ms']['p99']} ms, {figures['per_s']:,}/s"
             )
             rss["after_burst"] = rss_mb(worker)
+            if worker is not None:  # the worker's signature checker process, apart
+                rss["checker_after_burst"] = sum(rss_mb(c) or 0.0 for c in children(worker))
             if spy is not None:
                 _finish_profile(
                     spy, workdir / "ballot.pyspy", time.monotonic() - start + LEAD_S, "ballot", out
@@ -744,11 +763,12 @@ def verify_phase(entries: int) -> dict[str, Any]:
 @click.option("--seed", default=2026, show_default=True, type=int)
 @click.option("--client-procs", default=2, show_default=True, type=click.IntRange(1, 16),
               help="Client processes the kiosks are spread over.")  # fmt: skip
-@click.option("--sign-in", "sign_in", type=click.Choice(["apart", "connected"]), default="apart",
-              show_default=True,
+@click.option("--sign-in", "sign_in", type=click.Choice(["apart", "connected", "staff"]),
+              default="apart", show_default=True,
               help="apart: each kiosk signs in on a connection of its own, then all connect "
               "(fast); connected: all connect first, then sign in (every sign-in is broadcast "
-              "to every connected kiosk).")  # fmt: skip
+              "to every connected kiosk); staff: no PINs, every member marked present by staff "
+              "(a quick run for development: no argon2 hashing).")  # fmt: skip
 @click.option("--secret", is_flag=True, help="Make the vote secret (default: named).")
 @click.option("--verify-entries", default=1_000_000, show_default=True, type=click.IntRange(1))
 @click.option("--skip-verify", is_flag=True, help="Quick run: leave the verify figures out.")
@@ -866,6 +886,9 @@ def main(
         "hall display and the presidium console.",
         "ballots_per_s and echo_per_s: acknowledged / (last ack − first press); with a burst the "
         "server keeps up with, both are bounded by the offered rate (clients / burst_s).",
+        "server_cpu_s: the gunicorn workers and their signature checker processes "
+        "(services/signatures.py); server_rss_mb: the worker alone, its checker apart "
+        "(checker_after_burst).",
         "verify: audit.bundle.verify_bundle over bench/biglog.py's log (cached in bench/tmp/); "
         "ed25519_verify_per_s: cryptography's Ed25519PublicKey.verify on one core, best of "
         "before and after the verify run.",

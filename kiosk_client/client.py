@@ -463,12 +463,15 @@ class KioskClient:
         if not isinstance(challenge, str) or self.device_id is None:
             return
         signature = sign_statement(self.key, auth_statement(self.device_id, challenge))
-        with self._emit_lock:
-            self._sio.emit(
-                "authenticate",
-                {"device": self.device_id, "signature": signature},
-                callback=self._on_authenticated,
-            )
+        try:
+            with self._emit_lock:
+                self._sio.emit(
+                    "authenticate",
+                    {"device": self.device_id, "signature": signature},
+                    callback=self._on_authenticated,
+                )
+        except socketio.exceptions.BadNamespaceError:
+            pass  # the connection dropped meanwhile: the reconnection brings a new challenge
 
     def _on_authenticated(self, answer: Any = None) -> None:
         with self._auth_changed:

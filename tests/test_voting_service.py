@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import secrets
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,7 @@ from voting_server.rules.kinds import KeyPolicy, LiveTally, VoteKind
 from voting_server.services import attendance, devices
 from voting_server.services.audit_log import AuditLog, iter_lines
 from voting_server.services.transactions import write_transaction
-from voting_server.services.voting import Voting
+from voting_server.services.voting import BallotRequest, Prechecked, Voting
 from voting_server.sockets.errors import Refusal
 from voting_server.sockets.identity import KIOSK, Client
 
@@ -76,20 +76,32 @@ class Hall:
         with self.tx() as s:
             self.voting.open_vote(s, self.log, vote_id, 1, duration_s)
 
-    def press(self, seat: int, vote_id: int, ballot: Any, nonce: str | None = None, **tamper: Any):
+    def request(
+        self, seat: int, vote_id: int, ballot: Any, nonce: str | None = None, **tamper: Any
+    ) -> BallotRequest:
+        """The ballot as seat's kiosk signs and sends it; ``tamper`` replaces a field
+        (``client``, ``signature``, ``participation_signature``) or signs with ``key``."""
         nonce = nonce or secrets.token_urlsafe(16)
-        key = self.keys[seat]
+        key = tamper.pop("key", None) or self.keys[seat]
         base = {"vote": vote_id, "seat": seat, "nonce": nonce}
         signature = b64encode(
             key.sign(canonical_bytes({"type": "ballot", **base, "ballot": ballot}))
         )
         participation = b64encode(key.sign(canonical_bytes({"type": "participation", **base})))
-        client = tamper.pop("client", None) or self.clients[seat]
-        args = {"signature": signature, "participation_signature": participation, **tamper}
+        fields = {"client": self.clients[seat], "signature": signature,
+                  "participation_signature": participation, **tamper}  # fmt: skip
+        return BallotRequest(vote_id=vote_id, nonce=nonce, ballot=ballot, **fields)
+
+    def press(self, seat: int, vote_id: int, ballot: Any, nonce: str | None = None, **tamper: Any):
+        r = self.request(seat, vote_id, ballot, nonce, **tamper)
         with self.tx() as s:
-            receipt, _ = self.voting.cast(s, self.log, client, vote_id, nonce, ballot,
-                                          args["signature"], args["participation_signature"])  # fmt: skip
+            receipt, _ = self.voting.cast(s, self.log, r.client, vote_id, r.nonce, ballot,
+                                          r.signature, r.participation_signature)  # fmt: skip
         return receipt
+
+    def cast_batch(self, requests: list[BallotRequest]) -> list[Any]:
+        with self.tx() as s:
+            return self.voting.cast_batch(s, self.log, requests)
 
     def close(self, vote_id: int) -> dict[str, Any]:
         with self.tx() as s:
@@ -243,6 +255,37 @@ def test_every_bad_ballot_is_refused_and_changes_nothing(hall: Hall) -> None:
     refused("wrong_seat", hall, lambda: hall.press(2, vote, candidates[:3], client=stolen))
     hall.press(1, vote, candidates[:3])
     hall.close(vote)
+    hall.verify()
+
+
+def test_a_signature_checked_on_arrival_counts_only_against_the_stored_key(hall: Hall) -> None:
+    vote = hall.configure(VoteKind.MOTION, secret=False)
+    hall.sign_in(*range(1, 40))
+    hall.open(vote)
+    subject = _spec(hall, vote).subjects[0]
+    # signed with another key and checked on arrival against that key: both verdicts
+    # True, but it is not the device's key, so the batch checks again and refuses
+    intruder = KioskKey.generate()
+    forged = hall.request(1, vote, {subject: "no"}, key=intruder)
+    forged = hall.voting.precheck(forged, intruder.public.spki_b64)
+    assert forged.checked == Prechecked(intruder.public.spki_b64, True, True)
+    # a verdict False against the stored key is the batch's verdict
+    marked_bad = replace(
+        hall.request(2, vote, {subject: "yes"}),
+        checked=Prechecked(hall.keys[2].public.spki_b64, True, False),
+    )
+    good = hall.voting.precheck(
+        hall.request(3, vote, {subject: "yes"}), hall.keys[3].public.spki_b64
+    )
+    assert good.checked is not None and good.checked.ballot_ok and good.checked.participation_ok
+    before = hall.entries()
+    outcomes = hall.cast_batch([forged, marked_bad, good])
+    assert [o.code if isinstance(o, Refusal) else "ok" for o in outcomes] == [
+        "bad_signature", "bad_signature", "ok"]  # fmt: skip
+    assert outcomes[1].detail == "participation signature"
+    assert hall.entries() == before + 1 and hall.presses() == 1
+    result = hall.close(vote)
+    assert result["cast"] == 1 and result["subjects"][subject]["yes"] == 1
     hall.verify()
 
 

@@ -64,6 +64,7 @@ class GroupCommit:
         self._leading = False
         self.batches = 0  # commits made, and ballots in them: for the benchmark's notes
         self.items = 0
+        self.last_submit = float("-inf")  # time.monotonic() of the latest item
 
     def submit(
         self, key: Hashable, item: Item, sessions: sessionmaker[Session], audit: AuditLog
@@ -75,6 +76,7 @@ class GroupCommit:
         commit failed.
         """
         waiting = _Waiting(key, item)
+        self.last_submit = time.monotonic()
         with self._lock:
             self._queue.append(waiting)
             lead = not self._leading

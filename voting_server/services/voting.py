@@ -28,7 +28,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from audit.entry import canonical_bytes
-from crypto import CryptoError, KioskPublicKey, VoteKey, b64decode, destroy_key_file
+from crypto import CryptoError, VoteKey, b64decode, destroy_key_file
 from voting_server.models import (
     AgendaItem,
     Attendance,
@@ -52,7 +52,7 @@ from voting_server.rules.schema import electronic_ballot_error
 from voting_server.services import attendance
 from voting_server.services.audit_log import AuditLog
 from voting_server.services.rosters import log_roster_if_changed
-from voting_server.services.signatures import Check, verify_all
+from voting_server.services.signatures import Check, SignatureChecker
 from voting_server.services.transactions import after_commit
 from voting_server.sockets.errors import Refusal
 from voting_server.sockets.identity import Client
@@ -132,6 +132,17 @@ class Receipt:
 
 
 @dataclass(frozen=True)
+class Prechecked:
+    """The ballot's two signatures, checked on arrival against ``key`` (the device's
+    key when the kiosk authenticated). The batch uses these verdicts only if the
+    device's stored key is still ``key``."""
+
+    key: str
+    ballot_ok: bool
+    participation_ok: bool
+
+
+@dataclass(frozen=True)
 class BallotRequest:
     """A ballot as the kiosk sent it (the socket handler has checked its shape)."""
 
@@ -141,6 +152,7 @@ class BallotRequest:
     ballot: Any
     signature: str
     participation_signature: str
+    checked: Prechecked | None = None
 
 
 @dataclass(frozen=True)
@@ -197,7 +209,7 @@ class Voting:
         self.key_dir = key_dir
         self.open: dict[int, OpenVote] = {}
         self.resumed = False  # open votes reloaded from the database yet?
-        self._device_keys: dict[str, tuple[str, KioskPublicKey]] = {}  # id → (SPKI, parsed)
+        self.signatures = SignatureChecker()
 
     def key_path(self, vote_id: int) -> Path:
         return self.key_dir / f"vote-{vote_id}.key"
@@ -364,6 +376,16 @@ class Voting:
         return [v.id for v in self.open.values() if v.closes_at is not None and v.closes_at <= now]
 
     # --- the deputies ----------------------------------------------------------------
+
+    def precheck(self, request: BallotRequest, key: str) -> BallotRequest:
+        """``request`` with its signatures checked against ``key`` (base64 SPKI), as the
+        ballot arrives and before it joins a batch: in the server the checks run in the
+        checker process while the event loop goes on (services/signatures.py)."""
+        try:
+            checks = _signature_checks(request, key)
+        except Refusal:
+            return request  # undecodable: the batch refuses it, after the vote's own checks
+        return replace(request, checked=Prechecked(key, *self.signatures.verify(checks)))
 
     def cast(
         self,
@@ -559,7 +581,9 @@ class Voting:
                 .group_by(Press.member_id)
             ).all()
         )  # fmt: skip
-        signed: list[tuple[int, int, Check, Check]] = []  # request, member, its two checks
+        signed: list[tuple[int, int]] = []  # request, member
+        unchecked: list[Check] = []  # of requests not checked on arrival against the stored key
+        verdicts: dict[int, tuple[bool, bool]] = {}
         for i in fresh:
             r = requests[i]
             try:
@@ -570,21 +594,26 @@ class Voting:
                     raise Refusal("not_signed_in")
                 if (error := electronic_ballot_error(state.spec, r.ballot)) is not None:
                     raise Refusal("invalid_ballot", error)
-                ballot_check, participation_check = self._signature_checks(
-                    r, devices.get(r.client.device_id or "")
-                )
+                key = self._device_key(r, devices.get(r.client.device_id or ""))
+                if r.checked is not None and r.checked.key == key:
+                    verdicts[i] = (r.checked.ballot_ok, r.checked.participation_ok)
+                else:
+                    unchecked += _signature_checks(r, key)
             except Refusal as refused:
                 outcomes[i] = refused
                 continue
-            signed.append((i, member.id, ballot_check, participation_check))
-        # the batch's signatures together, beside the event loop (services/signatures.py)
-        verdicts = verify_all([check for _, _, *checks in signed for check in checks])
-        for n, (i, member_id, _, _) in enumerate(signed):
+            signed.append((i, member.id))
+        late = iter(self.signatures.verify(unchecked))
+        for i, _ in signed:
+            if i not in verdicts:
+                verdicts[i] = (next(late), next(late))
+        for i, member_id in signed:
             r = requests[i]
             press_no = pressed.get(member_id, 0) + 1
-            if not verdicts[2 * n]:
+            ballot_ok, participation_ok = verdicts[i]
+            if not ballot_ok:
                 outcomes[i] = Refusal("bad_signature", "ballot signature")
-            elif not verdicts[2 * n + 1]:
+            elif not participation_ok:
                 outcomes[i] = Refusal("bad_signature", "participation signature")
             elif press_no > 1 and state.key_policy is KeyPolicy.FIRST_PRESS:
                 outcomes[i] = Refusal("already_voted")
@@ -598,27 +627,15 @@ class Voting:
                     entry = ("ballot", {**data, "ballot": r.ballot, "kiosk_sig": r.signature})
                 writes.append(_Accepted(i, state, member_id, press_no, *entry))
 
-    def _signature_checks(self, r: BallotRequest, device: Any) -> tuple[Check, Check]:
-        """Refuses unless the device is enrolled, not revoked and at the kiosk's seat;
-        returns the two checks to run (the ballot, and the participation a secret vote
-        logs instead): both statements must be signed by the device."""
+    @staticmethod
+    def _device_key(r: BallotRequest, device: Any) -> str:
+        """The device's stored key (base64 SPKI); refuses unless the device is enrolled,
+        not revoked and at the kiosk's seat. Both statements must be signed with it."""
         if device is None or device.revoked_at is not None:
             raise Refusal("unknown_device")
         if device.seat != r.client.seat:
             raise Refusal("wrong_seat")
-        cached = self._device_keys.get(device.id)
-        if cached is None or cached[0] != device.public_key:
-            # parsing a key costs more than checking with it: keep the parsed one
-            cached = (device.public_key, KioskPublicKey.from_spki_b64(device.public_key))
-            self._device_keys[device.id] = cached
-        key = cached[1]
-        statement = {"vote": r.vote_id, "seat": r.client.seat, "nonce": r.nonce}
-        ballot = canonical_bytes({"type": "ballot", **statement, "ballot": r.ballot})
-        participation = canonical_bytes({"type": "participation", **statement})
-        return (
-            (key, _b64(r.signature), ballot),
-            (key, _b64(r.participation_signature), participation),
-        )
+        return str(device.public_key)
 
     # --- live counts -------------------------------------------------------------------
 
@@ -689,6 +706,17 @@ class Voting:
         if state is not None and state.key is not None:
             state.key = None
         destroy_key_file(self.key_path(vote_id))
+
+
+def _signature_checks(r: BallotRequest, key: str) -> tuple[Check, Check]:
+    """The two statements the kiosk signed with ``key``: the ballot, and the participation
+    a secret vote logs instead of it (docs/protocol.md). Raises Refusal('bad_signature')
+    for a signature that is not base64."""
+    statement = {"vote": r.vote_id, "seat": r.client.seat, "nonce": r.nonce}
+    return (
+        (key, _b64(r.signature), canonical_bytes({"type": "ballot", **statement, "ballot": r.ballot})),
+        (key, _b64(r.participation_signature), canonical_bytes({"type": "participation", **statement})),
+    )  # fmt: skip
 
 
 def _b64(text: str) -> bytes:

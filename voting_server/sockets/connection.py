@@ -235,6 +235,7 @@ def _authenticate(sid: str, data: Any) -> dict[str, Any]:
                 device_id=device.id,
                 body_id=device.body_id,
                 seat=device.seat,
+                public_key=device.public_key,
             )
             holder = {"id": member.id, "name": member.name} if member else None
     except SQLAlchemyError as exc:

@@ -29,6 +29,7 @@ class Client:
     device_id: str | None = None  # kiosk
     body_id: int | None = None
     seat: int | None = None  # kiosk: the seat its key is bound to
+    public_key: str | None = None  # kiosk: the key it proved (base64 SPKI), checked again per batch
 
 
 _clients: dict[str, Client] = {}

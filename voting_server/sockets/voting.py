@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar
@@ -24,6 +25,8 @@ from voting_server.extensions import audit_log, sessions, socketio, voting
 from voting_server.models import AttendanceMethod, Body, Member, StaffRole, VoteState
 from voting_server.services import attendance, devices, kiosk_documents
 from voting_server.services.audit_log import AuditLog
+from voting_server.services.collector import TICK_S, Collector
+from voting_server.services.event_loop import gevent_patched
 from voting_server.services.group_commit import GroupCommit
 from voting_server.services.transactions import write_transaction
 from voting_server.services.voting import BallotRequest, OpenVote, Voting, public_vote
@@ -117,11 +120,18 @@ def init_app(app: Flask) -> None:
         connection.authenticate_extras.append(_kiosk_state)
     if _kiosks_changed_soon not in connection.kiosk_presence_listeners:
         connection.kiosk_presence_listeners.append(_kiosks_changed_soon)
-    app.extensions["voting.group_commit"] = GroupCommit(
+    commit = app.extensions["voting.group_commit"] = GroupCommit(
         lambda session, log_, requests: app.extensions["voting.voting"].cast_batch(
             session, log_, requests
         )
     )
+    if gevent_patched():  # the production server: one event loop serves the whole hall
+        voting_ = app.extensions["voting.voting"]
+        voting_.signatures.start()
+        collector = Collector(
+            lambda: bool(voting_.open) or time.monotonic() - commit.last_submit < 2 * TICK_S
+        )
+        socketio.start_background_task(collector.run, socketio.sleep)
     packet_log = socketio.server.eio.logger
     if not any(isinstance(f, RedactPackets) for f in packet_log.filters):
         packet_log.addFilter(RedactPackets())
@@ -236,10 +246,15 @@ def on_sign_in(client: Client, data: Any = None) -> dict[str, Any]:
 def on_ballot(client: Client, data: Any = None) -> dict[str, Any]:
     p = parse_payload(BallotPayload, data)
     ensure_resumed()
+    request = BallotRequest(
+        client, p.vote, p.nonce, p.ballot, p.signature, p.participation_signature
+    )
+    if client.public_key is not None:  # checked now, beside the loop (services/signatures.py)
+        request = voting().precheck(request, client.public_key)
     # Committed together with the ballots that arrive alongside (services/group_commit.py).
     receipt, state = current_app.extensions["voting.group_commit"].submit(
         client.seat,
-        BallotRequest(client, p.vote, p.nonce, p.ballot, p.signature, p.participation_signature),
+        request,
         sessions(),
         audit_log(),
     )
