@@ -338,3 +338,29 @@ def test_connected_clients_are_forgotten_on_disconnect(live_app: Flask) -> None:
     assert any(c.device_id == kiosk.device_id for c in connected())
     sio.disconnect()
     assert not any(c.device_id == kiosk.device_id for c in connected())
+
+
+def test_answers_follow_the_connections_language_on_every_kind_of_event(live_app: Flask) -> None:
+    """``ballot`` runs in the app's context only (sockets/voting.py), the other events in
+    a request's: both answer in the language the tablet chose when it connected."""
+    kiosk = enroll_kiosk(live_app, 1)
+    chinese, _ = kiosk_socket(live_app, kiosk)
+    english = socketio.test_client(live_app, auth={"device": kiosk.device_id},
+                                   query_string="lang=en")  # fmt: skip
+    answer = english.emit(
+        "authenticate",
+        {"device": kiosk.device_id, "signature": kiosk.auth_signature(challenge_of(english))},
+        callback=True,
+    )
+    assert answer.get("ok"), answer
+    for event in ("ballot", "document_link"):
+        zh = chinese.emit(event, [], callback=True)
+        en = english.emit(event, [], callback=True)
+        assert zh["error"] == en["error"] == "invalid_payload", (zh, en)
+        assert zh["message"] != en["message"] == en["message_en"], (event, zh, en)
+        assert re.search(r"[\u4e00-\u9fff]", zh["message"]), zh
+    stranger = socketio.test_client(live_app, auth={"device": kiosk.device_id})
+    assert stranger.is_connected()  # challenged, never answered: not authenticated
+    assert stranger.emit("ballot", {}, callback=True)["error"] == "not_authenticated"
+    for sio in (chinese, english, stranger):
+        sio.disconnect()

@@ -22,7 +22,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from babel.support import NullTranslations, Translations
-from flask import Flask, Response, request
+from flask import Flask, Response, g, has_request_context, request
 from flask_babel import Babel, get_locale, gettext
 
 TRANSLATIONS_DIR = Path(__file__).resolve().parent / "translations"
@@ -236,7 +236,10 @@ JS_STRINGS: dict[str, str] = {
 
 
 def select_locale() -> str:
-    """The explicit choice (``?lang=``, then the cookie), else Chinese."""
+    """The explicit choice (``?lang=``, then the cookie), else Chinese. Outside a request
+    (a Socket.IO event run in the app's context only), the connection's, put on ``g``."""
+    if not has_request_context():
+        return str(g.get("locale", DEFAULT_LOCALE))
     chosen = request.args.get(QUERY) or request.cookies.get(COOKIE)
     return chosen if chosen in LOCALES else DEFAULT_LOCALE
 

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from flask import request
+from flask import g, request
 
 from voting_server.sockets.errors import Refusal
 
@@ -45,7 +45,11 @@ def forget(sid: str) -> Client | None:
 
 
 def current_client() -> Client | None:
-    return _clients.get(request.sid)  # type: ignore[attr-defined]
+    """The Client of the connection whose event is being handled: its sid is on the
+    request (Flask-SocketIO's handlers) or on ``g`` (sockets/voting.py's app-context
+    events)."""
+    sid = g.get("socket_sid") or request.sid  # type: ignore[attr-defined]
+    return _clients.get(sid)
 
 
 def connected() -> list[Client]:
