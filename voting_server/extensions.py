@@ -55,7 +55,12 @@ def init_socketio(app: Flask) -> None:
         if queue
         else {"message_queue": None, "client_manager": None}
     )
-    socketio.init_app(app, async_mode=app.config.get("VOTING_ASYNC_MODE"), **options)
+    # A connection's events run one after another in the greenlet (or thread) that reads
+    # it, not each in a new one: a greenlet per ballot was a measurable share of a burst
+    # (docs/performance.md), and no handler waits for another event of its own connection.
+    socketio.init_app(
+        app, async_mode=app.config.get("VOTING_ASYNC_MODE"), async_handlers=False, **options
+    )
 
 
 def voting() -> Voting:

@@ -241,10 +241,6 @@ class Voting:
         self.resumed = True
         return resumed
 
-    @staticmethod
-    def _seat_of(press: Press) -> int:
-        return int(press.receipt.get("seat", 0))
-
     # --- the presidium -------------------------------------------------------------
 
     def open_vote(
@@ -307,8 +303,10 @@ class Voting:
         state = self.state_of(session, vote_id)
         if state is None:
             raise Refusal("vote_not_open", "vote key unreadable in this process")
-        presses = session.scalars(
-            select(Press).where(Press.vote_id == vote.id).order_by(Press.member_id, Press.press_no)
+        presses = session.execute(  # the columns, not 3,000 ORM objects: the hall waits
+            select(Press.member_id, Press.ballot, Press.sealed)
+            .where(Press.vote_id == vote.id)
+            .order_by(Press.member_id, Press.press_no)
         ).all()
         ballots = self._counted_ballots(state, presses)
         present = attendance.present_count(session, state.sitting_id)
@@ -486,10 +484,12 @@ class Voting:
         """Recount who has pressed from the database: with several server processes,
         each stores only the presses that reached it (docs/deployment.md)."""
         fresh = replace(state, presses={}, seats={}, counted={})
-        for press in session.scalars(
-            select(Press).where(Press.vote_id == state.id).order_by(Press.id)
+        for member_id, receipt, ballot in session.execute(
+            select(Press.member_id, Press.receipt, Press.ballot)
+            .where(Press.vote_id == state.id)
+            .order_by(Press.id)
         ):
-            self._record_press(fresh, press.member_id, self._seat_of(press), press.ballot)
+            self._record_press(fresh, member_id, int(receipt.get("seat", 0)), ballot)
         state.presses, state.seats, state.counted = fresh.presses, fresh.seats, fresh.counted
 
     def _load_open(self, session: Session, vote_id: int) -> OpenVote | None:
@@ -688,9 +688,10 @@ class Voting:
         if not state.secret and (first or state.key_policy is KeyPolicy.LAST_PRESS):
             state.counted[member_id] = ballot
 
-    def _counted_ballots(self, state: OpenVote, presses: Sequence[Press]) -> list[Any]:
-        """One ballot per member who pressed: the last or the first, by key policy."""
-        chosen: dict[int, Press] = {}
+    def _counted_ballots(self, state: OpenVote, presses: Sequence[Any]) -> list[Any]:
+        """One ballot per member who pressed: the last or the first, by key policy.
+        ``presses``: rows with ``member_id``, ``ballot``, ``sealed``."""
+        chosen: dict[int, Any] = {}
         for press in presses:  # ordered by member, then press number
             if state.key_policy is KeyPolicy.LAST_PRESS or press.member_id not in chosen:
                 chosen[press.member_id] = press
