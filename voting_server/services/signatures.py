@@ -5,13 +5,14 @@ socket, every ballot, every broadcast. A ballot carries two P-256 signatures
 (the ballot and the participation statement), and checking them was a third
 of the worker's busy time in a burst. A thread does not help: ``cryptography``
 releases the GIL inside OpenSSL, but the checking thread must take the GIL
-back after every signature, and a busy event loop gives it up only every
-switch interval (5 ms) — measured here, 3,000 checks on a thread beside a
-busy loop took 13.8 s instead of 0.2 s (docs/performance.md).
+back after every signature, and a thread running Python gives it up only
+once the other has waited a switch interval (5 ms) — 3,000 checks took 1.5–2.2 s
+on a thread beside a busy loop instead of 0.3 s (``python -m bench.gil_convoy``,
+docs/performance.md).
 
 So in the server the checks go to a **checker process** (``python -m
-voting_server.services.signatures``, one per server process, started on first
-use): the ballots waiting for a check are sent together in one frame down a
+voting_server.services.signatures``, one per server process, started with the
+worker): the ballots waiting for a check are sent together in one frame down a
 pipe, and the event loop goes on reading sockets until the verdicts come back.
 Each ballot is checked as it arrives, before it joins a group commit
 (``Voting.precheck``), so the checks of the next batch overlap the commit of
@@ -105,7 +106,7 @@ class SignatureChecker:
         self._carrying = False
         self._child: Any = None  # a (gevent) subprocess.Popen
         self._child_of = 0  # the pid that started it: a forked worker starts its own
-        self.frames = 0  # frames sent, and checks in them: for the benchmark's notes
+        self.frames = 0  # frames the checker answered, and checks in them
         self.sent = 0
 
     def verify(self, checks: Sequence[Check]) -> list[bool]:

@@ -117,10 +117,10 @@ def _bind(event: str, handler: Callable[..., dict[str, Any]]) -> None:
         socketio.on(event)(handler)
         return
 
-    def in_app_context(sid: str, *args: Any) -> dict[str, Any]:
+    def in_app_context(sid: str, *args: Any) -> dict[str, Any] | None:
         environ = socketio.server.get_environ(sid)
-        if not environ:  # the connection is gone already
-            return Refusal("not_authenticated").answer()
+        if not environ:  # the connection is gone already: nobody to answer
+            return None
         app = environ["flask.app"]
         if (locale := environ.get("voting.locale")) is None:  # once per connection
             with app.request_context(environ):
