@@ -31,6 +31,9 @@ LOCALES = ("zh_CN", "en")  # the order of the switch on staff pages
 LOCALE_NAMES = {"zh_CN": "中文", "en": "English"}  # each in its own language, never translated
 HTML_LANG = {"zh_CN": "zh-CN", "en": "en"}
 COOKIE = "lang"
+# A Socket.IO connection's language, chosen once at connect and kept in its WSGI environ:
+# events that run in the app's context only (sockets/voting.py) read it from there.
+CONNECTION_LOCALE = "voting.locale"
 COOKIE_MAX_AGE_S = 365 * 24 * 3600
 QUERY = "lang"
 
@@ -226,7 +229,6 @@ JS_STRINGS: dict[str, str] = {
     "kiosk.resend_later": N_("连接中断，恢复后将自动重新发送，请稍候…"),
     "kiosk.busy": N_("系统繁忙，正在重新发送…"),
     "kiosk.too_late": N_("表决已经结束，您最后一次提交未被接受。"),
-    "kiosk.counting": N_("正在计票，请稍候…"),
     "kiosk.announced": N_("主持人已宣布表决结果"),
     "kiosk.document_opening": N_("正在打开文件…"),
     "kiosk.ca_mismatch": N_(

@@ -18,7 +18,7 @@ from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 
 from audit.checkpoint import CHECKPOINT, checkpoint_due, signed_head
-from audit.entry import GENESIS_PREV, canonical_bytes, entry_hash, sign_entry, unsigned_entry
+from audit.entry import GENESIS_PREV, entry_hash, signed_line, unsigned_entry
 from audit.merkle import MerkleStream
 from crypto import ServerKey
 from voting_server.models import AuditEntry
@@ -83,8 +83,9 @@ class AuditLog:
         else:
             tail = Appended(index=last.idx, hash=last.hash, sig="")
         appended = []
+        now = utc_timestamp(self._clock())  # entries committed together share their time
         for type_, data in entries:
-            tail = self._entry(rows, tail.index + 1, tail.hash, type_, data)
+            tail = self._entry(rows, tail.index + 1, tail.hash, type_, data, now)
             appended.append(tail)
             entry_type = type_
             while checkpoint_due(tail.index, entry_type):
@@ -143,11 +144,10 @@ class AuditLog:
     ) -> Appended:
         """Sign and chain one entry; queue its row in ``rows`` for ``_insert``."""
         entry = unsigned_entry(index, prev, time or utc_timestamp(self._clock()), type_, data)
-        signed = sign_entry(entry, self.key.sign)
-        line = canonical_bytes(signed)
+        line, sig = signed_line(entry, self.key.sign)
         digest = entry_hash(line)
         rows.append({"idx": index, "type": type_, "line": line.decode("utf-8"), "hash": digest})
-        return Appended(index=index, hash=digest, sig=signed["sig"])
+        return Appended(index=index, hash=digest, sig=sig)
 
     @staticmethod
     def _insert(session: Session, rows: list[dict[str, Any]]) -> None:

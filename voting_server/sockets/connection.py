@@ -37,6 +37,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from audit.entry import canonical_bytes
 from crypto import CryptoError, KioskPublicKey
 from crypto.keys import P256_SIGNATURE_BYTES
+from voting_server import i18n
 from voting_server.extensions import sessions, socketio
 from voting_server.services import devices
 from voting_server.sockets.errors import Refusal, parse_payload, refusal
@@ -143,6 +144,9 @@ def _send_challenges_after_connect() -> None:
 @socketio.on("connect")
 def on_connect(auth: Any = None) -> None:
     sid: str = request.sid  # type: ignore[attr-defined]
+    # The language of this connection's answers, chosen once: the ballot event runs without
+    # a request context (sockets/voting.py), and a kiosk's first event is usually its ballot.
+    request.environ[i18n.CONNECTION_LOCALE] = i18n.select_locale()
     if auth:
         _connect_kiosk(sid, auth)
     else:

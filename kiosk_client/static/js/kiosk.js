@@ -203,7 +203,6 @@
     });
     sio.on("attendance", onAttendanceEvent);
     sio.on("vote_opened", onVoteOpened);
-    sio.on("vote_closed", onVoteClosed);
     sio.on("result", onResult);
     sio.on("vote_cancelled", onVoteCancelled);
     sio.on("announced", onAnnounced);
@@ -660,20 +659,15 @@
 
   // --- end of a vote ---------------------------------------------------------------------
 
-  function onVoteClosed(data) {
-    if (!vote || vote.id !== data.vote) return;
-    voteClosed = true;
-    stopCountdown();
-    $("sent-change").hidden = true;
-    if (!signedIn) return;
-    $("result-title").textContent = vote.title;
-    $("result-body").textContent = "";
-    $("result-body").appendChild(el("p", null, t("kiosk.counting")));
-    if (!pending) say("");
-    show("result");
-  }
-
+  // The result closes the vote on the tablet: the server sends tablets no separate
+  // vote_closed (one frame per tablet at the moment the whole hall waits for).
   function onResult(data) {
+    if (vote && vote.id === data.vote) {
+      voteClosed = true;
+      stopCountdown();
+      $("sent-change").hidden = true;
+      if (!pending) say("");
+    }
     if (!signedIn || !authed) return;
     const shown = vote && vote.id === data.vote ? vote : { id: data.vote, title: data.title };
     if (!vote || vote.id !== data.vote) vote = shown;
