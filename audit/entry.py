@@ -66,12 +66,21 @@ def signed_part_of_line(line: bytes, entry: dict[str, Any]) -> bytes:
     the line ends ``,"sig":S,"t":T,"type":Y}`` and the signed part is the line
     without ``,"sig":S``.
     """
-    rest = b',"t":' + _ENCODER.encode(entry["t"]).encode() + b',"type":'
-    rest += _ENCODER.encode(entry["type"]).encode() + b"}"
+    rest = b"," + _line_end(entry)
     cut = b',"sig":' + _ENCODER.encode(entry["sig"]).encode() + rest
     if not line.endswith(cut):  # the precondition does not hold: take the long way
         return signed_part(entry)
     return line[: -len(cut)] + rest
+
+
+def _line_end(entry: dict[str, Any]) -> bytes:
+    """How an entry's canonical bytes end: ``"t":T,"type":Y}`` (its last keys, sorted)."""
+    return (
+        b'"t":'
+        + _ENCODER.encode(entry["t"]).encode()
+        + b',"type":'
+        + (_ENCODER.encode(entry["type"]).encode() + b"}")
+    )
 
 
 def unsigned_entry(index: int, prev: str, time: str, type_: str, data: dict[str, Any]) -> dict:
@@ -94,8 +103,7 @@ def signed_line(entry: dict[str, Any], sign: Callable[[bytes], bytes]) -> tuple[
     """
     part = signed_part(entry)
     sig = base64.b64encode(sign(part)).decode("ascii")
-    rest = b'"t":' + _ENCODER.encode(entry["t"]).encode() + b',"type":'
-    rest += _ENCODER.encode(entry["type"]).encode() + b"}"
+    rest = _line_end(entry)
     if entry.keys() != ENTRY_KEYS - {"sig"} or not part.endswith(b"," + rest):
         return canonical_bytes({**entry, "sig": sig}), sig
     return part[: -len(rest)] + b'"sig":' + _ENCODER.encode(sig).encode() + b"," + rest, sig
