@@ -3,6 +3,7 @@ of every kind of tampering (docs/audit-log.md)."""
 
 from __future__ import annotations
 
+import gc
 import json
 
 import pytest
@@ -194,3 +195,15 @@ def test_unparsable_or_misshapen_lines_fail_at_their_index(garbage: bytes) -> No
     log, _ = sitting()
     lines = [*log.lines[:4], garbage, *log.lines[4:]]
     assert first_error(log, lines)["index"] == 4
+
+
+def test_verifying_leaves_the_callers_garbage_collector_as_it_was() -> None:
+    # verify_log switches full collections off while it runs (a library caller's
+    # process must get its own settings back, also when the log fails)
+    log, marks = sitting()
+    before = gc.get_threshold()
+    assert verify_log(log.lines, log.server.public_bytes).ok
+    assert gc.get_threshold() == before
+    k = marks["first_ballot"]
+    assert not verify_log(log.lines[:k] + log.lines[k + 1 :], log.server.public_bytes).ok
+    assert gc.get_threshold() == before
