@@ -89,6 +89,8 @@ def without_full_collections() -> Iterator[None]:
     (docs/performance.md). Verifying makes no cyclic garbage worth collecting —
     parsed entries are freed by reference counting — and the young generations
     are still collected. Worker processes forked inside the block inherit it.
+    Precondition: no other thread changes the thresholds meanwhile (the tools
+    that verify — ``voting-audit``, ``simulate`` — run one verification at a time).
     """
     young, middle, full = gc.get_threshold()
     gc.set_threshold(young, middle, 1 << 30)
