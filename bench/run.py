@@ -593,7 +593,9 @@ def scale_out_phase(
             "errors": b["errors"], "ack_ms": b["ack_ms"], "lost": checks["lost"],
             "duplicated": checks["duplicated"], "result_match": out.get("result_match"),
             "bundle_verified": out["bundle_verified"],
+            "server_cpu_s": b["server_cpu_s"], "client_cpu_s": b["client_cpu_s"],
             "other_processes_cpu_s": b["other_processes_cpu_s"],
+            "machine_busy_cpu_s": b["machine_busy_cpu_s"], "span_s": b["span_s"],
             "kiosks_setup_s": out["timings"]["kiosks_setup_s"],
         }  # fmt: skip
     one, two = runs[1]["per_s"], runs[2]["per_s"]
