@@ -472,7 +472,7 @@ class Replay:
         _require(present >= required, f"opened without quorum ({present} < {required})")
         vote.state, vote.members = "open", members
 
-    def _check_press(self, vote: VoteState, data: dict[str, Any], statement: dict[str, Any]) -> int:
+    def _check_press(self, vote: VoteState, data: dict[str, Any], type_: str) -> int:
         member, seat, nonce = int(data["member"]), int(data["seat"]), str(data["nonce"])
         if member not in self.attendance.get(vote.sitting, ()):
             raise _Mismatch(f"member {member} not signed in")
@@ -485,12 +485,15 @@ class Replay:
             raise _Mismatch(f"device {data['device']} is not at seat {seat}")
         if nonce in vote.nonces:
             raise _Mismatch(f"nonce {nonce} used twice")
-        signature = b64decode(data["kiosk_sig"], "kiosk_sig")
         ahead = self._kiosk_check
         if ahead is not None and device.checked_ahead:
-            verified = ahead  # the same key, signature and statement, checked by a worker
+            # The same key, signature and statement, checked by a worker; a verdict
+            # means the signature was base64 (else the worker would have none).
+            verified = ahead
         else:
-            verified = device.key.verify(signature, canonical_bytes(statement))
+            signature = b64decode(data["kiosk_sig"], "kiosk_sig")
+            statement = canonical_bytes(press_statement(type_, data))
+            verified = device.key.verify(signature, statement)
         _require(verified, "kiosk signature does not verify")
         vote.nonces.add(nonce)
         presses = vote.presses.setdefault(member, [])
@@ -504,13 +507,13 @@ class Replay:
         vote = self._vote(data, "open")
         _require(not vote.secret, "a secret vote's choice appears in a ballot entry")
         _require_ballot(vote.spec, data["ballot"])
-        member = self._check_press(vote, data, press_statement("ballot", data))
+        member = self._check_press(vote, data, "ballot")
         vote.presses[member].append(data["ballot"])
 
     def on_participation(self, data: dict[str, Any]) -> None:
         vote = self._vote(data, "open")
         _require(vote.secret, "participation entry in a named vote")
-        member = self._check_press(vote, data, press_statement("participation", data))
+        member = self._check_press(vote, data, "participation")
         vote.presses[member].append(None)  # the choice is not in the log until release
 
     def on_vote_closed(self, data: dict[str, Any]) -> None:
