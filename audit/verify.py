@@ -27,7 +27,7 @@ import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from audit.checkpoint import CHECKPOINT, checkpoint_due, head_error
 from audit.entry import (
@@ -44,6 +44,9 @@ from voting_server.rules import SchemaError, VoteSpec, parse_vote_config, tally
 from voting_server.rules.kinds import KeyPolicy
 from voting_server.rules.paper import PAPER_SIGNATURES, ballots_from_counts
 from voting_server.rules.schema import check_ballot, electronic_ballot_error
+
+if TYPE_CHECKING:  # audit.parallel imports this module
+    from audit.parallel import CheckedChunk
 
 PARALLEL_FROM = 10_000  # below this many lines, starting worker processes costs more than it saves
 PROGRESS_EVERY = 100_000  # entries between two calls of ``progress``
@@ -183,23 +186,36 @@ def _verify_with_workers(
     """
     from audit.parallel import checked_chunks  # it imports this module
 
-    prev = GENESIS_PREV
     hints = enrolled_keys(lines)
     replay.kiosk_hints = hints
     with checked_chunks(lines, server_key, hints, jobs=jobs, chunk=chunk) as chunks:
-        for checked in chunks:
-            leaves = checked.leaves
-            for offset in range(checked.passed):
-                index = checked.start + offset
-                entry = parse_checked_line(lines[index])
-                if offset == 0:
-                    check_link(index, entry, prev)
-                replay.apply(entry, checked.kiosk_check(offset))
-                replay.tree.add_leaf_hash(leaves[32 * offset : 32 * offset + 32])
-                if progress is not None and (index + 1) % PROGRESS_EVERY == 0:
-                    progress(index + 1, len(lines))
-            checked.raise_failure()
-            prev = checked.last_hash
+        replay_checked_chunks(lines, chunks, replay, progress)
+
+
+def replay_checked_chunks(
+    lines: Sequence[bytes],
+    chunks: Iterable[CheckedChunk],
+    replay: Replay,
+    progress: Progress | None = None,
+) -> None:
+    """The ordered part of ``_verify_with_workers``: link each chunk to the one before
+    and replay its entries; raise the failure that stopped a chunk after the entries
+    before it. Precondition: ``chunks`` are ``check_chunk`` results of consecutive
+    chunks of ``lines`` from line 0, with ``replay.kiosk_hints`` the keys they used."""
+    prev = GENESIS_PREV
+    for checked in chunks:
+        leaves = checked.leaves
+        for offset in range(checked.passed):
+            index = checked.start + offset
+            entry = parse_checked_line(lines[index])
+            if offset == 0:
+                check_link(index, entry, prev)
+            replay.apply(entry, checked.kiosk_check(offset))
+            replay.tree.add_leaf_hash(leaves[32 * offset : 32 * offset + 32])
+            if progress is not None and (index + 1) % PROGRESS_EVERY == 0:
+                progress(index + 1, len(lines))
+        checked.raise_failure()
+        prev = checked.last_hash
 
 
 # --- pass 1: each line on its own -------------------------------------------------
