@@ -423,3 +423,46 @@ def test_staff_sign_in_of_many_members_at_once_logs_each_and_refuses_the_lot_on_
     ]  # fmt: skip
     assert all(e["data"]["method"] == "operator" for e in added if e["type"] == "signed_in")
     hall.verify()
+
+
+def test_the_recount_of_several_processes_counts_each_press_once(hall: Hall) -> None:
+    # Under the scale-out stack each process stores only the presses that reached it
+    # and recounts the others' from the database (refresh_presses, read incrementally).
+    vote = hall.configure(VoteKind.MOTION, secret=False, live_tally=LiveTally.BREAKDOWN)
+    hall.sign_in(*range(1, 40))
+    hall.open(vote)
+    subject = _spec(hall, vote).subjects[0]
+    other = Voting(hall.key_dir)  # a second server process on the same database
+    with hall.tx() as s:
+        assert other.resume(s, hall.log) == [vote]
+
+    def press_at(voting: Voting, seat: int, mark: str) -> None:
+        r = hall.request(seat, vote, {subject: mark})
+        with hall.tx() as s:
+            voting.cast(s, hall.log, r.client, vote, r.nonce, r.ballot,
+                        r.signature, r.participation_signature)  # fmt: skip
+
+    def counts(voting: Voting) -> tuple[int, dict[str, int]]:
+        state = voting.open[vote]
+        with hall.sessions() as s:
+            voting.refresh_presses(s, state)
+        live = Voting.live_counts(state, 39)
+        assert live is not None
+        presses = sum(state.presses.values())  # each press once, changes of mind included
+        return Voting.participation(state, 39)["voted"], presses, live["counts"][subject]
+
+    for seat in range(1, 6):
+        press_at(hall.voting, seat, "yes")
+    for seat in range(6, 9):
+        press_at(other, seat, "no")
+    assert counts(hall.voting)[:2] == (8, 8)
+    assert counts(hall.voting)[:2] == (8, 8)  # a second recount adds nothing
+    press_at(hall.voting, 9, "abstain")  # recorded in memory after its commit …
+    press_at(other, 1, "no")  # … a change of mind, stored by the other process
+    voted, presses, marks = counts(hall.voting)  # … then both read once, not twice
+    assert (voted, presses) == (9, 10)
+    assert (marks["yes"], marks["no"], marks["abstain"]) == (4, 4, 1)
+    assert counts(other) == (voted, presses, marks)
+    result = hall.close(vote)["subjects"][subject]
+    assert (result["yes"], result["no"], result["abstain"]) == (4, 4, 1)
+    hall.verify()

@@ -113,6 +113,10 @@ class OpenVote:
     presses: dict[int, int] = field(default_factory=dict)  # member → presses so far
     seats: dict[int, int] = field(default_factory=dict)  # member → seat, of those who pressed
     counted: dict[int, Any] = field(default_factory=dict)  # named: member → counted ballot
+    # What ``refresh_presses`` has read from the database so far (the presses up to
+    # Press.id ``recounted_up_to``), kept so that the next recount reads only newer ones.
+    recounted: OpenVote | None = None
+    recounted_up_to: int = 0
 
 
 @dataclass(frozen=True)
@@ -482,15 +486,30 @@ class Voting:
 
     def refresh_presses(self, session: Session, state: OpenVote) -> None:
         """Recount who has pressed from the database: with several server processes,
-        each stores only the presses that reached it (docs/deployment.md)."""
-        fresh = replace(state, presses={}, seats={}, counted={})
-        for member_id, receipt, ballot in session.execute(
-            select(Press.member_id, Press.receipt, Press.ballot)
-            .where(Press.vote_id == state.id)
+        each stores only the presses that reached it (docs/deployment.md).
+
+        Reads only the presses stored since the last recount (a full recount of 3,000
+        presses was 34–55 ms, ten times a second per process during a burst). Sound
+        because presses become visible in the order of their ids: every press is
+        inserted after ``AuditLog.append_many`` took the log's write lock (on
+        PostgreSQL an advisory lock held to the commit; SQLite has one writer), so a
+        press with a smaller id never commits after one with a larger.
+        """
+        seen = state.recounted or replace(
+            state, presses={}, seats={}, counted={}, recounted=None, recounted_up_to=0
+        )
+        last = state.recounted_up_to
+        for press_id, member_id, receipt, ballot in session.execute(
+            select(Press.id, Press.member_id, Press.receipt, Press.ballot)
+            .where(Press.vote_id == state.id, Press.id > last)
             .order_by(Press.id)
         ):
-            self._record_press(fresh, member_id, int(receipt.get("seat", 0)), ballot)
-        state.presses, state.seats, state.counted = fresh.presses, fresh.seats, fresh.counted
+            self._record_press(seen, member_id, int(receipt.get("seat", 0)), ballot)
+            last = press_id
+        state.recounted, state.recounted_up_to = seen, last
+        # Copies: this process records its own presses into ``state`` after each commit.
+        state.presses, state.seats = dict(seen.presses), dict(seen.seats)
+        state.counted = dict(seen.counted)
 
     def _load_open(self, session: Session, vote_id: int) -> OpenVote | None:
         """The in-memory state of an open vote this process did not open (another
