@@ -92,11 +92,16 @@ class Hall:
                   "participation_signature": participation, **tamper}  # fmt: skip
         return BallotRequest(vote_id=vote_id, nonce=nonce, ballot=ballot, **fields)
 
-    def press(self, seat: int, vote_id: int, ballot: Any, nonce: str | None = None, **tamper: Any):
+    def press(
+        self, seat: int, vote_id: int, ballot: Any, nonce: str | None = None,
+        by: Voting | None = None, **tamper: Any,
+    ):  # fmt: skip
+        """``by``: the server process that takes the ballot (default ``self.voting``)."""
         r = self.request(seat, vote_id, ballot, nonce, **tamper)
         with self.tx() as s:
-            receipt, _ = self.voting.cast(s, self.log, r.client, vote_id, r.nonce, ballot,
-                                          r.signature, r.participation_signature)  # fmt: skip
+            receipt, _ = (by or self.voting).cast(s, self.log, r.client, vote_id, r.nonce,
+                                                  ballot, r.signature,
+                                                  r.participation_signature)  # fmt: skip
         return receipt
 
     def cast_batch(self, requests: list[BallotRequest]) -> list[Any]:
@@ -437,12 +442,9 @@ def test_the_recount_of_several_processes_counts_each_press_once(hall: Hall) -> 
         assert other.resume(s, hall.log) == [vote]
 
     def press_at(voting: Voting, seat: int, mark: str) -> None:
-        r = hall.request(seat, vote, {subject: mark})
-        with hall.tx() as s:
-            voting.cast(s, hall.log, r.client, vote, r.nonce, r.ballot,
-                        r.signature, r.participation_signature)  # fmt: skip
+        hall.press(seat, vote, {subject: mark}, by=voting)
 
-    def counts(voting: Voting) -> tuple[int, dict[str, int]]:
+    def counts(voting: Voting) -> tuple[int, int, dict[str, int]]:
         state = voting.open[vote]
         with hall.sessions() as s:
             voting.refresh_presses(s, state)
