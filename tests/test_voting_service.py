@@ -450,7 +450,7 @@ def test_the_recount_of_several_processes_counts_each_press_once(hall: Hall) -> 
             voting.refresh_presses(s, state)
         live = Voting.live_counts(state, 39)
         assert live is not None
-        presses = sum(state.presses.values())  # each press once, changes of mind included
+        presses = sum(state.pressed.presses.values())  # each press once, changes of mind included
         return Voting.participation(state, 39)["voted"], presses, live["counts"][subject]
 
     for seat in range(1, 6):

@@ -97,6 +97,27 @@ def pad_ballot(ballot: Any, spec: VoteSpec) -> bytes:
 
 
 @dataclass
+class Pressed:
+    """Who has pressed in an open vote (已按) and, in a named vote, whose ballot counts."""
+
+    presses: dict[int, int] = field(default_factory=dict)  # member → presses so far
+    seats: dict[int, int] = field(default_factory=dict)  # member → seat, of those who pressed
+    counted: dict[int, Any] = field(default_factory=dict)  # named: member → counted ballot
+
+    def record(self, member_id: int, seat: int, ballot: Any, *, last_counts: bool) -> None:
+        """Note one press; ``ballot`` None (a secret vote) counts nothing here.
+        ``last_counts``: a change of mind replaces the counted ballot (KeyPolicy.LAST_PRESS)."""
+        first = member_id not in self.presses
+        self.presses[member_id] = self.presses.get(member_id, 0) + 1
+        self.seats[member_id] = seat
+        if ballot is not None and (first or last_counts):
+            self.counted[member_id] = ballot
+
+    def copy(self) -> Pressed:
+        return Pressed(dict(self.presses), dict(self.seats), dict(self.counted))
+
+
+@dataclass
 class OpenVote:
     """What the ballot path needs of an open vote, kept in memory."""
 
@@ -110,13 +131,17 @@ class OpenVote:
     members: int
     closes_at: datetime | None
     key: VoteKey | None = None  # secret votes only
-    presses: dict[int, int] = field(default_factory=dict)  # member → presses so far
-    seats: dict[int, int] = field(default_factory=dict)  # member → seat, of those who pressed
-    counted: dict[int, Any] = field(default_factory=dict)  # named: member → counted ballot
+    pressed: Pressed = field(default_factory=Pressed)
     # What ``refresh_presses`` has read from the database so far (the presses up to
     # Press.id ``recounted_up_to``), kept so that the next recount reads only newer ones.
-    recounted: OpenVote | None = None
+    recounted: Pressed | None = None
     recounted_up_to: int = 0
+
+    def record_press(self, member_id: int, seat: int, ballot: Any) -> None:
+        """Note a stored press (``ballot``: None for a secret vote)."""
+        self.pressed.record(
+            member_id, seat, ballot, last_counts=self.key_policy is KeyPolicy.LAST_PRESS
+        )
 
 
 @dataclass(frozen=True)
@@ -457,7 +482,7 @@ class Voting:
             outcomes[w.index] = (receipt, state)
             stored = None if state.secret else r.ballot
             seat = r.client.seat or 0
-            after_commit(session, partial(self._record_press, state, w.member_id, seat, stored))
+            after_commit(session, partial(state.record_press, w.member_id, seat, stored))
         if press_rows:
             session.execute(insert(Press), press_rows)
         assert all(o is not None for o in outcomes)
@@ -495,21 +520,19 @@ class Voting:
         PostgreSQL an advisory lock held to the commit; SQLite has one writer), so a
         press with a smaller id never commits after one with a larger.
         """
-        seen = state.recounted or replace(
-            state, presses={}, seats={}, counted={}, recounted=None, recounted_up_to=0
-        )
+        seen = state.recounted or Pressed()
+        last_counts = state.key_policy is KeyPolicy.LAST_PRESS
         last = state.recounted_up_to
         for press_id, member_id, receipt, ballot in session.execute(
             select(Press.id, Press.member_id, Press.receipt, Press.ballot)
             .where(Press.vote_id == state.id, Press.id > last)
             .order_by(Press.id)
         ):
-            self._record_press(seen, member_id, int(receipt.get("seat", 0)), ballot)
+            seen.record(member_id, int(receipt.get("seat", 0)), ballot, last_counts=last_counts)
             last = press_id
         state.recounted, state.recounted_up_to = seen, last
-        # Copies: this process records its own presses into ``state`` after each commit.
-        state.presses, state.seats = dict(seen.presses), dict(seen.seats)
-        state.counted = dict(seen.counted)
+        # A copy: this process records its own presses into ``state`` after each commit.
+        state.pressed = seen.copy()
 
     def _load_open(self, session: Session, vote_id: int) -> OpenVote | None:
         """The in-memory state of an open vote this process did not open (another
@@ -661,16 +684,16 @@ class Voting:
     @staticmethod
     def participation(state: OpenVote, present: int) -> dict[str, Any]:
         """已按 / 未按 for the presidium and the display."""
-        voted = len(state.presses)
+        voted = len(state.pressed.presses)
         return {"vote": state.id, "voted": voted, "not_voted": max(0, present - voted),
-                "voted_seats": sorted(state.seats.values())}  # fmt: skip
+                "voted_seats": sorted(state.pressed.seats.values())}  # fmt: skip
 
     @staticmethod
     def live_counts(state: OpenVote, present: int) -> dict[str, Any] | None:
         """Running counts, only for named votes whose policy shows them."""
         if state.secret or state.live_tally is not LiveTally.BREAKDOWN:
             return None
-        result = tally(state.spec, state.members, present, list(state.counted.values()))
+        result = tally(state.spec, state.members, present, list(state.pressed.counted.values()))
         return {"vote": state.id, "counts": result.get("subjects") or result.get("selection")}
 
     # --- internals ---------------------------------------------------------------------
@@ -698,14 +721,6 @@ class Voting:
             secret=vote.secret, key_policy=vote.key_policy, live_tally=vote.live_tally,
             members=vote.members_at_open or sitting.body.member_count, closes_at=vote.closes_at, key=key,
         )  # fmt: skip
-
-    @staticmethod
-    def _record_press(state: OpenVote, member_id: int, seat: int, ballot: Any) -> None:
-        first = member_id not in state.presses
-        state.presses[member_id] = state.presses.get(member_id, 0) + 1
-        state.seats[member_id] = seat
-        if not state.secret and (first or state.key_policy is KeyPolicy.LAST_PRESS):
-            state.counted[member_id] = ballot
 
     def _counted_ballots(self, state: OpenVote, presses: Sequence[Any]) -> list[Any]:
         """One ballot per member who pressed: the last or the first, by key policy.
