@@ -362,7 +362,9 @@ class KioskClient:
 
     def close(self) -> None:
         """Disconnect for good (no reconnection). Unacknowledged ballots stay in the outbox."""
-        self._sio.disconnect()
+        # shutdown, not disconnect: disconnect does nothing while the client is between
+        # reconnection attempts, which would go on knocking for ever.
+        self._sio.shutdown()
         self._authed.clear()
 
     # -- requests ----------------------------------------------------------------------

@@ -370,3 +370,34 @@ def test_a_kiosk_cut_off_mid_send_resends_and_gets_the_same_receipt(tmp_path: Pa
         if link is not None:
             link.close()
         server.stop()
+
+
+def test_a_kiosk_closed_while_the_server_is_away_stops_reconnecting(tmp_path: Path) -> None:
+    """A tablet put away (``close``) during an outage knocks no more: python-socketio's
+    ``disconnect`` alone does nothing between reconnection attempts, which then go on
+    for ever."""
+    instance = tmp_path / "instance"
+    instance.mkdir()
+    url = f"sqlite:///{tmp_path / 'closed.sqlite3'}"
+    prepared = prepare(url, instance, 2, secret=False)
+    server = ServerProcess(url, instance, tmp_path / "server.log")
+    server.start()
+    kiosk = KioskClient(server.base, KioskKey.generate())
+    try:
+        kiosk.enroll(prepared.codes[1])
+        kiosk.connect(timeout=30)
+        server.kill()
+
+        def reconnecting() -> bool:
+            task = kiosk._sio._reconnect_task  # python-socketio's reconnection thread
+            return task is not None and task.is_alive()
+
+        deadline = time.monotonic() + 30
+        while not reconnecting():  # the drop is noticed at once: the socket is closed
+            assert time.monotonic() < deadline, "the kiosk never started to reconnect"
+            time.sleep(0.05)
+        kiosk.close()
+        assert not reconnecting() and not kiosk.authenticated
+    finally:
+        kiosk.close()
+        server.stop()

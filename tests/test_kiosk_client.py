@@ -122,6 +122,9 @@ class FakeSocket:
     def disconnect(self) -> None:
         self.connected = False
 
+    def shutdown(self) -> None:
+        self.connected = False
+
     # the server's side
 
     def next(self, event: str) -> tuple[Any, Callable[..., None]]:

@@ -196,7 +196,7 @@ class Console:
         return answer
 
     def close(self) -> None:
-        self.sio.disconnect()
+        self.sio.shutdown()  # also stops a reconnection under way (disconnect would not)
 
 
 # --- the kiosks -----------------------------------------------------------------------------
