@@ -514,9 +514,7 @@ class Replay:
         vote.nonces.add(nonce)
         presses = vote.presses.setdefault(member, [])
         _require(int(data["press"]) == len(presses) + 1, "press number out of order")
-        _require(
-            vote.key_policy is KeyPolicy.LAST_PRESS or not presses, "second press under first_press"
-        )
+        _require(vote.key_policy.may_press_again or not presses, "second press under first_press")
         return member
 
     def on_ballot(self, data: dict[str, Any]) -> None:
@@ -565,8 +563,7 @@ class Replay:
             _require(vote.released is not None, "result before the ballots were released")
             ballots = vote.released
         else:
-            pick = -1 if vote.key_policy is KeyPolicy.LAST_PRESS else 0
-            ballots = [presses[pick] for presses in vote.presses.values()]
+            ballots = [vote.key_policy.counted(presses) for presses in vote.presses.values()]
         expected = tally(vote.spec, vote.members, vote.present, ballots)  # type: ignore[arg-type]
         logged = data["result"]
         if logged != expected:

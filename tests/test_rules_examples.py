@@ -16,6 +16,7 @@ import pytest
 
 from voting_server.presets import load_presets, resolve
 from voting_server.rules import VoteKind, parse_scenario, tally
+from voting_server.rules.kinds import KeyPolicy
 from voting_server.settings import CONFIG_DIR
 
 SCENARIO_NAMES = sorted(
@@ -695,3 +696,11 @@ def test_contains_helper_can_fail() -> None:
     assert not contains({"a": {"b": 1}}, {"a": {"b": 2}})
     assert not contains({"a": {}}, {"a": {"b": 1}})
     assert not contains({"a": True}, {"a": 1})
+
+
+def test_the_key_policy_says_which_press_counts() -> None:
+    # 可以改按，以最后一次为准 — or the first ballot is final.
+    presses = ["yes", "no", "abstain"]
+    assert KeyPolicy.LAST_PRESS.counted(presses) == "abstain"
+    assert KeyPolicy.FIRST_PRESS.counted(presses) == "yes"
+    assert KeyPolicy.LAST_PRESS.may_press_again and not KeyPolicy.FIRST_PRESS.may_press_again

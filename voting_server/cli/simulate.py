@@ -250,8 +250,7 @@ def press_plan(spec: VoteSpec, rng: random.Random, burst_s: float) -> list[tuple
 
 def counted_ballots(seats: list[Seat], policy: KeyPolicy) -> list[Any]:
     """One ballot per kiosk that pressed: its last or its first acknowledged press."""
-    index = -1 if policy is KeyPolicy.LAST_PRESS else 0
-    return [s.pressed[index] for s in seats if s.pressed]
+    return [policy.counted(s.pressed) for s in seats if s.pressed]
 
 
 def run_burst(vote: PlannedVote, seats: list[Seat], burst_s: float) -> None:

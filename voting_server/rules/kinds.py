@@ -7,8 +7,12 @@ else spells a mark or a threshold default. Pure data: no I/O, no framework.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 class VoteKind(StrEnum):
@@ -49,6 +53,15 @@ class KeyPolicy(StrEnum):
 
     LAST_PRESS = "last_press"  # may change until close; the last one counts
     FIRST_PRESS = "first_press"  # the first ballot is final
+
+    @property
+    def may_press_again(self) -> bool:
+        """A later press replaces the counted ballot (可以改按，以最后一次为准)."""
+        return self is KeyPolicy.LAST_PRESS
+
+    def counted(self, presses: Sequence[T]) -> T:
+        """Of one deputy's presses, in order (at least one), the one that counts."""
+        return presses[-1] if self.may_press_again else presses[0]
 
 
 class LiveTally(StrEnum):

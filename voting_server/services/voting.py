@@ -104,13 +104,12 @@ class Pressed:
     seats: dict[int, int] = field(default_factory=dict)  # member → seat, of those who pressed
     counted: dict[int, Any] = field(default_factory=dict)  # named: member → counted ballot
 
-    def record(self, member_id: int, seat: int, ballot: Any, *, last_counts: bool) -> None:
-        """Note one press; ``ballot`` None (a secret vote) counts nothing here.
-        ``last_counts``: a change of mind replaces the counted ballot (KeyPolicy.LAST_PRESS)."""
+    def record(self, member_id: int, seat: int, ballot: Any, policy: KeyPolicy) -> None:
+        """Note one press; ``ballot`` None (a secret vote) counts nothing here."""
         first = member_id not in self.presses
         self.presses[member_id] = self.presses.get(member_id, 0) + 1
         self.seats[member_id] = seat
-        if ballot is not None and (first or last_counts):
+        if ballot is not None and (first or policy.may_press_again):
             self.counted[member_id] = ballot
 
     def copy(self) -> Pressed:
@@ -139,9 +138,7 @@ class OpenVote:
 
     def record_press(self, member_id: int, seat: int, ballot: Any) -> None:
         """Note a stored press (``ballot``: None for a secret vote)."""
-        self.pressed.record(
-            member_id, seat, ballot, last_counts=self.key_policy is KeyPolicy.LAST_PRESS
-        )
+        self.pressed.record(member_id, seat, ballot, self.key_policy)
 
 
 @dataclass(frozen=True)
@@ -521,14 +518,13 @@ class Voting:
         press with a smaller id never commits after one with a larger.
         """
         seen = state.recounted or Pressed()
-        last_counts = state.key_policy is KeyPolicy.LAST_PRESS
         last = state.recounted_up_to
         for press_id, member_id, receipt, ballot in session.execute(
             select(Press.id, Press.member_id, Press.receipt, Press.ballot)
             .where(Press.vote_id == state.id, Press.id > last)
             .order_by(Press.id)
         ):
-            seen.record(member_id, int(receipt.get("seat", 0)), ballot, last_counts=last_counts)
+            seen.record(member_id, int(receipt.get("seat", 0)), ballot, state.key_policy)
             last = press_id
         state.recounted, state.recounted_up_to = seen, last
         # A copy: this process records its own presses into ``state`` after each commit.
@@ -727,7 +723,7 @@ class Voting:
         ``presses``: rows with ``member_id``, ``ballot``, ``sealed``."""
         chosen: dict[int, Any] = {}
         for press in presses:  # ordered by member, then press number
-            if state.key_policy is KeyPolicy.LAST_PRESS or press.member_id not in chosen:
+            if state.key_policy.may_press_again or press.member_id not in chosen:
                 chosen[press.member_id] = press
         if not state.secret:
             return [p.ballot for p in chosen.values()]
