@@ -34,6 +34,7 @@ from voting_server.extensions import sessions
 from voting_server.models import AuditEntry, Member, StaffRole
 from voting_server.roster import MAX_BYTES, MAX_ROWS, MAX_XLSX_UNPACKED
 from voting_server.services import staff
+from voting_server.services.uploads import parse_roster_upload
 
 MEMBERS = 30
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -143,6 +144,22 @@ def test_the_hall_is_answered_while_a_roster_is_parsed(
     assert text.startswith("HTTP/1.1 400"), text[:300]
     assert f"名册最多 {MAX_ROWS} 行" in text
     assert what_changed(server.url) == before
+
+
+def test_the_parser_process_answers_as_the_inline_parser() -> None:
+    """What comes back from the child process is what the parser says in-process: rows,
+    row errors with their lines, refusals."""
+    files = {
+        "good.xlsx": roster_xlsx(40),
+        "bad.csv": "座位号,姓名,代表团\n1,王建国,一组\n1,,\nx,李红梅\n".encode("gb18030"),
+        "rows.xlsx": roster_xlsx(MAX_ROWS + 1),
+        "cut.xlsx": roster_xlsx(3)[:300],
+        "big.csv": b"x" * (MAX_BYTES + 1),
+    }
+    for name, data in files.items():
+        inline = parse_roster_upload(data, name, off_loop=False)
+        assert parse_roster_upload(data, name, off_loop=True) == inline, name
+    assert len(parse_roster_upload(files["good.xlsx"], "good.xlsx", off_loop=True).rows) == 40
 
 
 # --- through the test client ---------------------------------------------------------------

@@ -97,7 +97,9 @@ def _child(hint: str) -> None:
     """The parser process: a roster file's bytes on stdin, the parse as JSON on stdout."""
     import resource
 
-    resource.setrlimit(resource.RLIMIT_AS, (CHILD_MEMORY, CHILD_MEMORY))
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    soft = CHILD_MEMORY if hard == resource.RLIM_INFINITY else min(CHILD_MEMORY, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
     data = sys.stdin.buffer.read(MAX_BYTES + 1)
     parsed = parse_roster(data, "roster.xlsx" if hint == XLSX_ARG else "")
     sys.stdout.buffer.write(to_json(parsed))
