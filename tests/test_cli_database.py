@@ -95,6 +95,25 @@ def test_bad_roster_lists_every_row_and_imports_nothing(sqlite_url: str, tmp_pat
     assert member_count(sqlite_url) == 61
 
 
+def test_an_over_limit_roster_file_is_refused_naming_the_limit(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    """The command reads at most the bound (2 MB) and imports nothing past it."""
+    assert run("demo", "--database-url", sqlite_url).exit_code == 0
+    before = members(sqlite_url)
+    big = tmp_path / "big.csv"
+    big.write_bytes("座位号,姓名\n1,新甲\n".encode() + b" " * (3 * 1024 * 1024))
+    result = run("import-roster", str(big), "--database-url", sqlite_url)
+    assert result.exit_code == 1
+    assert "名册文件过大：最多 2 MB" in result.stderr
+    long = tmp_path / "long.csv"
+    long.write_text("座位号,姓名\n" + "".join(f"{i},委员{i}\n" for i in range(1, 5001)))
+    result = run("import-roster", str(long), "--database-url", sqlite_url)
+    assert result.exit_code == 1
+    assert "名册最多 5000 行" in result.stderr
+    assert members(sqlite_url) == before
+
+
 def test_xlsx_roster_through_the_command(sqlite_url: str, tmp_path: Path) -> None:
     import openpyxl
 

@@ -146,6 +146,24 @@ def test_issue_pins_writes_a_private_csv_and_never_overwrites(
         )
 
 
+def test_issue_pins_writes_a_formula_like_name_as_text(demo_url: str, tmp_path: Path) -> None:
+    """A member named like a formula (=HYPERLINK, +1, @SUM...) is text in the PIN file:
+    a leading ' and quoted, so the spreadsheet opening it runs nothing (OWASP)."""
+    hostile = ['=HYPERLINK("http://x","y")', "+1", "-2+3", "@SUM(A1)", "\tx", "\rx"]
+    with _session(demo_url) as s, s.begin():
+        for seat, name in enumerate(hostile, start=1):
+            s.scalars(select(Member).where(Member.seat == seat)).one().name = name
+    out_file = tmp_path / "pins.csv"
+    code, _, err = run("issue-pins", "--out", str(out_file), "--database-url", demo_url)
+    assert code == 0, err
+    text = out_file.read_text(encoding="utf-8-sig")
+    assert '"\'=HYPERLINK(""http://x"",""y"")"' in text
+    with out_file.open(encoding="utf-8-sig", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [r["name"] for r in rows[:6]] == ["'" + name for name in hostile]
+    assert all(re.fullmatch(r"[0-9]{6}", r["pin"]) for r in rows)
+
+
 def test_issue_pins_on_an_uninitialised_database_leaves_no_file(tmp_path: Path) -> None:
     out_file = tmp_path / "pins.csv"
     url = f"sqlite:///{tmp_path / 'empty.sqlite3'}"

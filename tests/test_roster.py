@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import zipfile
 from collections.abc import Iterator
 
 import openpyxl
@@ -22,6 +23,12 @@ from voting_server.models import (
     VoteState,
 )
 from voting_server.roster import (
+    MAX_BYTES,
+    MAX_CELL_CHARS,
+    MAX_COLUMNS,
+    MAX_ROWS,
+    MAX_XLSX_PARTS,
+    MAX_XLSX_UNPACKED,
     ParsedRoster,
     RosterChanges,
     RosterError,
@@ -190,6 +197,127 @@ def test_unknown_header_names_the_column() -> None:
     (unknown, missing) = parse_roster("座位号,名字\n1,王建国\n".encode()).errors
     assert "名字" in unknown.message
     assert "姓名" in missing.message and "name" in missing.message
+
+
+# ---------------------------------------------------------------- hostile files
+
+
+def rezip(
+    data: bytes, replace: dict[str, bytes], drop: tuple[str, ...] = (), extra: int = 0
+) -> bytes:
+    """The XLSX ``data`` with parts replaced or dropped, and ``extra`` empty parts added."""
+    out = io.BytesIO()
+    with (
+        zipfile.ZipFile(io.BytesIO(data)) as source,
+        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target,
+    ):
+        for info in source.infolist():
+            if info.filename not in drop:
+                target.writestr(info.filename, replace.get(info.filename, source.read(info)))
+        for i in range(extra):
+            target.writestr(f"xl/media/extra{i}.bin", b"")
+    return out.getvalue()
+
+
+SHEET = "xl/worksheets/sheet1.xml"
+
+
+def only_refusal(parsed: ParsedRoster) -> str:
+    """The single file-level refusal of ``parsed``, in Chinese / English."""
+    assert parsed.rows == (), parsed.rows[:3]
+    assert len(parsed.errors) == 1, parsed.errors[:3]
+    assert " / " in parsed.errors[0].message
+    return parsed.errors[0].message
+
+
+def test_an_xlsx_bomb_is_refused_before_it_is_unpacked() -> None:
+    """A sheet that is 30 KB zipped and 30 MB unpacked (a valid roster with padding)."""
+    good = xlsx(["座位号", "姓名"], [1, "王建国"])
+    with zipfile.ZipFile(io.BytesIO(good)) as z:
+        sheet = z.read(SHEET)
+    padded = sheet.replace(b"</sheetData>", b" " * (30 * 1024 * 1024) + b"</sheetData>")
+    bomb = rezip(good, {SHEET: padded})
+    assert len(bomb) < 100_000
+    assert rows(parse_roster(good, "名单.xlsx")) == [(1, "王建国", None)]
+    message = only_refusal(parse_roster(bomb, "名单.xlsx"))
+    assert f"解压后过大：最多 {MAX_XLSX_UNPACKED // 2**20} MB" in message
+
+    crowded = rezip(good, {}, extra=MAX_XLSX_PARTS)  # a zip of thousands of tiny files
+    assert f"部件过多：最多 {MAX_XLSX_PARTS} 个" in only_refusal(parse_roster(crowded))
+
+
+def test_rows_columns_cells_and_bytes_are_bounded() -> None:
+    header = "座位号,姓名\n"
+    at_limit = header + "".join(f"{i},代表{i}\n" for i in range(1, MAX_ROWS))
+    assert len(rows(parse_roster(at_limit.encode()))) == MAX_ROWS - 1
+    over = at_limit + f"{MAX_ROWS},代表{MAX_ROWS}\n"
+    assert f"名册最多 {MAX_ROWS} 行" in only_refusal(parse_roster(over.encode()))
+    assert parse_roster(over.encode()).errors[0].line == MAX_ROWS + 1
+
+    wide = header.strip() + "," * MAX_COLUMNS + "x\n1,王建国\n"
+    assert f"名册最多 {MAX_COLUMNS} 列" in only_refusal(parse_roster(wide.encode()))
+    padded = header.strip() + "," * 100 + "\n1,王建国" + "," * 100 + "\n"  # Excel's empty cells
+    assert rows(parse_roster(padded.encode())) == [(1, "王建国", None)]
+
+    long_cell = header + "1," + "王" * (MAX_CELL_CHARS + 1) + "\n"
+    assert f"单元格最多 {MAX_CELL_CHARS} 个字符" in only_refusal(parse_roster(long_cell.encode()))
+
+    big = (header + "1,王建国\n" + " " * MAX_BYTES).encode()
+    assert f"名册文件过大：最多 {MAX_BYTES // 2**20} MB" in only_refusal(parse_roster(big))
+
+
+def test_xlsx_rows_and_columns_are_bounded() -> None:
+    many = xlsx(["座位号", "姓名"], *([i, f"代表{i}"] for i in range(1, MAX_ROWS + 1)))
+    assert f"名册最多 {MAX_ROWS} 行" in only_refusal(parse_roster(many, "名单.xlsx"))
+    # a value right of the last allowed column (U = 21st) is refused, not ignored
+    wide = xlsx(["座位号", "姓名"], [1, "王建国"])
+    with zipfile.ZipFile(io.BytesIO(wide)) as z:
+        sheet = z.read(SHEET)
+    far = sheet.replace(
+        b"</row></sheetData>", b'<c r="U2" t="inlineStr"><is><t>x</t></is></c></row></sheetData>'
+    )
+    assert far != sheet
+    assert f"名册最多 {MAX_COLUMNS} 列" in only_refusal(parse_roster(rezip(wide, {SHEET: far})))
+    # a stray value at Excel's last row: read (gaps cost nothing), reported with its row
+    down = sheet.replace(
+        b"</sheetData>", b'<row r="1048576"><c r="A1048576"><v>9</v></c></row></sheetData>'
+    )
+    stray = parse_roster(rezip(wide, {SHEET: down}))
+    assert [(e.line, e.field) for e in stray.errors] == [(1048576, "name")]
+
+
+NS = b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+
+
+def test_a_malformed_xlsx_is_refused_never_raised() -> None:
+    """Broken XML, a missing part, a cut or corrupt zip: each a refusal, none a traceback."""
+    good = xlsx(["座位号", "姓名"], [1, "王建国"], ["2", "李红梅"])
+    broken = {
+        "cut-xml": rezip(good, {SHEET: NS + b'<sheetData><row r="1"><c'}),
+        "entity": rezip(
+            good, {SHEET: b"<?xml version='1.0'?><!DOCTYPE x [<!ENTITY a 'aa'>]><x>&a;</x>"}
+        ),
+        "bad-coordinates": rezip(
+            good,
+            {
+                SHEET: NS + b'<sheetData><row r="x"><c r="ZZZZZ1"><v>1</v></c></row>'
+                b"</sheetData></worksheet>"
+            },
+        ),
+        "no-shared-string": rezip(
+            good,
+            {
+                SHEET: NS + b'<sheetData><row r="1"><c r="A1" t="s"><v>99</v></c></row>'
+                b"</sheetData></worksheet>"
+            },
+        ),
+        "no-sheet": rezip(good, {}, drop=(SHEET,)),
+        "no-workbook": rezip(good, {}, drop=("xl/workbook.xml",)),
+        "truncated": good[: len(good) // 2],
+        "not-a-zip": b"PK\x03\x04" + bytes(range(256)) * 20,
+    }
+    for name, data in broken.items():
+        assert "不是有效的XLSX文件" in only_refusal(parse_roster(data, "名单.xlsx")), name
 
 
 # ---------------------------------------------------------------- applying

@@ -765,3 +765,83 @@ def _log_lines(app: Flask) -> list[str]:
 
     with app.app_context(), sessions()() as s:
         return [line.decode() for line in iter_lines(s)]
+
+
+# --- exports are data, not code ----------------------------------------------------------
+
+# Text a spreadsheet program would run as a formula (OWASP, CSV injection).
+HOSTILE = ['=HYPERLINK("http://x","y")', "+1", "-2+3", "@SUM(A1)", "\tx", "\rx"]
+
+
+def assert_inert_csv(data: str, hostile: list[str]) -> None:
+    """Every hostile text is in the CSV as ``'`` + itself, and no cell starts a formula."""
+    cells = [c for row in csv.reader(io.StringIO(data.removeprefix("\ufeff"))) for c in row]
+    for text in hostile:
+        assert "'" + text in cells, (text, cells)
+    starts = ("=", "+", "@", "\t", "\r")
+    assert not [c for c in cells if c.startswith(starts) or re.match(r"-\D", c)], cells
+    # and the text fields are quoted, as OWASP asks: "'=HYPERLINK(""http://x"",""y"")"
+    if hostile[0] in HOSTILE:
+        assert '"\'=HYPERLINK(""http://x"",""y"")"' in data
+
+
+def assert_inert_xlsx(data: bytes, hostile: list[str]) -> list[tuple[Any, ...]]:
+    from openpyxl import load_workbook
+
+    sheet = load_workbook(io.BytesIO(data)).active
+    cells = [cell for row in sheet.iter_rows() for cell in row]
+    assert not [c.coordinate for c in cells if c.data_type == "f"]
+    texts = [c.value for c in cells if isinstance(c.value, str)]
+    assert all(c.data_type == "s" for c in cells if isinstance(c.value, str))
+    for text in hostile:  # XML reads a CR back as LF (openpyxl does not escape it)
+        assert "'" + text.replace("\r", "\n") in texts, (text, texts)
+    assert not [t for t in texts if t.startswith(("=", "+", "-", "@", "\t", "\r"))]
+    return list(sheet.values)
+
+
+def test_exports_write_formula_like_text_as_text(shared_dir: Path) -> None:
+    """A vote, agenda item or candidate titled like a formula is exported as text; a
+    member named like one too. Counts stay numbers."""
+    motion = sheet_of(MOTION, title=HOSTILE[0], agenda_item=HOSTILE[1],
+                      titles={"a": HOSTILE[2], "b": HOSTILE[3]}, vote_id=1)  # fmt: skip
+    selection = sheet_of(RUNOFF, title=HOSTILE[4], agenda_item=HOSTILE[5],
+                         titles={"p": HOSTILE[0], "q": "-", "r": "普通"}, vote_id=2)  # fmt: skip
+    votes = [motion, selection]
+    assert_inert_csv(results_csv(votes), HOSTILE)
+    values = assert_inert_xlsx(results_xlsx(votes), HOSTILE)
+    assert isinstance(values[1][values[0].index("赞成")], int)  # a count is still a number
+
+    at = datetime(2026, 11, 25, 1, 0, 5, tzinfo=UTC)
+    members = [
+        AttendanceRow(i + 1, name, i % 2 == 0, "operator", at) for i, name in enumerate(HOSTILE)
+    ]
+    assert_inert_csv(attendance_csv(members), HOSTILE)
+    values = assert_inert_xlsx(attendance_xlsx(members), HOSTILE)
+    assert [row[0] for row in values[1:]] == [1, 2, 3, 4, 5, 6]
+
+    # Only text is touched: a negative number is a number, not a formula.
+    rows = [{"seat": -3, "name": "张三"}, {"seat": 2, "name": "a-b"}]
+    read = list(csv.reader(io.StringIO(sheets.to_csv(rows, ("seat", "name")).decode("utf-8-sig"))))
+    assert read[1:] == [["-3", "张三"], ["2", "a-b"]]
+    from openpyxl import load_workbook
+
+    book = load_workbook(io.BytesIO(sheets.to_xlsx(rows, ("seat", "name"), "t")))
+    assert list(book.active.values)[1:] == [(-3, "张三"), (2, "a-b")]
+    assert book.active["A2"].data_type == "n"
+
+
+def test_the_attendance_export_of_a_hostile_name_is_text(live_app: Flask) -> None:
+    """Through the server: a member renamed ``=HYPERLINK(...)`` in the roster."""
+    from voting_server.models import Member
+
+    with live_app.app_context(), write_transaction(sessions()) as session:
+        for seat, name in enumerate(HOSTILE, start=1):
+            member = session.query(Member).filter_by(body_id=body_id(live_app), seat=seat).one()
+            member.name = name
+    staff = logged_in(live_app, StaffRole.SECRETARIAT)
+    csv_export = staff.client.get("/results/sittings/1/attendance.csv")
+    assert csv_export.status_code == 200
+    assert_inert_csv(csv_export.data.decode("utf-8-sig"), HOSTILE)
+    xlsx_export = staff.client.get("/results/sittings/1/attendance.xlsx")
+    assert xlsx_export.status_code == 200
+    assert_inert_xlsx(xlsx_export.data, HOSTILE)

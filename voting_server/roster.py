@@ -9,6 +9,12 @@ seats missing from the file are set inactive — and ``member_count`` (全体组
 Files come from Excel in Chinese offices: CSV in UTF-8 (with or without BOM),
 UTF-16 ("Unicode text") or GB18030 (the legacy ANSI code page), or XLSX,
 often with a title row above the header.
+
+A file is hostile until read: parsing is bounded (``MAX_BYTES``, ``MAX_ROWS``,
+``MAX_COLUMNS``, ``MAX_CELL_CHARS``; an XLSX is a zip, so its parts are counted
+and their unpacked size summed before openpyxl opens it: a zip bomb is refused
+unread), and anything malformed is a refusal naming the problem, never an
+exception. The server parses in a process of its own (``services.uploads``).
 """
 
 from __future__ import annotations
@@ -45,6 +51,17 @@ HEADERS: dict[str, frozenset[str]] = {
     "group": frozenset({"代表团", "组别", "代表团/组别", "分组", "group", "delegation"}),
 }
 REQUIRED = ("seat", "name")
+
+# Bounds of a roster file. A national congress has about 3,000 deputies: its roster
+# as CSV is ~100 KB, as XLSX ~150 KB unpacked ~1 MB.
+MAX_BYTES = 2 * 1024 * 1024
+MAX_ROWS = 5000  # filled rows, title and header included
+MAX_COLUMNS = 20
+MAX_CELL_CHARS = 200  # a name has at most NAME_MAX, a group GROUP_MAX
+MAX_XLSX_PARTS = 500  # files inside the zip; Excel writes about a dozen
+MAX_XLSX_UNPACKED = 20 * 1024 * 1024
+EXCEL_MAX_ROW = 1_048_576  # no worksheet row is further down
+_MB = 1024 * 1024
 _FIELD_ORDER = ("file", "header", "seat", "name", "group", "row")  # errors of a line, in this order
 _CJK = r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]"
 
@@ -102,6 +119,8 @@ class RosterRejected(Exception):
 
 def parse_roster(data: bytes, filename: str = "") -> ParsedRoster:
     """Parse a roster file's bytes; XLSX is recognised by its content, not its name."""
+    if len(data) > MAX_BYTES:
+        return too_large()
     if data.startswith(b"PK\x03\x04") or filename.lower().endswith(".xlsx"):
         return parse_xlsx(data)
     if data.startswith(b"\xd0\xcf\x11\xe0"):  # the pre-2007 binary .xls format
@@ -124,39 +143,121 @@ def parse_csv(data: bytes) -> ParsedRoster:
         "\t" if "\t" in first and "," not in first else ","
     )  # Excel's "Unicode text" uses tabs
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    lines: list[tuple[int, list[Any]]] = []
+    bounded = _Bounded()
     start = 1
     try:
         for record in reader:
-            lines.append((start, record))  # a quoted field may span lines: report where it starts
+            if not bounded.add(start, record):  # a quoted field may span lines: report its start
+                break
             start = reader.line_num + 1
     except csv.Error as exc:
         return _fail("file", f"CSV格式错误 / malformed CSV: {exc}", line=start)
-    return _parse_table(lines)
+    return bounded.refusal or _parse_table(bounded.table)
 
 
 def parse_xlsx(data: bytes) -> ParsedRoster:
     """Parse the first worksheet of an XLSX workbook (values, not formulas)."""
     import openpyxl
 
+    if len(data) > MAX_BYTES:
+        return too_large()
+    unpacked = _check_zip(data)
+    if unpacked is not None:
+        return unpacked
+    bounded = _Bounded()
     try:
         workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+        try:
+            sheet = workbook.worksheets[0]
+            # Read-only sheets yield an empty row for each gap, so counting from 1 gives
+            # Excel's row number; one column past the limit shows a value out of bounds.
+            rows = sheet.iter_rows(max_row=EXCEL_MAX_ROW, max_col=MAX_COLUMNS + 1, values_only=True)
+            for number, cells in enumerate(rows, start=1):
+                if not bounded.add(number, cells):
+                    break
+        finally:
+            workbook.close()
+    except Exception as exc:  # openpyxl raises anything on a malformed part
+        # (BadZipFile, KeyError for a missing part, XML ParseError, ValueError, TypeError...)
         return _fail(
             "file", f"不是有效的XLSX文件 / not a valid XLSX file ({exc.__class__.__name__})"
         )
+    return bounded.refusal or _parse_table(bounded.table)
+
+
+def _check_zip(data: bytes) -> ParsedRoster | None:
+    """Refuse a zip that is not one, has too many parts or unpacks too large, before any
+    part is read. The sizes in the directory are binding: ``zipfile`` stops reading a
+    part at its stated size (and fails its CRC), so a part cannot unpack larger."""
     try:
-        sheet = workbook.worksheets[0]
-        # Read-only sheets yield an empty row for each gap, so counting from 1 gives Excel's row number.
-        rows = list(enumerate(sheet.iter_rows(min_row=1, values_only=True), start=1))
-    finally:
-        workbook.close()
-    return _parse_table(rows)
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            parts = archive.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError, OSError) as exc:
+        return _fail(
+            "file", f"不是有效的XLSX文件 / not a valid XLSX file ({exc.__class__.__name__})"
+        )
+    if len(parts) > MAX_XLSX_PARTS:
+        return _fail(
+            "file",
+            f"XLSX文件内部件过多：最多 {MAX_XLSX_PARTS} 个 / "
+            f"too many parts in the XLSX file: at most {MAX_XLSX_PARTS}",
+        )
+    if sum(part.file_size for part in parts) > MAX_XLSX_UNPACKED:
+        mb = MAX_XLSX_UNPACKED // _MB
+        return _fail(
+            "file",
+            f"XLSX文件解压后过大：最多 {mb} MB / the XLSX file unpacks to more than {mb} MB",
+        )
+    return None
+
+
+def too_large() -> ParsedRoster:
+    mb = MAX_BYTES // _MB
+    return _fail(
+        "file", f"名册文件过大：最多 {mb} MB / the roster file is too large: at most {mb} MB"
+    )
+
+
+class _Bounded:
+    """The filled rows of a file as text cells, read until a bound is passed."""
+
+    def __init__(self) -> None:
+        self.table: list[tuple[int, list[str]]] = []
+        self.refusal: ParsedRoster | None = None
+
+    def add(self, line: int, cells: Sequence[Any]) -> bool:
+        """Take one row; False (and ``refusal`` set) once the file is out of bounds."""
+        texts = [_cell(v) for v in cells]
+        while texts and not texts[-1]:
+            texts.pop()  # Excel pads rows with empty cells
+        if not texts:
+            return True  # blank lines are not members
+        if len(texts) > MAX_COLUMNS:
+            self.refusal = _fail(
+                "file",
+                f"名册最多 {MAX_COLUMNS} 列 / a roster has at most {MAX_COLUMNS} columns",
+                line=line,
+            )
+        elif any(len(text) > MAX_CELL_CHARS for text in texts):
+            self.refusal = _fail(
+                "row",
+                f"单元格最多 {MAX_CELL_CHARS} 个字符 / a cell has at most {MAX_CELL_CHARS} characters",
+                line=line,
+            )
+        elif len(self.table) >= MAX_ROWS:
+            self.refusal = _fail(
+                "file", f"名册最多 {MAX_ROWS} 行 / a roster has at most {MAX_ROWS} rows", line=line
+            )
+        else:
+            self.table.append((line, texts))
+        return self.refusal is None
 
 
 def read_roster(path: Path) -> ParsedRoster:
     """Read and parse a roster file. OSError propagates (missing file, no permission)."""
-    return parse_roster(path.read_bytes(), path.name)
+    with path.open("rb") as f:
+        data = f.read(MAX_BYTES + 1)  # never more than the bound into memory
+    return parse_roster(data, path.name)
 
 
 def _decode(data: bytes) -> str | None:
@@ -195,10 +296,9 @@ def _column_of(text: str) -> str | None:
     return next((column for column, names in HEADERS.items() if key in names), None)
 
 
-def _parse_table(lines: Iterable[tuple[int, Sequence[Any]]]) -> ParsedRoster:
-    """Rows of cells (with their line numbers) → roster rows and every error."""
-    table = [(n, [_cell(v) for v in cells]) for n, cells in lines]
-    table = [(n, cells) for n, cells in table if any(cells)]  # blank lines are not members
+def _parse_table(lines: Iterable[tuple[int, Sequence[str]]]) -> ParsedRoster:
+    """Filled rows of text cells (with their line numbers) → roster rows and every error."""
+    table = [(n, list(cells)) for n, cells in lines]
     if not table:
         return _fail("file", "文件为空 / the file is empty")
     # Excel lists often start with a title row (示例市人大常委会组成人员名单): one

@@ -70,7 +70,12 @@ class Config:
     TESTING = False
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Strict"
-    MAX_CONTENT_LENGTH = 16 * 1024 * 1024  # roster files and documents
+    # A request body: a document (services.agenda.DOCUMENT_MAX_BYTES, 20 MB) and its form;
+    # larger is refused unread with 413 (views.auth: a page naming the limit).
+    MAX_CONTENT_LENGTH = 21 * 1024 * 1024
+    # A form field held in memory: the preview's copy of a roster (roster.MAX_BYTES, 2 MB,
+    # as base64) or a pasted paper count (views.results.MAX_FORM_JSON).
+    MAX_FORM_MEMORY_SIZE = 8 * 1024 * 1024
     JSON_AS_ASCII = False
 
     def __init__(self, database_url: str | None = None) -> None:

@@ -9,7 +9,8 @@ module renders it as
 - a PDF with an embedded Chinese font (``render_pdf``; ``minutes_pdf``),
 - CSV (UTF-8 with BOM, so Excel reads the Chinese) and XLSX exports of the
   results and of the attendance (``results_csv``, ``results_xlsx``,
-  ``attendance_csv``, ``attendance_xlsx``).
+  ``attendance_csv``, ``attendance_xlsx``). Every exported cell is data,
+  never a formula (``inert_cell``: every CSV/XLSX writer goes through it).
 
 HTML and PDF print the same content, taken from one place (``_SheetView``).
 The QR code holds the sheet code of ``audit.evidence.sheet_code`` as compact
@@ -884,12 +885,39 @@ def attendance_rows(rows: Iterable[AttendanceRow]) -> list[dict[str, Any]]:
     return out
 
 
+# A text cell starting with one of these is read as a formula by spreadsheet programs
+# (=HYPERLINK(...), +1, -2+3, @SUM(...)); tab and CR start one in some of them.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def inert_cell(value: Any) -> Any:
+    """``value`` as an exported cell that is data, never code (OWASP, CSV injection).
+
+    Text that starts like a formula gets a leading ``'``, so that it shows as
+    the text it is; numbers stay numbers (a negative count is not a formula).
+    The one home of this rule: every CSV and XLSX writer calls it.
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def csv_writer(stream: Any) -> Any:
+    """A csv writer for exports: every text field quoted (numbers are not); pass each
+    row through ``inert_row``."""
+    return csv.writer(stream, lineterminator="\r\n", quoting=csv.QUOTE_NONNUMERIC)
+
+
+def inert_row(values: Iterable[Any]) -> list[Any]:
+    return [inert_cell(v) for v in values]
+
+
 def _csv_text(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> str:
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow([COLUMN_LABELS.get(c, c) for c in columns])
+    writer = csv_writer(out)
+    writer.writerow(inert_row(COLUMN_LABELS.get(c, c) for c in columns))
     for row in rows:
-        writer.writerow(["" if row.get(c) is None else row.get(c) for c in columns])
+        writer.writerow(inert_row("" if row.get(c) is None else row.get(c) for c in columns))
     return "\ufeff" + out.getvalue()
 
 
@@ -906,12 +934,16 @@ def to_xlsx(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], title: st
     book = Workbook()
     ws = book.active
     ws.title = title[:31]
-    ws.append([COLUMN_LABELS.get(c, c) for c in columns])
+    ws.append(inert_row(COLUMN_LABELS.get(c, c) for c in columns))
     for cell in ws[1]:
         cell.font = Font(bold=True)
         cell.fill = PatternFill("solid", fgColor="F2F2F2")
     for row in rows:
-        ws.append([row.get(c) for c in columns])
+        ws.append(inert_row(row.get(c) for c in columns))
+    for line in ws.iter_rows():
+        for cell in line:
+            if isinstance(cell.value, str):
+                cell.data_type = "s"  # text, whatever it looks like: never a formula ("f")
     ws.freeze_panes = "A2"
     for i, c in enumerate(columns, start=1):
         longest = max((len(str(row.get(c) or "")) for row in rows), default=0)

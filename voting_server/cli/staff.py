@@ -9,7 +9,6 @@ codes and PINs these commands print or write are secrets for the operator.
 
 from __future__ import annotations
 
-import csv
 import os
 import sys
 from collections.abc import Iterator
@@ -167,10 +166,12 @@ def issue_pins_command(out: Path, body_id: int | None, database_url: str | None)
                         select(Member.seat, Member.name).where(Member.body_id == body.id)
                     )
                 }
-                writer = csv.writer(f)
-                writer.writerow(["seat", "name", "pin"])
+                from voting_server.sheets import csv_writer, inert_row  # fpdf & co.: only here
+
+                writer = csv_writer(f)  # a name is data, never a formula
+                writer.writerow(inert_row(["seat", "name", "pin"]))
                 for number, pin in pins.items():
-                    writer.writerow([number, names.get(number, ""), pin])
+                    writer.writerow(inert_row([number, names.get(number, ""), pin]))
                 f.flush()
                 os.fsync(f.fileno())  # on disk before the new PINs are committed
             done = True

@@ -37,6 +37,7 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext
 from sqlalchemy.orm import Session
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.routing import BuildError
 
 from voting_server.extensions import db, sessions
@@ -95,6 +96,7 @@ def init_app(app: Flask) -> None:
         Throttle(LOGIN_FAILURES_PER_ADDRESS, LOGIN_WINDOW_S),
     )
     app.before_request(_check_csrf)
+    app.register_error_handler(RequestEntityTooLarge, _too_large)
     app.context_processor(
         lambda: {
             "csrf_token": csrf_token,
@@ -197,6 +199,15 @@ def login_required(*roles: StaffRole | str) -> Callable[[F], F]:
 
 def message_page(title: str, message: str, status: int) -> ResponseReturnValue:
     return render_template("auth/message.html", title=title, message=message), status
+
+
+def _too_large(_: RequestEntityTooLarge) -> ResponseReturnValue:
+    """A body over MAX_CONTENT_LENGTH (or a form field over MAX_FORM_MEMORY_SIZE): refused
+    unread, with the limit named, instead of Werkzeug's English page."""
+    mb = current_app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024)
+    return message_page(
+        gettext("无法上传"), gettext("上传的内容过大：最多 %(mb)s MB。", mb=mb), 413
+    )
 
 
 def refusal_text(refused: Refusal) -> str:

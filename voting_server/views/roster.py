@@ -4,7 +4,9 @@ A thin page over ``voting_server.roster`` (the same parser and all-or-nothing
 apply as ``voting-server import-roster``). 预览 applies the roster in a
 transaction that is rolled back, to show what would change; 导入 applies it
 and logs the new roster (``services.rosters``). Any bad row: every error is
-listed with its line and field, and nothing is written.
+listed with its line and field, and nothing is written. The file is parsed
+within the roster's bounds, in a process apart from the event loop
+(``services.uploads``): the hall's sockets are served meanwhile.
 """
 
 from __future__ import annotations
@@ -19,10 +21,16 @@ from flask_babel import gettext as _
 
 from voting_server.extensions import audit_log, db, sessions
 from voting_server.models import Body, StaffRole
-from voting_server.roster import ParsedRoster, RosterChanges, RosterRejected, apply_roster
-from voting_server.roster import parse_roster as parse_roster_file
+from voting_server.roster import (
+    MAX_BYTES,
+    ParsedRoster,
+    RosterChanges,
+    RosterRejected,
+    apply_roster,
+)
 from voting_server.services.rosters import log_roster_if_changed
 from voting_server.services.transactions import WRITE_LOCK, write_transaction
+from voting_server.services.uploads import parse_roster_upload
 from voting_server.views.admin import _body, _no_body, _username
 from voting_server.views.auth import login_required
 
@@ -30,15 +38,13 @@ log = logging.getLogger(__name__)
 
 bp = Blueprint("roster", __name__, url_prefix="/admin/roster")
 
-MAX_ROSTER_BYTES = 5_000_000  # a roster of thousands of deputies is well under 1 MB
-
 
 def _read_upload() -> tuple[bytes, str] | str:
     """The roster's bytes and file name: the upload, or the preview's hidden copy.
-    A string is the error to show."""
+    A string is the error to show. Past ``MAX_BYTES`` the parse refuses it."""
     upload = request.files.get("file")
     if upload is not None and upload.filename:
-        data = upload.stream.read(MAX_ROSTER_BYTES + 1)
+        data = upload.stream.read(MAX_BYTES + 1)
         name = upload.filename
     elif request.form.get("data"):
         try:
@@ -48,8 +54,6 @@ def _read_upload() -> tuple[bytes, str] | str:
         name = request.form.get("filename", "")
     else:
         return _("请选择名册文件（CSV 或 XLSX）。")
-    if len(data) > MAX_ROSTER_BYTES:
-        return _("文件过大（超过 5 MB）。")
     return data, name
 
 
@@ -72,7 +76,7 @@ def upload() -> ResponseReturnValue:
     if isinstance(read, str):
         return render_template("operator/roster.html", body=body, error=read), 400
     data, filename = read
-    parsed = parse_roster_file(data, filename)
+    parsed = parse_roster_upload(data, filename)
     if not parsed.ok:
         return _page(body, parsed, filename, errors=list(parsed.errors)), 400
     if request.form.get("action") == "import":
