@@ -53,11 +53,14 @@ stack: install
 	$(BIN)/voting-server stack --create-database --processes $(STACK_PROCESSES) --port $(STACK_PORT) \
 		--database-url $(STACK_DATABASE) --message-queue $(STACK_REDIS)
 
-## make test: the whole suite (ruff, then pytest); non-zero on any failure
+## make test: the whole suite (ruff, then pytest); non-zero on any failure, and when pytest
+## ran no test at all (its exit 5: nothing collected, or everything deselected)
 test: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/pytest
+	$(BIN)/pytest; status=$$?; \
+	if [ $$status -eq 5 ]; then echo "make test: pytest ran no test (exit 5)" >&2; fi; \
+	exit $$status
 
 ## make soak: the crash test with thousands of kill -9 moments (SOAK_MOMENTS, default 2000)
 SOAK_MOMENTS ?= 2000
