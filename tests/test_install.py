@@ -5,11 +5,13 @@ hashes) and then the package itself without dependencies, as docs/deployment.md 
 runs ``voting-server simulate``: the production server (gunicorn's gevent worker) on a local
 port, 30 kiosks over real sockets. Nothing of the checkout or of the dev venv may leak in:
 the venv is built from a copy of the source, and every command runs outside the checkout.
-The lock files themselves must still say what pyproject.toml asks for.
+The lock files themselves must still say what pyproject.toml asks for, and pyproject.toml
+must declare every package the code imports.
 """
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import re
@@ -17,6 +19,7 @@ import shutil
 import subprocess
 import sys
 import tomllib
+from importlib.metadata import packages_distributions
 from pathlib import Path
 
 import pytest
@@ -154,3 +157,35 @@ def test_the_lock_files_pin_what_pyproject_asks_for() -> None:
     assert all(hashes > 0 for _, hashes in [*runtime.values(), *dev.values()])
     # The dev venv runs the very versions a production install gets.
     assert {name: dev[name][0] for name in runtime} == {n: v for n, (v, _) in runtime.items()}
+
+
+def imported_modules(package: Path) -> set[str]:
+    """The top-level modules that the package's code imports (absolute imports only)."""
+    found: set[str] = set()
+    for source in package.rglob("*.py"):
+        for node in ast.walk(ast.parse(source.read_text())):
+            if isinstance(node, ast.Import):
+                found.update(alias.name.split(".")[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                found.add(node.module.split(".")[0])
+    return found
+
+
+def test_every_package_the_code_imports_is_a_declared_dependency() -> None:
+    # A package that only comes along with another one may leave with its next release.
+    ours = [
+        pattern.rstrip("*")
+        for pattern in PYPROJECT["tool"]["setuptools"]["packages"]["find"]["include"]
+    ]
+    declared = {
+        canonicalize_name(Requirement(r).name) for r in PYPROJECT["project"]["dependencies"]
+    }
+    providers = packages_distributions()
+    imported = set().union(*(imported_modules(REPO / package) for package in ours))
+    third_party = imported - set(sys.stdlib_module_names) - set(ours) - {"__future__"}
+    undeclared = {
+        module: providers.get(module)
+        for module in sorted(third_party)
+        if not declared & {canonicalize_name(d) for d in providers.get(module, [])}
+    }
+    assert undeclared == {}
