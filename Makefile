@@ -6,16 +6,37 @@ STAMP  := $(VENV)/.installed-stamp
 HOST   ?= 127.0.0.1
 PORT   ?= 5080
 
-.PHONY: install run stack test soak storm bench lint format clean translations
+# What is installed is pinned, with hashes: requirements.lock (the server, what a production
+# install needs) and requirements-dev.lock (with the dev extra: tests, ruff, bench), both
+# compiled from pyproject.toml by `make lock`.
+LOCK     := requirements.lock
+DEV_LOCK := requirements-dev.lock
 
-$(STAMP): pyproject.toml
+.PHONY: install lock run stack test soak storm bench lint format clean translations
+
+$(STAMP): pyproject.toml $(LOCK) $(DEV_LOCK)
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed (found " + sys.version.split()[0] + ")")'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --require-hashes -r $(DEV_LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	$(BIN)/python -m pip check
 	touch $(STAMP)
 
 install: $(STAMP)
+
+## make lock: recompile both lock files from pyproject.toml with pip-tools (kept in .venv-lock);
+## existing pins stay unless LOCK_ARGS=--upgrade (or --upgrade-package NAME). Run it with the
+## oldest supported Python, 3.11, so that the lock holds everything 3.11 needs.
+LOCK_VENV := .venv-lock
+PIP_TOOLS := pip-tools==7.6.2
+LOCK_ARGS ?=
+COMPILE    = $(LOCK_VENV)/bin/pip-compile --quiet --generate-hashes --strip-extras \
+	--no-emit-index-url --no-emit-find-links $(LOCK_ARGS)
+lock:
+	test -x $(LOCK_VENV)/bin/pip-compile || { $(PYTHON) -m venv $(LOCK_VENV) && \
+		$(LOCK_VENV)/bin/python -m pip install --quiet $(PIP_TOOLS); }
+	$(COMPILE) --output-file $(LOCK) pyproject.toml
+	$(COMPILE) --extra dev --constraint $(LOCK) --output-file $(DEV_LOCK) pyproject.toml
 
 ## make run: create the embedded database, load the demo committee, serve it
 run: install
@@ -32,11 +53,14 @@ stack: install
 	$(BIN)/voting-server stack --create-database --processes $(STACK_PROCESSES) --port $(STACK_PORT) \
 		--database-url $(STACK_DATABASE) --message-queue $(STACK_REDIS)
 
-## make test: the whole suite (ruff, then pytest); non-zero on any failure
+## make test: the whole suite (ruff, then pytest); non-zero on any failure, and when pytest
+## ran no test at all (its exit 5: nothing collected, or everything deselected)
 test: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/pytest
+	$(BIN)/pytest; status=$$?; \
+	if [ $$status -eq 5 ]; then echo "make test: pytest ran no test (exit 5)" >&2; fi; \
+	exit $$status
 
 ## make soak: the crash test with thousands of kill -9 moments (SOAK_MOMENTS, default 2000)
 SOAK_MOMENTS ?= 2000
@@ -71,4 +95,4 @@ format: install
 	$(BIN)/ruff check --fix .
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(LOCK_VENV) instance .pytest_cache .ruff_cache .hypothesis

@@ -54,6 +54,7 @@ from kiosk_client.client import DEFAULT_ACK_TIMEOUT_S, DEFAULT_DEADLINE_S
 from voting_server.cli.processes import free_port, served, serving
 from voting_server.cli.simulate import Console, percentiles, prepare, random_ballot
 from voting_server.rules import tally
+from voting_server.settings import CONFIG_DIR
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -206,7 +207,7 @@ def echo_served(log_path: Path) -> Iterator[str]:
         VOTING_LOG_LEVEL="warning",
         VOTING_ACCESS_LOG="/dev/null",
     )
-    argv = [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "config" / "gunicorn.conf.py"),
+    argv = [sys.executable, "-m", "gunicorn", "-c", str(CONFIG_DIR / "gunicorn.conf.py"),
             "bench.echo_app:app"]  # fmt: skip
     with serving(argv, env, port, log_path, cwd=ROOT) as base:
         yield base

@@ -7,7 +7,9 @@ SQLite default, a PostgreSQL deployment and the tests:
 - ``VOTING_INSTANCE_DIR``: where the embedded database, keys and secrets live
 - ``VOTING_SECRET_KEY``: Flask session key (default: generated once, kept in
   the instance dir with mode 0600)
-- ``VOTING_PRESETS_FILE``: rule presets (default: ``config/presets.toml``)
+- ``VOTING_CONFIG_DIR``: gunicorn's settings, the presets and the nginx template
+  (default: ``voting_server/config``, shipped inside the package)
+- ``VOTING_PRESETS_FILE``: rule presets (default: ``presets.toml`` there)
 - ``VOTING_ASYNC_MODE``: Socket.IO async mode (``gevent`` under gunicorn,
   ``threading`` for the test client)
 - ``VOTING_PUBLIC_URL``: the server's address as the tablets reach it (for
@@ -32,8 +34,8 @@ import os
 import secrets
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-CONFIG_DIR = Path(os.environ.get("VOTING_CONFIG_DIR", REPO_ROOT / "config"))
+# Inside the package, so that an installed wheel has it too (not only a checkout).
+CONFIG_DIR = Path(os.environ.get("VOTING_CONFIG_DIR") or Path(__file__).resolve().parent / "config")
 
 
 def secret_key(directory: Path) -> str:
