@@ -2,12 +2,12 @@
 
 The same stack as the hall server — Flask, Flask-SocketIO (python-socketio,
 python-engineio), gunicorn with one gevent worker, configured by
-voting_server/config/gunicorn.conf.py — and one event, ``echo``, that acknowledges its
+config/gunicorn.conf.py — and one event, ``echo``, that acknowledges its
 payload and does nothing else: no validation, no signature check, no
 database, no broadcast. ``echo_per_s`` (CONTRACTS.md §5) is measured
 against it with the same clients and the same payloads as the ballots::
 
-    VOTING_BIND=127.0.0.1:5099 python -m gunicorn -c voting_server/config/gunicorn.conf.py bench.echo_app:app
+    VOTING_BIND=127.0.0.1:5099 python -m gunicorn -c config/gunicorn.conf.py bench.echo_app:app
 """
 
 from __future__ import annotations

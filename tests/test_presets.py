@@ -1,4 +1,4 @@
-"""Rule presets: voting_server/config/presets.toml resolves to valid, explicit vote configurations."""
+"""Rule presets: config/presets.toml resolves to valid, explicit vote configurations."""
 
 from __future__ import annotations
 

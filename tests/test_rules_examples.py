@@ -626,7 +626,7 @@ def test_subject_without_valid_marks_ranks_last() -> None:
     assert {s: v["rank"] for s, v in subjects.items()} == {"a": 1, "c": 3, "d": 2, "e": 3}
 
 
-# --- presets (voting_server/config/presets.toml) -----------------------------------------
+# --- presets (config/presets.toml) -----------------------------------------
 # tests/test_presets.py covers two_thirds (1,987 of 2,980) and satisfaction_below_60;
 # here: the defaults reached through a preset equal the scenario defaults, by example.
 

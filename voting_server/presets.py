@@ -1,4 +1,4 @@
-"""Named rule presets from ``voting_server/config/presets.toml``.
+"""Named rule presets from ``config/presets.toml``.
 
 A preset is a partial vote configuration: it overrides RULES.md's defaults
 (kept in ``rules.kinds``) and nothing else. Resolving a preset always goes

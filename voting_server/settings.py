@@ -34,7 +34,7 @@ import os
 import secrets
 from pathlib import Path
 
-# Inside the package, so that an installed wheel has it too (not only a checkout).
+# voting_server/config links to the repository's config/, so an installed wheel has it too.
 CONFIG_DIR = Path(os.environ.get("VOTING_CONFIG_DIR") or Path(__file__).resolve().parent / "config")
 
 

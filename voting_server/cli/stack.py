@@ -5,7 +5,7 @@ free local ports, sharing one PostgreSQL database, one instance dir (the
 server's signing key, the session key, secret votes' keys) and one Redis
 channel for Socket.IO broadcasts; nginx in front of them with sticky
 sessions, run unprivileged as a child with a config generated from
-``voting_server/config/nginx.conf.template``. ``running_stack`` is the one place that
+``config/nginx.conf.template``. ``running_stack`` is the one place that
 starts it: the command, the tests and the benchmark use it.
 """
 

@@ -118,7 +118,7 @@ class Threshold:
         return {"base": self.base.value, "ratio": [self.num, self.den], "strict": self.strict}
 
 
-# RULES.md defaults. Named presets (voting_server/config/presets.toml) are deltas from these.
+# RULES.md defaults. Named presets (config/presets.toml) are deltas from these.
 MAJORITY_OF_MEMBERS = Threshold(ThresholdBase.MEMBERS, 1, 2, strict=True)  # 全体组成人员过半数
 TWO_THIRDS_OF_MEMBERS = Threshold(ThresholdBase.MEMBERS, 2, 3, strict=False)  # 三分之二以上
 DEFAULT_QUORUM = MAJORITY_OF_MEMBERS  # 过半数出席

@@ -67,7 +67,7 @@ def kiosk_document(document_id: int) -> ResponseReturnValue:
     """A document of the current agenda, opened on a tablet through a link from
     ``document_link`` (docs/protocol.md). No session: the signed token is the
     permission. The token travels in the query string, which the access log leaves
-    out (voting_server/config/gunicorn.conf.py logs the path only)."""
+    out (config/gunicorn.conf.py logs the path only)."""
     found = kiosk_documents.linked_document(
         db(), current_app.config["SECRET_KEY"], request.args.get("t", ""), document_id
     )
