@@ -433,12 +433,18 @@ class Shard:
 
         if mode == "kiosk":
             await phase("enrolled", lambda r: self.seats[r[0]].enroll(self.http, base, r[1]), 32)
-            if cmd.get("sign_in") == "none":  # members marked present by staff: no PIN
+            if cmd.get("sign_in") == "none":  # members marked present by staff
                 await phase(
                     "connected",
                     lambda r: self.seats[r[0]].connect(base, SETUP_TIMEOUT_S),
                     concurrency,
                 )
+                if any(r[2] for r in remaining()):  # the PIN that lets the tablet vote
+                    await phase(
+                        "pin confirmed",
+                        lambda r: self.seats[r[0]].sign_in(r[2], SETUP_TIMEOUT_S),
+                        concurrency,
+                    )
             elif cmd.get("sign_in") == "apart":
                 await phase("signed in apart", sign_in_apart, concurrency)
                 await phase(
