@@ -97,8 +97,6 @@ def test_a_proxy_marked_deputy_votes_only_after_their_own_pin_on_the_seats_table
     tablet = kiosk(live_server.url, hall, PIN_SEAT)
     try:
         state = tablet.connect(WAIT)["state"]
-        # Counted present, yet this tablet still asks for the PIN.
-        assert (state["present"], state["signed_in"]) == (True, False)
         motion = hall.votes[VoteKind.MOTION]
         hall.configure(motion, secret=False)
         assert staff["presidium"].call("open_vote", {"vote": motion})["ok"]
@@ -110,6 +108,8 @@ def test_a_proxy_marked_deputy_votes_only_after_their_own_pin_on_the_seats_table
         assert refused.value.code == "pin_required"
         assert refused.value.answer["message"] == "请在本席位平板上输入本人密码"
         assert hall.snapshot() == before  # no press, no entry
+        # Counted present, yet this tablet still asks for the PIN.
+        assert (state["present"], state["signed_in"]) == (True, False)
 
         answer = tablet.sign_in(deputy.pin, timeout=WAIT)
         assert answer["ok"] and answer["signed_in"], answer
