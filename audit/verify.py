@@ -454,7 +454,7 @@ class Replay:
         _require(device.pending and not device.revoked, f"device {data['device']} not pending")
         _require(int(data["seat"]) == device.seat, f"device {data['device']} is for another seat")
         _require(data["role"] == "presidium", f"role {data['role']} cannot decide a replacement")
-        int(data["by"])
+        _require(isinstance(data["by"], int), "by must be a staff user id")
         return device
 
     def on_device_enrollment_confirmed(self, data: dict[str, Any]) -> None:
