@@ -233,7 +233,9 @@ def _had_device(session: Session, body_id: int, seat: int) -> bool:
     )
 
 
-def _pending_requests(session: Session, body_id: int, seat: int | None = None) -> list[Any]:
+def _pending_requests(
+    session: Session, body_id: int, seat: int | None = None
+) -> list[DeviceReplacement]:
     query = select(DeviceReplacement).where(
         DeviceReplacement.body_id == body_id,
         DeviceReplacement.status == ReplacementStatus.PENDING,
