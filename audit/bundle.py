@@ -38,6 +38,10 @@ _HEAD_RE = re.compile(r"^([0-9]+):([0-9a-fA-F]{64})$")
 # Canonical lines have no spaces, so a device entry always contains this;
 # anything else need not be parsed a second time.
 _DEVICE_TYPE_MARK = b'"type":"device_'
+# Entries that give a device its key, and those that make it unusable (a rejected
+# replacement tablet is never usable: keys.json marks it revoked).
+ENROLLING = frozenset({"device_enrolled", "device_enrollment_requested"})
+REVOKING = frozenset({"device_revoked", "device_enrollment_rejected"})
 
 
 class BundleError(Exception):
@@ -235,7 +239,7 @@ def _check_kiosks(lines: list[bytes], kiosks: dict[str, KioskEntry]) -> BundleEr
     revoked: set[str] = set()
     for index, type_, device, data in _device_entries(lines):
         listed = kiosks.get(device)
-        if type_ == "device_enrolled":
+        if type_ in ENROLLING:
             enrolled.add(device)
             if listed is None:
                 return BundleError(index, f"{KEYS_FILE} does not list device {device}")
@@ -260,7 +264,7 @@ def _check_kiosks(lines: list[bytes], kiosks: dict[str, KioskEntry]) -> BundleEr
 
 
 def _device_entries(lines: Iterable[bytes]) -> Iterator[tuple[int, str, str, dict[str, Any]]]:
-    """(index, type, device, data) of each readable device_enrolled / device_revoked."""
+    """(index, type, device, data) of each readable entry of ``ENROLLING`` or ``REVOKING``."""
     for index, line in enumerate(lines):
         if _DEVICE_TYPE_MARK not in line:
             continue
@@ -271,7 +275,7 @@ def _device_entries(lines: Iterable[bytes]) -> Iterator[tuple[int, str, str, dic
         if not isinstance(entry, dict) or not isinstance(entry.get("data"), dict):
             continue
         type_, device = entry.get("type"), entry["data"].get("device")
-        if type_ in {"device_enrolled", "device_revoked"} and isinstance(device, str):
+        if type_ in ENROLLING | REVOKING and isinstance(device, str):
             yield index, type_, device, entry["data"]
 
 

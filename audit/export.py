@@ -181,9 +181,9 @@ def _note_device(logged: dict[str, dict[str, Any]], line: bytes) -> None:
     try:
         entry = json.loads(line)
         data, device = entry["data"], entry["data"]["device"]
-        if entry["type"] == "device_enrolled":
+        if entry["type"] in {"device_enrolled", "device_enrollment_requested"}:
             logged[device] = {"seat": data["seat"], "public_key": data["public_key"]}
-        elif entry["type"] == "device_revoked" and device in logged:
+        elif entry["type"] in {"device_revoked", "device_enrollment_rejected"} and device in logged:
             logged[device]["revoked"] = True
     except (ValueError, KeyError, TypeError):
         pass  # not a device entry after all (the mark was inside some text)

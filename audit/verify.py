@@ -51,6 +51,8 @@ if TYPE_CHECKING:  # audit.parallel imports this module
 PARALLEL_FROM = 10_000  # below this many lines, starting worker processes costs more than it saves
 PROGRESS_EVERY = 100_000  # entries between two calls of ``progress``
 PRESS_TYPES = frozenset({"ballot", "participation"})  # entries carrying a kiosk signature
+KEY_TYPES = frozenset({"device_enrolled", "device_enrollment_requested"})  # name a device key
+REQUESTED = b'"type":"device_enrollment_requested"'
 
 Progress = Callable[[int, int], None]  # (entries verified so far, entries in the log)
 
@@ -310,11 +312,12 @@ def enrolled_keys(lines: Iterable[bytes]) -> dict[str, str]:
     """
     keys: dict[str, str] = {}
     for line in lines:
-        if b'"type":"device_enrolled"' not in line:  # canonical lines have no spaces
+        # canonical lines have no spaces
+        if b'"type":"device_enrolled"' not in line and REQUESTED not in line:
             continue
         try:
             entry = json.loads(line)
-            if entry["type"] != "device_enrolled":
+            if entry["type"] not in KEY_TYPES:
                 continue
             device, key = entry["data"]["device"], entry["data"]["public_key"]
         except (ValueError, KeyError, TypeError):
@@ -333,6 +336,7 @@ class Device:
     key: KioskPublicKey
     checked_ahead: bool  # workers check its signatures with this very key (``kiosk_hints``)
     revoked: bool = False
+    pending: bool = False  # a replacement tablet the presidium has not confirmed
 
 
 @dataclass
@@ -368,6 +372,9 @@ class Replay:
         self.seats: dict[int, tuple[int, int]] = {}  # member id → (body, seat)
         self.devices: dict[str, Device] = {}
         self.attendance: dict[int, set[int]] = {}  # sitting → members signed in
+        # (sitting, member) → the device on which the member entered their PIN: the only
+        # one whose presses count (a proxy sign-in, 代为签到, records none)
+        self.pin_devices: dict[tuple[int, int], str] = {}
         self.votes: dict[int, VoteState] = {}
         self._kiosk_check: bool | None = None  # of the entry being applied
 
@@ -435,6 +442,27 @@ class Replay:
         hint = self.kiosk_hints.get(device)
         self.devices[device] = Device(int(data["seat"]), key, hint == data["public_key"])
 
+    def on_device_enrollment_requested(self, data: dict[str, Any]) -> None:
+        """A replacement tablet (更换表决器): unusable until the presidium confirms it."""
+        self.on_device_enrolled(data)
+        self.devices[str(data["device"])].pending = True
+
+    def _decided(self, data: dict[str, Any]) -> Device:
+        device = self.devices.get(str(data["device"]))
+        _require(device is not None, f"device {data['device']} was never enrolled")
+        assert device is not None
+        _require(device.pending and not device.revoked, f"device {data['device']} not pending")
+        _require(int(data["seat"]) == device.seat, f"device {data['device']} is for another seat")
+        _require(data["role"] == "presidium", f"role {data['role']} cannot decide a replacement")
+        _require(isinstance(data["by"], int), "by must be a staff user id")
+        return device
+
+    def on_device_enrollment_confirmed(self, data: dict[str, Any]) -> None:
+        self._decided(data).pending = False
+
+    def on_device_enrollment_rejected(self, data: dict[str, Any]) -> None:
+        self._decided(data).revoked = True
+
     def on_device_revoked(self, data: dict[str, Any]) -> None:
         device = self.devices.get(str(data["device"]))
         _require(device is not None, f"device {data['device']} was never enrolled")
@@ -443,9 +471,25 @@ class Replay:
     def on_signed_in(self, data: dict[str, Any]) -> None:
         member = int(data["member"])
         _require(member in self.seats, f"member {member} is not on the roster")
-        present = self.attendance.setdefault(int(data["sitting"]), set())
+        sitting = int(data["sitting"])
+        present = self.attendance.setdefault(sitting, set())
         _require(member not in present, f"member {member} signed in twice")
         present.add(member)
+        if data["method"] == "kiosk_pin":
+            self.pin_devices[(sitting, member)] = str(data["device"])
+
+    def on_pin_confirmed(self, data: dict[str, Any]) -> None:
+        """A PIN entered on a tablet by a member already present (after a proxy sign-in,
+        or on a replacement tablet): that tablet's presses count; 实到 is unchanged."""
+        member, sitting, device_id = int(data["member"]), int(data["sitting"]), str(data["device"])
+        _require(member in self.attendance.get(sitting, ()), f"member {member} not signed in")
+        device = self.devices.get(device_id)
+        _require(
+            device is not None and not device.revoked and not device.pending,
+            f"device {device_id} not usable",
+        )
+        _require(self.seats.get(member, (0, 0))[1] == device.seat, "device at another seat")  # type: ignore[union-attr]
+        self.pin_devices[(sitting, member)] = device_id
 
     def on_vote_configured(self, data: dict[str, Any]) -> None:
         vote = data["vote"]
@@ -497,8 +541,12 @@ class Replay:
         device = self.devices.get(str(data["device"]))
         if device is None or device.revoked:
             raise _Mismatch(f"device {data['device']} not usable")
+        if device.pending:
+            raise _Mismatch(f"device {data['device']}: its enrollment was never confirmed")
         if device.seat != seat:
             raise _Mismatch(f"device {data['device']} is not at seat {seat}")
+        if self.pin_devices.get((vote.sitting, member)) != data["device"]:
+            raise _Mismatch(f"member {member} entered no PIN on device {data['device']}")
         if nonce in vote.nonces:
             raise _Mismatch(f"nonce {nonce} used twice")
         ahead = self._kiosk_check

@@ -51,7 +51,9 @@ def prepare(url: str, members: int, key_dir: Path, secret: bool) -> tuple[Any, .
                                    body_id=body.id, seat=seat)  # fmt: skip
             member = attendance.member_at_seat(s, body.id, seat)
             assert member is not None
-            attendance.sign_in(s, log, sitting, member, AttendanceMethod.OPERATOR, by=1)
+            # as at the tablet with the PIN: only such a tablet's ballots count
+            attendance.sign_in(s, log, sitting, member, AttendanceMethod.KIOSK_PIN,
+                               device=device.id)  # fmt: skip
         vote_id = vote.id
     voting = Voting(key_dir)
     with write_transaction(sessions) as s:

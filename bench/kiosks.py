@@ -21,7 +21,8 @@ Commands (``cmd``):
   concurrency, sign_in: "connected" | "apart" | "none", source_addresses}: kiosk
   mode enrolls every seat over HTTP, connects, authenticates and signs the
   member in with the PIN (``none``: the members were marked present by staff;
-  no PIN); echo mode only connects a plain Socket.IO client per seat. The
+  the PIN, if the row has one, then confirms it on the tablet, as a tablet must
+  before it may vote); echo mode only connects a plain Socket.IO client per seat. The
   seats are added to those already connected (``ready`` counts them all).
   ``source_addresses`` N > 0: the seats' Socket.IO connections leave from N
   loopback addresses (127.0.1.2, 127.0.1.3, …) instead of 127.0.0.1, as
@@ -433,12 +434,18 @@ class Shard:
 
         if mode == "kiosk":
             await phase("enrolled", lambda r: self.seats[r[0]].enroll(self.http, base, r[1]), 32)
-            if cmd.get("sign_in") == "none":  # members marked present by staff: no PIN
+            if cmd.get("sign_in") == "none":  # members marked present by staff
                 await phase(
                     "connected",
                     lambda r: self.seats[r[0]].connect(base, SETUP_TIMEOUT_S),
                     concurrency,
                 )
+                if any(r[2] for r in remaining()):  # the PIN that lets the tablet vote
+                    await phase(
+                        "pin confirmed",
+                        lambda r: self.seats[r[0]].sign_in(r[2], SETUP_TIMEOUT_S),
+                        concurrency,
+                    )
             elif cmd.get("sign_in") == "apart":
                 await phase("signed in apart", sign_in_apart, concurrency)
                 await phase(

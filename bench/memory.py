@@ -109,7 +109,8 @@ def main(steps: str, client_procs: int, burst: float, database_url: str | None, 
                 new = seats[connected:count]
                 each(shards, [
                     {"cmd": "setup", "base": base, "mode": "kiosk", "sign_in": "none",
-                     "concurrency": 50, "seats": [[s, hall.codes[s], ""] for s in new[i::client_procs]]}
+                     "concurrency": 50,
+                     "seats": [[s, hall.codes[s], hall.pins[s]] for s in new[i::client_procs]]}
                     for i in range(client_procs)
                 ])  # fmt: skip
                 answers = each(shards, [{"cmd": "authenticated", "timeout": 300}] * client_procs)

@@ -404,7 +404,7 @@ def ballot_phase(
     timings: dict[str, float] = {}
     t = time.monotonic()
     progress(f"preparing the database ({members:,} members; argon2 PIN hashes take a while)")
-    staff_sign_in = sign_in == "staff"  # no PINs: a quick run, not the contract's
+    staff_sign_in = sign_in == "staff"  # cheap PINs: a quick run, not the contract's
     hall = prepare(url, instance, members, secret, pins=not staff_sign_in,
                    operator_sign_in=staff_sign_in)  # fmt: skip
     display_login = add_display_user(url)
@@ -770,8 +770,9 @@ def verify_phase(entries: int) -> dict[str, Any]:
               default="apart", show_default=True,
               help="apart: each kiosk signs in on a connection of its own, then all connect "
               "(fast); connected: all connect first, then sign in (every sign-in is broadcast "
-              "to every connected kiosk); staff: no PINs, every member marked present by staff "
-              "(a quick run for development: no argon2 hashing).")  # fmt: skip
+              "to every connected kiosk); staff: every member marked present by staff, then each "
+              "kiosk confirms with a PIN hashed at argon2's lowest cost (a quick run for "
+              "development: a proxy sign-in alone lets no tablet vote).")  # fmt: skip
 @click.option("--secret", is_flag=True, help="Make the vote secret (default: named).")
 @click.option("--verify-entries", default=1_000_000, show_default=True, type=click.IntRange(1))
 @click.option("--skip-verify", is_flag=True, help="Quick run: leave the verify figures out.")

@@ -39,6 +39,7 @@ RECONNECT_DELAY_S = (0.5, 3.0)  # first and largest pause between reconnection a
 # 3,000 connections, so every attempt not accepted within 1 s was dropped and retried,
 # and the storm fed itself (tests/test_reconnect_storm.py).
 CONNECT_WAIT_S = 30.0
+CONFIRM_POLL_S = 2.0  # a replacement tablet asks again this often whether it was confirmed
 
 
 class Refused(Exception):
@@ -280,6 +281,7 @@ class KioskClient:
         self.seat = seat
         self.member: dict[str, Any] | None = None
         self.server_key: str | None = None  # base64 raw Ed25519, from enrollment
+        self.pending = False  # enrolled as a replacement the presidium has not confirmed
         self.state: Any = None  # as answered to ``authenticate``
         self.transports = list(transports)
         self.ack_timeout_s = ack_timeout_s
@@ -323,6 +325,8 @@ class KioskClient:
         self.device_id = str(answer["device"])
         self.seat = int(answer["seat"])
         self.server_key = answer.get("server_key")
+        # A replacement tablet: it may connect once the presidium confirmed it.
+        self.pending = bool(answer.get("pending"))
         return answer
 
     @property
@@ -347,6 +351,24 @@ class KioskClient:
                 raise Refused.from_answer(self._connect_error) from exc
             raise
         return self.wait_authenticated(timeout)
+
+    def connect_when_confirmed(
+        self, timeout: float = 600.0, poll_s: float = CONFIRM_POLL_S
+    ) -> dict[str, Any]:
+        """``connect`` for a replacement tablet: while the server answers
+        ``device_pending`` (等待主持人确认), try again every ``poll_s`` until ``timeout``.
+        A rejected tablet is refused ``unknown_device``: raised, like any other refusal."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                answer = self.connect(max(1.0, min(10.0, deadline - time.monotonic())))
+            except Refused as refused:
+                if refused.code != "device_pending" or time.monotonic() + poll_s > deadline:
+                    raise
+                time.sleep(poll_s)
+                continue
+            self.pending = False
+            return answer
 
     def wait_authenticated(self, timeout: float) -> dict[str, Any]:
         deadline = time.monotonic() + timeout

@@ -177,10 +177,16 @@ def test_a_kiosk_revoked_while_connected_is_dropped(live_app: Flask) -> None:
     assert 5 not in online_seats()
 
 
-def test_re_enrolling_the_seat_drops_the_old_tablets_connection(live_app: Flask) -> None:
+def test_a_confirmed_replacement_drops_the_old_tablets_connection(live_app: Flask) -> None:
     kiosk = enroll_kiosk(live_app, 6)
     sio, _ = kiosk_socket(live_app, kiosk)
-    enroll_kiosk(live_app, 6)  # the seat enrolls a new tablet
+    new = enroll_kiosk(live_app, 6)  # the seat enrolls a new tablet: pending
+    assert sio.is_connected()
+    refused = socketio.test_client(live_app, auth={"device": new.device_id})
+    assert not refused.is_connected()  # 等待主持人确认
+    presidium = create_staff(live_app, "presidium")
+    with live_app.app_context(), write_transaction(sessions()) as s:
+        devices.decide_replacement(s, audit_log(), new.device_id, True, presidium.id, "presidium")
     assert not sio.is_connected()
 
 

@@ -130,19 +130,45 @@ def test_used_expired_and_unknown_codes_and_foreign_keys_change_nothing(live_app
     _enroll(live_app, fresh, other_key)  # the refusals left the fresh code usable
 
 
-def test_re_enrolling_a_seat_revokes_its_earlier_tablet(live_app: Flask) -> None:
+def test_a_second_tablet_for_an_active_seat_waits_for_the_presidium(live_app: Flask) -> None:
+    """更换表决器: the secretariat's code makes a request, never a swap. The old tablet
+    stays the seat's; the new one is pending — it cannot connect — and logged so."""
     old = enroll_kiosk(live_app, 9)
     new = enroll_kiosk(live_app, 9)
-    revoked, enrolled = _entries(live_app)[-2:]
-    assert revoked["type"] == "device_revoked"
-    assert revoked["data"] == {"device": old.device_id, "reason": "reenrolled"}
-    assert enrolled["type"] == "device_enrolled" and enrolled["data"]["device"] == new.device_id
+    requested = _entries(live_app)[-1]
+    assert requested["type"] == "device_enrollment_requested"
+    assert requested["data"] == {"device": new.device_id, "seat": 9, "replaces": old.device_id,
+                                 "public_key": new.key.public.spki_b64}  # fmt: skip
     with live_app.app_context(), sessions()() as s:
-        assert devices.usable_device(s, old.device_id) is None
-        assert [d.id for d in devices.active_devices(s, old.body_id, 9)] == [new.device_id]
-    # The same tablet may enroll its own seat again with its key.
-    again = enroll_kiosk(live_app, 9, new.key)
-    assert again.device_id != new.device_id
+        assert devices.usable_device(s, new.device_id) is None
+        assert devices.is_pending(s, new.device_id)
+        assert [d.id for d in devices.active_devices(s, old.body_id, 9)] == [old.device_id]
+        (request,) = devices.replacement_requests(s, old.body_id)
+        assert (request["device"], request["seat"], request["replaces"]) == (
+            new.device_id, 9, old.device_id)  # fmt: skip
+    # A third tablet supersedes the pending request: one request per seat at a time.
+    third = enroll_kiosk(live_app, 9)
+    revoked, requested = _entries(live_app)[-2:]
+    assert revoked["data"] == {"device": new.device_id, "reason": "superseded"}
+    assert requested["data"]["device"] == third.device_id
+    with live_app.app_context(), sessions()() as s:
+        assert [r["device"] for r in devices.replacement_requests(s, old.body_id)] == [
+            third.device_id
+        ]
+    _verifies(live_app)
+
+
+def test_revoking_first_does_not_let_the_secretariat_skip_the_presidium(
+    live_app: Flask,
+) -> None:
+    old = enroll_kiosk(live_app, 12)
+    with live_app.app_context(), write_transaction(sessions()) as s:
+        devices.revoke_device(s, audit_log(), old.device_id, "平板丢失")
+    new = enroll_kiosk(live_app, 12)
+    assert _entries(live_app)[-1]["data"]["replaces"] is None
+    with live_app.app_context(), sessions()() as s:
+        assert devices.is_pending(s, new.device_id)
+        assert devices.active_devices(s, old.body_id, 12) == []
     _verifies(live_app)
 
 
@@ -229,7 +255,8 @@ def test_the_enrollment_api_answers_device_seat_and_server_key(live_app: Flask) 
     answer = response.get_json()
     with live_app.app_context():
         server_key = audit_log().key.public_b64
-    assert answer == {"ok": True, "device": answer["device"], "seat": 12, "server_key": server_key}
+    assert answer == {"ok": True, "device": answer["device"], "seat": 12, "pending": False,
+                      "server_key": server_key}  # fmt: skip
     assert answer["device"].startswith("kd_")
 
     again = client.post("/api/kiosk/enroll", json={"code": code, "public_key": key.public.spki_b64})

@@ -173,6 +173,10 @@ def test_a_sheet_fails_against_a_log_rewritten_with_the_servers_own_key() -> Non
     for entry in entries:  # the forger re-signs every entry and recomputes every checkpoint
         if entry["type"] != "checkpoint":
             rewritten.append(entry["type"], entry["data"])
+        if entry["i"] == first_sign_in:  # the tablet's PIN, now a confirmation (代为签到)
+            data = entry["data"]
+            rewritten.append("pin_confirmed", {"sitting": data["sitting"], "member": data["member"],
+                                               "seat": data["seat"], "device": data["by"]})  # fmt: skip
     assert verify_log(rewritten.lines, log.server.public_bytes).ok
     with pytest.raises(EvidenceError, match="rewritten"):
         check_sheet_code(code, rewritten.lines, log.server.public_bytes)

@@ -327,6 +327,7 @@ def test_a_kiosk_cut_off_mid_send_resends_and_gets_the_same_receipt(tmp_path: Pa
         kiosk = KioskClient(link.base, KioskKey.generate(), ack_timeout_s=10.0)
         kiosk.enroll(prepared.codes[2])
         kiosk.connect(timeout=30)
+        kiosk.sign_in(prepared.pins[2], timeout=30)  # staff marked the hall; the PIN is its own
         console = Console(server.base, *prepared.presidium)
         vote = prepared.votes[0]
         console.request("open_vote", {"vote": vote.id})

@@ -77,7 +77,8 @@ def storm_hall(tmp_path: Path) -> Iterator[tuple[ServerProcess, Hall, list[Shard
         seats = sorted(hall.codes)
         answers = each(shards, [
             {"cmd": "setup", "base": server.base, "mode": "kiosk", "sign_in": "none",
-             "concurrency": 50, "seats": [[s, hall.codes[s], ""] for s in seats[i::CLIENT_PROCS]]}
+             "concurrency": 50,
+             "seats": [[s, hall.codes[s], hall.pins[s]] for s in seats[i::CLIENT_PROCS]]}
             for i in range(CLIENT_PROCS)
         ])  # fmt: skip
         assert [f for a in answers for f in a["failures"]] == []

@@ -62,7 +62,8 @@ class Hall:
                 assert member is not None
                 sitting = attendance.current_sitting(s, 1)
                 assert sitting is not None
-                attendance.sign_in(s, self.log, sitting, member, AttendanceMethod.OPERATOR, by=1)
+                attendance.sign_in(s, self.log, sitting, member, AttendanceMethod.KIOSK_PIN,
+                                   device=self.clients[seat].device_id)  # fmt: skip
 
     def configure(self, kind: VoteKind, **columns: Any) -> int:
         with self.tx() as s:

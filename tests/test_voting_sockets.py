@@ -76,6 +76,7 @@ NOTHING: Any = object()  # "emit without a payload"
 
 # The sitting held in the full-sitting tests.
 PIN_SEATS = range(1, 21)  # sign in at the tablet with their PIN
+PINS_ISSUED = range(1, 51)  # the voters: the marked ones confirm with their PIN too
 MARKED_SEATS = range(21, 56)  # marked present by the staff (代为签到)
 PRESENT = 55  # seats 56–61 are absent
 VOTERS = range(1, 51)  # seats 51–55 are present and do not press (未按)
@@ -492,6 +493,12 @@ def hold_sitting(hall: Hall, tablets: dict[int, Tablet], staff: dict[str, Channe
         who = secretariat if seat % 2 else presidium  # both may mark attendance
         answer = who.call("mark_attendance", {"member": hall.deputies[seat].member_id})
         assert answer["ok"] and answer["present"] == seat, answer
+    # 代为签到 marks attendance only: the marked deputies who vote enter their own PIN at
+    # their tablets, which confirms the attendance without counting them twice.
+    for seat in MARKED_SEATS:
+        if seat in VOTERS:
+            answer = tablets[seat].sign_in(hall.deputies[seat].pin)
+            assert answer["ok"] and answer["present"] == PRESENT, answer
     final = {"present": PRESENT, "members": MEMBERS, "quorum_required": 31, "quorate": True}
     for screen in [*staff.values(), tablets[1], tablets[61]]:
         seen = screen.wait_for("attendance", lambda a: a["present"] == PRESENT)
@@ -602,7 +609,7 @@ def hold_sitting(hall: Hall, tablets: dict[int, Tablet], staff: dict[str, Channe
 
 
 def test_a_whole_sitting_through_the_test_client(live_app: Flask) -> None:
-    hall = prepare_hall(live_app, PIN_SEATS)
+    hall = prepare_hall(live_app, PINS_ISSUED)
     app = hall.app
     staff = staff_channels(app, None)
     tablets = {
@@ -617,7 +624,7 @@ def test_a_whole_sitting_through_the_test_client(live_app: Flask) -> None:
 def test_a_whole_sitting_over_real_sockets_and_the_audit_bundle_verifies(
     live_app: Flask, live_server: LiveServer, tmp_path: Path
 ) -> None:
-    hall = prepare_hall(live_app, PIN_SEATS)
+    hall = prepare_hall(live_app, PINS_ISSUED)
     app = hall.app
     staff: dict[str, Channel] = {}
     tablets: dict[int, Tablet] = {}
@@ -669,13 +676,18 @@ EVENTS = ("sign_in", "ballot", "state", "open_vote", "close_vote", "cancel_vote"
           "announce", "mark_attendance")  # fmt: skip
 
 
-def _sign_in_by_staff(hall: Hall, seats: range) -> None:
+def _sign_in_by_staff(hall: Hall, seats: range, pins: Iterable[int] = ()) -> None:
+    """代为签到 of ``seats``; the deputies of ``pins`` then enter their PIN on their own
+    tablet (recorded as the ``sign_in`` event does: without it no ballot counts)."""
     with hall.app.app_context(), write_transaction(sessions()) as s:
         for seat in seats:
             member = s.get(Member, hall.deputies[seat].member_id)
             sitting = attendance.current_sitting(s, member.body_id)  # type: ignore[union-attr]
             assert member is not None and sitting is not None
             attendance.sign_in(s, audit_log(), sitting, member, AttendanceMethod.OPERATOR, by=None)
+            if seat in pins:
+                device = hall.deputies[seat].kiosk.device_id
+                attendance.confirm_pin(s, audit_log(), sitting, member, device)
 
 
 @pytest.mark.parametrize("transport", ["test_client", "websocket"])
@@ -748,7 +760,7 @@ def test_malformed_ballots_are_refused_with_a_clear_error_and_change_nothing(hal
     a = kiosk_channel(app, alice.kiosk)
     b = kiosk_channel(app, bob.kiosk)
     late = kiosk_channel(app, hall.deputies[50].kiosk)  # present? no: not signed in
-    _sign_in_by_staff(hall, range(1, 41))
+    _sign_in_by_staff(hall, range(1, 41), pins=(1, 2))
     motion, selection = hall.votes[VoteKind.MOTION], hall.votes[VoteKind.SELECTION]
     hall.configure(selection, secret=True)
     reg = hall.spec(motion).subjects[0]
@@ -991,7 +1003,7 @@ def test_a_countdown_closes_the_vote_at_its_deadline(hall: Hall) -> None:
     presidium = staff_channel(app, "presidium")
     display = staff_channel(app, "display")
     tablet = kiosk_channel(app, hall.deputies[1].kiosk)
-    _sign_in_by_staff(hall, range(1, 41))
+    _sign_in_by_staff(hall, range(1, 41), pins=(1,))
     motion = hall.votes[VoteKind.MOTION]
     answer = presidium.call("open_vote", {"vote": motion, "duration_s": 10})
     assert answer["ok"] and answer["vote"]["closes_at"]

@@ -178,6 +178,17 @@ JS_STRINGS: dict[str, str] = {
     "console.kiosks_none": N_("尚无已登记的代表终端"),
     "console.kiosks_offline": N_("⚠ %(n)s 台代表终端未连接（第 %(seats)s 座），这些代表无法按键"),
     "console.kiosks_online": N_("代表终端全部在线（%(n)s 台）"),
+    "console.device_request": N_("第 %(seat)s 座 %(name)s 申请更换表决器（%(time)s）"),
+    "console.confirm_device": N_("确认更换"),
+    "console.reject_device": N_("拒绝"),
+    "console.ask_confirm_device": N_(
+        "确认更换第 %(seat)s 座 %(name)s 的表决器？原表决器将立即停用。"
+    ),
+    "console.ask_reject_device": N_("拒绝第 %(seat)s 座 %(name)s 的更换表决器申请？"),
+    "console.done_confirm_device": N_("已更换第 %(seat)s 座的表决器"),
+    "console.done_reject_device": N_("已拒绝第 %(seat)s 座的更换申请"),
+    "console.devices_replaced": N_("⚠ 本次会议中更换过表决器：%(list)s"),
+    "console.device_replaced_item": N_("第 %(seat)s 座 %(name)s（%(time)s）"),
     "list.sep": N_("、"),
     "list.more": N_(" 等"),
     "kiosk.agenda_item": N_("议程：%(title)s"),
@@ -195,6 +206,10 @@ JS_STRINGS: dict[str, str] = {
     "kiosk.no_sitting_heading": N_("暂无会议"),
     "kiosk.no_sitting_text": N_("当前没有进行中的会议，请等待。"),
     "kiosk.signed_in_heading": N_("已签到"),
+    "kiosk.pending_heading": N_("等待主持人确认"),
+    "kiosk.pending_text": N_(
+        "本席位已有表决器。更换表决器须经主持人在控制台确认，确认后本设备自动连接。"
+    ),
     "kiosk.wait_text": N_("请等待表决开始。"),
     "kiosk.attendance": N_("实到 %(present)s 人 / 应到 %(members)s 人"),
     "kiosk.key_clear": N_("清除"),

@@ -339,6 +339,9 @@ class Attendance(Base):
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
     signed_in_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     method: Mapped[AttendanceMethod] = mapped_column(_enum(AttendanceMethod, "attendance_method"))
+    # The tablet on which the member entered their own PIN in this sitting (None: marked
+    # present by staff, 代为签到, and no PIN yet). Only that tablet's ballots are accepted.
+    pin_device: Mapped[str | None] = mapped_column(String(40))
 
     sitting: Mapped[Sitting] = relationship(back_populates="attendances")
     member: Mapped[Member] = relationship()
@@ -397,6 +400,40 @@ class Device(Base):
     public_key: Mapped[str] = mapped_column(Text)  # base64 DER SubjectPublicKeyInfo
     enrolled_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # A replacement tablet awaiting the presidium's confirmation (DeviceReplacement):
+    # it may not connect, and no ballot of it counts, until confirmed.
+    pending: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+
+
+class ReplacementStatus(StrEnum):
+    PENDING = "pending"  # 等待主持人确认
+    CONFIRMED = "confirmed"  # the new tablet replaced the old one
+    REJECTED = "rejected"  # refused by the presidium
+    SUPERSEDED = "superseded"  # a later request for the same seat replaced this one
+
+
+class DeviceReplacement(Base):
+    """A request to enroll another tablet for a seat that already had one (更换表决器).
+
+    The secretariat's enrollment code makes the request; only the presidium decides it.
+    ``sitting_id`` is the sitting in progress when it was decided: the console warns of
+    the replacements of the current sitting until that sitting is closed.
+    """
+
+    __tablename__ = "device_replacements"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    body_id: Mapped[int] = mapped_column(ForeignKey("bodies.id"), index=True)
+    seat: Mapped[int] = mapped_column(Integer)
+    device_id: Mapped[str] = mapped_column(ForeignKey("devices.id"), unique=True)  # the new one
+    old_device_id: Mapped[str | None] = mapped_column(String(40))  # active when requested
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    status: Mapped[ReplacementStatus] = mapped_column(
+        _enum(ReplacementStatus, "replacement_status"), default=ReplacementStatus.PENDING
+    )
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    sitting_id: Mapped[int | None] = mapped_column(ForeignKey("sittings.id"), index=True)
 
 
 class AuditEntry(Base):

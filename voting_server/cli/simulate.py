@@ -96,7 +96,10 @@ def prepare(
 
     ``pins=False`` issues no PINs (an argon2 hash each: 3,000 take minutes);
     ``operator_sign_in`` has the presidium mark every member present (签到 by
-    staff, logged like the hall's operator does it), so kiosks need no PIN.
+    staff, logged like the hall's operator does it). Staff sign-in marks attendance
+    only: each kiosk still enters its deputy's PIN before it may vote, so with
+    ``operator_sign_in`` and no ``pins`` every member gets a PIN hashed at argon2's
+    lowest cost (``quick_pins``: fit for a harness, never for a hall).
 
     Refuses a database that already holds an audit log: the simulation's
     expectations start from an empty hall.
@@ -132,6 +135,8 @@ def prepare(
             )
             codes = devices.issue_enrollment_codes(session, body.id, user.id)
             issued = devices.issue_pins(session, body.id) if pins else {}
+            if operator_sign_in and not pins:
+                issued = quick_pins(session, body.id)
             if operator_sign_in:
                 # The server's own key (it loads the same file when it starts).
                 log = AuditLog(ServerKey.load_or_create(instance / "server_ed25519.pem"))
@@ -154,6 +159,27 @@ def prepare(
             return Hall(members, (user.username, password), codes, issued, planned)
     finally:
         engine.dispose()
+
+
+def quick_pins(session: Any, body_id: int) -> dict[int, str]:
+    """A PIN for every active member, hashed at argon2id's lowest cost (8 KiB, one pass):
+    a harness of 3,000 kiosks signs in within seconds. Never for a real hall
+    (``devices.issue_pins``); the server verifies either kind (a hash names its cost)."""
+    from argon2 import PasswordHasher
+    from sqlalchemy import select
+
+    from voting_server.models import Member
+    from voting_server.services.passwords import new_pin
+
+    cheap = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    pins: dict[int, str] = {}
+    for member in session.scalars(
+        select(Member).where(Member.body_id == body_id, Member.active).order_by(Member.seat)
+    ):
+        pins[member.seat] = pin = new_pin()
+        member.pin_hash = cheap.hash(pin)
+    session.flush()
+    return pins
 
 
 # --- the presidium's console ------------------------------------------------------------------

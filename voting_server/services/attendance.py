@@ -3,6 +3,12 @@
 实到 (present) is the number of members signed in to the sitting; quorum is
 present > members / 2 by default (RULES.md), and a vote can only be opened
 while the body is quorate.
+
+Staff marking a member present (代为签到) records attendance only. A ballot is
+accepted only from the tablet on which the deputy entered their own PIN in this
+sitting (``Attendance.pin_device``): a PIN entered after a proxy sign-in, or on
+a replacement tablet, confirms the existing attendance (``pin_confirmed``)
+instead of signing in twice, so 实到 counts the member once.
 """
 
 from __future__ import annotations
@@ -75,6 +81,31 @@ def is_signed_in(session: Session, sitting_id: int, member_id: int) -> bool:
         )
         is not None
     )
+
+
+def attendance_of(session: Session, sitting_id: int, member_id: int) -> Attendance | None:
+    return session.scalar(
+        select(Attendance).where(
+            Attendance.sitting_id == sitting_id, Attendance.member_id == member_id
+        )
+    )
+
+
+def confirm_pin(
+    session: Session, log: AuditLog, sitting: Sitting, member: Member, device: str
+) -> Quorum:
+    """The deputy entered their PIN (checked by the caller) on ``device`` while already
+    present: ballots from that tablet count from now on; attendance is unchanged."""
+    row = attendance_of(session, sitting.id, member.id)
+    if row is None:
+        raise Refusal("not_signed_in")
+    if row.pin_device == device:
+        raise Refusal("already_signed_in")
+    row.pin_device = device
+    log.append(session, "pin_confirmed", {"sitting": sitting.id, "member": member.id,
+                                          "seat": member.seat, "device": device})  # fmt: skip
+    session.flush()
+    return quorum(session, sitting)
 
 
 def member_at_seat(session: Session, body_id: int, seat: int) -> Member | None:
@@ -155,8 +186,9 @@ def _record_sign_in(
     by: int | None = None,
 ) -> None:
     """The attendance row and its ``signed_in`` entry (the roster is already logged)."""
+    pin_device = device if method is AttendanceMethod.KIOSK_PIN else None
     session.add(Attendance(sitting_id=sitting.id, member_id=member.id, method=method,
-                           signed_in_at=datetime.now(UTC)))  # fmt: skip
+                           signed_in_at=datetime.now(UTC), pin_device=pin_device))  # fmt: skip
     data: dict[str, object] = {"sitting": sitting.id, "member": member.id, "seat": member.seat,
                                "method": method.value}  # fmt: skip
     if device is not None:

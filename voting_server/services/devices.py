@@ -3,10 +3,15 @@
 A tablet is bound to a seat in two steps. The secretariat issues a one-time
 enrollment code for the seat (shown once, stored only as its SHA-256); the
 tablet then registers its own P-256 public key with the code and becomes a
-``Device``. Enrolling a seat again revokes the seat's earlier device, so at
-most one tablet speaks for a seat. Both steps are in the audit log
-(``device_enrolled``, ``device_revoked``), which is how the verifier knows
-whose signature a ballot carries.
+``Device``. The first tablet of a seat is enrolled at once (``device_enrolled``).
+Any later one is a replacement (更换表决器): it stays *pending* — it may not
+connect, no ballot of it counts — until the presidium confirms it on the
+console, which revokes the seat's earlier tablet, or rejects it. So at most one
+tablet speaks for a seat, and the secretariat alone (who issues the codes and
+may revoke a lost tablet) can never swap one. Every step is in the audit log
+(``device_enrollment_requested``, ``device_enrollment_confirmed`` /
+``_rejected``, ``device_revoked``), which is how the verifier knows whose
+signature a ballot carries.
 
 Callers hold the transaction (``write_transaction``). Plaintext codes and
 PINs are returned to the caller to show once, and never logged or stored.
@@ -18,12 +23,21 @@ import hashlib
 import secrets
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from crypto import CryptoError, KioskPublicKey
-from voting_server.models import Device, EnrollmentCode, Member
+from voting_server.models import (
+    Device,
+    DeviceReplacement,
+    EnrollmentCode,
+    Member,
+    ReplacementStatus,
+    Sitting,
+    SittingStatus,
+)
 from voting_server.services.audit_log import AuditLog
 from voting_server.services.passwords import hash_pin, is_valid_pin, new_pin
 from voting_server.services.transactions import after_commit
@@ -34,7 +48,8 @@ CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 CODE_LENGTH = 8  # 40 bits; single use, short-lived and rate-limited at the endpoint
 DEFAULT_CODE_TTL = timedelta(hours=24)
 DEVICE_ID_PREFIX = "kd_"
-REASON_REENROLLED = "reenrolled"  # device_revoked.reason when the seat enrolled a new tablet
+REASON_REPLACED = "replaced"  # device_revoked.reason: the presidium confirmed a new tablet
+REASON_SUPERSEDED = "superseded"  # a pending tablet whose seat requested another one since
 
 # Called with a device id after a transaction that revoked it has committed;
 # the Socket.IO layer registers one to drop the device's live connections.
@@ -145,8 +160,9 @@ def enroll_device(
 
     Refuses, changing nothing: a key that is not P-256 ('invalid_payload'), an
     unknown, used or expired code, or a key already enrolled for another seat
-    ('enrollment_invalid'). Revokes the seat's earlier devices and logs
-    ``device_revoked`` for each, then ``device_enrolled``.
+    ('enrollment_invalid'). The seat's first tablet is enrolled (``device_enrolled``);
+    a later one is returned ``pending``, awaiting the presidium (``replacement
+    requested``), and an earlier pending request of the seat is superseded.
     """
     now = _now(now)
     key = parse_public_key(public_key_spki_b64)
@@ -173,23 +189,138 @@ def enroll_device(
         raise Refusal("enrollment_invalid", "this key is enrolled for another seat")
 
     record.used_at = now
-    for old in active_devices(session, record.body_id, record.seat):
-        _revoke(session, log, old, REASON_REENROLLED, now)
+    # A replacement whenever the seat ever had a confirmed tablet, revoked or not:
+    # revoking the old one first must not let the secretariat skip the presidium.
+    replacing = _had_device(session, record.body_id, record.seat)
     device = Device(
         id=new_device_id(),
         body_id=record.body_id,
         seat=record.seat,
         public_key=spki_b64,
         enrolled_at=now,
+        pending=replacing,
     )
     session.add(device)
     session.flush()
-    log.append(
-        session,
-        "device_enrolled",
-        {"device": device.id, "seat": device.seat, "public_key": device.public_key},
-    )
+    data = {"device": device.id, "seat": device.seat, "public_key": device.public_key}
+    if not replacing:
+        log.append(session, "device_enrolled", data)
+        return device
+    for earlier in _pending_requests(session, record.body_id, record.seat):
+        if earlier.device_id == device.id:
+            continue
+        earlier.status, earlier.decided_at = ReplacementStatus.SUPERSEDED, now
+        stale = session.get(Device, earlier.device_id)
+        if stale is not None and stale.revoked_at is None:
+            _revoke(session, log, stale, REASON_SUPERSEDED, now)
+    current = active_devices(session, record.body_id, record.seat)
+    old = current[0].id if current else None
+    session.add(DeviceReplacement(body_id=record.body_id, seat=record.seat, device_id=device.id,
+                                  old_device_id=old, requested_at=now))  # fmt: skip
+    session.flush()
+    log.append(session, "device_enrollment_requested", {**data, "replaces": old})
     return device
+
+
+def _had_device(session: Session, body_id: int, seat: int) -> bool:
+    return (
+        session.scalar(
+            select(Device.id)
+            .where(Device.body_id == body_id, Device.seat == seat, Device.pending.is_(False))
+            .limit(1)
+        )
+        is not None
+    )
+
+
+def _pending_requests(
+    session: Session, body_id: int, seat: int | None = None
+) -> list[DeviceReplacement]:
+    query = select(DeviceReplacement).where(
+        DeviceReplacement.body_id == body_id,
+        DeviceReplacement.status == ReplacementStatus.PENDING,
+    )
+    if seat is not None:
+        query = query.where(DeviceReplacement.seat == seat)
+    return list(session.scalars(query.order_by(DeviceReplacement.requested_at)))
+
+
+def decide_replacement(
+    session: Session,
+    log: AuditLog,
+    device_id: str,
+    confirm: bool,
+    by: int,
+    role: str,
+    *,
+    now: datetime | None = None,
+) -> DeviceReplacement:
+    """The presidium's decision on a pending tablet (the caller checked the role).
+
+    Confirm: the seat's earlier tablet is revoked (``device_revoked``, reason
+    ``replaced``; its connections dropped after commit) and the new one becomes
+    usable. Reject: the new one is revoked. Refusal('unknown_request') unless
+    ``device_id`` is a pending request.
+    """
+    now = _now(now)
+    request = session.scalar(
+        select(DeviceReplacement).where(
+            DeviceReplacement.device_id == device_id,
+            DeviceReplacement.status == ReplacementStatus.PENDING,
+        )
+    )
+    device = session.get(Device, device_id)
+    if request is None or device is None or device.revoked_at is not None:
+        raise Refusal("unknown_request")
+    sitting = session.scalar(
+        select(Sitting.id)
+        .where(Sitting.body_id == request.body_id, Sitting.status != SittingStatus.CLOSED)
+        .order_by(Sitting.starts_at.desc(), Sitting.id.desc())
+        .limit(1)
+    )  # the sitting in progress (attendance.current_sitting): its console shows the warning
+    request.decided_by, request.decided_at, request.sitting_id = by, now, sitting
+    data = {"device": device.id, "seat": device.seat, "by": by, "role": role}
+    if not confirm:
+        request.status = ReplacementStatus.REJECTED
+        device.revoked_at = now
+        session.flush()
+        log.append(session, "device_enrollment_rejected", data)
+        return request
+    request.status = ReplacementStatus.CONFIRMED
+    device.pending = False
+    session.flush()
+    log.append(session, "device_enrollment_confirmed", {**data, "sitting": sitting})
+    for old in active_devices(session, device.body_id, device.seat):
+        if old.id != device.id:
+            _revoke(session, log, old, REASON_REPLACED, now)
+    return request
+
+
+def replacement_requests(session: Session, body_id: int) -> list[dict[str, Any]]:
+    """The pending requests, oldest first, for the console: seat, member, time."""
+    return [_describe(session, r) for r in _pending_requests(session, body_id)]
+
+
+def sitting_replacements(session: Session, sitting_id: int) -> list[dict[str, Any]]:
+    """The tablets replaced during the sitting (the console's warning until it ends)."""
+    rows = session.scalars(
+        select(DeviceReplacement)
+        .where(
+            DeviceReplacement.sitting_id == sitting_id,
+            DeviceReplacement.status == ReplacementStatus.CONFIRMED,
+        )
+        .order_by(DeviceReplacement.decided_at)
+    )
+    return [_describe(session, r) for r in rows]
+
+
+def _describe(session: Session, request: DeviceReplacement) -> dict[str, Any]:
+    member = _active_member(session, request.body_id, request.seat)
+    decided = request.decided_at
+    return {"device": request.device_id, "seat": request.seat,
+            "member": member.name if member else None, "replaces": request.old_device_id,
+            "requested_at": request.requested_at.isoformat(),
+            "decided_at": decided.isoformat() if decided else None}  # fmt: skip
 
 
 def revoke_device(
@@ -221,21 +352,32 @@ def new_device_id() -> str:
 
 
 def active_devices(session: Session, body_id: int, seat: int) -> list[Device]:
+    """The seat's confirmed, unrevoked tablets (one, or none)."""
     return list(
         session.scalars(
             select(Device).where(
-                Device.body_id == body_id, Device.seat == seat, Device.revoked_at.is_(None)
+                Device.body_id == body_id,
+                Device.seat == seat,
+                Device.revoked_at.is_(None),
+                Device.pending.is_(False),
             )
         )
     )
 
 
 def usable_device(session: Session, device_id: str) -> Device | None:
-    """The device if it exists and is not revoked: what a kiosk connection needs."""
+    """The device if it exists, is not revoked and not awaiting the presidium: what a
+    kiosk connection needs."""
     device = session.get(Device, device_id)
-    if device is None or device.revoked_at is not None:
+    if device is None or device.revoked_at is not None or device.pending:
         return None
     return device
+
+
+def is_pending(session: Session, device_id: str) -> bool:
+    """A replacement tablet still awaiting the presidium's confirmation?"""
+    device = session.get(Device, device_id)
+    return device is not None and device.pending and device.revoked_at is None
 
 
 def list_devices(session: Session, body_id: int) -> list[Device]:

@@ -594,7 +594,9 @@ class Voting:
         members = {
             row.seat: row
             for row in session.execute(
-                select(Member.id, Member.seat, Attendance.id.label("attendance"))
+                select(
+                    Member.id, Member.seat, Attendance.id.label("attendance"), Attendance.pin_device
+                )
                 .outerjoin(
                     Attendance,
                     (Attendance.member_id == Member.id)
@@ -606,9 +608,9 @@ class Voting:
         devices = {
             d.id: d
             for d in session.execute(
-                select(Device.id, Device.seat, Device.revoked_at, Device.public_key).where(
-                    Device.id.in_({requests[i].client.device_id for i in fresh})
-                )
+                select(
+                    Device.id, Device.seat, Device.revoked_at, Device.pending, Device.public_key
+                ).where(Device.id.in_({requests[i].client.device_id for i in fresh}))
             )
         }
         pressed = dict(
@@ -633,6 +635,8 @@ class Voting:
                 if (error := electronic_ballot_error(state.spec, r.ballot)) is not None:
                     raise Refusal("invalid_ballot", error)
                 key = self._device_key(r, devices.get(r.client.device_id or ""))
+                if member.pin_device != r.client.device_id:  # 代为签到 only, or PIN elsewhere
+                    raise Refusal("pin_required")
                 if r.checked is not None and r.checked.key == key:
                     verdicts[i] = (r.checked.ballot_ok, r.checked.participation_ok)
                 else:
@@ -669,7 +673,7 @@ class Voting:
     def _device_key(r: BallotRequest, device: Any) -> str:
         """The device's stored key (base64 SPKI); refuses unless the device is enrolled,
         not revoked and at the kiosk's seat. Both statements must be signed with it."""
-        if device is None or device.revoked_at is not None:
+        if device is None or device.revoked_at is not None or device.pending:
             raise Refusal("unknown_device")
         if device.seat != r.client.seat:
             raise Refusal("wrong_seat")

@@ -160,9 +160,12 @@ def _connect_kiosk(sid: str, auth: Any) -> None:
     try:
         with sessions()() as db_session:
             device = devices.usable_device(db_session, device_id)
+            pending = device is None and devices.is_pending(db_session, device_id)
     except SQLAlchemyError as exc:
         log.warning("kiosk connection: database unavailable: %s", exc.__class__.__name__)
         raise ConnectionRefused("database_unavailable") from None
+    if pending:  # a replacement tablet: it connects once the presidium confirmed it
+        raise ConnectionRefused("device_pending")
     if device is None:
         log.info("kiosk connection refused: unknown or revoked device %s", device_id)
         raise ConnectionRefused("unknown_device")

@@ -31,6 +31,10 @@ MESSAGES: dict[str, tuple[str, bool]] = {
     "vote_already_open": (N_("已有表决正在进行"), False),
     "no_quorum": (N_("出席人数未过半数，不能开始表决"), False),
     "not_signed_in": (N_("请先签到"), False),
+    # 代为签到 marks attendance only: a ballot needs the deputy's own PIN on this tablet.
+    "pin_required": (N_("请在本席位平板上输入本人密码"), False),
+    "device_pending": (N_("等待主持人确认"), False),
+    "unknown_request": (N_("没有待确认的更换表决器申请"), False),
     "already_signed_in": (N_("已经签到"), False),
     "wrong_seat": (N_("座位与设备不符"), False),
     "invalid_ballot": (N_("选票无效"), False),

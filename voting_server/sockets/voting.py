@@ -250,13 +250,18 @@ def on_sign_in(client: Client, data: Any = None) -> dict[str, Any]:
         member = attendance.member_at_seat(session, sitting.body_id, client.seat or 0)
         if member is None:
             raise Refusal("unknown_member")
-        if attendance.is_signed_in(session, sitting.id, member.id):
+        present = attendance.attendance_of(session, sitting.id, member.id)
+        if present is not None and present.pin_device == client.device_id:
             raise Refusal("already_signed_in")
         try:
             attendance.check_pin(session, member, pin, datetime.now(UTC))
         except Refusal as wrong:  # keep the failure count: commit, then refuse
             refused.append(wrong)
             return {}
+        if present is not None:  # marked present by staff, or PIN entered on another tablet
+            return attendance.confirm_pin(
+                session, log_, sitting, member, client.device_id or ""
+            ).to_json()
         quorum = attendance.sign_in(
             session, log_, sitting, member, AttendanceMethod.KIOSK_PIN, device=client.device_id
         )
@@ -406,6 +411,38 @@ def on_mark_attendance(client: Client, data: Any = None) -> dict[str, Any]:
     return {"ok": True, **quorum}
 
 
+class DevicePayload(_Payload):
+    device: Annotated[str, Field(min_length=1, max_length=40)]
+
+
+@_on("confirm_device")
+@requires(PRESIDIUM)
+def on_confirm_device(client: Client, data: Any = None) -> dict[str, Any]:
+    """The presidium confirms a replacement tablet (更换表决器): the old one is revoked."""
+    return _decide_device(client, data, confirm=True)
+
+
+@_on("reject_device")
+@requires(PRESIDIUM)
+def on_reject_device(client: Client, data: Any = None) -> dict[str, Any]:
+    return _decide_device(client, data, confirm=False)
+
+
+def _decide_device(client: Client, data: Any, *, confirm: bool) -> dict[str, Any]:
+    p = parse_payload(DevicePayload, data)
+    seat = transact(
+        lambda s, log_: (
+            devices.decide_replacement(
+                s, log_, p.device, confirm, client.user_id or 0, client.role
+            ).seat
+        )
+    )
+    log.info("replacement tablet for seat %s %s by user %s", seat,
+             "confirmed" if confirm else "rejected", client.user_id)  # fmt: skip
+    _emit_staff("devices_changed", {"seat": seat}, (PRESIDIUM, SECRETARIAT))
+    return {"ok": True, "seat": seat, "confirmed": confirm}
+
+
 # --- what each screen sees ------------------------------------------------------------
 
 
@@ -430,9 +467,11 @@ def _state(session: Session, client: Client) -> dict[str, Any]:
         state["member"] = (
             {"id": member.id, "name": member.name, "seat": member.seat} if member else None
         )
-        state["signed_in"] = bool(member) and attendance.is_signed_in(
-            session, sitting.id, member.id
-        )
+        present = member and attendance.attendance_of(session, sitting.id, member.id)
+        # ``signed_in``: this tablet may vote (the PIN was entered here); ``present``: 实到
+        # counts the member, perhaps marked by staff, and the tablet still asks for the PIN.
+        state["signed_in"] = bool(present) and present.pin_device == client.device_id
+        state["present"] = bool(present)
         return state
     state["agenda"] = [
         {"id": item.id, "position": item.position, "title": item.title,
@@ -440,6 +479,10 @@ def _state(session: Session, client: Client) -> dict[str, Any]:
         for item in sitting.agenda_items
     ]  # fmt: skip
     state["kiosks"] = _kiosk_presence(session, sitting.body_id)
+    state["devices"] = {
+        "requests": devices.replacement_requests(session, sitting.body_id),  # 等待确认
+        "replaced": devices.sitting_replacements(session, sitting.id),  # the warning
+    }
     open_state = state["open_vote"] and voting().state_of(session, state["open_vote"]["id"])
     if open_state and client.role in WATCHERS:
         if several_processes():
@@ -454,7 +497,11 @@ def _kiosk_presence(session: Session, body_id: int) -> dict[str, Any]:
     """Enrolled kiosks (终端) online and offline, for the console's warning: a deputy
     whose tablet is offline cannot press."""
     enrolled = sorted(
-        {d.seat for d in devices.list_devices(session, body_id) if d.revoked_at is None}
+        {
+            d.seat
+            for d in devices.list_devices(session, body_id)
+            if d.revoked_at is None and not d.pending
+        }
     )
     online = connection.online_seats(body_id)
     offline = [seat for seat in enrolled if seat not in online]

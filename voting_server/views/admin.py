@@ -200,7 +200,12 @@ def device_list() -> ResponseReturnValue:
         {
             "seat": m.seat,
             "name": m.name,
-            "current": next((d for d in by_seat.get(m.seat, []) if d.revoked_at is None), None),
+            "current": next(
+                (d for d in by_seat.get(m.seat, []) if d.revoked_at is None and not d.pending),
+                None,
+            ),
+            # a replacement tablet awaiting the presidium's confirmation on the console
+            "pending": any(d.revoked_at is None and d.pending for d in by_seat.get(m.seat, [])),
             "revoked": [d for d in by_seat.get(m.seat, []) if d.revoked_at is not None],
             "online": m.seat in online,
         }

@@ -1,8 +1,9 @@
 """The tablets' HTTP API: enrollment with a one-time code.
 
 ``POST /api/kiosk/enroll`` takes ``{"code", "public_key"}`` (base64 DER SPKI,
-P-256) and answers ``{"ok": true, "device", "seat", "server_key"}`` — the
-server's Ed25519 public key, with which the tablet checks its receipts. A
+P-256) and answers ``{"ok": true, "device", "seat", "pending", "server_key"}`` —
+the server's Ed25519 public key, with which the tablet checks its receipts;
+``pending`` true: a replacement tablet, usable once the presidium confirms it. A
 refusal is the protocol's JSON (docs/protocol.md) with HTTP 400 (malformed),
 409 (code unknown, used or expired), 429 (too many failures from this
 address) or 503 (database down).
@@ -23,7 +24,8 @@ from flask.typing import ResponseReturnValue
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import SQLAlchemyError
 
-from voting_server.extensions import audit_log, sessions
+from voting_server.extensions import audit_log, sessions, socketio
+from voting_server.models import StaffRole
 from voting_server.services import devices
 from voting_server.services.throttle import Throttle
 from voting_server.services.transactions import write_transaction
@@ -72,7 +74,8 @@ def enroll() -> ResponseReturnValue:
         payload = parse_payload(EnrollPayload, request.get_json(silent=True))
         with write_transaction(sessions()) as tx:
             device = devices.enroll_device(tx, audit_log(), payload.code, payload.public_key)
-            answer = {"ok": True, "device": device.id, "seat": device.seat}
+            answer = {"ok": True, "device": device.id, "seat": device.seat,
+                      "pending": device.pending}  # fmt: skip
     except Refusal as refused:
         throttle.fail(address)
         log.info("enrollment refused for %s: %s", address, refused.code)  # never the code
@@ -80,5 +83,9 @@ def enroll() -> ResponseReturnValue:
     except SQLAlchemyError as exc:
         log.warning("enrollment: database unavailable: %s", exc.__class__.__name__)
         return jsonify(refusal("database_unavailable")), 503
-    log.info("device %s enrolled for seat %s from %s", answer["device"], answer["seat"], address)
+    log.info("device %s enrolled for seat %s from %s%s", answer["device"], answer["seat"],
+             address, " (pending: a replacement)" if answer["pending"] else "")  # fmt: skip
+    if answer["pending"]:  # the consoles list the request for the presidium to decide
+        for role in (StaffRole.PRESIDIUM.value, StaffRole.SECRETARIAT.value):
+            socketio.emit("devices_changed", {"seat": answer["seat"]}, to=role)
     return jsonify({**answer, "server_key": audit_log().key.public_b64})

@@ -31,6 +31,7 @@
   let sio = null;
   let authed = false; // this connection answered its challenge
   let signedIn = false;
+  let present = false; // counted present (perhaps by staff): the PIN is still needed here
   let member = null; // {name, seat}
   let vote = null; // the public vote being shown (docs/protocol.md vote_opened)
   let voteClosed = false;
@@ -166,6 +167,7 @@
       await saveDevice(device);
       $("enroll-code").value = "";
       say(t("kiosk.enrolled", { seat: data.seat }), true);
+      if (data.pending) showPending(); // a replacement tablet: the presidium decides
       connect();
     } catch (e) {
       say(t("kiosk.enroll_offline"));
@@ -197,6 +199,11 @@
       authed = false;
     });
     sio.on("connect_error", (err) => {
+      if (err && err.error === "device_pending") {
+        // Refused until the presidium confirms this replacement; sio.js keeps retrying.
+        showPending();
+        return;
+      }
       say((err && err.message) || t("kiosk.refused"));
       $("reenroll-box").hidden = false;
       show("connecting");
@@ -237,6 +244,14 @@
     sendPending(); // a ballot sent before the connection dropped: resend it unchanged
   }
 
+  function showPending() {
+    $("waiting-heading").textContent = t("kiosk.pending_heading");
+    $("waiting-text").textContent = t("kiosk.pending_text");
+    $("waiting-attendance").textContent = "";
+    say("");
+    show("waiting");
+  }
+
   function showWho() {
     $("who").textContent = member && member.name
       ? t("kiosk.seat_name", { seat: device.seat, name: member.name }) : t("kiosk.seat", { seat: device.seat });
@@ -256,6 +271,7 @@
     $("waiting-heading").textContent = t("kiosk.signed_in_heading");
     $("waiting-text").textContent = t("kiosk.wait_text");
     signedIn = Boolean(state.signed_in);
+    present = Boolean(state.present);
     const open = state.open_vote;
     if (!signedIn) {
       showSignIn(open);
@@ -289,6 +305,8 @@
     $("signin-member").textContent = member && member.name
       ? t("kiosk.seat_name", { seat: device.seat, name: member.name }) : t("kiosk.seat", { seat: device.seat });
     $("signin-vote-open").hidden = !openVote;
+    // 代为签到 counted the deputy present; only their own PIN here lets this tablet vote.
+    $("signin-proxy").hidden = !present;
     show("signin");
     $("pin").focus();
   }
@@ -647,7 +665,7 @@
       say(t("kiosk.too_late"));
       return;
     }
-    if (answer.error === "not_signed_in") {
+    if (answer.error === "not_signed_in" || answer.error === "pin_required") {
       signedIn = false;
       say(S.problem(answer));
       showSignIn(vote);

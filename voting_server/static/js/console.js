@@ -48,6 +48,7 @@
     if (snapshot && snapshot.sitting && wasQuorate !== q.quorate) renderAgenda(snapshot); // 开始表决 on/off
   });
   sio.on("kiosks_changed", refresh);
+  sio.on("devices_changed", refresh); // a replacement tablet asked, or was decided
   sio.on("participation", showParticipation);
   sio.on("live_tally", showLiveTally);
   sio.connect();
@@ -75,6 +76,7 @@
     $("sitting-title").textContent = t("console.sitting", { body: state.sitting.body, title: state.sitting.title });
     showAttendance(state.attendance);
     showKiosks(state.kiosks);
+    showDevices(state.devices);
     renderLive(state);
     renderAgenda(state);
   }
@@ -111,6 +113,45 @@
       banner.textContent = t("console.kiosks_online", { n: k.online });
       banner.className = "banner banner-good";
     }
+  }
+
+  /** 北京时间 hh:mm:ss of an ISO instant. */
+  function clockTime(iso) {
+    return new Date(iso).toLocaleTimeString("zh-CN", { hour12: false, timeZone: "Asia/Shanghai" });
+  }
+
+  /** Replacement tablets (更换表决器): the requests awaiting the presidium, and the
+   * warning of every replacement confirmed in this sitting, until the sitting ends. */
+  function showDevices(d) {
+    const requests = (d && d.requests) || [];
+    const replaced = (d && d.replaced) || [];
+    const banner = $("devices-replaced");
+    banner.hidden = !replaced.length;
+    banner.textContent = replaced.length ? t("console.devices_replaced", {
+      list: replaced.map((r) => t("console.device_replaced_item",
+        { seat: r.seat, name: r.member || "", time: clockTime(r.decided_at) })).join(t("list.sep")),
+    }) : "";
+    const box = $("device-requests");
+    box.hidden = !requests.length;
+    const list = $("device-request-list");
+    list.textContent = "";
+    requests.forEach((r) => {
+      const who = { seat: r.seat, name: r.member || "", time: clockTime(r.requested_at) };
+      const buttons = canAct ? [
+        el("button", { type: "button", class: "primary", onclick: () => decideDevice(r, true) },
+          t("console.confirm_device")),
+        el("button", { type: "button", onclick: () => decideDevice(r, false) }, t("console.reject_device")),
+      ] : [];
+      list.appendChild(el("li", { "data-device": r.device },
+        el("span", null, t("console.device_request", who)), " ", ...buttons));
+    });
+  }
+
+  async function decideDevice(r, confirm) {
+    const who = { seat: r.seat, name: r.member || "" };
+    if (!(await ask(t(confirm ? "console.ask_confirm_device" : "console.ask_reject_device", who)))) return;
+    act(confirm ? "confirm_device" : "reject_device", { device: r.device },
+      t(confirm ? "console.done_confirm_device" : "console.done_reject_device", who));
   }
 
   function renderLive(state) {
