@@ -604,6 +604,15 @@ def test_the_font_can_be_configured(
 # --- from the server's sheet to the offline check --------------------------------------
 
 
+def pin_on_tablet(app: Flask, seat: int, device: str) -> None:
+    """The deputy of ``seat``, marked present (代为签到), enters the PIN on ``device``:
+    only then does that tablet's ballot count."""
+    with app.app_context(), write_transaction(sessions()) as s:
+        sitting = attendance.current_sitting(s, body_id(app))
+        member = attendance.member_at_seat(s, body_id(app), seat)
+        attendance.confirm_pin(s, audit_log(), sitting, member, device)
+
+
 def run_vote(app: Flask, vote_id: int, ballots: dict[int, Any]) -> None:
     """Sign seats 1..40 in, open ``vote_id``, press ``ballots`` (seat → ballot) from kiosks, close."""
     with app.app_context(), write_transaction(sessions()) as s:
@@ -615,6 +624,7 @@ def run_vote(app: Flask, vote_id: int, ballots: dict[int, Any]) -> None:
         voting().open_vote(s, audit_log(), vote_id, 1, None)
     for seat, ballot in ballots.items():
         kiosk = enroll_kiosk(app, seat)
+        pin_on_tablet(app, seat, kiosk.device_id)
         sio, _ = kiosk_socket(app, kiosk)
         answer = sio.emit(
             "ballot", ballot_payload(kiosk.key, vote_id, seat, new_nonce(), ballot), callback=True
@@ -734,6 +744,7 @@ def test_the_receipt_page_checks_a_kiosks_receipt(live_app: Flask) -> None:
         for seat in range(1, 41):
             member = attendance.member_at_seat(s, body_id(live_app), seat)
             attendance.sign_in(s, audit_log(), sitting, member, AttendanceMethod.OPERATOR, by=None)
+    pin_on_tablet(live_app, 5, kiosk.device_id)
     with live_app.app_context(), write_transaction(sessions()) as s:
         voting().open_vote(s, audit_log(), votes["motion"], 1, None)
     sio, _ = kiosk_socket(live_app, kiosk)
