@@ -1,0 +1,387 @@
+"""Every Socket.IO event, as every role, with hostile payloads (issue 14, item 6).
+
+The events come from the registry — ``sockets.voting.HANDLERS`` and the kiosk's
+``authenticate`` — so an event added later is fuzzed too. The roles: each staff role
+logged in through the login form (its session cookie), a kiosk authenticated but
+whose deputy has not signed in, a kiosk whose deputy has, and a connection that
+never authenticated. The payloads: junk types, huge integers (2**63, -1, 10**100),
+non-ASCII digits ('²', '١٢', '１２'), very long strings, deeply nested JSON, lists
+where objects are expected, None, extra keys, several arguments, and correctly
+signed ballots with junk inside.
+
+What is checked is what a tablet or a console would notice: every event is
+acknowledged with ``{ok: true|false, …}`` (no handler raises, no event is left
+unanswered), and a refusal changes nothing — the audit log (its length and head),
+the votes, the presses and the attendance are as they were.
+
+Most of the volume goes through Flask-SocketIO's test client (packets are still
+encoded and decoded as JSON, by the server's own decoder); one run goes through
+python-socketio on a real WebSocket against the live server.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import string
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from flask import Flask
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import func, select
+
+from kiosk_client.client import ballot_payload, new_nonce
+from tests.fixtures_live import serve
+from tests.test_voting_sockets import (
+    Channel,
+    Hall,
+    SocketChannel,
+    _sign_in_by_staff,
+    kiosk_channel,
+    prepare_hall,
+    real_kiosk_channel,
+    real_staff_channel,
+    staff_channel,
+)
+from voting_server.extensions import sessions
+from voting_server.models import Attendance, AuditEntry, Press, StaffRole, Vote
+from voting_server.rules.kinds import VoteKind
+
+STAFF_ROLES = tuple(role.value for role in StaffRole)
+ROLES = (*STAFF_ROLES, "kiosk", "signed_in_kiosk", "unauthenticated")
+SIGNED_IN_SEAT, KIOSK_SEAT, STRANGER_SEAT = 1, 60, 61  # seats 1–40 are present
+
+HUGE_INTS = [2**31, 2**63 - 1, 2**63, 2**64, -1, 0, -(2**63) - 1, 10**100, -(10**100)]
+ODD_TEXT = ["", " ", "²", "١٢", "１２３４５６", "12\u00b3456", "１２", "\x00", "\u202e123",
+            "0" * 13, "9" * 4096, "x" * 100_000, "表决" * 1000, "𝟙𝟚𝟛𝟜"]  # fmt: skip
+
+
+def events() -> tuple[str, ...]:
+    """Every event a client may emit: the registry, the kiosk's proof, and one no handler
+    knows. (Read once an app exists: sockets/voting.py binds its handlers on import.)"""
+    from voting_server.sockets.voting import HANDLERS
+
+    return (*sorted(HANDLERS), "authenticate", "no_such_event")
+
+
+def nested(depth: int, leaf: Any = 1, as_object: bool = False) -> Any:
+    value = leaf
+    for _ in range(depth):
+        value = {"a": value} if as_object else [value]
+    return value
+
+
+@dataclass(frozen=True)
+class Raw:
+    """JSON text sent as it is: nesting deeper than a Python client can encode."""
+
+    text: str
+
+
+def deep(depth: int, as_object: bool = False) -> Raw:
+    opening, closing = ('{"a":', "}") if as_object else ("[", "]")
+    return Raw(opening * depth + "1" + closing * depth)
+
+
+def encode_event(ack_id: int, event: str, args: tuple[Any, ...]) -> str:
+    """The Socket.IO EVENT packet's text, ``2<id>["event", …args]``, with Raw parts."""
+    raws: list[str] = []
+
+    def placeholder(value: Any) -> str:
+        if not isinstance(value, Raw):
+            raise TypeError(type(value))
+        raws.append(value.text)
+        return f"\x00raw{len(raws) - 1}\x00"
+
+    text = json.dumps([event, *args], separators=(",", ":"), default=placeholder)
+    for i, raw in enumerate(raws):
+        text = text.replace(json.dumps(f"\x00raw{i}\x00"), raw)
+    return f"2{ack_id}{text}"
+
+
+JUNK: list[Any] = [
+    None, True, False, 0, 1, 1.0, -0.5, float("inf"), *HUGE_INTS, *ODD_TEXT, [], {}, [{}],
+    [None], {"": None}, nested(50), nested(50, as_object=True), deep(5000),
+    deep(5000, as_object=True), list(range(10_000)), {str(i): i for i in range(2000)},
+]  # fmt: skip
+
+
+@dataclass
+class Sweep:
+    """The hall, a connection per role, and a well-formed payload per event to mutate."""
+
+    hall: Hall
+    channels: dict[str, Channel]
+    payloads: dict[str, dict[str, Any]]
+    last: tuple[Any, ...] | None = None
+
+    def call(self, role: str, event: str, *args: Any) -> Any:
+        """Emit ``event`` with ``args`` and return the acknowledgement (a string saying
+        so if there was none). The packet is encoded here, so that Raw parts go as they are."""
+        channel = self.channels[role]
+        if isinstance(channel, SocketChannel):
+            answered = threading.Event()
+            answers: list[Any] = []
+
+            def acknowledged(*answer: Any) -> None:
+                answers.append(answer[0] if len(answer) == 1 else list(answer))
+                answered.set()
+
+            sio = channel.sio
+            sio.eio.send(encode_event(sio._generate_ack_id("/", acknowledged), event, args))
+            return answers[0] if answered.wait(10) else "no acknowledgement within 10 s"
+        test_client = channel.sio  # type: ignore[attr-defined]
+        test_client.callback_counter += 1
+        text = encode_event(test_client.callback_counter, event, args)
+        test_client.socketio.server._handle_eio_message(test_client.eio_sid, text)
+        ack, test_client.acks = test_client.acks, None
+        if ack is None:
+            return "no acknowledgement"
+        return ack["args"][0] if len(ack["args"]) == 1 else ack["args"]
+
+    def state(self) -> tuple[Any, ...]:
+        """What a refusal must leave as it was: the log's length and head, each vote's
+        state and result, the presses and the attendance (aggregates: this runs after
+        every event)."""
+        with self.hall.app.app_context(), sessions()() as s:
+            head = s.execute(
+                select(func.count(), func.max(AuditEntry.idx)).select_from(AuditEntry)
+            ).one()
+            last = s.scalar(select(AuditEntry.hash).where(AuditEntry.idx == head[1]))
+            votes = s.execute(select(Vote.id, Vote.state, Vote.result).order_by(Vote.id)).all()
+            presses = s.execute(select(func.count(), func.max(Press.id))).one()
+            present = s.execute(select(func.count(), func.max(Attendance.id))).one()
+        return (tuple(head), last, [tuple(v) for v in votes], tuple(presses), tuple(present))
+
+    def check(self, role: str, event: str, *args: Any) -> Any:
+        """Emit; the answer must be an acknowledgement, and a refusal must change nothing."""
+        if self.last is None:
+            self.last = self.state()
+        answer = self.call(role, event, *args)
+        shown = repr(args)[:300]
+        assert isinstance(answer, dict) and isinstance(answer.get("ok"), bool), (
+            role, event, shown, answer)  # fmt: skip
+        now = self.state()
+        if answer["ok"] is False:
+            assert isinstance(answer.get("error"), str) and answer.get("message"), answer
+            assert now == self.last, f"a refused {event} as {role} changed state: {shown}"
+        self.last = now
+        return answer
+
+
+def _connect(hall: Hall, url: str | None) -> dict[str, Channel]:
+    deputies = hall.deputies
+    if url is None:
+        channels = {role: staff_channel(hall.app, role) for role in STAFF_ROLES}
+        channels["kiosk"] = kiosk_channel(hall.app, deputies[KIOSK_SEAT].kiosk)
+        channels["signed_in_kiosk"] = kiosk_channel(hall.app, deputies[SIGNED_IN_SEAT].kiosk)
+        channels["unauthenticated"] = kiosk_channel(
+            hall.app, deputies[STRANGER_SEAT].kiosk, authenticate=False
+        )
+        return channels
+    from tests.fixtures_live import create_staff
+
+    channels = {}
+    for role in STAFF_ROLES:
+        channels[role] = real_staff_channel(url, create_staff(hall.app, role).username)
+    channels["kiosk"] = real_kiosk_channel(url, deputies[KIOSK_SEAT].kiosk)
+    channels["signed_in_kiosk"] = real_kiosk_channel(url, deputies[SIGNED_IN_SEAT].kiosk)
+    channels["unauthenticated"] = real_kiosk_channel(
+        url, deputies[STRANGER_SEAT].kiosk, authenticate=False
+    )
+    return channels
+
+
+@contextmanager
+def _sweep(app: Flask, url: str | None = None) -> Iterator[Sweep]:
+    hall = prepare_hall(app)
+    _sign_in_by_staff(hall, range(1, 41))
+    channels = _connect(hall, url)
+    motion = hall.votes[VoteKind.MOTION]
+    assert channels["presidium"].call("open_vote", {"vote": motion})["ok"]
+    subject = hall.spec(motion).subjects[0]
+    kiosk = hall.deputies[SIGNED_IN_SEAT].kiosk
+    payloads = {
+        "sign_in": {"pin": "123456"},
+        "ballot": ballot_payload(kiosk.key, motion, SIGNED_IN_SEAT, new_nonce(), {subject: "no"}),
+        "state": {},
+        "document_link": {"document": 1},
+        "open_vote": {"vote": hall.votes[VoteKind.SELECTION], "duration_s": 60},
+        "close_vote": {"vote": motion},
+        "cancel_vote": {"vote": motion, "reason": "设备故障"},
+        "rerun_vote": {"vote": motion},
+        "announce": {"vote": motion},
+        "mark_attendance": {"member": hall.deputies[50].member_id},
+        "authenticate": {"device": hall.deputies[STRANGER_SEAT].kiosk.device_id,
+                         "signature": "A" * 88},
+    }  # fmt: skip
+    try:
+        yield Sweep(hall, channels, payloads)
+    finally:
+        for channel in channels.values():
+            channel.close()
+
+
+@pytest.fixture
+def sweep(live_app: Flask) -> Iterator[Sweep]:
+    with _sweep(live_app) as sweep:
+        yield sweep
+
+
+def basic_variants(good: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """A few of each kind, for every role: whoever may not use the event is refused
+    before its payload is read, whatever it is."""
+    return [(), (None,), ([good],), (good, good), ("١٢",), (2**63,), (10**100,), (deep(5000),),
+            ("x" * 100_000,), ({**good, "extra": "²"},),
+            *[({**good, k: v},) for k in good for v in (2**63, 10**100, "²", "x" * 100_000)]]  # fmt: skip
+
+
+def hostile_variants(good: dict[str, Any]) -> Iterator[tuple[Any, ...]]:
+    """Every argument list tried for an event by a role that may use it: none, junk
+    instead of the payload, each field dropped or replaced by each kind of junk, an
+    extra key, several arguments."""
+    yield ()
+    for junk in JUNK:
+        yield (junk,)
+    yield ([good],)
+    yield (good, good)
+    yield ({**good, "extra": 1},)
+    yield ({**good, "__proto__": {"ok": True}},)
+    for key in good:
+        yield ({k: v for k, v in good.items() if k != key},)
+        for junk in (None, "1", "²", "١٢", 1.0, True, [1], {"a": 1}, *HUGE_INTS, "x" * 100_000,
+                     deep(5000)):  # fmt: skip
+            yield ({**good, key: junk},)
+
+
+ROLE_REFUSALS = {"forbidden", "not_authenticated"}
+
+
+def test_every_event_as_every_role_answers_hostile_payloads_and_refusals_change_nothing(
+    sweep: Sweep,
+) -> None:
+    """The fixed sweep: each (role, event) pair gets the basic variants; a pair whose
+    role may use the event gets every hostile variant."""
+    tried = 0
+    for role in ROLES:
+        for event in events():
+            good = sweep.payloads.get(event, {})
+            first = sweep.check(role, event, {**good, "extra": None})
+            may_use = first.get("error") not in ROLE_REFUSALS
+            for args in hostile_variants(good) if may_use else basic_variants(good):
+                sweep.check(role, event, *args)
+                tried += 1
+    assert tried > len(ROLES) * len(events()) * 10
+    sweep.hall.verify()
+
+
+# --- generated payloads (hypothesis) --------------------------------------------------------
+
+json_leaf = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.sampled_from(HUGE_INTS),
+    st.floats(allow_nan=False),
+    st.text(max_size=30),
+    st.sampled_from(ODD_TEXT),
+    st.text(alphabet=string.digits + "²³¹١٢٣۴５６", min_size=1, max_size=14),
+)
+json_value = st.recursive(
+    json_leaf,
+    lambda inner: st.lists(inner, max_size=5) | st.dictionaries(st.text(max_size=10), inner,
+                                                                 max_size=5),
+    max_leaves=20,
+)  # fmt: skip
+deep_json = st.one_of(
+    st.builds(nested, st.integers(1, 200), json_leaf, st.booleans()),
+    st.builds(deep, st.integers(200, 20_000), st.booleans()),
+)
+
+
+@st.composite
+def arguments(draw: st.DrawFn, sweep: Sweep, event: str, role: str) -> tuple[Any, ...]:
+    good = sweep.payloads.get(event, {})
+    shape = draw(st.sampled_from(["junk", "deep", "field", "extra", "drop", "several", "none",
+                                  "signed_ballot"]))  # fmt: skip
+    if shape == "junk":
+        return (draw(json_value),)
+    if shape == "deep":
+        return (draw(deep_json),)
+    if shape == "several":
+        return tuple(draw(st.lists(json_value, min_size=2, max_size=4)))
+    if shape == "none":
+        return ()
+    if shape == "signed_ballot" and event == "ballot":
+        # A correctly signed ballot of junk, for a vote id that may or may not exist: it
+        # passes the signature, reaching the vote's own checks and the group commit.
+        hall = sweep.hall
+        seat = SIGNED_IN_SEAT if role == "signed_in_kiosk" else KIOSK_SEAT
+        vote = draw(st.sampled_from([*hall.votes.values(), *HUGE_INTS[:2], 1, 999]))
+        ballot = draw(json_value.filter(lambda v: not _has_float(v)))
+        key = hall.deputies[seat].kiosk.key
+        return (ballot_payload(key, vote, seat, new_nonce(), ballot),)
+    if not good:
+        return (draw(st.dictionaries(st.text(max_size=10), json_value, max_size=4)),)
+    key = draw(st.sampled_from(sorted(good)))
+    if shape == "drop":
+        return ({k: v for k, v in good.items() if k != key},)
+    if shape == "extra":
+        extra = draw(st.text(min_size=1, max_size=10).filter(lambda k: k not in good))
+        return ({**good, extra: draw(json_value)},)
+    return ({**good, key: draw(json_value | deep_json)},)
+
+
+def _has_float(value: Any) -> bool:
+    if isinstance(value, float):
+        return True
+    if isinstance(value, dict):
+        return any(_has_float(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_float(v) for v in value)
+    return False
+
+
+def test_generated_payloads_for_every_event_and_role(sweep: Sweep) -> None:
+    every_event = events()
+
+    @settings(max_examples=300, deadline=None, database=None,
+              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])  # fmt: skip
+    @given(data=st.data())
+    def fuzz(data: st.DataObject) -> None:
+        role = data.draw(st.sampled_from(ROLES), label="role")
+        event = data.draw(st.sampled_from(every_event), label="event")
+        args = data.draw(arguments(sweep, event, role), label="arguments")
+        sweep.check(role, event, *args)
+
+    fuzz()
+    sweep.hall.verify()
+
+
+# --- through a real socket ------------------------------------------------------------------
+
+
+def test_every_event_as_every_role_over_a_real_socket(
+    live_app: Flask, caplog: pytest.LogCaptureFixture
+) -> None:
+    """python-socketio against the live server: the same answers over the wire, and no
+    handler error in the server's log."""
+    server = serve(live_app)
+    try:
+        with _sweep(live_app, server.url) as sweep:
+            with caplog.at_level(logging.ERROR):
+                for role in ROLES:
+                    for event in events():
+                        for args in basic_variants(sweep.payloads.get(event, {})):
+                            sweep.check(role, event, *args)
+            errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+            assert not errors, [r.getMessage() for r in errors]
+            sweep.hall.verify()
+    finally:
+        server.stop()
