@@ -37,21 +37,30 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from kiosk_client.client import ballot_payload, new_nonce
-from tests.fixtures_live import serve
+from tests.fixtures_live import enroll_kiosk, serve
 from tests.test_voting_sockets import (
     Channel,
+    Deputy,
     Hall,
     SocketChannel,
-    _sign_in_by_staff,
+    close_all,
     kiosk_channel,
-    prepare_hall,
     real_kiosk_channel,
-    real_staff_channel,
-    staff_channel,
+    staff_channels,
 )
-from voting_server.extensions import sessions
-from voting_server.models import Attendance, AuditEntry, Press, StaffRole, Vote
+from voting_server.extensions import audit_log, sessions
+from voting_server.models import (
+    Attendance,
+    AttendanceMethod,
+    AuditEntry,
+    Body,
+    Press,
+    StaffRole,
+    Vote,
+)
 from voting_server.rules.kinds import VoteKind
+from voting_server.services import attendance
+from voting_server.services.transactions import write_transaction
 
 STAFF_ROLES = tuple(role.value for role in StaffRole)
 ROLES = (*STAFF_ROLES, "kiosk", "signed_in_kiosk", "unauthenticated")
@@ -178,18 +187,14 @@ class Sweep:
 def _connect(hall: Hall, url: str | None) -> dict[str, Channel]:
     deputies = hall.deputies
     if url is None:
-        channels = {role: staff_channel(hall.app, role) for role in STAFF_ROLES}
+        channels = staff_channels(hall.app, None, STAFF_ROLES)
         channels["kiosk"] = kiosk_channel(hall.app, deputies[KIOSK_SEAT].kiosk)
         channels["signed_in_kiosk"] = kiosk_channel(hall.app, deputies[SIGNED_IN_SEAT].kiosk)
         channels["unauthenticated"] = kiosk_channel(
             hall.app, deputies[STRANGER_SEAT].kiosk, authenticate=False
         )
         return channels
-    from tests.fixtures_live import create_staff
-
-    channels = {}
-    for role in STAFF_ROLES:
-        channels[role] = real_staff_channel(url, create_staff(hall.app, role).username)
+    channels = staff_channels(hall.app, url, STAFF_ROLES)
     channels["kiosk"] = real_kiosk_channel(url, deputies[KIOSK_SEAT].kiosk)
     channels["signed_in_kiosk"] = real_kiosk_channel(url, deputies[SIGNED_IN_SEAT].kiosk)
     channels["unauthenticated"] = real_kiosk_channel(
@@ -198,10 +203,30 @@ def _connect(hall: Hall, url: str | None) -> dict[str, Channel]:
     return channels
 
 
+def small_hall(app: Flask) -> tuple[Hall, dict[int, int]]:
+    """The demo committee with tablets at three seats only (enrolling all 61 was most of
+    the setup), seats 1–40 present; and the member id of every seat."""
+    kiosks = {seat: enroll_kiosk(app, seat) for seat in (SIGNED_IN_SEAT, KIOSK_SEAT, STRANGER_SEAT)}
+    with app.app_context(), write_transaction(sessions()) as s:
+        body = s.scalars(select(Body).order_by(Body.id)).first()
+        assert body is not None
+        members = {m.seat: m for m in body.members}
+        sitting = attendance.current_sitting(s, body.id)
+        assert sitting is not None
+        for seat in range(1, 41):
+            attendance.sign_in(
+                s, audit_log(), sitting, members[seat], AttendanceMethod.OPERATOR, by=None
+            )
+        deputies = {seat: Deputy(seat, members[seat].id, members[seat].name, kiosk, "")
+                    for seat, kiosk in kiosks.items()}  # fmt: skip
+        votes = {v.kind: v.id for item in sitting.agenda_items for v in item.votes}
+        member_ids = {seat: m.id for seat, m in members.items()}
+    return Hall(app, deputies, votes), member_ids
+
+
 @contextmanager
 def _sweep(app: Flask, url: str | None = None) -> Iterator[Sweep]:
-    hall = prepare_hall(app)
-    _sign_in_by_staff(hall, range(1, 41))
+    hall, member_ids = small_hall(app)
     channels = _connect(hall, url)
     motion = hall.votes[VoteKind.MOTION]
     assert channels["presidium"].call("open_vote", {"vote": motion})["ok"]
@@ -217,15 +242,14 @@ def _sweep(app: Flask, url: str | None = None) -> Iterator[Sweep]:
         "cancel_vote": {"vote": motion, "reason": "设备故障"},
         "rerun_vote": {"vote": motion},
         "announce": {"vote": motion},
-        "mark_attendance": {"member": hall.deputies[50].member_id},
+        "mark_attendance": {"member": member_ids[50]},
         "authenticate": {"device": hall.deputies[STRANGER_SEAT].kiosk.device_id,
                          "signature": "A" * 88},
     }  # fmt: skip
     try:
         yield Sweep(hall, channels, payloads)
     finally:
-        for channel in channels.values():
-            channel.close()
+        close_all(*channels.values())
 
 
 @pytest.fixture
@@ -235,11 +259,10 @@ def sweep(live_app: Flask) -> Iterator[Sweep]:
 
 
 def basic_variants(good: dict[str, Any]) -> list[tuple[Any, ...]]:
-    """A few of each kind, for every role: whoever may not use the event is refused
-    before its payload is read, whatever it is."""
-    return [(), (None,), ([good],), (good, good), ("١٢",), (2**63,), (10**100,), (deep(5000),),
-            ("x" * 100_000,), ({**good, "extra": "²"},),
-            *[({**good, k: v},) for k in good for v in (2**63, 10**100, "²", "x" * 100_000)]]  # fmt: skip
+    """A few of each kind, for every role."""
+    first = sorted(good)[:1]
+    return [(), (None,), ([good],), (good, good), ("١٢",), (10**100,), (deep(5000),),
+            *[({**good, k: v},) for k in first for v in (2**63, "²", "x" * 100_000)]]  # fmt: skip
 
 
 def hostile_variants(good: dict[str, Any]) -> Iterator[tuple[Any, ...]]:
@@ -266,17 +289,19 @@ ROLE_REFUSALS = {"forbidden", "not_authenticated"}
 def test_every_event_as_every_role_answers_hostile_payloads_and_refusals_change_nothing(
     sweep: Sweep,
 ) -> None:
-    """The fixed sweep: each (role, event) pair gets the basic variants; a pair whose
-    role may use the event gets every hostile variant."""
+    """The fixed sweep: every (role, event) pair gets the basic variants, and every
+    event gets every hostile variant as the first role that may use it."""
     tried = 0
-    for role in ROLES:
-        for event in events():
-            good = sweep.payloads.get(event, {})
-            first = sweep.check(role, event, {**good, "extra": None})
-            may_use = first.get("error") not in ROLE_REFUSALS
-            for args in hostile_variants(good) if may_use else basic_variants(good):
+    for event in events():
+        good = sweep.payloads.get(event, {})
+        swept = False
+        for role in ROLES:
+            may_use = sweep.check(role, event, {**good, "x": 1}).get("error") not in ROLE_REFUSALS
+            thorough = may_use and not swept
+            for args in hostile_variants(good) if thorough else basic_variants(good):
                 sweep.check(role, event, *args)
                 tried += 1
+            swept = swept or thorough
     assert tried > len(ROLES) * len(events()) * 10
     sweep.hall.verify()
 
