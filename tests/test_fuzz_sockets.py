@@ -48,7 +48,7 @@ from tests.test_voting_sockets import (
     real_kiosk_channel,
     staff_channels,
 )
-from voting_server.extensions import audit_log, sessions
+from voting_server.extensions import audit_log, sessions, socketio
 from voting_server.models import (
     Attendance,
     AttendanceMethod,
@@ -61,6 +61,8 @@ from voting_server.models import (
 from voting_server.rules.kinds import VoteKind
 from voting_server.services import attendance
 from voting_server.services.transactions import write_transaction
+from voting_server.sockets.wire import UNREADABLE_EVENT as UNREADABLE
+from voting_server.sockets.wire import WirePacket
 
 STAFF_ROLES = tuple(role.value for role in StaffRole)
 ROLES = (*STAFF_ROLES, "kiosk", "signed_in_kiosk", "unauthenticated")
@@ -179,6 +181,8 @@ class Sweep:
         now = self.state()
         if answer["ok"] is False:
             assert isinstance(answer.get("error"), str) and answer.get("message"), answer
+            # A refusal names the field; it never echoes a megabyte of payload back.
+            assert len(json.dumps(answer)) < 2000, (event, shown, repr(answer)[:300])
             assert now == self.last, f"a refused {event} as {role} changed state: {shown}"
         self.last = now
         return answer
@@ -410,3 +414,24 @@ def test_every_event_as_every_role_over_a_real_socket(
             sweep.hall.verify()
     finally:
         server.stop()
+
+
+# --- the connection itself --------------------------------------------------------------------
+
+
+def test_a_connection_with_hostile_auth_is_refused_and_logs_no_error(
+    live_app: Flask, caplog: pytest.LogCaptureFixture
+) -> None:
+    """``auth`` is the one payload of the connection: junk there refuses the connection
+    (``connect_error``), without a handler error."""
+    with caplog.at_level(logging.ERROR):
+        for auth in [*HUGE_INTS, *ODD_TEXT[:8], [1], [{}], {"device": 10**100},
+                     {"device": "x" * 100_000}, {"device": ["a"]}, {"device": None},
+                     {"device": nested(50)}, {"device": "²", "extra": 1}]:  # fmt: skip
+            client = socketio.test_client(live_app, auth=auth)
+            assert not client.is_connected(), auth
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    # Too deep for any client to encode: the server's decoder still reads it as an auth
+    # that names no device (and the event the same way: an unreadable one).
+    assert WirePacket(encoded_packet="0" + deep(5000).text).data == {UNREADABLE: True}
+    assert WirePacket(encoded_packet="21" + deep(5000).text).data == [UNREADABLE]

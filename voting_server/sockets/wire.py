@@ -7,7 +7,8 @@ ever) with a traceback in the log. Here such an integer is read as a JavaScript
 client reads every JSON number, a double, which the payload's schema refuses
 ("not an integer"); an event whose arguments cannot be read at all, or that
 names no event, becomes ``UNREADABLE_EVENT``, which the catch-all handler
-(sockets/voting.py) answers with ``invalid_payload``. The acknowledgement id is
+(sockets/voting.py) answers with ``invalid_payload``; a connection whose ``auth``
+cannot be read is refused like one whose ``auth`` names no device. The acknowledgement id is
 read before the JSON, so the answer reaches the client.
 """
 
@@ -48,9 +49,12 @@ class WirePacket(packet.Packet):
         try:
             attachments: int = super().decode(encoded_packet) or 0
         except (RecursionError, ValueError):
-            if self.packet_type != packet.EVENT:
+            if self.packet_type == packet.EVENT:
+                self.data, attachments = [UNREADABLE_EVENT], 0
+            elif self.packet_type == packet.CONNECT:  # auth that names no device: refused
+                self.data, attachments = {UNREADABLE_EVENT: True}, 0
+            else:
                 raise
-            self.data, attachments = [UNREADABLE_EVENT], 0
         if self.packet_type == packet.EVENT and not (
             isinstance(self.data, list) and self.data and isinstance(self.data[0], str)
         ):
