@@ -28,6 +28,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -37,7 +38,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from kiosk_client.client import ballot_payload, new_nonce
-from tests.fixtures_live import enroll_kiosk, serve
+from tests.fixtures_live import enroll_kiosk, forget_connections, make_live_app, serve
 from tests.test_voting_sockets import (
     Channel,
     Deputy,
@@ -161,14 +162,16 @@ class Sweep:
         state and result, the presses and the attendance (aggregates: this runs after
         every event)."""
         with self.hall.app.app_context(), sessions()() as s:
-            head = s.execute(
-                select(func.count(), func.max(AuditEntry.idx)).select_from(AuditEntry)
-            ).one()
-            last = s.scalar(select(AuditEntry.hash).where(AuditEntry.idx == head[1]))
+            counts = s.execute(select(
+                select(func.count()).select_from(AuditEntry).scalar_subquery(),
+                select(AuditEntry.hash).order_by(AuditEntry.idx.desc()).limit(1).scalar_subquery(),
+                select(func.count()).select_from(Press).scalar_subquery(),
+                select(func.max(Press.id)).scalar_subquery(),
+                select(func.count()).select_from(Attendance).scalar_subquery(),
+                select(func.max(Attendance.id)).scalar_subquery(),
+            )).one()  # fmt: skip
             votes = s.execute(select(Vote.id, Vote.state, Vote.result).order_by(Vote.id)).all()
-            presses = s.execute(select(func.count(), func.max(Press.id))).one()
-            present = s.execute(select(func.count(), func.max(Attendance.id))).one()
-        return (tuple(head), last, [tuple(v) for v in votes], tuple(presses), tuple(present))
+        return (tuple(counts), [tuple(v) for v in votes])
 
     def check(self, role: str, event: str, *args: Any) -> Any:
         """Emit; the answer must be an acknowledgement, and a refusal must change nothing."""
@@ -262,6 +265,20 @@ def sweep(live_app: Flask) -> Iterator[Sweep]:
         yield sweep
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def sweep_on_each_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Sweep]:
+    url = request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "postgres_url")
+    forget_connections()
+    app = make_live_app(url, tmp_path / "instance")
+    try:
+        with _sweep(app) as sweep:
+            yield sweep
+    finally:
+        with app.app_context():
+            app.extensions["voting.engine"].dispose()  # PostgreSQL drops the database next
+        forget_connections()
+
+
 def basic_variants(good: dict[str, Any]) -> list[tuple[Any, ...]]:
     """A few of each kind, for every role."""
     first = sorted(good)[:1]
@@ -291,23 +308,26 @@ ROLE_REFUSALS = {"forbidden", "not_authenticated"}
 
 
 def test_every_event_as_every_role_answers_hostile_payloads_and_refusals_change_nothing(
-    sweep: Sweep,
+    sweep_on_each_database: Sweep,
 ) -> None:
     """The fixed sweep: every (role, event) pair gets the basic variants, and every
     event gets every hostile variant as the first role that may use it."""
     tried = 0
     for event in events():
-        good = sweep.payloads.get(event, {})
+        good = sweep_on_each_database.payloads.get(event, {})
         swept = False
         for role in ROLES:
-            may_use = sweep.check(role, event, {**good, "x": 1}).get("error") not in ROLE_REFUSALS
+            may_use = (
+                sweep_on_each_database.check(role, event, {**good, "x": 1}).get("error")
+                not in ROLE_REFUSALS
+            )
             thorough = may_use and not swept
             for args in hostile_variants(good) if thorough else basic_variants(good):
-                sweep.check(role, event, *args)
+                sweep_on_each_database.check(role, event, *args)
                 tried += 1
             swept = swept or thorough
     assert tried > len(ROLES) * len(events()) * 10
-    sweep.hall.verify()
+    sweep_on_each_database.hall.verify()
 
 
 # --- generated payloads (hypothesis) --------------------------------------------------------
