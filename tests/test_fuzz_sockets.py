@@ -49,6 +49,7 @@ from tests.test_voting_sockets import (
     real_kiosk_channel,
     staff_channels,
 )
+from voting_server.bounds import MAX_ID
 from voting_server.extensions import audit_log, sessions, socketio
 from voting_server.models import (
     Attendance,
@@ -372,7 +373,7 @@ def arguments(draw: st.DrawFn, sweep: Sweep, event: str, role: str) -> tuple[Any
         # passes the signature, reaching the vote's own checks and the group commit.
         hall = sweep.hall
         seat = SIGNED_IN_SEAT if role == "signed_in_kiosk" else KIOSK_SEAT
-        vote = draw(st.sampled_from([*hall.votes.values(), *HUGE_INTS[:2], 1, 999]))
+        vote = draw(st.sampled_from([*hall.votes.values(), MAX_ID, *HUGE_INTS[:2], 1, 999]))
         ballot = draw(json_value.filter(lambda v: not _has_float(v)))
         key = hall.deputies[seat].kiosk.key
         return (ballot_payload(key, vote, seat, new_nonce(), ballot),)

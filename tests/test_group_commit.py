@@ -110,3 +110,32 @@ def test_the_ballots_sharing_a_batch_with_a_bad_one_are_committed(
     assert_retryable(bad)
     assert ["a", "bad", "b", "c"] in batches.seen  # tried together, then split
     assert submit_in_thread(commit, 9, "later", sessions)() == "receipt of later"
+
+
+class LeaderKilled(BaseException):
+    """What a killed greenlet raises in itself (like gevent's GreenletExit)."""
+
+
+def test_ballots_queued_behind_a_leader_that_dies_are_answered(
+    sessions: sessionmaker[Session],
+) -> None:
+    release = threading.Event()
+    held = threading.Event()
+
+    def batch(session: Session, audit: Any, items: list[str]) -> list[Any]:
+        if items == ["dies"]:
+            held.set()
+            assert release.wait(WAIT)
+            raise LeaderKilled
+        return [f"receipt of {item}" for item in items]
+
+    commit = GroupCommit(batch)
+    leader = submit_in_thread(commit, 0, "dies", sessions)
+    assert held.wait(WAIT)
+    queued = submit_in_thread(commit, 1, "queued", sessions)
+    while len(commit._queue) < 1:
+        threading.Event().wait(0.01)
+    release.set()
+    assert isinstance(leader(), LeaderKilled)  # the leader's own end goes on up
+    assert_retryable(queued())  # answered, to be resent; not left waiting for ever
+    assert submit_in_thread(commit, 2, "next", sessions)() == "receipt of next"
