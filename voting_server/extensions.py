@@ -12,6 +12,7 @@ from crypto import ServerKey
 from voting_server.db import make_engine, make_session_factory
 from voting_server.services.audit_log import AuditLog
 from voting_server.services.voting import Voting
+from voting_server.sockets.wire import WirePacket
 
 socketio = SocketIO()
 
@@ -58,8 +59,13 @@ def init_socketio(app: Flask) -> None:
     # A connection's events run one after another in the greenlet (or thread) that reads
     # it, not each in a new one: a greenlet per ballot was a measurable share of a burst
     # (docs/performance.md), and no handler waits for another event of its own connection.
+    # The packets are read by WirePacket, so that every event can be answered (wire.py).
     socketio.init_app(
-        app, async_mode=app.config.get("VOTING_ASYNC_MODE"), async_handlers=False, **options
+        app,
+        async_mode=app.config.get("VOTING_ASYNC_MODE"),
+        async_handlers=False,
+        serializer=WirePacket,
+        **options,
     )
 
 

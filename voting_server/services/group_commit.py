@@ -13,7 +13,13 @@ its own answer. Then it yields, so that ballots read meanwhile join the next
 batch, and leads until the queue is empty.
 
 If the commit fails, no ballot of the batch is acknowledged: each gets the
-retryable ``database_unavailable`` and is resent with the same nonce.
+retryable ``database_unavailable`` and is resent with the same nonce. A failure
+that is not the database going away (an error raised by one ballot, e.g. a value
+the driver cannot bind) is not allowed to take the others down with it: the batch
+is split in halves and each half committed on its own, so only the ballot that
+fails is refused, and the next batch runs whatever was raised. The leader never
+stays marked as leading: ballots queued behind a leader that dies are answered
+too, retryably.
 """
 
 from __future__ import annotations
@@ -21,11 +27,12 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import traceback
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from voting_server.services.audit_log import AuditLog
@@ -89,43 +96,83 @@ class GroupCommit:
         return waiting.value
 
     def _lead(self, sessions: sessionmaker[Session], audit: AuditLog) -> None:
-        while True:
+        try:
+            while True:
+                with self._lock:
+                    batch, later, seen = [], [], set()
+                    for waiting in self._queue:
+                        if waiting.key in seen or len(batch) >= self.max_batch:
+                            later.append(waiting)
+                        else:
+                            seen.add(waiting.key)
+                            batch.append(waiting)
+                    self._queue = later
+                    if not batch:
+                        self._leading = False
+                        return
+                self._commit(batch, sessions, audit)
+                time.sleep(0)  # under gevent: let the ballots read meanwhile join the next batch
+        except BaseException:
+            # The leader itself is going (GreenletExit, KeyboardInterrupt): nobody else
+            # would lead the ballots queued behind it. Answer them (retryable) and let
+            # the next ballot to arrive lead.
             with self._lock:
-                batch, later, seen = [], [], set()
-                for waiting in self._queue:
-                    if waiting.key in seen or len(batch) >= self.max_batch:
-                        later.append(waiting)
-                    else:
-                        seen.add(waiting.key)
-                        batch.append(waiting)
-                self._queue = later
-                if not batch:
-                    self._leading = False
-                    return
-            self._commit(batch, sessions, audit)
-            time.sleep(0)  # under gevent: let the ballots read meanwhile join the next batch
+                stranded, self._queue, self._leading = self._queue, [], False
+            _answer(stranded, "database_unavailable")
+            raise
 
     def _commit(
         self, batch: list[_Waiting], sessions: sessionmaker[Session], audit: AuditLog
     ) -> None:
+        """Commit ``batch`` and answer each of its waiters. Never raises an Exception."""
         try:
-            with write_transaction(sessions) as session:
-                outcomes = self.batch(session, audit, [w.item for w in batch])
-            for waiting, outcome in zip(batch, outcomes, strict=True):
-                if isinstance(outcome, Refusal):
-                    waiting.error = outcome
-                else:
-                    waiting.value = outcome
-        except SQLAlchemyError as exc:
-            log.warning("database unavailable: %s", exc.__class__.__name__)
-            for waiting in batch:
-                waiting.value, waiting.error = None, Refusal("database_unavailable")
-        except BaseException as exc:  # never leave a waiter hanging
-            for waiting in batch:
-                waiting.value, waiting.error = None, exc
+            try:
+                with write_transaction(sessions) as session:
+                    outcomes = self.batch(session, audit, [w.item for w in batch])
+                    if len(outcomes) != len(batch):  # inside: the transaction rolls back
+                        raise RuntimeError(f"{len(outcomes)} outcomes for {len(batch)} items")
+            finally:
+                self.batches += 1
+                self.items += len(batch)
+        except Exception as exc:
+            if len(batch) > 1 and not _connection_lost(exc):
+                # One item's fault, most likely: halve until it is alone.
+                half = len(batch) // 2
+                self._commit(batch[:half], sessions, audit)
+                self._commit(batch[half:], sessions, audit)
+            else:
+                _log_failure(exc, len(batch))
+                _answer(batch, "database_unavailable")
+            return
+        except BaseException:  # the leader is going: never leave a waiter hanging
+            _answer(batch, "database_unavailable")
             raise
-        finally:
-            self.batches += 1
-            self.items += len(batch)
-            for waiting in batch:
-                waiting.done.set()
+        for waiting, outcome in zip(batch, outcomes, strict=True):
+            if isinstance(outcome, Refusal):
+                waiting.error = outcome
+            else:
+                waiting.value = outcome
+            waiting.done.set()
+
+
+def _connection_lost(exc: Exception) -> bool:
+    """The database went away (every item would fail alike), rather than one item failing."""
+    if isinstance(exc, OperationalError | InterfaceError):
+        return True
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
+
+
+def _log_failure(exc: Exception, items: int) -> None:
+    """Log a failed batch by the exception's class and where it was raised: never its
+    message, which may quote the statement's parameters (a ballot, a sealed one)."""
+    if isinstance(exc, SQLAlchemyError):
+        log.warning("database unavailable: %s", exc.__class__.__name__)
+        return
+    where = "".join(traceback.format_tb(exc.__traceback__))  # code lines, no values
+    log.error("a batch of %d failed with %s:\n%s", items, exc.__class__.__name__, where)
+
+
+def _answer(waiters: list[_Waiting], code: str) -> None:
+    for waiting in waiters:  # a Refusal each: they are raised in as many threads
+        waiting.value, waiting.error = None, Refusal(code)
+        waiting.done.set()

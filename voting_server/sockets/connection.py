@@ -26,11 +26,10 @@ import secrets
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Any
 
 from flask import Flask, request, session
 from flask_socketio import join_room
-from pydantic import BaseModel, ConfigDict, Field
 from socketio.exceptions import ConnectionRefusedError as SocketRefused
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -38,6 +37,7 @@ from audit.entry import canonical_bytes
 from crypto import CryptoError, KioskPublicKey
 from crypto.keys import P256_SIGNATURE_BYTES
 from voting_server import i18n
+from voting_server.bounds import DEVICE_ID_MAX, DeviceId, Payload, Signature
 from voting_server.extensions import sessions, socketio
 from voting_server.services import devices
 from voting_server.sockets.errors import Refusal, parse_payload, refusal
@@ -98,11 +98,9 @@ def _kiosk_presence_changed() -> None:
         listener()
 
 
-class AuthenticatePayload(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
-
-    device: Annotated[str, Field(min_length=1, max_length=40)]
-    signature: Annotated[str, Field(min_length=1, max_length=200)]
+class AuthenticatePayload(Payload):
+    device: DeviceId
+    signature: Signature
 
 
 def init_app(app: Flask) -> None:
@@ -155,7 +153,7 @@ def on_connect(auth: Any = None) -> None:
 
 def _connect_kiosk(sid: str, auth: Any) -> None:
     device_id = auth.get("device") if isinstance(auth, dict) else None
-    if not isinstance(device_id, str) or not 0 < len(device_id) <= 40:
+    if not isinstance(device_id, str) or not 0 < len(device_id) <= DEVICE_ID_MAX:
         raise ConnectionRefused("invalid_payload", "auth.device: a device id is required")
     try:
         with sessions()() as db_session:
@@ -204,10 +202,12 @@ def on_disconnect(reason: Any = None) -> None:
 
 
 @socketio.on("authenticate")
-def on_authenticate(data: Any = None) -> dict[str, Any]:
+def on_authenticate(*args: Any) -> dict[str, Any]:
     sid: str = request.sid  # type: ignore[attr-defined]
     try:
-        return _authenticate(sid, data)
+        if len(args) > 1:
+            raise Refusal("invalid_payload", "one payload object, not several")
+        return _authenticate(sid, args[0] if args else None)
     except Refusal as refused:
         return refused.answer()
 

@@ -110,4 +110,10 @@ def parse_payload(model: type[M], data: Any) -> M:
         return model.model_validate(data)
     except ValidationError as exc:
         err = exc.errors(include_url=False)[0]
-        raise Refusal("invalid_payload", f"{format_loc(tuple(err['loc']))}: {err['msg']}") from None
+        # A key of the payload is part of the location: never echo a megabyte of it back.
+        loc = tuple(_shortened(part) for part in err["loc"])
+        raise Refusal("invalid_payload", f"{format_loc(loc)}: {err['msg']}") from None
+
+
+def _shortened(part: int | str, longest: int = 40) -> int | str:
+    return part if isinstance(part, int) or len(part) <= longest else part[:longest] + "…"

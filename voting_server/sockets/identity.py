@@ -61,8 +61,8 @@ def requires(
 ) -> Callable[[Callable[..., dict[str, Any]]], Callable[..., dict[str, Any]]]:
     """Guard an event handler: the client must be authenticated in one of ``roles``.
 
-    The handler receives the Client first; a Refusal raised inside becomes the
-    acknowledgement, and so does any refusal here.
+    The handler receives the Client first, then the payload (at most one); a Refusal
+    raised inside becomes the acknowledgement, and so does any refusal here.
     """
 
     def decorate(handler: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
@@ -74,6 +74,8 @@ def requires(
                     raise Refusal("not_authenticated")
                 if client.role not in roles:
                     raise Refusal("forbidden", f"{client.role} may not do this")
+                if len(args) > 1:  # emit(event, a, b): the handler takes one payload
+                    raise Refusal("invalid_payload", "one payload object, not several")
                 return handler(client, *args)
             except Refusal as refused:
                 return refused.answer()

@@ -13,15 +13,24 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Annotated, Any, TypeVar
+from typing import Any, TypeVar
 
 from flask import Flask, current_app, g, url_for
-from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from voting_server import i18n
+from voting_server.bounds import (
+    Ballot,
+    DurationS,
+    Nonce,
+    Payload,
+    Pin,
+    Reason,
+    RecordId,
+    Signature,
+)
 from voting_server.extensions import audit_log, sessions, socketio, voting
 from voting_server.models import AttendanceMethod, Body, Member, StaffRole, VoteState
 from voting_server.services import attendance, devices, kiosk_documents
@@ -32,8 +41,9 @@ from voting_server.services.group_commit import GroupCommit
 from voting_server.services.transactions import write_transaction
 from voting_server.services.voting import BallotRequest, OpenVote, Voting, public_vote
 from voting_server.sockets import connection
-from voting_server.sockets.errors import Refusal, parse_payload
+from voting_server.sockets.errors import Refusal, parse_payload, refusal
 from voting_server.sockets.identity import KIOSK, KIOSKS_ROOM, Client, requires
+from voting_server.sockets.wire import UNREADABLE_EVENT
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -43,52 +53,41 @@ SECRETARIAT = StaffRole.SECRETARIAT.value
 STAFF = tuple(r.value for r in StaffRole)
 WATCHERS = (PRESIDIUM, StaffRole.DISPLAY.value, StaffRole.SCRUTINEER.value)  # see live counts
 
-Nonce = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{16,64}$")]
-Signature = Annotated[str, Field(min_length=1, max_length=200)]
-Mark = Annotated[str, Field(max_length=64)]
 
-
-class _Payload(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
-
-
-class BallotPayload(_Payload):
-    vote: Annotated[int, Field(ge=1)]
+class BallotPayload(Payload):
+    vote: RecordId
     nonce: Nonce
-    ballot: (
-        Annotated[dict[Mark, Mark], Field(max_length=500)]
-        | Annotated[list[Mark], Field(max_length=500)]
-    )
+    ballot: Ballot
     signature: Signature
     participation_signature: Signature
 
 
-class SignInPayload(_Payload):
-    pin: Annotated[str, Field(pattern=r"^[0-9]{4,12}$")]
+class SignInPayload(Payload):
+    pin: Pin
 
 
-class VotePayload(_Payload):
-    vote: Annotated[int, Field(ge=1)]
+class VotePayload(Payload):
+    vote: RecordId
 
 
 class OpenPayload(VotePayload):
-    duration_s: Annotated[int, Field(ge=10, le=7200)] | None = None
+    duration_s: DurationS | None = None
 
 
 class CancelPayload(VotePayload):
-    reason: Annotated[str, Field(min_length=1, max_length=200)]
+    reason: Reason
 
 
-class MemberPayload(_Payload):
-    member: Annotated[int, Field(ge=1)]
+class MemberPayload(Payload):
+    member: RecordId
 
 
-class EmptyPayload(_Payload):
+class EmptyPayload(Payload):
     pass
 
 
-class DocumentPayload(_Payload):
-    document: Annotated[int, Field(ge=1)]
+class DocumentPayload(Payload):
+    document: RecordId
 
 
 # Every event handler of this module, by event name (filled by ``_on``).
@@ -145,6 +144,8 @@ def init_app(app: Flask) -> None:
     for event, handler in HANDLERS.items():
         if event not in bound:
             _bind(event, handler)
+    if "*" not in bound:
+        socketio.on("*")(on_other_event)
     if _kiosk_state not in connection.authenticate_extras:
         connection.authenticate_extras.append(_kiosk_state)
     if _kiosks_changed_soon not in connection.kiosk_presence_listeners:
@@ -232,6 +233,17 @@ def read(work: Callable[[Session], T]) -> T:
     except SQLAlchemyError as exc:
         log.warning("database unavailable: %s", exc.__class__.__name__)
         raise Refusal("database_unavailable") from None
+
+
+def on_other_event(event: Any, *args: Any) -> dict[str, Any]:
+    """Any event without a handler, answered: a client waiting for its acknowledgement
+    learns why instead of waiting for ever (wire.py names an unreadable one)."""
+    if event == UNREADABLE_EVENT:
+        return refusal("invalid_payload", "unreadable: not JSON, or nested too deeply")
+    return refusal("invalid_payload", "no such event")
+
+
+socketio.on("*")(on_other_event)
 
 
 # --- kiosks ------------------------------------------------------------------------

@@ -17,13 +17,12 @@ from __future__ import annotations
 
 import logging
 import math
-from typing import Annotated
 
 from flask import Blueprint, Flask, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
-from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import SQLAlchemyError
 
+from voting_server.bounds import EnrollmentCode, Payload, PublicKey
 from voting_server.extensions import audit_log, sessions, socketio
 from voting_server.models import StaffRole
 from voting_server.services import devices
@@ -41,11 +40,9 @@ ENROLL_WINDOW_S = 10 * 60
 STATUS = {"invalid_payload": 400, "enrollment_invalid": 409, "rate_limited": 429}
 
 
-class EnrollPayload(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
-
-    code: Annotated[str, Field(min_length=1, max_length=32)]
-    public_key: Annotated[str, Field(min_length=1, max_length=1024)]
+class EnrollPayload(Payload):
+    code: EnrollmentCode
+    public_key: PublicKey
 
 
 def init_app(app: Flask) -> None:

@@ -1,0 +1,114 @@
+"""One bad ballot never stops the hall (issue 14, item 1).
+
+A tablet that is enrolled and authenticated, but whose deputy has not even signed
+in, sends a ``ballot`` whose vote id does not fit the database's integer (2**63).
+It must be refused on its own, and the next ballot of another seat acknowledged:
+before the fix the driver raised inside the group commit, the leader flag stayed
+set, and no later ballot of any kiosk was answered until a restart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import socketio as socketio_client
+from flask import Flask
+from sqlalchemy import select
+
+from kiosk_client.client import KioskClient, ballot_payload, new_nonce
+from tests.fixtures_live import (
+    LiveServer,
+    enroll_kiosk,
+    forget_connections,
+    logged_in,
+    make_live_app,
+    serve,
+)
+from tests.test_voting_sockets import (
+    WAIT,
+    SocketChannel,
+    real_kiosk_channel,
+    real_staff_channel,
+)
+from voting_server.extensions import audit_log, sessions
+from voting_server.models import AttendanceMethod, Body, Member, Vote
+from voting_server.rules.kinds import VoteKind
+from voting_server.services import attendance
+from voting_server.services.transactions import write_transaction
+
+HOSTILE_IDS = [2**63, 2**64, 10**100, -(2**63) - 1]
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def app(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Flask]:
+    url = request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "postgres_url")
+    forget_connections()
+    app = make_live_app(url, tmp_path / "instance")
+    yield app
+    with app.app_context():
+        app.extensions["voting.engine"].dispose()  # PostgreSQL drops the database next
+    forget_connections()
+
+
+def _sign_in_seats(app: Flask, seats: range) -> None:
+    """The secretariat marks these seats present (代为签到): quorum for the motion."""
+    with app.app_context(), write_transaction(sessions()) as s:
+        body = s.scalars(select(Body).order_by(Body.id)).first()
+        assert body is not None
+        sitting = attendance.current_sitting(s, body.id)
+        assert sitting is not None
+        for member in s.scalars(
+            select(Member).where(Member.body_id == body.id, Member.seat.in_(list(seats)))
+        ):
+            attendance.sign_in(s, audit_log(), sitting, member, AttendanceMethod.OPERATOR, by=None)
+
+
+def _motion(app: Flask) -> tuple[int, str]:
+    with app.app_context(), sessions()() as s:
+        vote = s.scalars(select(Vote).where(Vote.kind == VoteKind.MOTION)).first()
+        assert vote is not None
+        return vote.id, vote.spec().subjects[0]
+
+
+def _call(channel: SocketChannel, event: str, data: Any) -> Any:
+    """The acknowledgement, or None if there was none (the handler crashed)."""
+    try:
+        return channel.sio.call(event, data, timeout=5)
+    except socketio_client.exceptions.TimeoutError:
+        return None
+
+
+def test_a_hostile_ballot_is_refused_and_the_next_kiosk_is_acknowledged(app: Flask) -> None:
+    hostile_kiosk = enroll_kiosk(app, 61)  # seat 61: enrolled, never signed in
+    good_kiosk = enroll_kiosk(app, 1)
+    _sign_in_seats(app, range(1, 41))
+    motion, subject = _motion(app)
+    presidium = logged_in(app, "presidium", "zhuchi-test")
+    server: LiveServer = serve(app)
+    channels: list[Any] = []
+    voter = KioskClient(server.url, good_kiosk.key, good_kiosk.device_id, seat=1)
+    try:
+        console = real_staff_channel(server.url, presidium.account.username)
+        channels.append(console)
+        assert console.call("open_vote", {"vote": motion})["ok"]
+        hostile = real_kiosk_channel(server.url, hostile_kiosk)
+        channels.append(hostile)
+        assert isinstance(hostile, SocketChannel)
+        payload = ballot_payload(hostile_kiosk.key, motion, 61, new_nonce(), {subject: "yes"})
+        answers = [_call(hostile, "ballot", payload | {"vote": 2**63})]
+        # Then a deputy at another seat presses: acknowledged with a receipt.
+        voter.connect(timeout=WAIT)
+        receipt = voter.vote(motion, {subject: "no"}, deadline_s=WAIT)
+        assert receipt["vote"] == motion and receipt["press"] == 1
+        answers += [_call(hostile, "ballot", payload | {"vote": v}) for v in HOSTILE_IDS[1:]]
+        for answer in answers:  # each answered: a refusal naming the field, no traceback
+            assert isinstance(answer, dict) and answer["ok"] is False, answer
+            assert answer["error"] == "invalid_payload" and "vote" in answer["detail"], answer
+    finally:
+        voter.close()
+        for channel in channels:
+            channel.close()
+        server.stop()
