@@ -266,9 +266,8 @@ class Voting:
                 found[int(number)] = path
         if not found:
             return []
-        states = dict(
-            session.execute(select(Vote.id, Vote.state).where(Vote.id.in_(found))).tuples()
-        )
+        rows = session.execute(select(Vote.id, Vote.state).where(Vote.id.in_(list(found))))
+        states = {vote_id: state for vote_id, state in rows}
         live = {VoteState.DRAFT, VoteState.OPEN}
         swept = sorted(v for v in found if states.get(v) not in live)
         for vote_id in swept:
