@@ -224,11 +224,14 @@ def _watch_staff_sessions() -> None:
     if app.extensions.get("voting.session_watch"):
         return
     app.extensions["voting.session_watch"] = True
+    server = socketio.server  # a newer app in this process (tests) has its own: stop then
 
     def watch() -> None:
         try:
             while True:
                 socketio.sleep(SESSION_WATCH_S)
+                if socketio.server is not server:
+                    return
                 with app.app_context():
                     if not check_staff_sessions():
                         return

@@ -38,8 +38,10 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from werkzeug.routing import BuildError
+from werkzeug.wrappers import Response
 
 from voting_server.extensions import db, sessions
 from voting_server.i18n import N_
@@ -97,6 +99,7 @@ def init_app(app: Flask) -> None:
         Throttle(LOGIN_FAILURES_PER_ADDRESS, LOGIN_WINDOW_S),
     )
     app.before_request(_check_csrf)
+    app.after_request(_note_request_activity)
     app.context_processor(
         lambda: {
             "csrf_token": csrf_token,
@@ -173,13 +176,9 @@ def staff_session_of(
 
 
 def staff_from_session(db_session: Session, data: Mapping[str, Any]) -> StaffUser | None:
-    """The account a session cookie speaks for (``staff_session_of``), activity noted."""
+    """The account a session cookie speaks for (``staff_session_of``)."""
     found = staff_session_of(db_session, data)
-    if found is None:
-        return None
-    user, record = found
-    note_activity(record)
-    return user
+    return found[0] if found is not None else None
 
 
 def note_activity(record: StaffSession) -> None:
@@ -193,8 +192,22 @@ def note_activity(record: StaffSession) -> None:
 def current_user() -> StaffUser | None:
     """The logged-in staff account of this request, or None."""
     if "staff_user" not in g:
-        g.staff_user = staff_from_session(db(), session)
+        found = staff_session_of(db(), session)
+        g.staff_user = found[0] if found is not None else None
+        if found is not None and staff_sessions.needs_touch(found[1], utcnow()):
+            g.staff_session_to_touch = found[1].id  # after the view: never inside its writes
     return g.staff_user
+
+
+def _note_request_activity(response: Response) -> Response:
+    session_id = g.pop("staff_session_to_touch", None)
+    if session_id is not None:
+        try:
+            with write_transaction(sessions()) as tx:
+                staff_sessions.touch(tx, [session_id], utcnow())
+        except SQLAlchemyError as exc:  # activity not noted costs at most an early logout
+            log.warning("session activity not noted: %s", exc.__class__.__name__)
+    return response
 
 
 def login_required(*roles: StaffRole | str) -> Callable[[F], F]:
