@@ -232,11 +232,14 @@ def _watch_staff_sessions() -> None:
                 socketio.sleep(SESSION_WATCH_S)
                 if socketio.server is not server:
                     return
-                with app.app_context():
-                    if not check_staff_sessions():
-                        return
-        except Exception as exc:  # the app is gone (a test's) or the database: start again later
-            log.warning("staff session watch stopped: %s", exc.__class__.__name__)
+                try:
+                    with app.app_context():
+                        if not check_staff_sessions():
+                            return
+                except SQLAlchemyError as exc:  # try again next round; events still ask
+                    log.warning(
+                        "staff session watch: database unavailable: %s", exc.__class__.__name__
+                    )
         finally:
             app.extensions["voting.session_watch"] = False
 

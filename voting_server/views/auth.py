@@ -3,7 +3,7 @@
 A login starts a server-side session (``services.staff_sessions``); Flask's
 signed cookie carries the user's id, role and the session's random token.
 Every request and every Socket.IO connection checks them against the
-database (``staff_from_session``): the session must not be ended (logout,
+database (``staff_session_of``): the session must not be ended (logout,
 password change, deactivation), idle longer than ``VOTING_SESSION_IDLE_S``
 or older than ``VOTING_SESSION_MAX_S``, and the account must still be active
 with the same role. A copy of the cookie is worth nothing after logout.
@@ -173,12 +173,6 @@ def staff_session_of(
     if user is None or not user.active or data.get(SESSION_ROLE) != user.role.value:
         return None
     return user, record
-
-
-def staff_from_session(db_session: Session, data: Mapping[str, Any]) -> StaffUser | None:
-    """The account a session cookie speaks for (``staff_session_of``)."""
-    found = staff_session_of(db_session, data)
-    return found[0] if found is not None else None
 
 
 def note_activity(record: StaffSession) -> None:
