@@ -38,7 +38,7 @@ import pytest
 from sqlalchemy import select
 
 from crypto import ServerKey
-from tests.browser_support import ARTIFACTS, Shots, chromium, running_server
+from tests.browser_support import ARTIFACTS, Shots, chromium, csp_violations, running_server
 from voting_server.db import make_engine, make_session_factory, upgrade
 from voting_server.demo import DEPARTMENTS, LIVELIHOOD_PROJECTS, REGULATION, load_demo
 from voting_server.models import AttendanceMethod, Document, Member, StaffRole, Vote
@@ -188,6 +188,7 @@ class Sitting:
         page = context.new_page()
         page.set_default_timeout(TIMEOUT_MS)
         page.on("pageerror", lambda exc: self.errors.append(f"{name}: {exc}"))
+        csp_violations(page, name, self.errors)
         return page
 
     def login(self, page: Any, username: str, target: str, shoot: bool = False) -> None:

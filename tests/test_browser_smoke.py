@@ -23,7 +23,7 @@ import pytest
 from sqlalchemy import select
 
 from crypto import ServerKey
-from tests.browser_support import ARTIFACTS, chromium, running_server
+from tests.browser_support import ARTIFACTS, chromium, csp_violations, running_server
 from voting_server.db import make_engine, make_session_factory, upgrade
 from voting_server.demo import load_demo
 from voting_server.models import AttendanceMethod, Member, StaffRole
@@ -103,6 +103,7 @@ class Screens:
         page = self.browser.new_context(viewport={"width": width, "height": height}).new_page()
         page.set_default_timeout(TIMEOUT_MS)
         page.on("pageerror", lambda exc: self.errors.append(f"{name}: {exc}"))
+        csp_violations(page, name, self.errors)
         return page
 
     def login(self, page: Any, username: str, target: str) -> None:

@@ -26,6 +26,7 @@ TABLES = {
     *("staff_users", "enrollment_codes", "devices", "audit_entries", "presses"),  # 0002
     *("paper_counts", "countersignatures"),  # 0003
     "device_replacements",  # 0004_seats
+    "staff_sessions",  # 0005_staff_sessions
 }
 
 

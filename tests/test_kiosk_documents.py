@@ -142,9 +142,12 @@ def test_the_vote_lists_its_documents_and_a_kiosk_downloads_one(
         assert response.headers["Content-Disposition"].startswith("inline")
         assert response.headers["X-Content-Type-Options"] == "nosniff"
         # HTML runs in no origin of ours; a PDF goes to the browser's viewer (which
-        # refuses a sandboxed document), its type pinned by nosniff.
+        # refuses a sandboxed document), its type pinned by nosniff. Either may be
+        # shown only in a frame of this server's own pages (the kiosk's).
         csp = response.headers.get("Content-Security-Policy")
-        assert csp == (None if name == "pdf" else "sandbox")
+        sandbox = "" if name == "pdf" else "sandbox; "
+        assert csp == f"{sandbox}frame-ancestors 'self'"
+        assert response.headers["X-Frame-Options"] == "SAMEORIGIN"
         assert response.headers["Cache-Control"] == "no-store"
 
 

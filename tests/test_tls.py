@@ -187,6 +187,23 @@ def test_run_serves_https_that_verifies_with_only_the_venue_ca(tls_server) -> No
         _get(port, system_only)
 
 
+def test_under_tls_every_cookie_is_secure(tls_server) -> None:  # type: ignore[no-untyped-def]
+    port, paths = tls_server
+    context = ssl.create_default_context(cafile=str(paths.ca_cert))
+    conn = http.client.HTTPSConnection("localhost", port, context=context, timeout=5)
+    try:
+        conn.request("GET", "/login?lang=en")  # the session (CSRF token) and the language
+        response = conn.getresponse()
+        response.read()
+        cookies = response.headers.get_all("Set-Cookie") or []
+    finally:
+        conn.close()
+    assert {c.split("=", 1)[0] for c in cookies} == {"session", "lang"}, cookies
+    for cookie in cookies:
+        assert "; Secure" in cookie and "; HttpOnly" in cookie, cookie
+    assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+
+
 # --- the enrollment QR code and the kiosk page --------------------------------------------------
 
 

@@ -10,6 +10,7 @@ engines with ``make_engine`` so that every connection gets the same settings.
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,8 @@ from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
+log = logging.getLogger(__name__)
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
@@ -26,11 +29,47 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 _POSTGRES_ALIASES = {"postgres", "postgresql"}
 
 
+PRIVATE_DIR = 0o700  # the instance dir: the database, the server's key, vote keys, TLS keys
+PRIVATE_FILE = 0o600
+
+
 def instance_dir() -> Path:
-    """Where the embedded database lives: $VOTING_INSTANCE_DIR or ``<repo>/instance``."""
+    """Where the embedded database lives: $VOTING_INSTANCE_DIR or ``<repo>/instance``,
+    created (or narrowed) to mode 0700: it holds every secret of the server."""
     path = Path(os.environ.get("VOTING_INSTANCE_DIR") or REPO_ROOT / "instance")
-    path.mkdir(parents=True, exist_ok=True)
+    path.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
+    make_private(path, PRIVATE_DIR)
     return path
+
+
+def make_private(path: Path, mode: int) -> None:
+    """chmod ``path`` to ``mode`` if it is wider; a path not ours is left as it is
+    (logged: the operator chose it, e.g. a volume mounted read-only)."""
+    try:
+        if path.stat().st_mode & 0o777 & ~mode:
+            path.chmod(mode)
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        log.warning("cannot restrict the permissions of %s: %s", path, exc)
+
+
+def private_sqlite_file(url: URL) -> None:
+    """Create the SQLite database file 0600 before SQLite does (its -wal and -shm then
+    get the same mode) and narrow an existing one and its -wal and -shm."""
+    database = url.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    if not path.exists() and path.parent.is_dir():
+        try:
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE))
+        except FileExistsError:
+            pass  # created meanwhile by another process: narrowed below
+        except OSError as exc:
+            log.warning("cannot create %s: %s", path, exc)
+    for suffix in ("", "-wal", "-shm"):
+        make_private(Path(f"{path}{suffix}"), PRIVATE_FILE)
 
 
 def default_database_url() -> str:
@@ -59,6 +98,7 @@ def make_engine(url: str | URL, *, enforce_foreign_keys: bool = True, **kwargs: 
     """
     parsed = normalize_url(url)
     if parsed.get_backend_name() == "sqlite":
+        private_sqlite_file(parsed)
         kwargs.setdefault("connect_args", {}).setdefault("timeout", 30)  # busy wait, seconds
         engine = create_engine(parsed, **kwargs)
         _configure_sqlite(engine, enforce_foreign_keys=enforce_foreign_keys)

@@ -9,9 +9,9 @@ from flask_socketio import SocketIO
 from sqlalchemy.orm import Session, sessionmaker
 
 from crypto import ServerKey
-from voting_server.db import make_engine, make_session_factory
+from voting_server.db import PRIVATE_DIR, make_engine, make_private, make_session_factory
 from voting_server.services.audit_log import AuditLog
-from voting_server.services.voting import Voting
+from voting_server.services.voting import Voting, key_dir_of
 from voting_server.sockets.wire import WirePacket
 
 socketio = SocketIO()
@@ -37,8 +37,9 @@ def init_audit_log(app: Flask) -> None:
 
 def init_voting(app: Flask) -> None:
     """The vote lifecycle; secret votes' keys live in the instance dir until close."""
-    key_dir = Path(app.config["INSTANCE_DIR"]) / "vote-keys"
-    key_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    key_dir = key_dir_of(Path(app.config["INSTANCE_DIR"]))
+    key_dir.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
+    make_private(key_dir, PRIVATE_DIR)
     app.extensions["voting.voting"] = Voting(key_dir)
 
 

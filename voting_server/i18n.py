@@ -25,6 +25,8 @@ from babel.support import NullTranslations, Translations
 from flask import Flask, Response, g, has_request_context, request
 from flask_babel import Babel, get_locale, gettext
 
+from voting_server.views.security import cookies_secure
+
 TRANSLATIONS_DIR = Path(__file__).resolve().parent / "translations"
 DEFAULT_LOCALE = "zh_CN"
 LOCALES = ("zh_CN", "en")  # the order of the switch on staff pages
@@ -270,7 +272,14 @@ def _remember_choice(response: Response) -> Response:
     """``?lang=`` switches for this page and every later one in this browser."""
     chosen = request.args.get(QUERY)
     if chosen in LOCALES and request.cookies.get(COOKIE) != chosen:
-        response.set_cookie(COOKIE, chosen, max_age=COOKIE_MAX_AGE_S, samesite="Lax", httponly=True)
+        response.set_cookie(
+            COOKIE,
+            chosen,
+            max_age=COOKIE_MAX_AGE_S,
+            samesite="Lax",
+            httponly=True,
+            secure=cookies_secure(),
+        )
     return response
 
 

@@ -370,6 +370,22 @@ class StaffUser(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
+class StaffSession(Base):
+    """One staff login (one browser): the cookie carries a random token, this row its
+    SHA-256, so a copy of the database opens no session. Logout, a password change
+    or deactivation sets ``ended_at``; idle and absolute limits are checked against
+    ``last_seen_at`` and ``created_at`` (views/auth.py, services/staff_sessions.py)."""
+
+    __tablename__ = "staff_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256(token), hex
+    user_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    end_reason: Mapped[str | None] = mapped_column(String(16))  # logout, password, deactivated
+
+
 class EnrollmentCode(Base):
     """A one-time code that lets one tablet register its key for one seat.
 

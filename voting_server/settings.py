@@ -25,6 +25,14 @@ SQLite default, a PostgreSQL deployment and the tests:
 - ``VOTING_PROXY_HOPS``: how many reverse proxies (nginx) stand in front of
   the server; their ``X-Forwarded-For``/``-Proto``/``-Host`` are then trusted,
   so per-address throttling sees the tablet, not the proxy (default 0)
+- ``VOTING_SESSION_IDLE_S``: a staff login ends after this many seconds
+  without a request or an open live page (default 1800: 30 minutes)
+- ``VOTING_SESSION_MAX_S``: and this long after the login whatever happens
+  (default 43200: 12 hours, a sitting day)
+- ``VOTING_SECURE_COOKIES``: ``1`` marks cookies ``Secure`` even on plain
+  HTTP requests (e.g. TLS ends at a proxy that does not say so); they are
+  ``Secure`` anyway whenever the server serves TLS (``VOTING_TLS_CERT``) or
+  the request came over HTTPS
 """
 
 from __future__ import annotations
@@ -100,6 +108,12 @@ class Config:
             "VOTING_MESSAGE_QUEUE_CHANNEL"
         ) or message_queue_channel(self.VOTING_DATABASE_URL)
         self.VOTING_PROXY_HOPS = int(os.environ.get("VOTING_PROXY_HOPS") or 0)
+        self.VOTING_SESSION_IDLE_S = int(os.environ.get("VOTING_SESSION_IDLE_S") or 30 * 60)
+        self.VOTING_SESSION_MAX_S = int(os.environ.get("VOTING_SESSION_MAX_S") or 12 * 60 * 60)
+        # gunicorn serves TLS (``voting-server run``): no cookie ever travels in clear.
+        self.SESSION_COOKIE_SECURE = bool(os.environ.get("VOTING_TLS_CERT")) or os.environ.get(
+            "VOTING_SECURE_COOKIES", ""
+        ).lower() in {"1", "true", "yes"}
 
 
 class TestingConfig(Config):

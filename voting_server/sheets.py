@@ -455,15 +455,18 @@ _env = Environment(
 _env.globals.update(no_code=NO_CODE, manual_note=MANUAL_NOTE)
 
 
-def render_html(sheet: ResultSheet) -> str:
-    """The printable A4 result sheet of one vote."""
-    return _env.get_template("sheets/sheet.html").render(v=_view(sheet))
+def render_html(sheet: ResultSheet, nonce: str = "") -> str:
+    """The printable A4 result sheet of one vote. ``nonce``: the serving page's
+    Content-Security-Policy nonce (views/security.py); none for a file on its own."""
+    return _env.get_template("sheets/sheet.html").render(v=_view(sheet), nonce=nonce)
 
 
-def minutes_html(sheets: Sequence[ResultSheet], sitting_title: str, body_name: str) -> str:
+def minutes_html(
+    sheets: Sequence[ResultSheet], sitting_title: str, body_name: str, nonce: str = ""
+) -> str:
     """The sitting's minutes: a list of every vote, then each result sheet on its own page."""
     return _env.get_template("sheets/minutes.html").render(
-        views=[_view(s) for s in sheets], sitting=sitting_title, body=body_name
+        views=[_view(s) for s in sheets], sitting=sitting_title, body=body_name, nonce=nonce
     )
 
 

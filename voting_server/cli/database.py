@@ -190,6 +190,7 @@ def _demo_credentials(session: Session, body_id: int) -> None:
         ]
         lines += ["", "# seat  PIN"] + [f"{seat:4}  {pin}" for seat, pin in pins.items()]
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.fchmod(fd, 0o600)  # an older file of wider mode is narrowed too
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write("\n".join(lines) + "\n")
     if path.exists():

@@ -51,9 +51,12 @@ def run_command(
         )
     serve_tls = paths.ready() if tls is None else tls
 
+    # Every file the server writes (the database, its WAL, logs) is its own alone.
+    os.umask(0o077)
     url = database_url or default_database_url()
     try:
         upgrade(url)
+        sweep_vote_keys(url)
     except Exception as exc:  # report any database failure in one line, then stop
         raise click.ClickException(
             f"数据库不可用 database unavailable: {exc.__class__.__name__}: {exc}"
@@ -83,6 +86,23 @@ def run_command(
         "voting_server.wsgi:app",
     ]
     os.execvpe(argv[0], argv, env)  # gunicorn takes over the process and its signals
+
+
+def sweep_vote_keys(url: str) -> list[int]:
+    """Before serving: destroy the key files of secret votes that closed while the
+    server went down before deleting them (services/voting.py, ``sweep_keys``)."""
+    from voting_server.db import instance_dir, make_engine, make_session_factory
+    from voting_server.services.voting import Voting, key_dir_of
+
+    key_dir = key_dir_of(instance_dir())
+    if not key_dir.is_dir():
+        return []
+    engine = make_engine(url)
+    try:
+        with make_session_factory(engine)() as session:
+            return Voting(key_dir).sweep_keys(session)
+    finally:
+        engine.dispose()
 
 
 def operator_urls() -> list[tuple[str, str]]:

@@ -8,13 +8,13 @@ Passwords are never logged or returned.
 
 from __future__ import annotations
 
-import hashlib
 import re
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from voting_server.models import NAME_MAX, StaffRole, StaffUser
+from voting_server.models import NAME_MAX, StaffRole, StaffUser, utcnow
+from voting_server.services import staff_sessions
 from voting_server.services.passwords import burn_verification_time, hash_secret, verify_secret
 from voting_server.sockets.errors import Refusal
 
@@ -78,7 +78,7 @@ def list_users(session: Session) -> list[StaffUser]:
 def deactivate_user(session: Session, user_id: int, *, by: int | None = None) -> StaffUser:
     """Deactivate an account (kept, for the ``by`` of logged actions).
 
-    Its sessions stop working at their next request or connection. Nobody
+    Its sessions end (their next request or connection is refused). Nobody
     deactivates their own account: the last administrator would lock everyone out.
     """
     user = session.get(StaffUser, user_id)
@@ -87,6 +87,7 @@ def deactivate_user(session: Session, user_id: int, *, by: int | None = None) ->
     if by is not None and by == user_id:
         raise Refusal("forbidden", "you cannot deactivate your own account")
     user.active = False
+    staff_sessions.end_all(session, user_id, "deactivated", utcnow())
     return user
 
 
@@ -110,7 +111,8 @@ def authenticate(session: Session, username: str, password: str) -> StaffUser | 
 
 
 def change_password(session: Session, user_id: int, old_password: str, new_password: str) -> None:
-    """Set a new password after checking the current one (Refusal 'login_failed')."""
+    """Set a new password after checking the current one (Refusal 'login_failed').
+    Every session of the account ends, this browser's too (the caller starts a new one)."""
     user = session.get(StaffUser, user_id)
     if user is None or not user.active:
         raise Refusal("unknown_user")
@@ -118,9 +120,4 @@ def change_password(session: Session, user_id: int, old_password: str, new_passw
         raise Refusal("login_failed")
     check_password_policy(user.username, new_password)
     user.password_hash = hash_secret(new_password)
-
-
-def session_stamp(user: StaffUser) -> str:
-    """A token that changes with the password hash: kept in the login session,
-    so that changing a password ends every other session of the account."""
-    return hashlib.sha256(f"{user.id}:{user.password_hash}".encode()).hexdigest()[:32]
+    staff_sessions.end_all(session, user_id, "password", utcnow())

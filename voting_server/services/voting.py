@@ -16,6 +16,7 @@ after a commit.
 from __future__ import annotations
 
 import json
+import logging
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -58,6 +59,15 @@ from voting_server.sockets.errors import Refusal
 from voting_server.sockets.identity import Client
 
 MAX_DURATION = timedelta(hours=2)
+KEY_DIR = "vote-keys"  # in the instance dir, mode 0700
+
+
+def key_dir_of(instance: Path) -> Path:
+    """Where the secret votes' key files live (one per open vote)."""
+    return instance / KEY_DIR
+
+
+logger = logging.getLogger(__name__)
 
 
 def _now() -> datetime:
@@ -242,12 +252,42 @@ class Voting:
 
     # --- start-up ----------------------------------------------------------------
 
+    def sweep_keys(self, session: Session) -> list[int]:
+        """Destroy the key files of votes that are over (closed, announced, cancelled)
+        or unknown to the database; returns their vote ids. The key file goes after the
+        close's commit: a crash in between leaves it, and a key must not outlive its
+        vote (docs/secret-ballot.md). A draft's file stays: another process may be
+        opening it (the file is written before that commit), and nothing is sealed
+        under a draft's key."""
+        found: dict[int, Path] = {}
+        for path in self.key_dir.glob("vote-*.key"):
+            number = path.name[len("vote-") : -len(".key")]
+            if number.isascii() and number.isdigit() and len(number) <= 18:
+                found[int(number)] = path
+        if not found:
+            return []
+        rows = session.execute(select(Vote.id, Vote.state).where(Vote.id.in_(list(found))))
+        states = {vote_id: state for vote_id, state in rows}
+        live = {VoteState.DRAFT, VoteState.OPEN}
+        swept = sorted(v for v in found if states.get(v) not in live)
+        for vote_id in swept:
+            destroy_key_file(found[vote_id])
+            state = states.get(vote_id)
+            logger.warning(
+                "destroyed the key file of vote %s, left by an interrupted close (%s)",
+                vote_id,
+                state.value if state else "no such vote",
+            )
+        return swept
+
     def resume(self, session: Session, log: AuditLog) -> list[int]:
         """Reload every open vote after a (re)start; returns their ids.
 
         A secret vote whose key file is gone cannot be counted: it is
-        cancelled, loudly, so that the presidium re-runs it.
+        cancelled, loudly, so that the presidium re-runs it. Key files of votes
+        that are over are destroyed first (``sweep_keys``).
         """
+        self.sweep_keys(session)
         resumed = []
         self.open.clear()
         for vote in session.scalars(select(Vote).where(Vote.state == VoteState.OPEN)):

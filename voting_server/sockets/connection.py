@@ -1,8 +1,11 @@
 """Who may connect over Socket.IO, and how a connection proves it (docs/protocol.md).
 
-- Staff: the Flask session cookie of a login (``views.auth``); the account
-  must still be active with the same role and password. The connection
-  joins the room of its role.
+- Staff: the Flask session cookie of a login (``views.auth``); its
+  server-side session must be live (not logged out, not timed out) and the
+  account active with the same role. The connection joins the room of its
+  role. Each staff event asks again (``identity.staff_session_live``), and a
+  watcher drops, once a minute, connections whose session has ended; while
+  connected, a live page (console, display) counts as activity.
 - Kiosks: ``auth={"device": ID}`` of an enrolled, unrevoked device. The
   server sends ``challenge`` {challenge: 32 random bytes, base64url}; the
   kiosk answers ``authenticate`` {device, signature}, its P-256 signature
@@ -28,7 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Flask, request, session
+from flask import Flask, current_app, request, session
 from flask_socketio import join_room
 from socketio.exceptions import ConnectionRefusedError as SocketRefused
 from sqlalchemy.exc import SQLAlchemyError
@@ -39,7 +42,10 @@ from crypto.keys import P256_SIGNATURE_BYTES
 from voting_server import i18n
 from voting_server.bounds import DEVICE_ID_MAX, DeviceId, Payload, Signature
 from voting_server.extensions import sessions, socketio
-from voting_server.services import devices
+from voting_server.models import utcnow
+from voting_server.services import devices, staff_sessions
+from voting_server.services.transactions import write_transaction
+from voting_server.sockets import identity
 from voting_server.sockets.errors import Refusal, parse_payload, refusal
 from voting_server.sockets.identity import (
     KIOSK,
@@ -49,11 +55,12 @@ from voting_server.sockets.identity import (
     forget,
     remember,
 )
-from voting_server.views.auth import staff_from_session
+from voting_server.views.auth import note_activity, session_limits, staff_session_of
 
 log = logging.getLogger(__name__)
 
 CHALLENGE_BYTES = 32
+SESSION_WATCH_S = 60.0  # how often live staff sessions are noted and ended ones dropped
 RECHALLENGE_S = 1.0  # a kiosk refused for want of the database tries again after 1–2 s
 NAMESPACE = "/"
 
@@ -106,6 +113,7 @@ class AuthenticatePayload(Payload):
 def init_app(app: Flask) -> None:
     """Hook this module into the app's Socket.IO server (after ``socketio.init_app``)."""
     _send_challenges_after_connect()
+    identity.staff_session_live = _staff_session_live
     if disconnect_device not in devices.revocation_listeners:
         devices.revocation_listeners.append(disconnect_device)
 
@@ -175,17 +183,85 @@ def _connect_kiosk(sid: str, auth: Any) -> None:
 def _connect_staff(sid: str) -> None:
     try:
         with sessions()() as db_session:
-            user = staff_from_session(db_session, session)
-            who = (user.id, user.role.value, user.username) if user else None
+            found = staff_session_of(db_session, session)
+            if found is None:
+                raise ConnectionRefused("not_authenticated")
+            user, record = found
+            user_id, role, username = user.id, user.role.value, user.username
+            db_session.expunge(record)
+        note_activity(record)  # connecting is activity
     except SQLAlchemyError as exc:
         log.warning("staff connection: database unavailable: %s", exc.__class__.__name__)
         raise ConnectionRefused("database_unavailable") from None
-    if who is None:
-        raise ConnectionRefused("not_authenticated")
-    user_id, role, username = who
-    remember(Client(sid=sid, role=role, user_id=user_id))
+    session_id = record.id
+    remember(Client(sid=sid, role=role, user_id=user_id, session_id=session_id))
     join_room(role)
     log.info("staff connected: %r as %s", username, role)
+    _watch_staff_sessions()
+
+
+def _staff_session_live(client: Client) -> bool:
+    """Is the staff connection's session still live? (Asked before each staff event.)"""
+    if client.session_id is None:
+        return True
+    try:
+        with sessions()() as db_session:
+            ended = staff_sessions.ended_among(
+                db_session, [client.session_id], session_limits(), utcnow()
+            )
+    except SQLAlchemyError:
+        return True  # the event itself meets the database's absence and says so
+    if ended:
+        log.info("staff connection of an ended session refused: user %s", client.user_id)
+    return not ended
+
+
+def _watch_staff_sessions() -> None:
+    """Once per app, while staff are connected: every ``SESSION_WATCH_S``, note the
+    sessions of open connections as active (a console watched for an hour is in use)
+    and drop the connections whose session ended — by a logout served by another
+    process, a password change, or the absolute limit."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if app.extensions.get("voting.session_watch"):
+        return
+    app.extensions["voting.session_watch"] = True
+    server = socketio.server  # a newer app in this process (tests) has its own: stop then
+
+    def watch() -> None:
+        try:
+            while True:
+                socketio.sleep(SESSION_WATCH_S)
+                if socketio.server is not server:
+                    return
+                try:
+                    with app.app_context():
+                        if not check_staff_sessions():
+                            return
+                except SQLAlchemyError as exc:  # try again next round; events still ask
+                    log.warning(
+                        "staff session watch: database unavailable: %s", exc.__class__.__name__
+                    )
+        finally:
+            app.extensions["voting.session_watch"] = False
+
+    socketio.start_background_task(watch)
+
+
+def check_staff_sessions() -> bool:
+    """One round of the watch; False when no staff connection is left to watch."""
+    clients = [c for c in connected() if c.session_id is not None]
+    if not clients:
+        return False
+    ids = sorted({c.session_id for c in clients if c.session_id})
+    now = utcnow()
+    with write_transaction(sessions()) as tx:
+        ended = staff_sessions.ended_among(tx, ids, session_limits(), now)
+        staff_sessions.touch(tx, [i for i in ids if i not in ended], now)
+    for client in clients:
+        if client.session_id in ended:
+            log.info("dropping connection of an ended staff session: user %s", client.user_id)
+            _drop(client.sid)
+    return True
 
 
 @socketio.on("disconnect")
@@ -299,6 +375,14 @@ def disconnect_user(user_id: int) -> None:
     for client in connected():
         if client.role != KIOSK and client.user_id == user_id:
             log.info("dropping connection of staff user %s", user_id)
+            _drop(client.sid)
+
+
+def disconnect_session(session_id: str) -> None:
+    """Drop the live connections of one staff session (its browser logged out)."""
+    for client in connected():
+        if client.session_id == session_id:
+            log.info("dropping connection of a logged-out session: user %s", client.user_id)
             _drop(client.sid)
 
 

@@ -30,6 +30,13 @@ class Client:
     body_id: int | None = None
     seat: int | None = None  # kiosk: the seat its key is bound to
     public_key: str | None = None  # kiosk: the key it proved (base64 SPKI), checked again per batch
+    session_id: str | None = None  # staff: the server-side session it connected with
+
+
+# Is a staff connection's session still live (not logged out, not timed out)? Set by
+# connection.py; asked before each staff event, so a copied cookie's socket that
+# outlived its logout in another process is refused at its next event.
+staff_session_live: Callable[[Client], bool] = lambda client: True  # noqa: E731
 
 
 _clients: dict[str, Client] = {}
@@ -72,6 +79,8 @@ def requires(
             try:
                 if client is None:
                     raise Refusal("not_authenticated")
+                if client.session_id is not None and not staff_session_live(client):
+                    raise Refusal("not_authenticated", "the login session has ended")
                 if client.role not in roles:
                     raise Refusal("forbidden", f"{client.role} may not do this")
                 if len(args) > 1:  # emit(event, a, b): the handler takes one payload

@@ -1,10 +1,12 @@
 """Staff login, logout, password change, CSRF protection and role checks.
 
-A login stores in Flask's signed session cookie the user's id, role and a
-stamp derived from the password hash (``staff.session_stamp``). Every
-request and every Socket.IO connection checks them against the database
-(``staff_from_session``), so deactivating an account or changing its
-password ends its other sessions.
+A login starts a server-side session (``services.staff_sessions``); Flask's
+signed cookie carries the user's id, role and the session's random token.
+Every request and every Socket.IO connection checks them against the
+database (``staff_session_of``): the session must not be ended (logout,
+password change, deactivation), idle longer than ``VOTING_SESSION_IDLE_S``
+or older than ``VOTING_SESSION_MAX_S``, and the account must still be active
+with the same role. A copy of the cookie is worth nothing after logout.
 
 CSRF: each session carries a random token; every state-changing request
 (POST, PUT, PATCH, DELETE) must send it back as the form field
@@ -36,14 +38,16 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.routing import BuildError
+from werkzeug.wrappers import Response
 
 from voting_server.extensions import db, sessions
 from voting_server.i18n import N_
-from voting_server.models import StaffRole, StaffUser
-from voting_server.services import staff
+from voting_server.models import StaffRole, StaffSession, StaffUser, utcnow
+from voting_server.services import staff, staff_sessions
 from voting_server.services.throttle import Throttle
 from voting_server.services.transactions import write_transaction
 from voting_server.sockets.errors import MESSAGES, Refusal
@@ -55,7 +59,7 @@ bp = Blueprint("auth", __name__)
 
 SESSION_USER = "staff_user_id"
 SESSION_ROLE = "staff_role"
-SESSION_STAMP = "staff_stamp"
+SESSION_TOKEN = "staff_session"
 SESSION_CSRF = "csrf_token"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
@@ -97,6 +101,7 @@ def init_app(app: Flask) -> None:
     )
     app.before_request(_check_csrf)
     app.register_error_handler(RequestEntityTooLarge, _too_large)
+    app.after_request(_note_request_activity)
     app.context_processor(
         lambda: {
             "csrf_token": csrf_token,
@@ -146,28 +151,59 @@ def _check_csrf() -> ResponseReturnValue | None:
 # --- who is logged in --------------------------------------------------------------------
 
 
-def staff_from_session(db_session: Session, data: Mapping[str, Any]) -> StaffUser | None:
-    """The account a session cookie speaks for, if it is still active and its
-    role and password are what they were at login."""
+def session_limits(app: Flask | None = None) -> staff_sessions.Limits:
+    """The idle and absolute limits of staff sessions (settings.py)."""
+    config = (app or current_app).config
+    return staff_sessions.Limits.of_seconds(
+        config.get("VOTING_SESSION_IDLE_S", staff_sessions.IDLE_DEFAULT_S),
+        config.get("VOTING_SESSION_MAX_S", staff_sessions.ABSOLUTE_DEFAULT_S),
+    )
+
+
+def staff_session_of(
+    db_session: Session, data: Mapping[str, Any]
+) -> tuple[StaffUser, StaffSession] | None:
+    """The account and live server-side session a session cookie speaks for: the
+    session neither ended nor timed out, the account active with the role of login."""
     user_id = data.get(SESSION_USER)
     if not isinstance(user_id, int):
         return None
+    record = staff_sessions.live(db_session, data.get(SESSION_TOKEN), session_limits(), utcnow())
+    if record is None or record.user_id != user_id:
+        return None
     user = db_session.get(StaffUser, user_id)
-    if user is None or not user.active:
+    if user is None or not user.active or data.get(SESSION_ROLE) != user.role.value:
         return None
-    if data.get(SESSION_ROLE) != user.role.value:
-        return None
-    stamp = data.get(SESSION_STAMP)
-    if not isinstance(stamp, str) or not hmac.compare_digest(stamp, staff.session_stamp(user)):
-        return None
-    return user
+    return user, record
+
+
+def note_activity(record: StaffSession) -> None:
+    """Move the session's idle clock, at most once a minute (one small write)."""
+    now = utcnow()
+    if staff_sessions.needs_touch(record, now):
+        with write_transaction(sessions()) as tx:
+            staff_sessions.touch(tx, [record.id], now)
 
 
 def current_user() -> StaffUser | None:
     """The logged-in staff account of this request, or None."""
     if "staff_user" not in g:
-        g.staff_user = staff_from_session(db(), session)
+        found = staff_session_of(db(), session)
+        g.staff_user = found[0] if found is not None else None
+        if found is not None and staff_sessions.needs_touch(found[1], utcnow()):
+            g.staff_session_to_touch = found[1].id  # after the view: never inside its writes
     return g.staff_user
+
+
+def _note_request_activity(response: Response) -> Response:
+    session_id = g.pop("staff_session_to_touch", None)
+    if session_id is not None:
+        try:
+            with write_transaction(sessions()) as tx:
+                staff_sessions.touch(tx, [session_id], utcnow())
+        except SQLAlchemyError as exc:  # activity not noted costs at most an early logout
+            log.warning("session activity not noted: %s", exc.__class__.__name__)
+    return response
 
 
 def login_required(*roles: StaffRole | str) -> Callable[[F], F]:
@@ -267,19 +303,33 @@ def login_post() -> ResponseReturnValue:
             "auth/login.html", next=target, username=username, error=gettext("用户名或密码错误。")
         ), 401
     per_user.reset((username, address))
-    # A fresh session: nothing from before the login (incl. its CSRF token) survives.
-    session.clear()
-    session[SESSION_USER] = user.id
-    session[SESSION_ROLE] = user.role.value
-    session[SESSION_STAMP] = staff.session_stamp(user)
-    csrf_token()
+    _start_session(user.id, user.role.value)
     log.info("login: user %r (%s) from %s", user.username, user.role.value, address)
     return redirect(target or _home_for(user.role.value))
 
 
+def _start_session(user_id: int, role: str) -> None:
+    """A fresh session: nothing from before (incl. its CSRF token) survives."""
+    with write_transaction(sessions()) as tx:
+        token = staff_sessions.start(tx, user_id, utcnow())
+    session.clear()
+    session[SESSION_USER] = user_id
+    session[SESSION_ROLE] = role
+    session[SESSION_TOKEN] = token
+    csrf_token()
+
+
 @bp.post("/logout")
 def logout() -> ResponseReturnValue:
+    """End the session on the server too: a copy of the cookie opens nothing after."""
+    from voting_server.sockets.connection import disconnect_session  # it imports this module
+
+    token = session.get(SESSION_TOKEN)
+    with write_transaction(sessions()) as tx:
+        ended = staff_sessions.end(tx, token, "logout", utcnow())
     session.clear()
+    if ended is not None:
+        disconnect_session(ended)  # this browser's console or display, in this process
     return redirect(url_for("auth.login"))
 
 
@@ -297,17 +347,19 @@ def change_password_post() -> ResponseReturnValue:
     new = request.form.get("new_password", "")
     if new != request.form.get("new_password2", ""):
         return render_template("auth/password.html", error=gettext("两次输入的新密码不一致。")), 400
+    from voting_server.sockets.connection import disconnect_user  # it imports this module
+
+    user_id, role = user.id, user.role.value
     try:
         with write_transaction(sessions()) as tx:
-            staff.change_password(tx, user.id, request.form.get("old_password", ""), new)
-            changed = tx.get(StaffUser, user.id)
-            assert changed is not None
-            stamp = staff.session_stamp(changed)
+            staff.change_password(tx, user_id, request.form.get("old_password", ""), new)
     except Refusal as refused:
         text = (
             gettext("当前密码错误。") if refused.code == "login_failed" else refusal_text(refused)
         )
         return render_template("auth/password.html", error=text), 400
-    session[SESSION_STAMP] = stamp  # this session stays; every other one ends
+    # Every session of the account has ended; this browser goes on in a new one.
+    _start_session(user_id, role)
+    disconnect_user(user_id)  # live pages reconnect with the new cookie; others cannot
     log.info("password changed: user %r", user.username)
     return render_template("auth/password.html", done=True)

@@ -44,6 +44,7 @@ from voting_server.sheets import (
 )
 from voting_server.sockets.errors import Refusal
 from voting_server.views.auth import current_user, login_required, message_page, refusal_text
+from voting_server.views.security import csp_nonce
 
 log = logging.getLogger(__name__)
 
@@ -229,7 +230,7 @@ def _pdf_or_message(render: Callable[[], bytes], filename: str) -> ResponseRetur
 @login_required(*STAFF)
 def sheet(vote_id: int) -> ResponseReturnValue:
     try:
-        return render_html(_sheet(vote_id))
+        return render_html(_sheet(vote_id), nonce=csp_nonce())
     except Refusal as refused:
         return message_page(gettext("尚无表决结果"), refusal_text(refused), 404)
 
@@ -269,7 +270,7 @@ def minutes(sitting_id: int) -> ResponseReturnValue:
     if found is None:
         return _no_sitting(sitting_id)
     sitting, sheets = found
-    return minutes_html(sheets, sitting.title, sitting.body.name)
+    return minutes_html(sheets, sitting.title, sitting.body.name, nonce=csp_nonce())
 
 
 @bp.get("/sittings/<int:sitting_id>/minutes.pdf")

@@ -24,6 +24,7 @@ from voting_server.models import Body, Member, StaffRole
 from voting_server.services import kiosk_documents
 from voting_server.views.admin import venue_ca_fingerprint
 from voting_server.views.auth import current_user, login_required, message_page
+from voting_server.views.security import allow_framing_by_this_server
 
 # RFC 9239: JavaScript is text/javascript. Some systems' mime tables still say
 # application/javascript, which Werkzeug serves without a charset; text/* gets
@@ -68,6 +69,7 @@ def kiosk_document(document_id: int) -> ResponseReturnValue:
     ``document_link`` (docs/protocol.md). No session: the signed token is the
     permission. The token travels in the query string, which the access log leaves
     out (config/gunicorn.conf.py logs the path only)."""
+    allow_framing_by_this_server()  # it opens in the kiosk page's frame, answer or refusal
     found = kiosk_documents.linked_document(
         db(), current_app.config["SECRET_KEY"], request.args.get("t", ""), document_id
     )
@@ -90,8 +92,8 @@ def kiosk_document(document_id: int) -> ResponseReturnValue:
         # keeps the browser from reading, say, a "text/plain" upload as HTML.
         # A PDF is the exception: Chromium's viewer refuses a sandboxed document, and
         # a PDF (with nosniff) is drawn by the viewer, never run as a page of ours.
-        if found.media_type != "application/pdf":
-            response.headers["Content-Security-Policy"] = "sandbox"
+        sandbox = "" if found.media_type == "application/pdf" else "sandbox; "
+        response.headers["Content-Security-Policy"] = f"{sandbox}frame-ancestors 'self'"
         response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cache-Control"] = "no-store"  # nothing of a sitting stays on a tablet
     return response

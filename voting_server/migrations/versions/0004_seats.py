@@ -1,7 +1,7 @@
 """Proxy sign-in and tablet replacement: attendances.pin_device, devices.pending,
 device_replacements.
 
-Revision ID: 0004_seats
+Revision ID: 0004
 Revises: 0003
 Create Date: 2026-12-06
 
@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0004_seats"
+revision: str = "0004"
 down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
