@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from voting_server import i18n
 from voting_server.bounds import (
     Ballot,
+    DeviceId,
     DurationS,
     Nonce,
     Payload,
@@ -423,8 +424,8 @@ def on_mark_attendance(client: Client, data: Any = None) -> dict[str, Any]:
     return {"ok": True, **quorum}
 
 
-class DevicePayload(_Payload):
-    device: Annotated[str, Field(min_length=1, max_length=40)]
+class DevicePayload(Payload):
+    device: DeviceId
 
 
 @_on("confirm_device")
