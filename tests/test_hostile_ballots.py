@@ -53,8 +53,10 @@ def app(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Flask]:
     forget_connections()
 
 
-def _sign_in_seats(app: Flask, seats: range) -> None:
-    """The secretariat marks these seats present (代为签到): quorum for the motion."""
+def _sign_in_seats(app: Flask, seats: range, pin_on: dict[int, str] | None = None) -> None:
+    """The secretariat marks these seats present (代为签到): quorum for the motion. The
+    deputies of ``pin_on`` (seat → tablet) then enter their PIN there, so that they may vote."""
+    pin_on = pin_on or {}
     with app.app_context(), write_transaction(sessions()) as s:
         body = s.scalars(select(Body).order_by(Body.id)).first()
         assert body is not None
@@ -64,6 +66,8 @@ def _sign_in_seats(app: Flask, seats: range) -> None:
             select(Member).where(Member.body_id == body.id, Member.seat.in_(list(seats)))
         ):
             attendance.sign_in(s, audit_log(), sitting, member, AttendanceMethod.OPERATOR, by=None)
+            if member.seat in pin_on:
+                attendance.confirm_pin(s, audit_log(), sitting, member, pin_on[member.seat])
 
 
 def _motion(app: Flask) -> tuple[int, str]:
@@ -84,7 +88,7 @@ def _call(channel: SocketChannel, event: str, data: Any) -> Any:
 def test_a_hostile_ballot_is_refused_and_the_next_kiosk_is_acknowledged(app: Flask) -> None:
     hostile_kiosk = enroll_kiosk(app, 61)  # seat 61: enrolled, never signed in
     good_kiosk = enroll_kiosk(app, 1)
-    _sign_in_seats(app, range(1, 41))
+    _sign_in_seats(app, range(1, 41), pin_on={1: good_kiosk.device_id})
     motion, subject = _motion(app)
     presidium = logged_in(app, "presidium", "zhuchi-test")
     server: LiveServer = serve(app)
