@@ -25,6 +25,7 @@ TABLES = {
     *("bodies", "members", "sittings", "agenda_items", "documents", "votes", "attendances"),
     *("staff_users", "enrollment_codes", "devices", "audit_entries", "presses"),  # 0002
     *("paper_counts", "countersignatures"),  # 0003
+    "sitting_scrutineers",  # 0004_duties
 }
 
 
