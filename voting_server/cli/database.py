@@ -172,7 +172,7 @@ def _demo_credentials(session: Session, body_id: int) -> None:
 
     A demo has to be tried without reading code, so its passwords are kept
     in the instance dir (never in the log or the database, which hold hashes).
-    A real body creates accounts with `create-user` and prints PIN slips with
+    A real body creates accounts with `staff create` and prints PIN slips with
     `issue-pins` instead.
     """
     from voting_server.cli.staff import server_log
