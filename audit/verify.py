@@ -388,6 +388,7 @@ class Replay:
         self.attendance: dict[int, set[int]] = {}  # sitting → members signed in
         self.votes: dict[int, VoteState] = {}
         self.staff: dict[int, Account] = {}  # account → role, from staff_* entries
+        self.staff_logged = False  # a staff account was created under the rules (not "existing")
         self.scrutineers: dict[int, set[int]] = {}  # sitting → its designated scrutineers
         self.voting_sittings: set[int] = set()  # sittings where a vote has been opened
         self._kiosk_check: bool | None = None  # of the entry being applied
@@ -466,8 +467,12 @@ class Replay:
         _require(role in ROLES, f"unknown role {role!r}")
         if data.get("existing"):  # logged once, for an account older than this logging
             _require(data["by"] is None, "an existing account is logged by nobody")
+            # Once the server logs account changes itself, every new account is logged
+            # when made: an "existing" one appearing later was made outside the rules.
+            _require(not self.staff_logged, "an existing account after accounts were logged")
         else:
             self._account_change(data, role)
+            self.staff_logged = True
         self.staff[user] = Account(role)
 
     def on_staff_disabled(self, data: dict[str, Any]) -> None:

@@ -150,6 +150,14 @@ def test_account_changes_follow_the_duties() -> None:
     fails_at(log, k, "presidium role is granted from the command line only")
 
     log = LogBuilder(members=5)
+    existing = {"username": "old", "name": "某", "by": None, "existing": True}
+    log.append("staff_created", {"user": 1, "role": "presidium", **existing})  # an old account
+    log.staff(2, "secretariat")
+    assert first_error(log) is None
+    k = log.append("staff_created", {"user": 3, "role": "presidium", **existing})
+    fails_at(log, k, "an existing account after accounts were logged")
+
+    log = LogBuilder(members=5)
     log.staff(2, "secretariat")
     k = log.append("staff_role_changed", {"user": 2, "username": "user2", "name": "某",
                                           "role": "scrutineer", "from": "secretariat", "by": 2})  # fmt: skip
