@@ -67,7 +67,6 @@ from voting_server.services.audit_log import AuditLog
 from voting_server.services.rosters import log_roster_if_changed
 from voting_server.sockets.errors import Refusal
 
-PAPER_REASON = "电子表决系统故障，改为纸质表决、人工计票"  # the console's suggested cancel reason
 SUBJECTS = ("paper_count", "result")
 # The basis a designation records unless the presidium writes another (a record: Chinese).
 DEFAULT_BASIS = {
