@@ -27,12 +27,12 @@ from voting_server.extensions import audit_log, sessions
 from voting_server.models import AttendanceMethod, StaffRole, StaffUser, Vote, VoteState
 from voting_server.rules import VoteKind
 from voting_server.services import results, staff
-from voting_server.services.audit_log import iter_lines
+from voting_server.services.audit_log import AuditLog, iter_lines
 from voting_server.services.transactions import write_transaction
 from voting_server.sheets import ResultSheet, render_html
 
 
-def entries(lines: list[bytes] | list[str], *types: str) -> list[dict[str, Any]]:
+def entries(lines: list[bytes], *types: str) -> list[dict[str, Any]]:
     found = [json.loads(line) for line in lines]
     return [e["data"] | {"type": e["type"]} for e in found if e["type"] in types]
 
@@ -181,7 +181,7 @@ def test_accounts_from_before_logging_are_logged_once(hall: Hall) -> None:
     hall.verify()
 
 
-def _web_log(app: Flask) -> list[str]:
+def _web_log(app: Flask) -> list[bytes]:
     with app.app_context(), sessions()() as s:
         return list(iter_lines(s))
 
@@ -280,3 +280,32 @@ def test_the_command_line_logs_every_account_change(demo_url: str) -> None:
         ("staff_role_changed", "jian.piao", "scrutineer", None),
         ("staff_disabled", "jian.piao", "scrutineer", None),
     ]
+
+
+def test_accounts_are_logged_once_on_postgresql_and_the_log_verifies(postgres_url: str) -> None:
+    from audit.verify import verify_log
+    from crypto import ServerKey
+    from voting_server.db import upgrade
+
+    upgrade(postgres_url)
+    engine = make_engine(postgres_url)
+    log = AuditLog(ServerKey.generate())
+    try:
+        factory = make_session_factory(engine)
+        with write_transaction(factory) as s:
+            s.add(StaffUser(username="old.mishu", display_name="老秘书", password_hash="x",
+                            role=StaffRole.SECRETARIAT, active=True))  # fmt: skip
+        with write_transaction(factory) as s:
+            old = s.scalar(select(StaffUser.id).where(StaffUser.username == "old.mishu"))
+            staff.create_user(s, "new.jp", "新监票", "scrutineer", "a long password", log=log,
+                              by=old)  # fmt: skip
+            assert staff.log_unlogged_accounts(s, log) == 0
+        with factory() as s:
+            lines = list(iter_lines(s))
+    finally:
+        engine.dispose()
+    logged = entries(lines, *STAFF_TYPES)
+    assert [(e["username"], e["existing"], e["by"]) for e in logged] == [
+        ("old.mishu", True, None), ("new.jp", False, old)
+    ]  # fmt: skip
+    assert verify_log(lines, log.key.public_bytes).ok

@@ -147,10 +147,13 @@ def designate_scrutineers(
     basis = basis.strip() if isinstance(basis, str) else ""
     if not 1 <= len(basis) <= BASIS_MAX:
         raise Refusal("invalid_payload", f"basis: 1 to {BASIS_MAX} characters")
+    actor = staff.actor_role(session, user.id)
+    if actor != StaffRole.PRESIDIUM.value:
+        raise Refusal("forbidden", "scrutineers are designated by the presidium")
     roles = {i: staff.actor_role(session, i) for i in scrutineer_ids}
-    error = designation_error(staff.actor_role(session, user.id), scrutineer_ids, roles)
+    error = designation_error(actor, scrutineer_ids, roles)
     if error is not None:
-        raise Refusal("forbidden" if "presidium" in error else "invalid_designation", error)
+        raise Refusal("invalid_designation", error)
     if voting_started(session, sitting_id):
         raise Refusal("voting_started")
     staff.log_unlogged_accounts(session, log)

@@ -61,6 +61,7 @@ def log_unlogged_accounts(session: Session, log: AuditLog) -> int:
     """Log once every account the log has not seen created (a database from before
     accounts were logged): ``staff_created`` with ``existing`` true, and
     ``staff_disabled`` for a disabled one. Returns how many were logged."""
+    log.lock(session)  # several server processes start at once: each account logged once
     logged = {
         json.loads(line)["data"]["user"]
         for line in session.scalars(
