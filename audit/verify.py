@@ -42,6 +42,7 @@ from audit.merkle import MerkleStream, tree_root
 from crypto import CryptoError, KioskPublicKey, b64decode, verify_server
 from voting_server.rules import SchemaError, VoteSpec, parse_vote_config, tally
 from voting_server.rules.duties import (
+    PRESIDIUM,
     ROLES,
     account_change_error,
     countersign_error,
@@ -665,7 +666,7 @@ class Replay:
         vote.state = "cancelled"  # type: ignore[union-attr]
         reason, by = data["reason"], data["by"]
         vote.cancelled_by_presidium = (  # type: ignore[union-attr]
-            isinstance(reason, str) and bool(reason.strip()) and self.role_of(by) == "presidium"
+            isinstance(reason, str) and bool(reason.strip()) and self.role_of(by) == PRESIDIUM
         )
 
     # -- paper counts and countersignatures ------------------------------------------
