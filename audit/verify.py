@@ -6,8 +6,9 @@ key. No server, no database, no network, no clock. It checks entry by entry, in 
 
 1. the line itself: parse, canonical form, index, server signature
    (``check_line``), and its link to the line before (``check_link``);
-2. its meaning: devices, attendance, votes, ballots, and every result
-   recomputed with the rules engine (``Replay.apply``).
+2. its meaning: devices, attendance, votes, ballots, who may act
+   (the staff roster and scrutineers the log records, docs/duties.md), and
+   every result recomputed with the rules engine (``Replay.apply``).
 
 It stops at the first failure and reports that entry's index and what did
 not match; docs/audit-log.md lists the checks.
