@@ -6,8 +6,9 @@ key. No server, no database, no network, no clock. It checks entry by entry, in 
 
 1. the line itself: parse, canonical form, index, server signature
    (``check_line``), and its link to the line before (``check_link``);
-2. its meaning: devices, attendance, votes, ballots, and every result
-   recomputed with the rules engine (``Replay.apply``).
+2. its meaning: devices, attendance, votes, ballots, who may act
+   (the staff roster and scrutineers the log records, docs/duties.md), and
+   every result recomputed with the rules engine (``Replay.apply``).
 
 It stops at the first failure and reports that entry's index and what did
 not match; docs/audit-log.md lists the checks.
@@ -41,6 +42,15 @@ from audit.entry import (
 from audit.merkle import MerkleStream, tree_root
 from crypto import CryptoError, KioskPublicKey, b64decode, verify_server
 from voting_server.rules import SchemaError, VoteSpec, parse_vote_config, tally
+from voting_server.rules.duties import (
+    PRESIDIUM,
+    ROLES,
+    account_change_error,
+    countersign_error,
+    designation_error,
+    paper_count_error,
+    present_error,
+)
 from voting_server.rules.kinds import KeyPolicy
 from voting_server.rules.paper import PAPER_SIGNATURES, ballots_from_counts
 from voting_server.rules.schema import check_ballot, electronic_ballot_error
@@ -356,6 +366,16 @@ class VoteState:
     paper: list[Any] | None = None  # the ballots of a paper count (人工计票) awaiting signatures
     paper_signers: set[int] = field(default_factory=set)  # scrutineers who countersigned it
     countersigned: set[int] = field(default_factory=set)  # staff who countersigned the result
+    opened: bool = False  # ever opened: a paper count replaces only a vote that was held
+    cancelled_by_presidium: bool = False  # with a reason: a paper count may follow
+
+
+@dataclass
+class Account:
+    """A staff account as the log knows it when an entry is written (docs/duties.md)."""
+
+    role: str
+    active: bool = True
 
 
 class Replay:
@@ -376,6 +396,10 @@ class Replay:
         # one whose presses count (a proxy sign-in, 代为签到, records none)
         self.pin_devices: dict[tuple[int, int], str] = {}
         self.votes: dict[int, VoteState] = {}
+        self.staff: dict[int, Account] = {}  # account → role, from staff_* entries
+        self.staff_logged = False  # a staff account was created under the rules (not "existing")
+        self.scrutineers: dict[int, set[int]] = {}  # sitting → its designated scrutineers
+        self.voting_sittings: set[int] = set()  # sittings where a vote has been opened
         self._kiosk_check: bool | None = None  # of the entry being applied
 
     def apply(self, entry: dict[str, Any], kiosk_check: bool | None = None) -> None:
@@ -426,6 +450,66 @@ class Replay:
     def on_log_started(self, data: dict[str, Any]) -> None:
         _require(not self.server_key_seen, "log_started appears twice")
         self.server_key_seen = True
+
+    # -- staff accounts and duties (分权) ----------------------------------------------
+
+    def role_of(self, user: Any) -> str | None:
+        """The role of an account the log saw created and not disabled, else None."""
+        account = self.staff.get(user) if isinstance(user, int) else None
+        return account.role if account is not None and account.active else None
+
+    def _by(self, data: dict[str, Any]) -> int | None:
+        by = data["by"]
+        _require(by is None or (isinstance(by, int) and not isinstance(by, bool)), "by: an id")
+        return by  # type: ignore[no-any-return]
+
+    def _account_change(self, data: dict[str, Any], new_role: str | None) -> int | None:
+        by = self._by(data)
+        _require(by is None or by in self.staff, f"by: account {by} was never created in the log")
+        error = account_change_error(by, self.role_of(by), int(data["user"]), new_role)
+        _require(error is None, str(error))
+        return by
+
+    def on_staff_created(self, data: dict[str, Any]) -> None:
+        user, role = int(data["user"]), str(data["role"])
+        _require(user not in self.staff, f"account {user} created twice")
+        _require(role in ROLES, f"unknown role {role!r}")
+        if data.get("existing"):  # logged once, for an account older than this logging
+            _require(data["by"] is None, "an existing account is logged by nobody")
+            # Once the server logs account changes itself, every new account is logged
+            # when made: an "existing" one appearing later was made outside the rules.
+            _require(not self.staff_logged, "an existing account after accounts were logged")
+        else:
+            self._account_change(data, role)
+            self.staff_logged = True
+        self.staff[user] = Account(role)
+
+    def on_staff_disabled(self, data: dict[str, Any]) -> None:
+        user = int(data["user"])
+        _require(self.role_of(user) is not None, f"account {user} is not an active account")
+        self._account_change(data, None)
+        self.staff[user].active = False
+
+    def on_staff_role_changed(self, data: dict[str, Any]) -> None:
+        user, role = int(data["user"]), str(data["role"])
+        _require(self.role_of(user) is not None, f"account {user} is not an active account")
+        _require(role in ROLES, f"unknown role {role!r}")
+        _require(
+            data["from"] == self.staff[user].role,
+            f"from {data['from']!r}, but the account is {self.staff[user].role}",
+        )
+        self._account_change(data, role)
+        self.staff[user].role = role
+
+    def on_scrutineers_designated(self, data: dict[str, Any]) -> None:
+        sitting, by = int(data["sitting"]), self._by(data)
+        ids = [int(i) for i in data["scrutineers"]]
+        _require(bool(str(data["basis"]).strip()), "a designation records its basis")
+        _require(by in self.staff, f"by: account {by} was never created in the log")
+        error = designation_error(self.role_of(by), ids, {i: self.role_of(i) for i in ids})
+        _require(error is None, str(error))
+        _require(sitting not in self.voting_sittings, "scrutineers designated after voting began")
+        self.scrutineers[sitting] = set(ids)
 
     def on_roster(self, data: dict[str, Any]) -> None:
         body = int(data["body"]["id"])
@@ -530,7 +614,8 @@ class Replay:
         required = vote.spec.quorum.required(members)
         _require(int(data["quorum_required"]) == required, "quorum_required is wrong")
         _require(present >= required, f"opened without quorum ({present} < {required})")
-        vote.state, vote.members = "open", members
+        vote.state, vote.members, vote.opened = "open", members, True
+        self.voting_sittings.add(vote.sitting)
 
     def _check_press(self, vote: VoteState, data: dict[str, Any], type_: str) -> int:
         member, seat, nonce = int(data["member"]), int(data["seat"]), str(data["nonce"])
@@ -628,21 +713,42 @@ class Replay:
             "cancel of a vote not pending",
         )
         vote.state = "cancelled"  # type: ignore[union-attr]
+        reason, by = data["reason"], data["by"]
+        vote.cancelled_by_presidium = (  # type: ignore[union-attr]
+            isinstance(reason, str) and bool(reason.strip()) and self.role_of(by) == PRESIDIUM
+        )
 
     # -- paper counts and countersignatures ------------------------------------------
 
     def on_paper_count_entered(self, data: dict[str, Any]) -> None:
-        """A hand count entered (or corrected) for a vote that was never held or was cancelled."""
+        """A hand count entered (or corrected) by the secretariat for a vote that was
+        opened and then cancelled by the presidium with a reason (docs/duties.md)."""
         vote = self.votes.get(int(data["vote"]))
         _require(vote is not None, f"vote {data['vote']} was never configured")
+        assert vote is not None
         _require(
-            vote.state in {"configured", "cancelled", "paper"},  # type: ignore[union-attr]
-            f"paper count for a vote that is {vote.state}",  # type: ignore[union-attr]
+            vote.state in {"cancelled", "paper"}, f"paper count for a vote that is {vote.state}"
         )
+        _require(vote.opened, "paper count for a vote that was never opened")
+        _require(
+            vote.cancelled_by_presidium,
+            "paper count for a vote not cancelled by the presidium with a reason",
+        )
+        by = self._by(data)
+        _require(by in self.staff, f"by: account {by} was never created in the log")
+        error = paper_count_error(self.role_of(by))
+        _require(error is None, str(error))
         members, present = int(data["members"]), int(data["present"])
-        roster = self.member_count.get(vote.body)  # type: ignore[union-attr]
+        roster = self.member_count.get(vote.body)
         _require(members == roster, f"members {members} ≠ roster {roster}")
         _require(0 <= present <= members, f"present {present} outside 0..{members}")
+        attendance = int(data["attendance"])
+        signed_in = self._present(vote)
+        _require(attendance == signed_in, f"attendance {attendance} ≠ signed in {signed_in}")
+        reason = data["present_reason"]
+        _require(reason is None or isinstance(reason, str), "present_reason: a string or null")
+        error = present_error(present, attendance, reason)
+        _require(error is None, str(error))
         ballots = list(data["ballots"])
         for ballot in ballots:
             check_ballot(vote.spec, ballot, "ballot")  # type: ignore[union-attr]
@@ -657,18 +763,23 @@ class Replay:
     def on_countersigned(self, data: dict[str, Any]) -> None:
         vote = self.votes.get(int(data["vote"]))
         _require(vote is not None, f"vote {data['vote']} was never configured")
-        by, role, subject = int(data["by"]), str(data["role"]), str(data["subject"])
+        assert vote is not None
+        by, role, subject = self._by(data), str(data["role"]), str(data["subject"])
+        _require(by in self.staff, f"account {by} was never created in the log")
+        held = self.role_of(by)
+        _require(held is None or role == held, f"role {role}, but account {by} is {held}")
+        _require(subject in {"paper_count", "result"}, f"unknown subject {subject!r}")
+        assert by is not None
+        error = countersign_error(subject, by, held, self.scrutineers.get(vote.sitting, set()))
+        _require(error is None, str(error))
         if subject == "paper_count":
-            _require(vote.state == "paper", "countersignature of a paper count not pending")  # type: ignore[union-attr]
-            _require(role == "scrutineer", "a paper count is countersigned by scrutineers")
-            _require(by not in vote.paper_signers, f"user {by} countersigned twice")  # type: ignore[union-attr]
-            vote.paper_signers.add(by)  # type: ignore[union-attr]
+            _require(vote.state == "paper", "countersignature of a paper count not pending")
+            _require(by not in vote.paper_signers, f"user {by} countersigned twice")
+            vote.paper_signers.add(by)
         else:
-            _require(subject == "result", f"unknown subject {subject!r}")
-            _require(vote.result_seen, "countersignature before the result")  # type: ignore[union-attr]
-            _require(role in {"presidium", "scrutineer"}, f"role {role} does not countersign")
-            _require(by not in vote.countersigned, f"user {by} countersigned twice")  # type: ignore[union-attr]
-            vote.countersigned.add(by)  # type: ignore[union-attr]
+            _require(vote.result_seen, "countersignature before the result")
+            _require(by not in vote.countersigned, f"user {by} countersigned twice")
+            vote.countersigned.add(by)
 
     def on_manual_result(self, data: dict[str, Any]) -> None:
         vote = self._vote(data, "paper")

@@ -289,6 +289,7 @@ def staff_request(console: Console, event: str, data: dict[str, Any]) -> dict[st
 
 def add_display_user(database_url: str) -> tuple[str, str]:
     """A hall-display account (simulate's ``prepare`` makes only the presidium's)."""
+    from voting_server.cli.staff import server_log  # the instance's key, as prepare set it
     from voting_server.db import make_engine, make_session_factory
     from voting_server.models import StaffRole
     from voting_server.services import staff
@@ -297,7 +298,10 @@ def add_display_user(database_url: str) -> tuple[str, str]:
     engine = make_engine(database_url)
     try:
         with make_session_factory(engine).begin() as session:
-            staff.create_user(session, "bench-display", "基准测试大屏", StaffRole.DISPLAY, password)
+            staff.create_user(
+                session, "bench-display", "基准测试大屏", StaffRole.DISPLAY, password,
+                log=server_log(),
+            )  # fmt: skip
     finally:
         engine.dispose()
     return "bench-display", password

@@ -116,7 +116,9 @@ def create_staff(
     role = StaffRole(role)
     username = username or f"{role.value}-user"
     with app.app_context(), write_transaction(sessions()) as session:
-        user = staff.create_user(session, username, f"测试{role.value}", role, password)
+        user = staff.create_user(
+            session, username, f"测试{role.value}", role, password, log=audit_log()
+        )
         account = StaffAccount(user.id, user.username, password, role.value)
     return account
 

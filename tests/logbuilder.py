@@ -63,6 +63,28 @@ class LogBuilder:
         self.lines.append(canonical_bytes(sign_entry(entry, self.server.sign)))
         return len(self.lines) - 1
 
+    def staff(self, user: int, role: str, by: int | None = None) -> int:
+        """A ``staff_created`` entry (``by`` None: the command line)."""
+        return self.append(
+            "staff_created",
+            {"user": user, "username": f"user{user}", "name": f"工作人员{user}", "role": role,
+             "by": by, "existing": False},
+        )  # fmt: skip
+
+    def designate(self, scrutineers: list[int], by: int = 1, sitting: int = 1) -> int:
+        return self.append(
+            "scrutineers_designated",
+            {"sitting": sitting, "scrutineers": scrutineers, "by": by, "basis": "经主任会议确定"},
+        )
+
+    def duties(self) -> None:
+        """The usual staff: 1 presidium, 2 secretariat, 7 and 8 scrutineers designated
+        for sitting 1 by 1, 9 a scrutineer not designated."""
+        for user, role in ((1, "presidium"), (2, "secretariat"), (7, "scrutineer"),
+                           (8, "scrutineer"), (9, "scrutineer")):  # fmt: skip
+            self.staff(user, role)
+        self.designate([7, 8])
+
     def sign_in(self, *members: int, sitting: int = 1) -> None:
         for m in members:
             self.append(

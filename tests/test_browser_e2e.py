@@ -76,10 +76,12 @@ def _prepare(instance: Path, url: str) -> tuple[dict[int, str], int, dict[str, i
     log = AuditLog(ServerKey.load_or_create(instance / "server_ed25519.pem"))
     with make_session_factory(make_engine(url)).begin() as session:
         body = load_demo(session)
-        presidium = staff.create_user(session, "zhuchi", "主持人", StaffRole.PRESIDIUM, PASSWORD)
-        staff.create_user(session, "mishuchu", "秘书处", StaffRole.SECRETARIAT, PASSWORD)
-        staff.create_user(session, "jianpiao", "监票人", StaffRole.SCRUTINEER, PASSWORD)
-        staff.create_user(session, "dapin", "会场大屏", StaffRole.DISPLAY, PASSWORD)
+        presidium = staff.create_user(
+            session, "zhuchi", "主持人", StaffRole.PRESIDIUM, PASSWORD, log=log
+        )
+        staff.create_user(session, "mishuchu", "秘书处", StaffRole.SECRETARIAT, PASSWORD, log=log)
+        staff.create_user(session, "jianpiao", "监票人", StaffRole.SCRUTINEER, PASSWORD, log=log)
+        staff.create_user(session, "dapin", "会场大屏", StaffRole.DISPLAY, PASSWORD, log=log)
         seats = {
             m.seat: m for m in session.scalars(select(Member).where(Member.body_id == body.id))
         }

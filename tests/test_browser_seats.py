@@ -38,7 +38,9 @@ def _prepare(instance: Path, url: str) -> str:
     log = AuditLog(ServerKey.load_or_create(instance / "server_ed25519.pem"))
     with make_session_factory(make_engine(url)).begin() as session:
         body = load_demo(session)
-        presidium = staff.create_user(session, "zhuchi", "主持人", StaffRole.PRESIDIUM, PASSWORD)
+        presidium = staff.create_user(
+            session, "zhuchi", "主持人", StaffRole.PRESIDIUM, PASSWORD, log=log
+        )
         first = devices.issue_enrollment_code(session, body.id, SEAT, None)
         devices.enroll_device(session, log, first, KioskKey.generate().public.spki_b64)
         sitting = attendance.current_sitting(session, body.id)

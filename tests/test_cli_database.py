@@ -187,7 +187,7 @@ def test_demo_creates_staff_accounts_and_pins_once(sqlite_url: str, _instance_di
     accounts = [line.split() for line in first.splitlines() if line[:1].isalpha()]
     pins = dict(line.split() for line in first.splitlines() if line[:1] == " ")
     assert sorted(role for role, _, _ in accounts) == [
-        "display", "presidium", "scrutineer", "secretariat"
+        "display", "presidium", "scrutineer", "scrutineer", "secretariat"
     ]  # fmt: skip
     assert len(pins) == 61
     engine = make_engine(sqlite_url)

@@ -243,7 +243,7 @@ def test_anonymous_and_stale_sessions_cannot_connect(live_app: Flask) -> None:
     client = login(live_app, account.username)
     assert socketio.test_client(live_app, flask_test_client=client).is_connected()
     with live_app.app_context(), write_transaction(sessions()) as s:
-        staff.deactivate_user(s, account.id)
+        staff.deactivate_user(s, account.id, log=audit_log())
     assert not socketio.test_client(live_app, flask_test_client=client).is_connected()
 
 

@@ -27,6 +27,7 @@ TABLES = {
     *("paper_counts", "countersignatures"),  # 0003
     "device_replacements",  # 0004_seats
     "staff_sessions",  # 0005_staff_sessions
+    "sitting_scrutineers",  # 0006_duties
 }
 
 

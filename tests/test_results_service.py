@@ -1,8 +1,9 @@
 """Paper counts (人工计票) and countersignatures at the service level, verified offline.
 
-The electronic vote fails mid-way; the secretariat enters the hand count,
-two scrutineers countersign, and the result is published like an
-electronic one, marked manual — and the log verifies.
+The presidium designates the sitting's scrutineers before voting; the electronic
+vote fails mid-way and the presidium cancels it with a reason; the secretariat
+enters the hand count, two designated scrutineers countersign, and the result is
+published like an electronic one, marked manual — and the log verifies.
 """
 
 from __future__ import annotations
@@ -23,16 +24,29 @@ from voting_server.sockets.errors import Refusal
 hall = service_tests.hall  # the fixture: the demo committee with 61 enrolled kiosks
 PASSWORD = "correct horse battery"
 COUNTS = {"cast": 50, "subjects": {"regulation": {"yes": 40, "no": 6, "abstain": 3, "invalid": 1}}}
+SITTING = 1  # the demo's one sitting
+FAILURE = "表决器网络故障，改为纸质表决"
 
 
-def users(hall: Hall) -> dict[str, StaffUser]:
+def users(hall: Hall, *, designate: bool = True) -> dict[str, StaffUser]:
+    """The staff of a paper count; jp1 and jp2 designated for the sitting, jp3 not."""
     made = {}
     with hall.tx() as s:
         for name, role in (("sec", StaffRole.SECRETARIAT), ("zhu", StaffRole.PRESIDIUM),
-                           ("jp1", StaffRole.SCRUTINEER), ("jp2", StaffRole.SCRUTINEER)):  # fmt: skip
-            made[name] = staff.create_user(s, f"{name}-user", f"用户{name}", role, PASSWORD).id
+                           ("jp1", StaffRole.SCRUTINEER), ("jp2", StaffRole.SCRUTINEER),
+                           ("jp3", StaffRole.SCRUTINEER)):  # fmt: skip
+            made[name] = staff.create_user(
+                s, f"{name}-user", f"用户{name}", role, PASSWORD, log=hall.log
+            ).id
     with hall.sessions() as s:
-        return {name: s.get(StaffUser, i) for name, i in made.items()}  # type: ignore[misc]
+        found = {name: s.get(StaffUser, i) for name, i in made.items()}
+        for user in found.values():
+            s.expunge(user)  # type: ignore[arg-type]
+    if designate:
+        act(hall, lambda s: results.designate_scrutineers(
+            s, hall.log, SITTING, found["zhu"], [made["jp1"], made["jp2"]], "经主任会议确定"
+        ))  # fmt: skip
+    return found  # type: ignore[return-value]
 
 
 def act(hall: Hall, work: Any) -> Any:
@@ -40,11 +54,17 @@ def act(hall: Hall, work: Any) -> Any:
         return work(s)
 
 
+def fail(hall: Hall, vote: int, presidium: StaffUser, present: int = 55) -> None:
+    """The vote is held and fails: opened with ``present`` signed in, then cancelled
+    by the presidium with a reason."""
+    hall.sign_in(*range(1, present + 1))
+    hall.open(vote)
+    act(hall, lambda s: hall.voting.cancel_vote(s, hall.log, vote, presidium.id, FAILURE))
+
+
 def enter(hall: Hall, vote: int, user: StaffUser, mode: str = "counts", **entry: Any) -> None:
     entry = {"present": 55, "counts": COUNTS, **entry}
-    act(
-        hall, lambda s: results.enter_paper_count(s, hall.log, hall.voting, vote, user, mode, entry)
-    )
+    act(hall, lambda s: results.enter_paper_count(s, hall.log, vote, user, mode, entry))
 
 
 def sign(hall: Hall, vote: int, user: StaffUser, subject: str = "paper_count") -> None:
@@ -65,9 +85,10 @@ def test_a_failed_vote_counted_on_paper_is_published_after_two_scrutineers(hall:
     hall.sign_in(*range(1, 56))
     hall.open(vote)
     hall.press(1, vote, {"regulation": "no"})  # pressed before the system failed
-    enter(hall, vote, u["sec"])
+    act(hall, lambda s: hall.voting.cancel_vote(s, hall.log, vote, u["zhu"].id, FAILURE))
     assert vote_row(hall, vote).state is VoteState.CANCELLED  # the electronic presses are void
     assert not hall.voting.key_path(vote).exists()  # and the secret vote's key destroyed
+    enter(hall, vote, u["sec"])
     sign(hall, vote, u["jp1"])
     assert vote_row(hall, vote).result is None  # one signature publishes nothing
     sign(hall, vote, u["jp2"])
@@ -90,8 +111,11 @@ def test_a_failed_vote_counted_on_paper_is_published_after_two_scrutineers(hall:
 def test_paper_ballots_entered_one_by_one(hall: Hall) -> None:
     u = users(hall)
     vote = hall.votes[VoteKind.SELECTION]
+    fail(hall, vote, u["zhu"])
     ballots = [["p01", "p02"], ["p01"], ["p01", "p01"], []]  # the third names p01 twice: invalid
-    enter(hall, vote, u["sec"], "ballots", present=4, ballots=ballots, counts=None)
+    reason = "仅4名组成人员留在会场参加纸质表决"
+    enter(hall, vote, u["sec"], "ballots", present=4, ballots=ballots, counts=None,
+          present_reason=reason)  # fmt: skip
     sign(hall, vote, u["jp1"])
     sign(hall, vote, u["jp2"])
     result = vote_row(hall, vote).result or {}
@@ -102,13 +126,14 @@ def test_paper_ballots_entered_one_by_one(hall: Hall) -> None:
 def test_a_corrected_count_needs_its_signatures_again(hall: Hall) -> None:
     u = users(hall)
     vote = hall.votes[VoteKind.MOTION]
-    enter(hall, vote, u["sec"])
+    fail(hall, vote, u["zhu"])
+    enter(hall, vote, u["sec"], present=54, present_reason="一名代表提前离会")
     sign(hall, vote, u["jp1"])
-    enter(hall, vote, u["sec"], present=56)  # a typo corrected before publication
+    enter(hall, vote, u["sec"])  # a typo corrected before publication
     sign(hall, vote, u["jp2"])
     assert vote_row(hall, vote).result is None  # jp1's signature was under the old numbers
     sign(hall, vote, u["jp1"])
-    assert (vote_row(hall, vote).result or {})["present"] == 56
+    assert (vote_row(hall, vote).result or {})["present"] == 55
     hall.verify()
 
 
@@ -131,19 +156,24 @@ def refused(hall: Hall, code: str, action: Any) -> None:
 def test_refusals_change_nothing(hall: Hall) -> None:
     u = users(hall)
     vote = hall.votes[VoteKind.MOTION]
+    fail(hall, vote, u["zhu"])
     bad = {"cast": 5, "subjects": {"regulation": {"yes": 1, "no": 1, "abstain": 1, "invalid": 1}}}
     refused(hall, "invalid_paper_count", lambda: enter(hall, vote, u["sec"], counts=bad))
     refused(hall, "invalid_paper_count", lambda: enter(hall, vote, u["sec"], present=62))
     refused(hall, "invalid_paper_count", lambda: enter(hall, vote, u["sec"], "other"))
+    refused(hall, "forbidden", lambda: enter(hall, vote, u["zhu"]))  # the secretariat enters
     refused(hall, "no_paper_count", lambda: sign(hall, vote, u["jp1"]))
     enter(hall, vote, u["sec"])
     refused(hall, "forbidden", lambda: sign(hall, vote, u["zhu"]))  # not a scrutineer
+    refused(hall, "forbidden", lambda: sign(hall, vote, u["sec"]))  # nor the secretariat
+    refused(hall, "not_designated", lambda: sign(hall, vote, u["jp3"]))
     sign(hall, vote, u["jp1"])
     refused(hall, "already_countersigned", lambda: sign(hall, vote, u["jp1"]))
     refused(hall, "vote_not_closed", lambda: sign(hall, vote, u["zhu"], "result"))
     sign(hall, vote, u["jp2"])
     refused(hall, "vote_has_result", lambda: enter(hall, vote, u["sec"]))
     refused(hall, "forbidden", lambda: sign(hall, vote, u["sec"], "result"))
+    refused(hall, "not_designated", lambda: sign(hall, vote, u["jp3"], "result"))
     refused(hall, "unknown_vote", lambda: enter(hall, 999, u["sec"]))
     hall.verify()
 
@@ -153,7 +183,8 @@ def test_the_sheet_of_a_paper_count_leads_to_its_logged_manual_result(hall: Hall
 
     u = users(hall)
     vote = hall.votes[VoteKind.MOTION]
-    enter(hall, vote, u["sec"])
+    fail(hall, vote, u["zhu"])
+    enter(hall, vote, u["sec"], present=53, present_reason="两名代表因病离会")
     with hall.sessions() as s, pytest.raises(Refusal) as refused_sheet:
         results.sheet_source(s, vote)
     assert refused_sheet.value.code == "vote_not_closed"
@@ -165,5 +196,6 @@ def test_the_sheet_of_a_paper_count_leads_to_its_logged_manual_result(hall: Hall
     assert source["manual"] is True and source["secret"] is True
     signers = [c["name"] for c in source["countersignatures"]]
     assert signers == ["用户jp1", "用户jp2"]  # who signed the count (jp1 also the result)
+    assert source["present_note"] == "实到 53 人与签到 55 人不一致，理由：两名代表因病离会"
     checked = check_sheet_code(source["code"], hall.lines(), hall.log.key.public_bytes)
     assert checked["manual"] is True and checked["result"] == source["result"]

@@ -28,7 +28,7 @@ from tests.fixtures_live import (
     post_form,
     staff_socket,
 )
-from voting_server.extensions import sessions, socketio
+from voting_server.extensions import audit_log, sessions, socketio
 from voting_server.models import StaffSession, utcnow
 from voting_server.services import staff, staff_sessions
 from voting_server.services.transactions import write_transaction
@@ -126,7 +126,7 @@ def test_a_password_change_or_deactivation_ends_every_session_of_the_account(
     assert not _lets_in(old_first) and not _lets_in(second)
 
     with live_app.app_context(), write_transaction(sessions()) as s:
-        staff.deactivate_user(s, account.id)
+        staff.deactivate_user(s, account.id, log=audit_log())
         ended = s.scalars(select(StaffSession).where(StaffSession.user_id == account.id))
         assert all(r.ended_at is not None for r in ended)
     assert not _lets_in(first)

@@ -33,7 +33,14 @@ from audit.export import export_bundle
 from audit.merkle import tree_root
 from kiosk_client.client import ballot_payload, new_nonce
 from tests.conftest import REPO, unavailable
-from tests.fixtures_live import body_id, enroll_kiosk, kiosk_socket, logged_in, post_form
+from tests.fixtures_live import (
+    body_id,
+    enroll_kiosk,
+    kiosk_socket,
+    logged_in,
+    post_form,
+    staff_socket,
+)
 from voting_server import sheets
 from voting_server.extensions import audit_log, sessions, voting
 from voting_server.models import AttendanceMethod, StaffRole, Vote
@@ -682,8 +689,27 @@ def test_a_paper_count_runs_through_the_same_path(
     votes = vote_ids(live_app)
     vote = votes["evaluation"]
     secretariat = logged_in(live_app, StaffRole.SECRETARIAT)
+    presidium = logged_in(live_app, StaffRole.PRESIDIUM)
     first = logged_in(live_app, StaffRole.SCRUTINEER, "jianpiao-1")
     second = logged_in(live_app, StaffRole.SCRUTINEER, "jianpiao-2")
+    # Before voting, the presidium designates the sitting's two scrutineers.
+    designated = post_form(presidium.client, "/results/sittings/1/scrutineers", {
+        "scrutineer": [str(first.account.id), str(second.account.id)], "basis": "经主任会议确定",
+    })  # fmt: skip
+    assert designated.status_code == 302
+    # The electronic vote is held, fails, and the presidium cancels it with a reason.
+    with live_app.app_context(), write_transaction(sessions()) as s:
+        sitting = attendance.current_sitting(s, body_id(live_app))
+        for seat in range(1, 53):
+            member = attendance.member_at_seat(s, body_id(live_app), seat)
+            attendance.sign_in(s, audit_log(), sitting, member, AttendanceMethod.OPERATOR, by=None)
+    with live_app.app_context(), write_transaction(sessions()) as s:
+        voting().open_vote(s, audit_log(), vote, presidium.account.id, None)
+    console = staff_socket(live_app, presidium.client)
+    cancelled = console.emit(
+        "cancel_vote", {"vote": vote, "reason": "表决器网络故障，改为纸质表决"}, callback=True
+    )
+    assert cancelled["ok"], cancelled
     counts = {"cast": 50, "subjects": {
         d: {"satisfied": 30, "basic": 10, "unsatisfied": 8, "invalid": 2}
         for d in ("civil-affairs", "sports", "sasac")}}  # fmt: skip

@@ -19,7 +19,7 @@ from tests.fixtures_live import (
     login,
     post_form,
 )
-from voting_server.extensions import sessions
+from voting_server.extensions import audit_log, sessions
 from voting_server.models import StaffRole, StaffUser
 from voting_server.services import staff
 from voting_server.services.transactions import write_transaction
@@ -37,7 +37,9 @@ def _users(app: Flask) -> int:
 
 def test_create_user_enforces_the_username_and_password_policy(live_app: Flask) -> None:
     with live_app.app_context(), write_transaction(sessions()) as s:
-        user = staff.create_user(s, "  Zhang.Wei ", "张伟", "presidium", "0123456789")
+        user = staff.create_user(
+            s, "  Zhang.Wei ", "张伟", "presidium", "0123456789", log=audit_log()
+        )
         assert (user.username, user.role, user.active) == ("zhang.wei", StaffRole.PRESIDIUM, True)
         assert user.password_hash.startswith("$argon2id$")
         cases = [
@@ -51,21 +53,21 @@ def test_create_user_enforces_the_username_and_password_policy(live_app: Flask) 
         ]
         for username, name, role, password, code in cases:
             with pytest.raises(Refusal) as refused:
-                staff.create_user(s, username, name, role, password)
+                staff.create_user(s, username, name, role, password, log=audit_log())
             assert refused.value.code == code, (username, password)
     assert _users(live_app) == 1
 
 
 def test_authenticate_fails_alike_for_unknown_inactive_and_wrong(live_app: Flask) -> None:
-    account = create_staff(live_app, "scrutineer", "jian.piao")
+    account = create_staff(live_app, "secretariat", "jian.piao")
     other = create_staff(live_app, "display", "da.ping")
     with live_app.app_context(), write_transaction(sessions()) as s:
         assert staff.authenticate(s, "JIAN.PIAO", PASSWORD).id == account.id  # type: ignore[union-attr]
         assert staff.authenticate(s, "jian.piao", PASSWORD + "x") is None
         assert staff.authenticate(s, "nobody", PASSWORD) is None
-        staff.deactivate_user(s, other.id, by=account.id)
+        staff.deactivate_user(s, other.id, log=audit_log(), by=account.id)
         with pytest.raises(Refusal) as refused:
-            staff.deactivate_user(s, account.id, by=account.id)
+            staff.deactivate_user(s, account.id, log=audit_log(), by=account.id)
         assert refused.value.code == "forbidden"
     with live_app.app_context(), sessions()() as s:
         assert staff.authenticate(s, "da.ping", PASSWORD) is None
@@ -118,7 +120,7 @@ def test_wrong_password_unknown_user_and_inactive_user_get_the_same_answer(
     create_staff(live_app, "presidium", "zhu.chi")
     gone = create_staff(live_app, "presidium", "gone.user")
     with live_app.app_context(), write_transaction(sessions()) as s:
-        staff.deactivate_user(s, gone.id)
+        staff.deactivate_user(s, gone.id, log=audit_log())
     answers = []
     for username, password in [
         ("zhu.chi", "wrong password"),
@@ -226,7 +228,7 @@ def test_deactivation_and_password_change_end_other_sessions(live_app: Flask) ->
     assert first.get("/admin/").status_code == 200  # the session that changed it stays
     assert second.get("/admin/").status_code == 302  # every other one ends
     with live_app.app_context(), write_transaction(sessions()) as s:
-        staff.deactivate_user(s, account.id)
+        staff.deactivate_user(s, account.id, log=audit_log())
     assert first.get("/admin/").status_code == 302
 
 
@@ -269,7 +271,7 @@ def test_the_secretariat_manages_staff_accounts(live_app: Flask, secretariat: Lo
     form = {
         "username": "zhu.chi",
         "display_name": "王主任",
-        "role": "presidium",
+        "role": "scrutineer",  # the presidium role is granted from the command line only
         "password": "long enough pw",
         "password2": "long enough pw",
     }
@@ -282,7 +284,7 @@ def test_the_secretariat_manages_staff_accounts(live_app: Flask, secretariat: Lo
     assert short.status_code == 400 and "至少10个字符" in short.get_data(as_text=True)
     assert post_form(client, "/admin/staff", form).status_code == 302
     html = client.get("/admin/staff").get_data(as_text=True)
-    assert "王主任" in html and "主持人" in html
+    assert "王主任" in html and "监票人" in html
     taken = post_form(client, "/admin/staff", form)
     assert "已被使用" in taken.get_data(as_text=True)
     login(live_app, "zhu.chi", "long enough pw")

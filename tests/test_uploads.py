@@ -27,6 +27,7 @@ import requests
 from flask import Flask
 from sqlalchemy import func, select
 
+from crypto import ServerKey
 from tests.fixtures_live import PASSWORD, LoggedIn, ServerProcess, csrf_of
 from voting_server.cli.simulate import Console, prepare
 from voting_server.db import make_engine, make_session_factory
@@ -34,6 +35,7 @@ from voting_server.extensions import sessions
 from voting_server.models import AuditEntry, Member, StaffRole
 from voting_server.roster import MAX_BYTES, MAX_ROWS, MAX_XLSX_UNPACKED
 from voting_server.services import staff
+from voting_server.services.audit_log import AuditLog
 from voting_server.services.uploads import parse_roster_upload
 
 MEMBERS = 30
@@ -75,8 +77,11 @@ def hall(tmp_path: Path) -> Iterator[tuple[ServerProcess, Console, requests.Sess
     url = f"sqlite:///{tmp_path / 'uploads.sqlite3'}"
     prepared = prepare(url, instance, MEMBERS, secret=False, pins=False)
     engine = make_engine(url)
+    log = AuditLog(ServerKey.load_or_create(instance / "server_ed25519.pem"))
     with make_session_factory(engine).begin() as session:
-        staff.create_user(session, "secretariat", "秘书处", StaffRole.SECRETARIAT, PASSWORD)
+        staff.create_user(
+            session, "secretariat", "秘书处", StaffRole.SECRETARIAT, PASSWORD, log=log
+        )
     engine.dispose()
     server = ServerProcess(url, instance, tmp_path / "server.log")
     server.start()

@@ -1,8 +1,9 @@
 """The verifier on paper counts (人工计票) and countersignatures.
 
 A hand count enters the log as ballots (entered directly, or made from the
-counts), is countersigned by two distinct scrutineers, and only then is
-its result logged — which the verifier recounts like any other.
+counts) after the presidium cancelled the failed vote with a reason, is
+countersigned by two distinct designated scrutineers, and only then is its
+result logged — which the verifier recounts like any other.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ def paper_sitting(
 ) -> tuple[LogBuilder, dict[str, int]]:
     """5 members, 4 present; the electronic vote fails and is cancelled; paper takes over."""
     log = LogBuilder(members=5)
+    log.duties()
     log.sign_in(1, 2, 3, 4)
     log.configure(1, MOTION, secret=True)
     log.open(1, MOTION, present=4)
@@ -36,8 +38,8 @@ def paper_sitting(
     marks = {}
     paper = ballots_from_counts(MOTION, counts) if ballots is None else ballots
     marks["entered"] = log.append("paper_count_entered", {
-        "vote": 1, "members": 5, "present": 4, "mode": "counts", "counts": counts,
-        "ballots": paper, "by": 2,
+        "vote": 1, "members": 5, "present": 4, "attendance": 4, "present_reason": None,
+        "mode": "counts", "counts": counts, "ballots": paper, "by": 2,
     })  # fmt: skip
     for i, (by, role) in enumerate(signers):
         marks[f"signed{i}"] = log.append(
@@ -104,14 +106,15 @@ def test_a_manual_result_that_is_not_the_recount_fails() -> None:
 
 def test_no_paper_count_for_a_vote_that_has_its_result() -> None:
     log = LogBuilder(members=5)
+    log.duties()
     log.sign_in(1, 2, 3, 4)
     log.configure(1, MOTION, secret=False)
     log.open(1, MOTION, present=4)
     log.press(1, 1, {"budget": "yes"}, secret=False)
     log.close(1, MOTION, 4, [{"budget": "yes"}], secret=False)
     k = log.append("paper_count_entered", {
-        "vote": 1, "members": 5, "present": 4, "mode": "counts", "counts": COUNTS,
-        "ballots": ballots_from_counts(MOTION, COUNTS), "by": 2,
+        "vote": 1, "members": 5, "present": 4, "attendance": 4, "present_reason": None,
+        "mode": "counts", "counts": COUNTS, "ballots": ballots_from_counts(MOTION, COUNTS), "by": 2,
     })  # fmt: skip
     error = first_error(log)
     assert error is not None and error["index"] == k and "closed" in error["reason"]
@@ -119,6 +122,7 @@ def test_no_paper_count_for_a_vote_that_has_its_result() -> None:
 
 def test_a_result_is_countersigned_only_once_it_exists() -> None:
     log = LogBuilder(members=5)
+    log.duties()
     log.sign_in(1, 2, 3, 4)
     log.configure(1, MOTION, secret=False)
     log.open(1, MOTION, present=4)
@@ -130,6 +134,7 @@ def test_a_result_is_countersigned_only_once_it_exists() -> None:
     assert error is not None and error["index"] == early and "before the result" in error["reason"]
 
     log = LogBuilder(members=5)
+    log.duties()
     log.sign_in(1, 2, 3, 4)
     log.configure(1, MOTION, secret=False)
     log.open(1, MOTION, present=4)

@@ -29,7 +29,8 @@ from voting_server.models import (
 )
 from voting_server.roster import ParsedRoster, RosterRow, apply_roster
 from voting_server.rules.kinds import VoteKind
-from voting_server.services import staff
+from voting_server.services import results, staff
+from voting_server.services.audit_log import AuditLog
 from voting_server.sheets import BEIJING  # China has one time zone and no daylight saving
 
 BODY_NAME = "示例市人民代表大会常务委员会"  # 示例市人大常委会
@@ -201,12 +202,15 @@ DEMO_STAFF: tuple[tuple[str, str, StaffRole], ...] = (
     ("zhuchi", "演示主持人", StaffRole.PRESIDIUM),
     ("mishuchu", "演示秘书处", StaffRole.SECRETARIAT),
     ("jianpiao", "演示监票人", StaffRole.SCRUTINEER),
+    ("jianpiao2", "演示监票人二", StaffRole.SCRUTINEER),  # two sign a paper count
     ("dapingmu", "演示大屏", StaffRole.DISPLAY),
 )
 
 
-def create_demo_staff(session: Session) -> dict[str, tuple[StaffRole, str]]:
-    """Create the demo's staff accounts that are missing, each with a random password.
+def create_demo_staff(session: Session, log: AuditLog) -> dict[str, tuple[StaffRole, str]]:
+    """Create the demo's staff accounts that are missing, each with a random password,
+    and let the demo presidium designate the two demo scrutineers for every sitting
+    not yet voting (so that paper counts and countersignatures can be tried).
 
     Returns {username: (role, password)} of the accounts created now (only
     then is the password known: the database keeps its hash).
@@ -215,6 +219,21 @@ def create_demo_staff(session: Session) -> dict[str, tuple[StaffRole, str]]:
     for username, display_name, role in DEMO_STAFF:
         if session.scalar(select(StaffUser.id).where(StaffUser.username == username)) is None:
             password = secrets.token_urlsafe(12)
-            staff.create_user(session, username, display_name, role, password)
+            staff.create_user(session, username, display_name, role, password, log=log)
             created[username] = (role, password)
+    accounts = {
+        u.username: u
+        for u in session.scalars(
+            select(StaffUser).where(StaffUser.username.in_([d[0] for d in DEMO_STAFF]))
+        )
+    }
+    presidium = accounts.get("zhuchi")
+    pair = [accounts[n].id for n in ("jianpiao", "jianpiao2") if n in accounts]
+    if presidium is None or len(pair) < 2:
+        return created
+    for sitting in session.scalars(select(Sitting).order_by(Sitting.id)):
+        if results.scrutineers(session, sitting.id) or results.voting_started(session, sitting.id):
+            continue
+        basis = results.DEFAULT_BASIS[sitting.body.kind]
+        results.designate_scrutineers(session, log, sitting.id, presidium, pair, basis)
     return created

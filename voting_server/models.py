@@ -33,6 +33,7 @@ from sqlalchemy import (
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from voting_server.rules.duties import BASIS_MAX
 from voting_server.rules.kinds import (
     DEFAULT_KEY_POLICY,
     DEFAULT_LIVE_TALLY,
@@ -54,6 +55,7 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
+PRESENT_REASON_MAX = 200  # why a paper count's 实到 differs from the sign-ins
 NAME_MAX = 50  # a member's name: Chinese names are 2–4 characters, transliterations longer
 GROUP_MAX = 100
 TITLE_MAX = 500  # agenda and vote titles quote whole draft names: 关于《……条例（草案）》的表决
@@ -383,7 +385,9 @@ class StaffSession(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    end_reason: Mapped[str | None] = mapped_column(String(16))  # logout, password, deactivated
+    end_reason: Mapped[str | None] = mapped_column(
+        String(16)
+    )  # logout, password, deactivated, role_changed
 
 
 class EnrollmentCode(Base):
@@ -503,8 +507,27 @@ class PaperCount(Base):
     counts: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     ballots: Mapped[list[Any]] = mapped_column(JSON)
     present: Mapped[int] = mapped_column(Integer)  # 实到 at the paper vote
+    # The sitting's signed-in count when the count was entered, and why ``present``
+    # differs from it (required then; printed on the sheet).
+    attendance: Mapped[int | None] = mapped_column(Integer)
+    present_reason: Mapped[str | None] = mapped_column(String(PRESENT_REASON_MAX))
     entered_by: Mapped[int] = mapped_column(ForeignKey("staff_users.id"))
     entered_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class SittingScrutineer(Base):
+    """A scrutineer (监票人) of a sitting, designated by the presidium before its
+    first vote opens: only they countersign the sitting's paper counts and results."""
+
+    __tablename__ = "sitting_scrutineers"
+
+    sitting_id: Mapped[int] = mapped_column(ForeignKey("sittings.id"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"), primary_key=True)
+    designated_by: Mapped[int] = mapped_column(ForeignKey("staff_users.id"))
+    designated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    basis: Mapped[str] = mapped_column(String(BASIS_MAX))  # e.g. 经大会全体会议表决通过
+
+    user: Mapped[StaffUser] = relationship(foreign_keys=[user_id])
 
 
 class Countersignature(Base):

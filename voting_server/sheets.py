@@ -102,6 +102,8 @@ class ResultSheet:
     countersignatures: Sequence[Mapping[str, Any]] = ()
     code: Mapping[str, Any] | None = None
     vote_id: int | None = None  # the vote's number; else taken from ``code``
+    # 人工计票 whose 实到 differs from the sign-ins: the difference and its logged reason
+    present_note: str | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in KIND_LABELS:
@@ -435,7 +437,7 @@ def _view(sheet: ResultSheet) -> _SheetView:
         alert=_alert(sheet),
         verdict=verdict,
         table=table,
-        notes=notes,
+        notes=[*notes, sheet.present_note] if sheet.present_note else notes,
         signatures=_signatures(sheet),
         qr_png=_png(qr_image(code)) if code is not None else None,
         code=code,

@@ -172,15 +172,16 @@ def _demo_credentials(session: Session, body_id: int) -> None:
 
     A demo has to be tried without reading code, so its passwords are kept
     in the instance dir (never in the log or the database, which hold hashes).
-    A real body creates accounts with `create-user` and prints PIN slips with
+    A real body creates accounts with `staff create` and prints PIN slips with
     `issue-pins` instead.
     """
+    from voting_server.cli.staff import server_log
     from voting_server.db import instance_dir
     from voting_server.demo import create_demo_staff
     from voting_server.services import devices
 
     path = instance_dir() / "demo-credentials.txt"
-    created = create_demo_staff(session)
+    created = create_demo_staff(session, server_log())
     if created:
         pins = devices.issue_pins(session, body_id)
         lines = ["# 演示账号与代表 PIN — demo accounts and deputies' PINs (keep private)", ""]

@@ -112,7 +112,7 @@ def prepare(
     from voting_server.db import make_engine, make_session_factory, upgrade
     from voting_server.demo import load_demo
     from voting_server.models import AttendanceMethod, AuditEntry, Body, Member, StaffRole
-    from voting_server.services import attendance, devices, staff
+    from voting_server.services import attendance, devices, results, staff
     from voting_server.services.audit_log import AuditLog
 
     os.environ["VOTING_INSTANCE_DIR"] = str(instance)
@@ -130,16 +130,26 @@ def prepare(
                 )
             body = load_demo(session, members)
             password = secrets_.token_urlsafe(18)
+            # The server's own key (it loads the same file when it starts).
+            log = AuditLog(ServerKey.load_or_create(instance / "server_ed25519.pem"))
             user = staff.create_user(
-                session, "simulate-presidium", "模拟主持人", StaffRole.PRESIDIUM, password
+                session, "simulate-presidium", "模拟主持人", StaffRole.PRESIDIUM, password, log=log
             )
+            # Two scrutineers, designated before voting starts, as in a real sitting.
+            pair = [
+                staff.create_user(session, f"simulate-jianpiao{i}", f"模拟监票人{i}",
+                                  StaffRole.SCRUTINEER, secrets_.token_urlsafe(18), log=log).id
+                for i in (1, 2)
+            ]  # fmt: skip
+            for sitting in body.sittings:
+                results.designate_scrutineers(
+                    session, log, sitting.id, user, pair, results.DEFAULT_BASIS[body.kind]
+                )
             codes = devices.issue_enrollment_codes(session, body.id, user.id)
             issued = devices.issue_pins(session, body.id) if pins else {}
             if operator_sign_in and not pins:
                 issued = quick_pins(session, body.id)
             if operator_sign_in:
-                # The server's own key (it loads the same file when it starts).
-                log = AuditLog(ServerKey.load_or_create(instance / "server_ed25519.pem"))
                 sitting = attendance.current_sitting(session, body.id)
                 assert sitting is not None  # the demo has one
                 roster = session.scalars(

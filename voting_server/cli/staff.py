@@ -1,10 +1,14 @@
-"""Accounts and secrets from the command line: ``create-user``,
-``enrollment-codes``, ``issue-pins``.
+"""Accounts and secrets from the command line: ``staff create|disable|set-role|list``
+(``create-user`` is ``staff create``), ``enrollment-codes``, ``issue-pins``.
 
 Like the database commands, each takes ``--database-url`` (or
 VOTING_DATABASE_URL) and ends a failure with one readable line. Passwords
 are read without echo (or from stdin for scripts) and never printed; the
 codes and PINs these commands print or write are secrets for the operator.
+
+Account changes are audit-log entries with ``by`` null: the operator of the
+server's command line (docs/duties.md). They are signed with the server's key
+in the instance dir ($VOTING_INSTANCE_DIR), the one the server signs with.
 """
 
 from __future__ import annotations
@@ -20,10 +24,12 @@ import click
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from crypto import ServerKey
 from voting_server.cli.database import _body, _engine, database_url_option
-from voting_server.db import current_revision, head_revision, make_session_factory
-from voting_server.models import Member, StaffRole
+from voting_server.db import current_revision, head_revision, instance_dir, make_session_factory
+from voting_server.models import Member, StaffRole, StaffUser
 from voting_server.services import devices, staff
+from voting_server.services.audit_log import AuditLog
 from voting_server.services.transactions import write_transaction
 from voting_server.sockets.errors import Refusal, bilingual
 
@@ -61,31 +67,104 @@ def _read_password(from_stdin: bool) -> str:
     )
 
 
-@click.command("create-user")
-@click.argument("username")
-@click.option("--role", type=click.Choice(ROLES), required=True, help="The account's role.")
-@click.option("--display-name", help="姓名 shown on the pages (default: the username).")
-@click.option(
-    "--password-stdin", is_flag=True, help="Read the password from the first line of stdin."
-)
-@database_url_option
-def create_user_command(
+def server_log() -> AuditLog:
+    """The audit log writer with the server's own key (created if the server never ran)."""
+    return AuditLog(ServerKey.load_or_create(instance_dir() / "server_ed25519.pem"))
+
+
+def _user_id(session: Session, username: str) -> int:
+    user_id = session.scalar(
+        select(StaffUser.id).where(StaffUser.username == staff.normalize_username(username))
+    )
+    if user_id is None:
+        raise Refusal("unknown_user", username)
+    return user_id
+
+
+def _create(
     username: str,
     role: str,
     display_name: str | None,
     password_stdin: bool,
     database_url: str | None,
 ) -> None:
-    """Create a staff account (presidium, secretariat, scrutineer or display)."""
     password = _read_password(password_stdin)
     try:  # before touching the database: a refused password needs no connection
         staff.check_password_policy(username, password)
     except Refusal as refused:
         raise click.ClickException(bilingual(refused.code)) from None
     with _transaction(database_url) as session:
-        user = staff.create_user(session, username, display_name or username, role, password)
+        user = staff.create_user(
+            session, username, display_name or username, role, password, log=server_log()
+        )
         name, role_value = user.username, user.role.value
     click.echo(f"账号已建立 account created: {name} ({role_value})")
+
+
+def _create_options(command: click.Command) -> click.Command:
+    for option in reversed((
+        click.argument("username"),
+        click.option("--role", type=click.Choice(ROLES), required=True, help="The account's role."),
+        click.option("--display-name", help="姓名 shown on the pages (default: the username)."),
+        click.option(
+            "--password-stdin", is_flag=True, help="Read the password from the first line of stdin."
+        ),
+        database_url_option,
+    )):  # fmt: skip
+        command = option(command)
+    return command
+
+
+@click.command("create-user")
+@_create_options
+def create_user_command(**options: object) -> None:
+    """Create a staff account (presidium, secretariat, scrutineer or display); logged."""
+    _create(**options)  # type: ignore[arg-type]
+
+
+@click.group("staff")
+def staff_group() -> None:
+    """Staff accounts: every creation, disabling and role change is logged."""
+
+
+@staff_group.command("create")
+@_create_options
+def staff_create_command(**options: object) -> None:
+    """Create a staff account (presidium, secretariat, scrutineer or display); logged."""
+    _create(**options)  # type: ignore[arg-type]
+
+
+@staff_group.command("disable")
+@click.argument("username")
+@database_url_option
+def staff_disable_command(username: str, database_url: str | None) -> None:
+    """Disable an account: it can no longer sign in; kept for the log's ``by``."""
+    with _transaction(database_url) as session:
+        user = staff.deactivate_user(session, _user_id(session, username), log=server_log())
+        name = user.username
+    click.echo(f"账号已停用 account disabled: {name}")
+
+
+@staff_group.command("set-role")
+@click.argument("username")
+@click.argument("role", type=click.Choice(ROLES))
+@database_url_option
+def staff_set_role_command(username: str, role: str, database_url: str | None) -> None:
+    """Give an account another role; its sessions end."""
+    with _transaction(database_url) as session:
+        user = staff.change_role(session, _user_id(session, username), role, log=server_log())
+        name, role_value = user.username, user.role.value
+    click.echo(f"角色已更改 role changed: {name} ({role_value})")
+
+
+@staff_group.command("list")
+@database_url_option
+def staff_list_command(database_url: str | None) -> None:
+    """Every account: id, username, role, active or disabled."""
+    with _transaction(database_url) as session:
+        for user in staff.list_users(session):
+            state = "active" if user.active else "disabled"
+            click.echo(f"{user.id}\t{user.username}\t{user.role.value}\t{state}")
 
 
 @click.command("enrollment-codes")
@@ -186,5 +265,10 @@ def issue_pins_command(out: Path, body_id: int | None, database_url: str | None)
 
 def register(group: click.Group) -> None:
     """Add this module's commands to the ``voting-server`` group."""
-    for command in (create_user_command, enrollment_codes_command, issue_pins_command):
+    for command in (
+        create_user_command,
+        staff_group,
+        enrollment_codes_command,
+        issue_pins_command,
+    ):
         group.add_command(command)

@@ -51,6 +51,13 @@ class AuditLog:
         self._tree = MerkleStream()
         self._tree_tail = GENESIS_PREV
 
+    def lock(self, session: Session) -> None:
+        """On PostgreSQL, hold the log for this transaction: one writer at a time across
+        processes (docs/deployment.md, one total order), so that what the caller reads
+        of the log before appending is still true when it appends. Re-entrant."""
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOG_LOCK})
+
     def append(self, session: Session, type_: str, data: dict[str, Any]) -> Appended:
         """Add an entry in ``session``'s transaction. An empty log is started first.
 
@@ -70,10 +77,7 @@ class AuditLog:
         """
         if not entries:
             return []
-        if session.get_bind().dialect.name == "postgresql":
-            # One writer at a time across processes, until this transaction ends: the
-            # tail read below stays the tail (docs/deployment.md, one total order).
-            session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOG_LOCK})
+        self.lock(session)  # the tail read below stays the tail
         last = session.execute(
             select(AuditEntry.idx, AuditEntry.hash).order_by(AuditEntry.idx.desc()).limit(1)
         ).first()

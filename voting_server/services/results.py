@@ -4,17 +4,25 @@ RULES.md: if the electronic system fails during a vote, voting continues on
 paper and the scrutineers count by hand; the counts are entered into the
 system, countersigned, and logged like any result. Here:
 
-1. ``enter_paper_count`` (secretariat): the vote — open, never opened, or
-   cancelled — is cancelled if it is not yet (its electronic presses are
-   discarded; a secret vote's key destroyed), and the paper ballots, or
-   ballots made from the counts, are logged as ``paper_count_entered``.
-   Entering again replaces a count not yet published, and its signatures.
-2. ``countersign`` (scrutineers): once ``PAPER_SIGNATURES`` distinct
+0. ``designate_scrutineers`` (presidium, before the sitting's first vote
+   opens): the sitting's scrutineers (监票人), logged as ``scrutineers_designated``
+   with who designated them and on what basis (for a congress: elected by the
+   deputies). Only they countersign the sitting's counts and results.
+1. ``enter_paper_count`` (secretariat): only for a vote that failed
+   electronically — opened, then cancelled by the presidium with a logged
+   reason (the presidium cancels first; an open vote, a draft and a closed
+   vote are refused). The paper ballots, or ballots made from the counts, are
+   logged as ``paper_count_entered`` with the sitting's signed-in count
+   (``attendance``); a ``present`` that differs from it needs a reason, which
+   is logged and printed on the sheet. Entering again replaces a count not yet
+   published, and its signatures.
+2. ``countersign`` (designated scrutineers): once ``PAPER_SIGNATURES`` distinct
    scrutineers have countersigned, the result is counted by the rules
    engine and logged as ``manual_result`` (a checkpoint follows, as after
    any result); the vote is closed with ``manual`` set, and is announced
-   like any other. Presidium and scrutineers also countersign published
-   results (``subject="result"``); the result sheet lists them.
+   like any other. The presidium and the designated scrutineers also
+   countersign published results (``subject="result"``); the result sheet
+   lists them. The secretariat never countersigns (rules/duties.py).
 
 Each function runs inside the caller's write transaction.
 """
@@ -31,24 +39,40 @@ from sqlalchemy.orm import Session
 from audit.checkpoint import CHECKPOINT
 from audit.evidence import sheet_code
 from voting_server.models import (
+    PRESENT_REASON_MAX,
+    AgendaItem,
     AuditEntry,
+    BodyKind,
     Countersignature,
     PaperCount,
+    Sitting,
+    SittingScrutineer,
     StaffRole,
     StaffUser,
     Vote,
     VoteState,
 )
 from voting_server.rules import SchemaError, tally
+from voting_server.rules.duties import (
+    BASIS_MAX,
+    countersign_error,
+    designation_error,
+    paper_count_error,
+    present_error,
+)
 from voting_server.rules.paper import MAX_PAPER_BALLOTS, PAPER_SIGNATURES, ballots_from_counts
 from voting_server.rules.schema import check_ballot
+from voting_server.services import attendance, staff
 from voting_server.services.audit_log import AuditLog
 from voting_server.services.rosters import log_roster_if_changed
-from voting_server.services.voting import Voting
 from voting_server.sockets.errors import Refusal
 
-PAPER_REASON = "电子表决系统故障，改为纸质表决、人工计票"
 SUBJECTS = ("paper_count", "result")
+# The basis a designation records unless the presidium writes another (a record: Chinese).
+DEFAULT_BASIS = {
+    BodyKind.CONGRESS: "经大会全体会议表决通过，由代表中选举产生",  # i18n: record
+    BodyKind.STANDING_COMMITTEE: "经主任会议确定，由主持人指定",  # i18n: record
+}
 
 
 def _now() -> datetime:
@@ -80,31 +104,139 @@ def paper_ballots(vote: Vote, mode: str, entry: dict[str, Any]) -> list[Any]:
         raise Refusal("invalid_paper_count", str(exc)) from None
 
 
+# --- scrutineers (监票人) ------------------------------------------------------------
+
+
+def scrutineers(session: Session, sitting_id: int) -> list[SittingScrutineer]:
+    """The sitting's designated scrutineers, in account order."""
+    return list(
+        session.scalars(
+            select(SittingScrutineer)
+            .where(SittingScrutineer.sitting_id == sitting_id)
+            .order_by(SittingScrutineer.user_id)
+        )
+    )
+
+
+def voting_started(session: Session, sitting_id: int) -> bool:
+    """Whether a vote of the sitting has ever been opened."""
+    return (
+        session.scalar(
+            select(Vote.id)
+            .join(AgendaItem)
+            .where(AgendaItem.sitting_id == sitting_id, Vote.opened_at.is_not(None))
+            .limit(1)
+        )
+        is not None
+    )
+
+
+def designate_scrutineers(
+    session: Session,
+    log: AuditLog,
+    sitting_id: int,
+    user: StaffUser,
+    scrutineer_ids: list[int],
+    basis: str,
+) -> list[SittingScrutineer]:
+    """The presidium designates (or, before voting starts, re-designates) the
+    sitting's scrutineers; logged as ``scrutineers_designated``."""
+    sitting = session.get(Sitting, sitting_id)
+    if sitting is None:
+        raise Refusal("no_sitting")
+    basis = basis.strip() if isinstance(basis, str) else ""
+    if not 1 <= len(basis) <= BASIS_MAX:
+        raise Refusal("invalid_payload", f"basis: 1 to {BASIS_MAX} characters")
+    actor = staff.actor_role(session, user.id)
+    if actor != StaffRole.PRESIDIUM.value:
+        raise Refusal("forbidden", "scrutineers are designated by the presidium")
+    roles = {i: staff.actor_role(session, i) for i in scrutineer_ids}
+    error = designation_error(actor, scrutineer_ids, roles)
+    if error is not None:
+        raise Refusal("invalid_designation", error)
+    if voting_started(session, sitting_id):
+        raise Refusal("voting_started")
+    staff.log_unlogged_accounts(session, log)
+    ids = sorted(scrutineer_ids)
+    log.append(session, "scrutineers_designated", {
+        "sitting": sitting_id, "scrutineers": ids, "by": user.id, "basis": basis,
+    })  # fmt: skip
+    session.execute(delete(SittingScrutineer).where(SittingScrutineer.sitting_id == sitting_id))
+    now = _now()
+    rows = [SittingScrutineer(sitting_id=sitting_id, user_id=i, designated_by=user.id,
+                              designated_at=now, basis=basis) for i in ids]  # fmt: skip
+    session.add_all(rows)
+    session.flush()
+    return rows
+
+
+# --- paper counts (人工计票) ------------------------------------------------------------
+
+
+def presidium_cancel(session: Session, vote_id: int) -> dict[str, Any] | None:
+    """The logged ``vote_cancelled`` data of the vote, if the presidium cancelled it
+    with a reason (not the server, e.g. on a lost vote key)."""
+    for line in session.scalars(
+        select(AuditEntry.line)
+        .where(AuditEntry.type == "vote_cancelled")
+        .order_by(AuditEntry.idx.desc())
+    ):
+        data = json.loads(line)["data"]
+        if data.get("vote") != vote_id:
+            continue
+        by = data.get("by")
+        reason = data.get("reason")
+        if not isinstance(reason, str) or not reason.strip() or not isinstance(by, int):
+            return None
+        signer = session.get(StaffUser, by)
+        return data if signer is not None and signer.role is StaffRole.PRESIDIUM else None
+    return None
+
+
 def enter_paper_count(
     session: Session,
     log: AuditLog,
-    voting: Voting,
     vote_id: int,
     user: StaffUser,
     mode: str,
     entry: dict[str, Any],
 ) -> PaperCount:
-    """Log a hand count for ``vote_id`` (``entry``: ``present`` and ``counts`` or ``ballots``)."""
+    """Log a hand count for ``vote_id`` (``entry``: ``present``, ``counts`` or
+    ``ballots``, and ``present_reason`` when ``present`` is not the signed-in count)."""
+    error = paper_count_error(staff.actor_role(session, user.id))
+    if error is not None:
+        raise Refusal("forbidden", error)
     vote = _vote(session, vote_id)
     if vote.state in {VoteState.CLOSED, VoteState.ANNOUNCED}:
         raise Refusal("vote_has_result")
-    members = vote.agenda_item.sitting.body.member_count
+    if vote.state is VoteState.OPEN:
+        raise Refusal("vote_still_open")  # the presidium cancels it first, with a reason
+    if vote.opened_at is None:
+        raise Refusal("vote_never_opened")
+    if presidium_cancel(session, vote_id) is None:
+        raise Refusal("cancel_without_reason")
+    sitting = vote.agenda_item.sitting
+    members = sitting.body.member_count
     present = entry.get("present")
     if not isinstance(present, int) or isinstance(present, bool) or not 0 <= present <= members:
         raise Refusal("invalid_paper_count", f"present: an integer from 0 to {members}")
+    reason = entry.get("present_reason")
+    reason = reason.strip() if isinstance(reason, str) and reason.strip() else None
+    if reason is not None and len(reason) > PRESENT_REASON_MAX:
+        raise Refusal("invalid_paper_count", f"present_reason: at most {PRESENT_REASON_MAX}")
+    signed_in = attendance.present_count(session, sitting.id)
+    if present_error(present, signed_in, reason) is not None:
+        raise Refusal("present_differs", f"实到 {present}，签到 {signed_in}")
+    if present == signed_in:
+        reason = None  # nothing to explain
     ballots = paper_ballots(vote, mode, entry)
-    if vote.state is not VoteState.CANCELLED:
-        voting.cancel_vote(session, log, vote_id, user.id, PAPER_REASON)
     counts = entry.get("counts") if mode == "counts" else None
-    log_roster_if_changed(session, log, vote.agenda_item.sitting.body)  # 应到 of this count
+    staff.log_unlogged_accounts(session, log)
+    log_roster_if_changed(session, log, sitting.body)  # 应到 of this count
     log.append(session, "paper_count_entered", {
-        "vote": vote_id, "members": members, "present": present, "mode": mode,
-        "counts": counts, "ballots": ballots, "by": user.id,
+        "vote": vote_id, "members": members, "present": present, "attendance": signed_in,
+        "present_reason": reason, "mode": mode, "counts": counts, "ballots": ballots,
+        "by": user.id,
     })  # fmt: skip
     # A corrected count starts over: earlier signatures were under other numbers.
     session.execute(
@@ -114,6 +246,7 @@ def enter_paper_count(
     )
     paper = session.get(PaperCount, vote_id) or PaperCount(vote_id=vote_id)
     paper.mode, paper.counts, paper.ballots, paper.present = mode, counts, ballots, present
+    paper.attendance, paper.present_reason = signed_in, reason
     paper.entered_by, paper.entered_at = user.id, _now()
     session.add(paper)
     vote.members_at_open = members
@@ -126,19 +259,20 @@ def countersign(
 ) -> Vote:
     """Sign a pending paper count (scrutineers) or a published result (presidium, scrutineers)."""
     vote = _vote(session, vote_id)
+    if subject not in SUBJECTS:
+        raise Refusal("invalid_payload", f"subject: one of {list(SUBJECTS)}")
+    designated = {d.user_id for d in scrutineers(session, vote.agenda_item.sitting_id)}
+    role = staff.actor_role(session, user.id)
+    error = countersign_error(subject, user.id, role, designated)
+    if error is not None:
+        code = "not_designated" if role == StaffRole.SCRUTINEER.value else "forbidden"
+        raise Refusal(code, error)
     if subject == "paper_count":
-        if user.role is not StaffRole.SCRUTINEER:
-            raise Refusal("forbidden", "a paper count is countersigned by scrutineers")
         paper = session.get(PaperCount, vote_id)
         if paper is None or vote.state is not VoteState.CANCELLED:
             raise Refusal("no_paper_count")
-    elif subject == "result":
-        if user.role not in {StaffRole.PRESIDIUM, StaffRole.SCRUTINEER}:
-            raise Refusal("forbidden", "results are countersigned by the presidium and scrutineers")
-        if vote.state not in {VoteState.CLOSED, VoteState.ANNOUNCED} or vote.result is None:
-            raise Refusal("vote_not_closed")
-    else:
-        raise Refusal("invalid_payload", f"subject: one of {list(SUBJECTS)}")
+    elif vote.state not in {VoteState.CLOSED, VoteState.ANNOUNCED} or vote.result is None:
+        raise Refusal("vote_not_closed")
     already = session.scalar(
         select(Countersignature.id).where(
             Countersignature.vote_id == vote_id,
@@ -148,6 +282,7 @@ def countersign(
     )
     if already is not None:
         raise Refusal("already_countersigned")
+    staff.log_unlogged_accounts(session, log)
     log.append(session, "countersigned", {
         "vote": vote_id, "subject": subject, "by": user.id, "role": user.role.value,
         "name": user.display_name,
@@ -242,4 +377,16 @@ def sheet_source(session: Session, vote_id: int) -> dict[str, Any]:
         ),
         "vote_id": vote_id,
         "code": result_code(session, vote_id),
+        "present_note": _present_note(session, vote) if vote.manual else None,
     }
+
+
+def _present_note(session: Session, vote: Vote) -> str | None:
+    """A paper count whose 实到 is not the sign-ins: the sheet says so, and why."""
+    paper = session.get(PaperCount, vote.id)
+    if paper is None or paper.attendance is None or paper.present == paper.attendance:
+        return None
+    return (
+        f"实到 {paper.present} 人与签到 {paper.attendance} 人不一致，"
+        f"理由：{paper.present_reason or '未说明'}"
+    )  # i18n: record — the sheet is an official document

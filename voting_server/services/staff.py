@@ -1,26 +1,82 @@
-"""Staff accounts: create, list, deactivate, authenticate, change password.
+"""Staff accounts: create, list, deactivate, change role, authenticate, change password.
 
-Callers hold the transaction (``write_transaction``) for changes. Staff
-accounts are not part of the audit log (docs/audit-log.md has no entry type
-for them); what a staff member does in a sitting is logged with ``by``.
-Passwords are never logged or returned.
+Callers hold the transaction (``write_transaction``) for changes. Creating,
+disabling and changing the role of an account are audit-log entries
+(``staff_created``, ``staff_disabled``, ``staff_role_changed``: who did it, the
+account, its username and role), so that the verifier knows who held which role
+when each entry was written (docs/duties.md). ``by`` None is the operator of the
+server's command line. Accounts older than this logging are logged once, as
+``existing``, by ``log_unlogged_accounts`` (at the server's first event and before
+every staff change). Passwords are never logged or returned.
 """
 
 from __future__ import annotations
 
+import json
 import re
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from voting_server.models import NAME_MAX, StaffRole, StaffUser, utcnow
+from voting_server.models import NAME_MAX, AuditEntry, StaffRole, StaffUser, utcnow
+from voting_server.rules.duties import account_change_error
 from voting_server.services import staff_sessions
+from voting_server.services.audit_log import AuditLog
 from voting_server.services.passwords import burn_verification_time, hash_secret, verify_secret
 from voting_server.sockets.errors import Refusal
 
 PASSWORD_MIN = 10
 PASSWORD_MAX = 256  # argon2 takes any length; a cap keeps a login cheap to refuse
 USERNAME_PATTERN = re.compile(r"^[a-z0-9._-]{3,64}$")
+STAFF_ENTRIES = ("staff_created", "staff_disabled", "staff_role_changed")
+
+
+def _role(value: StaffRole | str) -> StaffRole:
+    try:
+        return StaffRole(value)
+    except ValueError:
+        raise Refusal("invalid_payload", f"role: unknown role {value!r}") from None
+
+
+def actor_role(session: Session, by: int | None) -> str | None:
+    """The role of the active account ``by`` (None: unknown, disabled, or no account)."""
+    if by is None:
+        return None
+    actor = session.get(StaffUser, by)
+    return actor.role.value if actor is not None and actor.active else None
+
+
+def _check_change(session: Session, by: int | None, target: int | None, role: str | None) -> None:
+    error = account_change_error(by, actor_role(session, by), target, role)
+    if error is not None:
+        raise Refusal("forbidden", error)
+
+
+def _entry(user: StaffUser, by: int | None, **extra: object) -> dict[str, object]:
+    return {"user": user.id, "username": user.username, "name": user.display_name,
+            "role": user.role.value, "by": by, **extra}  # fmt: skip
+
+
+def log_unlogged_accounts(session: Session, log: AuditLog) -> int:
+    """Log once every account the log has not seen created (a database from before
+    accounts were logged): ``staff_created`` with ``existing`` true, and
+    ``staff_disabled`` for a disabled one. Returns how many were logged."""
+    log.lock(session)  # several server processes start at once: each account logged once
+    logged = {
+        json.loads(line)["data"]["user"]
+        for line in session.scalars(
+            select(AuditEntry.line).where(AuditEntry.type == "staff_created")
+        )
+    }
+    entries: list[tuple[str, dict[str, object]]] = []
+    for user in session.scalars(select(StaffUser).order_by(StaffUser.id)):
+        if user.id in logged:
+            continue
+        entries.append(("staff_created", _entry(user, None, existing=True)))
+        if not user.active:
+            entries.append(("staff_disabled", _entry(user, None)))
+    log.append_many(session, entries)
+    return len(entries)
 
 
 def normalize_username(username: str) -> str:
@@ -37,23 +93,30 @@ def check_password_policy(username: str, password: str) -> None:
 
 
 def create_user(
-    session: Session, username: str, display_name: str, role: StaffRole | str, password: str
+    session: Session,
+    username: str,
+    display_name: str,
+    role: StaffRole | str,
+    password: str,
+    *,
+    log: AuditLog,
+    by: int | None = None,
 ) -> StaffUser:
-    """A new active account. Refuses a malformed or taken username, an unknown
-    role, a display name of the wrong length, and a password against the policy."""
+    """A new active account, logged (``staff_created``). Refuses a malformed or taken
+    username, an unknown role, a display name of the wrong length, a password against
+    the policy, and a creator the duties do not allow (rules/duties.py)."""
     username = normalize_username(username)
     if not USERNAME_PATTERN.fullmatch(username):
         raise Refusal("invalid_username")
-    try:
-        role = StaffRole(role)
-    except ValueError:
-        raise Refusal("invalid_payload", f"role: unknown role {role!r}") from None
+    role = _role(role)
     display_name = display_name.strip()
     if not 1 <= len(display_name) <= NAME_MAX:
         raise Refusal("invalid_payload", f"display_name: 1 to {NAME_MAX} characters")
     check_password_policy(username, password)
+    _check_change(session, by, None, role.value)
     if session.scalar(select(StaffUser.id).where(StaffUser.username == username)) is not None:
         raise Refusal("username_taken")
+    log_unlogged_accounts(session, log)
     user = StaffUser(
         username=username,
         display_name=display_name,
@@ -63,6 +126,7 @@ def create_user(
     )
     session.add(user)
     session.flush()
+    log.append(session, "staff_created", _entry(user, by, existing=False))
     return user
 
 
@@ -75,8 +139,10 @@ def list_users(session: Session) -> list[StaffUser]:
     )
 
 
-def deactivate_user(session: Session, user_id: int, *, by: int | None = None) -> StaffUser:
-    """Deactivate an account (kept, for the ``by`` of logged actions).
+def deactivate_user(
+    session: Session, user_id: int, *, log: AuditLog, by: int | None = None
+) -> StaffUser:
+    """Deactivate an account (kept, for the ``by`` of logged actions); logged.
 
     Its sessions end (their next request or connection is refused). Nobody
     deactivates their own account: the last administrator would lock everyone out.
@@ -84,10 +150,38 @@ def deactivate_user(session: Session, user_id: int, *, by: int | None = None) ->
     user = session.get(StaffUser, user_id)
     if user is None:
         raise Refusal("unknown_user")
-    if by is not None and by == user_id:
-        raise Refusal("forbidden", "you cannot deactivate your own account")
+    _check_change(session, by, user_id, None)
+    if not user.active:
+        return user  # already: nothing to log
+    log_unlogged_accounts(session, log)
     user.active = False
     staff_sessions.end_all(session, user_id, "deactivated", utcnow())
+    log.append(session, "staff_disabled", _entry(user, by))
+    return user
+
+
+def change_role(
+    session: Session, user_id: int, role: StaffRole | str, *, log: AuditLog, by: int | None = None
+) -> StaffUser:
+    """Give an active account another role; logged (``staff_role_changed``, with ``from``).
+
+    No account changes its own role, and only the command line grants the
+    presidium role (rules/duties.py). The account's open sessions end (a login
+    keeps the role it was made with); the caller disconnects its sockets.
+    """
+    user = session.get(StaffUser, user_id)
+    if user is None or not user.active:
+        raise Refusal("unknown_user")
+    new = _role(role)
+    _check_change(session, by, user_id, new.value)
+    if new is user.role:
+        return user
+    log_unlogged_accounts(session, log)
+    old = user.role.value
+    user.role = new
+    staff_sessions.end_all(session, user_id, "role_changed", utcnow())
+    session.flush()
+    log.append(session, "staff_role_changed", {**_entry(user, by), "from": old})
     return user
 
 

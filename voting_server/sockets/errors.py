@@ -60,6 +60,16 @@ MESSAGES: dict[str, tuple[str, bool]] = {
     "no_paper_count": (N_("尚未录入人工计票结果"), False),
     "already_countersigned": (N_("已经签署"), False),
     "invalid_paper_count": (N_("人工计票数据有误"), False),
+    "vote_still_open": (
+        N_("表决仍在进行：须先由主席团取消表决并说明理由，才能录入人工计票"),
+        False,
+    ),
+    "vote_never_opened": (N_("该表决从未开始，不能录入人工计票"), False),
+    "cancel_without_reason": (N_("该表决不是由主席团说明理由后取消的，不能录入人工计票"), False),
+    "present_differs": (N_("实到人数与签到人数不一致，须填写理由"), False),
+    "not_designated": (N_("您不是本次会议指定的监票人"), False),
+    "invalid_designation": (N_("监票人指定有误：须指定至少两名不同的有效监票人账号"), False),
+    "voting_started": (N_("本次会议已开始表决，不能再指定监票人"), False),
     "database_unavailable": (N_("系统繁忙，请稍候重试"), True),
     "server_busy": (N_("系统繁忙，请稍候重试"), True),
 }

@@ -34,7 +34,7 @@ from voting_server.bounds import (
 )
 from voting_server.extensions import audit_log, sessions, socketio, voting
 from voting_server.models import AttendanceMethod, Body, Member, StaffRole, VoteState
-from voting_server.services import attendance, devices, kiosk_documents
+from voting_server.services import attendance, devices, kiosk_documents, staff
 from voting_server.services.audit_log import AuditLog
 from voting_server.services.collector import TICK_S, Collector
 from voting_server.services.event_loop import gevent_patched
@@ -208,6 +208,9 @@ def ensure_resumed() -> None:
         return
     try:
         with write_transaction(sessions()) as session:
+            # A database from before staff accounts were logged: log them once, so that
+            # the verifier knows every account acting from now on (docs/duties.md).
+            staff.log_unlogged_accounts(session, audit_log())
             resumed = voting().resume(session, audit_log())
     except SQLAlchemyError as exc:
         log.warning("database unavailable: %s", exc.__class__.__name__)

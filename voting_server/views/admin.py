@@ -131,6 +131,7 @@ def staff_list() -> ResponseReturnValue:
 def staff_create() -> ResponseReturnValue:
     form = request.form
     password = form.get("password", "")
+    me = current_user()
     error = None
     if password != form.get("password2", ""):
         error = gettext("两次输入的密码不一致。")
@@ -143,6 +144,8 @@ def staff_create() -> ResponseReturnValue:
                     form.get("display_name", ""),
                     form.get("role", ""),
                     password,
+                    log=audit_log(),
+                    by=me.id if me else None,
                 )
                 created = user.username
         except Refusal as refused:
@@ -162,16 +165,43 @@ def staff_deactivate(user_id: int) -> ResponseReturnValue:
     me = current_user()
     try:
         with write_transaction(sessions()) as tx:
-            name = staff.deactivate_user(tx, user_id, by=me.id if me else None).username
+            name = staff.deactivate_user(
+                tx, user_id, log=audit_log(), by=me.id if me else None
+            ).username
     except Refusal as refused:
         message = (
             gettext("不能停用自己的账号。")
-            if refused.code == "forbidden"
+            if refused.code == "forbidden" and me is not None and me.id == user_id
             else refusal_text(refused)
         )
         return message_page(gettext("无法停用"), message, 400)
     disconnect_user(user_id)  # a console left open loses its connection at once
     log.info("staff account %r deactivated by %r", name, _username())
+    return redirect(url_for("admin.staff_list"))
+
+
+@bp.post("/staff/<int:user_id>/role")
+@login_required(SECRETARIAT)
+def staff_role(user_id: int) -> ResponseReturnValue:
+    me = current_user()
+    try:
+        with write_transaction(sessions()) as tx:
+            user = staff.change_role(
+                tx, user_id, request.form.get("role", ""), log=audit_log(),
+                by=me.id if me else None,
+            )  # fmt: skip
+            name, role = user.username, user.role.value
+    except Refusal as refused:
+        message = (
+            gettext("不能更改自己账号的角色。")
+            if refused.code == "forbidden" and me is not None and me.id == user_id
+            else gettext("主持人角色只能在服务器命令行授予。")
+            if refused.code == "forbidden" and request.form.get("role") == "presidium"
+            else refusal_text(refused)
+        )
+        return message_page(gettext("无法更改角色"), message, 400)
+    disconnect_user(user_id)  # its console or page reconnects under the new role
+    log.info("staff account %r is now %s, by %r", name, role, _username())
     return redirect(url_for("admin.staff_list"))
 
 

@@ -1,4 +1,5 @@
-"""After the count: result sheets, exports, paper counts, countersignatures, receipt checks.
+"""After the count: result sheets, exports, scrutineers, paper counts, countersignatures,
+receipt checks.
 
 Thin views over ``services.results`` (and ``sheets`` for rendering): they
 authorize, translate the form, and call the service in one write
@@ -22,9 +23,18 @@ from sqlalchemy import select
 from audit.bundle import parse_head
 from audit.evidence import EvidenceError, check_receipt
 from audit.proofs import ProofError
-from voting_server.extensions import audit_log, db, sessions, socketio, voting
-from voting_server.models import Attendance, Member, PaperCount, Sitting, StaffRole, Vote, VoteState
-from voting_server.services import results
+from voting_server.extensions import audit_log, db, sessions, socketio
+from voting_server.models import (
+    Attendance,
+    Member,
+    PaperCount,
+    Sitting,
+    StaffRole,
+    StaffUser,
+    Vote,
+    VoteState,
+)
+from voting_server.services import attendance, results
 from voting_server.services.audit_log import iter_lines
 from voting_server.services.transactions import write_transaction
 from voting_server.sheets import (
@@ -52,6 +62,8 @@ bp = Blueprint("results", __name__, url_prefix="/results")
 
 STAFF = tuple(StaffRole)
 MAX_FORM_JSON = 2_000_000  # characters of a pasted paper count or receipt
+MAX_REASON_FORM = 1_000  # characters of a reason or basis read from a form (the rule caps lower)
+MAX_SCRUTINEERS = 100  # accounts named in one designation
 # The official documents' file and sheet names stay Chinese, like the documents (docs/i18n.md).
 DOC_RESULTS = "表决结果"  # i18n: record
 DOC_MINUTES = "表决结果汇总"  # i18n: record
@@ -78,12 +90,16 @@ def paper_page(vote_id: int, error: str | None = None, status: int = 200) -> Res
         return vote
     paper = db().get(PaperCount, vote_id)
     signed = results.signatures(db(), vote_id, "paper_count") if paper else []
+    sitting_id = vote.agenda_item.sitting_id
     return render_template(
         "results/paper.html",
         vote=vote,
         paper=paper,
         signed=signed,
         needed=results.PAPER_SIGNATURES,
+        signed_in=attendance.present_count(db(), sitting_id),
+        scrutineers=results.scrutineers(db(), sitting_id),
+        cancel=results.presidium_cancel(db(), vote_id),
         error=error,
         example=json.dumps(_example(vote), ensure_ascii=False, indent=1),
         form=request.form,
@@ -121,18 +137,72 @@ def paper_enter(vote_id: int) -> ResponseReturnValue:
         present = request.form.get("present", "")
         if not present.isdigit():
             raise Refusal("invalid_paper_count", "present: an integer")
-        entry = {"present": int(present), ("counts" if mode == "counts" else "ballots"): data}
+        entry = {
+            "present": int(present),
+            ("counts" if mode == "counts" else "ballots"): data,
+            "present_reason": request.form.get("present_reason", "")[:MAX_REASON_FORM],
+        }
         user = current_user()
         assert user is not None
         with write_transaction(sessions()) as tx:
-            results.enter_paper_count(
-                tx, audit_log(), voting(), vote_id, tx.merge(user), mode, entry
-            )
+            results.enter_paper_count(tx, audit_log(), vote_id, tx.merge(user), mode, entry)
     except Refusal as refused:
         return paper_page(vote_id, refusal_text(refused), 400)
     log.info("paper count entered for vote %s by user %s", vote_id, user.id)
-    socketio.emit("vote_cancelled", {"vote": vote_id, "reason": results.PAPER_REASON})
     return redirect(url_for("results.paper_page", vote_id=vote_id))
+
+
+# --- scrutineers (监票人) of a sitting -----------------------------------------------------
+
+
+@bp.get("/sittings/<int:sitting_id>/scrutineers")
+@login_required(*STAFF)
+def scrutineers_page(
+    sitting_id: int, error: str | None = None, status: int = 200
+) -> ResponseReturnValue:
+    sitting = db().get(Sitting, sitting_id)
+    if sitting is None:
+        return _no_sitting(sitting_id)
+    candidates = (
+        db()
+        .scalars(
+            select(StaffUser)
+            .where(StaffUser.role == StaffRole.SCRUTINEER, StaffUser.active)
+            .order_by(StaffUser.username)
+        )
+        .all()
+    )
+    designated = results.scrutineers(db(), sitting_id)
+    chosen = request.form.getlist("scrutineer", type=int) or [d.user_id for d in designated]
+    return render_template(
+        "results/scrutineers.html",
+        sitting=sitting,
+        candidates=candidates,
+        designated=designated,
+        chosen=chosen,
+        basis=request.form.get("basis")
+        or (designated[0].basis if designated else results.DEFAULT_BASIS[sitting.body.kind]),
+        started=results.voting_started(db(), sitting_id),
+        error=error,
+    ), status
+
+
+@bp.post("/sittings/<int:sitting_id>/scrutineers")
+@login_required(StaffRole.PRESIDIUM)
+def scrutineers_designate(sitting_id: int) -> ResponseReturnValue:
+    user = current_user()
+    assert user is not None
+    chosen = request.form.getlist("scrutineer", type=int)[:MAX_SCRUTINEERS]
+    try:
+        with write_transaction(sessions()) as tx:
+            results.designate_scrutineers(
+                tx, audit_log(), sitting_id, tx.merge(user), chosen,
+                request.form.get("basis", "")[:MAX_REASON_FORM],
+            )  # fmt: skip
+    except Refusal as refused:
+        return scrutineers_page(sitting_id, refusal_text(refused), 400)
+    log.info("scrutineers of sitting %s designated by user %s", sitting_id, user.id)
+    return redirect(url_for("results.scrutineers_page", sitting_id=sitting_id))
 
 
 # --- countersignatures (会签) ---------------------------------------------------------------
@@ -203,7 +273,8 @@ def receipt_check() -> ResponseReturnValue:
 @login_required(*STAFF)
 def index() -> ResponseReturnValue:
     votes = db().scalars(select(Vote).order_by(Vote.id)).all()
-    return render_template("results/index.html", votes=votes)
+    sittings = db().scalars(select(Sitting).order_by(Sitting.id)).all()
+    return render_template("results/index.html", votes=votes, sittings=sittings)
 
 
 # --- result sheets, minutes and exports ---------------------------------------------------

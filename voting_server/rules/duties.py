@@ -1,0 +1,106 @@
+"""Separation of duties (分权): who may do what, as plain rules. Pure: no I/O.
+
+The services refuse what these functions refuse, and the offline verifier
+(audit/verify.py) applies the same functions to the log's own record of the
+staff roster, so a log the server should never have written fails there too.
+docs/duties.md is the table for people.
+
+Roles are the values of ``models.StaffRole``; ``None`` as an actor is the
+operator of the server's command line (``voting-server staff …``), who holds
+the machine and its keys anyway.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+
+PRESIDIUM = "presidium"
+SECRETARIAT = "secretariat"
+SCRUTINEER = "scrutineer"
+DISPLAY = "display"
+ROLES = (PRESIDIUM, SECRETARIAT, SCRUTINEER, DISPLAY)
+
+MIN_SCRUTINEERS = 2  # 两名监票人: a paper count needs two different signatures
+BASIS_MAX = 200  # characters of the basis of a designation
+
+
+def account_change_error(
+    actor_id: int | None, actor_role: str | None, target_id: int | None, new_role: str | None
+) -> str | None:
+    """Why ``actor`` may not create, disable or change the role of an account, or None.
+
+    ``new_role``: the role an account is created with or changed to (None when
+    disabling). On the pages only the secretariat manages accounts, never its own
+    (no account changes its own role or disables itself), and it never grants the
+    presidium role: the presidium designates the scrutineers, so an office that
+    could make presidium accounts could make a whole paper count alone. Presidium
+    accounts are created from the command line (``actor_id`` None); the secretariat
+    may still disable one or change its role (taking power away, e.g. a lost laptop).
+    """
+    if actor_id is None:
+        return None
+    if actor_role != SECRETARIAT:
+        return "only the secretariat manages staff accounts"
+    if target_id is not None and target_id == actor_id:
+        return "no account disables itself or changes its own role"
+    if new_role == PRESIDIUM:
+        return "the presidium role is granted from the command line only"
+    return None
+
+
+def designation_error(
+    actor_role: str | None, scrutineers: Collection[int], roles: Mapping[int, str | None]
+) -> str | None:
+    """Why scrutineers may not be designated so, or None.
+
+    ``roles``: each named account's current role (None: unknown or disabled).
+    """
+    if actor_role != PRESIDIUM:
+        return "scrutineers are designated by the presidium"
+    if len(set(scrutineers)) != len(list(scrutineers)):
+        return "a scrutineer is named twice"
+    if len(set(scrutineers)) < MIN_SCRUTINEERS:
+        return f"at least {MIN_SCRUTINEERS} different scrutineers are needed"
+    for user in scrutineers:
+        if roles.get(user) != SCRUTINEER:
+            return f"account {user} is not an active scrutineer account"
+    return None
+
+
+def countersign_error(
+    subject: str, signer: int, signer_role: str | None, designated: Collection[int]
+) -> str | None:
+    """Why ``signer`` may not countersign ``subject`` of a vote of a sitting whose
+    designated scrutineers are ``designated``, or None.
+
+    A paper count: only the sitting's designated scrutineers. A published
+    result: its designated scrutineers and the presidium (主持人 signs the
+    announced result). The secretariat, which enters paper counts and manages
+    accounts, never countersigns.
+    """
+    if signer_role is None:
+        return f"account {signer} is unknown or disabled"
+    if signer_role == SCRUTINEER:
+        if signer not in designated:
+            return f"scrutineer {signer} is not designated for this sitting"
+        return None
+    if subject == "result" and signer_role == PRESIDIUM:
+        return None
+    if subject == "paper_count":
+        return "a paper count is countersigned by the sitting's designated scrutineers"
+    return f"role {signer_role} does not countersign"
+
+
+def paper_count_error(actor_role: str | None) -> str | None:
+    """Who enters a paper count: the secretariat, never a signer of it."""
+    if actor_role != SECRETARIAT:
+        return "a paper count is entered by the secretariat"
+    return None
+
+
+def present_error(present: int, attendance: int, reason: str | None) -> str | None:
+    """实到 of a paper count is the sitting's recorded attendance, or the difference
+    has a reason (members who left, or came without signing in)."""
+    if present != attendance and not (reason and reason.strip()):
+        return f"present {present} ≠ attendance {attendance}: a reason is required"
+    return None
