@@ -156,6 +156,7 @@ def test_simulate_drives_a_sitting_through_nginx(
              "--burst", "1", "--server-url", stack.url, "--database-url", postgres_url,
              "--out", str(bundle)],
             capture_output=True, text=True, timeout=300,
+            env={**os.environ, "VOTING_INSTANCE_DIR": str(instance)},  # the stack's key
         )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads(done.stdout)

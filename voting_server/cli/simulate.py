@@ -91,8 +91,13 @@ def prepare(
     *,
     pins: bool = True,
     operator_sign_in: bool = False,
+    server_key: Path | None = None,
 ) -> Hall:
     """Migrate an empty database and load the demo sitting, sized to ``members``.
+
+    What it logs (the staff accounts, the scrutineers' designation, sign-ins) is
+    signed with ``server_key`` (default: ``instance``'s, which the server started
+    on ``instance`` loads): the key of the server that writes the rest of the log.
 
     ``pins=False`` issues no PINs (an argon2 hash each: 3,000 take minutes);
     ``operator_sign_in`` has the presidium mark every member present (签到 by
@@ -131,7 +136,7 @@ def prepare(
             body = load_demo(session, members)
             password = secrets_.token_urlsafe(18)
             # The server's own key (it loads the same file when it starts).
-            log = AuditLog(ServerKey.load_or_create(instance / "server_ed25519.pem"))
+            log = AuditLog(ServerKey.load_or_create(server_key or instance / "server_ed25519.pem"))
             user = staff.create_user(
                 session, "simulate-presidium", "模拟主持人", StaffRole.PRESIDIUM, password, log=log
             )
@@ -393,9 +398,20 @@ def simulate(
     url = database_url or f"sqlite:///{workdir / 'simulate.sqlite3'}"
     out = out or workdir / "bundle"
     _progress(f"working in {workdir}; server log: {workdir / 'server.log'}")
-    if server_url is not None and database_url is None:
-        raise click.ClickException("--server-url needs --database-url: that server's database")
-    hall = prepare(url, instance, members, secret)
+    server_key = None
+    if server_url is not None:
+        if database_url is None:
+            raise click.ClickException("--server-url needs --database-url: that server's database")
+        # What this prepares is logged under that server's key, from its instance dir.
+        from voting_server.db import instance_dir
+
+        server_key = instance_dir() / "server_ed25519.pem"
+        if not server_key.is_file():
+            raise click.ClickException(
+                f"--server-url: 服务器密钥不存在 no server key at {server_key}: set "
+                "VOTING_INSTANCE_DIR to the running server's instance dir"
+            )
+    hall = prepare(url, instance, members, secret, server_key=server_key)
     with (
         nullcontext(server_url.rstrip("/"))
         if server_url is not None
@@ -449,7 +465,8 @@ def simulate(
 @click.option(
     "--server-url",
     help="Drive this running server or stack (e.g. `voting-server stack`'s URL) instead of "
-    "starting one; needs --database-url of its database, which must be empty.",
+    "starting one; needs --database-url of its database, which must be empty, and "
+    "VOTING_INSTANCE_DIR of its instance dir (the server's key signs what simulate logs).",
 )
 def simulate_command(
     members: int,
