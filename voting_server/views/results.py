@@ -34,6 +34,7 @@ from voting_server.models import (
     Vote,
     VoteState,
 )
+from voting_server.parsing import load_json, parse_int
 from voting_server.services import attendance, results
 from voting_server.services.audit_log import iter_lines
 from voting_server.services.transactions import write_transaction
@@ -131,14 +132,14 @@ def paper_enter(vote_id: int) -> ResponseReturnValue:
         if len(text) > MAX_FORM_JSON:
             raise Refusal("invalid_paper_count", "the entry is too long")
         try:
-            data = json.loads(text)
+            data = load_json(text)
         except ValueError as exc:
             raise Refusal("invalid_paper_count", f"not JSON: {exc}") from None
-        present = request.form.get("present", "")
-        if not present.isdigit():
+        present = parse_int(request.form.get("present", ""))
+        if present is None:
             raise Refusal("invalid_paper_count", "present: an integer")
         entry = {
-            "present": int(present),
+            "present": present,
             ("counts" if mode == "counts" else "ballots"): data,
             "present_reason": request.form.get("present_reason", "")[:MAX_REASON_FORM],
         }
@@ -244,7 +245,7 @@ def receipt_check() -> ResponseReturnValue:
     text = request.form.get("receipt", "") if request.method == "POST" else ""
     if request.method == "POST":
         try:
-            receipt = json.loads(text[:MAX_FORM_JSON])
+            receipt = load_json(text[:MAX_FORM_JSON])
             head_text = request.form.get("head", "").strip()
             head = parse_head(head_text) if head_text else None  # a published head, if given
             with sessions()() as session:
