@@ -1,12 +1,14 @@
-"""Reading numbers and JSON that anyone may have typed or sent: one home for the bounds.
+"""Reading numbers and JSON that anyone may have typed or pasted: forms, URLs, files.
 
-Pure functions, no Flask. Python's own ``int()`` and ``str.isdigit()`` accept
-more than a person means by a number — ``int("١٢")`` is 12, ``"²".isdigit()``
-is true and ``int("²")`` then raises — and any number of digits, while the
-database stores signed 64-bit integers. ``json.loads`` raises
-``RecursionError``, not ``ValueError``, on deeply nested input. Everything
-that parses a form field, a URL part, a query argument or a pasted document
-goes through here.
+Pure functions, no Flask, no database (``voting-audit`` uses ``load_json``).
+Python's own ``int()`` and ``str.isdigit()`` accept more than a person means
+by a number — ``int("١٢")`` is 12, ``"²".isdigit()`` is true and ``int("²")``
+then raises — and any number of digits, while a database column holds a
+bounded integer (ids: ``bounds.MAX_ID``). ``json.loads`` raises
+``RecursionError``, not ``ValueError``, on deeply nested input. Every form
+field, URL part, query argument and pasted document goes through here
+(``views.forms`` for the views); JSON *payloads* are then checked against
+``bounds``.
 """
 
 from __future__ import annotations
@@ -15,13 +17,12 @@ import json
 import re
 from typing import Any
 
-INT64_MAX = 2**63 - 1  # the largest id or count a database column holds
 JSON_MAX_DEPTH = 32  # nesting of any document we accept (a paper count has 3)
 
-_DIGITS = re.compile(r"-?[0-9]{1,19}")  # ASCII only: 19 digits hold INT64_MAX
+_DIGITS = re.compile(r"-?[0-9]{1,19}")  # ASCII only; more digits than any bound we use
 
 
-def parse_int(text: object, low: int = 0, high: int = INT64_MAX) -> int | None:
+def parse_int(text: object, low: int, high: int) -> int | None:
     """``text`` as an integer in [low, high], or None.
 
     Only ASCII digits (a leading ``-`` when ``low`` is negative), surrounding

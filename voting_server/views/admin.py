@@ -24,7 +24,7 @@ from sqlalchemy import select
 
 from crypto.tls import ca_fingerprint_of, format_fingerprint
 from voting_server.extensions import audit_log, db, sessions
-from voting_server.models import Body, Member, StaffRole
+from voting_server.models import SEAT_MAX, Body, Member, StaffRole
 from voting_server.services import devices, staff
 from voting_server.services.transactions import write_transaction
 from voting_server.sockets.connection import disconnect_user, online_seats
@@ -273,7 +273,7 @@ def enrollment_code() -> ResponseReturnValue:
     body = _body()
     if body is None:
         return _no_body()
-    seat = int_field(request.form, "seat")
+    seat = int_field(request.form, "seat", high=SEAT_MAX)
     ttl = _ttl_hours()
     me = current_user()
     try:

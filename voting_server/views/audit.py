@@ -20,6 +20,7 @@ from sqlalchemy import ColumnElement, String, cast, func, select
 from sqlalchemy.dialects.postgresql import JSONB
 
 from audit.verify import Replay
+from voting_server.bounds import MAX_ID
 from voting_server.extensions import db
 from voting_server.models import AuditEntry, StaffRole
 from voting_server.parsing import parse_int
@@ -74,7 +75,7 @@ def parse_filters(args: Any) -> tuple[dict[str, Any], dict[str, str]]:
     for name in ("vote", "from", "to", "after"):
         text = args.get(name, "").strip()
         if text:
-            number = parse_int(text)
+            number = parse_int(text, 0, MAX_ID)
             if number is None:
                 errors[name] = _("应为非负整数。")
             else:

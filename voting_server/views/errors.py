@@ -1,7 +1,8 @@
 """What a refused or failed request gets: a page in the reader's language, never a traceback.
 
 Every HTTP error — 400 to 499 from Werkzeug or ``abort``, and 500 for an
-exception nobody caught — is answered with the message page (HTML) or, under
+exception nobody caught — that no more specific handler answers (413 is
+``views.auth``'s, naming the limit) is answered with the message page (HTML) or, under
 ``/api/``, the protocol's JSON refusal (docs/protocol.md). A 500 says only
 that the request failed; the exception and its traceback go to the server's
 log (Flask logs them before this handler runs), never to the client.
@@ -19,7 +20,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 from voting_server.i18n import N_
 from voting_server.sockets.errors import refusal
 from voting_server.views.auth import message_page
-from voting_server.views.forms import BadField, Int64Converter
+from voting_server.views.forms import BadField, IdConverter
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +30,6 @@ PAGES = {
     400: (N_("请求有误"), N_("请求的内容无法识别，操作未执行。请返回上一页重试。")),
     404: (N_("没有该页面"), N_("您访问的页面或记录不存在。")),
     405: (N_("不支持该操作"), N_("此页面不接受这种请求，操作未执行。")),
-    413: (N_("内容过大"), N_("提交的内容超过了允许的大小，操作未执行。")),
 }
 OTHER = (N_("请求未能完成"), N_("请求未能完成，操作未执行。"))
 FAILED = (
@@ -40,7 +40,7 @@ FAILED = (
 
 def install_converters(app: Flask) -> None:
     """Bounded ``<int:…>`` for every route; call before any blueprint is registered."""
-    app.url_map.converters["int"] = Int64Converter
+    app.url_map.converters["int"] = IdConverter
 
 
 def init_app(app: Flask) -> None:

@@ -1,10 +1,11 @@
 """Numbers from forms, query strings and URLs, bounded: one helper for every view.
 
 A field that is missing or blank gives the view's default; one that is not
-an integer of ASCII digits within its bounds is refused with 400 and a
-message naming the field (``BadField``, shown by ``views.errors``), before
-anything is read or written. URL ids are bounded by the ``int`` converter
-(``Int64Converter``) the app installs before any route is registered.
+an integer of ASCII digits within its bounds (ids: ``bounds.MAX_ID``, as in
+the Socket.IO payloads) is refused with 400 and a message naming the field
+(``BadField``, shown by ``views.errors``), before anything is read or
+written. URL ids are bounded by the ``int`` converter (``IdConverter``)
+the app installs before any route is registered.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from flask_babel import gettext
 from werkzeug.exceptions import BadRequest
 from werkzeug.routing import IntegerConverter, Map
 
-from voting_server.parsing import INT64_MAX, parse_int
+from voting_server.bounds import MAX_ID
+from voting_server.parsing import parse_int
 
 
 class BadField(BadRequest):
@@ -31,7 +33,7 @@ def int_field(
     name: str,
     *,
     low: int = 1,
-    high: int = INT64_MAX,
+    high: int = MAX_ID,
     default: int | None = None,
 ) -> int | None:
     """``values[name]`` as an integer in [low, high]; ``default`` when missing or blank;
@@ -41,29 +43,26 @@ def int_field(
         return default
     value = parse_int(text, low, high)
     if value is None:
-        if high == INT64_MAX:
-            message = gettext("参数 %(field)s 应为不小于 %(low)s 的整数。", field=name, low=low)
-        else:
-            message = gettext(
-                "参数 %(field)s 应为 %(low)s 至 %(high)s 的整数。", field=name, low=low, high=high
-            )
+        message = gettext(
+            "参数 %(field)s 应为 %(low)s 至 %(high)s 的整数。", field=name, low=low, high=high
+        )
         raise BadField(name, message)
     return value
 
 
-class Int64Converter(IntegerConverter):
+class IdConverter(IntegerConverter):
     """``<int:…>`` in every route: ASCII digits only (Werkzeug's ``\\d`` also matches
-    other scripts' digits) and at most a signed 64-bit integer, so a URL id never
-    reaches the database out of range; anything else is no route (404)."""
+    other scripts' digits) and at most ``bounds.MAX_ID``, so a URL id never reaches
+    the database out of range; anything else matches no route (404)."""
 
-    regex = r"[0-9]{1,19}"
+    regex = r"[0-9]{1,10}"
 
     def __init__(
         self,
         map: Map,
         fixed_digits: int = 0,
         min: int | None = None,
-        max: int | None = INT64_MAX,
+        max: int | None = MAX_ID,
         signed: bool = False,
     ) -> None:
         super().__init__(map, fixed_digits, min, max, signed)

@@ -23,6 +23,7 @@ from sqlalchemy import select
 from audit.bundle import parse_head
 from audit.evidence import EvidenceError, check_receipt
 from audit.proofs import ProofError
+from voting_server.bounds import MAX_ID
 from voting_server.extensions import audit_log, db, sessions, socketio
 from voting_server.models import (
     Attendance,
@@ -135,7 +136,7 @@ def paper_enter(vote_id: int) -> ResponseReturnValue:
             data = load_json(text)
         except ValueError as exc:
             raise Refusal("invalid_paper_count", f"not JSON: {exc}") from None
-        present = parse_int(request.form.get("present", ""))
+        present = parse_int(request.form.get("present", ""), 0, MAX_ID)
         if present is None:
             raise Refusal("invalid_paper_count", "present: an integer")
         entry = {
