@@ -20,7 +20,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 from voting_server.i18n import N_
 from voting_server.sockets.errors import refusal
 from voting_server.views.auth import message_page
-from voting_server.views.forms import BadField, IdConverter
+from voting_server.views.forms import BadField, BoundedIntegerConverter
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ FAILED = (
 
 def install_converters(app: Flask) -> None:
     """Bounded ``<int:…>`` for every route; call before any blueprint is registered."""
-    app.url_map.converters["int"] = IdConverter
+    app.url_map.converters["int"] = BoundedIntegerConverter
 
 
 def init_app(app: Flask) -> None:

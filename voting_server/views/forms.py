@@ -4,7 +4,7 @@ A field that is missing or blank gives the view's default; one that is not
 an integer of ASCII digits within its bounds (ids: ``bounds.MAX_ID``, as in
 the Socket.IO payloads) is refused with 400 and a message naming the field
 (``BadField``, shown by ``views.errors``), before anything is read or
-written. URL ids are bounded by the ``int`` converter (``IdConverter``)
+written. URL ids are bounded by the ``int`` converter (``BoundedIntegerConverter``)
 the app installs before any route is registered.
 """
 
@@ -50,7 +50,7 @@ def int_field(
     return value
 
 
-class IdConverter(IntegerConverter):
+class BoundedIntegerConverter(IntegerConverter):
     """``<int:…>`` in every route: ASCII digits only (Werkzeug's ``\\d`` also matches
     other scripts' digits) and at most ``bounds.MAX_ID``, so a URL id never reaches
     the database out of range; anything else matches no route (404)."""
