@@ -34,27 +34,34 @@ from sqlalchemy import select
 from werkzeug.routing import Rule
 
 from tests.fixtures_live import PASSWORD, create_staff, csrf_of, login
+from voting_server import views
 from voting_server.app import create_app
 from voting_server.db import upgrade
 from voting_server.demo import load_demo
 from voting_server.extensions import sessions
 from voting_server.models import Base, StaffRole
+from voting_server.services import agenda
 from voting_server.services.transactions import write_transaction
 from voting_server.settings import TestingConfig
 
 ANONYMOUS = "anonymous"
 ROLES = [role.value for role in StaffRole] + [ANONYMOUS]
 CHINESE = re.compile(r"[\u4e00-\u9fff]")
-# Field names the pages' forms use (and a few they do not): each example fills some.
-FIELDS = (
-    "body", "seat", "ttl_hours", "per_page", "reason", "username", "display_name", "role",
-    "password", "password2", "old_password", "new_password", "new_password2", "next",
-    "title", "starts_at", "status", "position", "description", "kind", "items", "rule",
-    "secret", "key_policy", "live_tally", "seats", "eval_rule", "below_num", "below_den",
-    "threshold_num", "threshold_den", "threshold_base", "quorum_num", "quorum_den",
-    "mode", "data", "present", "subject", "receipt", "head", "action", "filename",
-    "doc_title", "code", "public_key", "vote", "from", "to", "after", "since", "until",
-    "type", "t",
+# Field names the pages' forms use: every name the views and the form parsers read
+# (so a field added later is fuzzed too), and a few more.
+SOURCES = [*Path(views.__file__).parent.glob("*.py"), Path(agenda.__file__)]
+READ_FIELD = re.compile(
+    r"""(?:form|args|values|files)\.(?:get|getlist)\(\s*f?["']([a-z_0-9{}]+)["']"""
+    r"""|int_fields?\(\s*request\.\w+,\s*["']([a-z_0-9]+)["']"""
+)
+FIELDS = tuple(
+    sorted(
+        {name for source in SOURCES for match in READ_FIELD.findall(source.read_text())
+         for name in match if name and "{" not in name}
+        | {"title", "position", "seats", "below_num", "below_den", "threshold_num",
+           "threshold_den", "quorum_num", "quorum_den", "vote", "from", "to", "after",
+           "since", "until", "code", "public_key", "x"}
+    )
 )  # fmt: skip
 HUGE = (str(2**31), str(2**63), str(2**63 - 1), str(10**30), str(-(2**63) - 1))
 NON_ASCII_DIGITS = ("²", "١٢", "１２", "߃", "𝟗", "٣٠٠")

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from flask_babel import gettext
+from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import BadRequest
 from werkzeug.routing import IntegerConverter, Map
 
@@ -48,6 +49,14 @@ def int_field(
         )
         raise BadField(name, message)
     return value
+
+
+def int_fields(
+    values: MultiDict[str, str], name: str, *, low: int = 1, high: int = MAX_ID
+) -> list[int]:
+    """Every ``name`` of a form (checkboxes), each as ``int_field`` reads one; blanks skipped."""
+    parsed = (int_field({name: text}, name, low=low, high=high) for text in values.getlist(name))
+    return [value for value in parsed if value is not None]
 
 
 class BoundedIntegerConverter(IntegerConverter):

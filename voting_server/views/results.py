@@ -56,6 +56,7 @@ from voting_server.sheets import (
 )
 from voting_server.sockets.errors import Refusal
 from voting_server.views.auth import current_user, login_required, message_page, refusal_text
+from voting_server.views.forms import int_fields
 from voting_server.views.security import csp_nonce
 
 log = logging.getLogger(__name__)
@@ -175,7 +176,7 @@ def scrutineers_page(
         .all()
     )
     designated = results.scrutineers(db(), sitting_id)
-    chosen = request.form.getlist("scrutineer", type=int) or [d.user_id for d in designated]
+    chosen = int_fields(request.form, "scrutineer") or [d.user_id for d in designated]
     return render_template(
         "results/scrutineers.html",
         sitting=sitting,
@@ -194,7 +195,7 @@ def scrutineers_page(
 def scrutineers_designate(sitting_id: int) -> ResponseReturnValue:
     user = current_user()
     assert user is not None
-    chosen = request.form.getlist("scrutineer", type=int)[:MAX_SCRUTINEERS]
+    chosen = int_fields(request.form, "scrutineer")[:MAX_SCRUTINEERS]
     try:
         with write_transaction(sessions()) as tx:
             results.designate_scrutineers(
