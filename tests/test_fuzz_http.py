@@ -316,7 +316,7 @@ def table(rule: Rule, method: str) -> list[Request]:  # fmt: skip
         ] + [Request(method, plain + "?body=²", {}, "form")]
     requests = [
         Request(method, plain, {name: j for name in FIELDS if name != "body"}, "form")
-        for j in (str(2**63), str(10**30), "١٢", "²", "-5", "x" * 5000)
+        for j in (str(2**63), str(10**30), "١٢", "²", "-5", "x" * 5000, deep(5000))
     ]
     requests += [
         Request(method, plain + "?body=" + quote(j), {}, "form") for j in (str(2**63), "١٢", "-1")
