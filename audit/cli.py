@@ -20,6 +20,12 @@ and 2 when the file cannot be read.
 kiosk receipt or a result sheet's QR code against it (``audit.evidence``):
 exit 0 when it matches, 1 when it or the bundle does not, 2 for usage
 errors (no such directory or file).
+
+Whatever the input, a run that does not exit 0 ends with exactly one line
+on stderr, ``voting-audit: …``, naming what failed — never a traceback and
+never click's multi-line usage banner (``_AuditGroup``). Stdout keeps each
+command's result as before. JSON files are read with a depth bound
+(``voting_server.parsing.load_json``).
 """
 
 from __future__ import annotations
