@@ -127,8 +127,9 @@ def routes(app: Flask) -> list[tuple[str, Rule]]:
 
 @dataclass
 class Visitor:
-    """A role's session cookie; each request gets a fresh client carrying it, so a
-    fuzzed logout or anything else that ends a session touches that request only."""
+    """A role's session cookie, given to a fresh client for each request. A fuzzed
+    logout, deactivation or role change may end the session: it is checked before
+    each request, and the visitor signs in again (with a new account if need be)."""
 
     role: str
     cookie: str | None = None
@@ -173,15 +174,20 @@ def csrf(client: FlaskClient) -> str:
     return csrf_of(client)
 
 
-def state(app: Flask) -> dict[str, list[tuple[Any, ...]]]:
+# A staff session's last activity is noted once a minute on any request, a refused one
+# too (services/staff_sessions.py): bookkeeping of the session, not what was refused.
+NOT_STATE = {("staff_sessions", "last_seen_at")}
+
+
+def state(app: Flask) -> dict[str, list[tuple[str, ...]]]:
     """Every row of every table (the audit log, with its head, among them)."""
     with app.app_context(), sessions()() as session:
-        return {
-            table.name: sorted(
-                (tuple(map(repr, row)) for row in session.execute(select(table))), key=repr
-            )
-            for table in Base.metadata.sorted_tables
-        }
+        snapshot = {}
+        for table in Base.metadata.sorted_tables:
+            columns = [c for c in table.columns if (table.name, c.name) not in NOT_STATE]
+            rows = session.execute(select(*columns))
+            snapshot[table.name] = sorted(tuple(map(repr, row)) for row in rows)
+        return snapshot
 
 
 # --- one request ------------------------------------------------------------------------
