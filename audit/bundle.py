@@ -16,7 +16,6 @@ module must never import Flask, SQLAlchemy or ``voting_server.db``.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from typing import Any
 from audit.merkle import tree_root
 from audit.verify import Progress, Report, verify_log
 from crypto import CryptoError, KioskPublicKey, b64decode
+from voting_server.parsing import load_json
 
 LOG_FILE = "log.jsonl"
 KEYS_FILE = "keys.json"
@@ -100,7 +100,7 @@ class Keys:
 def load_keys(path: Path) -> Keys:
     """Parse ``keys.json``; any defect is a BundleError at entry 0."""
     try:
-        doc = json.loads(path.read_bytes())
+        doc = load_json(path.read_bytes())
     except FileNotFoundError:
         raise BundleError(0, f"bundle is incomplete: {KEYS_FILE} is missing") from None
     except (OSError, ValueError) as exc:
@@ -130,7 +130,7 @@ def load_keys(path: Path) -> Keys:
 def load_head_file(path: Path) -> tuple[int, str] | None:
     """``head.json`` as (size, root), or None when the bundle has none."""
     try:
-        doc = json.loads(path.read_bytes())
+        doc = load_json(path.read_bytes())
     except FileNotFoundError:
         return None
     except (OSError, ValueError) as exc:
@@ -214,7 +214,7 @@ def _check_server_key(first_line: bytes, server_key: bytes) -> None:
     entry 0 is the verifier's to report.
     """
     try:
-        entry = json.loads(first_line)
+        entry = load_json(first_line)
         announced = entry["data"]["server_key"] if entry["type"] == "log_started" else None
     except (ValueError, KeyError, TypeError):
         return
@@ -269,7 +269,7 @@ def _device_entries(lines: Iterable[bytes]) -> Iterator[tuple[int, str, str, dic
         if _DEVICE_TYPE_MARK not in line:
             continue
         try:
-            entry = json.loads(line)
+            entry = load_json(line)
         except ValueError:
             continue
         if not isinstance(entry, dict) or not isinstance(entry.get("data"), dict):

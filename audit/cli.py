@@ -20,6 +20,12 @@ and 2 when the file cannot be read.
 kiosk receipt or a result sheet's QR code against it (``audit.evidence``):
 exit 0 when it matches, 1 when it or the bundle does not, 2 for usage
 errors (no such directory or file).
+
+Whatever the input, a run that does not exit 0 ends with exactly one line
+on stderr, ``voting-audit: …``, naming what failed — never a traceback and
+never click's multi-line usage banner (``_AuditGroup``). Stdout keeps each
+command's result as before. JSON files are read with a depth bound
+(``voting_server.parsing.load_json``).
 """
 
 from __future__ import annotations
@@ -27,9 +33,10 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import click
+from click.exceptions import NoArgsIsHelpError
 
 from audit.bundle import KEYS_FILE, LOG_FILE, load_keys, parse_head, read_lines, verify_bundle
 from audit.evidence import EvidenceError, check_receipt, check_sheet_code
@@ -43,11 +50,56 @@ from audit.proofs import (
     inclusion_proof,
     root_of,
 )
+from voting_server.parsing import load_json
 
 EXIT_FAILED = 1
+EXIT_USAGE = 2
+MAX_JOBS = 1024
+MESSAGE_MAX = 400  # characters of the one-line message on stderr
 
 
-@click.group(help="电子表决审计工具 — verify an exported audit log offline.")
+def _one_line(text: str) -> str:
+    """``text`` on one line, not too long (it may quote a file's content)."""
+    line = " ".join(str(text).split())
+    return line if len(line) <= MESSAGE_MAX else line[: MESSAGE_MAX - 1] + "…"
+
+
+def _say(message: str) -> None:
+    """The one line on stderr that every failing run ends with."""
+    click.echo(f"voting-audit: {_one_line(message)}", err=True)
+
+
+class _AuditGroup(click.Group):
+    """Click's group, but every error is one line on stderr: usage errors exit 2
+    (without click's usage banner), and anything a command did not foresee is
+    reported as a failed check (exit 1) instead of a traceback — the auditor gets
+    an answer, never a stack."""
+
+    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+        if not standalone_mode:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        try:
+            code = super().main(*args, standalone_mode=False, **kwargs)
+        except NoArgsIsHelpError as exc:  # bare ``voting-audit``: the help, as click shows it
+            exc.show()
+            sys.exit(EXIT_USAGE)
+        except click.UsageError as exc:
+            where = exc.ctx.command_path.split(" ", 1)[-1] if exc.ctx and exc.ctx.parent else ""
+            _say(f"{where + ': ' if where else ''}{exc.format_message()} (see --help)")
+            sys.exit(EXIT_USAGE)
+        except click.ClickException as exc:
+            _say(exc.format_message())
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            _say("aborted")
+            sys.exit(EXIT_FAILED)
+        except (RecursionError, MemoryError, ValueError, TypeError, KeyError, OSError) as exc:
+            _say(f"FAILED: the input could not be checked ({type(exc).__name__}: {exc})")
+            sys.exit(EXIT_FAILED)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+@click.group(cls=_AuditGroup, help="电子表决审计工具 — verify an exported audit log offline.")
 def main() -> None:
     pass
 
@@ -74,7 +126,7 @@ def _head_option(_ctx: click.Context, _param: click.Parameter, value: str | None
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.option(
     "--jobs",
-    type=click.IntRange(min=1),
+    type=click.IntRange(min=1, max=MAX_JOBS),
     metavar="N",
     help="Processes checking signatures (default: every core; 1: all in this process). "
     "The result is the same.",
@@ -97,6 +149,9 @@ def verify_command(
             error = report.errors[0]
             click.echo(f"FAILED at entry {error['index']}: {error['reason']}")
         click.echo(f"head: {report.head['size']}:{report.head['root']}")
+    if not report.ok:
+        error = report.errors[0]
+        _say(f"FAILED at entry {error['index']}: {error['reason']}")
     sys.exit(0 if report.ok else EXIT_FAILED)
 
 
@@ -234,30 +289,42 @@ def check_proof_command(proof_file: Path) -> None:
         text = sys.stdin.buffer.read() if str(proof_file) == "-" else proof_file.read_bytes()
     except OSError as exc:
         raise click.UsageError(f"cannot read {proof_file}: {exc.strerror}") from None
+    name = click.format_filename(proof_file)
     try:
-        document = json.loads(text)
+        document = load_json(text)
     except ValueError as exc:
-        click.echo(f"FAILED: {proof_file} is not JSON: {exc}")
-        sys.exit(EXIT_FAILED)
+        _proof_failed(f"{name} is not JSON: {exc}")
     try:
         proved = check_document(document)
     except ProofError as exc:
-        click.echo(f"FAILED: {exc}")
-        sys.exit(EXIT_FAILED)
+        _proof_failed(str(exc))
     click.echo(f"OK: {proved}")
 
 
+def _proof_failed(reason: str) -> NoReturn:
+    click.echo(f"FAILED: {_one_line(reason)}")
+    _say(f"FAILED: {reason}")
+    sys.exit(EXIT_FAILED)
+
+
 def _load_json(path: Path, what: str) -> object:
+    name = click.format_filename(path)
     try:
-        return json.loads(path.read_bytes())
+        data = path.read_bytes()
     except OSError as exc:
-        raise click.UsageError(f"cannot read {path}: {exc.strerror}") from None
+        raise click.UsageError(f"cannot read {name}: {exc.strerror}") from None
+    try:
+        return load_json(data)
     except ValueError as exc:
-        _fail(f"{what} {path} is not JSON: {exc}")
+        _fail(f"{what} {name} is not JSON: {exc}")
 
 
 def _fail(reason: str, **extra: object) -> NoReturn:
     click.echo(json.dumps({"ok": False, "reason": reason, **extra}, ensure_ascii=False))
+    first = extra.get("errors")
+    if isinstance(first, list) and first:  # the bundle's own first failure says most
+        reason = f"{reason}: entry {first[0]['index']}: {first[0]['reason']}"
+    _say(f"FAILED: {reason}")
     sys.exit(EXIT_FAILED)
 
 

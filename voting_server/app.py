@@ -33,6 +33,11 @@ def create_app(config: object | None = None) -> Flask:
         )
     init_socketio(app)
 
+    from voting_server.views import errors
+
+    errors.install_converters(app)  # before any route: bounded <int:…> ids
+    errors.init_app(app)
+
     # Staff login and CSRF, the secretariat's pages, the tablets' enrollment
     # API, and who may connect over Socket.IO.
     from voting_server.sockets import connection, voting

@@ -28,6 +28,7 @@ from voting_server.models import (
     Vote,
     VoteState,
 )
+from voting_server.parsing import parse_int
 from voting_server.presets import Presets
 from voting_server.rules import SchemaError, VoteKind, VoteSpec, parse_vote_config
 from voting_server.rules.kinds import (
@@ -84,9 +85,9 @@ def _title(form: Mapping[str, str], errors: dict[str, str], field: str = "title"
 def _int(
     form: Mapping[str, str], field: str, errors: dict[str, str], low: int, high: int, key: str = ""
 ) -> int:
-    text = form.get(field, "").strip()
-    if text.isdigit() and low <= int(text) <= high:
-        return int(text)
+    value = parse_int(form.get(field, ""), low, high)
+    if value is not None:
+        return value
     errors[key or field] = _("应为%(low)s至%(high)s的整数。", low=low, high=high)
     return low
 

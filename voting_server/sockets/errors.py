@@ -72,6 +72,7 @@ MESSAGES: dict[str, tuple[str, bool]] = {
     "voting_started": (N_("本次会议已开始表决，不能再指定监票人"), False),
     "database_unavailable": (N_("系统繁忙，请稍候重试"), True),
     "server_busy": (N_("系统繁忙，请稍候重试"), True),
+    "internal_error": (N_("服务器内部错误，操作未完成"), False),
 }
 
 

@@ -24,12 +24,13 @@ from sqlalchemy import select
 
 from crypto.tls import ca_fingerprint_of, format_fingerprint
 from voting_server.extensions import audit_log, db, sessions
-from voting_server.models import Body, Member, StaffRole
+from voting_server.models import SEAT_MAX, Body, Member, StaffRole
 from voting_server.services import devices, staff
 from voting_server.services.transactions import write_transaction
 from voting_server.sockets.connection import disconnect_user, online_seats
 from voting_server.sockets.errors import Refusal
 from voting_server.views.auth import current_user, login_required, message_page, refusal_text
+from voting_server.views.forms import int_field
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +56,7 @@ def _secret_page(template: str, **context: Any) -> ResponseReturnValue:
 
 def _body() -> Body | None:
     """The body the page is about: ``?body=ID``, else the first (a hall serves one)."""
-    body_id = request.values.get("body", type=int)
+    body_id = int_field(request.values, "body")
     if body_id is not None:
         return db().get(Body, body_id)
     return db().scalar(select(Body).order_by(Body.id).limit(1))
@@ -103,8 +104,8 @@ def qr_svg(data: str) -> Markup:
 
 
 def _ttl_hours() -> int:
-    hours = request.form.get("ttl_hours", type=int) or 24
-    return max(1, min(hours, MAX_TTL_HOURS))
+    hours = int_field(request.form, "ttl_hours", low=0, default=24) or 24
+    return min(hours, MAX_TTL_HOURS)
 
 
 # --- index -----------------------------------------------------------------------------------
@@ -272,7 +273,7 @@ def enrollment_code() -> ResponseReturnValue:
     body = _body()
     if body is None:
         return _no_body()
-    seat = request.form.get("seat", type=int)
+    seat = int_field(request.form, "seat", high=SEAT_MAX)
     ttl = _ttl_hours()
     me = current_user()
     try:
@@ -306,7 +307,7 @@ def enrollment_sheet() -> ResponseReturnValue:
     body = _body()
     if body is None:
         return _no_body()
-    per_page = request.form.get("per_page", type=int)
+    per_page = int_field(request.form, "per_page")
     per_page = per_page if per_page in SHEET_PER_PAGE else 4
     ttl = _ttl_hours()
     me = current_user()

@@ -20,8 +20,10 @@ from sqlalchemy import ColumnElement, String, cast, func, select
 from sqlalchemy.dialects.postgresql import JSONB
 
 from audit.verify import Replay
+from voting_server.bounds import MAX_ID
 from voting_server.extensions import db
 from voting_server.models import AuditEntry, StaffRole
+from voting_server.parsing import parse_int
 from voting_server.services.audit_log import utc_timestamp
 from voting_server.services.log_check import LogCheck
 from voting_server.sheets import BEIJING
@@ -73,10 +75,11 @@ def parse_filters(args: Any) -> tuple[dict[str, Any], dict[str, str]]:
     for name in ("vote", "from", "to", "after"):
         text = args.get(name, "").strip()
         if text:
-            if text.isdigit() and len(text) < 12:
-                filters[name] = int(text)
-            else:
+            number = parse_int(text, 0, MAX_ID)
+            if number is None:
                 errors[name] = _("应为非负整数。")
+            else:
+                filters[name] = number
     for name in ("since", "until"):
         text = args.get(name, "").strip()
         if text:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import math
+from typing import Any
 
 from flask import Blueprint, Flask, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
@@ -25,6 +26,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from voting_server.bounds import EnrollmentCode, Payload, PublicKey
 from voting_server.extensions import audit_log, sessions, socketio
 from voting_server.models import StaffRole
+from voting_server.parsing import load_json
 from voting_server.services import devices
 from voting_server.services.throttle import Throttle
 from voting_server.services.transactions import write_transaction
@@ -56,6 +58,17 @@ def _refused(refused: Refusal, status: int | None = None) -> ResponseReturnValue
     return jsonify(refusal(refused.code, refused.detail)), status or STATUS.get(refused.code, 400)
 
 
+def _json_body() -> Any:
+    """The request's JSON document; Refusal('invalid_payload') for another content type,
+    text that is not JSON, or JSON nested deeper than any enrollment (``load_json``)."""
+    if not request.is_json:
+        raise Refusal("invalid_payload", "Content-Type must be application/json")
+    try:
+        return load_json(request.get_data(cache=False))
+    except ValueError as exc:
+        raise Refusal("invalid_payload", f"not JSON: {exc}") from None
+
+
 @bp.post("/enroll")
 @csrf_exempt
 def enroll() -> ResponseReturnValue:
@@ -68,7 +81,7 @@ def enroll() -> ResponseReturnValue:
         response.headers["Retry-After"] = str(math.ceil(wait))
         return response, 429
     try:
-        payload = parse_payload(EnrollPayload, request.get_json(silent=True))
+        payload = parse_payload(EnrollPayload, _json_body())
         with write_transaction(sessions()) as tx:
             device = devices.enroll_device(tx, audit_log(), payload.code, payload.public_key)
             answer = {"ok": True, "device": device.id, "seat": device.seat,

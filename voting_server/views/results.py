@@ -23,6 +23,7 @@ from sqlalchemy import select
 from audit.bundle import parse_head
 from audit.evidence import EvidenceError, check_receipt
 from audit.proofs import ProofError
+from voting_server.bounds import MAX_ID
 from voting_server.extensions import audit_log, db, sessions, socketio
 from voting_server.models import (
     Attendance,
@@ -34,6 +35,7 @@ from voting_server.models import (
     Vote,
     VoteState,
 )
+from voting_server.parsing import load_json, parse_int
 from voting_server.services import attendance, results
 from voting_server.services.audit_log import iter_lines
 from voting_server.services.transactions import write_transaction
@@ -54,6 +56,7 @@ from voting_server.sheets import (
 )
 from voting_server.sockets.errors import Refusal
 from voting_server.views.auth import current_user, login_required, message_page, refusal_text
+from voting_server.views.forms import int_fields
 from voting_server.views.security import csp_nonce
 
 log = logging.getLogger(__name__)
@@ -131,14 +134,14 @@ def paper_enter(vote_id: int) -> ResponseReturnValue:
         if len(text) > MAX_FORM_JSON:
             raise Refusal("invalid_paper_count", "the entry is too long")
         try:
-            data = json.loads(text)
+            data = load_json(text)
         except ValueError as exc:
             raise Refusal("invalid_paper_count", f"not JSON: {exc}") from None
-        present = request.form.get("present", "")
-        if not present.isdigit():
+        present = parse_int(request.form.get("present", ""), 0, MAX_ID)
+        if present is None:
             raise Refusal("invalid_paper_count", "present: an integer")
         entry = {
-            "present": int(present),
+            "present": present,
             ("counts" if mode == "counts" else "ballots"): data,
             "present_reason": request.form.get("present_reason", "")[:MAX_REASON_FORM],
         }
@@ -173,7 +176,7 @@ def scrutineers_page(
         .all()
     )
     designated = results.scrutineers(db(), sitting_id)
-    chosen = request.form.getlist("scrutineer", type=int) or [d.user_id for d in designated]
+    chosen = int_fields(request.form, "scrutineer") or [d.user_id for d in designated]
     return render_template(
         "results/scrutineers.html",
         sitting=sitting,
@@ -192,7 +195,7 @@ def scrutineers_page(
 def scrutineers_designate(sitting_id: int) -> ResponseReturnValue:
     user = current_user()
     assert user is not None
-    chosen = request.form.getlist("scrutineer", type=int)[:MAX_SCRUTINEERS]
+    chosen = int_fields(request.form, "scrutineer")[:MAX_SCRUTINEERS]
     try:
         with write_transaction(sessions()) as tx:
             results.designate_scrutineers(
@@ -244,7 +247,7 @@ def receipt_check() -> ResponseReturnValue:
     text = request.form.get("receipt", "") if request.method == "POST" else ""
     if request.method == "POST":
         try:
-            receipt = json.loads(text[:MAX_FORM_JSON])
+            receipt = load_json(text[:MAX_FORM_JSON])
             head_text = request.form.get("head", "").strip()
             head = parse_head(head_text) if head_text else None  # a published head, if given
             with sessions()() as session:
