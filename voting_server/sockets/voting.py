@@ -258,6 +258,7 @@ socketio.on("*")(on_other_event)
 def on_sign_in(client: Client, data: Any = None) -> dict[str, Any]:
     pin = parse_payload(SignInPayload, data).pin
     refused: list[Refusal] = []
+    confirmed: list[bool] = []
 
     def work(session: Session, log_: AuditLog) -> dict[str, Any]:
         sitting = attendance.current_sitting(session, client.body_id or 0)
@@ -275,6 +276,7 @@ def on_sign_in(client: Client, data: Any = None) -> dict[str, Any]:
             refused.append(wrong)
             return {}
         if present is not None:  # marked present by staff, or PIN entered on another tablet
+            confirmed.append(True)
             return attendance.confirm_pin(
                 session, log_, sitting, member, client.device_id or ""
             ).to_json()
@@ -287,7 +289,8 @@ def on_sign_in(client: Client, data: Any = None) -> dict[str, Any]:
     if refused:
         raise refused[0]
     log.info("signed in: seat %s", client.seat)
-    _broadcast_attendance(quorum)
+    if not confirmed:  # a PIN confirming attendance changes no figure: nothing to tell the hall
+        _broadcast_attendance(quorum)
     return {"ok": True, "signed_in": True, **quorum}
 
 
