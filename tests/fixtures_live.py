@@ -162,6 +162,18 @@ def logged_in(app: Flask, role: StaffRole | str, username: str | None = None) ->
     return LoggedIn(login(app, account.username, account.password), account)
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def app_on_each_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Flask]:
+    """``live_app`` once on the embedded SQLite and once on PostgreSQL."""
+    url = request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "postgres_url")
+    forget_connections()
+    app = make_live_app(url, tmp_path / "instance")
+    yield app
+    with app.app_context():
+        app.extensions["voting.engine"].dispose()  # PostgreSQL drops the database next
+    forget_connections()
+
+
 @pytest.fixture
 def presidium(live_app: Flask) -> LoggedIn:
     return logged_in(live_app, StaffRole.PRESIDIUM)

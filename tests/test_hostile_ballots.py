@@ -9,11 +9,8 @@ set, and no later ballot of any kiosk was answered until a restart.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import pytest
 import socketio as socketio_client
 from flask import Flask
 from sqlalchemy import select
@@ -22,9 +19,7 @@ from kiosk_client.client import KioskClient, ballot_payload, new_nonce
 from tests.fixtures_live import (
     LiveServer,
     enroll_kiosk,
-    forget_connections,
     logged_in,
-    make_live_app,
     serve,
 )
 from tests.test_voting_sockets import (
@@ -40,17 +35,6 @@ from voting_server.services import attendance
 from voting_server.services.transactions import write_transaction
 
 HOSTILE_IDS = [2**63, 2**64, 10**100, -(2**63) - 1]
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def app(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Flask]:
-    url = request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "postgres_url")
-    forget_connections()
-    app = make_live_app(url, tmp_path / "instance")
-    yield app
-    with app.app_context():
-        app.extensions["voting.engine"].dispose()  # PostgreSQL drops the database next
-    forget_connections()
 
 
 def _sign_in_seats(app: Flask, seats: range, pin_on: dict[int, str] | None = None) -> None:
@@ -85,7 +69,10 @@ def _call(channel: SocketChannel, event: str, data: Any) -> Any:
         return None
 
 
-def test_a_hostile_ballot_is_refused_and_the_next_kiosk_is_acknowledged(app: Flask) -> None:
+def test_a_hostile_ballot_is_refused_and_the_next_kiosk_is_acknowledged(
+    app_on_each_database: Flask,
+) -> None:
+    app = app_on_each_database
     hostile_kiosk = enroll_kiosk(app, 61)  # seat 61: enrolled, never signed in
     good_kiosk = enroll_kiosk(app, 1)
     _sign_in_seats(app, range(1, 41), pin_on={1: good_kiosk.device_id})

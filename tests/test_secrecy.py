@@ -50,7 +50,7 @@ from audit.bundle import verify_bundle
 from audit.entry import canonical_bytes
 from audit.export import export_bundle
 from kiosk_client.client import KioskClient
-from tests.fixtures_live import forget_connections, make_live_app, serve
+from tests.fixtures_live import serve
 from tests.test_voting_sockets import (
     MEMBERS,
     WAIT,
@@ -73,17 +73,6 @@ CHANGERS = range(1, 7)  # press twice: the first choice must vanish
 # The tablets' own Python client logs, were they on, would be the tablets' logs, not
 # the server's: they stay as the client library sets them.
 CLIENT_LOGGERS = ("engineio.client", "socketio.client")
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def secret_app(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Flask]:
-    url = request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "postgres_url")
-    forget_connections()
-    app = make_live_app(url, tmp_path / "instance")
-    yield app
-    with app.app_context():
-        app.extensions["voting.engine"].dispose()  # PostgreSQL drops the database next
-    forget_connections()
 
 
 # --- what the adversary looks at ------------------------------------------------------------
@@ -282,9 +271,9 @@ def distinct_selections(rng: random.Random, spec: VoteSpec, n: int) -> list[list
 
 
 def test_nobody_can_link_a_deputy_to_a_secret_choice(
-    secret_app: Flask, caplog: pytest.LogCaptureFixture, tmp_path: Path
+    app_on_each_database: Flask, caplog: pytest.LogCaptureFixture, tmp_path: Path
 ) -> None:
-    app = secret_app
+    app = app_on_each_database
     for name in ["", *logging.root.manager.loggerDict]:  # every logger there is, at DEBUG
         if not name.startswith(CLIENT_LOGGERS):
             caplog.set_level(logging.DEBUG, logger=name)
