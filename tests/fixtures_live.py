@@ -26,7 +26,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,8 +47,8 @@ from voting_server.cli.simulate import Console
 from voting_server.db import upgrade
 from voting_server.demo import load_demo
 from voting_server.extensions import audit_log, sessions, socketio
-from voting_server.models import Body, StaffRole
-from voting_server.services import devices, staff
+from voting_server.models import AttendanceMethod, Body, StaffRole
+from voting_server.services import attendance, devices, staff
 from voting_server.services.transactions import write_transaction
 from voting_server.settings import TestingConfig
 from voting_server.sockets import connection
@@ -82,6 +82,24 @@ def body_id(app: Flask) -> int:
         found = session.scalar(select(Body.id).order_by(Body.id).limit(1))
     assert found is not None, "no body: was the demo loaded?"
     return found
+
+
+def sign_in_by_staff(
+    app: Flask, seats: Iterable[int], pin_on: Mapping[int, str] | None = None
+) -> None:
+    """代为签到 of ``seats`` in the current sitting of the (first) body. It marks attendance
+    only: the deputies of ``pin_on`` (seat → tablet) then enter their own PIN on that
+    tablet (``pin_confirmed``), without which no ballot of theirs counts."""
+    body = body_id(app)
+    with app.app_context(), write_transaction(sessions()) as s:
+        sitting = attendance.current_sitting(s, body)
+        assert sitting is not None, "no current sitting"
+        for seat in seats:
+            member = attendance.member_at_seat(s, body, seat)
+            assert member is not None, f"no member at seat {seat}"
+            attendance.sign_in(s, audit_log(), sitting, member, AttendanceMethod.OPERATOR, by=None)
+            if pin_on and seat in pin_on:
+                attendance.confirm_pin(s, audit_log(), sitting, member, pin_on[seat])
 
 
 def forget_connections() -> None:

@@ -21,6 +21,7 @@ from tests.fixtures_live import (
     enroll_kiosk,
     logged_in,
     serve,
+    sign_in_by_staff,
 )
 from tests.test_voting_sockets import (
     WAIT,
@@ -28,30 +29,11 @@ from tests.test_voting_sockets import (
     real_kiosk_channel,
     real_staff_channel,
 )
-from voting_server.extensions import audit_log, sessions
-from voting_server.models import AttendanceMethod, Body, Member, Vote
+from voting_server.extensions import sessions
+from voting_server.models import Vote
 from voting_server.rules.kinds import VoteKind
-from voting_server.services import attendance
-from voting_server.services.transactions import write_transaction
 
 HOSTILE_IDS = [2**63, 2**64, 10**100, -(2**63) - 1]
-
-
-def _sign_in_seats(app: Flask, seats: range, pin_on: dict[int, str] | None = None) -> None:
-    """The secretariat marks these seats present (代为签到): quorum for the motion. The
-    deputies of ``pin_on`` (seat → tablet) then enter their PIN there, so that they may vote."""
-    pin_on = pin_on or {}
-    with app.app_context(), write_transaction(sessions()) as s:
-        body = s.scalars(select(Body).order_by(Body.id)).first()
-        assert body is not None
-        sitting = attendance.current_sitting(s, body.id)
-        assert sitting is not None
-        for member in s.scalars(
-            select(Member).where(Member.body_id == body.id, Member.seat.in_(list(seats)))
-        ):
-            attendance.sign_in(s, audit_log(), sitting, member, AttendanceMethod.OPERATOR, by=None)
-            if member.seat in pin_on:
-                attendance.confirm_pin(s, audit_log(), sitting, member, pin_on[member.seat])
 
 
 def _motion(app: Flask) -> tuple[int, str]:
@@ -75,7 +57,7 @@ def test_a_hostile_ballot_is_refused_and_the_next_kiosk_is_acknowledged(
     app = app_on_each_database
     hostile_kiosk = enroll_kiosk(app, 61)  # seat 61: enrolled, never signed in
     good_kiosk = enroll_kiosk(app, 1)
-    _sign_in_seats(app, range(1, 41), pin_on={1: good_kiosk.device_id})
+    sign_in_by_staff(app, range(1, 41), {1: good_kiosk.device_id})
     motion, subject = _motion(app)
     presidium = logged_in(app, "presidium", "zhuchi-test")
     server: LiveServer = serve(app)

@@ -39,13 +39,13 @@ from tests.fixtures_live import (
     kiosk_socket,
     logged_in,
     post_form,
+    sign_in_by_staff,
     staff_socket,
 )
 from voting_server import sheets
 from voting_server.extensions import audit_log, sessions, voting
-from voting_server.models import AttendanceMethod, StaffRole, Vote
+from voting_server.models import StaffRole, Vote
 from voting_server.rules import parse_scenario, tally
-from voting_server.services import attendance
 from voting_server.services.transactions import write_transaction
 from voting_server.sheets import (
     AttendanceRow,
@@ -611,27 +611,14 @@ def test_the_font_can_be_configured(
 # --- from the server's sheet to the offline check --------------------------------------
 
 
-def pin_on_tablet(app: Flask, seat: int, device: str) -> None:
-    """The deputy of ``seat``, marked present (代为签到), enters the PIN on ``device``:
-    only then does that tablet's ballot count."""
-    with app.app_context(), write_transaction(sessions()) as s:
-        sitting = attendance.current_sitting(s, body_id(app))
-        member = attendance.member_at_seat(s, body_id(app), seat)
-        attendance.confirm_pin(s, audit_log(), sitting, member, device)
-
-
 def run_vote(app: Flask, vote_id: int, ballots: dict[int, Any]) -> None:
     """Sign seats 1..40 in, open ``vote_id``, press ``ballots`` (seat → ballot) from kiosks, close."""
-    with app.app_context(), write_transaction(sessions()) as s:
-        sitting = attendance.current_sitting(s, body_id(app))
-        for seat in range(1, 41):
-            member = attendance.member_at_seat(s, body_id(app), seat)
-            attendance.sign_in(s, audit_log(), sitting, member, AttendanceMethod.OPERATOR, by=None)
+    kiosks = {seat: enroll_kiosk(app, seat) for seat in ballots}
+    sign_in_by_staff(app, range(1, 41), {seat: k.device_id for seat, k in kiosks.items()})
     with app.app_context(), write_transaction(sessions()) as s:
         voting().open_vote(s, audit_log(), vote_id, 1, None)
     for seat, ballot in ballots.items():
-        kiosk = enroll_kiosk(app, seat)
-        pin_on_tablet(app, seat, kiosk.device_id)
+        kiosk = kiosks[seat]
         sio, _ = kiosk_socket(app, kiosk)
         answer = sio.emit(
             "ballot", ballot_payload(kiosk.key, vote_id, seat, new_nonce(), ballot), callback=True
@@ -698,11 +685,7 @@ def test_a_paper_count_runs_through_the_same_path(
     })  # fmt: skip
     assert designated.status_code == 302
     # The electronic vote is held, fails, and the presidium cancels it with a reason.
-    with live_app.app_context(), write_transaction(sessions()) as s:
-        sitting = attendance.current_sitting(s, body_id(live_app))
-        for seat in range(1, 53):
-            member = attendance.member_at_seat(s, body_id(live_app), seat)
-            attendance.sign_in(s, audit_log(), sitting, member, AttendanceMethod.OPERATOR, by=None)
+    sign_in_by_staff(live_app, range(1, 53))
     with live_app.app_context(), write_transaction(sessions()) as s:
         voting().open_vote(s, audit_log(), vote, presidium.account.id, None)
     console = staff_socket(live_app, presidium.client)
@@ -765,12 +748,7 @@ def test_the_receipt_page_checks_a_kiosks_receipt(live_app: Flask) -> None:
         vote = s.get(Vote, votes["motion"])
         vote.secret = False  # a named vote: the receipt shows the logged choice
     kiosk = enroll_kiosk(live_app, 5)
-    with live_app.app_context(), write_transaction(sessions()) as s:
-        sitting = attendance.current_sitting(s, body_id(live_app))
-        for seat in range(1, 41):
-            member = attendance.member_at_seat(s, body_id(live_app), seat)
-            attendance.sign_in(s, audit_log(), sitting, member, AttendanceMethod.OPERATOR, by=None)
-    pin_on_tablet(live_app, 5, kiosk.device_id)
+    sign_in_by_staff(live_app, range(1, 41), {5: kiosk.device_id})
     with live_app.app_context(), write_transaction(sessions()) as s:
         voting().open_vote(s, audit_log(), votes["motion"], 1, None)
     sio, _ = kiosk_socket(live_app, kiosk)
