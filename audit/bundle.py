@@ -25,7 +25,7 @@ from typing import Any
 from audit.merkle import tree_root
 from audit.verify import Progress, Report, verify_log
 from crypto import CryptoError, KioskPublicKey, b64decode
-from voting_server.parsing import load_json
+from rules.parsing import load_json
 
 LOG_FILE = "log.jsonl"
 KEYS_FILE = "keys.json"

@@ -25,7 +25,7 @@ Whatever the input, a run that does not exit 0 ends with exactly one line
 on stderr, ``voting-audit: …``, naming what failed — never a traceback and
 never click's multi-line usage banner (``_AuditGroup``). Stdout keeps each
 command's result as before. JSON files are read with a depth bound
-(``voting_server.parsing.load_json``).
+(``rules.parsing.load_json``).
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ from audit.proofs import (
     inclusion_proof,
     root_of,
 )
-from voting_server.parsing import load_json
+from rules.parsing import load_json
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2

@@ -41,8 +41,8 @@ from audit.entry import (
 )
 from audit.merkle import MerkleStream, tree_root
 from crypto import CryptoError, KioskPublicKey, b64decode, verify_server
-from voting_server.rules import SchemaError, VoteSpec, parse_vote_config, tally
-from voting_server.rules.duties import (
+from rules import SchemaError, VoteSpec, parse_vote_config, tally
+from rules.duties import (
     PRESIDIUM,
     ROLES,
     account_change_error,
@@ -51,9 +51,9 @@ from voting_server.rules.duties import (
     paper_count_error,
     present_error,
 )
-from voting_server.rules.kinds import KeyPolicy
-from voting_server.rules.paper import PAPER_SIGNATURES, ballots_from_counts
-from voting_server.rules.schema import check_ballot, electronic_ballot_error
+from rules.kinds import KeyPolicy
+from rules.paper import PAPER_SIGNATURES, ballots_from_counts
+from rules.schema import check_ballot, electronic_ballot_error
 
 if TYPE_CHECKING:  # audit.parallel imports this module
     from audit.parallel import CheckedChunk

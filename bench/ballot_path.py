@@ -21,10 +21,10 @@ from typing import Any
 
 from audit.entry import canonical_bytes
 from crypto import KioskKey, ServerKey, b64encode
+from rules.kinds import VoteKind
 from voting_server.db import make_engine, make_session_factory, upgrade
 from voting_server.demo import load_demo
 from voting_server.models import AttendanceMethod, Vote
-from voting_server.rules.kinds import VoteKind
 from voting_server.services import attendance, devices
 from voting_server.services.audit_log import AuditLog
 from voting_server.services.transactions import write_transaction

@@ -30,10 +30,10 @@ from typing import Any, BinaryIO
 from audit.checkpoint import CHECKPOINT, checkpoint_due, signed_head
 from audit.entry import GENESIS_PREV, canonical_bytes, entry_hash, sign_entry, unsigned_entry
 from audit.merkle import MerkleStream
+from rules import VoteSpec, parse_vote_config
 from tests.logbuilder import TIME, LogBuilder
 from voting_server.cli.simulate import random_ballot
 from voting_server.demo import AGENDA
-from voting_server.rules import VoteSpec, parse_vote_config
 
 FORMAT = 1  # bump when the generated content changes, to invalidate caches
 NO_PRESS = 0.03

@@ -51,9 +51,9 @@ import socketio
 
 from bench import biglog, plot, pyspy
 from kiosk_client.client import DEFAULT_ACK_TIMEOUT_S, DEFAULT_DEADLINE_S
+from rules import tally
 from voting_server.cli.processes import free_port, served, serving
 from voting_server.cli.simulate import Console, percentiles, prepare, random_ballot
-from voting_server.rules import tally
 from voting_server.settings import CONFIG_DIR
 
 ROOT = Path(__file__).resolve().parent.parent

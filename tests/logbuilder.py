@@ -15,8 +15,8 @@ from audit.checkpoint import CHECKPOINT, checkpoint_due, signed_head
 from audit.entry import GENESIS_PREV, canonical_bytes, entry_hash, sign_entry, unsigned_entry
 from audit.merkle import tree_root
 from crypto import KioskKey, ServerKey, b64encode
-from voting_server.rules import VoteSpec, tally
-from voting_server.rules.kinds import KeyPolicy
+from rules import VoteSpec, tally
+from rules.kinds import KeyPolicy
 
 TIME = "2026-11-22T09:00:00.000000Z"
 

@@ -23,10 +23,10 @@ from sqlalchemy import update
 from audit.entry import GENESIS_PREV, canonical_bytes, entry_hash, sign_entry, unsigned_entry
 from audit.merkle import MerkleStream, tree_root
 from crypto import ServerKey
+from rules import VoteKind, VoteSpec
 from tests.logbuilder import LogBuilder
 from voting_server.db import make_engine, make_session_factory, upgrade
 from voting_server.models import AuditEntry, Body, BodyKind, BodyLevel, Device
-from voting_server.rules import VoteKind, VoteSpec
 from voting_server.services.audit_log import AuditLog, iter_lines
 from voting_server.services.transactions import write_transaction
 

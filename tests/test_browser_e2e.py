@@ -38,11 +38,11 @@ import pytest
 from sqlalchemy import select
 
 from crypto import ServerKey
+from rules.kinds import VoteKind
 from tests.browser_support import ARTIFACTS, Shots, chromium, csp_violations, running_server
 from voting_server.db import make_engine, make_session_factory, upgrade
 from voting_server.demo import DEPARTMENTS, LIVELIHOOD_PROJECTS, REGULATION, load_demo
 from voting_server.models import AttendanceMethod, Document, Member, StaffRole, Vote
-from voting_server.rules.kinds import VoteKind
 from voting_server.services import attendance, devices, staff
 from voting_server.services.audit_log import AuditLog
 

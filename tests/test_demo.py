@@ -8,6 +8,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
+from rules.kinds import MAJORITY_OF_MEMBERS, KeyPolicy, VoteKind
 from voting_server.db import make_engine, make_session_factory, upgrade
 from voting_server.demo import BODY_NAME, load_demo
 from voting_server.models import (
@@ -20,7 +21,6 @@ from voting_server.models import (
     Vote,
     VoteState,
 )
-from voting_server.rules.kinds import MAJORITY_OF_MEMBERS, KeyPolicy, VoteKind
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

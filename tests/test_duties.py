@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 import tests.test_cli_staff as cli_tests
 import tests.test_voting_service as service_tests
+from rules import VoteKind
 from tests.fixtures_live import LoggedIn, create_staff, post_form
 from tests.test_results_service import FAILURE, SITTING, act, enter, fail, refused, sign, users
 from tests.test_voting_service import Hall
@@ -25,7 +26,6 @@ from voting_server.cli import main
 from voting_server.db import make_engine, make_session_factory
 from voting_server.extensions import audit_log, sessions
 from voting_server.models import AttendanceMethod, StaffRole, StaffUser, Vote, VoteState
-from voting_server.rules import VoteKind
 from voting_server.services import results, staff
 from voting_server.services.audit_log import AuditLog, iter_lines
 from voting_server.services.transactions import write_transaction

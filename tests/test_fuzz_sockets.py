@@ -38,6 +38,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from kiosk_client.client import ballot_payload, new_nonce
+from rules.kinds import VoteKind
 from tests.fixtures_live import enroll_kiosk, forget_connections, make_live_app, serve
 from tests.test_voting_sockets import (
     Channel,
@@ -60,7 +61,6 @@ from voting_server.models import (
     StaffRole,
     Vote,
 )
-from voting_server.rules.kinds import VoteKind
 from voting_server.services import attendance
 from voting_server.services.transactions import write_transaction
 from voting_server.sockets.wire import UNREADABLE_EVENT as UNREADABLE

@@ -16,6 +16,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from kiosk_client.client import KioskClient, ballot_payload, new_nonce
+from rules.kinds import VoteKind
 from tests.fixtures_live import (
     LiveServer,
     enroll_kiosk,
@@ -31,7 +32,6 @@ from tests.test_voting_sockets import (
 )
 from voting_server.extensions import sessions
 from voting_server.models import Vote
-from voting_server.rules.kinds import VoteKind
 
 HOSTILE_IDS = [2**63, 2**64, 10**100, -(2**63) - 1]
 

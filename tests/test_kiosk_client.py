@@ -31,8 +31,8 @@ from kiosk_client.client import (
     ballot_payload,
     new_nonce,
 )
+from rules import VoteKind, VoteSpec
 from tests.logbuilder import LogBuilder
-from voting_server.rules import VoteKind, VoteSpec
 
 MOTION = VoteSpec(kind=VoteKind.MOTION, subjects=("budget",))
 WAIT = 10.0  # seconds a test waits for the client to act; never reached when it works

@@ -10,6 +10,15 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError, StatementError
 from sqlalchemy.orm import Session, sessionmaker
 
+from rules.kinds import (
+    DEFAULT_QUORUM,
+    MAJORITY_OF_MEMBERS,
+    TWO_THIRDS_OF_MEMBERS,
+    KeyPolicy,
+    LiveTally,
+    VoteKind,
+)
+from rules.schema import SchemaError, parse_vote_config
 from voting_server.db import make_engine, make_session_factory, upgrade
 from voting_server.models import (
     AgendaItem,
@@ -25,15 +34,6 @@ from voting_server.models import (
     Vote,
     VoteState,
 )
-from voting_server.rules.kinds import (
-    DEFAULT_QUORUM,
-    MAJORITY_OF_MEMBERS,
-    TWO_THIRDS_OF_MEMBERS,
-    KeyPolicy,
-    LiveTally,
-    VoteKind,
-)
-from voting_server.rules.schema import SchemaError, parse_vote_config
 
 BEIJING = timezone(timedelta(hours=8))
 

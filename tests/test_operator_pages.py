@@ -14,6 +14,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
+from rules import tally
 from tests.fixtures_live import LoggedIn, body_id, csrf_of, logged_in, post_form
 from voting_server.extensions import audit_log, sessions, voting
 from voting_server.models import (
@@ -27,7 +28,6 @@ from voting_server.models import (
     Vote,
     VoteState,
 )
-from voting_server.rules import tally
 from voting_server.services import attendance
 from voting_server.services.transactions import write_transaction
 

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from voting_server.rules import SchemaError, VoteKind, VoteSpec, tally
-from voting_server.rules.paper import EVALUATION_COLUMNS, MOTION_COLUMNS, ballots_from_counts
+from rules import SchemaError, VoteKind, VoteSpec, tally
+from rules.paper import EVALUATION_COLUMNS, MOTION_COLUMNS, ballots_from_counts
 
 MOTION = VoteSpec(kind=VoteKind.MOTION, subjects=("a", "b"))
 EVALUATION = VoteSpec(kind=VoteKind.EVALUATION, subjects=("x", "y", "z"))

@@ -6,13 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from voting_server.presets import load_presets, resolve
-from voting_server.rules import SchemaError, VoteKind, tally
-from voting_server.rules.kinds import (
+from rules import SchemaError, VoteKind, tally
+from rules.kinds import (
     DEFAULT_MOTION_THRESHOLD,
     DEFAULT_UNSATISFIED_THRESHOLD,
     ThresholdBase,
 )
+from voting_server.presets import load_presets, resolve
 from voting_server.settings import CONFIG_DIR
 
 PRESETS = CONFIG_DIR / "presets.toml"

@@ -15,9 +15,9 @@ import pytest
 from sqlalchemy import func, select
 
 import tests.test_voting_service as service_tests
+from rules import VoteKind
 from tests.test_voting_service import Hall
 from voting_server.models import Countersignature, PaperCount, StaffRole, StaffUser, Vote, VoteState
-from voting_server.rules import VoteKind
 from voting_server.services import results, staff
 from voting_server.sockets.errors import Refusal
 

@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
+from rules import VoteKind, parse_scenario, tally
+from rules.kinds import KeyPolicy
 from voting_server.presets import load_presets, resolve
-from voting_server.rules import VoteKind, parse_scenario, tally
-from voting_server.rules.kinds import KeyPolicy
 from voting_server.settings import CONFIG_DIR
 
 SCENARIO_NAMES = sorted(

@@ -1,7 +1,7 @@
 """The rules engine against a second, deliberately naive reading of RULES.md.
 
 ``reference_tally`` below is written from RULES.md alone, without looking at
-how ``voting_server.rules.engine`` does it: thresholds by counting up to the
+how ``rules.engine`` does it: thresholds by counting up to the
 first number that meets them, comparisons by integer cross-multiplication,
 rankings by counting who is strictly better, seats by counting who is at or
 above each candidate. No floats, no ``Fraction``, no engine import.
@@ -36,7 +36,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from voting_server.rules import parse_scenario, tally
+from rules import parse_scenario, tally
 
 MOTION_EXAMPLES = 3_200
 SELECTION_EXAMPLES = 3_000

@@ -27,6 +27,8 @@ from audit.entry import canonical_bytes
 from audit.verify import verify_log
 from crypto import KioskKey, b64encode
 from kiosk_client.client import KioskClient, Refused
+from rules import VoteSpec
+from rules.kinds import VoteKind
 from tests.fixtures_live import LiveServer, body_id
 from tests.logbuilder import LogBuilder
 from tests.test_voting_sockets import (
@@ -44,8 +46,6 @@ from voting_server.models import (
     SittingStatus,
     StaffUser,
 )
-from voting_server.rules import VoteSpec
-from voting_server.rules.kinds import VoteKind
 from voting_server.services import devices
 from voting_server.services.transactions import write_transaction
 

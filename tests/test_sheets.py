@@ -32,6 +32,7 @@ from audit.evidence import sheet_code
 from audit.export import export_bundle
 from audit.merkle import tree_root
 from kiosk_client.client import ballot_payload, new_nonce
+from rules import parse_scenario, tally
 from tests.conftest import REPO, unavailable
 from tests.fixtures_live import (
     body_id,
@@ -45,7 +46,6 @@ from tests.fixtures_live import (
 from voting_server import sheets
 from voting_server.extensions import audit_log, sessions, voting
 from voting_server.models import StaffRole, Vote
-from voting_server.rules import parse_scenario, tally
 from voting_server.services.transactions import write_transaction
 from voting_server.sheets import (
     AttendanceRow,

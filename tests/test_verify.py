@@ -11,9 +11,9 @@ import pytest
 from audit.entry import canonical_bytes, entry_hash, sign_entry, unsigned_entry
 from audit.merkle import tree_root
 from audit.verify import verify_log
+from rules import VoteKind, VoteSpec
+from rules.kinds import KeyPolicy
 from tests.logbuilder import LogBuilder
-from voting_server.rules import VoteKind, VoteSpec
-from voting_server.rules.kinds import KeyPolicy
 
 MOTION = VoteSpec(kind=VoteKind.MOTION, subjects=("budget",))
 EVALUATION = VoteSpec(kind=VoteKind.EVALUATION, subjects=("civil", "sports"))

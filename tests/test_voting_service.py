@@ -21,11 +21,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from audit.entry import canonical_bytes
 from audit.verify import verify_log
 from crypto import KioskKey, ServerKey, b64encode
+from rules import tally
+from rules.kinds import KeyPolicy, LiveTally, VoteKind
 from voting_server.db import make_engine, make_session_factory, upgrade
 from voting_server.demo import load_demo
 from voting_server.models import AttendanceMethod, AuditEntry, Press, Vote, VoteState
-from voting_server.rules import tally
-from voting_server.rules.kinds import KeyPolicy, LiveTally, VoteKind
 from voting_server.services import attendance, devices
 from voting_server.services.audit_log import AuditLog, iter_lines
 from voting_server.services.transactions import write_transaction

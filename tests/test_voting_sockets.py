@@ -39,6 +39,8 @@ from sqlalchemy import func, select
 from audit.verify import verify_log
 from crypto import KioskKey, b64encode
 from kiosk_client.client import EventLog, KioskClient, Refused, ballot_payload, new_nonce
+from rules import VoteSpec, tally
+from rules.kinds import KeyPolicy, LiveTally, VoteKind
 from tests.fixtures_live import (
     PASSWORD,
     EnrolledKiosk,
@@ -60,8 +62,6 @@ from voting_server.models import (
     Press,
     Vote,
 )
-from voting_server.rules import VoteSpec, tally
-from voting_server.rules.kinds import KeyPolicy, LiveTally, VoteKind
 from voting_server.services import attendance, devices
 from voting_server.services.audit_log import iter_lines
 from voting_server.services.passwords import new_pin

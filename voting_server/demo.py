@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from rules.kinds import VoteKind
 from voting_server.models import (
     AgendaItem,
     Body,
@@ -28,7 +29,6 @@ from voting_server.models import (
     Vote,
 )
 from voting_server.roster import ParsedRoster, RosterRow, apply_roster
-from voting_server.rules.kinds import VoteKind
 from voting_server.services import results, staff
 from voting_server.services.audit_log import AuditLog
 from voting_server.sheets import BEIJING  # China has one time zone and no daylight saving

@@ -33,8 +33,8 @@ from sqlalchemy import (
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from voting_server.rules.duties import BASIS_MAX
-from voting_server.rules.kinds import (
+from rules.duties import BASIS_MAX
+from rules.kinds import (
     DEFAULT_KEY_POLICY,
     DEFAULT_LIVE_TALLY,
     DEFAULT_SECRET,
@@ -43,7 +43,7 @@ from voting_server.rules.kinds import (
     VoteKind,
     VoteSpec,
 )
-from voting_server.rules.schema import SchemaError, parse_vote_config
+from rules.schema import SchemaError, parse_vote_config
 
 # Every constraint gets a predictable name, so later migrations (and SQLite's
 # batch mode, which rebuilds tables) can refer to it.

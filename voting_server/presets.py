@@ -11,7 +11,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from voting_server.rules import SchemaError, VoteKind, VoteSpec, parse_vote_config
+from rules import SchemaError, VoteKind, VoteSpec, parse_vote_config
 
 Presets = dict[VoteKind, dict[str, dict[str, Any]]]
 

@@ -44,11 +44,11 @@ import socketio
 
 from crypto import KioskKey
 from kiosk_client.client import KioskClient
+from rules import VoteSpec, tally
+from rules.kinds import EVALUATION_MARKS, MOTION_MARKS, KeyPolicy, VoteKind
 from voting_server.cli.processes import free_port as free_port  # re-exported for callers
 from voting_server.cli.processes import served
 from voting_server.cli.processes import serving as serving  # re-exported for callers
-from voting_server.rules import VoteSpec, tally
-from voting_server.rules.kinds import EVALUATION_MARKS, MOTION_MARKS, KeyPolicy, VoteKind
 
 REQUEST_TIMEOUT_S = 30.0
 CHANGE_OF_MIND = 0.1  # share of kiosks that press a second time

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from voting_server.rules import SchemaError, parse_scenario, tally
+from rules import SchemaError, parse_scenario, tally
 
 EXIT_MALFORMED = 2
 

@@ -19,6 +19,17 @@ from typing import Any
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
+from rules import SchemaError, VoteKind, VoteSpec, parse_vote_config
+from rules.kinds import (
+    DEFAULT_KEY_POLICY,
+    DEFAULT_LIVE_TALLY,
+    DEFAULT_SECRET,
+    KeyPolicy,
+    LiveTally,
+    ThresholdBase,
+    live_tally_allowed,
+)
+from rules.parsing import parse_int
 from voting_server.models import (
     TITLE_MAX,
     AgendaItem,
@@ -28,18 +39,7 @@ from voting_server.models import (
     Vote,
     VoteState,
 )
-from voting_server.parsing import parse_int
 from voting_server.presets import Presets
-from voting_server.rules import SchemaError, VoteKind, VoteSpec, parse_vote_config
-from voting_server.rules.kinds import (
-    DEFAULT_KEY_POLICY,
-    DEFAULT_LIVE_TALLY,
-    DEFAULT_SECRET,
-    KeyPolicy,
-    LiveTally,
-    ThresholdBase,
-    live_tally_allowed,
-)
 from voting_server.sheets import BEIJING
 from voting_server.sockets.errors import Refusal
 

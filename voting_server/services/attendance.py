@@ -19,8 +19,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from rules.kinds import DEFAULT_QUORUM
 from voting_server.models import Attendance, AttendanceMethod, Member, Sitting, SittingStatus
-from voting_server.rules.kinds import DEFAULT_QUORUM
 from voting_server.services.audit_log import AuditLog
 from voting_server.services.passwords import verify_secret
 from voting_server.services.rosters import log_roster_if_changed

@@ -38,6 +38,16 @@ from sqlalchemy.orm import Session
 
 from audit.checkpoint import CHECKPOINT
 from audit.evidence import sheet_code
+from rules import SchemaError, tally
+from rules.duties import (
+    BASIS_MAX,
+    countersign_error,
+    designation_error,
+    paper_count_error,
+    present_error,
+)
+from rules.paper import MAX_PAPER_BALLOTS, PAPER_SIGNATURES, ballots_from_counts
+from rules.schema import check_ballot
 from voting_server.models import (
     PRESENT_REASON_MAX,
     AgendaItem,
@@ -52,16 +62,6 @@ from voting_server.models import (
     Vote,
     VoteState,
 )
-from voting_server.rules import SchemaError, tally
-from voting_server.rules.duties import (
-    BASIS_MAX,
-    countersign_error,
-    designation_error,
-    paper_count_error,
-    present_error,
-)
-from voting_server.rules.paper import MAX_PAPER_BALLOTS, PAPER_SIGNATURES, ballots_from_counts
-from voting_server.rules.schema import check_ballot
 from voting_server.services import attendance, staff
 from voting_server.services.audit_log import AuditLog
 from voting_server.services.rosters import log_roster_if_changed

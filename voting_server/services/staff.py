@@ -18,8 +18,8 @@ import re
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from rules.duties import account_change_error
 from voting_server.models import NAME_MAX, AuditEntry, StaffRole, StaffUser, utcnow
-from voting_server.rules.duties import account_change_error
 from voting_server.services import staff_sessions
 from voting_server.services.audit_log import AuditLog
 from voting_server.services.passwords import burn_verification_time, hash_secret, verify_secret

@@ -30,6 +30,16 @@ from sqlalchemy.orm import Session
 
 from audit.entry import canonical_bytes
 from crypto import CryptoError, VoteKey, b64decode, destroy_key_file
+from rules import VoteSpec, tally
+from rules.kinds import (
+    EVALUATION_MARKS,
+    MOTION_MARKS,
+    KeyPolicy,
+    LiveTally,
+    VoteKind,
+    live_tally_allowed,
+)
+from rules.schema import electronic_ballot_error
 from voting_server.models import (
     AgendaItem,
     Attendance,
@@ -40,16 +50,6 @@ from voting_server.models import (
     Vote,
     VoteState,
 )
-from voting_server.rules import VoteSpec, tally
-from voting_server.rules.kinds import (
-    EVALUATION_MARKS,
-    MOTION_MARKS,
-    KeyPolicy,
-    LiveTally,
-    VoteKind,
-    live_tally_allowed,
-)
-from voting_server.rules.schema import electronic_ballot_error
 from voting_server.services import attendance
 from voting_server.services.audit_log import AuditLog
 from voting_server.services.rosters import log_roster_if_changed

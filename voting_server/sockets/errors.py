@@ -11,8 +11,8 @@ from typing import Any, TypeVar
 from flask_babel import gettext
 from pydantic import BaseModel, ValidationError
 
+from rules.schema import format_loc
 from voting_server.i18n import N_, translate_to
-from voting_server.rules.schema import format_loc
 
 M = TypeVar("M", bound=BaseModel)
 

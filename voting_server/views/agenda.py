@@ -18,11 +18,11 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from rules.kinds import KeyPolicy, LiveTally, ThresholdBase, VoteKind
 from voting_server.extensions import db, sessions
 from voting_server.i18n import KIND_LABELS
 from voting_server.models import AgendaItem, Document, Sitting, SittingStatus, StaffRole, Vote
 from voting_server.presets import Presets, preset_titles
-from voting_server.rules.kinds import KeyPolicy, LiveTally, ThresholdBase, VoteKind
 from voting_server.services import agenda
 from voting_server.services.transactions import write_transaction
 from voting_server.sheets import BEIJING

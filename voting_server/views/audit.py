@@ -20,10 +20,10 @@ from sqlalchemy import ColumnElement, String, cast, func, select
 from sqlalchemy.dialects.postgresql import JSONB
 
 from audit.verify import Replay
+from rules.parsing import parse_int
 from voting_server.bounds import MAX_ID
 from voting_server.extensions import db
 from voting_server.models import AuditEntry, StaffRole
-from voting_server.parsing import parse_int
 from voting_server.services.audit_log import utc_timestamp
 from voting_server.services.log_check import LogCheck
 from voting_server.sheets import BEIJING

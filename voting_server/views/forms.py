@@ -17,8 +17,8 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import BadRequest
 from werkzeug.routing import IntegerConverter, Map
 
+from rules.parsing import parse_int
 from voting_server.bounds import MAX_ID
-from voting_server.parsing import parse_int
 
 
 class BadField(BadRequest):

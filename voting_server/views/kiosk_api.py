@@ -23,10 +23,10 @@ from flask import Blueprint, Flask, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy.exc import SQLAlchemyError
 
+from rules.parsing import load_json
 from voting_server.bounds import EnrollmentCode, Payload, PublicKey
 from voting_server.extensions import audit_log, sessions, socketio
 from voting_server.models import StaffRole
-from voting_server.parsing import load_json
 from voting_server.services import devices
 from voting_server.services.throttle import Throttle
 from voting_server.services.transactions import write_transaction

@@ -23,6 +23,7 @@ from sqlalchemy import select
 from audit.bundle import parse_head
 from audit.evidence import EvidenceError, check_receipt
 from audit.proofs import ProofError
+from rules.parsing import load_json, parse_int
 from voting_server.bounds import MAX_ID
 from voting_server.extensions import audit_log, db, sessions, socketio
 from voting_server.models import (
@@ -35,7 +36,6 @@ from voting_server.models import (
     Vote,
     VoteState,
 )
-from voting_server.parsing import load_json, parse_int
 from voting_server.services import attendance, results
 from voting_server.services.audit_log import iter_lines
 from voting_server.services.transactions import write_transaction

@@ -21,8 +21,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from voting_server.rules.kinds import EvaluationMark, MotionMark, VoteKind, VoteSpec
-from voting_server.rules.schema import SchemaError
+from rules.kinds import EvaluationMark, MotionMark, VoteKind, VoteSpec
+from rules.schema import SchemaError
 
 SPOILED = "spoiled"  # the mark of a motion subject spoiled on paper (废票): counted invalid
 MAX_PAPER_BALLOTS = 100_000

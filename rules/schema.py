@@ -22,8 +22,8 @@ from pydantic import (
     model_validator,
 )
 
-from voting_server.rules.engine import selection_ballot_is_valid
-from voting_server.rules.kinds import (
+from rules.engine import selection_ballot_is_valid
+from rules.kinds import (
     DEFAULT_MOTION_THRESHOLD,
     DEFAULT_QUORUM,
     DEFAULT_SELECTION_THRESHOLD,

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from voting_server.rules.kinds import (
+from rules.kinds import (
     EVALUATION_MARKS,
     MOTION_MARKS,
     EvaluationMark,

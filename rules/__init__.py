@@ -4,9 +4,9 @@
 validates what comes from outside. No I/O, no framework, no clock.
 """
 
-from voting_server.rules.engine import tally
-from voting_server.rules.kinds import Threshold, VoteKind, VoteSpec
-from voting_server.rules.schema import Scenario, SchemaError, parse_scenario, parse_vote_config
+from rules.engine import tally
+from rules.kinds import Threshold, VoteKind, VoteSpec
+from rules.schema import Scenario, SchemaError, parse_scenario, parse_vote_config
 
 __all__ = [
     "Scenario",
