@@ -6,13 +6,13 @@ whose data is a *signed head* of everything before it::
 
     {"size": n, "root": hex, "time": t, "sig": base64 Ed25519}
 
-``sig`` is the server's signature over ``canonical_bytes(head_statement(n,
-root, t))``. A signed head stands on its own — a result sheet prints one in
+``sig`` is the server's signature over ``crypto.statements.head_bytes(n,
+root, t)``. A signed head stands on its own — a result sheet prints one in
 its QR code — and anyone holding the bundle checks it with the server's
 public key and the first n lines of ``log.jsonl``. The writer
 (``voting_server.services.audit_log``) and the verifier (``audit.verify``)
 both take the rule from ``checkpoint_due`` and the bytes from
-``head_statement``. Pure: no I/O, no clock.
+``crypto.statements``. Pure: no I/O, no clock.
 """
 
 from __future__ import annotations
@@ -22,10 +22,12 @@ import binascii
 from collections.abc import Callable
 from typing import Any
 
-from audit.entry import canonical_bytes
 from crypto import verify_server
 
-CHECKPOINT = "checkpoint"
+# The entry type of a signed head is the type of the statement it signs.
+from crypto.statements import CHECKPOINT as CHECKPOINT
+from crypto.statements import head_bytes
+
 CHECKPOINT_EVERY = 1000
 CHECKPOINT_AFTER = frozenset({"result", "manual_result"})  # every result is followed by a head
 HEAD_KEYS = frozenset({"size", "root", "time", "sig"})
@@ -36,14 +38,9 @@ def checkpoint_due(index: int, type_: str) -> bool:
     return type_ in CHECKPOINT_AFTER or (index + 1) % CHECKPOINT_EVERY == 0
 
 
-def head_statement(size: int, root: str, time: str) -> dict[str, Any]:
-    """What the server signs for a head: size, lowercase hex root, and time (UTC, ISO 8601)."""
-    return {"type": CHECKPOINT, "size": size, "root": root, "time": time}
-
-
 def signed_head(size: int, root: str, time: str, sign: Callable[[bytes], bytes]) -> dict[str, Any]:
     """A head with the server's signature: the data of a ``checkpoint`` entry."""
-    signature = sign(canonical_bytes(head_statement(size, root, time)))
+    signature = sign(head_bytes(size, root, time))
     return {"size": size, "root": root, "time": time, "sig": base64.b64encode(signature).decode()}
 
 
@@ -62,6 +59,6 @@ def head_error(head: Any, server_key: bytes) -> str | None:
         signature = base64.b64decode(sig, validate=True)
     except (binascii.Error, ValueError):
         return "sig is not base64"
-    if not verify_server(server_key, signature, canonical_bytes(head_statement(size, root, time))):
+    if not verify_server(server_key, signature, head_bytes(size, root, time)):
         return "the server's signature on the head does not verify"
     return None

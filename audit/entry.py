@@ -1,7 +1,10 @@
 """A log entry: its canonical bytes, its hash, and how the chain links.
 
-``canonical_bytes`` is the one serialization used by the writer (the server)
-and the verifier (``voting-audit verify``); docs/audit-log.md describes it.
+``canonical_bytes`` (``crypto.canonical``, re-exported here) is the one
+serialization used by the writer (the server) and the verifier
+(``voting-audit verify``); docs/audit-log.md describes it. What the server
+signs for an entry is ``crypto.statements.entry_bytes``; the two shortcuts
+below cut the same bytes out of a line instead of serializing twice.
 Pure functions: no I/O, no clock.
 """
 
@@ -9,43 +12,14 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 from collections.abc import Callable
 from typing import Any
 
+from crypto.canonical import canonical_bytes, canonical_bytes_without_floats
+from crypto.statements import entry_bytes
+
 GENESIS_PREV = "0" * 64  # ``prev`` of entry 0
 ENTRY_KEYS = frozenset({"i", "prev", "t", "type", "data", "sig"})
-
-# What json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-# builds on every call, built once (the verifier encodes millions of entries).
-_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-def canonical_bytes(obj: Any) -> bytes:
-    """Keys sorted, no spaces, UTF-8 without escapes. Floats are refused.
-
-    The same bytes come out of JSON.stringify over key-sorted objects, which
-    is how the kiosk page signs its statements.
-    """
-    _refuse_floats(obj)
-    return canonical_bytes_without_floats(obj)
-
-
-def canonical_bytes_without_floats(obj: Any) -> bytes:
-    """``canonical_bytes`` of an object the caller knows holds no float (e.g. JSON
-    parsed with a ``parse_float`` that saw none): the same bytes, without the walk."""
-    return _ENCODER.encode(obj).encode("utf-8")
-
-
-def _refuse_floats(obj: Any) -> None:
-    if isinstance(obj, float):
-        raise TypeError("floats have no canonical form here; use integers or strings")
-    if isinstance(obj, dict):
-        for value in obj.values():
-            _refuse_floats(value)
-    elif isinstance(obj, list | tuple):
-        for value in obj:
-            _refuse_floats(value)
 
 
 def entry_hash(line: bytes) -> str:
@@ -55,7 +29,7 @@ def entry_hash(line: bytes) -> str:
 
 def signed_part(entry: dict[str, Any]) -> bytes:
     """What the server signs: the canonical bytes of the entry without ``sig``."""
-    return canonical_bytes({k: v for k, v in entry.items() if k != "sig"})
+    return entry_bytes(entry)
 
 
 def signed_part_of_line(line: bytes, entry: dict[str, Any]) -> bytes:
@@ -67,7 +41,7 @@ def signed_part_of_line(line: bytes, entry: dict[str, Any]) -> bytes:
     without ``,"sig":S``.
     """
     rest = b"," + _line_end(entry)
-    cut = b',"sig":' + _ENCODER.encode(entry["sig"]).encode() + rest
+    cut = b',"sig":' + canonical_bytes_without_floats(entry["sig"]) + rest
     if not line.endswith(cut):  # the precondition does not hold: take the long way
         return signed_part(entry)
     return line[: -len(cut)] + rest
@@ -77,9 +51,9 @@ def _line_end(entry: dict[str, Any]) -> bytes:
     """How an entry's canonical bytes end: ``"t":T,"type":Y}`` (its last keys, sorted)."""
     return (
         b'"t":'
-        + _ENCODER.encode(entry["t"]).encode()
+        + canonical_bytes_without_floats(entry["t"])
         + b',"type":'
-        + (_ENCODER.encode(entry["type"]).encode() + b"}")
+        + (canonical_bytes_without_floats(entry["type"]) + b"}")
     )
 
 
@@ -106,4 +80,4 @@ def signed_line(entry: dict[str, Any], sign: Callable[[bytes], bytes]) -> tuple[
     rest = _line_end(entry)
     if entry.keys() != ENTRY_KEYS - {"sig"} or not part.endswith(b"," + rest):
         return canonical_bytes({**entry, "sig": sig}), sig
-    return part[: -len(rest)] + b'"sig":' + _ENCODER.encode(sig).encode() + b"," + rest, sig
+    return part[: -len(rest)] + b'"sig":' + canonical_bytes_without_floats(sig) + b"," + rest, sig

@@ -41,6 +41,7 @@ from audit.entry import (
 )
 from audit.merkle import MerkleStream, tree_root
 from crypto import CryptoError, KioskPublicKey, b64decode, verify_server
+from crypto.statements import press_bytes
 from rules import SchemaError, VoteSpec, parse_vote_config, tally
 from rules.duties import (
     PRESIDIUM,
@@ -303,15 +304,6 @@ def check_chain(lines: Sequence[bytes], entries: Sequence[dict[str, Any]]) -> No
     for index, (line, entry) in enumerate(zip(lines, entries, strict=True)):
         check_link(index, entry, expected)
         expected = entry_hash(line)
-
-
-def press_statement(type_: str, data: dict[str, Any]) -> dict[str, Any]:
-    """What the kiosk signed for a ``ballot`` or ``participation`` entry (docs/audit-log.md)."""
-    statement = {"type": type_, "vote": int(data["vote"]), "seat": int(data["seat"]),
-                 "nonce": str(data["nonce"])}  # fmt: skip
-    if type_ == "ballot":
-        statement["ballot"] = data["ballot"]
-    return statement
 
 
 def enrolled_keys(lines: Iterable[bytes]) -> dict[str, str]:
@@ -641,8 +633,7 @@ class Replay:
             verified = ahead
         else:
             signature = b64decode(data["kiosk_sig"], "kiosk_sig")
-            statement = canonical_bytes(press_statement(type_, data))
-            verified = device.key.verify(signature, statement)
+            verified = device.key.verify(signature, press_bytes(type_, data))
         _require(verified, "kiosk signature does not verify")
         vote.nonces.add(nonce)
         presses = vote.presses.setdefault(member, [])

@@ -19,8 +19,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from audit.entry import canonical_bytes
-from crypto import KioskKey, ServerKey, b64encode
+from crypto import KioskKey, ServerKey
+from crypto.statements import ballot_signatures
 from rules.kinds import VoteKind
 from voting_server.db import make_engine, make_session_factory, upgrade
 from voting_server.demo import load_demo
@@ -67,12 +67,8 @@ def prepare(url: str, members: int, key_dir: Path, secret: bool) -> tuple[Any, .
 
 def signed_request(key: KioskKey, client: Client, vote_id: int, ballot: Any) -> BallotRequest:
     nonce = secrets.token_urlsafe(16)
-    base = {"vote": vote_id, "seat": client.seat, "nonce": nonce}
-    return BallotRequest(
-        client, vote_id, nonce, ballot,
-        b64encode(key.sign(canonical_bytes({"type": "ballot", **base, "ballot": ballot}))),
-        b64encode(key.sign(canonical_bytes({"type": "participation", **base}))),
-    )  # fmt: skip
+    signature, participation = ballot_signatures(key, vote_id, client.seat, nonce, ballot)
+    return BallotRequest(client, vote_id, nonce, ballot, signature, participation)
 
 
 def main() -> None:

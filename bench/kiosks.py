@@ -9,7 +9,7 @@ does not scale to 3,000 seats on two cores; here every seat is a
 
 The wire protocol is the kiosk library's (kiosk_client/client.py): the same
 pure functions build and sign what is sent — ``auth_statement`` /
-``sign_statement`` for the ``challenge`` → ``authenticate`` handshake,
+``sign_statement`` (``crypto.statements``) for the ``challenge`` → ``authenticate`` handshake,
 ``ballot_payload`` for the ballot, ``new_nonce`` for its identity — and a
 ballot is resent like the library resends it: the same payload after an
 acknowledgement timeout, after a ``retry`` refusal (with backoff) or on
@@ -64,14 +64,13 @@ import aiohttp
 import socketio
 
 from crypto import KioskKey
+from crypto.statements import auth_statement, sign_statement
 from kiosk_client.client import (
     CONNECT_WAIT_S,
     RECONNECT_DELAY_S,
     RETRY_BACKOFF_S,
-    auth_statement,
     ballot_payload,
     new_nonce,
-    sign_statement,
 )
 
 CONNECT_ATTEMPTS = 5

@@ -10,8 +10,8 @@ an acknowledgement timeout, a lost connection or a ``retry`` refusal the
 *same* payload is resent — the server answers a known nonce with the receipt
 it already gave.
 
-Everything signed is ``audit.entry.canonical_bytes`` of a statement, the
-bytes the verifier checks.
+Everything signed is a statement of ``crypto.statements``, the bytes the
+server and the verifier check.
 """
 
 from __future__ import annotations
@@ -26,8 +26,12 @@ from typing import Any
 import requests
 import socketio
 
-from audit.entry import canonical_bytes
-from crypto import KioskKey, b64encode
+from crypto import KioskKey
+
+# auth_statement and sign_statement are part of this client's API (bench/kiosks.py, tests).
+from crypto.statements import auth_statement as auth_statement
+from crypto.statements import ballot_signatures
+from crypto.statements import sign_statement as sign_statement
 
 DEFAULT_ACK_TIMEOUT_S = 5.0  # resend a ballot not acknowledged within this
 DEFAULT_DEADLINE_S = 60.0  # give up waiting for a ballot's receipt after this
@@ -83,32 +87,16 @@ def new_nonce() -> str:
     return secrets.token_urlsafe(16)
 
 
-def ballot_statement(vote: int, seat: int, nonce: str, ballot: Any) -> dict[str, Any]:
-    return {"type": "ballot", "vote": vote, "seat": seat, "nonce": nonce, "ballot": ballot}
-
-
-def participation_statement(vote: int, seat: int, nonce: str) -> dict[str, Any]:
-    return {"type": "participation", "vote": vote, "seat": seat, "nonce": nonce}
-
-
-def auth_statement(device: str, challenge: str) -> dict[str, Any]:
-    return {"type": "kiosk-auth", "device": device, "challenge": challenge}
-
-
-def sign_statement(key: KioskKey, statement: dict[str, Any]) -> str:
-    """Base64 of the raw r‖s signature over the statement's canonical bytes."""
-    return b64encode(key.sign(canonical_bytes(statement)))
-
-
 def ballot_payload(key: KioskKey, vote: int, seat: int, nonce: str, ballot: Any) -> dict[str, Any]:
     """The ``ballot`` event: both statements signed, so the server can log either
     (a named vote logs the ballot signature, a secret one the participation one)."""
+    signature, participation = ballot_signatures(key, vote, seat, nonce, ballot)
     return {
         "vote": vote,
         "nonce": nonce,
         "ballot": ballot,
-        "signature": sign_statement(key, ballot_statement(vote, seat, nonce, ballot)),
-        "participation_signature": sign_statement(key, participation_statement(vote, seat, nonce)),
+        "signature": signature,
+        "participation_signature": participation,
     }
 
 

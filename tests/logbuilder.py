@@ -15,6 +15,7 @@ from audit.checkpoint import CHECKPOINT, checkpoint_due, signed_head
 from audit.entry import GENESIS_PREV, canonical_bytes, entry_hash, sign_entry, unsigned_entry
 from audit.merkle import tree_root
 from crypto import KioskKey, ServerKey, b64encode
+from crypto.statements import ballot_bytes, participation_bytes
 from rules import VoteSpec, tally
 from rules.kinds import KeyPolicy
 
@@ -120,14 +121,14 @@ class LogBuilder:
         kiosk = self.kiosks[member]
         base = {"vote": vote, "seat": member, "nonce": nonce}
         if secret:
-            sig = kiosk.sign(canonical_bytes({"type": "participation", **base}))
+            sig = kiosk.sign(participation_bytes(vote, member, nonce))
             self.append(
                 "participation",
                 {**base, "member": member, "device": f"d{member}", "press": press,
                  "kiosk_sig": b64encode(sig)},
             )  # fmt: skip
         else:
-            sig = kiosk.sign(canonical_bytes({"type": "ballot", **base, "ballot": ballot}))
+            sig = kiosk.sign(ballot_bytes(vote, member, nonce, ballot))
             self.append(
                 "ballot",
                 {**base, "member": member, "device": f"d{member}", "press": press,

@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 
 from audit.entry import canonical_bytes
 from crypto import CryptoError, VoteKey, b64decode, destroy_key_file
+from crypto.statements import ballot_bytes, participation_bytes
 from rules import VoteSpec, tally
 from rules.kinds import (
     EVALUATION_MARKS,
@@ -787,11 +788,11 @@ def _signature_checks(r: BallotRequest, key: str) -> tuple[Check, Check]:
     """The two statements the kiosk signed with ``key``: the ballot, and the participation
     a secret vote logs instead of it (docs/protocol.md). Raises Refusal('bad_signature')
     for a signature that is not base64."""
-    statement = {"vote": r.vote_id, "seat": r.client.seat, "nonce": r.nonce}
+    vote, seat, nonce = r.vote_id, r.client.seat, r.nonce
     return (
-        (key, _b64(r.signature), canonical_bytes({"type": "ballot", **statement, "ballot": r.ballot})),
-        (key, _b64(r.participation_signature), canonical_bytes({"type": "participation", **statement})),
-    )  # fmt: skip
+        (key, _b64(r.signature), ballot_bytes(vote, seat, nonce, r.ballot)),
+        (key, _b64(r.participation_signature), participation_bytes(vote, seat, nonce)),
+    )
 
 
 def _b64(text: str) -> bytes:

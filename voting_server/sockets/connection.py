@@ -9,8 +9,8 @@
 - Kiosks: ``auth={"device": ID}`` of an enrolled, unrevoked device. The
   server sends ``challenge`` {challenge: 32 random bytes, base64url}; the
   kiosk answers ``authenticate`` {device, signature}, its P-256 signature
-  (raw r‖s, base64) over ``canonical_bytes({"type": "kiosk-auth", "device",
-  "challenge"})``. The challenge belongs to this connection and is consumed
+  (raw r‖s, base64) over ``crypto.statements.auth_bytes(device, challenge)``
+  (``{"type": "kiosk-auth", "device", "challenge"}``). The challenge belongs to this connection and is consumed
   by the first ``authenticate``, so a signature cannot be replayed — not on
   this connection, not on another. Then the kiosk joins ``kiosks`` and
   ``seat:<n>``.
@@ -36,9 +36,9 @@ from flask_socketio import join_room
 from socketio.exceptions import ConnectionRefusedError as SocketRefused
 from sqlalchemy.exc import SQLAlchemyError
 
-from audit.entry import canonical_bytes
 from crypto import CryptoError, KioskPublicKey
 from crypto.keys import P256_SIGNATURE_BYTES
+from crypto.statements import auth_bytes
 from voting_server import i18n
 from voting_server.bounds import DEVICE_ID_MAX, DeviceId, Payload, Signature
 from voting_server.extensions import sessions, socketio
@@ -307,8 +307,7 @@ def _authenticate(sid: str, data: Any) -> dict[str, Any]:
             if device is None:
                 raise Refusal("unknown_device")
             key = KioskPublicKey.from_spki_b64(device.public_key)
-            statement = {"type": "kiosk-auth", "device": device.id, "challenge": pending.challenge}
-            if not key.verify(signature, canonical_bytes(statement)):
+            if not key.verify(signature, auth_bytes(device.id, pending.challenge)):
                 log.info("kiosk authentication failed: device %s seat %s", device.id, device.seat)
                 raise Refusal("bad_signature")
             member = devices.member_at_seat(db_session, device.body_id, device.seat)
