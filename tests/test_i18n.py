@@ -32,6 +32,7 @@ TEMPLATES = REPO / "voting_server" / "templates"
 SCRIPTS = [
     *sorted((REPO / "voting_server" / "static" / "js").glob("*.js")),
     *sorted((REPO / "kiosk_client" / "static" / "js").glob("*.js")),
+    *sorted((REPO / "kiosk_client" / "static" / "js").glob("kiosk/*.mjs")),
 ]
 VIEWS = [
     *sorted((REPO / "voting_server" / "views").glob("*.py")),

@@ -27,6 +27,9 @@ def client(sqlite_url: str) -> FlaskClient:
     [
         "/kiosk-static/js/sio.js",
         "/kiosk-static/js/kiosk.js",
+        "/kiosk-static/js/kiosk/statements.mjs",
+        "/kiosk-static/js/kiosk/storage.mjs",
+        "/kiosk-static/js/kiosk/ballots.mjs",
         "/static/js/screens.js",
         "/static/js/console.js",
         "/static/js/display.js",

@@ -30,13 +30,14 @@ from voting_server.views.security import allow_framing_by_this_server
 # application/javascript, which Werkzeug serves without a charset; text/* gets
 # "; charset=utf-8", which the Chinese strings in the scripts need.
 mimetypes.add_type("text/javascript", ".js")
+mimetypes.add_type("text/javascript", ".mjs")  # the kiosk's ES modules (kiosk_client/static/js/kiosk)
 mimetypes.add_type("application/manifest+json", ".webmanifest")  # the kiosk's full-screen manifest
 
 KIOSK_STATIC = Path(kiosk_client.__file__).resolve().parent / "static"
 
 bp = Blueprint("screens", __name__)
 
-# The kiosk's own scripts (sio.js, kiosk.js) live with the kiosk client.
+# The kiosk's own scripts (sio.js, kiosk.js, kiosk/*.mjs) live with the kiosk client.
 kiosk_static = Blueprint(
     "kiosk_static",
     __name__,

@@ -1,10 +1,12 @@
 /*
- * kiosk.js — the deputy's tablet: enrollment, connection proof, 签到, ballots.
+ * kiosk.js — the deputy's tablet: the screen flow of enrollment, connection
+ * proof, 签到 and ballots. An ES module; it leaves one job each to
+ *   kiosk/storage.mjs     the device record and its non-extractable key (IndexedDB),
+ *   kiosk/statements.mjs  what is signed (the twin of crypto/statements.py),
+ *   kiosk/ballots.mjs     how each vote kind's ballot is drawn and read.
  *
  * Protocol: docs/protocol.md. What is signed: docs/audit-log.md (canonical
- * JSON, ECDSA P-256 / SHA-256, raw r‖s, base64). The device key is generated
- * here with extractable=false and kept as a CryptoKey in IndexedDB: the page
- * can sign with it but nobody, not even this script, can read it out.
+ * JSON, ECDSA P-256 / SHA-256, raw r‖s, base64).
  *
  * Ballots: each submission gets a fresh nonce and is kept, unchanged, until
  * the server acknowledges it. A timeout or a reconnect resends the SAME
@@ -13,759 +15,609 @@
  * pending ballot lives in memory only: the choice is never written to the
  * tablet's storage.
  */
-(function () {
-  "use strict";
+import { ballotKind } from "./kiosk/ballots.mjs";
+import { authStatement, ballotSignatures, base64, newNonce, signStatement } from "./kiosk/statements.mjs";
+import { forgetDevice, generateDeviceKey, loadDevice, saveDevice } from "./kiosk/storage.mjs";
 
-  const S = window.Screens;
-  const t = S.t;
-  const el = S.el;
-  const $ = (id) => document.getElementById(id);
+const S = window.Screens;
+const t = S.t;
+const el = S.el;
+const $ = (id) => document.getElementById(id);
 
-  const SCREENS = ["insecure", "loading", "enroll", "connecting", "signin", "waiting", "vote",
-    "confirm", "sent", "result", "cancelled"];
-  const ACK_TIMEOUT_MS = 8000;
-  const BALLOT_RETRY_MS = 1500;
+const SCREENS = ["insecure", "loading", "enroll", "connecting", "signin", "waiting", "vote",
+  "confirm", "sent", "result", "cancelled"];
+const ACK_TIMEOUT_MS = 8000;
+const BALLOT_RETRY_MS = 1500;
 
-  let current = "loading";
-  let device = null; // {device, seat, server_key, keyPair}
-  let sio = null;
-  let authed = false; // this connection answered its challenge
-  let signedIn = false;
-  let present = false; // counted present (perhaps by staff): the PIN is still needed here
-  let member = null; // {name, seat}
-  let vote = null; // the public vote being shown (docs/protocol.md vote_opened)
-  let voteClosed = false;
-  let choice = null; // motion/evaluation: {subject: mark}; selection: [candidate ids]
-  let pending = null; // {vote, payload} sent but not yet acknowledged
-  let sending = false;
-  let receipt = null; // the last receipt for `vote`
-  let stopCountdown = () => {};
-  let documentAsked = 0; // counts requests for a document link: only the latest one opens
+let current = "loading";
+let device = null; // {device, seat, server_key, keyPair}
+let sio = null;
+let authed = false; // this connection answered its challenge
+let signedIn = false;
+let present = false; // counted present (perhaps by staff): the PIN is still needed here
+let member = null; // {name, seat}
+let vote = null; // the public vote being shown (docs/protocol.md vote_opened)
+let voteClosed = false;
+let choice = null; // the kind's (kiosk/ballots.mjs): {subject: mark} or [candidate ids]
+let pending = null; // {vote, payload} sent but not yet acknowledged
+let sending = false;
+let receipt = null; // the last receipt for `vote`
+let stopCountdown = () => {};
+let documentAsked = 0; // counts requests for a document link: only the latest one opens
 
-  // --- screens and messages ----------------------------------------------------------
+// --- screens and messages ----------------------------------------------------------
 
-  function show(name) {
-    closeDocument(); // a new screen (a vote opened, closed, cancelled) comes first
-    current = name;
-    SCREENS.forEach((s) => {
-      $("screen-" + s).hidden = s !== name;
+function show(name) {
+  closeDocument(); // a new screen (a vote opened, closed, cancelled) comes first
+  current = name;
+  SCREENS.forEach((s) => {
+    $("screen-" + s).hidden = s !== name;
+  });
+  window.scrollTo(0, 0);
+}
+
+function say(text, good) {
+  const box = $("message");
+  box.textContent = text || "";
+  box.className = "message " + (good ? "good" : "bad");
+}
+
+function sleep(ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+// --- enrollment ------------------------------------------------------------------------
+
+async function enroll(event) {
+  event.preventDefault();
+  const code = $("enroll-code").value.replace(/\s+/g, "");
+  if (!code) return;
+  $("enroll-button").disabled = true;
+  say(t("kiosk.enrolling"), true);
+  try {
+    const keyPair = await generateDeviceKey();
+    const spki = await crypto.subtle.exportKey("spki", keyPair.publicKey);
+    const response = await fetch("/api/kiosk/enroll", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ code: code, public_key: base64(spki) }),
+      credentials: "same-origin",
     });
-    window.scrollTo(0, 0);
-  }
-
-  function say(text, good) {
-    const box = $("message");
-    box.textContent = text || "";
-    box.className = "message " + (good ? "good" : "bad");
-  }
-
-  function sleep(ms) {
-    return new Promise((resolve) => setTimeout(resolve, ms));
-  }
-
-  // --- device storage (IndexedDB keeps CryptoKey objects, non-extractable) -------------
-
-  const DB_NAME = "voting-kiosk";
-  const STORE = "device";
-  const RECORD = "current";
-
-  function openDb() {
-    return new Promise((resolve, reject) => {
-      const request = indexedDB.open(DB_NAME, 1);
-      request.onupgradeneeded = () => request.result.createObjectStore(STORE);
-      request.onsuccess = () => resolve(request.result);
-      request.onerror = () => reject(request.error);
-    });
-  }
-
-  async function storeOp(mode, work) {
-    const db = await openDb();
-    return new Promise((resolve, reject) => {
-      const tx = db.transaction(STORE, mode);
-      const request = work(tx.objectStore(STORE));
-      tx.oncomplete = () => {
-        db.close();
-        resolve(request.result);
-      };
-      tx.onerror = () => reject(tx.error);
-    });
-  }
-
-  const loadDevice = () => storeOp("readonly", (s) => s.get(RECORD));
-  const saveDevice = (record) => storeOp("readwrite", (s) => s.put(record, RECORD));
-  const forgetDevice = () => storeOp("readwrite", (s) => s.delete(RECORD));
-
-  // --- canonical JSON and signatures (docs/audit-log.md) ---------------------------------
-
-  // Python's sort_keys orders by code point; JavaScript's default sort by UTF-16
-  // unit. They differ only beyond the BMP, but the bytes must match exactly.
-  function byCodePoint(a, b) {
-    const x = Array.from(a);
-    const y = Array.from(b);
-    for (let i = 0; i < Math.min(x.length, y.length); i++) {
-      const d = x[i].codePointAt(0) - y[i].codePointAt(0);
-      if (d) return d;
+    const data = await response.json().catch(() => ({}));
+    if (!response.ok || data.ok === false || !data.device) {
+      say(data.message || t("kiosk.enroll_failed", { status: response.status }));
+      return;
     }
-    return x.length - y.length;
+    device = { device: data.device, seat: data.seat, server_key: data.server_key, keyPair: keyPair };
+    await saveDevice(device);
+    $("enroll-code").value = "";
+    say(t("kiosk.enrolled", { seat: data.seat }), true);
+    if (data.pending) showPending(); // a replacement tablet: the presidium decides
+    connect();
+  } catch (e) {
+    say(t("kiosk.enroll_offline"));
+  } finally {
+    $("enroll-button").disabled = false;
   }
+}
 
-  /** json.dumps(v, sort_keys=True, separators=(",", ":"), ensure_ascii=False) */
-  function canonical(value) {
-    if (Array.isArray(value)) return "[" + value.map(canonical).join(",") + "]";
-    if (value !== null && typeof value === "object") {
-      return "{" + Object.keys(value).sort(byCodePoint)
-        .map((k) => JSON.stringify(k) + ":" + canonical(value[k])).join(",") + "}";
-    }
-    return JSON.stringify(value);
-  }
+async function reenroll() {
+  if (!window.confirm(t("kiosk.ask_reenroll"))) return;
+  if (sio) sio.close();
+  sio = null;
+  device = null;
+  await forgetDevice();
+  $("who").textContent = t("kiosk.title");
+  $("reenroll-box").hidden = true;
+  say("");
+  show("enroll");
+}
 
-  function base64(bytes) {
-    let text = "";
-    new Uint8Array(bytes).forEach((b) => {
-      text += String.fromCharCode(b);
-    });
-    return btoa(text);
-  }
+// --- connection ------------------------------------------------------------------------
 
-  /** 24 random bytes, base64url without padding: 32 characters (protocol: 22–64). */
-  function newNonce() {
-    return base64(crypto.getRandomValues(new Uint8Array(24)))
-      .replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-  }
-
-  async function sign(statement) {
-    const bytes = new TextEncoder().encode(canonical(statement));
-    const signature = await crypto.subtle.sign(
-      { name: "ECDSA", hash: "SHA-256" }, device.keyPair.privateKey, bytes);
-    return base64(signature); // WebCrypto's ECDSA output is already raw r‖s (64 bytes)
-  }
-
-  // --- enrollment ------------------------------------------------------------------------
-
-  async function enroll(event) {
-    event.preventDefault();
-    const code = $("enroll-code").value.replace(/\s+/g, "");
-    if (!code) return;
-    $("enroll-button").disabled = true;
-    say(t("kiosk.enrolling"), true);
-    try {
-      const keyPair = await crypto.subtle.generateKey(
-        { name: "ECDSA", namedCurve: "P-256" }, false, ["sign", "verify"]);
-      const spki = await crypto.subtle.exportKey("spki", keyPair.publicKey);
-      const response = await fetch("/api/kiosk/enroll", {
-        method: "POST",
-        headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({ code: code, public_key: base64(spki) }),
-        credentials: "same-origin",
-      });
-      const data = await response.json().catch(() => ({}));
-      if (!response.ok || data.ok === false || !data.device) {
-        say(data.message || t("kiosk.enroll_failed", { status: response.status }));
-        return;
-      }
-      device = { device: data.device, seat: data.seat, server_key: data.server_key, keyPair: keyPair };
-      await saveDevice(device);
-      $("enroll-code").value = "";
-      say(t("kiosk.enrolled", { seat: data.seat }), true);
-      if (data.pending) showPending(); // a replacement tablet: the presidium decides
-      connect();
-    } catch (e) {
-      say(t("kiosk.enroll_offline"));
-    } finally {
-      $("enroll-button").disabled = false;
-    }
-  }
-
-  async function reenroll() {
-    if (!window.confirm(t("kiosk.ask_reenroll"))) return;
-    if (sio) sio.close();
-    sio = null;
-    device = null;
-    await forgetDevice();
-    $("who").textContent = t("kiosk.title");
-    $("reenroll-box").hidden = true;
-    say("");
-    show("enroll");
-  }
-
-  // --- connection ------------------------------------------------------------------------
-
-  function connect() {
-    show("connecting");
-    sio = new window.SioClient({ auth: () => ({ device: device.device }) });
-    S.bindConnection(sio, $("conn"));
-    sio.on("challenge", onChallenge);
-    sio.on("disconnect", () => {
-      authed = false;
-    });
-    sio.on("connect_error", (err) => {
-      if (err && err.error === "device_pending") {
-        // Refused until the presidium confirms this replacement; sio.js keeps retrying.
-        showPending();
-        return;
-      }
-      say((err && err.message) || t("kiosk.refused"));
-      $("reenroll-box").hidden = false;
-      show("connecting");
-    });
-    sio.on("attendance", onAttendanceEvent);
-    sio.on("vote_opened", onVoteOpened);
-    sio.on("result", onResult);
-    sio.on("vote_cancelled", onVoteCancelled);
-    sio.on("announced", onAnnounced);
-    sio.connect();
-  }
-
-  async function onChallenge(data) {
+function connect() {
+  show("connecting");
+  sio = new window.SioClient({ auth: () => ({ device: device.device }) });
+  S.bindConnection(sio, $("conn"));
+  sio.on("challenge", onChallenge);
+  sio.on("disconnect", () => {
     authed = false;
-    let answer;
-    try {
-      const signature = await sign({ type: "kiosk-auth", device: device.device, challenge: data.challenge });
-      answer = await sio.emitWithAck("authenticate", { device: device.device, signature: signature },
-        ACK_TIMEOUT_MS);
-    } catch (e) {
-      say(S.problem(e));
-      return; // the next connection brings a new challenge
-    }
-    if (!answer || !answer.ok) {
-      say(S.problem(answer));
-      if (answer && (answer.error === "unknown_device" || answer.error === "bad_signature")) {
-        $("reenroll-box").hidden = false;
-      }
-      show("connecting");
+  });
+  sio.on("connect_error", (err) => {
+    if (err && err.error === "device_pending") {
+      // Refused until the presidium confirms this replacement; sio.js keeps retrying.
+      showPending();
       return;
     }
-    authed = true;
-    if (answer.seat) device.seat = answer.seat;
-    member = answer.member || member;
-    if (current === "connecting") say("");
-    if (answer.state) applyState(answer.state);
-    else await refreshState(); // a server that does not put the state in the answer
-    sendPending(); // a ballot sent before the connection dropped: resend it unchanged
-  }
+    say((err && err.message) || t("kiosk.refused"));
+    $("reenroll-box").hidden = false;
+    show("connecting");
+  });
+  sio.on("attendance", onAttendanceEvent);
+  sio.on("vote_opened", onVoteOpened);
+  sio.on("result", onResult);
+  sio.on("vote_cancelled", onVoteCancelled);
+  sio.on("announced", onAnnounced);
+  sio.connect();
+}
 
-  function showPending() {
-    $("waiting-heading").textContent = t("kiosk.pending_heading");
-    $("waiting-text").textContent = t("kiosk.pending_text");
-    $("waiting-attendance").textContent = "";
-    say("");
+async function onChallenge(data) {
+  authed = false;
+  let answer;
+  try {
+    const signature = await signStatement(device.keyPair.privateKey, authStatement(device.device, data.challenge));
+    answer = await sio.emitWithAck("authenticate", { device: device.device, signature: signature },
+      ACK_TIMEOUT_MS);
+  } catch (e) {
+    say(S.problem(e));
+    return; // the next connection brings a new challenge
+  }
+  if (!answer || !answer.ok) {
+    say(S.problem(answer));
+    if (answer && (answer.error === "unknown_device" || answer.error === "bad_signature")) {
+      $("reenroll-box").hidden = false;
+    }
+    show("connecting");
+    return;
+  }
+  authed = true;
+  if (answer.seat) device.seat = answer.seat;
+  member = answer.member || member;
+  if (current === "connecting") say("");
+  if (answer.state) applyState(answer.state);
+  else await refreshState(); // a server that does not put the state in the answer
+  sendPending(); // a ballot sent before the connection dropped: resend it unchanged
+}
+
+function showPending() {
+  $("waiting-heading").textContent = t("kiosk.pending_heading");
+  $("waiting-text").textContent = t("kiosk.pending_text");
+  $("waiting-attendance").textContent = "";
+  say("");
+  show("waiting");
+}
+
+function showWho() {
+  $("who").textContent = member && member.name
+    ? t("kiosk.seat_name", { seat: device.seat, name: member.name }) : t("kiosk.seat", { seat: device.seat });
+}
+
+/** A snapshot from the server (authenticate, state): choose the screen. */
+function applyState(state) {
+  if (state.member) member = state.member;
+  showWho();
+  if (state.attendance) onAttendance(state.attendance);
+  if (!state.sitting) {
+    $("waiting-heading").textContent = t("kiosk.no_sitting_heading");
+    $("waiting-text").textContent = t("kiosk.no_sitting_text");
     show("waiting");
+    return;
   }
-
-  function showWho() {
-    $("who").textContent = member && member.name
-      ? t("kiosk.seat_name", { seat: device.seat, name: member.name }) : t("kiosk.seat", { seat: device.seat });
+  $("waiting-heading").textContent = t("kiosk.signed_in_heading");
+  $("waiting-text").textContent = t("kiosk.wait_text");
+  signedIn = Boolean(state.signed_in);
+  present = Boolean(state.present);
+  const open = state.open_vote;
+  if (!signedIn) {
+    showSignIn(open);
+    return;
   }
-
-  /** A snapshot from the server (authenticate, state): choose the screen. */
-  function applyState(state) {
-    if (state.member) member = state.member;
-    showWho();
-    if (state.attendance) onAttendance(state.attendance);
-    if (!state.sitting) {
-      $("waiting-heading").textContent = t("kiosk.no_sitting_heading");
-      $("waiting-text").textContent = t("kiosk.no_sitting_text");
-      show("waiting");
-      return;
-    }
-    $("waiting-heading").textContent = t("kiosk.signed_in_heading");
-    $("waiting-text").textContent = t("kiosk.wait_text");
-    signedIn = Boolean(state.signed_in);
-    present = Boolean(state.present);
-    const open = state.open_vote;
-    if (!signedIn) {
-      showSignIn(open);
-      return;
-    }
-    if (open) {
-      if (pending && pending.vote === open.id) showSent();
-      else if (vote && vote.id === open.id && ["vote", "confirm", "sent"].indexOf(current) >= 0) {
-        vote = open; // same vote, keep what the deputy was doing
-        if (current === "vote") renderVote();
-      } else startVote(open);
-      return;
-    }
-    if (vote && !pending && (current === "result" || current === "cancelled")) return;
-    show("waiting");
+  if (open) {
+    if (pending && pending.vote === open.id) showSent();
+    else if (vote && vote.id === open.id && ["vote", "confirm", "sent"].indexOf(current) >= 0) {
+      vote = open; // same vote, keep what the deputy was doing
+      if (current === "vote") renderVote();
+    } else startVote(open);
+    return;
   }
+  if (vote && !pending && (current === "result" || current === "cancelled")) return;
+  show("waiting");
+}
 
-  function onAttendance(q) {
-    $("waiting-attendance").textContent = t("kiosk.attendance", q);
+function onAttendance(q) {
+  $("waiting-attendance").textContent = t("kiosk.attendance", q);
+}
+
+function onAttendanceEvent(q) {
+  onAttendance(q);
+  // Staff may have signed this seat in (代为签到) while the PIN screen was up.
+  if (current === "signin" && authed && !$("pin").value) refreshState();
+}
+
+// --- 签到 -------------------------------------------------------------------------------
+
+function showSignIn(openVote) {
+  $("signin-member").textContent = member && member.name
+    ? t("kiosk.seat_name", { seat: device.seat, name: member.name }) : t("kiosk.seat", { seat: device.seat });
+  $("signin-vote-open").hidden = !openVote;
+  // 代为签到 counted the deputy present; only their own PIN here lets this tablet vote.
+  $("signin-proxy").hidden = !present;
+  show("signin");
+  $("pin").focus();
+}
+
+function buildKeypad() {
+  const pad = $("keypad");
+  const press = (key) => {
+    const pin = $("pin");
+    if (key === "clear") pin.value = "";
+    else if (key === "back") pin.value = pin.value.slice(0, -1);
+    else if (pin.value.length < 12) pin.value += key;
+  };
+  const label = { clear: t("kiosk.key_clear"), back: t("kiosk.key_back") };
+  ["1", "2", "3", "4", "5", "6", "7", "8", "9", "clear", "0", "back"].forEach((key) => {
+    pad.appendChild(el("button", { type: "button", onclick: () => press(key) }, label[key] || key));
+  });
+}
+
+async function signIn(event) {
+  event.preventDefault();
+  const pin = $("pin").value;
+  if (!/^[0-9]{4,12}$/.test(pin)) {
+    say(t("kiosk.pin_format"));
+    return;
   }
-
-  function onAttendanceEvent(q) {
-    onAttendance(q);
-    // Staff may have signed this seat in (代为签到) while the PIN screen was up.
-    if (current === "signin" && authed && !$("pin").value) refreshState();
-  }
-
-  // --- 签到 -------------------------------------------------------------------------------
-
-  function showSignIn(openVote) {
-    $("signin-member").textContent = member && member.name
-      ? t("kiosk.seat_name", { seat: device.seat, name: member.name }) : t("kiosk.seat", { seat: device.seat });
-    $("signin-vote-open").hidden = !openVote;
-    // 代为签到 counted the deputy present; only their own PIN here lets this tablet vote.
-    $("signin-proxy").hidden = !present;
-    show("signin");
-    $("pin").focus();
-  }
-
-  function buildKeypad() {
-    const pad = $("keypad");
-    const press = (key) => {
-      const pin = $("pin");
-      if (key === "clear") pin.value = "";
-      else if (key === "back") pin.value = pin.value.slice(0, -1);
-      else if (pin.value.length < 12) pin.value += key;
-    };
-    const label = { clear: t("kiosk.key_clear"), back: t("kiosk.key_back") };
-    ["1", "2", "3", "4", "5", "6", "7", "8", "9", "clear", "0", "back"].forEach((key) => {
-      pad.appendChild(el("button", { type: "button", onclick: () => press(key) }, label[key] || key));
-    });
-  }
-
-  async function signIn(event) {
-    event.preventDefault();
-    const pin = $("pin").value;
-    if (!/^[0-9]{4,12}$/.test(pin)) {
-      say(t("kiosk.pin_format"));
-      return;
-    }
-    $("signin-button").disabled = true;
-    try {
-      const answer = await sio.emitWithAck("sign_in", { pin: pin }, ACK_TIMEOUT_MS);
-      $("pin").value = "";
-      if (answer.ok || answer.error === "already_signed_in") {
-        signedIn = true;
-        say(t("kiosk.signed_in"), true);
-        await refreshState();
-      } else {
-        say(S.problem(answer));
-      }
-    } catch (e) {
-      say(S.problem(e));
-    } finally {
-      $("signin-button").disabled = false;
-    }
-  }
-
-  async function refreshState() {
-    try {
-      const answer = await sio.emitWithAck("state", {}, ACK_TIMEOUT_MS);
-      if (answer.ok) {
-        applyState(answer.state);
-        return;
-      }
-      say(S.problem(answer));
-    } catch (e) {
-      say(S.problem(e));
-    }
-    // Still without a screen to show (e.g. right after connecting): try again shortly.
-    if (current === "connecting" && authed) setTimeout(refreshState, 3000);
-  }
-
-  // --- the open vote ---------------------------------------------------------------------
-
-  function onVoteOpened(v) {
-    if (!authed) return;
-    if (!signedIn) {
-      showSignIn(v);
-      return;
-    }
-    say("");
-    startVote(v);
-  }
-
-  function startVote(v) {
-    if (!vote || vote.id !== v.id) {
-      choice = v.kind === "selection" ? [] : {};
-      receipt = null;
-    }
-    vote = v;
-    voteClosed = false;
-    $("vote-title").textContent = v.title;
-    // The agenda item (议程) the vote belongs to, with its explanation for the deputy.
-    const item = v.agenda_item || {};
-    $("vote-agenda").textContent = item.title
-      ? (item.position
-        ? t("kiosk.agenda_item_n", { n: item.position, title: item.title })
-        : t("kiosk.agenda_item", { title: item.title }))
-      : "";
-    $("vote-document-text").textContent = item.description || "";
-    $("vote-document").hidden = !item.description;
-    renderDocuments(item.documents || []);
-    $("vote-kind").textContent = t("kiosk.vote_kind", {
-      kind: S.KIND[v.kind],
-      ballot: v.secret ? t("kiosk.secret") : t("kiosk.named"),
-      policy: v.key_policy === "last_press" ? t("kiosk.can_change") : t("kiosk.final"),
-    });
-    stopCountdown();
-    stopCountdown = S.countdown($("vote-countdown"), v.closes_at);
-    renderVote();
-    show("vote");
-  }
-
-  // --- the agenda item's documents (议程文件) ---------------------------------------------
-
-  /** One large button per document; pressing it asks for a link (document_link). */
-  function renderDocuments(docs) {
-    const list = $("vote-documents-list");
-    list.textContent = "";
-    docs.forEach((d) => {
-      list.appendChild(el("button", {
-        type: "button", id: "document-open-" + d.id, class: "document-open",
-        onclick: () => openDocument(d),
-      }, d.title));
-    });
-    $("vote-documents").hidden = docs.length === 0;
-  }
-
-  async function openDocument(d) {
-    const asked = ++documentAsked;
-    say(t("kiosk.document_opening"), true);
-    let answer;
-    try {
-      answer = await sio.emitWithAck("document_link", { document: d.id }, ACK_TIMEOUT_MS);
-    } catch (e) {
-      if (asked === documentAsked) say(S.problem(e));
-      return;
-    }
-    if (asked !== documentAsked) return; // another document asked for, or the screen changed
-    if (!answer || !answer.ok) {
-      say(S.problem(answer));
-      return;
-    }
-    say("");
-    $("document-title").textContent = d.title;
-    $("document-frame").src = answer.url;
-    $("document-overlay").hidden = false;
-    document.body.classList.add("document-shown"); // the vote screen must not scroll underneath
-    $("document-back").focus();
-  }
-
-  function closeDocument() {
-    documentAsked++; // a link still on its way must not open over the new screen
-    if ($("document-overlay").hidden) return;
-    $("document-overlay").hidden = true;
-    document.body.classList.remove("document-shown");
-    $("document-frame").src = "about:blank";
-  }
-
-  function options() {
-    return vote.kind === "selection" ? vote.candidates : vote.subjects;
-  }
-
-  function renderVote() {
-    const body = $("vote-body");
-    body.textContent = "";
-    if (vote.kind === "selection") renderSelection(body);
-    else renderMarks(body, vote.kind === "evaluation" ? S.EVALUATION_MARKS : S.MOTION_MARKS);
-    updateNext();
-  }
-
-  /** Motion and evaluation: one row of three large keys per subject. */
-  function renderMarks(body, marks) {
-    options().forEach((subject) => {
-      const row = el("div", { class: "marks" + (choice[subject.id] ? " marked" : "") });
-      marks.forEach((mark) => {
-        const chosen = choice[subject.id] === mark.id;
-        row.appendChild(el("button", {
-          type: "button",
-          class: "mark " + mark.cls + (chosen ? " chosen" : ""),
-          "aria-pressed": chosen ? "true" : "false",
-          onclick: () => {
-            choice[subject.id] = mark.id;
-            say("");
-            renderVote();
-          },
-        }, mark.label));
-      });
-      body.appendChild(el("div", { class: "subject" },
-        el("div", { class: "subject-title" }, subject.title), row));
-    });
-  }
-
-  /** Selection: a checklist that refuses a choice beyond the N seats. */
-  function renderSelection(body) {
-    const seats = vote.seats;
-    body.appendChild(el("p", { class: "counter", id: "selection-counter" },
-      t("kiosk.selection_counter", { n: choice.length, seats: seats })));
-    vote.candidates.forEach((candidate, index) => {
-      const chosen = choice.indexOf(candidate.id) >= 0;
-      body.appendChild(el("button", {
-        type: "button",
-        class: "candidate" + (chosen ? " chosen" : ""),
-        "aria-pressed": chosen ? "true" : "false",
-        onclick: () => {
-          if (chosen) {
-            choice = choice.filter((id) => id !== candidate.id);
-            say("");
-          } else if (choice.length >= seats) {
-            // Said twice: at the top of the page and in the counter that stays in view.
-            const refused = t("kiosk.selection_full", { seats: seats });
-            say(refused);
-            const counter = $("selection-counter");
-            if (!counter.querySelector(".refused")) counter.appendChild(el("span", { class: "refused" }, refused));
-            return;
-          } else {
-            choice.push(candidate.id);
-            say("");
-          }
-          renderVote();
-        },
-      }, el("span", { class: "box" }, chosen ? "✔" : ""), (index + 1) + ". " + candidate.title));
-    });
-  }
-
-  function updateNext() {
-    const next = $("vote-next");
-    if (vote.kind === "selection") {
-      next.disabled = false;
-      return;
-    }
-    const missing = options().filter((s) => !choice[s.id]).length;
-    next.disabled = missing > 0;
-    next.textContent = missing > 0 ? t("kiosk.missing", { n: missing }) : t("kiosk.next");
-  }
-
-  function markLabel(markId) {
-    const all = S.MOTION_MARKS.concat(S.EVALUATION_MARKS);
-    return (all.find((m) => m.id === markId) || { label: markId }).label;
-  }
-
-  function showConfirm() {
-    if (voteClosed) return;
-    $("confirm-title").textContent = vote.title;
-    const list = $("confirm-summary");
-    list.textContent = "";
-    if (vote.kind === "selection") {
-      const picked = vote.candidates.filter((c) => choice.indexOf(c.id) >= 0);
-      list.appendChild(el("li", null, el("strong", null,
-        picked.length ? t("kiosk.picked", { n: picked.length, seats: vote.seats }) : t("kiosk.picked_none"))));
-      picked.forEach((c) => list.appendChild(el("li", null, c.title)));
+  $("signin-button").disabled = true;
+  try {
+    const answer = await sio.emitWithAck("sign_in", { pin: pin }, ACK_TIMEOUT_MS);
+    $("pin").value = "";
+    if (answer.ok || answer.error === "already_signed_in") {
+      signedIn = true;
+      say(t("kiosk.signed_in"), true);
+      await refreshState();
     } else {
-      options().forEach((s) => {
-        list.appendChild(el("li", null, t("kiosk.subject_mark", { title: s.title }),
-          el("strong", null, markLabel(choice[s.id]))));
-      });
-    }
-    $("confirm-policy").textContent = vote.key_policy === "last_press"
-      ? t("kiosk.policy_last") : t("kiosk.policy_first");
-    say("");
-    show("confirm");
-  }
-
-  function ballotOf() {
-    if (vote.kind === "selection") {
-      return vote.candidates.map((c) => c.id).filter((id) => choice.indexOf(id) >= 0);
-    }
-    const ballot = {};
-    options().forEach((s) => {
-      if (choice[s.id]) ballot[s.id] = choice[s.id];
-    });
-    return ballot;
-  }
-
-  async function submit() {
-    if (voteClosed || pending) return;
-    $("confirm-send").disabled = true;
-    try {
-      const ballot = ballotOf();
-      const statement = { vote: vote.id, seat: device.seat, nonce: newNonce() };
-      const signature = await sign(Object.assign({ type: "ballot", ballot: ballot }, statement));
-      const participation = await sign(Object.assign({ type: "participation" }, statement));
-      pending = {
-        vote: vote.id,
-        payload: { vote: vote.id, nonce: statement.nonce, ballot: ballot,
-          signature: signature, participation_signature: participation },
-      };
-    } catch (e) {
-      say(t("kiosk.sign_failed"));
-      return;
-    } finally {
-      $("confirm-send").disabled = false;
-    }
-    showSent();
-    sendPending();
-  }
-
-  function showSent(note) {
-    const waiting = Boolean(pending);
-    $("sent-heading").textContent = waiting ? t("kiosk.sending") : receipt ? t("kiosk.sent") : t("kiosk.voted");
-    $("sent-receipt").hidden = waiting || !receipt;
-    if (receipt && !waiting) {
-      const box = $("sent-receipt");
-      box.textContent = "";
-      box.appendChild(el("div", { class: "big" }, t("kiosk.receipt", { entry: receipt.entry })));
-      box.appendChild(el("div", null, t("kiosk.receipt_press", { press: receipt.press,
-        hash: receipt.entry_hash.slice(0, 12) })));
-      if (receipt.secret) box.appendChild(el("div", { class: "muted" }, t("kiosk.receipt_secret")));
-    }
-    const canChange = !waiting && !voteClosed && vote && vote.key_policy === "last_press";
-    $("sent-change").hidden = !canChange;
-    $("sent-policy").textContent = note || (waiting ? t("kiosk.wait_here")
-      : canChange ? t("kiosk.change_until_close") : t("kiosk.wait_close"));
-    if (!vote || !vote.closes_at || voteClosed) $("sent-countdown").hidden = true;
-    else {
-      stopCountdown();
-      stopCountdown = S.countdown($("sent-countdown"), vote.closes_at);
-    }
-    if (current !== "result" && current !== "cancelled") show("sent");
-  }
-
-  /** Send the pending ballot until the server answers it; resend the same payload. */
-  async function sendPending() {
-    if (sending) return;
-    sending = true;
-    try {
-      while (pending && authed && sio && sio.connected) {
-        let answer;
-        try {
-          answer = await sio.emitWithAck("ballot", pending.payload, ACK_TIMEOUT_MS);
-        } catch (e) {
-          if (e.code === "timeout") {
-            showSent(t("kiosk.resending"));
-            continue;
-          }
-          showSent(t("kiosk.resend_later"));
-          break; // onChallenge calls sendPending again after the reconnect
-        }
-        const sent = pending;
-        if (answer.ok) {
-          pending = null;
-          onReceipt(sent, answer.receipt);
-        } else if (answer.retry) {
-          showSent(t("kiosk.busy"));
-          await sleep(BALLOT_RETRY_MS);
-        } else {
-          pending = null;
-          onRefused(sent, answer);
-        }
-      }
-    } finally {
-      sending = false;
-    }
-  }
-
-  function onReceipt(sent, r) {
-    if (!vote || vote.id !== sent.vote) return;
-    receipt = r;
-    say("");
-    showSent();
-  }
-
-  function onRefused(sent, answer) {
-    if (answer.error === "already_voted") {
       say(S.problem(answer));
-      showSent();
-      return;
     }
-    if (answer.error === "vote_not_open") {
-      say(t("kiosk.too_late"));
-      return;
-    }
-    if (answer.error === "not_signed_in" || answer.error === "pin_required") {
-      signedIn = false;
-      say(S.problem(answer));
-      showSignIn(vote);
+  } catch (e) {
+    say(S.problem(e));
+  } finally {
+    $("signin-button").disabled = false;
+  }
+}
+
+async function refreshState() {
+  try {
+    const answer = await sio.emitWithAck("state", {}, ACK_TIMEOUT_MS);
+    if (answer.ok) {
+      applyState(answer.state);
       return;
     }
     say(S.problem(answer));
-    if (vote && vote.id === sent.vote && !voteClosed) show("vote");
+  } catch (e) {
+    say(S.problem(e));
   }
+  // Still without a screen to show (e.g. right after connecting): try again shortly.
+  if (current === "connecting" && authed) setTimeout(refreshState, 3000);
+}
 
-  // --- end of a vote ---------------------------------------------------------------------
+// --- the open vote ---------------------------------------------------------------------
 
-  // The result closes the vote on the tablet: the server sends tablets no separate
-  // vote_closed (one frame per tablet at the moment the whole hall waits for).
-  function onResult(data) {
-    if (vote && vote.id === data.vote) {
-      voteClosed = true;
-      stopCountdown();
-      $("sent-change").hidden = true;
-      if (!pending) say("");
-    }
-    if (!signedIn || !authed) return;
-    const shown = vote && vote.id === data.vote ? vote : { id: data.vote, title: data.title };
-    if (!vote || vote.id !== data.vote) vote = shown;
-    voteClosed = true;
-    stopCountdown();
-    $("result-title").textContent = shown.title || data.title || "";
-    $("result-body").textContent = "";
-    $("result-body").appendChild(S.renderResult(shown, data.result));
-    show("result");
+function onVoteOpened(v) {
+  if (!authed) return;
+  if (!signedIn) {
+    showSignIn(v);
+    return;
   }
+  say("");
+  startVote(v);
+}
 
-  function onAnnounced(data) {
-    if (current === "result" && vote && vote.id === data.vote) {
-      $("result-body").appendChild(el("p", { class: "banner banner-good" }, t("kiosk.announced")));
-    }
+function startVote(v) {
+  if (!vote || vote.id !== v.id) {
+    choice = ballotKind(v).empty();
+    receipt = null;
   }
+  vote = v;
+  voteClosed = false;
+  $("vote-title").textContent = v.title;
+  // The agenda item (议程) the vote belongs to, with its explanation for the deputy.
+  const item = v.agenda_item || {};
+  $("vote-agenda").textContent = item.title
+    ? (item.position
+      ? t("kiosk.agenda_item_n", { n: item.position, title: item.title })
+      : t("kiosk.agenda_item", { title: item.title }))
+    : "";
+  $("vote-document-text").textContent = item.description || "";
+  $("vote-document").hidden = !item.description;
+  renderDocuments(item.documents || []);
+  $("vote-kind").textContent = t("kiosk.vote_kind", {
+    kind: S.KIND[v.kind],
+    ballot: v.secret ? t("kiosk.secret") : t("kiosk.named"),
+    policy: v.key_policy === "last_press" ? t("kiosk.can_change") : t("kiosk.final"),
+  });
+  stopCountdown();
+  stopCountdown = S.countdown($("vote-countdown"), v.closes_at);
+  renderVote();
+  show("vote");
+}
 
-  function onVoteCancelled(data) {
-    if (!vote || vote.id !== data.vote) return;
-    voteClosed = true;
-    pending = null; // the server refuses ballots for a cancelled vote: nothing to resend
-    stopCountdown();
-    if (!signedIn) return;
-    $("cancelled-reason").textContent = data.reason ? t("reason", { reason: data.reason }) : "";
-    say("");
-    show("cancelled");
+// --- the agenda item's documents (议程文件) ---------------------------------------------
+
+/** One large button per document; pressing it asks for a link (document_link). */
+function renderDocuments(docs) {
+  const list = $("vote-documents-list");
+  list.textContent = "";
+  docs.forEach((d) => {
+    list.appendChild(el("button", {
+      type: "button", id: "document-open-" + d.id, class: "document-open",
+      onclick: () => openDocument(d),
+    }, d.title));
+  });
+  $("vote-documents").hidden = docs.length === 0;
+}
+
+async function openDocument(d) {
+  const asked = ++documentAsked;
+  say(t("kiosk.document_opening"), true);
+  let answer;
+  try {
+    answer = await sio.emitWithAck("document_link", { document: d.id }, ACK_TIMEOUT_MS);
+  } catch (e) {
+    if (asked === documentAsked) say(S.problem(e));
+    return;
   }
-
-  // --- the venue CA (docs/tls.md) --------------------------------------------------------
-
-  /** The enrollment QR code carries the venue CA's fingerprint (#…&caf=): say so if this
-   * server serves under another CA, and show the server's for checking by eye. */
-  /** Show the server's CA fingerprint; warn when the QR code's (``expected``) differs. */
-  function checkVenueCa(expected) {
-    const box = $("enroll-ca");
-    if (!expected || !box) return;
-    box.hidden = false;
-    if (expected !== box.dataset.serverCa) say(t("kiosk.ca_mismatch"));
+  if (asked !== documentAsked) return; // another document asked for, or the screen changed
+  if (!answer || !answer.ok) {
+    say(S.problem(answer));
+    return;
   }
+  say("");
+  $("document-title").textContent = d.title;
+  $("document-frame").src = answer.url;
+  $("document-overlay").hidden = false;
+  document.body.classList.add("document-shown"); // the vote screen must not scroll underneath
+  $("document-back").focus();
+}
 
-  // --- start -----------------------------------------------------------------------------
+function closeDocument() {
+  documentAsked++; // a link still on its way must not open over the new screen
+  if ($("document-overlay").hidden) return;
+  $("document-overlay").hidden = true;
+  document.body.classList.remove("document-shown");
+  $("document-frame").src = "about:blank";
+}
 
-  async function start() {
-    buildKeypad();
-    $("enroll-form").addEventListener("submit", enroll);
-    $("signin-form").addEventListener("submit", signIn);
-    $("reenroll-button").addEventListener("click", reenroll);
-    $("vote-next").addEventListener("click", showConfirm);
-    $("confirm-back").addEventListener("click", () => show("vote"));
-    $("document-back").addEventListener("click", closeDocument);
-    $("confirm-send").addEventListener("click", submit);
-    $("sent-change").addEventListener("click", () => {
-      if (voteClosed) return;
+/** What a kind's renderer (kiosk/ballots.mjs) may read and change. */
+function ballotUi() {
+  return {
+    S: S,
+    vote: vote,
+    choice: choice,
+    say: say,
+    choose: (next) => {
+      choice = next;
       renderVote();
-      show("vote");
-    });
-    if (!window.isSecureContext || !window.crypto || !window.crypto.subtle || !window.indexedDB) {
-      show("insecure");
-      return;
-    }
-    try {
-      device = await loadDevice();
-    } catch (e) {
-      device = null;
-    }
-    // The seat's QR code opens BASE_URL/kiosk#enroll=CODE (docs/protocol.md): the code
-    // is filled in for staff to confirm with 登记. The fragment is then removed from the
-    // address bar; it never reaches the server's logs.
-    // It may carry the venue CA's fingerprint too (#enroll=CODE&caf=HEX, docs/tls.md).
-    const fragment = new URLSearchParams(window.location.hash.slice(1));
-    const scanned = /^[A-Za-z0-9-]{4,40}$/.test(fragment.get("enroll") || "") ? fragment.get("enroll") : null;
-    const venueCa = (fragment.get("caf") || "").toLowerCase();
-    if (window.location.hash) history.replaceState(null, "", window.location.pathname + window.location.search);
-    if (device && device.keyPair && device.device) connect();
-    else {
-      if (scanned) $("enroll-code").value = scanned.toUpperCase();
-      show("enroll");
-      checkVenueCa(venueCa);
-    }
-  }
+    },
+  };
+}
 
-  start();
-})();
+function renderVote() {
+  const body = $("vote-body");
+  body.textContent = "";
+  ballotKind(vote).render(body, ballotUi());
+  updateNext();
+}
+
+function updateNext() {
+  const next = $("vote-next");
+  const missing = ballotKind(vote).missing(vote, choice);
+  if (missing === null) {
+    next.disabled = false;
+    return;
+  }
+  next.disabled = missing > 0;
+  next.textContent = missing > 0 ? t("kiosk.missing", { n: missing }) : t("kiosk.next");
+}
+
+function showConfirm() {
+  if (voteClosed) return;
+  $("confirm-title").textContent = vote.title;
+  const list = $("confirm-summary");
+  list.textContent = "";
+  ballotKind(vote).summarize(list, ballotUi());
+  $("confirm-policy").textContent = vote.key_policy === "last_press"
+    ? t("kiosk.policy_last") : t("kiosk.policy_first");
+  say("");
+  show("confirm");
+}
+
+async function submit() {
+  if (voteClosed || pending) return;
+  $("confirm-send").disabled = true;
+  try {
+    const ballot = ballotKind(vote).ballot(vote, choice);
+    const nonce = newNonce();
+    const signed = await ballotSignatures(device.keyPair.privateKey, vote.id, device.seat, nonce, ballot);
+    pending = {
+      vote: vote.id,
+      payload: { vote: vote.id, nonce: nonce, ballot: ballot,
+        signature: signed.signature, participation_signature: signed.participation_signature },
+    };
+  } catch (e) {
+    say(t("kiosk.sign_failed"));
+    return;
+  } finally {
+    $("confirm-send").disabled = false;
+  }
+  showSent();
+  sendPending();
+}
+
+function showSent(note) {
+  const waiting = Boolean(pending);
+  $("sent-heading").textContent = waiting ? t("kiosk.sending") : receipt ? t("kiosk.sent") : t("kiosk.voted");
+  $("sent-receipt").hidden = waiting || !receipt;
+  if (receipt && !waiting) {
+    const box = $("sent-receipt");
+    box.textContent = "";
+    box.appendChild(el("div", { class: "big" }, t("kiosk.receipt", { entry: receipt.entry })));
+    box.appendChild(el("div", null, t("kiosk.receipt_press", { press: receipt.press,
+      hash: receipt.entry_hash.slice(0, 12) })));
+    if (receipt.secret) box.appendChild(el("div", { class: "muted" }, t("kiosk.receipt_secret")));
+  }
+  const canChange = !waiting && !voteClosed && vote && vote.key_policy === "last_press";
+  $("sent-change").hidden = !canChange;
+  $("sent-policy").textContent = note || (waiting ? t("kiosk.wait_here")
+    : canChange ? t("kiosk.change_until_close") : t("kiosk.wait_close"));
+  if (!vote || !vote.closes_at || voteClosed) $("sent-countdown").hidden = true;
+  else {
+    stopCountdown();
+    stopCountdown = S.countdown($("sent-countdown"), vote.closes_at);
+  }
+  if (current !== "result" && current !== "cancelled") show("sent");
+}
+
+/** Send the pending ballot until the server answers it; resend the same payload. */
+async function sendPending() {
+  if (sending) return;
+  sending = true;
+  try {
+    while (pending && authed && sio && sio.connected) {
+      let answer;
+      try {
+        answer = await sio.emitWithAck("ballot", pending.payload, ACK_TIMEOUT_MS);
+      } catch (e) {
+        if (e.code === "timeout") {
+          showSent(t("kiosk.resending"));
+          continue;
+        }
+        showSent(t("kiosk.resend_later"));
+        break; // onChallenge calls sendPending again after the reconnect
+      }
+      const sent = pending;
+      if (answer.ok) {
+        pending = null;
+        onReceipt(sent, answer.receipt);
+      } else if (answer.retry) {
+        showSent(t("kiosk.busy"));
+        await sleep(BALLOT_RETRY_MS);
+      } else {
+        pending = null;
+        onRefused(sent, answer);
+      }
+    }
+  } finally {
+    sending = false;
+  }
+}
+
+function onReceipt(sent, r) {
+  if (!vote || vote.id !== sent.vote) return;
+  receipt = r;
+  say("");
+  showSent();
+}
+
+function onRefused(sent, answer) {
+  if (answer.error === "already_voted") {
+    say(S.problem(answer));
+    showSent();
+    return;
+  }
+  if (answer.error === "vote_not_open") {
+    say(t("kiosk.too_late"));
+    return;
+  }
+  if (answer.error === "not_signed_in" || answer.error === "pin_required") {
+    signedIn = false;
+    say(S.problem(answer));
+    showSignIn(vote);
+    return;
+  }
+  say(S.problem(answer));
+  if (vote && vote.id === sent.vote && !voteClosed) show("vote");
+}
+
+// --- end of a vote ---------------------------------------------------------------------
+
+// The result closes the vote on the tablet: the server sends tablets no separate
+// vote_closed (one frame per tablet at the moment the whole hall waits for).
+function onResult(data) {
+  if (vote && vote.id === data.vote) {
+    voteClosed = true;
+    stopCountdown();
+    $("sent-change").hidden = true;
+    if (!pending) say("");
+  }
+  if (!signedIn || !authed) return;
+  const shown = vote && vote.id === data.vote ? vote : { id: data.vote, title: data.title };
+  if (!vote || vote.id !== data.vote) vote = shown;
+  voteClosed = true;
+  stopCountdown();
+  $("result-title").textContent = shown.title || data.title || "";
+  $("result-body").textContent = "";
+  $("result-body").appendChild(S.renderResult(shown, data.result));
+  show("result");
+}
+
+function onAnnounced(data) {
+  if (current === "result" && vote && vote.id === data.vote) {
+    $("result-body").appendChild(el("p", { class: "banner banner-good" }, t("kiosk.announced")));
+  }
+}
+
+function onVoteCancelled(data) {
+  if (!vote || vote.id !== data.vote) return;
+  voteClosed = true;
+  pending = null; // the server refuses ballots for a cancelled vote: nothing to resend
+  stopCountdown();
+  if (!signedIn) return;
+  $("cancelled-reason").textContent = data.reason ? t("reason", { reason: data.reason }) : "";
+  say("");
+  show("cancelled");
+}
+
+// --- the venue CA (docs/tls.md) --------------------------------------------------------
+
+/** The enrollment QR code carries the venue CA's fingerprint (#…&caf=): say so if this
+ * server serves under another CA, and show the server's for checking by eye. */
+/** Show the server's CA fingerprint; warn when the QR code's (``expected``) differs. */
+function checkVenueCa(expected) {
+  const box = $("enroll-ca");
+  if (!expected || !box) return;
+  box.hidden = false;
+  if (expected !== box.dataset.serverCa) say(t("kiosk.ca_mismatch"));
+}
+
+// --- start -----------------------------------------------------------------------------
+
+async function start() {
+  buildKeypad();
+  $("enroll-form").addEventListener("submit", enroll);
+  $("signin-form").addEventListener("submit", signIn);
+  $("reenroll-button").addEventListener("click", reenroll);
+  $("vote-next").addEventListener("click", showConfirm);
+  $("confirm-back").addEventListener("click", () => show("vote"));
+  $("document-back").addEventListener("click", closeDocument);
+  $("confirm-send").addEventListener("click", submit);
+  $("sent-change").addEventListener("click", () => {
+    if (voteClosed) return;
+    renderVote();
+    show("vote");
+  });
+  if (!window.isSecureContext || !window.crypto || !window.crypto.subtle || !window.indexedDB) {
+    show("insecure");
+    return;
+  }
+  try {
+    device = await loadDevice();
+  } catch (e) {
+    device = null;
+  }
+  // The seat's QR code opens BASE_URL/kiosk#enroll=CODE (docs/protocol.md): the code
+  // is filled in for staff to confirm with 登记. The fragment is then removed from the
+  // address bar; it never reaches the server's logs.
+  // It may carry the venue CA's fingerprint too (#enroll=CODE&caf=HEX, docs/tls.md).
+  const fragment = new URLSearchParams(window.location.hash.slice(1));
+  const scanned = /^[A-Za-z0-9-]{4,40}$/.test(fragment.get("enroll") || "") ? fragment.get("enroll") : null;
+  const venueCa = (fragment.get("caf") || "").toLowerCase();
+  if (window.location.hash) history.replaceState(null, "", window.location.pathname + window.location.search);
+  if (device && device.keyPair && device.device) connect();
+  else {
+    if (scanned) $("enroll-code").value = scanned.toUpperCase();
+    show("enroll");
+    checkVenueCa(venueCa);
+  }
+}
+
+start();

@@ -1,0 +1,127 @@
+/*
+ * ballots.mjs — how each vote kind's ballot is drawn and read on the tablet.
+ *
+ * BALLOTS maps a kind (motion 议案表决, selection 选举, evaluation 测评) to its
+ * renderer:
+ *   empty()                   the choice before any key is pressed
+ *   render(body, ui)          draw the keys into ``body``
+ *   missing(vote, choice)     subjects still unmarked (null: the kind needs none)
+ *   summarize(list, ui)       the confirmation screen's lines
+ *   ballot(vote, choice)      the ballot as signed and sent (the ``tally`` format)
+ * ``ui`` is {S (window.Screens), vote, choice, choose(newChoice), say(text)}:
+ * ``choose`` stores the choice and draws the screen again.
+ */
+
+/** Motion and evaluation: one row of three large keys per subject. */
+function marksKind(marksOf) {
+  return {
+    empty: () => ({}),
+
+    render(body, ui) {
+      const el = ui.S.el;
+      const choice = ui.choice;
+      ui.vote.subjects.forEach((subject) => {
+        const row = el("div", { class: "marks" + (choice[subject.id] ? " marked" : "") });
+        marksOf(ui.S).forEach((mark) => {
+          const chosen = choice[subject.id] === mark.id;
+          row.appendChild(el("button", {
+            type: "button",
+            class: "mark " + mark.cls + (chosen ? " chosen" : ""),
+            "aria-pressed": chosen ? "true" : "false",
+            onclick: () => {
+              ui.say("");
+              ui.choose(Object.assign({}, choice, { [subject.id]: mark.id }));
+            },
+          }, mark.label));
+        });
+        body.appendChild(el("div", { class: "subject" },
+          el("div", { class: "subject-title" }, subject.title), row));
+      });
+    },
+
+    missing: (vote, choice) => vote.subjects.filter((s) => !choice[s.id]).length,
+
+    summarize(list, ui) {
+      const el = ui.S.el;
+      const label = (id) => (marksOf(ui.S).find((m) => m.id === id) || { label: id }).label;
+      ui.vote.subjects.forEach((s) => {
+        list.appendChild(el("li", null, ui.S.t("kiosk.subject_mark", { title: s.title }),
+          el("strong", null, label(ui.choice[s.id]))));
+      });
+    },
+
+    ballot(vote, choice) {
+      const ballot = {};
+      vote.subjects.forEach((s) => {
+        if (choice[s.id]) ballot[s.id] = choice[s.id];
+      });
+      return ballot;
+    },
+  };
+}
+
+/** Selection: a checklist that refuses a choice beyond the N seats. */
+const selection = {
+  empty: () => [],
+
+  render(body, ui) {
+    const S = ui.S;
+    const el = S.el;
+    const vote = ui.vote;
+    const choice = ui.choice;
+    const seats = vote.seats;
+    body.appendChild(el("p", { class: "counter", id: "selection-counter" },
+      S.t("kiosk.selection_counter", { n: choice.length, seats: seats })));
+    vote.candidates.forEach((candidate, index) => {
+      const chosen = choice.indexOf(candidate.id) >= 0;
+      body.appendChild(el("button", {
+        type: "button",
+        class: "candidate" + (chosen ? " chosen" : ""),
+        "aria-pressed": chosen ? "true" : "false",
+        onclick: () => {
+          if (chosen) {
+            ui.say("");
+            ui.choose(choice.filter((id) => id !== candidate.id));
+          } else if (choice.length >= seats) {
+            // Said twice: at the top of the page and in the counter that stays in view.
+            const refused = S.t("kiosk.selection_full", { seats: seats });
+            ui.say(refused);
+            const counter = body.querySelector("#selection-counter");
+            if (!counter.querySelector(".refused")) counter.appendChild(el("span", { class: "refused" }, refused));
+          } else {
+            ui.say("");
+            ui.choose(choice.concat([candidate.id]));
+          }
+        },
+      }, el("span", { class: "box" }, chosen ? "✔" : ""), (index + 1) + ". " + candidate.title));
+    });
+  },
+
+  missing: () => null, // fewer names than seats is a valid ballot
+
+  summarize(list, ui) {
+    const S = ui.S;
+    const el = S.el;
+    const vote = ui.vote;
+    const picked = vote.candidates.filter((c) => ui.choice.indexOf(c.id) >= 0);
+    list.appendChild(el("li", null, el("strong", null,
+      picked.length ? S.t("kiosk.picked", { n: picked.length, seats: vote.seats }) : S.t("kiosk.picked_none"))));
+    picked.forEach((c) => list.appendChild(el("li", null, c.title)));
+  },
+
+  // in the order the candidates are listed, whatever the order they were pressed in
+  ballot: (vote, choice) => vote.candidates.map((c) => c.id).filter((id) => choice.indexOf(id) >= 0),
+};
+
+export const BALLOTS = {
+  motion: marksKind((S) => S.MOTION_MARKS),
+  selection: selection,
+  evaluation: marksKind((S) => S.EVALUATION_MARKS),
+};
+
+/** The renderer of a vote's kind. */
+export function ballotKind(vote) {
+  const kind = BALLOTS[vote.kind];
+  if (!kind) throw new Error("no ballot renderer for vote kind " + vote.kind);
+  return kind;
+}
