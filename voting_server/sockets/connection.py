@@ -10,9 +10,9 @@
   server sends ``challenge`` {challenge: 32 random bytes, base64url}; the
   kiosk answers ``authenticate`` {device, signature}, its P-256 signature
   (raw r‖s, base64) over ``crypto.statements.auth_bytes(device, challenge)``
-  (``{"type": "kiosk-auth", "device", "challenge"}``). The challenge belongs to this connection and is consumed
-  by the first ``authenticate``, so a signature cannot be replayed — not on
-  this connection, not on another. Then the kiosk joins ``kiosks`` and
+  (``{"type": "kiosk-auth", "device", "challenge"}``). The challenge belongs
+  to this connection and is consumed by the first ``authenticate``, so a
+  signature cannot be replayed — not on this connection, not on another. Then the kiosk joins ``kiosks`` and
   ``seat:<n>``.
 - Anything else is refused at connection.
 
