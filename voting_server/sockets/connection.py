@@ -12,8 +12,8 @@
   (raw r‖s, base64) over ``crypto.statements.auth_bytes(device, challenge)``
   (``{"type": "kiosk-auth", "device", "challenge"}``). The challenge belongs
   to this connection and is consumed by the first ``authenticate``, so a
-  signature cannot be replayed — not on this connection, not on another. Then the kiosk joins ``kiosks`` and
-  ``seat:<n>``.
+  signature cannot be replayed — not on this connection, not on another.
+  Then the kiosk joins ``kiosks`` and ``seat:<n>``.
 - Anything else is refused at connection.
 
 Until authenticated, every event guarded by ``identity.requires`` answers
