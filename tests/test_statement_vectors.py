@@ -9,6 +9,7 @@ JavaScript twin is tests/js/statements.test.mjs (run by tests/test_js.py).
 
 from __future__ import annotations
 
+import ast
 import base64
 import json
 from typing import Any
@@ -113,3 +114,43 @@ def test_a_ballot_payload_of_the_python_kiosk_carries_both_signatures() -> None:
     participation = bytes.fromhex(BY_NAME["participation"]["canonical_hex"])
     assert verifies("kiosk", KEYS["kiosk"], payload["signature"], ballot)
     assert verifies("kiosk", KEYS["kiosk"], payload["participation_signature"], participation)
+
+
+# --- spelled once ------------------------------------------------------------------------------
+
+REPO = VECTORS.parents[2]
+SIGNED_TYPES = {st.BALLOT, st.PARTICIPATION, st.KIOSK_AUTH, st.CHECKPOINT}
+
+
+def _statement_literals(path: Any) -> list[int]:
+    """Lines of dict literals ``{"type": <a signed statement's type>, ...}`` in a module."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+        if isinstance(node, ast.Dict):
+            for key, value in zip(node.keys, node.values, strict=True):
+                if (isinstance(key, ast.Constant) and key.value == "type"
+                        and isinstance(value, ast.Constant) and value.value in SIGNED_TYPES):  # fmt: skip
+                    found.append(node.lineno)
+    return found
+
+
+def test_no_module_but_crypto_statements_spells_a_signed_statement() -> None:
+    shipped = [p for d in ("audit", "crypto", "kiosk_client", "voting_server", "bench", "rules")
+               for p in sorted((REPO / d).rglob("*.py"))]  # fmt: skip
+    spelled = {
+        str(p.relative_to(REPO)): lines
+        for p in shipped
+        if p != REPO / "crypto" / "statements.py" and (lines := _statement_literals(p))
+    }
+    assert spelled == {}
+    page = REPO / "kiosk_client" / "static" / "js"
+    scripts = [p for p in sorted(page.rglob("*.*js")) if p.name != "statements.mjs"]
+    assert scripts and [p.name for p in scripts if "kiosk-auth" in p.read_text("utf-8")] == []
+
+
+def test_the_log_and_the_statements_share_one_canonical_serialization() -> None:
+    import audit.entry
+    import crypto.canonical
+
+    assert audit.entry.canonical_bytes is crypto.canonical.canonical_bytes
+    assert st.canonical_bytes is crypto.canonical.canonical_bytes
