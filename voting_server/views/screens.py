@@ -30,7 +30,7 @@ from voting_server.views.security import allow_framing_by_this_server
 # application/javascript, which Werkzeug serves without a charset; text/* gets
 # "; charset=utf-8", which the Chinese strings in the scripts need.
 mimetypes.add_type("text/javascript", ".js")
-mimetypes.add_type("text/javascript", ".mjs")  # the kiosk's ES modules (kiosk_client/static/js/kiosk)
+mimetypes.add_type("text/javascript", ".mjs")  # the kiosk's ES modules (js/kiosk/*.mjs)
 mimetypes.add_type("application/manifest+json", ".webmanifest")  # the kiosk's full-screen manifest
 
 KIOSK_STATIC = Path(kiosk_client.__file__).resolve().parent / "static"
