@@ -23,11 +23,13 @@ from collections.abc import Callable
 from typing import Any
 
 from audit.entry import canonical_bytes
+from audit.entry_types import EntryType
 from crypto import verify_server
 
-CHECKPOINT = "checkpoint"
+CHECKPOINT = EntryType.CHECKPOINT
 CHECKPOINT_EVERY = 1000
-CHECKPOINT_AFTER = frozenset({"result", "manual_result"})  # every result is followed by a head
+# every result is followed by a head
+CHECKPOINT_AFTER = frozenset({EntryType.RESULT, EntryType.MANUAL_RESULT})
 HEAD_KEYS = frozenset({"size", "root", "time", "sig"})
 
 
