@@ -37,6 +37,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from audit.checkpoint import CHECKPOINT
+from audit.entry_types import EntryType
 from audit.evidence import sheet_code
 from rules import SchemaError, tally
 from rules.duties import BASIS_MAX, countersign_error, designation_error, present_error
@@ -178,7 +179,7 @@ def designate_scrutineers(
         raise Refusal("voting_started")
     staff.log_unlogged_accounts(session, log)
     ids = sorted(scrutineer_ids)
-    log.append(session, "scrutineers_designated", {
+    log.append(session, EntryType.SCRUTINEERS_DESIGNATED, {
         "sitting": sitting_id, "scrutineers": ids, "by": user.id, "basis": basis,
     })  # fmt: skip
     session.execute(delete(SittingScrutineer).where(SittingScrutineer.sitting_id == sitting_id))
@@ -198,7 +199,7 @@ def presidium_cancel(session: Session, vote_id: int) -> dict[str, Any] | None:
     with a reason (not the server, e.g. on a lost vote key)."""
     for line in session.scalars(
         select(AuditEntry.line)
-        .where(AuditEntry.type == "vote_cancelled")
+        .where(AuditEntry.type == EntryType.VOTE_CANCELLED)
         .order_by(AuditEntry.idx.desc())
     ):
         data = json.loads(line)["data"]
@@ -253,7 +254,7 @@ def enter_paper_count(
     counts = entry.get("counts") if mode == "counts" else None
     staff.log_unlogged_accounts(session, log)
     log_roster_if_changed(session, log, sitting.body)  # 应到 of this count
-    log.append(session, "paper_count_entered", {
+    log.append(session, EntryType.PAPER_COUNT_ENTERED, {
         "vote": vote_id, "members": members, "present": present, "attendance": signed_in,
         "present_reason": reason, "mode": mode, "counts": counts, "ballots": ballots,
         "by": user.id,
@@ -303,7 +304,7 @@ def countersign(
     if already is not None:
         raise Refusal("already_countersigned")
     staff.log_unlogged_accounts(session, log)
-    log.append(session, "countersigned", {
+    log.append(session, EntryType.COUNTERSIGNED, {
         "vote": vote_id, "subject": subject, "by": user.id, "role": user.role.value,
         "name": user.display_name,
     })  # fmt: skip
@@ -321,7 +322,7 @@ def _publish_paper_count(session: Session, log: AuditLog, vote: Vote) -> None:
     assert paper is not None
     members = vote.members_at_open or vote.agenda_item.sitting.body.member_count
     result = tally(vote.spec(), members, paper.present, paper.ballots)
-    log.append(session, "manual_result", {
+    log.append(session, EntryType.MANUAL_RESULT, {
         "vote": vote.id, "members": members, "present": paper.present, "result": result,
     })  # fmt: skip
     vote.state = transition(PAPER, Action.PUBLISH_PAPER_COUNT)  # type: ignore[assignment]
@@ -347,7 +348,7 @@ def result_code(session: Session, vote_id: int) -> dict[str, Any] | None:
     signed head of the checkpoint after it; None while the vote has no logged result."""
     rows = session.execute(
         select(AuditEntry.idx, AuditEntry.line)
-        .where(AuditEntry.type.in_(("result", "manual_result")))
+        .where(AuditEntry.type.in_((EntryType.RESULT, EntryType.MANUAL_RESULT)))
         .order_by(AuditEntry.idx)
     ).all()
     for row in rows:
