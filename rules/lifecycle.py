@@ -178,6 +178,12 @@ def actors(action: Action) -> frozenset[Actor]:
     return STEPS[action].actors
 
 
+def staff_roles(action: Action) -> tuple[str, ...]:
+    """The staff roles (rules/duties.py) that may take ``action``: what a console
+    or page checks before it asks a service (the server and tablets are not staff)."""
+    return tuple(sorted(a for a in STEPS[action].actors if a is not SERVER and a != TABLET))
+
+
 def log_name(state: State) -> str:
     """A state as the log knows it: a draft is first logged by ``vote_configured``
     (when it opens or is cancelled), so the verifier calls it configured."""

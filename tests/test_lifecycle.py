@@ -21,6 +21,7 @@ from rules.lifecycle import (
     VoteState,
     log_name,
     role_error,
+    staff_roles,
     transition,
 )
 from voting_server import models
@@ -124,3 +125,10 @@ def test_the_log_calls_a_draft_configured() -> None:
         "configured", "open", "closed", "cancelled", "announced", "paper"
     ]  # fmt: skip
     assert SUBJECTS == ("paper_count", "result")
+
+
+def test_the_console_checks_the_staff_roles_of_each_step() -> None:
+    # the server and the tablets are not staff: the console's handlers need the roles only
+    assert staff_roles(Action.OPEN) == staff_roles(Action.CLOSE) == (PRESIDIUM,)
+    assert staff_roles(Action.COUNTERSIGN_RESULT) == (PRESIDIUM, SCRUTINEER)
+    assert staff_roles(Action.PRESS) == staff_roles(Action.PUBLISH_PAPER_COUNT) == ()
