@@ -430,7 +430,7 @@ class Replay:
         """
         self._kiosk_check = kiosk_check
         index, type_, data = entry["i"], entry["type"], entry["data"]
-        if index == 0 and type_ != "log_started":
+        if index == 0 and type_ != EntryType.LOG_STARTED:
             raise VerificationError(0, "the log must start with log_started")
         if self.checkpoint_due_at == index and type_ != CHECKPOINT:
             raise VerificationError(index, f"a checkpoint must follow entry {index - 1}")
@@ -615,7 +615,7 @@ class Replay:
         vote = self.votes.get(int(data["vote"]))
         if vote is None:
             raise _Mismatch(f"vote {data['vote']} was never configured")
-        if vote.state not in STEPS[action].sources:
+        if vote.state not in _SOURCES[action]:
             expected = " or ".join(sorted(log_name(s) for s in STEPS[action].sources))
             raise _Mismatch(f"vote {data['vote']} is {log_name(vote.state)}, expected {expected}")
         return vote
@@ -671,14 +671,14 @@ class Replay:
         return member
 
     def on_ballot(self, data: dict[str, Any]) -> None:
-        vote = self._vote(data, Action.PRESS)
+        vote = self._vote(data, _PRESS)
         _require(not vote.secret, "a secret vote's choice appears in a ballot entry")
         _require_ballot(vote.spec, data["ballot"])
         member = self._check_press(vote, data, "ballot")
         vote.presses[member].append(data["ballot"])
 
     def on_participation(self, data: dict[str, Any]) -> None:
-        vote = self._vote(data, Action.PRESS)
+        vote = self._vote(data, _PRESS)
         _require(vote.secret, "participation entry in a named vote")
         member = self._check_press(vote, data, "participation")
         vote.presses[member].append(None)  # the choice is not in the log until release
@@ -828,6 +828,11 @@ class Replay:
         vote = self._vote(data, Action.ANNOUNCE)
         _require(vote.result_seen, "announced before its result")
         vote.state = transition(vote.state, Action.ANNOUNCE)
+
+
+# The states each action may be taken in, looked up once per entry on the press path.
+_SOURCES = {action: step.sources for action, step in STEPS.items()}
+_PRESS = Action.PRESS
 
 
 class _Mismatch(Exception):

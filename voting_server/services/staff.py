@@ -29,7 +29,7 @@ from voting_server.sockets.errors import Refusal
 PASSWORD_MIN = 10
 PASSWORD_MAX = 256  # argon2 takes any length; a cap keeps a login cheap to refuse
 USERNAME_PATTERN = re.compile(r"^[a-z0-9._-]{3,64}$")
-STAFF_ENTRIES = ("staff_created", "staff_disabled", "staff_role_changed")
+STAFF_ENTRIES = (EntryType.STAFF_CREATED, EntryType.STAFF_DISABLED, EntryType.STAFF_ROLE_CHANGED)
 
 
 def _role(value: StaffRole | str) -> StaffRole:
