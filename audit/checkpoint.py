@@ -22,14 +22,14 @@ import binascii
 from collections.abc import Callable
 from typing import Any
 
+from audit.entry_types import EntryType
 from crypto import verify_server
-
-# The entry type of a signed head is the type of the statement it signs.
-from crypto.statements import CHECKPOINT as CHECKPOINT
 from crypto.statements import head_bytes
 
+CHECKPOINT = EntryType.CHECKPOINT
 CHECKPOINT_EVERY = 1000
-CHECKPOINT_AFTER = frozenset({"result", "manual_result"})  # every result is followed by a head
+# every result is followed by a head
+CHECKPOINT_AFTER = frozenset({EntryType.RESULT, EntryType.MANUAL_RESULT})
 HEAD_KEYS = frozenset({"size", "root", "time", "sig"})
 
 

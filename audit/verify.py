@@ -39,6 +39,7 @@ from audit.entry import (
     entry_hash,
     signed_part_of_line,
 )
+from audit.entry_types import EntryType
 from audit.merkle import MerkleStream, tree_root
 from crypto import CryptoError, KioskPublicKey, b64decode, verify_server
 from crypto.statements import press_bytes
@@ -49,10 +50,20 @@ from rules.duties import (
     account_change_error,
     countersign_error,
     designation_error,
-    paper_count_error,
     present_error,
 )
 from rules.kinds import KeyPolicy
+from rules.lifecycle import (
+    COUNTERSIGN_ACTIONS,
+    INITIAL,
+    STEPS,
+    Action,
+    State,
+    allowed,
+    log_name,
+    role_error,
+    transition,
+)
 from rules.paper import PAPER_SIGNATURES, ballots_from_counts
 from rules.schema import check_ballot, electronic_ballot_error
 
@@ -61,8 +72,11 @@ if TYPE_CHECKING:  # audit.parallel imports this module
 
 PARALLEL_FROM = 10_000  # below this many lines, starting worker processes costs more than it saves
 PROGRESS_EVERY = 100_000  # entries between two calls of ``progress``
-PRESS_TYPES = frozenset({"ballot", "participation"})  # entries carrying a kiosk signature
-KEY_TYPES = frozenset({"device_enrolled", "device_enrollment_requested"})  # name a device key
+# entries carrying a kiosk signature
+PRESS_TYPES = frozenset({EntryType.BALLOT, EntryType.PARTICIPATION})
+# entries naming a device key
+KEY_TYPES = frozenset({EntryType.DEVICE_ENROLLED, EntryType.DEVICE_ENROLLMENT_REQUESTED})
+ENROLLED = b'"type":"device_enrolled"'
 REQUESTED = b'"type":"device_enrollment_requested"'
 
 Progress = Callable[[int, int], None]  # (entries verified so far, entries in the log)
@@ -315,7 +329,7 @@ def enrolled_keys(lines: Iterable[bytes]) -> dict[str, str]:
     keys: dict[str, str] = {}
     for line in lines:
         # canonical lines have no spaces
-        if b'"type":"device_enrolled"' not in line and REQUESTED not in line:
+        if ENROLLED not in line and REQUESTED not in line:
             continue
         try:
             entry = json.loads(line)
@@ -342,13 +356,13 @@ class Device:
 
 
 @dataclass
-class VoteState:
+class VoteRecord:
     spec: VoteSpec
     body: int
     sitting: int
     secret: bool
     key_policy: KeyPolicy
-    state: str = "configured"  # configured → open → closed (→ announced) | cancelled
+    state: State = INITIAL  # rules/lifecycle.py; the log calls a draft "configured"
     members: int = 0
     present: int = 0
     nonces: set[str] = field(default_factory=set)
@@ -387,12 +401,16 @@ class Replay:
         # (sitting, member) → the device on which the member entered their PIN: the only
         # one whose presses count (a proxy sign-in, 代为签到, records none)
         self.pin_devices: dict[tuple[int, int], str] = {}
-        self.votes: dict[int, VoteState] = {}
+        self.votes: dict[int, VoteRecord] = {}
         self.staff: dict[int, Account] = {}  # account → role, from staff_* entries
         self.staff_logged = False  # a staff account was created under the rules (not "existing")
         self.scrutineers: dict[int, set[int]] = {}  # sitting → its designated scrutineers
         self.voting_sittings: set[int] = set()  # sittings where a vote has been opened
         self._kiosk_check: bool | None = None  # of the entry being applied
+        # every type of audit/entry_types.py has its handler (AttributeError if not)
+        self._handlers: dict[str, Callable[[dict[str, Any]], None]] = {
+            t.value: getattr(self, f"on_{t.value}") for t in EntryType
+        }
 
     def apply(self, entry: dict[str, Any], kiosk_check: bool | None = None) -> None:
         """Check one entry's meaning against what came before, and remember it.
@@ -404,12 +422,12 @@ class Replay:
         """
         self._kiosk_check = kiosk_check
         index, type_, data = entry["i"], entry["type"], entry["data"]
-        if index == 0 and type_ != "log_started":
+        if index == 0 and type_ != EntryType.LOG_STARTED:
             raise VerificationError(0, "the log must start with log_started")
         if self.checkpoint_due_at == index and type_ != CHECKPOINT:
             raise VerificationError(index, f"a checkpoint must follow entry {index - 1}")
         self.checkpoint_due_at = index + 1 if checkpoint_due(index, type_) else None
-        handler = getattr(self, f"on_{type_}", None)
+        handler = self._handlers.get(type_)
         if handler is None:
             raise VerificationError(index, f"unknown entry type {type_!r}")
         try:
@@ -571,7 +589,7 @@ class Replay:
         vote = data["vote"]
         vote_id = int(vote["id"])
         _require(vote_id not in self.votes, f"vote {vote_id} configured twice")
-        self.votes[vote_id] = VoteState(
+        self.votes[vote_id] = VoteRecord(
             spec=parse_vote_config(vote["config"]),
             body=int(vote["body"]),
             sitting=int(vote["sitting"]),
@@ -584,19 +602,21 @@ class Replay:
     # On the path of every press (most entries), failures raise inline, so that no
     # message is formatted while everything holds.
 
-    def _vote(self, data: dict[str, Any], state: str) -> VoteState:
+    def _vote(self, data: dict[str, Any], action: Action) -> VoteRecord:
+        """The vote ``data`` names, in a state ``action`` may be taken in (rules/lifecycle.py)."""
         vote = self.votes.get(int(data["vote"]))
         if vote is None:
             raise _Mismatch(f"vote {data['vote']} was never configured")
-        if vote.state != state:
-            raise _Mismatch(f"vote {data['vote']} is {vote.state}, expected {state}")
+        if vote.state not in _SOURCES[action]:
+            expected = " or ".join(sorted(log_name(s) for s in STEPS[action].sources))
+            raise _Mismatch(f"vote {data['vote']} is {log_name(vote.state)}, expected {expected}")
         return vote
 
-    def _present(self, vote: VoteState) -> int:
+    def _present(self, vote: VoteRecord) -> int:
         return len(self.attendance.get(vote.sitting, ()))
 
     def on_vote_opened(self, data: dict[str, Any]) -> None:
-        vote = self._vote(data, "configured")
+        vote = self._vote(data, Action.OPEN)
         members, present = int(data["members"]), int(data["present"])
         roster = self.member_count.get(vote.body)
         _require(members == roster, f"members {members} ≠ roster {roster}")
@@ -606,10 +626,10 @@ class Replay:
         required = vote.spec.quorum.required(members)
         _require(int(data["quorum_required"]) == required, "quorum_required is wrong")
         _require(present >= required, f"opened without quorum ({present} < {required})")
-        vote.state, vote.members, vote.opened = "open", members, True
+        vote.state, vote.members, vote.opened = transition(vote.state, Action.OPEN), members, True
         self.voting_sittings.add(vote.sitting)
 
-    def _check_press(self, vote: VoteState, data: dict[str, Any], type_: str) -> int:
+    def _check_press(self, vote: VoteRecord, data: dict[str, Any], type_: str) -> int:
         member, seat, nonce = int(data["member"]), int(data["seat"]), str(data["nonce"])
         if member not in self.attendance.get(vote.sitting, ()):
             raise _Mismatch(f"member {member} not signed in")
@@ -642,20 +662,20 @@ class Replay:
         return member
 
     def on_ballot(self, data: dict[str, Any]) -> None:
-        vote = self._vote(data, "open")
+        vote = self._vote(data, _PRESS)
         _require(not vote.secret, "a secret vote's choice appears in a ballot entry")
         _require_ballot(vote.spec, data["ballot"])
         member = self._check_press(vote, data, "ballot")
         vote.presses[member].append(data["ballot"])
 
     def on_participation(self, data: dict[str, Any]) -> None:
-        vote = self._vote(data, "open")
+        vote = self._vote(data, _PRESS)
         _require(vote.secret, "participation entry in a named vote")
         member = self._check_press(vote, data, "participation")
         vote.presses[member].append(None)  # the choice is not in the log until release
 
     def on_vote_closed(self, data: dict[str, Any]) -> None:
-        vote = self._vote(data, "open")
+        vote = self._vote(data, Action.CLOSE)
         _require(int(data["members"]) == vote.members, "members changed while the vote was open")
         present = int(data["present"])
         _require(
@@ -665,10 +685,10 @@ class Replay:
             int(data["cast"]) == len(vote.presses),
             f"cast {data['cast']} ≠ {len(vote.presses)} voters",
         )
-        vote.state, vote.present = "closed", present
+        vote.state, vote.present = transition(vote.state, Action.CLOSE), present
 
     def on_ballots_released(self, data: dict[str, Any]) -> None:
-        vote = self._vote(data, "closed")
+        vote = self._vote(data, Action.COUNT)
         _require(vote.secret, "ballots released for a named vote")
         _require(vote.released is None, "ballots released twice")
         ballots = list(data["ballots"])
@@ -681,7 +701,7 @@ class Replay:
         vote.released = ballots
 
     def on_result(self, data: dict[str, Any]) -> None:
-        vote = self._vote(data, "closed")
+        vote = self._vote(data, Action.COUNT)
         _require(not vote.result_seen, "result logged twice")
         if vote.secret:
             _require(vote.released is not None, "result before the ballots were released")
@@ -700,10 +720,9 @@ class Replay:
     def on_vote_cancelled(self, data: dict[str, Any]) -> None:
         vote = self.votes.get(int(data["vote"]))
         _require(
-            vote is not None and vote.state in {"configured", "open"},
-            "cancel of a vote not pending",
+            vote is not None and allowed(vote.state, Action.CANCEL), "cancel of a vote not pending"
         )
-        vote.state = "cancelled"  # type: ignore[union-attr]
+        vote.state = transition(vote.state, Action.CANCEL)  # type: ignore[union-attr]
         reason, by = data["reason"], data["by"]
         vote.cancelled_by_presidium = (  # type: ignore[union-attr]
             isinstance(reason, str) and bool(reason.strip()) and self.role_of(by) == PRESIDIUM
@@ -718,7 +737,8 @@ class Replay:
         _require(vote is not None, f"vote {data['vote']} was never configured")
         assert vote is not None
         _require(
-            vote.state in {"cancelled", "paper"}, f"paper count for a vote that is {vote.state}"
+            allowed(vote.state, Action.ENTER_PAPER_COUNT),
+            f"paper count for a vote that is {log_name(vote.state)}",
         )
         _require(vote.opened, "paper count for a vote that was never opened")
         _require(
@@ -727,7 +747,7 @@ class Replay:
         )
         by = self._by(data)
         _require(by in self.staff, f"by: account {by} was never created in the log")
-        error = paper_count_error(self.role_of(by))
+        error = role_error(Action.ENTER_PAPER_COUNT, self.role_of(by))
         _require(error is None, str(error))
         members, present = int(data["members"]), int(data["present"])
         roster = self.member_count.get(vote.body)
@@ -748,7 +768,8 @@ class Replay:
             _require(ballots == expected, "the ballots are not those of the counts")
         else:
             _require(data["mode"] == "ballots", f"unknown mode {data['mode']!r}")
-        vote.state, vote.members, vote.present = "paper", members, present  # type: ignore[union-attr]
+        vote.state = transition(vote.state, Action.ENTER_PAPER_COUNT)  # type: ignore[union-attr]
+        vote.members, vote.present = members, present  # type: ignore[union-attr]
         vote.paper, vote.paper_signers = ballots, set()  # type: ignore[union-attr]
 
     def on_countersigned(self, data: dict[str, Any]) -> None:
@@ -759,21 +780,22 @@ class Replay:
         _require(by in self.staff, f"account {by} was never created in the log")
         held = self.role_of(by)
         _require(held is None or role == held, f"role {role}, but account {by} is {held}")
-        _require(subject in {"paper_count", "result"}, f"unknown subject {subject!r}")
+        _require(subject in COUNTERSIGN_ACTIONS, f"unknown subject {subject!r}")
         assert by is not None
         error = countersign_error(subject, by, held, self.scrutineers.get(vote.sitting, set()))
         _require(error is None, str(error))
+        pending = allowed(vote.state, COUNTERSIGN_ACTIONS[subject])
         if subject == "paper_count":
-            _require(vote.state == "paper", "countersignature of a paper count not pending")
+            _require(pending, "countersignature of a paper count not pending")
             _require(by not in vote.paper_signers, f"user {by} countersigned twice")
             vote.paper_signers.add(by)
         else:
-            _require(vote.result_seen, "countersignature before the result")
+            _require(pending and vote.result_seen, "countersignature before the result")
             _require(by not in vote.countersigned, f"user {by} countersigned twice")
             vote.countersigned.add(by)
 
     def on_manual_result(self, data: dict[str, Any]) -> None:
-        vote = self._vote(data, "paper")
+        vote = self._vote(data, Action.PUBLISH_PAPER_COUNT)
         _require(
             len(vote.paper_signers) >= PAPER_SIGNATURES,
             f"{len(vote.paper_signers)} scrutineer(s) countersigned; {PAPER_SIGNATURES} needed",
@@ -791,12 +813,17 @@ class Replay:
             raise _Mismatch(
                 f"logged result differs from the recount of the paper ballots in {diff}"
             )
-        vote.state, vote.result_seen = "closed", True
+        vote.state, vote.result_seen = transition(vote.state, Action.PUBLISH_PAPER_COUNT), True
 
     def on_vote_announced(self, data: dict[str, Any]) -> None:
-        vote = self._vote(data, "closed")
+        vote = self._vote(data, Action.ANNOUNCE)
         _require(vote.result_seen, "announced before its result")
-        vote.state = "announced"
+        vote.state = transition(vote.state, Action.ANNOUNCE)
+
+
+# The states each action may be taken in, looked up once per entry on the press path.
+_SOURCES = {action: step.sources for action, step in STEPS.items()}
+_PRESS = Action.PRESS
 
 
 class _Mismatch(Exception):

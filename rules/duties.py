@@ -23,6 +23,15 @@ ROLES = (PRESIDIUM, SECRETARIAT, SCRUTINEER, DISPLAY)
 MIN_SCRUTINEERS = 2  # 两名监票人: a paper count needs two different signatures
 BASIS_MAX = 200  # characters of the basis of a designation
 
+# Who signs what (会签), by the ``subject`` of a countersignature: a paper count
+# only the sitting's designated scrutineers; a published result also the
+# presidium (主持人 signs the announced result). Never the secretariat.
+COUNTERSIGNERS: dict[str, frozenset[str]] = {
+    "paper_count": frozenset({SCRUTINEER}),
+    "result": frozenset({SCRUTINEER, PRESIDIUM}),
+}
+PAPER_COUNT_ENTERERS = frozenset({SECRETARIAT})  # 人工计票: never a signer of it
+
 
 def account_change_error(
     actor_id: int | None, actor_role: str | None, target_id: int | None, new_role: str | None
@@ -80,20 +89,18 @@ def countersign_error(
     """
     if signer_role is None:
         return f"account {signer} is unknown or disabled"
-    if signer_role == SCRUTINEER:
-        if signer not in designated:
-            return f"scrutineer {signer} is not designated for this sitting"
-        return None
-    if subject == "result" and signer_role == PRESIDIUM:
-        return None
-    if subject == "paper_count":
-        return "a paper count is countersigned by the sitting's designated scrutineers"
-    return f"role {signer_role} does not countersign"
+    if signer_role not in COUNTERSIGNERS.get(subject, ()):
+        if subject == "paper_count":
+            return "a paper count is countersigned by the sitting's designated scrutineers"
+        return f"role {signer_role} does not countersign"
+    if signer_role == SCRUTINEER and signer not in designated:
+        return f"scrutineer {signer} is not designated for this sitting"
+    return None
 
 
 def paper_count_error(actor_role: str | None) -> str | None:
     """Who enters a paper count: the secretariat, never a signer of it."""
-    if actor_role != SECRETARIAT:
+    if actor_role not in PAPER_COUNT_ENTERERS:
         return "a paper count is entered by the secretariat"
     return None
 

@@ -43,6 +43,7 @@ from rules.kinds import (
     VoteKind,
     VoteSpec,
 )
+from rules.lifecycle import VoteState  # the column's values; importers of models keep it
 from rules.schema import SchemaError, parse_vote_config
 
 # Every constraint gets a predictable name, so later migrations (and SQLite's
@@ -77,14 +78,6 @@ class SittingStatus(StrEnum):
     PLANNED = "planned"  # 筹备: agenda being prepared
     OPEN = "open"  # 举行中: members sign in, votes can be opened
     CLOSED = "closed"  # 闭会
-
-
-class VoteState(StrEnum):
-    DRAFT = "draft"  # configured, not yet opened
-    OPEN = "open"  # 表决开始: ballots accepted until closes_at or closed by the presidium
-    CLOSED = "closed"  # 表决结束: counted, not yet announced
-    CANCELLED = "cancelled"  # withdrawn by the presidium; a re-run points here via rerun_of
-    ANNOUNCED = "announced"  # 宣布表决结果
 
 
 class AttendanceMethod(StrEnum):

@@ -29,6 +29,7 @@ from rules.kinds import (
     ThresholdBase,
     live_tally_allowed,
 )
+from rules.lifecycle import Action, allowed
 from rules.parsing import parse_int
 from voting_server.models import (
     TITLE_MAX,
@@ -144,7 +145,7 @@ def update_sitting(session: Session, sitting_id: int, form: SittingForm) -> Sitt
 
 def item_editable(item: AgendaItem) -> bool:
     """An item whose vote has been opened keeps its record as it was."""
-    return all(v.state is VoteState.DRAFT for v in item.votes)
+    return all(allowed(v.state, Action.EDIT) for v in item.votes)
 
 
 def save_item(session: Session, sitting_id: int, item_id: int | None, form: ItemForm) -> AgendaItem:
@@ -442,7 +443,7 @@ def parse_vote_form(form: Mapping[str, str], presets: Presets) -> VoteDraft:
 
 
 def vote_editable(vote: Vote) -> bool:
-    return vote.state is VoteState.DRAFT
+    return allowed(vote.state, Action.EDIT)  # rules/lifecycle.py: a draft only
 
 
 def save_vote(session: Session, item_id: int, vote_id: int | None, draft: VoteDraft) -> Vote:

@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from audit.entry_types import EntryType
 from rules.kinds import DEFAULT_QUORUM
 from voting_server.models import Attendance, AttendanceMethod, Member, Sitting, SittingStatus
 from voting_server.services.audit_log import AuditLog
@@ -102,8 +103,9 @@ def confirm_pin(
     if row.pin_device == device:
         raise Refusal("already_signed_in")
     row.pin_device = device
-    log.append(session, "pin_confirmed", {"sitting": sitting.id, "member": member.id,
-                                          "seat": member.seat, "device": device})  # fmt: skip
+    log.append(session, EntryType.PIN_CONFIRMED, {
+        "sitting": sitting.id, "member": member.id, "seat": member.seat, "device": device,
+    })  # fmt: skip
     session.flush()
     return quorum(session, sitting)
 
@@ -195,4 +197,4 @@ def _record_sign_in(
         data["device"] = device
     if by is not None:
         data["by"] = by
-    log.append(session, "signed_in", data)
+    log.append(session, EntryType.SIGNED_IN, data)

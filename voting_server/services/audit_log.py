@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from audit.checkpoint import CHECKPOINT, checkpoint_due, signed_head
 from audit.entry import GENESIS_PREV, entry_hash, signed_line, unsigned_entry
+from audit.entry_types import EntryType
 from audit.merkle import MerkleStream
 from crypto import ServerKey
 from voting_server.models import AuditEntry
@@ -83,7 +84,7 @@ class AuditLog:
         ).first()
         rows: list[dict[str, Any]] = []
         if last is None:
-            tail = self._entry(rows, 0, GENESIS_PREV, "log_started", self._genesis())
+            tail = self._entry(rows, 0, GENESIS_PREV, EntryType.LOG_STARTED, self._genesis())
         else:
             tail = Appended(index=last.idx, hash=last.hash, sig="")
         appended = []
@@ -102,7 +103,7 @@ class AuditLog:
         """Write ``log_started`` if the log is empty (idempotent)."""
         if session.scalar(select(AuditEntry.idx).limit(1)) is None:
             rows: list[dict[str, Any]] = []
-            self._entry(rows, 0, GENESIS_PREV, "log_started", self._genesis())
+            self._entry(rows, 0, GENESIS_PREV, EntryType.LOG_STARTED, self._genesis())
             self._insert(session, rows)
 
     def head(self, session: Session, size: int, last_hash: str) -> str:
@@ -147,6 +148,7 @@ class AuditLog:
         time: str | None = None,
     ) -> Appended:
         """Sign and chain one entry; queue its row in ``rows`` for ``_insert``."""
+        type_ = str(type_)  # an EntryType as the plain text the database driver stores
         entry = unsigned_entry(index, prev, time or utc_timestamp(self._clock()), type_, data)
         line, sig = signed_line(entry, self.key.sign)
         digest = entry_hash(line)

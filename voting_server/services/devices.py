@@ -28,6 +28,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from audit.entry_types import EntryType
 from crypto import CryptoError, KioskPublicKey
 from voting_server.models import (
     Device,
@@ -204,7 +205,7 @@ def enroll_device(
     session.flush()
     data = {"device": device.id, "seat": device.seat, "public_key": device.public_key}
     if not replacing:
-        log.append(session, "device_enrolled", data)
+        log.append(session, EntryType.DEVICE_ENROLLED, data)
         return device
     for earlier in _pending_requests(session, record.body_id, record.seat):
         if earlier.device_id == device.id:
@@ -218,7 +219,7 @@ def enroll_device(
     session.add(DeviceReplacement(body_id=record.body_id, seat=record.seat, device_id=device.id,
                                   old_device_id=old, requested_at=now))  # fmt: skip
     session.flush()
-    log.append(session, "device_enrollment_requested", {**data, "replaces": old})
+    log.append(session, EntryType.DEVICE_ENROLLMENT_REQUESTED, {**data, "replaces": old})
     return device
 
 
@@ -284,12 +285,12 @@ def decide_replacement(
         request.status = ReplacementStatus.REJECTED
         device.revoked_at = now
         session.flush()
-        log.append(session, "device_enrollment_rejected", data)
+        log.append(session, EntryType.DEVICE_ENROLLMENT_REJECTED, data)
         return request
     request.status = ReplacementStatus.CONFIRMED
     device.pending = False
     session.flush()
-    log.append(session, "device_enrollment_confirmed", {**data, "sitting": sitting})
+    log.append(session, EntryType.DEVICE_ENROLLMENT_CONFIRMED, {**data, "sitting": sitting})
     for old in active_devices(session, device.body_id, device.seat):
         if old.id != device.id:
             _revoke(session, log, old, REASON_REPLACED, now)
@@ -341,7 +342,7 @@ def revoke_device(
 def _revoke(session: Session, log: AuditLog, device: Device, reason: str, now: datetime) -> None:
     device.revoked_at = now
     session.flush()
-    log.append(session, "device_revoked", {"device": device.id, "reason": reason})
+    log.append(session, EntryType.DEVICE_REVOKED, {"device": device.id, "reason": reason})
     device_id = device.id
     for listener in list(revocation_listeners):
         after_commit(session, lambda listener=listener: listener(device_id))

@@ -37,14 +37,19 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from audit.checkpoint import CHECKPOINT
+from audit.entry_types import EntryType
 from audit.evidence import sheet_code
 from rules import SchemaError, tally
-from rules.duties import (
-    BASIS_MAX,
-    countersign_error,
-    designation_error,
-    paper_count_error,
-    present_error,
+from rules.duties import BASIS_MAX, countersign_error, designation_error, present_error
+from rules.lifecycle import (
+    COUNTERSIGN_ACTIONS,
+    PAPER,
+    SUBJECTS,
+    Action,
+    LifecycleError,
+    State,
+    role_error,
+    transition,
 )
 from rules.paper import MAX_PAPER_BALLOTS, PAPER_SIGNATURES, ballots_from_counts
 from rules.schema import check_ballot
@@ -67,7 +72,6 @@ from voting_server.services.audit_log import AuditLog
 from voting_server.services.rosters import log_roster_if_changed
 from voting_server.sockets.errors import Refusal
 
-SUBJECTS = ("paper_count", "result")
 # The basis a designation records unless the presidium writes another (a record: Chinese).
 DEFAULT_BASIS = {
     BodyKind.CONGRESS: "经大会全体会议表决通过，由代表中选举产生",  # i18n: record
@@ -84,6 +88,23 @@ def _vote(session: Session, vote_id: int) -> Vote:
     if vote is None:
         raise Refusal("unknown_vote")
     return vote
+
+
+def lifecycle_state(session: Session, vote: Vote) -> State:
+    """The vote's state in rules/lifecycle.py: a cancelled vote whose hand count
+    awaits its countersignatures is ``paper`` (stored: cancelled, with the count)."""
+    if vote.state is VoteState.CANCELLED and session.get(PaperCount, vote.id) is not None:
+        return PAPER
+    return vote.state
+
+
+# Why a paper count may not be entered, by the stored state (the lifecycle says when).
+_NO_PAPER_COUNT = {
+    VoteState.CLOSED: "vote_has_result",
+    VoteState.ANNOUNCED: "vote_has_result",
+    VoteState.OPEN: "vote_still_open",  # the presidium cancels it first, with a reason
+    VoteState.DRAFT: "vote_never_opened",
+}
 
 
 def paper_ballots(vote: Vote, mode: str, entry: dict[str, Any]) -> list[Any]:
@@ -158,7 +179,7 @@ def designate_scrutineers(
         raise Refusal("voting_started")
     staff.log_unlogged_accounts(session, log)
     ids = sorted(scrutineer_ids)
-    log.append(session, "scrutineers_designated", {
+    log.append(session, EntryType.SCRUTINEERS_DESIGNATED, {
         "sitting": sitting_id, "scrutineers": ids, "by": user.id, "basis": basis,
     })  # fmt: skip
     session.execute(delete(SittingScrutineer).where(SittingScrutineer.sitting_id == sitting_id))
@@ -178,7 +199,7 @@ def presidium_cancel(session: Session, vote_id: int) -> dict[str, Any] | None:
     with a reason (not the server, e.g. on a lost vote key)."""
     for line in session.scalars(
         select(AuditEntry.line)
-        .where(AuditEntry.type == "vote_cancelled")
+        .where(AuditEntry.type == EntryType.VOTE_CANCELLED)
         .order_by(AuditEntry.idx.desc())
     ):
         data = json.loads(line)["data"]
@@ -203,15 +224,15 @@ def enter_paper_count(
 ) -> PaperCount:
     """Log a hand count for ``vote_id`` (``entry``: ``present``, ``counts`` or
     ``ballots``, and ``present_reason`` when ``present`` is not the signed-in count)."""
-    error = paper_count_error(staff.actor_role(session, user.id))
+    error = role_error(Action.ENTER_PAPER_COUNT, staff.actor_role(session, user.id))
     if error is not None:
         raise Refusal("forbidden", error)
     vote = _vote(session, vote_id)
-    if vote.state in {VoteState.CLOSED, VoteState.ANNOUNCED}:
-        raise Refusal("vote_has_result")
-    if vote.state is VoteState.OPEN:
-        raise Refusal("vote_still_open")  # the presidium cancels it first, with a reason
-    if vote.opened_at is None:
+    try:
+        transition(lifecycle_state(session, vote), Action.ENTER_PAPER_COUNT)
+    except LifecycleError:
+        raise Refusal(_NO_PAPER_COUNT[vote.state]) from None
+    if vote.opened_at is None:  # cancelled as a draft: nothing was held
         raise Refusal("vote_never_opened")
     if presidium_cancel(session, vote_id) is None:
         raise Refusal("cancel_without_reason")
@@ -233,7 +254,7 @@ def enter_paper_count(
     counts = entry.get("counts") if mode == "counts" else None
     staff.log_unlogged_accounts(session, log)
     log_roster_if_changed(session, log, sitting.body)  # 应到 of this count
-    log.append(session, "paper_count_entered", {
+    log.append(session, EntryType.PAPER_COUNT_ENTERED, {
         "vote": vote_id, "members": members, "present": present, "attendance": signed_in,
         "present_reason": reason, "mode": mode, "counts": counts, "ballots": ballots,
         "by": user.id,
@@ -267,11 +288,11 @@ def countersign(
     if error is not None:
         code = "not_designated" if role == StaffRole.SCRUTINEER.value else "forbidden"
         raise Refusal(code, error)
-    if subject == "paper_count":
-        paper = session.get(PaperCount, vote_id)
-        if paper is None or vote.state is not VoteState.CANCELLED:
-            raise Refusal("no_paper_count")
-    elif vote.state not in {VoteState.CLOSED, VoteState.ANNOUNCED} or vote.result is None:
+    try:
+        transition(lifecycle_state(session, vote), COUNTERSIGN_ACTIONS[subject])
+    except LifecycleError:
+        raise Refusal("no_paper_count" if subject == "paper_count" else "vote_not_closed") from None
+    if subject == "result" and vote.result is None:
         raise Refusal("vote_not_closed")
     already = session.scalar(
         select(Countersignature.id).where(
@@ -283,7 +304,7 @@ def countersign(
     if already is not None:
         raise Refusal("already_countersigned")
     staff.log_unlogged_accounts(session, log)
-    log.append(session, "countersigned", {
+    log.append(session, EntryType.COUNTERSIGNED, {
         "vote": vote_id, "subject": subject, "by": user.id, "role": user.role.value,
         "name": user.display_name,
     })  # fmt: skip
@@ -301,10 +322,11 @@ def _publish_paper_count(session: Session, log: AuditLog, vote: Vote) -> None:
     assert paper is not None
     members = vote.members_at_open or vote.agenda_item.sitting.body.member_count
     result = tally(vote.spec(), members, paper.present, paper.ballots)
-    log.append(session, "manual_result", {
+    log.append(session, EntryType.MANUAL_RESULT, {
         "vote": vote.id, "members": members, "present": paper.present, "result": result,
     })  # fmt: skip
-    vote.state, vote.result, vote.manual, vote.closed_at = VoteState.CLOSED, result, True, _now()
+    vote.state = transition(PAPER, Action.PUBLISH_PAPER_COUNT)  # type: ignore[assignment]
+    vote.result, vote.manual, vote.closed_at = result, True, _now()
     session.flush()
 
 
@@ -326,7 +348,7 @@ def result_code(session: Session, vote_id: int) -> dict[str, Any] | None:
     signed head of the checkpoint after it; None while the vote has no logged result."""
     rows = session.execute(
         select(AuditEntry.idx, AuditEntry.line)
-        .where(AuditEntry.type.in_(("result", "manual_result")))
+        .where(AuditEntry.type.in_((EntryType.RESULT, EntryType.MANUAL_RESULT)))
         .order_by(AuditEntry.idx)
     ).all()
     for row in rows:

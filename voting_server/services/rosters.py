@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from audit.entry_types import EntryType
 from voting_server.models import AuditEntry, Body, Member
 from voting_server.services.audit_log import AuditLog
 
@@ -36,7 +37,9 @@ def log_roster_if_changed(session: Session, log: AuditLog, body: Body) -> None:
     """Append a ``roster`` entry unless the last one logged for ``body`` is the same."""
     snapshot = roster_snapshot(session, body)
     lines = session.scalars(
-        select(AuditEntry.line).where(AuditEntry.type == "roster").order_by(AuditEntry.idx.desc())
+        select(AuditEntry.line)
+        .where(AuditEntry.type == EntryType.ROSTER)
+        .order_by(AuditEntry.idx.desc())
     )
     for line in lines:
         data = json.loads(line)["data"]
@@ -44,4 +47,4 @@ def log_roster_if_changed(session: Session, log: AuditLog, body: Body) -> None:
             if data == snapshot:
                 return
             break
-    log.append(session, "roster", snapshot)
+    log.append(session, EntryType.ROSTER, snapshot)

@@ -18,6 +18,7 @@ import re
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from audit.entry_types import EntryType
 from rules.duties import account_change_error
 from voting_server.models import NAME_MAX, AuditEntry, StaffRole, StaffUser, utcnow
 from voting_server.services import staff_sessions
@@ -28,7 +29,7 @@ from voting_server.sockets.errors import Refusal
 PASSWORD_MIN = 10
 PASSWORD_MAX = 256  # argon2 takes any length; a cap keeps a login cheap to refuse
 USERNAME_PATTERN = re.compile(r"^[a-z0-9._-]{3,64}$")
-STAFF_ENTRIES = ("staff_created", "staff_disabled", "staff_role_changed")
+STAFF_ENTRIES = (EntryType.STAFF_CREATED, EntryType.STAFF_DISABLED, EntryType.STAFF_ROLE_CHANGED)
 
 
 def _role(value: StaffRole | str) -> StaffRole:
@@ -65,16 +66,16 @@ def log_unlogged_accounts(session: Session, log: AuditLog) -> int:
     logged = {
         json.loads(line)["data"]["user"]
         for line in session.scalars(
-            select(AuditEntry.line).where(AuditEntry.type == "staff_created")
+            select(AuditEntry.line).where(AuditEntry.type == EntryType.STAFF_CREATED)
         )
     }
     entries: list[tuple[str, dict[str, object]]] = []
     for user in session.scalars(select(StaffUser).order_by(StaffUser.id)):
         if user.id in logged:
             continue
-        entries.append(("staff_created", _entry(user, None, existing=True)))
+        entries.append((EntryType.STAFF_CREATED, _entry(user, None, existing=True)))
         if not user.active:
-            entries.append(("staff_disabled", _entry(user, None)))
+            entries.append((EntryType.STAFF_DISABLED, _entry(user, None)))
     log.append_many(session, entries)
     return len(entries)
 
@@ -126,7 +127,7 @@ def create_user(
     )
     session.add(user)
     session.flush()
-    log.append(session, "staff_created", _entry(user, by, existing=False))
+    log.append(session, EntryType.STAFF_CREATED, _entry(user, by, existing=False))
     return user
 
 
@@ -156,7 +157,7 @@ def deactivate_user(
     log_unlogged_accounts(session, log)
     user.active = False
     staff_sessions.end_all(session, user_id, "deactivated", utcnow())
-    log.append(session, "staff_disabled", _entry(user, by))
+    log.append(session, EntryType.STAFF_DISABLED, _entry(user, by))
     return user
 
 
@@ -181,7 +182,7 @@ def change_role(
     user.role = new
     staff_sessions.end_all(session, user_id, "role_changed", utcnow())
     session.flush()
-    log.append(session, "staff_role_changed", {**_entry(user, by), "from": old})
+    log.append(session, EntryType.STAFF_ROLE_CHANGED, {**_entry(user, by), "from": old})
     return user
 
 

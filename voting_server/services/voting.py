@@ -40,6 +40,7 @@ from rules.kinds import (
     VoteKind,
     live_tally_allowed,
 )
+from rules.lifecycle import Action, LifecycleError, allowed, transition
 from rules.schema import electronic_ballot_error
 from voting_server.models import (
     AgendaItem,
@@ -314,8 +315,10 @@ class Voting:
         self, session: Session, log: AuditLog, vote_id: int, by: int, duration_s: int | None
     ) -> Vote:
         vote = self._vote(session, vote_id)
-        if vote.state is not VoteState.DRAFT:
-            raise Refusal("vote_not_draft")
+        try:
+            opened = transition(vote.state, Action.OPEN)
+        except LifecycleError:
+            raise Refusal("vote_not_draft") from None
         sitting: Sitting = vote.agenda_item.sitting
         if session.scalar(  # in the database: another server process may have opened it
             select(Vote.id)
@@ -342,7 +345,7 @@ class Voting:
             closes_at = now + timedelta(seconds=duration_s)
         log_roster_if_changed(session, log, sitting.body)
         log.append(session, "vote_configured", {"vote": self._configuration(vote, spec)})
-        vote.state, vote.opened_at, vote.closes_at = VoteState.OPEN, now, closes_at
+        vote.state, vote.opened_at, vote.closes_at = opened, now, closes_at  # type: ignore[assignment]
         vote.members_at_open = members
         log.append(session, "vote_opened", {
             "vote": vote.id, "members": members, "present": present, "quorum_required": required,
@@ -365,8 +368,10 @@ class Voting:
     ) -> Vote:
         """Close, release (secret), count and log the result. ``by`` None: the deadline."""
         vote = self._vote(session, vote_id)
-        if vote.state is not VoteState.OPEN:
-            raise Refusal("vote_not_open")
+        try:
+            closed = transition(vote.state, Action.CLOSE)
+        except LifecycleError:
+            raise Refusal("vote_not_open") from None
         state = self.state_of(session, vote_id)
         if state is None:
             raise Refusal("vote_not_open", "vote key unreadable in this process")
@@ -387,7 +392,7 @@ class Voting:
             session.execute(update(Press).where(Press.vote_id == vote.id).values(sealed=None))
         result = tally(state.spec, state.members, present, ballots)
         log.append(session, "result", {"vote": vote.id, "result": result})
-        vote.state, vote.closed_at, vote.result = VoteState.CLOSED, _now(), result
+        vote.state, vote.closed_at, vote.result = closed, _now(), result  # type: ignore[assignment]
         session.flush()
         after_commit(session, lambda: self._forget(vote_id))
         return vote
@@ -396,7 +401,7 @@ class Voting:
         self, session: Session, log: AuditLog, vote_id: int, by: int, reason: str
     ) -> Vote:
         vote = self._vote(session, vote_id)
-        if vote.state not in {VoteState.DRAFT, VoteState.OPEN}:
+        if not allowed(vote.state, Action.CANCEL):
             raise Refusal("vote_not_open")
         self._cancel(session, log, vote, reason, by)
         return vote
@@ -410,7 +415,7 @@ class Voting:
         else:
             session.execute(update(Press).where(Press.vote_id == vote.id).values(sealed=None))
         log.append(session, "vote_cancelled", {"vote": vote.id, "reason": reason, "by": by})
-        vote.state, vote.closed_at = VoteState.CANCELLED, _now()
+        vote.state, vote.closed_at = transition(vote.state, Action.CANCEL), _now()  # type: ignore[assignment]
         session.flush()
         vote_id = vote.id
         after_commit(session, lambda: self._forget(vote_id))
@@ -418,7 +423,7 @@ class Voting:
     def rerun_vote(self, session: Session, vote_id: int) -> Vote:
         """A new draft with the same configuration, linked to ``vote_id`` (再次表决)."""
         old = self._vote(session, vote_id)
-        if old.state not in {VoteState.CLOSED, VoteState.ANNOUNCED, VoteState.CANCELLED}:
+        if not allowed(old.state, Action.RERUN):
             raise Refusal("vote_not_closed")
         new = Vote(agenda_item_id=old.agenda_item_id, title=old.title, secret=old.secret,
                    key_policy=old.key_policy, live_tally=old.live_tally, rerun_of_id=old.id)  # fmt: skip
@@ -429,10 +434,12 @@ class Voting:
 
     def announce(self, session: Session, log: AuditLog, vote_id: int, by: int) -> Vote:
         vote = self._vote(session, vote_id)
-        if vote.state is not VoteState.CLOSED:
-            raise Refusal("vote_not_closed")
+        try:
+            announced = transition(vote.state, Action.ANNOUNCE)
+        except LifecycleError:
+            raise Refusal("vote_not_closed") from None
         log.append(session, "vote_announced", {"vote": vote.id, "by": by})
-        vote.state = VoteState.ANNOUNCED
+        vote.state = announced  # type: ignore[assignment]
         session.flush()
         return vote
 

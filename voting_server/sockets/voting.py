@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from rules.lifecycle import Action, staff_roles
 from voting_server import i18n
 from voting_server.bounds import (
     Ballot,
@@ -348,7 +349,7 @@ def on_document_link(client: Client, data: Any = None) -> dict[str, Any]:
 
 
 @_on("open_vote")
-@requires(PRESIDIUM)
+@requires(*staff_roles(Action.OPEN))  # rules/lifecycle.py
 def on_open_vote(client: Client, data: Any = None) -> dict[str, Any]:
     p = parse_payload(OpenPayload, data)
     vote = transact(
@@ -364,7 +365,7 @@ def on_open_vote(client: Client, data: Any = None) -> dict[str, Any]:
 
 
 @_on("close_vote")
-@requires(PRESIDIUM)
+@requires(*staff_roles(Action.CLOSE))  # rules/lifecycle.py
 def on_close_vote(client: Client, data: Any = None) -> dict[str, Any]:
     p = parse_payload(VotePayload, data)
     vote = transact(
@@ -377,7 +378,7 @@ def on_close_vote(client: Client, data: Any = None) -> dict[str, Any]:
 
 
 @_on("cancel_vote")
-@requires(PRESIDIUM)
+@requires(*staff_roles(Action.CANCEL))  # rules/lifecycle.py
 def on_cancel_vote(client: Client, data: Any = None) -> dict[str, Any]:
     p = parse_payload(CancelPayload, data)
     vote = transact(
@@ -390,7 +391,7 @@ def on_cancel_vote(client: Client, data: Any = None) -> dict[str, Any]:
 
 
 @_on("rerun_vote")
-@requires(PRESIDIUM)
+@requires(*staff_roles(Action.RERUN))  # rules/lifecycle.py
 def on_rerun_vote(client: Client, data: Any = None) -> dict[str, Any]:
     p = parse_payload(VotePayload, data)
     vote = transact(lambda s, _log: public_vote(voting().rerun_vote(s, p.vote)))
@@ -399,7 +400,7 @@ def on_rerun_vote(client: Client, data: Any = None) -> dict[str, Any]:
 
 
 @_on("announce")
-@requires(PRESIDIUM)
+@requires(*staff_roles(Action.ANNOUNCE))  # rules/lifecycle.py
 def on_announce(client: Client, data: Any = None) -> dict[str, Any]:
     p = parse_payload(VotePayload, data)
     vote = transact(

@@ -19,7 +19,7 @@ from flask_babel import gettext as _
 from sqlalchemy import ColumnElement, String, cast, func, select
 from sqlalchemy.dialects.postgresql import JSONB
 
-from audit.verify import Replay
+from audit.entry_types import EntryType
 from rules.parsing import parse_int
 from voting_server.bounds import MAX_ID
 from voting_server.extensions import db
@@ -33,8 +33,8 @@ bp = Blueprint("audit", __name__, url_prefix="/audit")
 
 AUDITOR = StaffRole.SCRUTINEER
 PAGE_SIZE = 50
-# The entry types the verifier knows (its ``on_<type>`` handlers): one list, not two.
-ENTRY_TYPES = tuple(sorted(name[3:] for name in dir(Replay) if name.startswith("on_")))
+# The entry types of the log (audit/entry_types.py: the writer's and the verifier's list).
+ENTRY_TYPES = tuple(sorted(t.value for t in EntryType))
 
 
 def _log_check() -> LogCheck:

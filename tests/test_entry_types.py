@@ -1,0 +1,91 @@
+"""Log entry types have one home (audit/entry_types.py): every type the server
+writes in a real sitting is listed there, the verifier has a handler for each
+and rejects any other by name, and the auditor's page filters by the same list."""
+
+from __future__ import annotations
+
+import json
+
+from audit.entry_types import DESCRIPTIONS, NAMES, EntryType, entry_type
+from audit.verify import Replay, verify_log
+from crypto import KioskKey
+from rules import VoteKind
+from tests import test_results_service as paper
+from tests import test_voting_service as service_tests
+from tests.logbuilder import LogBuilder
+from tests.test_voting_service import Hall
+from voting_server.models import AttendanceMethod, StaffRole, Vote
+from voting_server.services import attendance, devices, staff
+from voting_server.views.audit import ENTRY_TYPES
+
+hall = service_tests.hall  # the fixture: the demo committee with 61 enrolled kiosks
+
+
+def test_the_registry_describes_every_type_once() -> None:
+    assert set(DESCRIPTIONS) == set(EntryType) and len(NAMES) == len(EntryType)
+    assert all(text.strip() for text in DESCRIPTIONS.values())
+    assert entry_type("ballot") is EntryType.BALLOT
+    assert set(ENTRY_TYPES) == NAMES  # the audit page's filter
+    replay = Replay(b"\0" * 32)  # a handler for each type (its constructor looks them up)
+    assert all(callable(getattr(replay, f"on_{t.value}")) for t in EntryType)
+
+
+def _sitting(hall: Hall) -> None:
+    """A sitting that writes every kind of entry the services write: staff and
+    scrutineers, a replacement tablet, sign-ins by tablet and by staff, a named
+    vote announced and countersigned, a secret one, and one counted on paper."""
+    u = paper.users(hall)  # staff_created, scrutineers_designated
+    with hall.tx() as s:
+        staff.change_role(s, u["jp3"].id, StaffRole.DISPLAY, log=hall.log, by=u["sec"].id)
+        staff.deactivate_user(s, u["jp3"].id, log=hall.log, by=u["sec"].id)
+        # seat 61's tablet is replaced: requested, confirmed by the presidium, old one revoked
+        code = devices.issue_enrollment_code(s, 1, 61, None)
+        new = devices.enroll_device(s, hall.log, code, KioskKey.generate().public.spki_b64)
+        devices.decide_replacement(s, hall.log, new.id, True, u["zhu"].id, "presidium")
+        code = devices.issue_enrollment_code(s, 1, 60, None)
+        other = devices.enroll_device(s, hall.log, code, KioskKey.generate().public.spki_b64)
+        devices.decide_replacement(s, hall.log, other.id, False, u["zhu"].id, "presidium")
+    hall.sign_in(*range(1, 56))
+    with hall.tx() as s:
+        sitting = attendance.current_sitting(s, 1)
+        member = attendance.member_at_seat(s, 1, 59)
+        assert sitting is not None and member is not None
+        attendance.sign_in(s, hall.log, sitting, member, AttendanceMethod.OPERATOR, by=u["sec"].id)
+        attendance.confirm_pin(s, hall.log, sitting, member, hall.clients[59].device_id)
+    named = hall.configure(VoteKind.MOTION, secret=False)
+    hall.open(named)
+    hall.press(1, named, {"regulation": "yes"})
+    hall.close(named)
+    with hall.tx() as s:
+        hall.voting.announce(s, hall.log, named, u["zhu"].id)
+    paper.sign(hall, named, u["zhu"], "result")
+    secret = hall.configure(VoteKind.EVALUATION, secret=True)
+    hall.open(secret)
+    with hall.sessions() as s:
+        subjects = s.get(Vote, secret).spec().subjects  # type: ignore[union-attr]
+    hall.press(2, secret, dict.fromkeys(subjects, "satisfied"))
+    hall.close(secret)
+    failed = hall.votes[VoteKind.SELECTION]
+    hall.open(failed)
+    with hall.tx() as s:
+        hall.voting.cancel_vote(s, hall.log, failed, u["zhu"].id, paper.FAILURE)
+    ballots = [["p01", "p02"], ["p01"]]
+    paper.enter(hall, failed, u["sec"], "ballots", present=56, ballots=ballots, counts=None)
+    paper.sign(hall, failed, u["jp1"])
+    paper.sign(hall, failed, u["jp2"])
+
+
+def test_every_type_the_server_writes_is_in_the_registry(hall: Hall) -> None:
+    _sitting(hall)
+    written = {json.loads(line)["type"] for line in hall.lines()}
+    assert written <= NAMES, written - NAMES
+    # the sitting above writes every type; a new one must be added to it and to the registry
+    assert written == NAMES, NAMES - written
+    hall.verify()
+
+
+def test_the_verifier_rejects_an_unknown_type_by_name() -> None:
+    log = LogBuilder()
+    k = log.append("vote_reopened", {"vote": 1})
+    report = verify_log(log.lines, log.server.public_bytes)
+    assert report.errors == [{"index": k, "reason": "unknown entry type 'vote_reopened'"}]
