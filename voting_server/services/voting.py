@@ -52,10 +52,10 @@ from voting_server.models import (
 )
 from voting_server.services import attendance
 from voting_server.services.audit_log import AuditLog
+from voting_server.services.refusals import Refusal
 from voting_server.services.rosters import log_roster_if_changed
 from voting_server.services.signatures import Check, SignatureChecker
 from voting_server.services.transactions import after_commit
-from voting_server.sockets.errors import Refusal
 from voting_server.sockets.identity import Client
 
 MAX_DURATION = timedelta(hours=2)

@@ -15,7 +15,8 @@ from typing import Any
 
 from flask import g, request
 
-from voting_server.sockets.errors import Refusal
+from voting_server.services.refusals import Refusal
+from voting_server.sockets.errors import answer_to
 
 KIOSK = "kiosk"  # the role of a device; staff roles are models.StaffRole values
 KIOSKS_ROOM = "kiosks"  # every authenticated kiosk; also "seat:<n>" per seat; staff: their role
@@ -87,7 +88,7 @@ def requires(
                     raise Refusal("invalid_payload", "one payload object, not several")
                 return handler(client, *args)
             except Refusal as refused:
-                return refused.answer()
+                return answer_to(refused)
 
         return guarded
 

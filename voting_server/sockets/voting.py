@@ -39,10 +39,11 @@ from voting_server.services.audit_log import AuditLog
 from voting_server.services.collector import TICK_S, Collector
 from voting_server.services.event_loop import gevent_patched
 from voting_server.services.group_commit import GroupCommit
+from voting_server.services.refusals import Refusal
 from voting_server.services.transactions import write_transaction
 from voting_server.services.voting import BallotRequest, OpenVote, Voting, public_vote
 from voting_server.sockets import connection
-from voting_server.sockets.errors import Refusal, parse_payload, refusal
+from voting_server.sockets.errors import parse_payload, refusal
 from voting_server.sockets.identity import KIOSK, KIOSKS_ROOM, Client, requires
 from voting_server.sockets.wire import UNREADABLE_EVENT
 

@@ -48,9 +48,10 @@ from voting_server.extensions import db, sessions
 from voting_server.i18n import N_
 from voting_server.models import StaffRole, StaffSession, StaffUser, utcnow
 from voting_server.services import staff, staff_sessions
+from voting_server.services.refusals import Refusal
 from voting_server.services.throttle import Throttle
 from voting_server.services.transactions import write_transaction
-from voting_server.sockets.errors import MESSAGES, Refusal
+from voting_server.sockets.errors import MESSAGES
 
 log = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callable[..., Any])
