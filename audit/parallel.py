@@ -31,14 +31,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from audit.entry import canonical_bytes_without_floats, entry_hash
-from audit.merkle import leaf_hash
-from audit.verify import (
+from audit.lines import (
     PRESS_TYPES,
     VerificationError,
     check_line,
     check_link,
     press_statement,
 )
+from audit.merkle import leaf_hash
 from crypto import KioskPublicKey, b64decode
 
 _UNCHECKED, _VERIFIED, _FORGED = 0, 1, 2

@@ -56,7 +56,7 @@ from voting_server.sockets.identity import (
     forget,
     remember,
 )
-from voting_server.views.auth import note_activity, session_limits, staff_session_of
+from voting_server.staff_cookie import note_activity, session_limits, staff_session_of
 
 log = logging.getLogger(__name__)
 
