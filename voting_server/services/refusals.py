@@ -78,8 +78,3 @@ class Refusal(Exception):
         super().__init__(f"{code}: {detail}" if detail else code)
         self.code = code
         self.detail = detail
-
-    @property
-    def retry(self) -> bool:
-        """May the same request be sent again unchanged?"""
-        return self.code in RETRYABLE
