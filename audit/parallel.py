@@ -31,13 +31,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from audit.entry import entry_hash
-from audit.merkle import leaf_hash
-from audit.verify import (
+from audit.lines import (
     PRESS_TYPES,
     VerificationError,
     check_line,
     check_link,
 )
+from audit.merkle import leaf_hash
 from crypto import KioskPublicKey, b64decode
 from crypto.statements import press_bytes
 

@@ -17,7 +17,8 @@ Step 1 and the kiosk signatures (most of the time: two signature checks per
 ballot) need nothing from earlier entries, so on a big log they run on worker
 processes over chunks of lines (``audit.parallel``), while this process
 applies step 2 to their results in log order. Both ways report the same
-first failure; ``jobs=1`` is the plain loop.
+first failure; ``jobs=1`` is the plain loop. Step 1 lives in ``audit.lines``,
+which the workers import without this module.
 """
 
 from __future__ import annotations
@@ -28,20 +29,23 @@ import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from audit.checkpoint import CHECKPOINT, checkpoint_due, head_error
 from audit.entry import (
-    ENTRY_KEYS,
     GENESIS_PREV,
-    canonical_bytes,
-    canonical_bytes_without_floats,
     entry_hash,
-    signed_part_of_line,
 )
 from audit.entry_types import EntryType
+from audit.lines import (
+    VerificationError,
+    check_line,
+    check_link,
+    parse_checked_line,
+)
 from audit.merkle import MerkleStream, tree_root
-from crypto import CryptoError, KioskPublicKey, b64decode, verify_server
+from audit.parallel import CheckedChunk, checked_chunks
+from crypto import CryptoError, KioskPublicKey, b64decode
 from crypto.statements import press_bytes
 from rules import SchemaError, VoteSpec, parse_vote_config, tally
 from rules.duties import (
@@ -67,28 +71,14 @@ from rules.lifecycle import (
 from rules.paper import PAPER_SIGNATURES, ballots_from_counts
 from rules.schema import check_ballot, electronic_ballot_error
 
-if TYPE_CHECKING:  # audit.parallel imports this module
-    from audit.parallel import CheckedChunk
-
 PARALLEL_FROM = 10_000  # below this many lines, starting worker processes costs more than it saves
 PROGRESS_EVERY = 100_000  # entries between two calls of ``progress``
-# entries carrying a kiosk signature
-PRESS_TYPES = frozenset({EntryType.BALLOT, EntryType.PARTICIPATION})
 # entries naming a device key
 KEY_TYPES = frozenset({EntryType.DEVICE_ENROLLED, EntryType.DEVICE_ENROLLMENT_REQUESTED})
 ENROLLED = b'"type":"device_enrolled"'
 REQUESTED = b'"type":"device_enrollment_requested"'
 
 Progress = Callable[[int, int], None]  # (entries verified so far, entries in the log)
-
-
-class VerificationError(Exception):
-    """The first thing that failed, at entry ``index``."""
-
-    def __init__(self, index: int, reason: str) -> None:
-        super().__init__(f"entry {index}: {reason}")
-        self.index = index
-        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -211,8 +201,6 @@ def _verify_with_workers(
     stops at its first failing line, which is raised after the entries before it
     were replayed: the failure reported is the earliest, as in ``_verify_here``.
     """
-    from audit.parallel import checked_chunks  # it imports this module
-
     hints = enrolled_keys(lines)
     replay.kiosk_hints = hints
     with checked_chunks(lines, server_key, hints, jobs=jobs, chunk=chunk) as chunks:
@@ -243,81 +231,6 @@ def replay_checked_chunks(
                 progress(index + 1, len(lines))
         checked.raise_failure()
         prev = checked.last_hash
-
-
-# --- pass 1: each line on its own -------------------------------------------------
-
-
-class _FloatSeen(Exception):
-    pass
-
-
-def _float_seen(_text: str) -> float:
-    raise _FloatSeen
-
-
-# Parses like json.loads, but stops at the first float (or NaN, Infinity): a
-# line without one needs no walk to refuse floats before re-serializing it.
-_DECODER = json.JSONDecoder(parse_float=_float_seen, parse_constant=_float_seen)
-
-
-def check_line(index: int, line: bytes, server_key: bytes) -> dict[str, Any]:
-    """Parse one line and check its form, its index and its server signature.
-
-    Precondition: ``line`` has no trailing newline. Returns the entry.
-    """
-    floats = False
-    try:
-        try:
-            # What json.loads(line) does, with the decoder above (an entry starts with
-            # '{"', which json.detect_encoding takes for UTF-8).
-            encoding = "utf-8" if line[:2] == b'{"' else json.detect_encoding(line)
-            entry = _DECODER.decode(line.decode(encoding, "surrogatepass"))
-        except _FloatSeen:
-            floats = True  # parse it as json.loads does; canonical_bytes refuses it below
-            entry = json.loads(line)
-    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
-        # RecursionError: nested too deep for the parser; no entry is.
-        raise VerificationError(index, "line is not valid JSON") from None
-    if not isinstance(entry, dict) or set(entry) != ENTRY_KEYS:
-        raise VerificationError(index, f"entry must have exactly the keys {sorted(ENTRY_KEYS)}")
-    try:
-        canonical = canonical_bytes(entry) if floats else canonical_bytes_without_floats(entry)
-    except TypeError as exc:
-        raise VerificationError(index, str(exc)) from None
-    if canonical != line:
-        raise VerificationError(index, "line is not in canonical form")
-    if entry["i"] != index:
-        raise VerificationError(index, f"index field is {entry['i']!r}, expected {index}")
-    if not isinstance(entry["data"], dict) or not isinstance(entry["type"], str):
-        raise VerificationError(index, "type must be a string and data an object")
-    try:
-        signature = b64decode(entry["sig"], "sig") if isinstance(entry["sig"], str) else b""
-    except CryptoError:
-        signature = b""
-    if not verify_server(server_key, signature, signed_part_of_line(line, entry)):
-        raise VerificationError(index, "server signature does not verify")
-    return entry
-
-
-def parse_checked_line(line: bytes) -> dict[str, Any]:
-    """The entry of a line that passed ``check_line`` (canonical UTF-8, no floats)."""
-    return _DECODER.decode(line.decode("utf-8"))
-
-
-def check_link(index: int, entry: dict[str, Any], expected_prev: str) -> None:
-    """The entry's ``prev`` is ``expected_prev``: the hash of the line before
-    (``GENESIS_PREV`` for entry 0)."""
-    if entry["prev"] != expected_prev:
-        raise VerificationError(index, "prev does not match the hash of the previous entry")
-
-
-def check_chain(lines: Sequence[bytes], entries: Sequence[dict[str, Any]]) -> None:
-    """Each ``prev`` is the hash of the line before (genesis for entry 0)."""
-    expected = GENESIS_PREV
-    for index, (line, entry) in enumerate(zip(lines, entries, strict=True)):
-        check_link(index, entry, expected)
-        expected = entry_hash(line)
 
 
 def enrolled_keys(lines: Iterable[bytes]) -> dict[str, str]:

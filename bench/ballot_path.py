@@ -28,8 +28,8 @@ from voting_server.models import AttendanceMethod, Vote
 from voting_server.services import attendance, devices
 from voting_server.services.audit_log import AuditLog
 from voting_server.services.transactions import write_transaction
+from voting_server.services.voter import Voter
 from voting_server.services.voting import BallotRequest, Voting
-from voting_server.sockets.identity import KIOSK, Client
 
 
 def prepare(url: str, members: int, key_dir: Path, secret: bool) -> tuple[Any, ...]:
@@ -37,7 +37,7 @@ def prepare(url: str, members: int, key_dir: Path, secret: bool) -> tuple[Any, .
     sessions = make_session_factory(make_engine(url))
     log = AuditLog(ServerKey.generate())
     keys: dict[int, KioskKey] = {}
-    clients: dict[int, Client] = {}
+    clients: dict[int, Voter] = {}  # seat → the kiosk the socket shell authenticated
     with write_transaction(sessions) as s:
         body = load_demo(s, members=members)
         sitting = body.sittings[0]
@@ -47,8 +47,7 @@ def prepare(url: str, members: int, key_dir: Path, secret: bool) -> tuple[Any, .
             keys[seat] = KioskKey.generate()
             code = devices.issue_enrollment_code(s, body.id, seat, None)
             device = devices.enroll_device(s, log, code, keys[seat].public.spki_b64)
-            clients[seat] = Client(sid=f"s{seat}", role=KIOSK, device_id=device.id,
-                                   body_id=body.id, seat=seat)  # fmt: skip
+            clients[seat] = Voter(seat=seat, device=device.id, body=body.id)
             member = attendance.member_at_seat(s, body.id, seat)
             assert member is not None
             # as at the tablet with the PIN: only such a tablet's ballots count
@@ -65,7 +64,7 @@ def prepare(url: str, members: int, key_dir: Path, secret: bool) -> tuple[Any, .
     return sessions, log, voting, keys, clients, vote_id, subjects
 
 
-def signed_request(key: KioskKey, client: Client, vote_id: int, ballot: Any) -> BallotRequest:
+def signed_request(key: KioskKey, client: Voter, vote_id: int, ballot: Any) -> BallotRequest:
     nonce = secrets.token_urlsafe(16)
     signature, participation = ballot_signatures(key, vote_id, client.seat, nonce, ballot)
     return BallotRequest(client, vote_id, nonce, ballot, signature, participation)
@@ -100,7 +99,7 @@ def main() -> None:
             for seat in range(1, args.members + 1)
         ]  # fmt: skip
         if args.prechecked:
-            requests = [voting.precheck(r, keys[r.client.seat or 0].public.spki_b64)
+            requests = [voting.precheck(r, keys[r.voter.seat or 0].public.spki_b64)
                         for r in requests]  # fmt: skip
         cpu, wall, refused = time.process_time(), time.perf_counter(), 0
         recount = recount_wall = 0.0

@@ -29,9 +29,9 @@ from voting_server.models import AttendanceMethod, AuditEntry, Press, Vote, Vote
 from voting_server.services import attendance, devices
 from voting_server.services.audit_log import AuditLog, iter_lines
 from voting_server.services.transactions import write_transaction
+from voting_server.services.voter import Voter
 from voting_server.services.voting import BallotRequest, Prechecked, Voting
 from voting_server.sockets.errors import Refusal
-from voting_server.sockets.identity import KIOSK, Client
 
 
 @dataclass
@@ -40,7 +40,7 @@ class Hall:
     log: AuditLog
     voting: Voting
     keys: dict[int, KioskKey]  # seat → kiosk key
-    clients: dict[int, Client]  # seat → authenticated kiosk
+    voters: dict[int, Voter]  # seat → authenticated kiosk
     votes: dict[VoteKind, int]  # the demo's votes by kind
     key_dir: Path
 
@@ -63,7 +63,7 @@ class Hall:
                 sitting = attendance.current_sitting(s, 1)
                 assert sitting is not None
                 attendance.sign_in(s, self.log, sitting, member, AttendanceMethod.KIOSK_PIN,
-                                   device=self.clients[seat].device_id)  # fmt: skip
+                                   device=self.voters[seat].device)  # fmt: skip
 
     def configure(self, kind: VoteKind, **columns: Any) -> int:
         with self.tx() as s:
@@ -81,7 +81,7 @@ class Hall:
         self, seat: int, vote_id: int, ballot: Any, nonce: str | None = None, **tamper: Any
     ) -> BallotRequest:
         """The ballot as seat's kiosk signs and sends it; ``tamper`` replaces a field
-        (``client``, ``signature``, ``participation_signature``) or signs with ``key``."""
+        (``voter``, ``signature``, ``participation_signature``) or signs with ``key``."""
         nonce = nonce or secrets.token_urlsafe(16)
         key = tamper.pop("key", None) or self.keys[seat]
         base = {"vote": vote_id, "seat": seat, "nonce": nonce}
@@ -89,7 +89,7 @@ class Hall:
             key.sign(canonical_bytes({"type": "ballot", **base, "ballot": ballot}))
         )
         participation = b64encode(key.sign(canonical_bytes({"type": "participation", **base})))
-        fields = {"client": self.clients[seat], "signature": signature,
+        fields = {"voter": self.voters[seat], "signature": signature,
                   "participation_signature": participation, **tamper}  # fmt: skip
         return BallotRequest(vote_id=vote_id, nonce=nonce, ballot=ballot, **fields)
 
@@ -100,7 +100,7 @@ class Hall:
         """``by``: the server process that takes the ballot (default ``self.voting``)."""
         r = self.request(seat, vote_id, ballot, nonce, **tamper)
         with self.tx() as s:
-            receipt, _ = (by or self.voting).cast(s, self.log, r.client, vote_id, r.nonce,
+            receipt, _ = (by or self.voting).cast(s, self.log, r.voter, vote_id, r.nonce,
                                                   ballot, r.signature,
                                                   r.participation_signature)  # fmt: skip
         return receipt
@@ -129,7 +129,7 @@ def hall(sqlite_url: str, tmp_path: Path) -> Iterator[Hall]:
     sessions = make_session_factory(engine)
     log = AuditLog(ServerKey.generate())
     keys: dict[int, KioskKey] = {}
-    clients: dict[int, Client] = {}
+    voters: dict[int, Voter] = {}
     with write_transaction(sessions) as s:
         body = load_demo(s)
         votes = {v.kind: v.id for item in body.sittings[0].agenda_items for v in item.votes}
@@ -137,9 +137,8 @@ def hall(sqlite_url: str, tmp_path: Path) -> Iterator[Hall]:
             keys[seat] = KioskKey.generate()
             code = devices.issue_enrollment_code(s, body.id, seat, None)
             device = devices.enroll_device(s, log, code, keys[seat].public.spki_b64)
-            clients[seat] = Client(sid=f"sid{seat}", role=KIOSK, device_id=device.id,
-                                   body_id=body.id, seat=seat)  # fmt: skip
-    yield Hall(sessions, log, Voting(tmp_path / "keys"), keys, clients, votes, tmp_path / "keys")
+            voters[seat] = Voter(seat=seat, device=device.id, body=body.id)
+    yield Hall(sessions, log, Voting(tmp_path / "keys"), keys, voters, votes, tmp_path / "keys")
     engine.dispose()
 
 
@@ -257,8 +256,8 @@ def test_every_bad_ballot_is_refused_and_changes_nothing(hall: Hall) -> None:
         "bad_signature", hall, lambda: hall.press(1, vote, candidates[:3], signature="not base64!")
     )
     # a kiosk claiming another seat than the one its key is bound to
-    stolen = Client(sid="x", role=KIOSK, device_id=hall.clients[1].device_id, body_id=1, seat=2)
-    refused("wrong_seat", hall, lambda: hall.press(2, vote, candidates[:3], client=stolen))
+    stolen = Voter(seat=2, device=hall.voters[1].device, body=1)
+    refused("wrong_seat", hall, lambda: hall.press(2, vote, candidates[:3], voter=stolen))
     hall.press(1, vote, candidates[:3])
     hall.close(vote)
     hall.verify()

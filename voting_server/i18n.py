@@ -22,10 +22,8 @@ from typing import Any
 from urllib.parse import urlencode
 
 from babel.support import NullTranslations, Translations
-from flask import Flask, Response, g, has_request_context, request
+from flask import Flask, Response, current_app, g, has_request_context, request
 from flask_babel import Babel, get_locale, gettext
-
-from voting_server.views.security import cookies_secure
 
 TRANSLATIONS_DIR = Path(__file__).resolve().parent / "translations"
 DEFAULT_LOCALE = "zh_CN"
@@ -278,7 +276,9 @@ def _remember_choice(response: Response) -> Response:
             max_age=COOKIE_MAX_AGE_S,
             samesite="Lax",
             httponly=True,
-            secure=cookies_secure(),
+            # Secure exactly when the session cookie is (views/security.py sets the app's
+            # session interface), without this module importing a view.
+            secure=current_app.session_interface.get_cookie_secure(current_app),
         )
     return response
 

@@ -30,8 +30,9 @@ from voting_server.db import current_revision, head_revision, instance_dir, make
 from voting_server.models import Member, StaffRole, StaffUser
 from voting_server.services import devices, staff
 from voting_server.services.audit_log import AuditLog
+from voting_server.services.refusals import Refusal
 from voting_server.services.transactions import write_transaction
-from voting_server.sockets.errors import Refusal, bilingual
+from voting_server.sockets.errors import bilingual
 
 ROLES = [r.value for r in StaffRole]
 body_option = click.option(

@@ -41,8 +41,8 @@ from voting_server.models import (
     VoteState,
 )
 from voting_server.presets import Presets
+from voting_server.services.refusals import Refusal
 from voting_server.sheets import BEIJING
-from voting_server.sockets.errors import Refusal
 
 DESCRIPTION_MAX = 20_000
 DOCUMENT_MAX_BYTES = 20_000_000  # a draft regulation as PDF

@@ -24,8 +24,8 @@ from rules.kinds import DEFAULT_QUORUM
 from voting_server.models import Attendance, AttendanceMethod, Member, Sitting, SittingStatus
 from voting_server.services.audit_log import AuditLog
 from voting_server.services.passwords import verify_secret
+from voting_server.services.refusals import Refusal
 from voting_server.services.rosters import log_roster_if_changed
-from voting_server.sockets.errors import Refusal
 
 PIN_ATTEMPTS = 5  # wrong PINs in a row before the seat is locked
 PIN_LOCK = timedelta(minutes=5)

@@ -41,8 +41,8 @@ from voting_server.models import (
 )
 from voting_server.services.audit_log import AuditLog
 from voting_server.services.passwords import hash_pin, is_valid_pin, new_pin
+from voting_server.services.refusals import Refusal
 from voting_server.services.transactions import after_commit
-from voting_server.sockets.errors import Refusal
 
 # No 0/O, 1/I: an operator reads the code off paper and types it on a tablet.
 CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"

@@ -36,8 +36,8 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlch
 from sqlalchemy.orm import Session, sessionmaker
 
 from voting_server.services.audit_log import AuditLog
+from voting_server.services.refusals import Refusal
 from voting_server.services.transactions import write_transaction
-from voting_server.sockets.errors import Refusal
 
 log = logging.getLogger(__name__)
 

@@ -69,8 +69,8 @@ from voting_server.models import (
 )
 from voting_server.services import attendance, staff
 from voting_server.services.audit_log import AuditLog
+from voting_server.services.refusals import Refusal
 from voting_server.services.rosters import log_roster_if_changed
-from voting_server.sockets.errors import Refusal
 
 # The basis a designation records unless the presidium writes another (a record: Chinese).
 DEFAULT_BASIS = {

@@ -24,7 +24,7 @@ from voting_server.models import NAME_MAX, AuditEntry, StaffRole, StaffUser, utc
 from voting_server.services import staff_sessions
 from voting_server.services.audit_log import AuditLog
 from voting_server.services.passwords import burn_verification_time, hash_secret, verify_secret
-from voting_server.sockets.errors import Refusal
+from voting_server.services.refusals import Refusal
 
 PASSWORD_MIN = 10
 PASSWORD_MAX = 256  # argon2 takes any length; a cap keeps a login cheap to refuse

@@ -44,9 +44,10 @@ from voting_server.bounds import DEVICE_ID_MAX, DeviceId, Payload, Signature
 from voting_server.extensions import sessions, socketio
 from voting_server.models import utcnow
 from voting_server.services import devices, staff_sessions
+from voting_server.services.refusals import Refusal
 from voting_server.services.transactions import write_transaction
 from voting_server.sockets import identity
-from voting_server.sockets.errors import Refusal, parse_payload, refusal
+from voting_server.sockets.errors import answer_to, parse_payload, refusal
 from voting_server.sockets.identity import (
     KIOSK,
     KIOSKS_ROOM,
@@ -55,7 +56,7 @@ from voting_server.sockets.identity import (
     forget,
     remember,
 )
-from voting_server.views.auth import note_activity, session_limits, staff_session_of
+from voting_server.staff_cookie import note_activity, session_limits, staff_session_of
 
 log = logging.getLogger(__name__)
 
@@ -285,7 +286,7 @@ def on_authenticate(*args: Any) -> dict[str, Any]:
             raise Refusal("invalid_payload", "one payload object, not several")
         return _authenticate(sid, args[0] if args else None)
     except Refusal as refused:
-        return refused.answer()
+        return answer_to(refused)
 
 
 def _authenticate(sid: str, data: Any) -> dict[str, Any]:

@@ -1,7 +1,9 @@
-"""Refusals: every error code the clients may see, with the message shown.
+"""The shell's side of refusals: the message a person reads, and the answer sent.
 
-One home for the codes of docs/protocol.md. A refusal changes nothing; a
-``retry`` refusal may be resent unchanged (same nonce).
+A service refuses with ``services.refusals.Refusal`` (a code and its detail);
+here each code gets its Chinese message (the msgid) and English, and becomes
+the acknowledgement of docs/protocol.md — for a Socket.IO event, and for the
+HTTP views that answer the same way (views/errors.py, views/kiosk_api.py).
 """
 
 from __future__ import annotations
@@ -13,81 +15,79 @@ from pydantic import BaseModel, ValidationError
 
 from rules.schema import format_loc
 from voting_server.i18n import N_, translate_to
+from voting_server.services.refusals import CODES, RETRYABLE, Refusal
 
 M = TypeVar("M", bound=BaseModel)
 
-# code → (message, retry). The message is the Chinese msgid; its English is in
-# the en catalog (voting_server/translations), like every other string.
-MESSAGES: dict[str, tuple[str, bool]] = {
-    "invalid_payload": (N_("请求格式有误"), False),
-    "not_authenticated": (N_("设备或用户尚未认证"), False),
-    "forbidden": (N_("无权进行此操作"), False),
-    "unknown_device": (N_("设备未登记或已停用"), False),
-    "bad_signature": (N_("签名验证失败"), False),
-    "unknown_vote": (N_("没有该表决事项"), False),
-    "vote_not_open": (N_("表决尚未开始或已经结束"), False),
-    "vote_not_draft": (N_("该表决已开始过，不能再次开始"), False),
-    "vote_not_closed": (N_("表决尚未结束"), False),
-    "vote_already_open": (N_("已有表决正在进行"), False),
-    "no_quorum": (N_("出席人数未过半数，不能开始表决"), False),
-    "not_signed_in": (N_("请先签到"), False),
+# code → the Chinese msgid; its English is in the en catalog (voting_server/translations),
+# like every other string.
+TEXTS: dict[str, str] = {
+    "invalid_payload": N_("请求格式有误"),
+    "not_authenticated": N_("设备或用户尚未认证"),
+    "forbidden": N_("无权进行此操作"),
+    "unknown_device": N_("设备未登记或已停用"),
+    "bad_signature": N_("签名验证失败"),
+    "unknown_vote": N_("没有该表决事项"),
+    "vote_not_open": N_("表决尚未开始或已经结束"),
+    "vote_not_draft": N_("该表决已开始过，不能再次开始"),
+    "vote_not_closed": N_("表决尚未结束"),
+    "vote_already_open": N_("已有表决正在进行"),
+    "no_quorum": N_("出席人数未过半数，不能开始表决"),
+    "not_signed_in": N_("请先签到"),
     # 代为签到 marks attendance only: a ballot needs the deputy's own PIN on this tablet.
-    "pin_required": (N_("请在本席位平板上输入本人密码"), False),
-    "device_pending": (N_("等待主持人确认"), False),
-    "unknown_request": (N_("没有待确认的更换表决器申请"), False),
-    "already_signed_in": (N_("已经签到"), False),
-    "wrong_seat": (N_("座位与设备不符"), False),
-    "invalid_ballot": (N_("选票无效"), False),
-    "already_voted": (N_("已经表决，本次表决不允许更改"), False),
-    "nonce_reused": (N_("重复的请求编号"), False),
-    "pin_invalid": (N_("密码错误"), False),
-    "pin_locked": (N_("密码错误次数过多，请联系工作人员"), False),
-    "no_pin": (N_("尚未设置密码，请联系工作人员"), False),
-    "no_sitting": (N_("当前没有进行中的会议"), False),
-    "unknown_member": (N_("没有该组成人员"), False),
-    "unknown_document": (N_("没有该文件，或该文件不属于本次会议"), False),
-    "bad_configuration": (N_("表决设置有误"), False),
-    "enrollment_invalid": (N_("登记码无效或已过期"), False),
-    "unknown_seat": (N_("该座位没有在册组成人员"), False),
-    "unknown_user": (N_("没有该工作人员账号"), False),
-    "username_taken": (N_("该用户名已被使用"), False),
-    "invalid_username": (N_("用户名须为3至64个小写字母、数字或 . _ -"), False),
-    "weak_password": (N_("密码至少10个字符，且不能与用户名相同"), False),
-    "login_failed": (N_("用户名或密码错误"), False),
-    "invalid_pin": (N_("签到密码须为6位数字"), False),
-    "rate_limited": (N_("尝试次数过多，请稍后再试"), True),
-    "vote_has_result": (N_("该表决已有结果"), False),
-    "no_paper_count": (N_("尚未录入人工计票结果"), False),
-    "already_countersigned": (N_("已经签署"), False),
-    "invalid_paper_count": (N_("人工计票数据有误"), False),
-    "vote_still_open": (
-        N_("表决仍在进行：须先由主席团取消表决并说明理由，才能录入人工计票"),
-        False,
-    ),
-    "vote_never_opened": (N_("该表决从未开始，不能录入人工计票"), False),
-    "cancel_without_reason": (N_("该表决不是由主席团说明理由后取消的，不能录入人工计票"), False),
-    "present_differs": (N_("实到人数与签到人数不一致，须填写理由"), False),
-    "not_designated": (N_("您不是本次会议指定的监票人"), False),
-    "invalid_designation": (N_("监票人指定有误：须指定至少两名不同的有效监票人账号"), False),
-    "voting_started": (N_("本次会议已开始表决，不能再指定监票人"), False),
-    "database_unavailable": (N_("系统繁忙，请稍候重试"), True),
-    "server_busy": (N_("系统繁忙，请稍候重试"), True),
-    "internal_error": (N_("服务器内部错误，操作未完成"), False),
+    "pin_required": N_("请在本席位平板上输入本人密码"),
+    "device_pending": N_("等待主持人确认"),
+    "unknown_request": N_("没有待确认的更换表决器申请"),
+    "already_signed_in": N_("已经签到"),
+    "wrong_seat": N_("座位与设备不符"),
+    "invalid_ballot": N_("选票无效"),
+    "already_voted": N_("已经表决，本次表决不允许更改"),
+    "nonce_reused": N_("重复的请求编号"),
+    "pin_invalid": N_("密码错误"),
+    "pin_locked": N_("密码错误次数过多，请联系工作人员"),
+    "no_pin": N_("尚未设置密码，请联系工作人员"),
+    "no_sitting": N_("当前没有进行中的会议"),
+    "unknown_member": N_("没有该组成人员"),
+    "unknown_document": N_("没有该文件，或该文件不属于本次会议"),
+    "bad_configuration": N_("表决设置有误"),
+    "enrollment_invalid": N_("登记码无效或已过期"),
+    "unknown_seat": N_("该座位没有在册组成人员"),
+    "unknown_user": N_("没有该工作人员账号"),
+    "username_taken": N_("该用户名已被使用"),
+    "invalid_username": N_("用户名须为3至64个小写字母、数字或 . _ -"),
+    "weak_password": N_("密码至少10个字符，且不能与用户名相同"),
+    "login_failed": N_("用户名或密码错误"),
+    "invalid_pin": N_("签到密码须为6位数字"),
+    "rate_limited": N_("尝试次数过多，请稍后再试"),
+    "vote_has_result": N_("该表决已有结果"),
+    "no_paper_count": N_("尚未录入人工计票结果"),
+    "already_countersigned": N_("已经签署"),
+    "invalid_paper_count": N_("人工计票数据有误"),
+    "vote_still_open": N_("表决仍在进行：须先由主席团取消表决并说明理由，才能录入人工计票"),
+    "vote_never_opened": N_("该表决从未开始，不能录入人工计票"),
+    "cancel_without_reason": N_("该表决不是由主席团说明理由后取消的，不能录入人工计票"),
+    "present_differs": N_("实到人数与签到人数不一致，须填写理由"),
+    "not_designated": N_("您不是本次会议指定的监票人"),
+    "invalid_designation": N_("监票人指定有误：须指定至少两名不同的有效监票人账号"),
+    "voting_started": N_("本次会议已开始表决，不能再指定监票人"),
+    "database_unavailable": N_("系统繁忙，请稍候重试"),
+    "server_busy": N_("系统繁忙，请稍候重试"),
+    "internal_error": N_("服务器内部错误，操作未完成"),
 }
 
 
-class Refusal(Exception):
-    """Raised by services to refuse a request; handlers turn it into the answer."""
+if TEXTS.keys() != CODES:  # a code without a message, or a message for no code
+    raise RuntimeError(f"refusal codes without a message: {sorted(CODES ^ TEXTS.keys())}")
 
-    def __init__(self, code: str, detail: str = "") -> None:
-        if code not in MESSAGES:
-            raise ValueError(f"unknown error code {code!r}")
-        super().__init__(f"{code}: {detail}" if detail else code)
-        self.code = code
-        self.detail = detail
+# code → (message, retry): what every answer of that code says.
+MESSAGES: dict[str, tuple[str, bool]] = {
+    code: (text, code in RETRYABLE) for code, text in TEXTS.items()
+}
 
-    def answer(self) -> dict[str, Any]:
-        return refusal(self.code, self.detail)
+
+def answer_to(refused: Refusal) -> dict[str, Any]:
+    """The acknowledgement of a service's refusal."""
+    return refusal(refused.code, refused.detail)
 
 
 def refusal(code: str, detail: str = "") -> dict[str, Any]:

@@ -15,7 +15,9 @@ from typing import Any
 
 from flask import g, request
 
-from voting_server.sockets.errors import Refusal
+from voting_server.services.refusals import Refusal
+from voting_server.services.voter import Voter
+from voting_server.sockets.errors import answer_to
 
 KIOSK = "kiosk"  # the role of a device; staff roles are models.StaffRole values
 KIOSKS_ROOM = "kiosks"  # every authenticated kiosk; also "seat:<n>" per seat; staff: their role
@@ -31,6 +33,11 @@ class Client:
     seat: int | None = None  # kiosk: the seat its key is bound to
     public_key: str | None = None  # kiosk: the key it proved (base64 SPKI), checked again per batch
     session_id: str | None = None  # staff: the server-side session it connected with
+
+
+def voter_of(client: Client) -> Voter:
+    """What the services are told of a kiosk connection: its seat, device and body."""
+    return Voter(seat=client.seat, device=client.device_id, body=client.body_id)
 
 
 # Is a staff connection's session still live (not logged out, not timed out)? Set by
@@ -87,7 +94,7 @@ def requires(
                     raise Refusal("invalid_payload", "one payload object, not several")
                 return handler(client, *args)
             except Refusal as refused:
-                return refused.answer()
+                return answer_to(refused)
 
         return guarded
 

@@ -37,14 +37,17 @@ from voting_server.extensions import audit_log, sessions, socketio, voting
 from voting_server.models import AttendanceMethod, Body, Member, StaffRole, VoteState
 from voting_server.services import attendance, devices, kiosk_documents, staff
 from voting_server.services.audit_log import AuditLog
+from voting_server.services.ballots import BallotRequest
 from voting_server.services.collector import TICK_S, Collector
 from voting_server.services.event_loop import gevent_patched
 from voting_server.services.group_commit import GroupCommit
+from voting_server.services.open_votes import OpenVote
+from voting_server.services.refusals import Refusal
 from voting_server.services.transactions import write_transaction
-from voting_server.services.voting import BallotRequest, OpenVote, Voting, public_vote
+from voting_server.services.vote_presentation import live_counts, participation, public_vote
 from voting_server.sockets import connection
-from voting_server.sockets.errors import Refusal, parse_payload, refusal
-from voting_server.sockets.identity import KIOSK, KIOSKS_ROOM, Client, requires
+from voting_server.sockets.errors import parse_payload, refusal
+from voting_server.sockets.identity import KIOSK, KIOSKS_ROOM, Client, requires, voter_of
 from voting_server.sockets.wire import UNREADABLE_EVENT
 
 log = logging.getLogger(__name__)
@@ -301,7 +304,7 @@ def on_ballot(client: Client, data: Any = None) -> dict[str, Any]:
     p = parse_payload(BallotPayload, data)
     ensure_resumed()
     request = BallotRequest(
-        client, p.vote, p.nonce, p.ballot, p.signature, p.participation_signature
+        voter_of(client), p.vote, p.nonce, p.ballot, p.signature, p.participation_signature
     )
     if client.public_key is not None:  # checked now, beside the loop (services/signatures.py)
         request = voting().precheck(request, client.public_key)
@@ -508,8 +511,8 @@ def _state(session: Session, client: Client) -> dict[str, Any]:
         if several_processes():
             voting().refresh_presses(session, open_state)
         present = state["attendance"]["present"]
-        state["participation"] = Voting.participation(open_state, present)
-        state["live"] = Voting.live_counts(open_state, present)
+        state["participation"] = participation(open_state, present)
+        state["live"] = live_counts(open_state, present)
     return state
 
 
@@ -570,8 +573,8 @@ def _broadcast_participation(state: OpenVote) -> None:
         return attendance.present_count(session, state.sitting_id)
 
     present = read(present)
-    _emit_staff("participation", Voting.participation(state, present), WATCHERS)
-    live = Voting.live_counts(state, present)
+    _emit_staff("participation", participation(state, present), WATCHERS)
+    live = live_counts(state, present)
     if live is not None:
         _emit_staff("live_tally", live, (PRESIDIUM, StaffRole.DISPLAY.value))
 

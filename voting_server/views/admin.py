@@ -26,9 +26,9 @@ from crypto.tls import ca_fingerprint_of, format_fingerprint
 from voting_server.extensions import audit_log, db, sessions
 from voting_server.models import SEAT_MAX, Body, Member, StaffRole
 from voting_server.services import devices, staff
+from voting_server.services.refusals import Refusal
 from voting_server.services.transactions import write_transaction
 from voting_server.sockets.connection import disconnect_user, online_seats
-from voting_server.sockets.errors import Refusal
 from voting_server.views.auth import current_user, login_required, message_page, refusal_text
 from voting_server.views.forms import int_field
 

@@ -24,9 +24,9 @@ from voting_server.i18n import KIND_LABELS
 from voting_server.models import AgendaItem, Document, Sitting, SittingStatus, StaffRole, Vote
 from voting_server.presets import Presets, preset_titles
 from voting_server.services import agenda
+from voting_server.services.refusals import Refusal
 from voting_server.services.transactions import write_transaction
 from voting_server.sheets import BEIJING
-from voting_server.sockets.errors import Refusal
 from voting_server.views.admin import _body, _no_body, _username
 from voting_server.views.auth import current_user, login_required, message_page
 

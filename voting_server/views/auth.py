@@ -3,7 +3,7 @@
 A login starts a server-side session (``services.staff_sessions``); Flask's
 signed cookie carries the user's id, role and the session's random token.
 Every request and every Socket.IO connection checks them against the
-database (``staff_session_of``): the session must not be ended (logout,
+database (``staff_cookie.staff_session_of``): the session must not be ended (logout,
 password change, deactivation), idle longer than ``VOTING_SESSION_IDLE_S``
 or older than ``VOTING_SESSION_MAX_S``, and the account must still be active
 with the same role. A copy of the cookie is worth nothing after logout.
@@ -21,7 +21,7 @@ import hmac
 import logging
 import math
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -39,27 +39,26 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.routing import BuildError
 from werkzeug.wrappers import Response
 
 from voting_server.extensions import db, sessions
 from voting_server.i18n import N_
-from voting_server.models import StaffRole, StaffSession, StaffUser, utcnow
+from voting_server.models import StaffRole, StaffUser, utcnow
 from voting_server.services import staff, staff_sessions
+from voting_server.services.refusals import Refusal
 from voting_server.services.throttle import Throttle
 from voting_server.services.transactions import write_transaction
-from voting_server.sockets.errors import MESSAGES, Refusal
+from voting_server.sockets.connection import disconnect_session, disconnect_user
+from voting_server.sockets.errors import MESSAGES
+from voting_server.staff_cookie import SESSION_ROLE, SESSION_TOKEN, SESSION_USER, staff_session_of
 
 log = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callable[..., Any])
 
 bp = Blueprint("auth", __name__)
 
-SESSION_USER = "staff_user_id"
-SESSION_ROLE = "staff_role"
-SESSION_TOKEN = "staff_session"
 SESSION_CSRF = "csrf_token"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
@@ -149,40 +148,6 @@ def _check_csrf() -> ResponseReturnValue | None:
 
 
 # --- who is logged in --------------------------------------------------------------------
-
-
-def session_limits(app: Flask | None = None) -> staff_sessions.Limits:
-    """The idle and absolute limits of staff sessions (settings.py)."""
-    config = (app or current_app).config
-    return staff_sessions.Limits.of_seconds(
-        config.get("VOTING_SESSION_IDLE_S", staff_sessions.IDLE_DEFAULT_S),
-        config.get("VOTING_SESSION_MAX_S", staff_sessions.ABSOLUTE_DEFAULT_S),
-    )
-
-
-def staff_session_of(
-    db_session: Session, data: Mapping[str, Any]
-) -> tuple[StaffUser, StaffSession] | None:
-    """The account and live server-side session a session cookie speaks for: the
-    session neither ended nor timed out, the account active with the role of login."""
-    user_id = data.get(SESSION_USER)
-    if not isinstance(user_id, int):
-        return None
-    record = staff_sessions.live(db_session, data.get(SESSION_TOKEN), session_limits(), utcnow())
-    if record is None or record.user_id != user_id:
-        return None
-    user = db_session.get(StaffUser, user_id)
-    if user is None or not user.active or data.get(SESSION_ROLE) != user.role.value:
-        return None
-    return user, record
-
-
-def note_activity(record: StaffSession) -> None:
-    """Move the session's idle clock, at most once a minute (one small write)."""
-    now = utcnow()
-    if staff_sessions.needs_touch(record, now):
-        with write_transaction(sessions()) as tx:
-            staff_sessions.touch(tx, [record.id], now)
 
 
 def current_user() -> StaffUser | None:
@@ -322,7 +287,6 @@ def _start_session(user_id: int, role: str) -> None:
 @bp.post("/logout")
 def logout() -> ResponseReturnValue:
     """End the session on the server too: a copy of the cookie opens nothing after."""
-    from voting_server.sockets.connection import disconnect_session  # it imports this module
 
     token = session.get(SESSION_TOKEN)
     with write_transaction(sessions()) as tx:
@@ -347,7 +311,6 @@ def change_password_post() -> ResponseReturnValue:
     new = request.form.get("new_password", "")
     if new != request.form.get("new_password2", ""):
         return render_template("auth/password.html", error=gettext("两次输入的新密码不一致。")), 400
-    from voting_server.sockets.connection import disconnect_user  # it imports this module
 
     user_id, role = user.id, user.role.value
     try:

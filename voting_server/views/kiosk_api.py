@@ -28,9 +28,10 @@ from voting_server.bounds import EnrollmentCode, Payload, PublicKey
 from voting_server.extensions import audit_log, sessions, socketio
 from voting_server.models import StaffRole
 from voting_server.services import devices
+from voting_server.services.refusals import Refusal
 from voting_server.services.throttle import Throttle
 from voting_server.services.transactions import write_transaction
-from voting_server.sockets.errors import Refusal, parse_payload, refusal
+from voting_server.sockets.errors import parse_payload, refusal
 from voting_server.views.auth import csrf_exempt
 
 log = logging.getLogger(__name__)

@@ -38,6 +38,7 @@ from voting_server.models import (
 )
 from voting_server.services import attendance, results
 from voting_server.services.audit_log import iter_lines
+from voting_server.services.refusals import Refusal
 from voting_server.services.transactions import write_transaction
 from voting_server.sheets import (
     ATTENDANCE_COLUMNS,
@@ -54,7 +55,6 @@ from voting_server.sheets import (
     to_csv,
     to_xlsx,
 )
-from voting_server.sockets.errors import Refusal
 from voting_server.views.auth import current_user, login_required, message_page, refusal_text
 from voting_server.views.forms import int_fields
 from voting_server.views.security import csp_nonce

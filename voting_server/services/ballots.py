@@ -1,0 +1,362 @@
+"""The deputies' ballots: checked, logged and stored in batches committed together.
+
+A ballot arrives from a kiosk (sockets/voting.py), has its two signatures
+checked beside the event loop (``precheck``, services/signatures.py), and joins
+the batch of ballots committed together (services/group_commit.py, which calls
+``cast_batch``). A batch is decided with a few queries whatever its size; each
+ballot is acknowledged with its receipt only after the commit. In a secret vote
+the choice is padded and sealed under the vote key (docs/secret-ballot.md) and
+the log holds only the participation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from functools import partial
+from typing import Any
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.orm import Session
+
+from audit.entry import canonical_bytes
+from crypto import CryptoError, b64decode
+from crypto.statements import ballot_bytes, participation_bytes
+from rules import VoteSpec
+from rules.kinds import EVALUATION_MARKS, MOTION_MARKS, KeyPolicy, VoteKind
+from rules.schema import electronic_ballot_error
+from voting_server.models import Attendance, Device, Member, Press, Vote, utcnow
+from voting_server.services.audit_log import AuditLog
+from voting_server.services.open_votes import OpenVote, OpenVotes
+from voting_server.services.refusals import Refusal
+from voting_server.services.signatures import Check, SignatureChecker
+from voting_server.services.transactions import after_commit
+from voting_server.services.voter import Voter
+
+_now = utcnow  # the clock of every vote time (aware UTC), under the name the code reads
+
+
+def vote_aad(vote_id: int) -> bytes:
+    """Associated data binding a sealed ballot to its vote."""
+    return f"vote:{vote_id}".encode()
+
+
+def sealed_size(spec: VoteSpec) -> int:
+    """The size every ballot of a vote is padded to before sealing: that of its longest
+    valid ballot (every subject marked with the longest mark; as many of the longest
+    candidate ids as there are seats).
+
+    AES-GCM hides the bytes, not their number. Unpadded, ``{"m":"no"}`` and
+    ``{"m":"abstain"}`` seal to different sizes, and so does a selection of 3 projects
+    and one of 9: whoever could read the press rows — during the vote, or later in a
+    backup, the WAL or a dead tuple, next to the member id — read each deputy's choice
+    off the size, without the key.
+    """
+    if spec.kind is VoteKind.SELECTION:
+        longest = sorted(spec.candidates, key=lambda c: len(canonical_bytes(c)), reverse=True)
+        return len(canonical_bytes(longest[: spec.seats]))
+    marks = MOTION_MARKS if spec.kind is VoteKind.MOTION else EVALUATION_MARKS
+    mark = max(marks, key=lambda m: len(canonical_bytes(m)))
+    return len(canonical_bytes(dict.fromkeys(spec.subjects, mark)))
+
+
+def pad_ballot(ballot: Any, spec: VoteSpec) -> bytes:
+    """The ballot's canonical JSON padded with spaces to ``sealed_size`` (JSON allows
+    trailing whitespace: ``json.loads`` reads the ballot back unchanged). A valid
+    ballot is never longer; an invalid one never reaches the sealing."""
+    plain = canonical_bytes(ballot)
+    return plain + b" " * max(0, sealed_size(spec) - len(plain))
+
+
+@dataclass(frozen=True)
+class Receipt:
+    vote: int
+    nonce: str
+    entry: int
+    entry_hash: str
+    server_sig: str
+    press: int
+    secret: bool
+
+    def to_json(self) -> dict[str, Any]:
+        return {"vote": self.vote, "nonce": self.nonce, "entry": self.entry,
+                "entry_hash": self.entry_hash, "server_sig": self.server_sig,
+                "press": self.press, "secret": self.secret}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Prechecked:
+    """The ballot's two signatures, checked on arrival against ``key`` (the device's
+    key when the kiosk authenticated). The batch uses these verdicts only if the
+    device's stored key is still ``key``."""
+
+    key: str
+    ballot_ok: bool
+    participation_ok: bool
+
+
+@dataclass(frozen=True)
+class BallotRequest:
+    """A ballot as the kiosk sent it (the socket handler has checked its shape)."""
+
+    voter: Voter
+    vote_id: int
+    nonce: str
+    ballot: Any
+    signature: str
+    participation_signature: str
+    checked: Prechecked | None = None
+
+
+@dataclass(frozen=True)
+class _Accepted:
+    """A request of a batch that passed every check: what to log and store."""
+
+    index: int
+    state: OpenVote
+    member_id: int
+    press_no: int
+    entry_type: str
+    entry_data: dict[str, Any]
+
+
+class Ballots:
+    """The ballot path of one server process, over its open votes."""
+
+    def __init__(self, votes: OpenVotes) -> None:
+        self.votes = votes
+        self.signatures = SignatureChecker()
+
+    def precheck(self, request: BallotRequest, key: str) -> BallotRequest:
+        """``request`` with its signatures checked against ``key`` (base64 SPKI), as the
+        ballot arrives and before it joins a batch: in the server the checks run in the
+        checker process while the event loop goes on (services/signatures.py)."""
+        try:
+            checks = _signature_checks(request, key)
+        except Refusal:
+            return request  # undecodable: the batch refuses it, after the vote's own checks
+        return replace(request, checked=Prechecked(key, *self.signatures.verify(checks)))
+
+    def cast(
+        self,
+        session: Session,
+        log: AuditLog,
+        voter: Voter,
+        vote_id: int,
+        nonce: str,
+        ballot: Any,
+        signature: str,
+        participation_signature: str,
+    ) -> tuple[Receipt, OpenVote | None]:
+        """One ballot through ``cast_batch``; raises its Refusal."""
+        request = BallotRequest(voter, vote_id, nonce, ballot, signature, participation_signature)
+        outcome = self.cast_batch(session, log, [request])[0]
+        if isinstance(outcome, Refusal):
+            raise outcome
+        return outcome
+
+    def cast_batch(
+        self, session: Session, log: AuditLog, requests: Sequence[BallotRequest]
+    ) -> list[tuple[Receipt, OpenVote | None] | Refusal]:
+        """The ballot path (docs/protocol.md, docs/performance.md) for ballots committed
+        together: validate each, log and store the valid ones; receipts on commit.
+
+        Each outcome is the receipt and the open vote it changed — ``None`` for a resend
+        of a ballot already stored (the same receipt, even after close, so a kiosk that
+        lost the answer recovers it) — or the ballot's Refusal. A refused ballot writes
+        nothing, so it never needs a rollback.
+
+        Precondition: at most one request per seat (a member's press number is counted
+        from the database, which holds the presses of every earlier commit), and the
+        caller holds the write transaction. Everything a ballot is checked against is
+        read here from the database, a few queries for the whole batch: with several
+        server processes, a vote opened, a press stored or a device revoked by another
+        process is seen (docs/deployment.md).
+        """
+        outcomes: list[tuple[Receipt, OpenVote | None] | Refusal | None] = [None] * len(requests)
+        by_vote: dict[int, list[int]] = {}
+        for i, r in enumerate(requests):
+            if r.voter.seat is None or r.voter.device is None:
+                outcomes[i] = Refusal("wrong_seat")
+            else:
+                by_vote.setdefault(r.vote_id, []).append(i)
+        states = self.votes.current_states(session, set(by_vote))
+        writes: list[_Accepted] = []
+        for vote_id, indexes in by_vote.items():
+            self._check_vote_batch(
+                session, vote_id, states.get(vote_id), requests, indexes, outcomes, writes
+            )
+        appended = log.append_many(session, [(w.entry_type, w.entry_data) for w in writes])
+        press_rows = []
+        for w, entry in zip(writes, appended, strict=True):
+            state, r = w.state, requests[w.index]
+            receipt = Receipt(r.vote_id, r.nonce, entry.index, entry.hash, entry.sig,
+                              w.press_no, state.secret)  # fmt: skip
+            sealed = None
+            if state.secret:
+                assert state.key is not None
+                sealed = state.key.seal(pad_ballot(r.ballot, state.spec), vote_aad(r.vote_id))
+            press_rows.append({
+                "vote_id": r.vote_id, "member_id": w.member_id, "nonce": r.nonce,
+                "press_no": w.press_no, "entry_idx": entry.index,
+                "receipt": {**receipt.to_json(), "seat": r.voter.seat},
+                "ballot": None if state.secret else r.ballot, "sealed": sealed,
+            })  # fmt: skip
+            outcomes[w.index] = (receipt, state)
+            stored = None if state.secret else r.ballot
+            seat = r.voter.seat or 0
+            after_commit(session, partial(state.record_press, w.member_id, seat, stored))
+        if press_rows:
+            session.execute(insert(Press), press_rows)
+        assert all(o is not None for o in outcomes)
+        return outcomes  # type: ignore[return-value]
+
+    def _check_vote_batch(
+        self,
+        session: Session,
+        vote_id: int,
+        state: OpenVote | None,
+        requests: Sequence[BallotRequest],
+        indexes: list[int],
+        outcomes: list[Any],
+        writes: list[_Accepted],
+    ) -> None:
+        """Decide every request of one vote: a Refusal or a resend into ``outcomes``,
+        the accepted ones into ``writes``. Four queries, whatever the batch size."""
+        nonces = [requests[i].nonce for i in indexes]
+        stored = {
+            row.nonce: row.receipt
+            for row in session.execute(
+                select(Press.nonce, Press.receipt).where(
+                    Press.vote_id == vote_id, Press.nonce.in_(nonces)
+                )
+            )
+        }
+        fresh = []
+        for i in indexes:
+            r = requests[i]
+            if (receipt := stored.get(r.nonce)) is not None:  # a resend: the same answer
+                if receipt.get("seat") != r.voter.seat:
+                    outcomes[i] = Refusal("nonce_reused")
+                else:
+                    fields = Receipt.__dataclass_fields__
+                    outcomes[i] = (Receipt(**{k: receipt[k] for k in fields}), None)
+            elif state is None:
+                exists = session.get(Vote, vote_id) is not None
+                outcomes[i] = Refusal("vote_not_open" if exists else "unknown_vote")
+            elif state.closes_at is not None and _now() >= state.closes_at:
+                # The countdown is over; the deadline watcher closes the vote within
+                # moments (or when the database answers again). A press now is late.
+                outcomes[i] = Refusal("vote_not_open", "the countdown is over")
+            elif r.voter.body != state.body_id:
+                outcomes[i] = Refusal("wrong_seat")
+            else:
+                fresh.append(i)
+        if not fresh or state is None:
+            return
+        seats = [requests[i].voter.seat for i in fresh]
+        members = {
+            row.seat: row
+            for row in session.execute(
+                select(
+                    Member.id, Member.seat, Attendance.id.label("attendance"), Attendance.pin_device
+                )
+                .outerjoin(
+                    Attendance,
+                    (Attendance.member_id == Member.id)
+                    & (Attendance.sitting_id == state.sitting_id),
+                )
+                .where(Member.body_id == state.body_id, Member.active, Member.seat.in_(seats))
+            )
+        }
+        devices = {
+            d.id: d
+            for d in session.execute(
+                select(
+                    Device.id, Device.seat, Device.revoked_at, Device.pending, Device.public_key
+                ).where(Device.id.in_({requests[i].voter.device for i in fresh}))
+            )
+        }
+        pressed = dict(
+            session.execute(
+                select(Press.member_id, func.max(Press.press_no))
+                .where(Press.vote_id == vote_id, Press.member_id.in_(
+                    [m.id for m in members.values()]))
+                .group_by(Press.member_id)
+            ).all()
+        )  # fmt: skip
+        signed: list[tuple[int, int]] = []  # request, member
+        unchecked: list[Check] = []  # of requests not checked on arrival against the stored key
+        verdicts: dict[int, tuple[bool, bool]] = {}
+        for i in fresh:
+            r = requests[i]
+            try:
+                member = members.get(r.voter.seat or 0)
+                if member is None:
+                    raise Refusal("unknown_member", f"seat {r.voter.seat} has no member")
+                if member.attendance is None:
+                    raise Refusal("not_signed_in")
+                if (error := electronic_ballot_error(state.spec, r.ballot)) is not None:
+                    raise Refusal("invalid_ballot", error)
+                key = self._device_key(r, devices.get(r.voter.device or ""))
+                if member.pin_device != r.voter.device:  # 代为签到 only, or PIN elsewhere
+                    raise Refusal("pin_required")
+                if r.checked is not None and r.checked.key == key:
+                    verdicts[i] = (r.checked.ballot_ok, r.checked.participation_ok)
+                else:
+                    unchecked += _signature_checks(r, key)
+            except Refusal as refused:
+                outcomes[i] = refused
+                continue
+            signed.append((i, member.id))
+        late = iter(self.signatures.verify(unchecked))
+        for i, _ in signed:
+            if i not in verdicts:
+                verdicts[i] = (next(late), next(late))
+        for i, member_id in signed:
+            r = requests[i]
+            press_no = pressed.get(member_id, 0) + 1
+            ballot_ok, participation_ok = verdicts[i]
+            if not ballot_ok:
+                outcomes[i] = Refusal("bad_signature", "ballot signature")
+            elif not participation_ok:
+                outcomes[i] = Refusal("bad_signature", "participation signature")
+            elif press_no > 1 and state.key_policy is KeyPolicy.FIRST_PRESS:
+                outcomes[i] = Refusal("already_voted")
+            else:
+                data: dict[str, Any] = {"vote": vote_id, "seat": r.voter.seat,
+                                        "nonce": r.nonce, "member": member_id,
+                                        "device": r.voter.device, "press": press_no}  # fmt: skip
+                if state.secret:
+                    entry = ("participation", {**data, "kiosk_sig": r.participation_signature})
+                else:
+                    entry = ("ballot", {**data, "ballot": r.ballot, "kiosk_sig": r.signature})
+                writes.append(_Accepted(i, state, member_id, press_no, *entry))
+
+    @staticmethod
+    def _device_key(r: BallotRequest, device: Any) -> str:
+        """The device's stored key (base64 SPKI); refuses unless the device is enrolled,
+        not revoked and at the kiosk's seat. Both statements must be signed with it."""
+        if device is None or device.revoked_at is not None or device.pending:
+            raise Refusal("unknown_device")
+        if device.seat != r.voter.seat:
+            raise Refusal("wrong_seat")
+        return str(device.public_key)
+
+
+def _signature_checks(r: BallotRequest, key: str) -> tuple[Check, Check]:
+    """The two statements the kiosk signed with ``key``: the ballot, and the participation
+    a secret vote logs instead of it (docs/protocol.md). Raises Refusal('bad_signature')
+    for a signature that is not base64."""
+    vote, seat, nonce = r.vote_id, r.voter.seat, r.nonce
+    return (
+        (key, _b64(r.signature), ballot_bytes(vote, seat, nonce, r.ballot)),
+        (key, _b64(r.participation_signature), participation_bytes(vote, seat, nonce)),
+    )
+
+
+def _b64(text: str) -> bytes:
+    try:
+        return b64decode(text, "signature")
+    except CryptoError as exc:
+        raise Refusal("bad_signature", str(exc)) from None

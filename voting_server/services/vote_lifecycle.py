@@ -1,0 +1,232 @@
+"""The presidium's actions on a vote: open, close, cancel, re-run, announce.
+
+open → (ballots) → close → announce, or cancel; a re-run is a new vote
+linked to the old one (再次表决). Every action is one transaction with its
+audit entries (``write_transaction``); the open votes in memory
+(services/open_votes.py) change only after its commit. Closing a secret vote
+releases its ballots in random order and destroys its key
+(docs/secret-ballot.md). At start-up ``resume`` reloads the open votes, and
+cancels, loudly, a secret vote whose key was lost.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from crypto import CryptoError, VoteKey, destroy_key_file
+from rules import VoteSpec, tally
+from rules.kinds import live_tally_allowed
+from rules.lifecycle import Action, LifecycleError, allowed, transition
+from voting_server.models import AgendaItem, Press, Sitting, Vote, VoteState, utcnow
+from voting_server.services import attendance
+from voting_server.services.audit_log import AuditLog
+from voting_server.services.ballots import vote_aad
+from voting_server.services.open_votes import OpenVote, OpenVotes, open_state
+from voting_server.services.refusals import Refusal
+from voting_server.services.rosters import log_roster_if_changed
+from voting_server.services.transactions import after_commit
+
+MAX_DURATION = timedelta(hours=2)
+_now = utcnow  # the clock of every vote time (aware UTC), under the name the code reads
+
+
+class VoteLifecycle:
+    """The lifecycle actions of one server process, over its open votes."""
+
+    def __init__(self, votes: OpenVotes) -> None:
+        self.votes = votes
+
+    def resume(self, session: Session, log: AuditLog) -> list[int]:
+        """Reload every open vote after a (re)start; returns their ids.
+
+        A secret vote whose key file is gone cannot be counted: it is
+        cancelled, loudly, so that the presidium re-runs it. Key files of votes
+        that are over are destroyed first (``sweep_keys``).
+        """
+        self.votes.sweep_keys(session)
+        resumed = []
+        self.votes.open.clear()
+        for vote in session.scalars(select(Vote).where(Vote.state == VoteState.OPEN)):
+            key = None
+            if vote.secret:
+                try:
+                    key = VoteKey.load(self.votes.key_path(vote.id))
+                except (FileNotFoundError, CryptoError):
+                    self._cancel(
+                        session, log, vote, "表决密钥丢失，须重新表决 (vote key lost)", None
+                    )
+                    continue
+            state = open_state(vote, key)
+            self.votes.refresh_presses(session, state)
+            self.votes.open[vote.id] = state
+            resumed.append(vote.id)
+        self.votes.resumed = True
+        return resumed
+
+    def open_vote(
+        self, session: Session, log: AuditLog, vote_id: int, by: int, duration_s: int | None
+    ) -> Vote:
+        vote = self._vote(session, vote_id)
+        try:
+            opened = transition(vote.state, Action.OPEN)
+        except LifecycleError:
+            raise Refusal("vote_not_draft") from None
+        sitting: Sitting = vote.agenda_item.sitting
+        if session.scalar(  # in the database: another server process may have opened it
+            select(Vote.id)
+            .join(AgendaItem)
+            .where(AgendaItem.sitting_id == sitting.id, Vote.state == VoteState.OPEN)
+            .limit(1)
+        ):
+            raise Refusal("vote_already_open")
+        if not live_tally_allowed(vote.secret, vote.live_tally):
+            raise Refusal("bad_configuration", "secret votes cannot show a live breakdown")
+        spec = vote.spec()
+        members = sitting.body.member_count
+        present = attendance.present_count(session, sitting.id)
+        required = spec.quorum.required(members)
+        if present < required:
+            raise Refusal(
+                "no_quorum", f"实到 {present}，需 {required} (present {present}, need {required})"
+            )
+        now = _now()
+        closes_at = None
+        if duration_s is not None:
+            if not 10 <= duration_s <= MAX_DURATION.total_seconds():
+                raise Refusal("invalid_payload", "duration_s: 10 to 7200 seconds")
+            closes_at = now + timedelta(seconds=duration_s)
+        log_roster_if_changed(session, log, sitting.body)
+        log.append(session, "vote_configured", {"vote": self._configuration(vote, spec)})
+        vote.state, vote.opened_at, vote.closes_at = opened, now, closes_at  # type: ignore[assignment]
+        vote.members_at_open = members
+        log.append(session, "vote_opened", {
+            "vote": vote.id, "members": members, "present": present, "quorum_required": required,
+            "closes_at": closes_at.isoformat() if closes_at else None, "by": by,
+        })  # fmt: skip
+        key = None
+        if vote.secret:
+            key = VoteKey.generate()
+            path = self.votes.key_path(vote.id)
+            destroy_key_file(path)  # a stale file from an aborted attempt
+            key.save(path)
+        session.flush()
+        state = open_state(vote, key)
+        # the commit expires ``vote``: the callback must not touch it
+        after_commit(session, lambda: self.votes.open.__setitem__(vote_id, state))
+        return vote
+
+    def close_vote(
+        self, session: Session, log: AuditLog, vote_id: int, by: int | None, reason: str
+    ) -> Vote:
+        """Close, release (secret), count and log the result. ``by`` None: the deadline."""
+        vote = self._vote(session, vote_id)
+        try:
+            closed = transition(vote.state, Action.CLOSE)
+        except LifecycleError:
+            raise Refusal("vote_not_open") from None
+        state = self.votes.state_of(session, vote_id)
+        if state is None:
+            raise Refusal("vote_not_open", "vote key unreadable in this process")
+        presses = session.execute(  # the columns, not 3,000 ORM objects: the hall waits
+            select(Press.member_id, Press.ballot, Press.sealed)
+            .where(Press.vote_id == vote.id)
+            .order_by(Press.member_id, Press.press_no)
+        ).all()
+        ballots = self._counted_ballots(state, presses)
+        present = attendance.present_count(session, state.sitting_id)
+        log.append(session, "vote_closed", {
+            "vote": vote.id, "members": state.members, "present": present, "cast": len(ballots),
+            "reason": reason, "by": by,
+        })  # fmt: skip
+        if state.secret:
+            secrets.SystemRandom().shuffle(ballots)
+            log.append(session, "ballots_released", {"vote": vote.id, "ballots": ballots})
+            session.execute(update(Press).where(Press.vote_id == vote.id).values(sealed=None))
+        result = tally(state.spec, state.members, present, ballots)
+        log.append(session, "result", {"vote": vote.id, "result": result})
+        vote.state, vote.closed_at, vote.result = closed, _now(), result  # type: ignore[assignment]
+        session.flush()
+        after_commit(session, lambda: self.votes.forget(vote_id))
+        return vote
+
+    def cancel_vote(
+        self, session: Session, log: AuditLog, vote_id: int, by: int, reason: str
+    ) -> Vote:
+        vote = self._vote(session, vote_id)
+        if not allowed(vote.state, Action.CANCEL):
+            raise Refusal("vote_not_open")
+        self._cancel(session, log, vote, reason, by)
+        return vote
+
+    def _cancel(
+        self, session: Session, log: AuditLog, vote: Vote, reason: str, by: int | None
+    ) -> None:
+        if vote.state is VoteState.DRAFT:
+            # never logged yet: log what is being cancelled, so the entry refers to something
+            log.append(session, "vote_configured", {"vote": self._configuration(vote, vote.spec())})
+        else:
+            session.execute(update(Press).where(Press.vote_id == vote.id).values(sealed=None))
+        log.append(session, "vote_cancelled", {"vote": vote.id, "reason": reason, "by": by})
+        vote.state, vote.closed_at = transition(vote.state, Action.CANCEL), _now()  # type: ignore[assignment]
+        session.flush()
+        vote_id = vote.id
+        after_commit(session, lambda: self.votes.forget(vote_id))
+
+    def rerun_vote(self, session: Session, vote_id: int) -> Vote:
+        """A new draft with the same configuration, linked to ``vote_id`` (再次表决)."""
+        old = self._vote(session, vote_id)
+        if not allowed(old.state, Action.RERUN):
+            raise Refusal("vote_not_closed")
+        new = Vote(agenda_item_id=old.agenda_item_id, title=old.title, secret=old.secret,
+                   key_policy=old.key_policy, live_tally=old.live_tally, rerun_of_id=old.id)  # fmt: skip
+        new.configure(old.config, old.titles)
+        session.add(new)
+        session.flush()
+        return new
+
+    def announce(self, session: Session, log: AuditLog, vote_id: int, by: int) -> Vote:
+        vote = self._vote(session, vote_id)
+        try:
+            announced = transition(vote.state, Action.ANNOUNCE)
+        except LifecycleError:
+            raise Refusal("vote_not_closed") from None
+        log.append(session, "vote_announced", {"vote": vote.id, "by": by})
+        vote.state = announced  # type: ignore[assignment]
+        session.flush()
+        return vote
+
+    @staticmethod
+    def _vote(session: Session, vote_id: int) -> Vote:
+        vote = session.get(Vote, vote_id)
+        if vote is None:
+            raise Refusal("unknown_vote")
+        return vote
+
+    @staticmethod
+    def _configuration(vote: Vote, spec: VoteSpec) -> dict[str, Any]:
+        sitting = vote.agenda_item.sitting
+        return {"id": vote.id, "body": sitting.body_id, "sitting": sitting.id,
+                "agenda_item": vote.agenda_item_id, "title": vote.title, "config": spec.to_json(),
+                "titles": vote.titles, "secret": vote.secret, "key_policy": vote.key_policy.value,
+                "live_tally": vote.live_tally.value, "rerun_of": vote.rerun_of_id}  # fmt: skip
+
+    def _counted_ballots(self, state: OpenVote, presses: Sequence[Any]) -> list[Any]:
+        """One ballot per member who pressed: the last or the first, by key policy.
+        ``presses``: rows with ``member_id``, ``ballot``, ``sealed``."""
+        chosen: dict[int, Any] = {}
+        for press in presses:  # ordered by member, then press number
+            if state.key_policy.may_press_again or press.member_id not in chosen:
+                chosen[press.member_id] = press
+        if not state.secret:
+            return [p.ballot for p in chosen.values()]
+        assert state.key is not None
+        return [
+            json.loads(state.key.open(p.sealed or b"", vote_aad(state.id))) for p in chosen.values()
+        ]

@@ -1,0 +1,65 @@
+"""What the screens are told of a vote: its public description and its live figures.
+
+Everything here is broadcast or answered to kiosks, consoles and the hall
+display (sockets/voting.py), so it is what every screen may know: never a
+ballot, and in a secret vote never a count before the close.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rules import tally
+from rules.kinds import LiveTally
+from voting_server.models import Vote
+from voting_server.services.open_votes import OpenVote
+
+
+def public_vote(vote: Vote) -> dict[str, Any]:
+    """What every screen may know of a vote (never a ballot)."""
+    spec = vote.spec()
+    options = [{"id": i, "title": t} for i, t in vote.options()]
+    out: dict[str, Any] = {
+        "id": vote.id,
+        "title": vote.title,
+        "kind": vote.kind.value,
+        "state": vote.state.value,
+        "secret": vote.secret,
+        "key_policy": vote.key_policy.value,
+        "live_tally": vote.live_tally.value,
+        "agenda_item": {
+            "id": vote.agenda_item.id,
+            "position": vote.agenda_item.position,
+            "title": vote.agenda_item.title,
+            "description": vote.agenda_item.description,
+            # titles only: the tablet asks for a link to open one (document_link)
+            "documents": [
+                {"id": d.id, "title": d.title, "media_type": d.media_type}
+                for d in vote.agenda_item.documents
+            ],
+        },
+        "closes_at": vote.closes_at.isoformat() if vote.closes_at else None,
+        "rerun_of": vote.rerun_of_id,
+        "result": vote.result,
+    }
+    if spec.kind.value == "selection":
+        out["candidates"] = options
+        out["seats"] = spec.seats
+    else:
+        out["subjects"] = options
+    return out
+
+
+def participation(state: OpenVote, present: int) -> dict[str, Any]:
+    """已按 / 未按 for the presidium and the display."""
+    voted = len(state.pressed.presses)
+    return {"vote": state.id, "voted": voted, "not_voted": max(0, present - voted),
+            "voted_seats": sorted(state.pressed.seats.values())}  # fmt: skip
+
+
+def live_counts(state: OpenVote, present: int) -> dict[str, Any] | None:
+    """Running counts, only for named votes whose policy shows them."""
+    if state.secret or state.live_tally is not LiveTally.BREAKDOWN:
+        return None
+    result = tally(state.spec, state.members, present, list(state.pressed.counted.values()))
+    return {"vote": state.id, "counts": result.get("subjects") or result.get("selection")}
