@@ -51,7 +51,7 @@ def _sitting(hall: Hall) -> None:
         member = attendance.member_at_seat(s, 1, 59)
         assert sitting is not None and member is not None
         attendance.sign_in(s, hall.log, sitting, member, AttendanceMethod.OPERATOR, by=u["sec"].id)
-        attendance.confirm_pin(s, hall.log, sitting, member, hall.clients[59].device_id)
+        attendance.confirm_pin(s, hall.log, sitting, member, hall.voters[59].device)
     named = hall.configure(VoteKind.MOTION, secret=False)
     hall.open(named)
     hall.press(1, named, {"regulation": "yes"})
