@@ -3,7 +3,10 @@
 ``verify`` needs nothing but the bundle. This module and everything it
 imports at the top must stay free of Flask, SQLAlchemy and the database
 modules (tests/test_audit_cli.py checks): ``export``, which does need the
-database, imports its module inside the command.
+database, imports the server's ``voting_server.services.export`` inside the
+command, and says so when the server is not installed — the auditor's own
+distribution (``auditor/``, congress-voting-audit) holds only ``audit``,
+``crypto`` and ``rules``.
 
 Exit codes of ``verify``: 0 everything verified; 1 anything failed — also a
 bundle without ``log.jsonl`` or ``keys.json``, because an incomplete bundle
@@ -170,10 +173,20 @@ def verify_command(
 )
 def export_command(out: Path, database_url: str | None) -> None:
     """Write the audit bundle (log.jsonl, keys.json, head.json) from the server's database."""
-    from sqlalchemy.exc import ArgumentError
+    try:
+        # The server's code: installed with congress-voting, absent from the auditor's
+        # own distribution (congress-voting-audit), which only reads bundles.
+        from sqlalchemy.exc import ArgumentError
 
-    from audit.export import ExportError, export_bundle
-    from voting_server.db import default_database_url, instance_dir
+        from voting_server.db import default_database_url, instance_dir
+        from voting_server.services.export import ExportError, export_bundle
+    except ImportError:
+        absent = click.ClickException(
+            "export runs on the server; install congress-voting "
+            "(this installation only checks bundles)"
+        )
+        absent.exit_code = EXIT_USAGE
+        raise absent from None
 
     def progress(n: int) -> None:
         click.echo(f"exported {n} entries …", err=True)

@@ -35,7 +35,7 @@ import socketio
 from sqlalchemy import select
 
 from audit.bundle import verify_bundle
-from audit.export import export_bundle
+from voting_server.services.export import export_bundle
 from crypto import KioskKey
 from kiosk_client.client import KioskClient, auth_statement, sign_statement
 from rules import tally

@@ -45,7 +45,7 @@ from typing import Any
 
 import pytest
 
-from audit.export import export_bundle
+from voting_server.services.export import export_bundle
 from bench.run import Shard, cpu_s, each, gunicorn_worker, log_checks
 from kiosk_client.client import DEFAULT_ACK_TIMEOUT_S
 from rules import tally

@@ -48,7 +48,7 @@ from flask import Flask
 
 from audit.bundle import verify_bundle
 from audit.entry import canonical_bytes
-from audit.export import export_bundle
+from voting_server.services.export import export_bundle
 from kiosk_client.client import KioskClient
 from rules import VoteSpec, tally
 from rules.kinds import KeyPolicy, VoteKind

@@ -29,7 +29,7 @@ from flask import Flask
 
 from audit.checkpoint import head_error, signed_head
 from audit.evidence import sheet_code
-from audit.export import export_bundle
+from voting_server.services.export import export_bundle
 from audit.merkle import tree_root
 from kiosk_client.client import ballot_payload, new_nonce
 from rules import parse_scenario, tally
