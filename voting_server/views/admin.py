@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import re
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import qrcode

@@ -27,8 +27,8 @@ from voting_server.services import agenda
 from voting_server.services.transactions import write_transaction
 from voting_server.sheets import BEIJING
 from voting_server.sockets.errors import Refusal
-from voting_server.views.common import current_username, no_body_page, selected_body
 from voting_server.views.auth import current_user, login_required, message_page
+from voting_server.views.common import current_username, no_body_page, selected_body
 
 log = logging.getLogger(__name__)
 

@@ -31,8 +31,8 @@ from voting_server.roster import (
 from voting_server.services.rosters import log_roster_if_changed
 from voting_server.services.transactions import WRITE_LOCK, write_transaction
 from voting_server.services.uploads import parse_roster_upload
-from voting_server.views.common import current_username, no_body_page, selected_body
 from voting_server.views.auth import login_required
+from voting_server.views.common import current_username, no_body_page, selected_body
 
 log = logging.getLogger(__name__)
 
