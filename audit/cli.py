@@ -1,9 +1,12 @@
 """``voting-audit``: the auditor's offline tool (CONTRACTS.md §4).
 
 ``verify`` needs nothing but the bundle. This module and everything it
-imports at the top must stay free of Flask, SQLAlchemy and the database
-modules (tests/test_audit_cli.py checks): ``export``, which does need the
-database, imports its module inside the command.
+imports must stay free of Flask, SQLAlchemy and the server (tests/test_audit_cli.py
+and tests/test_install_auditor.py check): the auditor's own distribution
+(``auditor/``, congress-voting-audit) holds only ``audit``, ``crypto`` and
+``rules``. ``export`` reads the server's database, so the server adds it:
+its ``voting-audit`` is ``voting_server.audit_cli``, these commands and
+``export``. Here ``export`` is refused with a line saying where it runs.
 
 Exit codes of ``verify``: 0 everything verified; 1 anything failed — also a
 bundle without ``log.jsonl`` or ``keys.json``, because an incomplete bundle
@@ -23,7 +26,7 @@ errors (no such directory or file).
 
 Whatever the input, a run that does not exit 0 ends with exactly one line
 on stderr, ``voting-audit: …``, naming what failed — never a traceback and
-never click's multi-line usage banner (``_AuditGroup``). Stdout keeps each
+never click's multi-line usage banner (``AuditGroup``). Stdout keeps each
 command's result as before. JSON files are read with a depth bound
 (``rules.parsing.load_json``).
 """
@@ -56,6 +59,7 @@ EXIT_FAILED = 1
 EXIT_USAGE = 2
 MAX_JOBS = 1024
 MESSAGE_MAX = 400  # characters of the one-line message on stderr
+SERVER_ONLY = "export"  # the command only the server's voting-audit has (voting_server.audit_cli)
 
 
 def _one_line(text: str) -> str:
@@ -69,11 +73,22 @@ def _say(message: str) -> None:
     click.echo(f"voting-audit: {_one_line(message)}", err=True)
 
 
-class _AuditGroup(click.Group):
+class AuditGroup(click.Group):
     """Click's group, but every error is one line on stderr: usage errors exit 2
     (without click's usage banner), and anything a command did not foresee is
     reported as a failed check (exit 1) instead of a traceback — the auditor gets
     an answer, never a stack."""
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = super().get_command(ctx, cmd_name)
+        if command is None and cmd_name == SERVER_ONLY:
+            absent = click.ClickException(
+                "export runs on the server; install congress-voting "
+                "(this installation only checks bundles)"
+            )
+            absent.exit_code = EXIT_USAGE
+            raise absent
+        return command
 
     def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
         if not standalone_mode:
@@ -99,7 +114,7 @@ class _AuditGroup(click.Group):
         sys.exit(code if isinstance(code, int) else 0)
 
 
-@click.group(cls=_AuditGroup, help="电子表决审计工具 — verify an exported audit log offline.")
+@click.group(cls=AuditGroup, help="电子表决审计工具 — verify an exported audit log offline.")
 def main() -> None:
     pass
 
@@ -153,43 +168,6 @@ def verify_command(
         error = report.errors[0]
         _say(f"FAILED at entry {error['index']}: {error['reason']}")
     sys.exit(0 if report.ok else EXIT_FAILED)
-
-
-@main.command("export")
-@click.option(
-    "--out",
-    required=True,
-    type=click.Path(path_type=Path),
-    metavar="DIR",
-    help="Where to write the bundle (created; may hold a previous bundle, nothing else).",
-)
-@click.option(
-    "--database-url",
-    envvar="VOTING_DATABASE_URL",
-    help="SQLAlchemy URL; default: $VOTING_DATABASE_URL, else the embedded SQLite file.",
-)
-def export_command(out: Path, database_url: str | None) -> None:
-    """Write the audit bundle (log.jsonl, keys.json, head.json) from the server's database."""
-    from sqlalchemy.exc import ArgumentError
-
-    from audit.export import ExportError, export_bundle
-    from voting_server.db import default_database_url, instance_dir
-
-    def progress(n: int) -> None:
-        click.echo(f"exported {n} entries …", err=True)
-
-    try:
-        exported = export_bundle(
-            database_url or default_database_url(),
-            out,
-            server_key_file=instance_dir() / "server_ed25519.pem",
-            progress=progress,
-        )
-    except (ExportError, ArgumentError, OSError) as exc:
-        raise click.ClickException(" ".join(str(exc).split())) from None
-    for warning in exported.warnings:
-        click.echo(f"warning: {warning} (verify will fail on this)", err=True)
-    click.echo(json.dumps({"bundle": str(out), "head": exported.head}))
 
 
 @main.command("prove")

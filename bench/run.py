@@ -400,7 +400,7 @@ def ballot_phase(
     """``serve(database_url, instance, log)``: the server to measure (default: one
     ``voting-server run``); ``source_addresses``: see bench/kiosks.py ``setup``."""
     from audit.bundle import verify_bundle
-    from audit.export import export_bundle
+    from voting_server.services.export import export_bundle
 
     instance = workdir / "instance"
     instance.mkdir(mode=0o700)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Callable
 from typing import Any
 
 from audit.checkpoint import CHECKPOINT, checkpoint_due, signed_head
@@ -23,8 +24,19 @@ TIME = "2026-11-22T09:00:00.000000Z"
 
 
 class LogBuilder:
-    def __init__(self, members: int = 5) -> None:
-        self.server = ServerKey.generate()
+    def __init__(
+        self,
+        members: int = 5,
+        *,
+        server: ServerKey | None = None,
+        kiosk_key: Callable[[int], KioskKey] | None = None,
+        nonce: Callable[[], str] | None = None,
+    ) -> None:
+        """Fresh random keys and nonces, unless given (the golden bundles are reproducible:
+        tests/testdata/bundles/make_golden.py)."""
+        self.server = server or ServerKey.generate()
+        self._kiosk_key = kiosk_key or (lambda _seat: KioskKey.generate())
+        self._nonce = nonce or (lambda: secrets.token_urlsafe(16))
         self.lines: list[bytes] = []
         self.kiosks: dict[int, KioskKey] = {}  # seat → key
         self.members = members
@@ -36,7 +48,7 @@ class LogBuilder:
              "member_count": members, "members": roster},
         )  # fmt: skip
         for seat in range(1, members + 1):
-            key = KioskKey.generate()
+            key = self._kiosk_key(seat)
             self.kiosks[seat] = key
             self.append(
                 "device_enrolled",
@@ -117,7 +129,7 @@ class LogBuilder:
         )  # fmt: skip
 
     def press(self, vote: int, member: int, ballot: Any, *, secret: bool, press: int = 1) -> None:
-        nonce = secrets.token_urlsafe(16)
+        nonce = self._nonce()
         kiosk = self.kiosks[member]
         base = {"vote": vote, "seat": member, "nonce": nonce}
         if secret:

@@ -519,7 +519,7 @@ def test_a_device_table_changed_behind_the_logs_back_is_exported_and_fails_verif
 
 def test_export_streams_the_log(sqlite_url: str, tmp_path: Path) -> None:
     """A log far bigger than a batch is written without being held in memory at once."""
-    from audit.export import export_bundle
+    from voting_server.services.export import export_bundle
 
     upgrade(sqlite_url)
     server = ServerKey.generate()

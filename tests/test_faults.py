@@ -35,7 +35,6 @@ import socketio
 from sqlalchemy import select
 
 from audit.bundle import verify_bundle
-from audit.export import export_bundle
 from crypto import KioskKey
 from kiosk_client.client import KioskClient, auth_statement, sign_statement
 from rules import tally
@@ -43,6 +42,7 @@ from tests.fixtures_live import ServerProcess, console_call
 from voting_server.cli.simulate import Console, prepare, random_ballot
 from voting_server.db import make_engine, make_session_factory
 from voting_server.models import AuditEntry, Press
+from voting_server.services.export import export_bundle
 
 MOMENTS = int(os.environ.get("VOTING_FAULT_MOMENTS", "50"))
 MEMBERS = 61

@@ -45,13 +45,13 @@ from typing import Any
 
 import pytest
 
-from audit.export import export_bundle
 from bench.run import Shard, cpu_s, each, gunicorn_worker, log_checks
 from kiosk_client.client import DEFAULT_ACK_TIMEOUT_S
 from rules import tally
 from tests.fixtures_live import ServerProcess, console_call
 from tests.fixtures_sim import verify
 from voting_server.cli.simulate import Console, Hall, prepare, random_ballot
+from voting_server.services.export import export_bundle
 
 # The hall. On the 2-core machine, shared with other sessions: 3 minutes (4½
 # when they kept it busy); 1,000 kiosks take 1½.

@@ -48,7 +48,6 @@ from flask import Flask
 
 from audit.bundle import verify_bundle
 from audit.entry import canonical_bytes
-from audit.export import export_bundle
 from kiosk_client.client import KioskClient
 from rules import VoteSpec, tally
 from rules.kinds import KeyPolicy, VoteKind
@@ -63,6 +62,7 @@ from tests.test_voting_sockets import (
 )
 from voting_server.extensions import sessions, socketio
 from voting_server.models import Press, Vote
+from voting_server.services.export import export_bundle
 from voting_server.sockets.identity import KIOSK, connected
 
 PIN_SEATS = range(1, 13)  # 签到 with the PIN at the tablet

@@ -29,7 +29,6 @@ from flask import Flask
 
 from audit.checkpoint import head_error, signed_head
 from audit.evidence import sheet_code
-from audit.export import export_bundle
 from audit.merkle import tree_root
 from kiosk_client.client import ballot_payload, new_nonce
 from rules import parse_scenario, tally
@@ -46,6 +45,7 @@ from tests.fixtures_live import (
 from voting_server import sheets
 from voting_server.extensions import audit_log, sessions, voting
 from voting_server.models import StaffRole, Vote
+from voting_server.services.export import export_bundle
 from voting_server.services.transactions import write_transaction
 from voting_server.sheets import (
     AttendanceRow,

@@ -95,7 +95,7 @@ def log_entries_per_nonce(bundle: Path, vote: int) -> Counter[str]:
 def export_and_verify(
     database_url: str, instance: Path, out: Path
 ) -> subprocess.CompletedProcess[str]:
-    from audit.export import export_bundle
+    from voting_server.services.export import export_bundle
 
     export_bundle(database_url, out, server_key_file=instance / "server_ed25519.pem")
     return subprocess.run(

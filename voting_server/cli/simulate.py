@@ -390,7 +390,7 @@ def simulate(
     """``server_url``: drive that running server (or stack) instead of starting one;
     ``database_url`` must then be its database, still empty."""
     from audit.bundle import verify_bundle
-    from audit.export import export_bundle
+    from voting_server.services.export import export_bundle
 
     workdir = Path(tempfile.mkdtemp(prefix="voting-simulate-"))
     instance = workdir / "instance"

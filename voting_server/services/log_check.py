@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-_AUDIT_CLI = "from audit.cli import main; main()"
+_AUDIT_CLI = "from voting_server.audit_cli import main; main()"
 _PROGRESS = re.compile(rb"exported (\d+) entries")
 
 

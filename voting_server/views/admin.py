@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import re
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import qrcode
@@ -22,7 +21,7 @@ from flask_babel import gettext
 from markupsafe import Markup
 from sqlalchemy import select
 
-from crypto.tls import ca_fingerprint_of, format_fingerprint
+from crypto.tls import format_fingerprint
 from voting_server.extensions import audit_log, db, sessions
 from voting_server.models import SEAT_MAX, Body, Member, StaffRole
 from voting_server.services import devices, staff
@@ -30,6 +29,12 @@ from voting_server.services.refusals import Refusal
 from voting_server.services.transactions import write_transaction
 from voting_server.sockets.connection import disconnect_user, online_seats
 from voting_server.views.auth import current_user, login_required, message_page, refusal_text
+from voting_server.views.common import (
+    current_username,
+    no_body_page,
+    selected_body,
+    venue_ca_fingerprint,
+)
 from voting_server.views.forms import int_field
 
 log = logging.getLogger(__name__)
@@ -54,22 +59,6 @@ def _secret_page(template: str, **context: Any) -> ResponseReturnValue:
     return _no_store(current_app.make_response(render_template(template, **context)))
 
 
-def _body() -> Body | None:
-    """The body the page is about: ``?body=ID``, else the first (a hall serves one)."""
-    body_id = int_field(request.values, "body")
-    if body_id is not None:
-        return db().get(Body, body_id)
-    return db().scalar(select(Body).order_by(Body.id).limit(1))
-
-
-def _no_body() -> ResponseReturnValue:
-    return message_page(
-        gettext("尚无机构"),
-        gettext("数据库中还没有人大或常委会的名册。请先导入名册，或运行 voting-server demo。"),
-        404,
-    )
-
-
 def public_base_url() -> str:
     """The address tablets use to reach this server (VOTING_PUBLIC_URL, else this request's)."""
     configured = current_app.config.get("VOTING_PUBLIC_URL")
@@ -83,11 +72,6 @@ def enrollment_url(base_url: str, code: str, ca_fingerprint: str | None = None) 
     checking against the CA the tablet trusts (docs/tls.md)."""
     url = f"{base_url}/kiosk#enroll={code}"
     return f"{url}&caf={ca_fingerprint}" if ca_fingerprint else url
-
-
-def venue_ca_fingerprint() -> str | None:
-    """The venue CA's fingerprint (hex), if ``voting-server tls init`` made one."""
-    return ca_fingerprint_of(Path(current_app.config["VOTING_TLS_DIR"]))
 
 
 def qr_svg(data: str) -> Markup:
@@ -115,7 +99,7 @@ def _ttl_hours() -> int:
 @login_required(SECRETARIAT)
 def index() -> ResponseReturnValue:
     bodies = db().scalars(select(Body).order_by(Body.id)).all()
-    return render_template("admin/index.html", bodies=bodies, body=_body())
+    return render_template("admin/index.html", bodies=bodies, body=selected_body())
 
 
 # --- staff accounts ------------------------------------------------------------------------
@@ -156,7 +140,7 @@ def staff_create() -> ResponseReturnValue:
         return render_template(
             "admin/staff.html", users=users, roles=StaffRole, error=error, form=form
         ), 400
-    log.info("staff account %r created by %r", created, _username())
+    log.info("staff account %r created by %r", created, current_username())
     return redirect(url_for("admin.staff_list", created=created))
 
 
@@ -177,7 +161,7 @@ def staff_deactivate(user_id: int) -> ResponseReturnValue:
         )
         return message_page(gettext("无法停用"), message, 400)
     disconnect_user(user_id)  # a console left open loses its connection at once
-    log.info("staff account %r deactivated by %r", name, _username())
+    log.info("staff account %r deactivated by %r", name, current_username())
     return redirect(url_for("admin.staff_list"))
 
 
@@ -202,13 +186,8 @@ def staff_role(user_id: int) -> ResponseReturnValue:
         )
         return message_page(gettext("无法更改角色"), message, 400)
     disconnect_user(user_id)  # its console or page reconnects under the new role
-    log.info("staff account %r is now %s, by %r", name, role, _username())
+    log.info("staff account %r is now %s, by %r", name, role, current_username())
     return redirect(url_for("admin.staff_list"))
-
-
-def _username() -> str | None:
-    user = current_user()
-    return user.username if user else None
 
 
 # --- devices and enrollment ------------------------------------------------------------------
@@ -217,9 +196,9 @@ def _username() -> str | None:
 @bp.get("/devices")
 @login_required(SECRETARIAT)
 def device_list() -> ResponseReturnValue:
-    body = _body()
+    body = selected_body()
     if body is None:
-        return _no_body()
+        return no_body_page()
     members = db().scalars(
         select(Member).where(Member.body_id == body.id, Member.active).order_by(Member.seat)
     )
@@ -263,16 +242,16 @@ def device_revoke(device_id: str) -> ResponseReturnValue:
             seat, body_id = device.seat, device.body_id
     except Refusal as refused:
         return message_page(gettext("无法停用设备"), refusal_text(refused), 400)
-    log.info("device %s (seat %s) revoked by %r", device_id, seat, _username())
+    log.info("device %s (seat %s) revoked by %r", device_id, seat, current_username())
     return redirect(url_for("admin.device_list", body=body_id))
 
 
 @bp.post("/enrollment")
 @login_required(SECRETARIAT)
 def enrollment_code() -> ResponseReturnValue:
-    body = _body()
+    body = selected_body()
     if body is None:
-        return _no_body()
+        return no_body_page()
     seat = int_field(request.form, "seat", high=SEAT_MAX)
     ttl = _ttl_hours()
     me = current_user()
@@ -287,7 +266,7 @@ def enrollment_code() -> ResponseReturnValue:
             name = member.name if member else ""
     except Refusal as refused:
         return message_page(gettext("无法生成登记码"), refusal_text(refused), 400)
-    log.info("enrollment code issued for seat %s by %r", seat, _username())
+    log.info("enrollment code issued for seat %s by %r", seat, current_username())
     base = public_base_url()
     caf = venue_ca_fingerprint()
     return _secret_page(
@@ -304,9 +283,9 @@ def enrollment_code() -> ResponseReturnValue:
 @bp.post("/enrollment/sheet")
 @login_required(SECRETARIAT)
 def enrollment_sheet() -> ResponseReturnValue:
-    body = _body()
+    body = selected_body()
     if body is None:
-        return _no_body()
+        return no_body_page()
     per_page = int_field(request.form, "per_page")
     per_page = per_page if per_page in SHEET_PER_PAGE else 4
     ttl = _ttl_hours()
@@ -318,7 +297,7 @@ def enrollment_sheet() -> ResponseReturnValue:
         names = {
             m.seat: m.name for m in tx.scalars(select(Member).where(Member.body_id == body.id))
         }
-    log.info("enrollment codes issued for %s seats by %r", len(codes), _username())
+    log.info("enrollment codes issued for %s seats by %r", len(codes), current_username())
     base = public_base_url()
     caf = venue_ca_fingerprint()
     cards = [_card(base, seat, names.get(seat, ""), code, caf) for seat, code in codes.items()]
@@ -344,9 +323,9 @@ def _card(base: str, seat: int, name: str, code: str, caf: str | None) -> dict[s
 @bp.get("/pins")
 @login_required(SECRETARIAT)
 def pins_confirm() -> ResponseReturnValue:
-    body = _body()
+    body = selected_body()
     if body is None:
-        return _no_body()
+        return no_body_page()
     count = len(devices.active_seats(db(), body.id))
     return render_template("admin/pins_confirm.html", body=body, count=count)
 
@@ -354,14 +333,14 @@ def pins_confirm() -> ResponseReturnValue:
 @bp.post("/pins")
 @login_required(SECRETARIAT)
 def pins_issue() -> ResponseReturnValue:
-    body = _body()
+    body = selected_body()
     if body is None:
-        return _no_body()
+        return no_body_page()
     with write_transaction(sessions()) as tx:
         pins = devices.issue_pins(tx, body.id)
         names = {
             m.seat: m.name for m in tx.scalars(select(Member).where(Member.body_id == body.id))
         }
-    log.info("PINs issued for %s members by %r", len(pins), _username())
+    log.info("PINs issued for %s members by %r", len(pins), current_username())
     slips = [{"seat": seat, "name": names.get(seat, ""), "pin": pin} for seat, pin in pins.items()]
     return _secret_page("admin/pins.html", body=body, slips=slips, per_page=SLIPS_PER_PAGE)

@@ -27,8 +27,8 @@ from voting_server.services import agenda
 from voting_server.services.refusals import Refusal
 from voting_server.services.transactions import write_transaction
 from voting_server.sheets import BEIJING
-from voting_server.views.admin import _body, _no_body, _username
 from voting_server.views.auth import current_user, login_required, message_page
+from voting_server.views.common import current_username, no_body_page, selected_body
 
 log = logging.getLogger(__name__)
 
@@ -103,9 +103,9 @@ def _read_only() -> ResponseReturnValue:
 @bp.get("/")
 @login_required(*READ)
 def sittings(errors: dict[str, str] | None = None, status: int = 200) -> ResponseReturnValue:
-    body = _body()
+    body = selected_body()
     if body is None:
-        return _no_body()
+        return no_body_page()
     rows = db().scalars(
         select(Sitting).where(Sitting.body_id == body.id).order_by(Sitting.starts_at.desc())
     )
@@ -125,16 +125,16 @@ def sittings(errors: dict[str, str] | None = None, status: int = 200) -> Respons
 @bp.post("/")
 @login_required(*EDIT)
 def sitting_create() -> ResponseReturnValue:
-    body = _body()
+    body = selected_body()
     if body is None:
-        return _no_body()
+        return no_body_page()
     try:
         form = agenda.parse_sitting_form(request.form)
     except agenda.FormErrors as bad:
         return sittings(bad.errors, 400)
     with write_transaction(sessions()) as tx:
         sitting_id = agenda.create_sitting(tx, body.id, form).id
-    log.info("sitting %s created by %r", sitting_id, _username())
+    log.info("sitting %s created by %r", sitting_id, current_username())
     return redirect(url_for("agenda.sitting", sitting_id=sitting_id))
 
 
@@ -364,7 +364,7 @@ def vote_create(item_id: int) -> ResponseReturnValue:
         return _vote_page(found, None, request.form, bad.errors, 400)
     with write_transaction(sessions()) as tx:
         vote_id = agenda.save_vote(tx, item_id, None, draft).id
-    log.info("vote %s created by %r", vote_id, _username())
+    log.info("vote %s created by %r", vote_id, current_username())
     return redirect(url_for("agenda.vote", vote_id=vote_id, saved=1))
 
 
@@ -394,7 +394,7 @@ def vote_update(vote_id: int) -> ResponseReturnValue:
             agenda.save_vote(tx, found.agenda_item_id, vote_id, draft)
     except Refusal:
         return _read_only()
-    log.info("vote %s edited by %r", vote_id, _username())
+    log.info("vote %s edited by %r", vote_id, current_username())
     return redirect(url_for("agenda.vote", vote_id=vote_id, saved=1))
 
 

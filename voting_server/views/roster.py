@@ -31,8 +31,8 @@ from voting_server.roster import (
 from voting_server.services.rosters import log_roster_if_changed
 from voting_server.services.transactions import WRITE_LOCK, write_transaction
 from voting_server.services.uploads import parse_roster_upload
-from voting_server.views.admin import _body, _no_body, _username
 from voting_server.views.auth import login_required
+from voting_server.views.common import current_username, no_body_page, selected_body
 
 log = logging.getLogger(__name__)
 
@@ -60,18 +60,18 @@ def _read_upload() -> tuple[bytes, str] | str:
 @bp.get("/")
 @login_required(StaffRole.SECRETARIAT)
 def form() -> ResponseReturnValue:
-    body = _body()
+    body = selected_body()
     if body is None:
-        return _no_body()
+        return no_body_page()
     return render_template("operator/roster.html", body=body)
 
 
 @bp.post("/")
 @login_required(StaffRole.SECRETARIAT)
 def upload() -> ResponseReturnValue:
-    body = _body()
+    body = selected_body()
     if body is None:
-        return _no_body()
+        return no_body_page()
     read = _read_upload()
     if isinstance(read, str):
         return render_template("operator/roster.html", body=body, error=read), 400
@@ -113,7 +113,7 @@ def _import(body_id: int, parsed: ParsedRoster, filename: str) -> ResponseReturn
             log_roster_if_changed(tx, audit_log(), body)
     except RosterRejected as rejected:
         return _page(db().get(Body, body_id), parsed, filename, errors=list(rejected.errors)), 400
-    log.info("roster of body %s imported by %r: %s", body_id, _username(), changes)
+    log.info("roster of body %s imported by %r: %s", body_id, current_username(), changes)
     return _page(db().get(Body, body_id), parsed, filename, changes=changes, imported=True)
 
 

@@ -22,8 +22,8 @@ from crypto.tls import format_fingerprint
 from voting_server.extensions import db
 from voting_server.models import Body, Member, StaffRole
 from voting_server.services import kiosk_documents
-from voting_server.views.admin import venue_ca_fingerprint
 from voting_server.views.auth import current_user, login_required, message_page
+from voting_server.views.common import venue_ca_fingerprint
 from voting_server.views.security import allow_framing_by_this_server
 
 # RFC 9239: JavaScript is text/javascript. Some systems' mime tables still say

@@ -11,8 +11,10 @@ then renamed over the old one. ``head.json`` is removed first and renamed
 last, so a bundle that has a ``head.json`` is complete; each file on its own
 is always whole.
 
-This module needs the database: only the ``export`` command imports it, so
-that ``voting-audit verify`` stays free of SQLAlchemy.
+This module needs the database, so it belongs to the server, not to ``audit``
+(the auditor's own distribution has no server): the server's ``voting-audit``
+(``voting_server/audit_cli.py``) imports it inside its ``export`` command, so
+that ``verify`` stays free of SQLAlchemy.
 """
 
 from __future__ import annotations
