@@ -21,7 +21,6 @@ from typing import Any
 
 from audit.entry import canonical_bytes
 from crypto import KioskKey, ServerKey, b64encode
-from rules.kinds import VoteKind
 from voting_server.db import make_engine, make_session_factory, upgrade
 from voting_server.demo import load_demo
 from voting_server.models import AttendanceMethod, Vote
@@ -41,7 +40,7 @@ def prepare(url: str, members: int, key_dir: Path, secret: bool) -> tuple[Any, .
     with write_transaction(sessions) as s:
         body = load_demo(s, members=members)
         sitting = body.sittings[0]
-        vote = next(v for i in sitting.agenda_items for v in i.votes if v.kind is VoteKind.MOTION)
+        vote = next(v for i in sitting.agenda_items for v in i.votes if v.kind == "motion")
         vote.secret = secret
         for seat in range(1, members + 1):
             keys[seat] = KioskKey.generate()

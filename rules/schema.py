@@ -89,9 +89,7 @@ def first_error(exc: ValidationError) -> SchemaError:
     message = err["msg"]
     if err["type"] == "union_tag_invalid":
         field = f"{field}.kind"
-        message = (
-            f"unknown kind {err['input'].get('kind')!r}; expected {_expected_kinds()}"
-        )
+        message = f"unknown kind {err['input'].get('kind')!r}; expected {_expected_kinds()}"
     elif err["type"] == "union_tag_not_found":
         field = f"{field}.kind"
         message = f"missing; expected {_expected_kinds()}"

@@ -124,9 +124,7 @@ class Kind(ABC):
     # --- counting --------------------------------------------------------------------
 
     @abstractmethod
-    def tally(
-        self, spec: VoteSpec, turnout: Turnout, ballots: Sequence[Any], decides: bool
-    ) -> Any:
+    def tally(self, spec: VoteSpec, turnout: Turnout, ballots: Sequence[Any], decides: bool) -> Any:
         """The counts under ``result[result_key]``; nothing passes unless ``decides``."""
 
     @abstractmethod

@@ -81,7 +81,7 @@ def _fill_seats(
 class Selection(Kind):
     name = "selection"
     label_zh = "民生实事项目票决"
-    label_en = "Livelihood project ballot"
+    label_en = "Livelihood-project ballot"
     config_model = SelectionVote
     items_key = "candidates"
     result_key = "selection"

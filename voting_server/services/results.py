@@ -46,6 +46,7 @@ from rules.duties import (
     paper_count_error,
     present_error,
 )
+from rules.kinds import kind_of
 from rules.paper import MAX_PAPER_BALLOTS, PAPER_SIGNATURES, ballots_from_counts
 from rules.schema import check_ballot
 from voting_server.models import (
@@ -354,7 +355,7 @@ def sheet_source(session: Session, vote_id: int) -> dict[str, Any]:
         "sitting": sitting.title,
         "agenda_item": item.title,
         "title": vote.title,
-        "kind": vote.kind.value,
+        "kind": vote.kind,
         "secret": vote.secret,
         "manual": vote.manual,
         "opened_at": vote.opened_at,
@@ -363,7 +364,7 @@ def sheet_source(session: Session, vote_id: int) -> dict[str, Any]:
         "present": vote.result.get("present"),
         "result": vote.result,
         "titles": dict(vote.titles),
-        "seats": spec.seats if spec.kind.value == "selection" else None,
+        "seats": spec.seats if kind_of(spec.kind).has_seats else None,
         # A hand count's sheet shows the scrutineers who signed the count, then
         # whoever countersigned the result (each person once).
         "countersignatures": list(

@@ -31,14 +31,7 @@ from sqlalchemy.orm import Session
 from audit.entry import canonical_bytes
 from crypto import CryptoError, VoteKey, b64decode, destroy_key_file
 from rules import VoteSpec, tally
-from rules.kinds import (
-    EVALUATION_MARKS,
-    MOTION_MARKS,
-    KeyPolicy,
-    LiveTally,
-    VoteKind,
-    live_tally_allowed,
-)
+from rules.kinds import KeyPolicy, LiveTally, kind_of, live_tally_allowed
 from rules.schema import electronic_ballot_error
 from voting_server.models import (
     AgendaItem,
@@ -90,12 +83,7 @@ def sealed_size(spec: VoteSpec) -> int:
     backup, the WAL or a dead tuple, next to the member id — read each deputy's choice
     off the size, without the key.
     """
-    if spec.kind is VoteKind.SELECTION:
-        longest = sorted(spec.candidates, key=lambda c: len(canonical_bytes(c)), reverse=True)
-        return len(canonical_bytes(longest[: spec.seats]))
-    marks = MOTION_MARKS if spec.kind is VoteKind.MOTION else EVALUATION_MARKS
-    mark = max(marks, key=lambda m: len(canonical_bytes(m)))
-    return len(canonical_bytes(dict.fromkeys(spec.subjects, mark)))
+    return len(canonical_bytes(kind_of(spec.kind).longest_ballot(spec)))
 
 
 def pad_ballot(ballot: Any, spec: VoteSpec) -> bytes:
@@ -210,7 +198,7 @@ def public_vote(vote: Vote) -> dict[str, Any]:
     out: dict[str, Any] = {
         "id": vote.id,
         "title": vote.title,
-        "kind": vote.kind.value,
+        "kind": vote.kind,
         "state": vote.state.value,
         "secret": vote.secret,
         "key_policy": vote.key_policy.value,
@@ -230,11 +218,7 @@ def public_vote(vote: Vote) -> dict[str, Any]:
         "rerun_of": vote.rerun_of_id,
         "result": vote.result,
     }
-    if spec.kind.value == "selection":
-        out["candidates"] = options
-        out["seats"] = spec.seats
-    else:
-        out["subjects"] = options
+    out.update(kind_of(spec.kind).public_items(spec, options))
     return out
 
 
