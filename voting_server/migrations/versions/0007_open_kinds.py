@@ -28,7 +28,7 @@ KINDS_0006 = ("motion", "selection", "evaluation")  # the kinds the dropped CHEC
 
 def upgrade() -> None:
     with op.batch_alter_table("votes", schema=None) as batch_op:
-        batch_op.drop_constraint("ck_votes_vote_kind", type_="check")
+        batch_op.drop_constraint(op.f("ck_votes_vote_kind"), type_="check")
         batch_op.alter_column(
             "kind",
             existing_type=sa.Enum(*KINDS_0006, name="vote_kind", native_enum=False, length=32),
