@@ -216,8 +216,8 @@ def _pdf_sheet(pdf: _PDF, v: SheetView) -> None:
     if v.code is None:
         _text(pdf, NO_CODE, size=9.5, h=5.5, color=GREY)
         return
-    assert v.qrpng is not None
-    pdf.image(io.BytesIO(v.qrpng), x=pdf.l_margin, y=top, w=qr_size, h=qr_size)
+    assert v.qr_png is not None
+    pdf.image(io.BytesIO(v.qr_png), x=pdf.l_margin, y=top, w=qr_size, h=qr_size)
     x = pdf.l_margin + qr_size + 4
     width = pdf.w - pdf.r_margin - x
     pdf.set_xy(x, top + 1)
