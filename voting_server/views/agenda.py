@@ -18,7 +18,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from rules.kinds import KeyPolicy, LiveTally, ThresholdBase
+from rules.kinds import KeyPolicy, LiveTally, ThresholdBase, all_kinds
 from voting_server.extensions import db, sessions
 from voting_server.i18n import kind_labels
 from voting_server.models import AgendaItem, Document, Sitting, SittingStatus, StaffRole, Vote
@@ -42,6 +42,15 @@ def labels() -> dict[str, Any]:
     """Chinese names of the rules' vocabulary, for the templates."""
     return {
         "kinds": kind_labels(),
+        # Which parts of the vote form each kind uses (static/js/pages.js shows only those).
+        "kind_fields": {
+            kind.name: {
+                "seats": kind.has_seats,
+                "threshold": "threshold" in kind.rules,
+                "evaluation": "evaluation" in kind.rules,
+            }
+            for kind in all_kinds()
+        },
         "bases": {
             ThresholdBase.MEMBERS.value: _("全体组成人员（应到）"),
             ThresholdBase.PRESENT.value: _("出席人数（实到）"),
