@@ -18,6 +18,11 @@ Precondition for every function here: the ballots have the shape of their
 kind (mappings or sequences) and motion/evaluation ballots name only the
 vote's subjects. The schema layer (``rules.schema``) guarantees it for files
 and kiosk payloads.
+
+This module counts what every kind shares — turnout, quorum, a void vote —
+and hands the ballots to the kind's own ``tally`` (``rules.kinds.motion``,
+``selection``, ``evaluation``, or any registered kind), whose counts go
+under ``result[kind.result_key]``.
 """
 
 from __future__ import annotations
