@@ -718,7 +718,7 @@ class Voting:
         if state.secret or state.live_tally is not LiveTally.BREAKDOWN:
             return None
         result = tally(state.spec, state.members, present, list(state.pressed.counted.values()))
-        return {"vote": state.id, "counts": result.get("subjects") or result.get("selection")}
+        return {"vote": state.id, "counts": result[kind_of(state.spec.kind).result_key]}
 
     # --- internals ---------------------------------------------------------------------
 
