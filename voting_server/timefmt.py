@@ -9,6 +9,10 @@ audit page can never disagree about the clock.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from flask import Flask
 
 BEIJING = timezone(timedelta(hours=8), "北京时间")
 FORM_FORMAT = "%Y-%m-%dT%H:%M"  # an <input type="datetime-local"> value
@@ -55,6 +59,21 @@ def form_value(when: datetime) -> str:
 def from_form_value(text: str) -> datetime:
     """A datetime-local field's value (Beijing time) as an aware datetime; ValueError if bad."""
     return datetime.strptime(text.strip(), FORM_FORMAT).replace(tzinfo=BEIJING)
+
+
+def utc_minute(when: datetime) -> str:
+    """``2027-03-01 01:00``: a stored UTC time as the staff pages list it (labelled UTC there)."""
+    return when.strftime("%Y-%m-%d %H:%M")
+
+
+def clock(when: datetime) -> str:
+    """``09:00``: the time of day of a stored time, as a list of signatures shows it."""
+    return when.strftime("%H:%M")
+
+
+def init_app(app: Flask) -> None:
+    """The templates' time filters: ``{{ t|utc_minute }}``, ``{{ t|clock }}``."""
+    app.jinja_env.filters.update(utc_minute=utc_minute, clock=clock)
 
 
 def log_time(when: datetime | str | None) -> str:
