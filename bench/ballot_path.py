@@ -21,7 +21,7 @@ from typing import Any
 
 from crypto import KioskKey, ServerKey
 from crypto.statements import ballot_signatures
-from rules.kinds import VoteKind
+from rules.kinds import kind_of
 from voting_server.db import make_engine, make_session_factory, upgrade
 from voting_server.demo import load_demo
 from voting_server.models import AttendanceMethod, Vote
@@ -41,7 +41,8 @@ def prepare(url: str, members: int, key_dir: Path, secret: bool) -> tuple[Any, .
     with write_transaction(sessions) as s:
         body = load_demo(s, members=members)
         sitting = body.sittings[0]
-        vote = next(v for i in sitting.agenda_items for v in i.votes if v.kind is VoteKind.MOTION)
+        # the demo's motion vote
+        vote = next(v for i in sitting.agenda_items for v in i.votes if v.kind == "motion")
         vote.secret = secret
         for seat in range(1, members + 1):
             keys[seat] = KioskKey.generate()
@@ -92,7 +93,7 @@ def main() -> None:
         sessions, log, voting, keys, clients, vote_id, subjects = prepare(
             url, args.members, Path(tmp) / "keys", args.secret
         )
-        marks = ["yes", "no", "abstain"]
+        marks = list(kind_of("motion").marks)  # the demo's motion: 赞成, 反对, 弃权
         requests = [
             signed_request(keys[seat], clients[seat], vote_id,
                            {s: marks[(seat + i) % 3] for i, s in enumerate(subjects)})

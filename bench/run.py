@@ -417,7 +417,7 @@ def ballot_phase(
     rng = random.Random(seed)
     plan = {seat: (rng.uniform(0, burst_s), random_ballot(vote.spec, rng)) for seat in hall.codes}
     share = [sorted(hall.codes)[i :: len(shards)] for i in range(len(shards))]
-    out: dict[str, Any] = {"db": url.split(":", 1)[0], "vote": {"id": vote.id, "kind": vote.spec.kind.value, "secret": secret}}  # fmt: skip
+    out: dict[str, Any] = {"db": url.split(":", 1)[0], "vote": {"id": vote.id, "kind": vote.spec.kind, "secret": secret}}  # fmt: skip
     rss: dict[str, float | None] = {}
     with serve(url, instance, workdir / "server.log") as base:
         workers = server_workers(base)
@@ -453,7 +453,7 @@ def ballot_phase(
                 shards, [{"cmd": "wait_open", "vote": vote.id, "timeout": 60}] * len(shards)
             )
             progress(
-                f"vote {vote.id} open ({vote.spec.kind.value}); seen by {sum(a['seen'] for a in seen):,} kiosks"
+                f"vote {vote.id} open ({vote.spec.kind}); seen by {sum(a['seen'] for a in seen):,} kiosks"
             )
             armed = each(shards, [
                 {"cmd": "arm", "vote": vote.id, "plan": [[s, *plan[s]] for s in seats]}

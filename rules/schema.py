@@ -9,175 +9,54 @@ offending field (``vote.threshold.ratio[1]``) and a message fit for one line.
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any, Literal
+from functools import cache
+from typing import Annotated, Any, Union
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    TypeAdapter,
-    ValidationError,
-    ValidationInfo,
-    field_validator,
-    model_validator,
-)
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, create_model
 
-from rules.engine import selection_ballot_is_valid
-from rules.kinds import (
-    DEFAULT_MOTION_THRESHOLD,
-    DEFAULT_QUORUM,
-    DEFAULT_SELECTION_THRESHOLD,
-    EVALUATION_MARKS,
-    MOTION_MARKS,
-    EvaluationRule,
-    Threshold,
-    ThresholdBase,
-    VoteKind,
-    VoteSpec,
-)
+from rules.kinds import VoteSpec, all_kinds, kind_of, names
+from rules.kinds.config import Id, SchemaError, ThresholdModel
+from rules.kinds.registry import generation
 
-# Ids of subjects and candidates: short, printable, no surrounding whitespace.
-Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^\S(.*\S)?$")]
-Count = Annotated[int, Field(ge=0, le=1_000_000)]
-Ratio = tuple[Count, Annotated[int, Field(gt=0, le=1_000_000)]]
+__all__ = [
+    "Id",
+    "Scenario",
+    "SchemaError",
+    "ThresholdModel",
+    "check_ballot",
+    "electronic_ballot_error",
+    "format_loc",
+    "parse_scenario",
+    "parse_vote_config",
+]
 
 
-def _proper_fraction(ratio: Ratio | None) -> Ratio | None:
-    if ratio is not None and ratio[0] > ratio[1]:
-        raise ValueError(f"[num, den] needs num <= den; got {list(ratio)}")
-    return ratio
+@cache
+def _models(_generation: int) -> tuple[TypeAdapter[Any], Any]:
+    """The ``vote`` schema of every registered kind (pydantic picks one by ``kind``),
+    and the scenario schema around it; rebuilt when a kind is registered."""
+    configs = tuple(k.config_model for k in all_kinds())
+    vote = Annotated[Union[configs], Field(discriminator="kind")]  # noqa: UP007
+    scenario = create_model(
+        "_ScenarioModel",
+        __base__=_ScenarioBase,
+        vote=(vote, ...),
+        ballots=(Annotated[list[Any], Field(max_length=1_000_000)], ...),
+    )
+    return TypeAdapter(vote), scenario
 
 
-class SchemaError(ValueError):
-    """Bad input, with the path of the offending field."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
-
-
-class ThresholdModel(_Strict):
-    base: ThresholdBase
-    ratio: Ratio
-    strict: bool
-
-    _ratio = field_validator("ratio")(_proper_fraction)
-
-    def to_threshold(self) -> Threshold:
-        return Threshold(self.base, self.ratio[0], self.ratio[1], self.strict)
-
-    @classmethod
-    def of(cls, threshold: Threshold) -> ThresholdModel:
-        return cls(
-            base=threshold.base, ratio=(threshold.num, threshold.den), strict=threshold.strict
-        )
-
-
-def _unique(ids: list[str]) -> list[str]:
-    seen: set[str] = set()
-    for i in ids:
-        if i in seen:
-            raise ValueError(f"{i!r} is listed twice")
-        seen.add(i)
-    return ids
-
-
-class MotionVote(_Strict):
-    kind: Literal[VoteKind.MOTION]
-    subjects: Annotated[list[Id], Field(min_length=1, max_length=200)]
-    threshold: ThresholdModel | None = None
-    quorum: ThresholdModel | None = None
-
-    _ids = field_validator("subjects")(_unique)
-
-    def to_spec(self) -> VoteSpec:
-        return VoteSpec(
-            kind=VoteKind.MOTION,
-            subjects=tuple(self.subjects),
-            threshold=self.threshold.to_threshold() if self.threshold else DEFAULT_MOTION_THRESHOLD,
-            quorum=self.quorum.to_threshold() if self.quorum else DEFAULT_QUORUM,
-        )
-
-
-class SelectionVote(_Strict):
-    kind: Literal[VoteKind.SELECTION]
-    candidates: Annotated[list[Id], Field(min_length=1, max_length=500)]
-    seats: Annotated[int, Field(ge=1)]
-    threshold: ThresholdModel | None = None
-    quorum: ThresholdModel | None = None
-
-    _ids = field_validator("candidates")(_unique)
-
-    @field_validator("seats")
-    @classmethod
-    def _seats(cls, seats: int, info: ValidationInfo) -> int:
-        candidates = info.data.get("candidates")
-        if candidates is not None and seats > len(candidates):
-            raise ValueError(f"{seats} seats exceed the {len(candidates)} candidates")
-        return seats
-
-    def to_spec(self) -> VoteSpec:
-        return VoteSpec(
-            kind=VoteKind.SELECTION,
-            candidates=tuple(self.candidates),
-            seats=self.seats,
-            threshold=self.threshold.to_threshold()
-            if self.threshold
-            else DEFAULT_SELECTION_THRESHOLD,
-            quorum=self.quorum.to_threshold() if self.quorum else DEFAULT_QUORUM,
-        )
-
-
-class EvaluationVote(_Strict):
-    kind: Literal[VoteKind.EVALUATION]
-    subjects: Annotated[list[Id], Field(min_length=1, max_length=200)]
-    quorum: ThresholdModel | None = None
-    unsatisfied_threshold: ThresholdModel | None = None
-    satisfaction_below: Ratio | None = None
-
-    _ids = field_validator("subjects")(_unique)
-    _below = field_validator("satisfaction_below")(_proper_fraction)
-
-    @model_validator(mode="after")
-    def _one_rule(self) -> EvaluationVote:
-        if self.unsatisfied_threshold is not None and self.satisfaction_below is not None:
-            raise ValueError("give unsatisfied_threshold or satisfaction_below, not both")
-        return self
-
-    def to_spec(self) -> VoteSpec:
-        if self.satisfaction_below is not None:
-            rule = EvaluationRule(
-                unsatisfied_threshold=None, satisfaction_below=self.satisfaction_below
-            )
-        elif self.unsatisfied_threshold is not None:
-            rule = EvaluationRule(unsatisfied_threshold=self.unsatisfied_threshold.to_threshold())
-        else:
-            rule = EvaluationRule()
-        return VoteSpec(
-            kind=VoteKind.EVALUATION,
-            subjects=tuple(self.subjects),
-            quorum=self.quorum.to_threshold() if self.quorum else DEFAULT_QUORUM,
-            evaluation=rule,
-        )
-
-
-VoteConfig = Annotated[MotionVote | SelectionVote | EvaluationVote, Field(discriminator="kind")]
-_VOTE_CONFIG: TypeAdapter[MotionVote | SelectionVote | EvaluationVote] = TypeAdapter(VoteConfig)
-
-
-class _ScenarioModel(BaseModel):
+class _ScenarioBase(BaseModel):
     # Unknown top-level keys (``expect``, a title, notes) are allowed; inside
     # ``vote`` they are not, since a misspelt threshold must not fall back silently.
     model_config = ConfigDict(extra="allow", strict=True)
     members: Annotated[int, Field(ge=1, le=1_000_000)]
-    present: Count
-    vote: VoteConfig
-    ballots: Annotated[list[Any], Field(max_length=1_000_000)]
+    present: Annotated[int, Field(ge=0, le=1_000_000)]
+
+
+def _expected_kinds() -> str:
+    known = names()
+    return known[0] if len(known) == 1 else f"{', '.join(known[:-1])} or {known[-1]}"
 
 
 class Scenario(BaseModel):
@@ -196,7 +75,7 @@ def format_loc(loc: tuple[int | str, ...]) -> str:
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
-        elif part in {k.value for k in VoteKind} or part.startswith(("function-", "tagged-union")):
+        elif part in names() or part.startswith(("function-", "tagged-union")):
             continue
         else:
             out += f".{part}" if out else part
@@ -210,12 +89,10 @@ def first_error(exc: ValidationError) -> SchemaError:
     message = err["msg"]
     if err["type"] == "union_tag_invalid":
         field = f"{field}.kind"
-        message = (
-            f"unknown kind {err['input'].get('kind')!r}; expected motion, selection or evaluation"
-        )
+        message = f"unknown kind {err['input'].get('kind')!r}; expected {_expected_kinds()}"
     elif err["type"] == "union_tag_not_found":
         field = f"{field}.kind"
-        message = "missing; expected motion, selection or evaluation"
+        message = f"missing; expected {_expected_kinds()}"
     message = message.removeprefix("Value error, ")
     return SchemaError(field, message.replace("\n", " "))
 
@@ -227,17 +104,7 @@ def check_ballot(spec: VoteSpec, ballot: Any, field: str) -> None:
     and the engine counts it as invalid. What is refused is structure — a
     ballot of the wrong type, or one naming a subject the vote does not have.
     """
-    if spec.kind is VoteKind.SELECTION:
-        if not isinstance(ballot, list):
-            raise SchemaError(field, "a selection ballot must be a list of candidate ids")
-        if len(ballot) > 10_000:
-            raise SchemaError(field, "too many entries")
-        return
-    if not isinstance(ballot, dict):
-        raise SchemaError(field, f"a {spec.kind.value} ballot must be an object subject → mark")
-    for key in ballot:
-        if key not in spec.subjects:
-            raise SchemaError(f"{field}.{key}", f"not a subject of this vote {list(spec.subjects)}")
+    kind_of(spec.kind).check_ballot(spec, ballot, field)
 
 
 def electronic_ballot_error(spec: VoteSpec, ballot: Any) -> str | None:
@@ -252,21 +119,13 @@ def electronic_ballot_error(spec: VoteSpec, ballot: Any) -> str | None:
         check_ballot(spec, ballot, "ballot")
     except SchemaError as exc:
         return str(exc)
-    if spec.kind is VoteKind.SELECTION:
-        if not selection_ballot_is_valid(ballot, frozenset(spec.candidates), spec.seats):
-            return f"ballot: choose at most {spec.seats} distinct candidates of this vote"
-        return None
-    marks = MOTION_MARKS if spec.kind is VoteKind.MOTION else EVALUATION_MARKS
-    for subject, mark in ballot.items():
-        if not isinstance(mark, str) or mark not in marks:
-            return f"ballot.{subject}: mark must be one of {sorted(marks)}"
-    return None
+    return kind_of(spec.kind).electronic_error(spec, ballot)
 
 
 def parse_vote_config(data: Any) -> VoteSpec:
     """Validate a ``vote`` object (CONTRACTS.md §2) into a VoteSpec."""
     try:
-        model = _VOTE_CONFIG.validate_json(json.dumps(data))
+        model = _models(generation())[0].validate_json(json.dumps(data))
     except ValidationError as exc:
         raise first_error(exc) from None
     return model.to_spec()
@@ -281,7 +140,7 @@ def parse_scenario(text: str | bytes) -> Scenario:
     if not isinstance(raw, dict):
         raise SchemaError("scenario", "expected a JSON object")
     try:
-        model = _ScenarioModel.model_validate_json(json.dumps(raw))
+        model = _models(generation())[1].model_validate_json(json.dumps(raw))
     except ValidationError as exc:
         raise first_error(exc) from None
     if model.present > model.members:

@@ -109,12 +109,12 @@ def _prepare(instance: Path, url: str) -> tuple[dict[int, str], int, dict[str, i
         for item in sitting.agenda_items:
             for vote in item.votes:
                 config = dict(vote.config)
-                if vote.kind is VoteKind.EVALUATION:
+                if vote.kind == VoteKind.EVALUATION:
                     config["unsatisfied_threshold"] = BY_CAST
                 else:
                     config["threshold"] = BY_CAST
                 vote.configure(config, vote.titles)
-                votes[vote.kind.value] = vote.id
+                votes[vote.kind] = vote.id
         session.flush()
         return codes, sitting.id, votes, first_item.id
 

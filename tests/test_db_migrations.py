@@ -87,6 +87,26 @@ def test_upgrade_twice_is_a_no_op_and_downgrade_removes_everything(sqlite_url: s
     assert _schema_diff(sqlite_url) == []
 
 
+def _vote_checks(url: str) -> set[str]:
+    engine = make_engine(url)
+    try:
+        return {c["name"] for c in sa.inspect(engine).get_check_constraints("votes")}
+    finally:
+        engine.dispose()
+
+
+def test_0007_lets_votes_be_of_any_kind_and_keeps_their_other_checks(empty_url: str) -> None:
+    upgrade(empty_url)
+    # A kind is a registered module (rules/kinds), not a value the database lists.
+    assert _vote_checks(empty_url) == {
+        "ck_votes_key_policy", "ck_votes_live_tally", "ck_votes_vote_state",
+    }  # fmt: skip
+    command.downgrade(alembic_config(empty_url), "0006")
+    assert "ck_votes_vote_kind" in _vote_checks(empty_url)
+    upgrade(empty_url)
+    assert _schema_diff(empty_url) == []
+
+
 def test_sqlite_connections_are_durable_and_enforce_foreign_keys(sqlite_url: str) -> None:
     engine = make_engine(sqlite_url)
     try:

@@ -204,7 +204,7 @@ class Adversary:
 
 
 def _options(spec: VoteSpec) -> tuple[str, ...]:
-    return spec.candidates if spec.kind is VoteKind.SELECTION else spec.subjects
+    return spec.candidates if spec.kind == VoteKind.SELECTION else spec.subjects
 
 
 def renderings(ballot: Any) -> set[str]:

@@ -206,7 +206,7 @@ def sheet_of(scenario: dict[str, Any], **extra: Any) -> ResultSheet:
         "sitting": SITTING,
         "agenda_item": "审议有关事项",
         "title": "测试表决",
-        "kind": parsed.spec.kind.value,
+        "kind": parsed.spec.kind,
         "secret": True,
         "manual": False,
         "opened_at": OPENED,
@@ -215,7 +215,7 @@ def sheet_of(scenario: dict[str, Any], **extra: Any) -> ResultSheet:
         "present": parsed.present,
         "result": result,
         "titles": {i: f"事项{i}" for i in ids},
-        "seats": parsed.spec.seats if parsed.spec.kind.value == "selection" else None,
+        "seats": parsed.spec.seats if parsed.spec.kind == "selection" else None,
     }
     return ResultSheet(**(fields | extra))
 
@@ -587,7 +587,7 @@ def test_attendance_csv_and_xlsx_round_trip() -> None:
 
 def test_without_a_cjk_font_the_pdf_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("VOTING_CJK_FONT", raising=False)
-    monkeypatch.setattr(sheets, "FONT_PATHS", ())
+    monkeypatch.setattr(sheets.pdf, "FONT_PATHS", ())  # the PDF module reads them
     sheet = sheet_of(MOTION)
     with pytest.raises(SheetError, match="fonts-wqy-microhei"):
         render_pdf(sheet)
@@ -600,7 +600,7 @@ def test_the_font_can_be_configured(
     font: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     path, index = sheets.cjk_font()
-    monkeypatch.setattr(sheets, "FONT_PATHS", ())
+    monkeypatch.setattr(sheets.pdf, "FONT_PATHS", ())  # the PDF module reads them
     monkeypatch.setenv("VOTING_CJK_FONT", f"{path}#{index}")
     assert "事项a" in pdf_text(render_pdf(sheet_of(MOTION)))
     monkeypatch.setenv("VOTING_CJK_FONT", str(tmp_path / "missing.ttf"))
@@ -642,7 +642,7 @@ def check_sheet(bundle: Path, code: str, tmp_path: Path) -> dict[str, Any]:
 
 def vote_ids(app: Flask) -> dict[str, int]:
     with app.app_context(), sessions()() as s:
-        return {v.kind.value: v.id for v in s.query(Vote).all()}
+        return {v.kind: v.id for v in s.query(Vote).all()}
 
 
 def test_from_the_printed_sheet_to_the_log(font: None, live_app: Flask, tmp_path: Path) -> None:

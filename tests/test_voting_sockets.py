@@ -527,7 +527,7 @@ def hold_sitting(hall: Hall, tablets: dict[int, Tablet], staff: dict[str, Channe
         for tablet in tablets.values():  # every tablet, signed in or not, shows the ballot
             opened = tablet.wait_for("vote_opened", lambda d, v=vote: d["id"] == v)
             assert opened["secret"] is secret and opened["result"] is None
-            options = opened["candidates"] if kind is VoteKind.SELECTION else opened["subjects"]
+            options = opened["candidates"] if kind == VoteKind.SELECTION else opened["subjects"]
             assert [o["id"] for o in options] == list(spec.candidates or spec.subjects)
 
         counted: dict[int, Any] = {}
@@ -560,7 +560,7 @@ def hold_sitting(hall: Hall, tablets: dict[int, Tablet], staff: dict[str, Channe
         assert not [p for p in secretariat.events("participation") if p["vote"] == vote]
         assert not [p for p in tablets[1].events("participation") if p["vote"] == vote]
         # Running counts only for the named motion, only to the presidium and the display.
-        key = "selection" if kind is VoteKind.SELECTION else "subjects"
+        key = "selection" if kind == VoteKind.SELECTION else "subjects"
         if not secret:
             for screen in (presidium, staff["display"]):
                 screen.wait_for(

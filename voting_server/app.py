@@ -40,10 +40,12 @@ def create_app(config: object | None = None) -> Flask:
 
     # Staff login and CSRF, the secretariat's pages, the tablets' enrollment
     # API, and who may connect over Socket.IO.
+    from voting_server import timefmt
     from voting_server.sockets import connection, voting
     from voting_server.views import admin, auth, kiosk_api, security
 
     security.init_app(app)
+    timefmt.init_app(app)  # the templates' time filters
     auth.init_app(app)
     kiosk_api.init_app(app)
     app.register_blueprint(admin.bp)

@@ -31,7 +31,7 @@ from voting_server.models import (
 from voting_server.roster import ParsedRoster, RosterRow, apply_roster
 from voting_server.services import results, staff
 from voting_server.services.audit_log import AuditLog
-from voting_server.sheets import BEIJING  # China has one time zone and no daylight saving
+from voting_server.timefmt import BEIJING
 
 BODY_NAME = "示例市人民代表大会常务委员会"  # 示例市人大常委会
 SITTING_TITLE = "示例市第十六届人民代表大会常务委员会第二十次会议"

@@ -25,6 +25,8 @@ from babel.support import NullTranslations, Translations
 from flask import Flask, Response, current_app, g, has_request_context, request
 from flask_babel import Babel, get_locale, gettext
 
+from rules.kinds import all_kinds, is_kind, kind_of
+
 TRANSLATIONS_DIR = Path(__file__).resolve().parent / "translations"
 DEFAULT_LOCALE = "zh_CN"
 LOCALES = ("zh_CN", "en")  # the order of the switch on staff pages
@@ -43,12 +45,8 @@ def N_(msgid: str) -> str:  # gettext's name for "mark for extraction only"
     return msgid
 
 
-# One home for the names of vote kinds and states (表决方式、状态) on every page and script.
-KIND_LABELS = {
-    "motion": N_("议案表决"),
-    "selection": N_("民生实事项目票决"),
-    "evaluation": N_("满意度测评"),
-}
+# One home for the names of vote states (状态) on every page and script. A vote kind's
+# names (表决方式) are its module's (rules.kinds.*: label_zh, label_en): ``kind_label``.
 STATE_LABELS = {
     "draft": N_("未开始"),
     "open": N_("表决中"),
@@ -60,7 +58,6 @@ STATE_LABELS = {
 # What the kiosk, console and display scripts show, by key. ``%(name)s`` are
 # filled in by ``Screens.t(key, {name: …})`` in the browser.
 JS_STRINGS: dict[str, str] = {
-    **{f"kind.{k}": v for k, v in KIND_LABELS.items()},
     **{f"state.{k}": v for k, v in STATE_LABELS.items()},
     "mark.yes": N_("赞成"),
     "mark.no": N_("反对"),
@@ -289,9 +286,25 @@ def switch_url(locale: str) -> str:
     return request.path + "?" + urlencode([*args, (QUERY, locale)])
 
 
+def kind_label(name: str, locale: str | None = None) -> str:
+    """A vote kind's name in ``locale`` (else the request's); an unknown name as it is."""
+    if not is_kind(name):
+        return name
+    kind = kind_of(name)
+    return kind.label_en if (locale or current_locale()) == "en" else kind.label_zh
+
+
+def kind_labels() -> dict[str, str]:
+    """Every registered kind's name in the request's language, by kind."""
+    return {kind.name: kind_label(kind.name) for kind in all_kinds()}
+
+
 def js_strings() -> dict[str, str]:
-    """``JS_STRINGS`` in the request's language, for ``<script id="i18n">``."""
-    return {key: gettext(msgid) for key, msgid in JS_STRINGS.items()}
+    """``JS_STRINGS`` in the request's language, for ``<script id="i18n">``, with
+    ``kind.<name>`` for every registered vote kind."""
+    out = {key: gettext(msgid) for key, msgid in JS_STRINGS.items()}
+    out.update({f"kind.{name}": label for name, label in kind_labels().items()})
+    return out
 
 
 @functools.cache
@@ -312,7 +325,7 @@ def _template_helpers() -> dict[str, Any]:
         "locales": [(code, LOCALE_NAMES[code]) for code in LOCALES],
         "switch_url": switch_url,
         "js_strings": js_strings,
-        "kind_label": lambda kind: gettext(KIND_LABELS.get(kind, kind)),
+        "kind_label": kind_label,
         "state_label": lambda state: gettext(STATE_LABELS.get(state, state)),
     }
 

@@ -162,7 +162,7 @@ def demo_command(database_url: str | None) -> None:
                 click.echo(f"  {sitting.title}")
                 for item in sitting.agenda_items:
                     click.echo(f"    {item.position}. {item.title}")
-            kinds = ", ".join(v.kind.value for v in votes)
+            kinds = ", ".join(v.kind for v in votes)
             click.echo(f"  {len(votes)} 项表决 votes: {kinds}")
             _demo_credentials(session, body.id)
 

@@ -45,7 +45,7 @@ import socketio
 from crypto import KioskKey
 from kiosk_client.client import KioskClient
 from rules import VoteSpec, tally
-from rules.kinds import EVALUATION_MARKS, MOTION_MARKS, KeyPolicy, VoteKind
+from rules.kinds import KeyPolicy, kind_of
 from voting_server.cli.processes import free_port as free_port  # re-exported for callers
 from voting_server.cli.processes import served
 from voting_server.cli.processes import serving as serving  # re-exported for callers
@@ -273,10 +273,7 @@ def connect_kiosks(
 
 def random_ballot(spec: VoteSpec, rng: random.Random) -> Any:
     """A choice a deputy could make on the kiosk: subjects may be left unmarked."""
-    if spec.kind is VoteKind.SELECTION:
-        return rng.sample(list(spec.candidates), rng.randint(0, spec.seats))
-    marks = sorted(MOTION_MARKS if spec.kind is VoteKind.MOTION else EVALUATION_MARKS)
-    return {s: rng.choice(marks) for s in spec.subjects if rng.random() > 0.05}
+    return kind_of(spec.kind).random_ballot(spec, rng)
 
 
 def press_plan(spec: VoteSpec, rng: random.Random, burst_s: float) -> list[tuple[float, Any]]:
@@ -366,7 +363,7 @@ def run_sitting(
             expected = tally(vote.spec, hall.members, present, ballots)
             result = closed["result"]
             outcomes.append({
-                "vote": vote.id, "kind": vote.spec.kind.value, "secret": vote.secret,
+                "vote": vote.id, "kind": vote.spec.kind, "secret": vote.secret,
                 "result": result, "expected": expected, "match": result == expected,
             })  # fmt: skip
             progress(f"vote {vote.id} closed: {len(ballots)} ballots, match={result == expected}")

@@ -19,15 +19,21 @@ from typing import Any
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
-from rules import SchemaError, VoteKind, VoteSpec, parse_vote_config
+from rules import SchemaError, VoteSpec, parse_vote_config
 from rules.kinds import (
     DEFAULT_KEY_POLICY,
     DEFAULT_LIVE_TALLY,
+    DEFAULT_MOTION_THRESHOLD,
     DEFAULT_SECRET,
+    DEFAULT_UNSATISFIED_THRESHOLD,
+    EvaluationRule,
     KeyPolicy,
     LiveTally,
     ThresholdBase,
+    is_kind,
+    kind_of,
     live_tally_allowed,
+    names,
 )
 from rules.lifecycle import Action, allowed
 from rules.parsing import parse_int
@@ -42,7 +48,7 @@ from voting_server.models import (
 )
 from voting_server.presets import Presets
 from voting_server.services.refusals import Refusal
-from voting_server.sheets import BEIJING
+from voting_server.timefmt import from_form_value
 
 DESCRIPTION_MAX = 20_000
 DOCUMENT_MAX_BYTES = 20_000_000  # a draft regulation as PDF
@@ -99,8 +105,7 @@ def parse_sitting_form(form: Mapping[str, str]) -> SittingForm:
     title = _title(form, errors)
     starts_at = datetime.now(UTC)
     try:
-        local = datetime.strptime(form.get("starts_at", "").strip(), "%Y-%m-%dT%H:%M")
-        starts_at = local.replace(tzinfo=BEIJING).astimezone(UTC)
+        starts_at = from_form_value(form.get("starts_at", "")).astimezone(UTC)
     except ValueError:
         errors["starts_at"] = _("请填写开会时间（北京时间），如 2027-03-01 09:00。")
     try:
@@ -250,11 +255,9 @@ class VoteDraft:
 THRESHOLD_GROUPS = ("threshold", "quorum", "unsatisfied")  # form prefixes of thresholds
 
 
-def _default_spec(kind: VoteKind) -> VoteSpec:
+def _default_spec(kind: str) -> VoteSpec:
     """RULES.md's defaults for a kind, as the schema fills them in (rules.kinds)."""
-    if kind is VoteKind.SELECTION:
-        return parse_vote_config({"kind": kind.value, "candidates": ["a"], "seats": 1})
-    return parse_vote_config({"kind": kind.value, "subjects": ["a"]})
+    return parse_vote_config({"kind": kind, **kind_of(kind).example_items()})
 
 
 def _threshold_fields(prefix: str, threshold: Any) -> dict[str, str]:
@@ -268,11 +271,10 @@ def _threshold_fields(prefix: str, threshold: Any) -> dict[str, str]:
 
 def _rule_fields(spec: VoteSpec) -> dict[str, str]:
     """The explicit rule fields of ``spec``; a rule its kind lacks shows the default."""
-    motion, evaluation = _default_spec(VoteKind.MOTION), _default_spec(VoteKind.EVALUATION)
-    is_evaluation = spec.kind is VoteKind.EVALUATION
-    threshold = motion.threshold if is_evaluation else spec.threshold
-    rule = spec.evaluation if is_evaluation else evaluation.evaluation
-    unsatisfied = rule.unsatisfied_threshold or evaluation.evaluation.unsatisfied_threshold
+    rules = kind_of(spec.kind).rules
+    threshold = spec.threshold if "threshold" in rules else DEFAULT_MOTION_THRESHOLD
+    rule = spec.evaluation if "evaluation" in rules else EvaluationRule()
+    unsatisfied = rule.unsatisfied_threshold or DEFAULT_UNSATISFIED_THRESHOLD
     below = rule.satisfaction_below
     return {
         **_threshold_fields("threshold", threshold),
@@ -286,23 +288,26 @@ def _rule_fields(spec: VoteSpec) -> dict[str, str]:
 
 def _preset_of(spec: VoteSpec, presets: Presets) -> str:
     """The name of the preset whose rules ``spec`` has, else ``custom``."""
-    ids = {"candidates": list(spec.candidates), "seats": spec.seats}
-    items = ids if spec.kind is VoteKind.SELECTION else {"subjects": list(spec.subjects)}
+    kind = kind_of(spec.kind)
+    items: dict[str, Any] = {kind.items_key: list(kind.items(spec))}
+    if kind.has_seats:
+        items["seats"] = spec.seats
     for name, rules in presets.get(spec.kind, {}).items():
-        if parse_vote_config({"kind": spec.kind.value, **items, **rules}) == spec:
+        if parse_vote_config({"kind": spec.kind, **items, **rules}) == spec:
             return name
     return CUSTOM
 
 
 def blank_vote_form(presets: Presets) -> dict[str, str]:
     """A new vote's form: a secret motion under the default preset, rules explicit."""
-    spec = _default_spec(VoteKind.MOTION)
+    first = names()[0]  # the form's first kind (a motion: 议案表决)
+    spec = _default_spec(first)
     return {
         "title": "",
-        "kind": VoteKind.MOTION.value,
+        "kind": first,
         "items": "",
         "seats": "",
-        "rule": "default" if "default" in presets.get(VoteKind.MOTION, {}) else CUSTOM,
+        "rule": "default" if "default" in presets.get(first, {}) else CUSTOM,
         **_rule_fields(spec),
         "secret": "1" if DEFAULT_SECRET else "0",
         "key_policy": DEFAULT_KEY_POLICY.value,
@@ -315,9 +320,9 @@ def vote_form_values(vote: Vote, presets: Presets) -> dict[str, str]:
     spec = vote.spec()
     return {
         "title": vote.title,
-        "kind": spec.kind.value,
+        "kind": spec.kind,
         "items": "\n".join(f"{i} | {t}" for i, t in vote.options()),
-        "seats": str(spec.seats) if spec.kind is VoteKind.SELECTION else "",
+        "seats": str(spec.seats) if kind_of(spec.kind).has_seats else "",
         "rule": _preset_of(spec, presets),
         **_rule_fields(spec),
         "secret": "1" if vote.secret else "0",
@@ -382,34 +387,31 @@ def parse_vote_form(form: Mapping[str, str], presets: Presets) -> VoteDraft:
     """Validate a vote form. Raises FormErrors naming every bad field."""
     errors: dict[str, str] = {}
     title = _title(form, errors)
-    try:
-        kind = VoteKind(form.get("kind", ""))
-    except ValueError:
-        raise FormErrors({**errors, "kind": _("请选择表决方式。")}) from None
-    selection = kind is VoteKind.SELECTION
-    ids, titles = _items(form.get("items", ""), "c" if selection else "s")
+    name = form.get("kind", "")
+    if not is_kind(name):
+        raise FormErrors({**errors, "kind": _("请选择表决方式。")})
+    kind = kind_of(name)
+    candidates = kind.items_key == "candidates"  # ids c1, c2 … rather than s1, s2 …
+    ids, titles = _items(form.get("items", ""), "c" if candidates else "s")
     if not ids:
         errors["items"] = (
-            _("请逐行填写候选项目。") if selection else _("请逐行填写表决事项或测评对象。")
+            _("请逐行填写候选项目。") if candidates else _("请逐行填写表决事项或测评对象。")
         )
-    config: dict[str, Any] = {"kind": kind.value}
-    if selection:
-        config["candidates"] = ids
+    config: dict[str, Any] = {"kind": name, kind.items_key: ids}
+    if kind.has_seats:
         config["seats"] = _int(form, "seats", errors, 1, 500)
-    else:
-        config["subjects"] = ids
 
     rule = form.get("rule", CUSTOM)
     if rule != CUSTOM:
-        if rule not in presets.get(kind, {}):
+        if rule not in presets.get(name, {}):
             errors["rule"] = _("该规则不适用于所选的表决方式。")
         else:
-            config.update(presets[kind][rule])
+            config.update(presets[name][rule])
     else:
-        if kind is not VoteKind.EVALUATION:
+        if "threshold" in kind.rules:
             config["threshold"] = _threshold(form, "threshold", errors)
         config["quorum"] = _threshold(form, "quorum", errors)
-        if kind is VoteKind.EVALUATION:
+        if "evaluation" in kind.rules:
             if form.get("eval_rule") == "below":
                 num = _int(form, "below_num", errors, 0, 1_000_000, "below")
                 den = _int(form, "below_den", errors, 1, 1_000_000, "below")

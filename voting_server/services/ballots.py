@@ -23,7 +23,7 @@ from audit.entry import canonical_bytes
 from crypto import CryptoError, b64decode
 from crypto.statements import ballot_bytes, participation_bytes
 from rules import VoteSpec
-from rules.kinds import EVALUATION_MARKS, MOTION_MARKS, KeyPolicy, VoteKind
+from rules.kinds import KeyPolicy, kind_of
 from rules.schema import electronic_ballot_error
 from voting_server.models import Attendance, Device, Member, Press, Vote, utcnow
 from voting_server.services.audit_log import AuditLog
@@ -52,12 +52,7 @@ def sealed_size(spec: VoteSpec) -> int:
     backup, the WAL or a dead tuple, next to the member id — read each deputy's choice
     off the size, without the key.
     """
-    if spec.kind is VoteKind.SELECTION:
-        longest = sorted(spec.candidates, key=lambda c: len(canonical_bytes(c)), reverse=True)
-        return len(canonical_bytes(longest[: spec.seats]))
-    marks = MOTION_MARKS if spec.kind is VoteKind.MOTION else EVALUATION_MARKS
-    mark = max(marks, key=lambda m: len(canonical_bytes(m)))
-    return len(canonical_bytes(dict.fromkeys(spec.subjects, mark)))
+    return len(canonical_bytes(kind_of(spec.kind).longest_ballot(spec)))
 
 
 def pad_ballot(ballot: Any, spec: VoteSpec) -> bytes:

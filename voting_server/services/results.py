@@ -41,6 +41,7 @@ from audit.entry_types import EntryType
 from audit.evidence import sheet_code
 from rules import SchemaError, tally
 from rules.duties import BASIS_MAX, countersign_error, designation_error, present_error
+from rules.kinds import kind_of
 from rules.lifecycle import (
     COUNTERSIGN_ACTIONS,
     PAPER,
@@ -376,7 +377,7 @@ def sheet_source(session: Session, vote_id: int) -> dict[str, Any]:
         "sitting": sitting.title,
         "agenda_item": item.title,
         "title": vote.title,
-        "kind": vote.kind.value,
+        "kind": vote.kind,
         "secret": vote.secret,
         "manual": vote.manual,
         "opened_at": vote.opened_at,
@@ -385,7 +386,7 @@ def sheet_source(session: Session, vote_id: int) -> dict[str, Any]:
         "present": vote.result.get("present"),
         "result": vote.result,
         "titles": dict(vote.titles),
-        "seats": spec.seats if spec.kind.value == "selection" else None,
+        "seats": spec.seats if kind_of(spec.kind).has_seats else None,
         # A hand count's sheet shows the scrutineers who signed the count, then
         # whoever countersigned the result (each person once).
         "countersignatures": list(

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from rules import tally
-from rules.kinds import LiveTally
+from rules.kinds import LiveTally, kind_of
 from voting_server.models import Vote
 from voting_server.services.open_votes import OpenVote
 
@@ -22,7 +22,7 @@ def public_vote(vote: Vote) -> dict[str, Any]:
     out: dict[str, Any] = {
         "id": vote.id,
         "title": vote.title,
-        "kind": vote.kind.value,
+        "kind": vote.kind,
         "state": vote.state.value,
         "secret": vote.secret,
         "key_policy": vote.key_policy.value,
@@ -42,11 +42,7 @@ def public_vote(vote: Vote) -> dict[str, Any]:
         "rerun_of": vote.rerun_of_id,
         "result": vote.result,
     }
-    if spec.kind.value == "selection":
-        out["candidates"] = options
-        out["seats"] = spec.seats
-    else:
-        out["subjects"] = options
+    out.update(kind_of(spec.kind).public_items(spec, options))
     return out
 
 
@@ -62,4 +58,4 @@ def live_counts(state: OpenVote, present: int) -> dict[str, Any] | None:
     if state.secret or state.live_tally is not LiveTally.BREAKDOWN:
         return None
     result = tally(state.spec, state.members, present, list(state.pressed.counted.values()))
-    return {"vote": state.id, "counts": result.get("subjects") or result.get("selection")}
+    return {"vote": state.id, "counts": result[kind_of(state.spec.kind).result_key]}

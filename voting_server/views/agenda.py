@@ -18,15 +18,15 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from rules.kinds import KeyPolicy, LiveTally, ThresholdBase, VoteKind
+from rules.kinds import KeyPolicy, LiveTally, ThresholdBase, all_kinds
 from voting_server.extensions import db, sessions
-from voting_server.i18n import KIND_LABELS
+from voting_server.i18n import kind_labels
 from voting_server.models import AgendaItem, Document, Sitting, SittingStatus, StaffRole, Vote
 from voting_server.presets import Presets, preset_titles
 from voting_server.services import agenda
 from voting_server.services.refusals import Refusal
 from voting_server.services.transactions import write_transaction
-from voting_server.sheets import BEIJING
+from voting_server.timefmt import form_value
 from voting_server.views.auth import current_user, login_required, message_page
 from voting_server.views.common import current_username, no_body_page, selected_body
 
@@ -41,7 +41,16 @@ READ = (StaffRole.SECRETARIAT, StaffRole.PRESIDIUM)
 def labels() -> dict[str, Any]:
     """Chinese names of the rules' vocabulary, for the templates."""
     return {
-        "kinds": {k.value: _(KIND_LABELS[k.value]) for k in VoteKind},
+        "kinds": kind_labels(),
+        # Which parts of the vote form each kind uses (static/js/pages.js shows only those).
+        "kind_fields": {
+            kind.name: {
+                "seats": kind.has_seats,
+                "threshold": "threshold" in kind.rules,
+                "evaluation": "evaluation" in kind.rules,
+            }
+            for kind in all_kinds()
+        },
         "bases": {
             ThresholdBase.MEMBERS.value: _("全体组成人员（应到）"),
             ThresholdBase.PRESENT.value: _("出席人数（实到）"),
@@ -82,7 +91,7 @@ def _can_edit() -> bool:
 
 
 def _local(value: Any) -> str:
-    return value.astimezone(BEIJING).strftime("%Y-%m-%dT%H:%M")
+    return form_value(value)
 
 
 def _not_found(what: str) -> ResponseReturnValue:
@@ -331,7 +340,7 @@ def _vote_page(
         form=form,
         errors=errors or {},
         editable=_can_edit() and (vote is None or agenda.vote_editable(vote)),
-        presets={k.value: v for k, v in presets.items()},
+        presets=dict(presets),
         preset_titles=_preset_titles(),
         labels=labels(),
         custom=agenda.CUSTOM,
@@ -340,7 +349,7 @@ def _vote_page(
 
 def _preset_titles() -> dict[str, dict[str, str]]:
     titles = preset_titles(Path(current_app.config["VOTING_PRESETS_FILE"]))
-    return {kind.value: named for kind, named in titles.items()}
+    return dict(titles)
 
 
 @bp.get("/items/<int:item_id>/votes/new")

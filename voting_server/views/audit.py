@@ -9,7 +9,6 @@ million entries is read a page at a time.
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +25,7 @@ from voting_server.extensions import db
 from voting_server.models import AuditEntry, StaffRole
 from voting_server.services.audit_log import utc_timestamp
 from voting_server.services.log_check import LogCheck
-from voting_server.sheets import BEIJING
+from voting_server.timefmt import from_form_value, log_time
 from voting_server.views.auth import login_required
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
@@ -56,10 +55,10 @@ def _json_text(*path: str) -> ColumnElement[Any]:
 def _local_to_utc(text: str) -> str | None:
     """A datetime-local value (北京时间) as the log's UTC timestamp form, for comparison."""
     try:
-        local = datetime.strptime(text.strip(), "%Y-%m-%dT%H:%M")
+        local = from_form_value(text)
     except ValueError:
         return None
-    return utc_timestamp(local.replace(tzinfo=BEIJING))
+    return utc_timestamp(local)
 
 
 def parse_filters(args: Any) -> tuple[dict[str, Any], dict[str, str]]:
@@ -138,7 +137,7 @@ def index() -> ResponseReturnValue:
         types=ENTRY_TYPES,
         size=_log_size(),
         check=check,
-        local=lambda dt: dt.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M:%S") if dt else "",
+        local=log_time,
     ), (400 if errors else 200)
 
 

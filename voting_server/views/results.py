@@ -23,6 +23,7 @@ from sqlalchemy import select
 from audit.bundle import parse_head
 from audit.evidence import EvidenceError, check_receipt
 from audit.proofs import ProofError
+from rules.paper import paper_example
 from rules.parsing import load_json, parse_int
 from voting_server.bounds import MAX_ID
 from voting_server.extensions import audit_log, db, sessions, socketio
@@ -111,18 +112,7 @@ def paper_page(vote_id: int, error: str | None = None, status: int = 200) -> Res
 
 def _example(vote: Vote) -> dict[str, Any]:
     """A blank count of the vote's shape, to fill in."""
-    spec = vote.spec()
-    if spec.kind.value == "selection":
-        return {"valid": 0, "invalid": 0, "votes": dict.fromkeys(spec.candidates, 0)}
-    columns = (
-        ("yes", "no", "abstain")
-        if spec.kind.value == "motion"
-        else ("satisfied", "basic", "unsatisfied")
-    )
-    return {
-        "cast": 0,
-        "subjects": {s: dict.fromkeys((*columns, "invalid"), 0) for s in spec.subjects},
-    }
+    return paper_example(vote.spec())
 
 
 @bp.post("/votes/<int:vote_id>/paper")

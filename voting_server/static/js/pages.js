@@ -27,15 +27,19 @@
     var rule = document.getElementById("rule");
     if (!kind || !rule || rule.dataset.custom === undefined) return;
     var custom = rule.dataset.custom;
+    // What each vote kind's form has (seats, threshold, evaluation rule), from the server's
+    // kind modules (rules/kinds): no kind is named here.
+    var kindFields = JSON.parse(rule.dataset.kindFields || "{}");
     function show(id, on) {
       var el = document.getElementById(id);
       if (el) el.hidden = !on;
     }
     function update() {
       var k = kind.value;
-      show("seats-field", k === "selection");
-      show("threshold-field", k !== "evaluation");
-      show("evaluation-field", k === "evaluation");
+      var fields = kindFields[k] || {};
+      show("seats-field", !!fields.seats);
+      show("threshold-field", !!fields.threshold);
+      show("evaluation-field", !!fields.evaluation);
       show("custom-rules", rule.value === custom);
       var selected = rule.options[rule.selectedIndex];
       Array.prototype.forEach.call(rule.querySelectorAll("optgroup"), function (g) {

@@ -29,7 +29,12 @@
     });
     return out;
   };
-  const KIND = byPrefix("kind.", ["motion", "selection", "evaluation"]);
+  // The names of the vote kinds: one "kind.<name>" string per kind registered on the
+  // server (rules/kinds), so a kind added there is named here without a change.
+  const KIND = {};
+  Object.keys(I18N).forEach((key) => {
+    if (key.indexOf("kind.") === 0) KIND[key.slice(5)] = I18N[key];
+  });
   const STATE = byPrefix("state.", ["draft", "open", "closed", "cancelled", "announced"]);
   const MOTION_MARKS = [
     { id: "yes", label: t("mark.yes"), cls: "yes" },
@@ -222,28 +227,57 @@
       el("tbody", null, ...rows));
   }
 
+  /** A kind without a renderer of its own: each subject's counts, as the result gives them. */
+  function genericTable(vote, result) {
+    const subjects = result.subjects || {};
+    const ids = Object.keys(subjects);
+    const first = ids.length ? subjects[ids[0]] : {};
+    const columns = Object.keys(first).filter((k) => typeof first[k] === "number");
+    return el("table", { class: "result" },
+      el("thead", null, el("tr", null, el("th", null, ""),
+        ...columns.map((c) => el("th", { class: "n" }, t(["mark", c].join(".")))))),
+      el("tbody", null, ...ids.map((id) => el("tr", null, el("td", null, titleOf(vote, id)),
+        ...columns.map((c) => el("td", { class: "n" }, subjects[id][c]))))));
+  }
+
+  // One renderer per vote kind: the table of its result and what that result is called
+  // (表决结果, 票决结果, 测评结果). A kind registered on the server without an entry here
+  // is shown by genericTable under the motion's heading; registerKind adds an entry.
+  const RENDERERS = {
+    motion: { table: motionTable, heading: "heading.motion" },
+    selection: { table: selectionTable, heading: "heading.selection" },
+    evaluation: { table: evaluationTable, heading: "heading.evaluation" },
+  };
+  const GENERIC = { table: genericTable, heading: "heading.motion" };
+
+  function registerKind(name, renderer) {
+    RENDERERS[name] = renderer;
+  }
+
+  /** The renderer of a vote's kind; without the vote, the one the result's shape names. */
+  function rendererOf(vote, result) {
+    if (vote && vote.kind) return RENDERERS[vote.kind] || GENERIC;
+    if (result && result.selection) return RENDERERS.selection;
+    const first = result && result.subjects && Object.values(result.subjects)[0];
+    return first && "satisfied" in first ? RENDERERS.evaluation : RENDERERS.motion;
+  }
+
   /** The whole result of a vote as a DOM node: figures, banner, and the kind's table. */
   function renderResult(vote, result) {
     const box = el("div", { class: "result-box" }, summaryRow(result), outcomeBanner(result));
-    if (result.selection) box.appendChild(selectionTable(vote, result));
-    else if (vote && vote.kind === "evaluation") box.appendChild(evaluationTable(vote, result));
-    else if (result.subjects) {
-      const first = Object.values(result.subjects)[0];
-      box.appendChild(first && "satisfied" in first ? evaluationTable(vote, result) : motionTable(vote, result));
-    }
+    if (result.selection || result.subjects) box.appendChild(rendererOf(vote, result).table(vote, result));
     return box;
   }
 
   /** What the result of a vote is called: 表决结果, 票决结果, 测评结果. */
   function resultHeading(vote) {
-    const kind = vote && vote.kind;
-    return t(kind === "selection" ? "heading.selection" : kind === "evaluation" ? "heading.evaluation"
-      : "heading.motion");
+    return t(rendererOf(vote, null).heading);
   }
 
   global.Screens = {
     t: t,
     resultHeading: resultHeading,
+    registerKind: registerKind,
     KIND: KIND,
     STATE: STATE,
     MOTION_MARKS: MOTION_MARKS,

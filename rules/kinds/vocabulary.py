@@ -1,8 +1,10 @@
-"""The vocabulary of a vote: kinds, marks, thresholds and policies.
+"""The vocabulary of a vote: marks, thresholds, policies and the vote spec.
 
 This module is the one home of these concepts. The rules engine, the server,
-the kiosk client and the audit verifier all import them from here; nothing
-else spells a mark or a threshold default. Pure data: no I/O, no framework.
+the kiosk client and the audit verifier all import them from here (through
+``rules.kinds``); nothing else spells a mark or a threshold default. What a
+kind of vote *does* lives in its own module (``rules.kinds.motion`` …), found
+through the registry. Pure data: no I/O, no framework.
 """
 
 from __future__ import annotations
@@ -16,7 +18,12 @@ T = TypeVar("T")
 
 
 class VoteKind(StrEnum):
-    """The three kinds of vote of RULES.md."""
+    """The names of the three built-in kinds of RULES.md.
+
+    A convenience for callers that name a built-in kind; it is not the list of
+    kinds (``rules.kinds.registry`` is: a kind may be registered at runtime),
+    and nothing branches on it.
+    """
 
     MOTION = "motion"  # 表决: 赞成 / 反对 / 弃权 on one or several subjects
     SELECTION = "selection"  # 民生实事项目票决: choose at most N of M candidates
@@ -118,6 +125,30 @@ class Threshold:
         return {"base": self.base.value, "ratio": [self.num, self.den], "strict": self.strict}
 
 
+@dataclass(frozen=True, slots=True)
+class Turnout:
+    """The whole-vote counts every threshold can be based on."""
+
+    members: int  # 应到
+    present: int  # 实到
+    cast: int  # ballots received
+
+    def base(self, threshold: Threshold, valid: int) -> int:
+        """The count ``threshold`` is a ratio of; ``valid`` is the subject's valid marks."""
+        match threshold.base:
+            case ThresholdBase.MEMBERS:
+                return self.members
+            case ThresholdBase.PRESENT:
+                return self.present
+            case ThresholdBase.CAST:
+                return self.cast
+            case ThresholdBase.VALID:
+                return valid
+
+    def required(self, threshold: Threshold, valid: int = 0) -> int:
+        return threshold.required(self.base(threshold, valid))
+
+
 # RULES.md defaults. Named presets (config/presets.toml) are deltas from these.
 MAJORITY_OF_MEMBERS = Threshold(ThresholdBase.MEMBERS, 1, 2, strict=True)  # 全体组成人员过半数
 TWO_THIRDS_OF_MEMBERS = Threshold(ThresholdBase.MEMBERS, 2, 3, strict=False)  # 三分之二以上
@@ -156,11 +187,12 @@ class EvaluationRule:
 class VoteSpec:
     """Everything the engine needs to know about a vote, as plain data.
 
-    ``subjects`` for motion and evaluation, ``candidates`` and ``seats`` for a
-    selection. Ids are unique within their list.
+    ``kind`` names a registered kind (``rules.kinds.registry``), which says
+    which of the other fields it uses: ``subjects`` (motion, evaluation) or
+    ``candidates`` and ``seats`` (selection). Ids are unique within their list.
     """
 
-    kind: VoteKind
+    kind: str
     subjects: tuple[str, ...] = ()
     candidates: tuple[str, ...] = ()
     seats: int = 0
@@ -169,29 +201,15 @@ class VoteSpec:
     evaluation: EvaluationRule = EvaluationRule()
 
     def __post_init__(self) -> None:
-        if self.kind is VoteKind.SELECTION:
-            if not self.candidates or not 1 <= self.seats <= len(self.candidates):
-                raise ValueError("a selection needs candidates and 1 <= seats <= len(candidates)")
-        elif not self.subjects:
-            raise ValueError(f"a {self.kind.value} vote needs at least one subject")
-        ids = self.candidates if self.kind is VoteKind.SELECTION else self.subjects
-        if len(set(ids)) != len(ids):
-            raise ValueError("subject and candidate ids must be unique")
+        # A plain string, so that a spec compares and serialises the same
+        # whether it was built from VoteKind.MOTION or from "motion".
+        object.__setattr__(self, "kind", str(self.kind))
+        from rules.kinds.registry import kind_of  # the registry imports this module
+
+        kind_of(self.kind).check_spec(self)
 
     def to_json(self) -> dict[str, object]:
         """The scenario form of CONTRACTS.md §2 (``vote`` object), every default explicit."""
-        out: dict[str, object] = {"kind": self.kind.value}
-        if self.kind is VoteKind.SELECTION:
-            out["candidates"] = list(self.candidates)
-            out["seats"] = self.seats
-        else:
-            out["subjects"] = list(self.subjects)
-        if self.kind is not VoteKind.EVALUATION:
-            out["threshold"] = self.threshold.to_json()
-        out["quorum"] = self.quorum.to_json()
-        if self.kind is VoteKind.EVALUATION:
-            if self.evaluation.unsatisfied_threshold is not None:
-                out["unsatisfied_threshold"] = self.evaluation.unsatisfied_threshold.to_json()
-            else:
-                out["satisfaction_below"] = list(self.evaluation.satisfaction_below or ())
-        return out
+        from rules.kinds.registry import kind_of
+
+        return {"kind": self.kind, **kind_of(self.kind).spec_json(self)}

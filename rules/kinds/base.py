@@ -1,0 +1,188 @@
+"""What a kind of vote is: the one interface every kind module implements.
+
+A kind (表决方式) is one module under ``rules.kinds`` holding, in one place,
+its configuration schema, ballot checks, tally, longest ballot (for the
+padding of secret ballots), paper-count form, result rows for sheets and
+screens, and its Chinese and English names. ``rules.kinds.registry`` lists
+the kinds; everything else — the engine, the schema, the server, the
+verifier, the sheets, simulate, the bench — looks a kind up there by name
+and never branches on it. ``docs/adding-a-vote-kind.md`` walks through
+adding one. Pure: no I/O, no framework.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from rules.kinds.config import SchemaError, Strict
+from rules.kinds.vocabulary import Turnout, VoteSpec
+
+DASH = "—"
+CHECK = "✓"
+
+
+def yes_no(value: bool) -> str:
+    """A flag as a sheet or an export prints it."""
+    return "是" if value else "否"
+
+
+def json_size(value: Any) -> int:
+    """The length of ``value`` as canonical JSON (UTF-8, no escapes, no spaces)."""
+    return len(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode())
+
+
+@dataclass(frozen=True)
+class SheetTable:
+    """The table of a result sheet (表决结果), as strings; HTML and PDF print it alike."""
+
+    head: list[str]
+    rows: list[list[str]]
+    marks: list[str]  # per row: "pass" | "fail" | "selected" | "runoff" | ""
+    widths: list[float]  # relative column widths (PDF)
+    notes: list[str]  # printed under the table
+    verdict: str | None = None  # one headline (a single-subject motion: 通过 | 未通过)
+    name_column: int = 0  # the column aligned left (the names)
+
+
+class KindConfig(Strict):
+    """A kind's configuration schema (the CONTRACTS.md §2 ``vote`` object).
+
+    Subclasses declare ``kind: Literal["name"]`` and their fields; pydantic
+    picks the model by ``kind``.
+    """
+
+    def to_spec(self) -> VoteSpec:
+        raise NotImplementedError
+
+
+class Kind(ABC):
+    """One kind of vote. Subclass, fill in the class attributes, register an instance."""
+
+    name: ClassVar[str]  # the ``kind`` of a configuration, a log entry, a result
+    label_zh: ClassVar[str]  # 中文名 (sheets are official documents: always Chinese)
+    label_en: ClassVar[str]
+    config_model: ClassVar[type[KindConfig]]
+    # Where the ids a ballot names sit in a spec: "subjects" or "candidates".
+    items_key: ClassVar[str] = "subjects"
+    # Where the tally's per-item counts sit in the result dict.
+    result_key: ClassVar[str] = "subjects"
+    has_seats: ClassVar[bool] = False  # 应选名额: the vote form asks for ``seats``
+    # The rule groups the vote form offers: "threshold", "quorum", "evaluation".
+    rules: ClassVar[tuple[str, ...]] = ("threshold", "quorum")
+
+    # --- configuration ---------------------------------------------------------------
+
+    def items(self, spec: VoteSpec) -> tuple[str, ...]:
+        """The ids a ballot of ``spec`` names, in ballot order."""
+        return tuple(getattr(spec, self.items_key))
+
+    def check_spec(self, spec: VoteSpec) -> None:
+        """Raise ValueError unless ``spec`` is a well-formed vote of this kind."""
+        if not spec.subjects:
+            raise ValueError(f"a {spec.kind} vote needs at least one subject")
+        if len(set(spec.subjects)) != len(spec.subjects):
+            raise ValueError("subject and candidate ids must be unique")
+
+    @abstractmethod
+    def spec_json(self, spec: VoteSpec) -> dict[str, object]:
+        """The configuration's fields after ``kind``, every default explicit."""
+
+    def example_items(self) -> dict[str, Any]:
+        """Items that make a valid configuration (to check a rule preset on)."""
+        return {"subjects": ["a"]}
+
+    def public_items(self, spec: VoteSpec, options: list[dict[str, str]]) -> dict[str, Any]:
+        """What screens and tablets get of the items: ``options`` are ``{id, title}``."""
+        return {"subjects": options}
+
+    # --- ballots ---------------------------------------------------------------------
+
+    @abstractmethod
+    def check_ballot(self, spec: VoteSpec, ballot: Any, field: str) -> None:
+        """Raise SchemaError unless ``ballot`` has the shape the tally expects.
+
+        Marks are not judged: an invalid mark on paper is the voter's, counted invalid.
+        """
+
+    @abstractmethod
+    def electronic_error(self, spec: VoteSpec, ballot: Any) -> str | None:
+        """Why a well-shaped ballot could not have come from a kiosk, or None."""
+
+    @abstractmethod
+    def longest_ballot(self, spec: VoteSpec) -> Any:
+        """A valid ballot whose canonical JSON is as long as any valid ballot's."""
+
+    @abstractmethod
+    def random_ballot(self, spec: VoteSpec, rng: random.Random) -> Any:
+        """A choice a deputy could make on a kiosk (simulate, bench)."""
+
+    # --- counting --------------------------------------------------------------------
+
+    @abstractmethod
+    def tally(self, spec: VoteSpec, turnout: Turnout, ballots: Sequence[Any], decides: bool) -> Any:
+        """The counts under ``result[result_key]``; nothing passes unless ``decides``."""
+
+    @abstractmethod
+    def paper_example(self, spec: VoteSpec) -> dict[str, Any]:
+        """A blank hand count (人工计票) of ``spec``'s shape, to fill in."""
+
+    @abstractmethod
+    def ballots_from_counts(self, spec: VoteSpec, counts: Any) -> list[Any]:
+        """Ballots whose tally gives ``counts``; SchemaError names a bad field."""
+
+    # --- presentation ----------------------------------------------------------------
+
+    @abstractmethod
+    def sheet_table(
+        self, result: Mapping[str, Any], titles: Mapping[str, str], seats: int | None, decided: bool
+    ) -> SheetTable:
+        """The result sheet's table and notes (Chinese: an official document)."""
+
+    @abstractmethod
+    def summary(self, result: Mapping[str, Any], titles: Mapping[str, str]) -> str:
+        """One line for the minutes' list of votes."""
+
+    @abstractmethod
+    def export_rows(
+        self, result: Mapping[str, Any], titles: Mapping[str, str]
+    ) -> list[dict[str, Any]]:
+        """One row per item for the CSV/XLSX export, keyed by sheets' RESULT_COLUMNS."""
+
+
+class MarksKind(Kind):
+    """A kind whose ballot gives each subject one of a few marks (subject → mark).
+
+    An unmarked subject on a kiosk is allowed; whether it counts as a mark
+    (弃权 in a motion) or as invalid is the tally's business.
+    """
+
+    marks: ClassVar[tuple[str, ...]]  # in the order sheets and kiosks show them
+
+    def check_ballot(self, spec: VoteSpec, ballot: Any, field: str) -> None:
+        if not isinstance(ballot, dict):
+            raise SchemaError(field, f"a {spec.kind} ballot must be an object subject → mark")
+        for key in ballot:
+            if key not in spec.subjects:
+                raise SchemaError(
+                    f"{field}.{key}", f"not a subject of this vote {list(spec.subjects)}"
+                )
+
+    def electronic_error(self, spec: VoteSpec, ballot: Any) -> str | None:
+        marks = frozenset(self.marks)
+        for subject, mark in ballot.items():
+            if not isinstance(mark, str) or mark not in marks:
+                return f"ballot.{subject}: mark must be one of {sorted(marks)}"
+        return None
+
+    def longest_ballot(self, spec: VoteSpec) -> Any:
+        mark = max(sorted(self.marks), key=json_size)
+        return dict.fromkeys(spec.subjects, mark)
+
+    def random_ballot(self, spec: VoteSpec, rng: random.Random) -> Any:
+        marks = sorted(self.marks)
+        return {s: rng.choice(marks) for s in spec.subjects if rng.random() > 0.05}

@@ -1,0 +1,225 @@
+"""Exports of results and attendance: CSV (UTF-8 with BOM, so Excel reads the Chinese)
+and XLSX. Every exported cell is data, never a formula (``inert_cell``: every CSV/XLSX
+writer goes through it). The rows of a vote are its kind's (``Kind.export_rows``).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from rules.kinds import kind_of
+from rules.kinds.base import yes_no
+from voting_server.sheets.model import METHOD_LABELS, STATUS_LABELS, ResultSheet
+from voting_server.timefmt import log_time
+
+RESULT_COLUMNS = (
+    "vote",
+    "vote_title",
+    "agenda_item",
+    "kind",
+    "secret",
+    "manual",
+    "status",
+    "subject",
+    "title",
+    "members",
+    "present",
+    "cast",
+    "not_voted",
+    "yes",
+    "no",
+    "abstain",
+    "satisfied",
+    "basic",
+    "unsatisfied",
+    "invalid",
+    "votes",
+    "required",
+    "passed",
+    "selected",
+    "runoff",
+    "satisfaction_rate",
+    "outcome",
+    "rank",
+)
+COLUMN_LABELS = {
+    "vote": "表决编号",
+    "vote_title": "表决事项",
+    "agenda_item": "议程",
+    "kind": "表决类型",
+    "secret": "无记名",
+    "manual": "人工计票",
+    "status": "表决状态",
+    "subject": "编号",
+    "title": "名称",
+    "members": "应到",
+    "present": "实到",
+    "cast": "投票",
+    "not_voted": "未按",
+    "yes": "赞成",
+    "no": "反对",
+    "abstain": "弃权",
+    "satisfied": "满意",
+    "basic": "基本满意",
+    "unsatisfied": "不满意",
+    "invalid": "无效",
+    "votes": "得票",
+    "required": "需票数",
+    "passed": "通过",
+    "selected": "当选",
+    "runoff": "需再次投票",
+    "satisfaction_rate": "满意率",
+    "outcome": "测评结果",
+    "rank": "名次",
+    "seat": "座位号",
+    "name": "姓名",
+    "signed_in": "签到",
+    "method": "签到方式",
+    "time": "签到时间",
+}
+ATTENDANCE_COLUMNS = ("seat", "name", "signed_in", "method", "time")
+
+
+def result_rows(sheets: Iterable[ResultSheet]) -> list[dict[str, Any]]:
+    """One row per subject or candidate of every sheet, keyed by RESULT_COLUMNS.
+
+    Counts are ints; flags are 是/否; labels are Chinese; blanks are None.
+    """
+    rows: list[dict[str, Any]] = []
+    for sheet in sheets:
+        r = sheet.result
+        base = {
+            "vote": sheet.number,
+            "vote_title": sheet.title,
+            "agenda_item": sheet.agenda_item,
+            "kind": kind_of(sheet.kind).label_zh,
+            "secret": yes_no(sheet.secret),
+            "manual": yes_no(sheet.manual),
+            "status": STATUS_LABELS[sheet.status],
+            "members": sheet.members,
+            "present": sheet.present,
+            "cast": r.get("cast"),
+            "not_voted": r.get("not_voted"),
+        }
+        kind = kind_of(sheet.kind)
+        rows.extend({**base, **row} for row in kind.export_rows(r, sheet.titles))
+    return [{c: row.get(c) for c in RESULT_COLUMNS} for row in rows]
+
+
+@dataclass(frozen=True)
+class AttendanceRow:
+    """One member's attendance at a sitting (签到)."""
+
+    seat: int
+    name: str
+    signed_in: bool
+    method: str | None = None  # "kiosk_pin" | "operator"
+    time: datetime | None = None
+
+
+def attendance_rows(rows: Iterable[AttendanceRow]) -> list[dict[str, Any]]:
+    """Attendance rows keyed by ATTENDANCE_COLUMNS, times in Beijing time."""
+    out = []
+    for r in rows:
+        out.append(
+            {
+                "seat": r.seat,
+                "name": r.name,
+                "signed_in": yes_no(r.signed_in),
+                "method": METHOD_LABELS.get(r.method or "", r.method),
+                "time": log_time(r.time) or None,
+            }
+        )
+    return out
+
+
+# A text cell starting with one of these is read as a formula by spreadsheet programs
+# (=HYPERLINK(...), +1, -2+3, @SUM(...)); tab and CR start one in some of them.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def inert_cell(value: Any) -> Any:
+    """``value`` as an exported cell that is data, never code (OWASP, CSV injection).
+
+    Text that starts like a formula gets a leading ``'``, so that it shows as
+    the text it is; numbers stay numbers (a negative count is not a formula).
+    The one home of this rule: every CSV and XLSX writer calls it.
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def csv_writer(stream: Any) -> Any:
+    """A csv writer for exports: every text field quoted (numbers are not); pass each
+    row through ``inert_row``."""
+    return csv.writer(stream, lineterminator="\r\n", quoting=csv.QUOTE_NONNUMERIC)
+
+
+def inert_row(values: Iterable[Any]) -> list[Any]:
+    return [inert_cell(v) for v in values]
+
+
+def _csv_text(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> str:
+    out = io.StringIO()
+    writer = csv_writer(out)
+    writer.writerow(inert_row(COLUMN_LABELS.get(c, c) for c in columns))
+    for row in rows:
+        writer.writerow(inert_row("" if row.get(c) is None else row.get(c) for c in columns))
+    return "\ufeff" + out.getvalue()
+
+
+def to_csv(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> bytes:
+    """CSV bytes, UTF-8 with a BOM (so that Excel opens the Chinese correctly), Chinese headers."""
+    return _csv_text(rows, columns).encode("utf-8")
+
+
+def to_xlsx(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], title: str) -> bytes:
+    """One worksheet named ``title``, Chinese headers, frozen header row."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font, PatternFill
+
+    book = Workbook()
+    ws = book.active
+    ws.title = title[:31]
+    ws.append(inert_row(COLUMN_LABELS.get(c, c) for c in columns))
+    for cell in ws[1]:
+        cell.font = Font(bold=True)
+        cell.fill = PatternFill("solid", fgColor="F2F2F2")
+    for row in rows:
+        ws.append(inert_row(row.get(c) for c in columns))
+    for line in ws.iter_rows():
+        for cell in line:
+            if isinstance(cell.value, str):
+                cell.data_type = "s"  # text, whatever it looks like: never a formula ("f")
+    ws.freeze_panes = "A2"
+    for i, c in enumerate(columns, start=1):
+        longest = max((len(str(row.get(c) or "")) for row in rows), default=0)
+        width = max(len(COLUMN_LABELS.get(c, c)) * 2 + 2, min(longest * 2 + 2, 40))
+        ws.column_dimensions[ws.cell(row=1, column=i).column_letter].width = width
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def results_csv(sheets: Iterable[ResultSheet]) -> str:
+    """The results of ``sheets``, one row per subject or candidate; starts with a BOM."""
+    return _csv_text(result_rows(sheets), RESULT_COLUMNS)
+
+
+def results_xlsx(sheets: Iterable[ResultSheet]) -> bytes:
+    return to_xlsx(result_rows(sheets), RESULT_COLUMNS, "表决结果")
+
+
+def attendance_csv(rows: Iterable[AttendanceRow]) -> str:
+    """The attendance, one row per member; starts with a BOM."""
+    return _csv_text(attendance_rows(rows), ATTENDANCE_COLUMNS)
+
+
+def attendance_xlsx(rows: Iterable[AttendanceRow]) -> bytes:
+    return to_xlsx(attendance_rows(rows), ATTENDANCE_COLUMNS, "签到")

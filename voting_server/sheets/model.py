@@ -1,0 +1,232 @@
+"""The result sheet (表决结果) as data: what one sheet prints, before any format.
+
+A ``ResultSheet`` is plain data (the shell builds it from the database:
+``services.results.sheet_source`` → ``ResultSheet.from_source``);
+``sheet_view`` turns it into the strings every format prints alike
+(``SheetView``). The table and notes of a sheet are its vote kind's
+(``rules.kinds``: ``Kind.sheet_table``), found in the registry. Pure: no
+database, no Flask, no clock.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import qrcode
+import qrcode.constants
+from PIL.Image import Image
+
+from rules.kinds import SheetTable, is_kind, kind_of, names
+from voting_server.timefmt import beijing_time, period
+
+ROLE_LABELS = {"presidium": "主持人", "scrutineer": "监票人"}
+BLANK_SIGNATURES = {"presidium": 1, "scrutineer": 2}  # blank lines when nobody signed yet
+STATUS_LABELS = {"decided": "有效", "no_quorum": "未达法定人数", "void": "表决无效"}
+METHOD_LABELS = {"kiosk_pin": "表决器签到", "operator": "工作人员代签到"}
+MANUAL_NOTE = "人工计票（纸质表决）：本结果由监票人监督下人工计票得出并录入系统。"
+NO_CODE = "本结果尚未写入签名的日志检查点，暂无核验二维码；请在检查点生成后重新打印。"
+
+
+class SheetError(RuntimeError):
+    """A sheet cannot be rendered (e.g. no Chinese font on this machine for the PDF)."""
+
+
+@dataclass(frozen=True)
+class ResultSheet:
+    """What one result sheet prints: plain data, no database objects.
+
+    ``result`` is the engine's result dict (CONTRACTS.md §2, with the
+    engine's extra keys); ``titles`` maps subject/candidate ids to display
+    titles; ``countersignatures`` are ``{role: "presidium"|"scrutineer",
+    name, time}``; ``code`` is ``audit.evidence.sheet_code(...)``, or None
+    while the result is not yet under a signed head (no QR code then).
+    """
+
+    body: str  # 机构, e.g. "某某市人大常委会"
+    sitting: str  # 会议
+    agenda_item: str  # 议程
+    title: str  # 表决事项
+    kind: str  # a registered vote kind (rules.kinds): "motion", "selection", "evaluation" …
+    secret: bool  # 无记名
+    manual: bool  # 人工计票 (paper count)
+    opened_at: datetime | None
+    closed_at: datetime | None
+    members: int  # 应到
+    present: int  # 实到
+    result: Mapping[str, Any]
+    titles: Mapping[str, str] = field(default_factory=dict)
+    seats: int | None = None  # selection: 应选名额
+    countersignatures: Sequence[Mapping[str, Any]] = ()
+    code: Mapping[str, Any] | None = None
+    vote_id: int | None = None  # the vote's number; else taken from ``code``
+    # 人工计票 whose 实到 differs from the sign-ins: the difference and its logged reason
+    present_note: str | None = None
+
+    def __post_init__(self) -> None:
+        if not is_kind(self.kind):
+            raise SheetError(f"kind must be one of {sorted(names())}; got {self.kind!r}")
+        key = kind_of(self.kind).result_key
+        if key not in self.result:
+            raise SheetError(f"a {self.kind} result has {key!r}; got keys {sorted(self.result)}")
+
+    @classmethod
+    def from_source(cls, source: Mapping[str, Any]) -> ResultSheet:
+        """From ``services.results.sheet_source``'s dict (unknown keys are ignored)."""
+        return cls(**{k: source[k] for k in cls.__dataclass_fields__ if k in source})
+
+    @property
+    def number(self) -> int | None:
+        if self.vote_id is not None:
+            return self.vote_id
+        return self.code.get("vote") if self.code else None
+
+    @property
+    def status(self) -> str:
+        """``decided`` | ``no_quorum`` | ``void`` (the engine's whole-vote outcome)."""
+        if self.result.get("void"):
+            return "void"
+        if not self.result.get("quorum", True):
+            return "no_quorum"
+        return "decided"
+
+
+def code_payload(code: Mapping[str, Any]) -> str:
+    """The text a sheet's QR code holds: the sheet code as compact, sorted JSON."""
+    return json.dumps(code, separators=(",", ":"), sort_keys=True)
+
+
+def qr_image(code: Mapping[str, Any], box_size: int = 6) -> Image:
+    """The QR code of a sheet code, as a PIL image (medium error correction)."""
+    qr = qrcode.QRCode(
+        error_correction=qrcode.constants.ERROR_CORRECT_M, box_size=box_size, border=4
+    )
+    qr.add_data(code_payload(code))
+    qr.make(fit=True)
+    return qr.make_image(fill_color="black", back_color="white").get_image().convert("RGB")
+
+
+def png(image: Image) -> bytes:
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
+
+
+# --- what a sheet shows (shared by HTML and PDF) -------------------------------------
+
+
+@dataclass(frozen=True)
+class Signature:
+    role: str
+    name: str
+    time: str
+
+
+@dataclass(frozen=True)
+class SheetView:
+    """Everything a sheet prints, as strings, in order."""
+
+    sheet: ResultSheet
+    kind_label: str
+    ballot_label: str  # 记名表决 | 无记名表决
+    count_label: str  # 电子表决 | 人工计票（纸质表决）
+    period: str
+    turnout: list[tuple[str, int]]
+    alert: tuple[str, str] | None  # (headline, detail) when nothing was decided
+    verdict: str | None  # single-subject motion: 通过 | 未通过
+    table: SheetTable  # the kind's (rules.kinds: Kind.sheet_table)
+    notes: list[str]
+    signatures: list[Signature]
+    qr_png: bytes | None
+    code: Mapping[str, Any] | None
+    head_time: str  # of the signed head, Beijing time
+
+    @property
+    def head(self) -> Mapping[str, Any]:
+        return (self.code or {}).get("head") or {}
+
+    @property
+    def head_text(self) -> str | None:
+        """The signed head as ``SIZE:ROOT``, for ``voting-audit verify --head``."""
+        return None if self.code is None else f"{self.head.get('size')}:{self.head.get('root')}"
+
+    @property
+    def qr_data_uri(self) -> str | None:
+        if self.qr_png is None:
+            return None
+        return "data:image/png;base64," + base64.b64encode(self.qr_png).decode("ascii")
+
+    @property
+    def summary(self) -> str:
+        """One line for the minutes' list of votes."""
+        s, r = self.sheet, self.sheet.result
+        if self.alert is not None:
+            return self.alert[0]
+        return kind_of(s.kind).summary(r, s.titles)
+
+
+def _alert(sheet: ResultSheet) -> tuple[str, str] | None:
+    r = sheet.result
+    if sheet.status == "void":
+        detail = (
+            f"收回选票 {r.get('cast', 0)} 张，多于实到 {sheet.present} 人"
+            "（收回的选票多于发出的选票，表决无效），本次表决须重新进行。"
+        )
+        if r.get("reason"):
+            detail += f" 原因：{r['reason']}"
+        return "表决无效", detail
+    if sheet.status == "no_quorum":
+        return (
+            "未达法定人数",
+            f"实到 {sheet.present} 人，未达到法定出席人数（应到 {sheet.members} 人），"
+            "表决结果不生效，所有事项均未通过。",
+        )
+    return None
+
+
+def _signatures(sheet: ResultSheet) -> list[Signature]:
+    out = []
+    for role in ("presidium", "scrutineer"):
+        signed = [c for c in sheet.countersignatures if c.get("role") == role]
+        for c in signed:
+            out.append(
+                Signature(ROLE_LABELS[role], str(c.get("name") or ""), beijing_time(c.get("time")))
+            )
+        if not signed:
+            out.extend(Signature(ROLE_LABELS[role], "", "") for _ in range(BLANK_SIGNATURES[role]))
+    return out
+
+
+def sheet_view(sheet: ResultSheet) -> SheetView:
+    r = sheet.result
+    kind = kind_of(sheet.kind)
+    table = kind.sheet_table(r, sheet.titles, sheet.seats, sheet.status == "decided")
+    notes = table.notes
+    code = sheet.code
+    head: Mapping[str, Any] = (code.get("head") or {}) if code is not None else {}
+    return SheetView(
+        sheet=sheet,
+        kind_label=kind.label_zh,
+        ballot_label="无记名表决" if sheet.secret else "记名表决",
+        count_label="人工计票（纸质表决）" if sheet.manual else "电子表决",
+        period=period(sheet.opened_at, sheet.closed_at),
+        turnout=[
+            ("应到", sheet.members),
+            ("实到", sheet.present),
+            ("投票", int(r.get("cast", 0))),
+            ("未按", int(r.get("not_voted", 0))),
+        ],
+        alert=_alert(sheet),
+        verdict=table.verdict,
+        table=table,
+        notes=[*notes, sheet.present_note] if sheet.present_note else notes,
+        signatures=_signatures(sheet),
+        qr_png=png(qr_image(code)) if code is not None else None,
+        code=code,
+        head_time=beijing_time(head.get("time")) or str(head.get("time") or ""),
+    )
