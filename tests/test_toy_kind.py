@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import pytest
-from audit.export import export_bundle
 from flask import Flask
 from pydantic import Field, field_validator
 
@@ -51,9 +50,11 @@ from tests.fixtures_live import (
 from voting_server.cli.simulate import random_ballot
 from voting_server.extensions import audit_log, sessions, voting
 from voting_server.models import StaffRole, Vote
+from voting_server.services.ballots import sealed_size
+from voting_server.services.export import export_bundle
 from voting_server.services.results import sheet_source
 from voting_server.services.transactions import write_transaction
-from voting_server.services.voting import public_vote, sealed_size
+from voting_server.services.vote_presentation import public_vote
 from voting_server.sheets import ResultSheet, render_html, result_rows
 
 AGREE, DISAGREE = "agree", "disagree"
