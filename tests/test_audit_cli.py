@@ -25,7 +25,8 @@ from audit.merkle import MerkleStream, tree_root
 from crypto import ServerKey
 from rules import VoteKind, VoteSpec
 from tests.logbuilder import LogBuilder
-from voting_server.db import make_engine, make_session_factory, upgrade
+from tests.support.db import migrate
+from voting_server.db import make_engine, make_session_factory
 from voting_server.models import AuditEntry, Body, BodyKind, BodyLevel, Device
 from voting_server.services.audit_log import AuditLog, iter_lines
 from voting_server.services.transactions import write_transaction
@@ -376,7 +377,7 @@ def test_verify_loads_neither_flask_nor_sqlalchemy(honest, tmp_path: Path) -> No
 
 def populate(url: str, server: ServerKey) -> None:
     """The sitting's entries written by the server's own log writer, with the device rows."""
-    upgrade(url)
+    migrate(url)
     engine = make_engine(url)
     sessions = make_session_factory(engine)
     built, _ = sitting()
@@ -489,7 +490,7 @@ def test_export_refuses_when_the_instance_key_is_not_the_logs(
 
 
 def test_export_of_an_empty_log_is_refused(sqlite_url: str, tmp_path: Path) -> None:
-    upgrade(sqlite_url)
+    migrate(sqlite_url)
     env, _ = instance_with_key(tmp_path)
     done = run("export", "--out", str(tmp_path / "b"), "--database-url", sqlite_url, env=env)
     assert done.returncode == 1
@@ -521,7 +522,7 @@ def test_export_streams_the_log(sqlite_url: str, tmp_path: Path) -> None:
     """A log far bigger than a batch is written without being held in memory at once."""
     from audit.export import export_bundle
 
-    upgrade(sqlite_url)
+    migrate(sqlite_url)
     server = ServerKey.generate()
     genesis = canonical_bytes(
         {"i": 0, "type": "log_started", "data": {"server_key": server.public_b64}}

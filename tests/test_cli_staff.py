@@ -12,8 +12,9 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
+from tests.support.db import migrate
 from voting_server.cli import main
-from voting_server.db import make_engine, make_session_factory, upgrade
+from voting_server.db import make_engine, make_session_factory
 from voting_server.demo import load_demo
 from voting_server.models import EnrollmentCode, Member, StaffRole, StaffUser
 from voting_server.services import devices, staff
@@ -24,7 +25,7 @@ CODE = re.compile(r"^(\d+)\t([2-9A-HJ-NP-Z]{4}-[2-9A-HJ-NP-Z]{4})$")
 
 @pytest.fixture
 def demo_url(sqlite_url: str) -> str:
-    upgrade(sqlite_url)
+    migrate(sqlite_url)
     with make_session_factory(make_engine(sqlite_url)).begin() as session:
         load_demo(session)
     return sqlite_url

@@ -9,7 +9,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
 from rules.kinds import MAJORITY_OF_MEMBERS, KeyPolicy, VoteKind
-from voting_server.db import make_engine, make_session_factory, upgrade
+from tests.support.db import migrate
+from voting_server.db import make_engine, make_session_factory
 from voting_server.demo import BODY_NAME, load_demo
 from voting_server.models import (
     AgendaItem,
@@ -26,7 +27,7 @@ from voting_server.models import (
 @pytest.fixture(params=["sqlite", "postgresql"])
 def sessions(request: pytest.FixtureRequest) -> Iterator[sessionmaker[Session]]:
     url = request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "postgres_url")
-    upgrade(url)
+    migrate(url)
     engine = make_engine(url)
     yield make_session_factory(engine)
     engine.dispose()

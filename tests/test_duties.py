@@ -20,6 +20,7 @@ import tests.test_cli_staff as cli_tests
 import tests.test_voting_service as service_tests
 from rules import VoteKind
 from tests.fixtures_live import LoggedIn, create_staff, post_form
+from tests.support.db import migrate
 from tests.test_results_service import FAILURE, SITTING, act, enter, fail, refused, sign, users
 from tests.test_voting_service import Hall
 from voting_server.cli import main
@@ -285,9 +286,8 @@ def test_the_command_line_logs_every_account_change(demo_url: str) -> None:
 def test_accounts_are_logged_once_on_postgresql_and_the_log_verifies(postgres_url: str) -> None:
     from audit.verify import verify_log
     from crypto import ServerKey
-    from voting_server.db import upgrade
 
-    upgrade(postgres_url)
+    migrate(postgres_url)
     engine = make_engine(postgres_url)
     log = AuditLog(ServerKey.generate())
     try:

@@ -19,7 +19,8 @@ from rules.kinds import (
     VoteKind,
 )
 from rules.schema import SchemaError, parse_vote_config
-from voting_server.db import make_engine, make_session_factory, upgrade
+from tests.support.db import migrate
+from voting_server.db import make_engine, make_session_factory
 from voting_server.models import (
     AgendaItem,
     Attendance,
@@ -41,7 +42,7 @@ BEIJING = timezone(timedelta(hours=8))
 @pytest.fixture(params=["sqlite", "postgresql"])
 def sessions(request: pytest.FixtureRequest) -> Iterator[sessionmaker[Session]]:
     url = request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "postgres_url")
-    upgrade(url)
+    migrate(url)
     engine = make_engine(url)
     yield make_session_factory(engine)
     engine.dispose()

@@ -11,7 +11,8 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
-from voting_server.db import make_engine, make_session_factory, upgrade
+from tests.support.db import migrate
+from voting_server.db import make_engine, make_session_factory
 from voting_server.models import (
     AgendaItem,
     Body,
@@ -325,7 +326,7 @@ def test_a_malformed_xlsx_is_refused_never_raised() -> None:
 
 @pytest.fixture
 def sessions(sqlite_url: str) -> Iterator[sessionmaker[Session]]:
-    upgrade(sqlite_url)
+    migrate(sqlite_url)
     engine = make_engine(sqlite_url)
     yield make_session_factory(engine)
     engine.dispose()

@@ -10,15 +10,15 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from tests.fixtures_live import logged_in, make_live_app
+from tests.support.db import migrate
 from voting_server.app import create_app
-from voting_server.db import upgrade
 from voting_server.models import StaffRole
 from voting_server.settings import TestingConfig
 
 
 @pytest.fixture
 def client(sqlite_url: str) -> FlaskClient:
-    upgrade(sqlite_url)
+    migrate(sqlite_url)
     return create_app(TestingConfig(sqlite_url)).test_client()
 
 

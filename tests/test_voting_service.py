@@ -23,7 +23,8 @@ from audit.verify import verify_log
 from crypto import KioskKey, ServerKey, b64encode
 from rules import tally
 from rules.kinds import KeyPolicy, LiveTally, VoteKind
-from voting_server.db import make_engine, make_session_factory, upgrade
+from tests.support.db import migrate
+from voting_server.db import make_engine, make_session_factory
 from voting_server.demo import load_demo
 from voting_server.models import AttendanceMethod, AuditEntry, Press, Vote, VoteState
 from voting_server.services import attendance, devices
@@ -124,7 +125,7 @@ class Hall:
 
 @pytest.fixture
 def hall(sqlite_url: str, tmp_path: Path) -> Iterator[Hall]:
-    upgrade(sqlite_url)
+    migrate(sqlite_url)
     engine = make_engine(sqlite_url)
     sessions = make_session_factory(engine)
     log = AuditLog(ServerKey.generate())
