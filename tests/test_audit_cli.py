@@ -2,7 +2,7 @@
 
 Every check goes through the installed console script in a subprocess: the
 exit code and what is printed are the interface (CONTRACTS.md §4). A
-bundle is built from tests/logbuilder.py's honest log, then tampered with
+bundle is built from tests/support/logs.py's honest log, then tampered with
 the way someone holding the files could.
 """
 
@@ -24,8 +24,8 @@ from audit.entry import GENESIS_PREV, canonical_bytes, entry_hash, sign_entry, u
 from audit.merkle import MerkleStream, tree_root
 from crypto import ServerKey
 from rules import VoteKind, VoteSpec
-from tests.logbuilder import LogBuilder
 from tests.support.db import migrate
+from tests.support.logs import LogBuilder
 from voting_server.db import make_engine, make_session_factory
 from voting_server.models import AuditEntry, Body, BodyKind, BodyLevel, Device
 from voting_server.services.audit_log import AuditLog, iter_lines

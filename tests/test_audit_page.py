@@ -14,7 +14,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import select, update
 
-from tests.fixtures_live import logged_in, make_live_app, post_form
+from tests.support.live import logged_in, make_live_app, post_form
 from voting_server.extensions import audit_log, sessions, voting
 from voting_server.models import AttendanceMethod, AuditEntry, Member, StaffRole, Vote
 from voting_server.services import attendance

@@ -39,7 +39,7 @@ from sqlalchemy import select
 
 from crypto import ServerKey
 from rules.kinds import VoteKind
-from tests.browser_support import ARTIFACTS, Shots, chromium, csp_violations, running_server
+from tests.support.browser import ARTIFACTS, Shots, chromium, csp_violations, running_server
 from tests.support.db import migrate
 from voting_server.db import make_engine, make_session_factory
 from voting_server.demo import DEPARTMENTS, LIVELIHOOD_PROJECTS, REGULATION, load_demo

@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import select
 
 from crypto import KioskKey, ServerKey
-from tests.browser_support import ARTIFACTS, chromium, running_server
+from tests.support.browser import ARTIFACTS, chromium, running_server
 from tests.support.db import migrate
 from voting_server.db import make_engine, make_session_factory
 from voting_server.demo import load_demo

@@ -19,8 +19,8 @@ from audit.entry import canonical_bytes, entry_hash, sign_entry, unsigned_entry
 from audit.merkle import tree_root
 from audit.verify import verify_log
 from crypto import ServerKey
-from tests.logbuilder import LogBuilder
 from tests.support.db import migrate
+from tests.support.logs import LogBuilder
 from tests.test_verify import resign, sitting
 from voting_server.db import make_engine, make_session_factory
 from voting_server.services.audit_log import AuditLog, iter_lines

@@ -8,27 +8,16 @@ import stat
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from tests.support.db import migrate
 from voting_server.cli import main
 from voting_server.db import make_engine, make_session_factory
-from voting_server.demo import load_demo
 from voting_server.models import EnrollmentCode, Member, StaffRole, StaffUser
 from voting_server.services import devices, staff
 from voting_server.services.passwords import verify_secret
 
 CODE = re.compile(r"^(\d+)\t([2-9A-HJ-NP-Z]{4}-[2-9A-HJ-NP-Z]{4})$")
-
-
-@pytest.fixture
-def demo_url(sqlite_url: str) -> str:
-    migrate(sqlite_url)
-    with make_session_factory(make_engine(sqlite_url)).begin() as session:
-        load_demo(session)
-    return sqlite_url
 
 
 def run(*args: str, input: str | None = None) -> tuple[int, str, str]:

@@ -16,7 +16,7 @@ from flask import Flask
 
 from crypto import KioskKey
 from kiosk_client.client import KioskClient
-from tests.fixtures_live import (
+from tests.support.live import (
     EnrolledKiosk,
     LiveServer,
     LoggedIn,

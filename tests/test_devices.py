@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from audit.verify import verify_log
 from crypto import KioskKey, b64encode
-from tests.fixtures_live import (
+from tests.support.live import (
     LoggedIn,
     body_id,
     enroll_kiosk,

@@ -16,13 +16,12 @@ from click.testing import CliRunner
 from flask import Flask
 from sqlalchemy import select
 
-import tests.test_cli_staff as cli_tests
-import tests.test_voting_service as service_tests
+import tests.support.service_hall as service_hall
 from rules import VoteKind
-from tests.fixtures_live import LoggedIn, create_staff, post_form
 from tests.support.db import migrate
-from tests.test_results_service import FAILURE, SITTING, act, enter, fail, refused, sign, users
-from tests.test_voting_service import Hall
+from tests.support.live import LoggedIn, create_staff, post_form
+from tests.support.paper import FAILURE, SITTING, act, enter, fail, refused, sign, users
+from tests.support.service_hall import Hall
 from voting_server.cli import main
 from voting_server.db import make_engine, make_session_factory
 from voting_server.extensions import audit_log, sessions
@@ -39,8 +38,7 @@ def entries(lines: list[bytes], *types: str) -> list[dict[str, Any]]:
 
 
 STAFF_TYPES = ("staff_created", "staff_disabled", "staff_role_changed")
-hall = service_tests.hall  # the fixtures: the demo committee with 61 enrolled kiosks …
-demo_url = cli_tests.demo_url  # … and the demo in a database for the command line
+hall = service_hall.hall  # the fixture: the demo committee with 61 enrolled kiosks
 
 
 # --- paper counts ------------------------------------------------------------------------------

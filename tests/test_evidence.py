@@ -20,7 +20,7 @@ import pytest
 from audit.evidence import EvidenceError, check_sheet_code, sheet_code
 from audit.merkle import tree_root
 from audit.verify import verify_log
-from tests.logbuilder import LogBuilder
+from tests.support.logs import LogBuilder
 from tests.test_simulate import lines_of
 from tests.test_verify import sitting
 

@@ -39,7 +39,7 @@ from audit.export import export_bundle
 from crypto import KioskKey
 from kiosk_client.client import KioskClient, auth_statement, sign_statement
 from rules import tally
-from tests.fixtures_live import ServerProcess, console_call
+from tests.support.live import ServerProcess, console_call
 from voting_server.cli.simulate import Console, prepare, random_ballot
 from voting_server.db import make_engine, make_session_factory
 from voting_server.models import AuditEntry, Press

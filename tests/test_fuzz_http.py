@@ -33,8 +33,8 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 from werkzeug.routing import Rule
 
-from tests.fixtures_live import PASSWORD, create_staff, csrf_of, login
 from tests.support.db import migrate
+from tests.support.live import PASSWORD, create_staff, csrf_of, login
 from voting_server import views
 from voting_server.app import create_app
 from voting_server.demo import load_demo

@@ -39,8 +39,8 @@ from sqlalchemy import func, select
 
 from kiosk_client.client import ballot_payload, new_nonce
 from rules.kinds import VoteKind
-from tests.fixtures_live import enroll_kiosk, forget_connections, make_live_app, serve
-from tests.test_voting_sockets import (
+from tests.support.live import enroll_kiosk, forget_connections, make_live_app, serve
+from tests.support.socket_hall import (
     Channel,
     Deputy,
     Hall,

@@ -17,14 +17,14 @@ from sqlalchemy import select
 
 from kiosk_client.client import KioskClient, ballot_payload, new_nonce
 from rules.kinds import VoteKind
-from tests.fixtures_live import (
+from tests.support.live import (
     LiveServer,
     enroll_kiosk,
     logged_in,
     serve,
     sign_in_by_staff,
 )
-from tests.test_voting_sockets import (
+from tests.support.socket_hall import (
     WAIT,
     SocketChannel,
     real_kiosk_channel,

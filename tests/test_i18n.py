@@ -22,7 +22,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from crypto import KioskKey
-from tests.fixtures_live import logged_in, make_live_app, staff_socket
+from tests.support.live import logged_in, make_live_app, staff_socket
 from voting_server.i18n import JS_STRINGS
 from voting_server.models import StaffRole
 

@@ -20,7 +20,7 @@ from flask import Flask
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy import select
 
-from tests.fixtures_live import (
+from tests.support.live import (
     LoggedIn,
     enroll_kiosk,
     kiosk_socket,

@@ -33,7 +33,7 @@ from audit.proofs import (
     verify_consistency,
     verify_inclusion,
 )
-from tests.conftest import SHARED
+from tests.support.services import SHARED
 from tests.test_merkle import LEAVES, reference_roots
 
 VECTORS = SHARED / "vectors" / "merkle"

@@ -15,7 +15,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from rules import tally
-from tests.fixtures_live import LoggedIn, body_id, csrf_of, logged_in, post_form
+from tests.support.live import LoggedIn, body_id, csrf_of, logged_in, post_form
 from voting_server.extensions import audit_log, sessions, voting
 from voting_server.models import (
     AgendaItem,

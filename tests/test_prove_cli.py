@@ -21,7 +21,7 @@ import pytest
 from audit.bundle import read_lines
 from audit.merkle import leaf_hash, tree_root
 from audit.proofs import verify_consistency, verify_inclusion
-from tests.conftest import REPO
+from tests.support.services import REPO
 
 SIZE = 13
 LINES = [b'{"i":%d,"type":"entry","data":{"n":"%s"}}' % (i, b"x" * i) for i in range(SIZE)]

@@ -49,8 +49,8 @@ from audit.export import export_bundle
 from bench.run import Shard, cpu_s, each, gunicorn_worker, log_checks
 from kiosk_client.client import DEFAULT_ACK_TIMEOUT_S
 from rules import tally
-from tests.fixtures_live import ServerProcess, console_call
-from tests.fixtures_sim import verify
+from tests.support.live import ServerProcess, console_call
+from tests.support.sim import verify
 from voting_server.cli.simulate import Console, Hall, prepare, random_ballot
 
 # The hall. On the 2-core machine, shared with other sessions: 3 minutes (4½

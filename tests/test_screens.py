@@ -9,8 +9,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.fixtures_live import logged_in, make_live_app
 from tests.support.db import migrate
+from tests.support.live import logged_in, make_live_app
 from voting_server.app import create_app
 from voting_server.models import StaffRole
 from voting_server.settings import TestingConfig
@@ -126,7 +126,7 @@ def test_display_page_loads_its_script(hall_app: Flask) -> None:
 
 
 def test_the_console_state_names_the_enrolled_kiosks_that_are_offline(live_app: Flask) -> None:
-    from tests.fixtures_live import enroll_kiosk, kiosk_socket, staff_socket
+    from tests.support.live import enroll_kiosk, kiosk_socket, staff_socket
 
     console = staff_socket(live_app, logged_in(live_app, "presidium").client)
 

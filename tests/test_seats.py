@@ -29,9 +29,9 @@ from crypto import KioskKey, b64encode
 from kiosk_client.client import KioskClient, Refused
 from rules import VoteSpec
 from rules.kinds import VoteKind
-from tests.fixtures_live import LiveServer, body_id
-from tests.logbuilder import LogBuilder
-from tests.test_voting_sockets import (
+from tests.support.live import LiveServer, body_id
+from tests.support.logs import LogBuilder
+from tests.support.socket_hall import (
     WAIT,
     Channel,
     Hall,

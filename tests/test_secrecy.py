@@ -52,8 +52,8 @@ from audit.export import export_bundle
 from kiosk_client.client import KioskClient
 from rules import VoteSpec, tally
 from rules.kinds import KeyPolicy, VoteKind
-from tests.fixtures_live import serve
-from tests.test_voting_sockets import (
+from tests.support.live import serve
+from tests.support.socket_hall import (
     MEMBERS,
     WAIT,
     Channel,

@@ -12,7 +12,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from tests.fixtures_live import ServerProcess, create_staff
+from tests.support.live import ServerProcess, create_staff
 from voting_server.app import create_app
 from voting_server.db import default_database_url, upgrade
 from voting_server.demo import load_demo

@@ -18,7 +18,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
-from tests.fixtures_live import (
+from tests.support.live import (
     PASSWORD,
     LiveServer,
     create_staff,

@@ -33,8 +33,7 @@ from audit.export import export_bundle
 from audit.merkle import tree_root
 from kiosk_client.client import ballot_payload, new_nonce
 from rules import parse_scenario, tally
-from tests.conftest import REPO, unavailable
-from tests.fixtures_live import (
+from tests.support.live import (
     body_id,
     enroll_kiosk,
     kiosk_socket,
@@ -43,6 +42,7 @@ from tests.fixtures_live import (
     sign_in_by_staff,
     staff_socket,
 )
+from tests.support.services import REPO, unavailable
 from voting_server import sheets
 from voting_server.extensions import audit_log, sessions, voting
 from voting_server.models import StaffRole, Vote

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from audit.merkle import tree_root
-from tests.fixtures_sim import simulate, verify
+from tests.support.sim import simulate, verify
 from tests.test_audit_cli import TAMPERINGS
 
 

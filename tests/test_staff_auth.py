@@ -10,7 +10,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from tests.fixtures_live import (
+from tests.support.live import (
     PASSWORD,
     LoggedIn,
     create_staff,

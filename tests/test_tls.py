@@ -28,7 +28,7 @@ from crypto.tls import (
     load_certificate,
     parse_hosts,
 )
-from tests.fixtures_live import free_port, logged_in, make_live_app, post_form
+from tests.support.live import free_port, logged_in, make_live_app, post_form
 from voting_server.cli import main
 from voting_server.models import StaffRole
 from voting_server.views.admin import enrollment_url

@@ -28,7 +28,7 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from crypto import ServerKey
-from tests.fixtures_live import PASSWORD, LoggedIn, ServerProcess, csrf_of
+from tests.support.live import PASSWORD, LoggedIn, ServerProcess, csrf_of
 from voting_server.cli.simulate import Console, prepare
 from voting_server.db import make_engine, make_session_factory
 from voting_server.extensions import sessions

@@ -13,7 +13,7 @@ from audit.merkle import tree_root
 from audit.verify import verify_log
 from rules import VoteKind, VoteSpec
 from rules.kinds import KeyPolicy
-from tests.logbuilder import LogBuilder
+from tests.support.logs import LogBuilder
 
 MOTION = VoteSpec(kind=VoteKind.MOTION, subjects=("budget",))
 EVALUATION = VoteSpec(kind=VoteKind.EVALUATION, subjects=("civil", "sports"))

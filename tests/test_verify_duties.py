@@ -16,7 +16,7 @@ from typing import Any
 from audit.verify import verify_log
 from rules import VoteKind, VoteSpec, tally
 from rules.paper import ballots_from_counts
-from tests.logbuilder import LogBuilder
+from tests.support.logs import LogBuilder
 from tests.test_audit_cli import bundle_of, run
 
 MOTION = VoteSpec(kind=VoteKind.MOTION, subjects=("budget",))

@@ -26,10 +26,18 @@ from functools import cache
 from importlib import metadata
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import URL
 
-from voting_server.db import MIGRATIONS_DIR, normalize_url, upgrade
+from voting_server.db import (
+    MIGRATIONS_DIR,
+    make_engine,
+    make_session_factory,
+    normalize_url,
+    upgrade,
+)
+from voting_server.demo import load_demo
 
 PRIVATE_FILE = 0o600  # as voting_server.db creates the embedded database
 
@@ -165,3 +173,15 @@ def _recreate_from_postgres_template(url: URL) -> bool:
     finally:
         admin.dispose()
     return True
+
+
+# --- fixtures (tests/conftest.py loads this module as a plugin) -----------------------
+
+
+@pytest.fixture
+def demo_url(sqlite_url: str) -> str:
+    migrate(sqlite_url)
+    with make_session_factory(make_engine(sqlite_url)).begin() as session:
+        load_demo(session)
+    """The demo committee in a fresh embedded database, for the command line."""
+    return sqlite_url
