@@ -20,8 +20,7 @@ from audit.merkle import tree_root
 from audit.verify import verify_log
 from crypto import ServerKey
 from tests.support.db import migrate
-from tests.support.logs import LogBuilder
-from tests.test_verify import resign, sitting
+from tests.support.logs import LogBuilder, resign, sitting
 from voting_server.db import make_engine, make_session_factory
 from voting_server.services.audit_log import AuditLog, iter_lines
 from voting_server.services.transactions import write_transaction

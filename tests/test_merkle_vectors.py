@@ -33,8 +33,8 @@ from audit.proofs import (
     verify_consistency,
     verify_inclusion,
 )
+from tests.support.merkle import LEAVES, reference_roots
 from tests.support.services import SHARED
-from tests.test_merkle import LEAVES, reference_roots
 
 VECTORS = SHARED / "vectors" / "merkle"
 VECTOR_FILES = sorted(VECTORS.rglob("*.json"))

@@ -16,12 +16,8 @@ from pathlib import Path
 import pytest
 
 from audit.merkle import tree_root
-from tests.support.sim import simulate, verify
-from tests.test_audit_cli import TAMPERINGS
-
-
-def lines_of(bundle: Path) -> list[bytes]:
-    return (bundle / "log.jsonl").read_bytes().splitlines()
+from tests.support.bundles import TAMPERINGS
+from tests.support.sim import lines_of, simulate, verify
 
 
 def first_index(bundle: Path, entry_type: str) -> int:

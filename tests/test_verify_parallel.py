@@ -20,9 +20,8 @@ from audit.entry import canonical_bytes, sign_entry, unsigned_entry
 from audit.merkle import tree_root
 from audit.verify import Replay, Report, VerificationError, check_line, verify_log
 from crypto import KioskKey
-from tests.support.logs import LogBuilder
-from tests.test_audit_cli import TAMPERINGS, bundle_of, run, verify_json
-from tests.test_verify import resign, sitting
+from tests.support.bundles import TAMPERINGS, bundle_of, run, verify_json
+from tests.support.logs import LogBuilder, resign, sitting
 
 CHUNKS = (1, 5)  # lines per worker task
 
