@@ -14,9 +14,9 @@ import pytest
 
 from tests.support.services import POSTGRES_ADMIN_URL, REDIS_URL, SHARED, unavailable
 
-# Fixtures of the database (demo_url), the live server (app, staff logins, enrolled kiosks, a real port) and
+# Fixtures of the live server (app, staff logins, enrolled kiosks, a real port) and
 # the simulated sittings (named, secret), available to every test module by name.
-pytest_plugins = ["tests.support.db", "tests.support.live", "tests.support.sim"]
+pytest_plugins = ["tests.support.live", "tests.support.sim"]
 
 
 @pytest.fixture(autouse=True)

@@ -11,6 +11,7 @@ from pathlib import Path
 from click.testing import CliRunner
 from sqlalchemy import select
 
+import tests.support.db as support_db
 from voting_server.cli import main
 from voting_server.db import make_engine, make_session_factory
 from voting_server.models import EnrollmentCode, Member, StaffRole, StaffUser
@@ -18,6 +19,7 @@ from voting_server.services import devices, staff
 from voting_server.services.passwords import verify_secret
 
 CODE = re.compile(r"^(\d+)\t([2-9A-HJ-NP-Z]{4}-[2-9A-HJ-NP-Z]{4})$")
+demo_url = support_db.demo_url  # the fixture: the demo in a fresh embedded database
 
 
 def run(*args: str, input: str | None = None) -> tuple[int, str, str]:

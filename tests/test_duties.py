@@ -16,6 +16,7 @@ from click.testing import CliRunner
 from flask import Flask
 from sqlalchemy import select
 
+import tests.support.db as support_db
 import tests.support.service_hall as service_hall
 from rules import VoteKind
 from tests.support.db import migrate
@@ -38,7 +39,8 @@ def entries(lines: list[bytes], *types: str) -> list[dict[str, Any]]:
 
 
 STAFF_TYPES = ("staff_created", "staff_disabled", "staff_role_changed")
-hall = service_hall.hall  # the fixture: the demo committee with 61 enrolled kiosks
+hall = service_hall.hall  # the fixtures: the demo committee with 61 enrolled kiosks …
+demo_url = support_db.demo_url  # … and the demo in a database for the command line
 
 
 # --- paper counts ------------------------------------------------------------------------------

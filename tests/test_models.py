@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -10,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError, StatementError
 from sqlalchemy.orm import Session, sessionmaker
 
+import tests.support.db as support_db
 from rules.kinds import (
     DEFAULT_QUORUM,
     MAJORITY_OF_MEMBERS,
@@ -19,8 +19,6 @@ from rules.kinds import (
     VoteKind,
 )
 from rules.schema import SchemaError, parse_vote_config
-from tests.support.db import migrate
-from voting_server.db import make_engine, make_session_factory
 from voting_server.models import (
     AgendaItem,
     Attendance,
@@ -39,13 +37,7 @@ from voting_server.models import (
 BEIJING = timezone(timedelta(hours=8))
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def sessions(request: pytest.FixtureRequest) -> Iterator[sessionmaker[Session]]:
-    url = request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "postgres_url")
-    migrate(url)
-    engine = make_engine(url)
-    yield make_session_factory(engine)
-    engine.dispose()
+sessions = support_db.sessions  # the fixture: a migrated database, SQLite then PostgreSQL
 
 
 def _body(session: Session, name: str = "测试县人大常委会") -> Body:

@@ -22,6 +22,7 @@ import os
 import shutil
 import tempfile
 import uuid
+from collections.abc import Iterator
 from functools import cache
 from importlib import metadata
 from pathlib import Path
@@ -29,6 +30,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import URL
+from sqlalchemy.orm import Session, sessionmaker
 
 from voting_server.db import (
     MIGRATIONS_DIR,
@@ -175,7 +177,7 @@ def _recreate_from_postgres_template(url: URL) -> bool:
     return True
 
 
-# --- fixtures (tests/conftest.py loads this module as a plugin) -----------------------
+# --- fixtures (a test module takes one by name: ``demo_url = support_db.demo_url``) ----
 
 
 @pytest.fixture
@@ -185,3 +187,13 @@ def demo_url(sqlite_url: str) -> str:
         load_demo(session)
     """The demo committee in a fresh embedded database, for the command line."""
     return sqlite_url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def sessions(request: pytest.FixtureRequest) -> Iterator[sessionmaker[Session]]:
+    """Sessions on a migrated database: once the embedded SQLite, once PostgreSQL."""
+    url = request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "postgres_url")
+    migrate(url)
+    engine = make_engine(url)
+    yield make_session_factory(engine)
+    engine.dispose()
