@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
 from tests.support.db import migrate
-from tests.support.live import logged_in, make_live_app
+from tests.support.live import logged_in
 from voting_server.app import create_app
 from voting_server.models import StaffRole
 from voting_server.settings import TestingConfig
@@ -66,9 +65,9 @@ def test_kiosk_page_needs_no_login_and_loads_only_local_scripts(client: FlaskCli
 
 
 @pytest.fixture
-def hall_app(sqlite_url: str, tmp_path: Path) -> Flask:
-    """The app with staff login, the demo committee loaded."""
-    return make_live_app(sqlite_url, tmp_path / "instance")
+def hall_app(live_app: Flask) -> Flask:
+    """The app with staff login, the demo committee loaded (tests/support/live.py)."""
+    return live_app
 
 
 PAGES = {
