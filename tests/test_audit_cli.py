@@ -460,6 +460,7 @@ def test_a_device_table_changed_behind_the_logs_back_is_exported_and_fails_verif
     assert report["errors"][0]["index"] == enrolled
 
 
+@pytest.mark.slow
 def test_export_streams_the_log(sqlite_url: str, tmp_path: Path) -> None:
     """A log far bigger than a batch is written without being held in memory at once."""
     from audit.export import export_bundle

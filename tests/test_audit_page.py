@@ -52,6 +52,7 @@ def _entries(app: Flask) -> list[dict[str, Any]]:
         ]
 
 
+@pytest.mark.slow
 def test_the_audit_page_is_the_scrutineers(live_app: Flask) -> None:
     assert live_app.test_client().get("/audit/").status_code == 302
     for role in StaffRole:
@@ -135,6 +136,7 @@ def _verify(app: Flask) -> str:
     return _text(client.get("/audit/"))
 
 
+@pytest.mark.slow
 def test_verification_is_ok_on_a_good_log(live_app: Flask) -> None:
     _sitting_with_votes(live_app)
     page = _verify(live_app)
@@ -143,6 +145,7 @@ def test_verification_is_ok_on_a_good_log(live_app: Flask) -> None:
     assert f"全部 {size} 条记录" in page
 
 
+@pytest.mark.slow
 def test_verification_names_the_first_tampered_entry(live_app: Flask) -> None:
     _sitting_with_votes(live_app)
     entries = _entries(live_app)

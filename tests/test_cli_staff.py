@@ -8,6 +8,7 @@ import stat
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
@@ -110,6 +111,7 @@ def test_enrollment_codes_for_one_seat_or_all_seats(demo_url: str) -> None:
     assert code == 1 and "该座位没有在册组成人员" in err
 
 
+@pytest.mark.slow
 def test_issue_pins_writes_a_private_csv_and_never_overwrites(
     demo_url: str, tmp_path: Path
 ) -> None:

@@ -262,6 +262,7 @@ def test_deactivating_an_account_drops_its_open_connections(
 # --- through a real socket ---------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("transport", ["websocket", "polling"])
 def test_challenge_response_over_a_real_socket(
     live_app: Flask, live_server: LiveServer, transport: str
@@ -286,6 +287,7 @@ def test_challenge_response_over_a_real_socket(
         sio.disconnect()
 
 
+@pytest.mark.slow
 def test_a_real_socket_of_an_unknown_device_gets_the_refusal(live_server: LiveServer) -> None:
     errors: list[Any] = []
     sio = socketio_client.Client(reconnection=False)
@@ -311,6 +313,7 @@ def test_the_kiosk_client_enrolls_over_http_and_authenticates(
         client.close()
 
 
+@pytest.mark.slow
 def test_a_presidium_session_connects_over_a_real_socket(
     live_app: Flask, live_server: LiveServer
 ) -> None:

@@ -205,6 +205,7 @@ def test_revoking_a_device_is_logged_and_cannot_be_repeated(live_app: Flask) -> 
 # --- PINs ------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_issue_pins_gives_every_active_member_a_new_hashed_pin(live_app: Flask) -> None:
     body = body_id(live_app)
     with live_app.app_context(), write_transaction(sessions()) as s:
@@ -363,6 +364,7 @@ def test_the_enrollment_sheet_has_a_code_for_every_seat_in_pages(
     assert _enroll(live_app, codes[60], key).seat == 61
 
 
+@pytest.mark.slow
 def test_the_pin_slips_are_shown_once_and_the_pins_work(
     live_app: Flask,
     secretariat: LoggedIn,

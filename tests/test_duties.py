@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from click.testing import CliRunner
 from flask import Flask
 from sqlalchemy import select
@@ -46,6 +47,7 @@ demo_url = support_db.demo_url  # … and the demo in a database for the command
 # --- paper counts ------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_no_paper_count_on_an_open_vote_nor_on_a_draft(hall: Hall) -> None:
     u = users(hall)
     vote = hall.votes[VoteKind.MOTION]
@@ -57,6 +59,7 @@ def test_no_paper_count_on_an_open_vote_nor_on_a_draft(hall: Hall) -> None:
         assert s.get(Vote, vote).state is VoteState.OPEN  # type: ignore[union-attr]  # not cancelled
 
 
+@pytest.mark.slow
 def test_no_paper_count_after_a_cancel_that_was_not_the_presidiums_with_a_reason(
     hall: Hall,
 ) -> None:
@@ -68,6 +71,7 @@ def test_no_paper_count_after_a_cancel_that_was_not_the_presidiums_with_a_reason
     refused(hall, "cancel_without_reason", lambda: enter(hall, vote, u["sec"]))
 
 
+@pytest.mark.slow
 def test_present_other_than_the_sign_ins_needs_a_reason_printed_on_the_sheet(hall: Hall) -> None:
     u = users(hall)
     vote = hall.votes[VoteKind.MOTION]
@@ -90,6 +94,7 @@ def test_present_other_than_the_sign_ins_needs_a_reason_printed_on_the_sheet(hal
 # --- countersignatures -------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_only_designated_scrutineers_countersign_and_one_person_counts_once(hall: Hall) -> None:
     u = users(hall)  # jp1, jp2 designated; jp3 a scrutineer account, not designated
     vote = hall.votes[VoteKind.MOTION]
@@ -108,6 +113,7 @@ def test_only_designated_scrutineers_countersign_and_one_person_counts_once(hall
     hall.verify()
 
 
+@pytest.mark.slow
 def test_without_designated_scrutineers_nobody_countersigns(hall: Hall) -> None:
     u = users(hall, designate=False)
     vote = hall.votes[VoteKind.MOTION]
@@ -116,6 +122,7 @@ def test_without_designated_scrutineers_nobody_countersigns(hall: Hall) -> None:
     refused(hall, "not_designated", lambda: sign(hall, vote, u["jp1"]))
 
 
+@pytest.mark.slow
 def test_the_presidium_designates_scrutineers_before_voting_starts(hall: Hall) -> None:
     u = users(hall, designate=False)
     jp = [u["jp1"].id, u["jp2"].id]

@@ -23,6 +23,8 @@ from audit.verify import verify_log
 from tests.support.logs import LogBuilder, sitting
 from tests.support.sim import lines_of
 
+pytestmark = pytest.mark.slow  # make check leaves it out (README)
+
 AUDIT = "from audit.cli import main; main()"
 
 

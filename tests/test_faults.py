@@ -44,6 +44,8 @@ from voting_server.cli.simulate import Console, prepare, random_ballot
 from voting_server.db import make_engine, make_session_factory
 from voting_server.models import AuditEntry, Press
 
+pytestmark = pytest.mark.slow  # make check leaves it out (README)
+
 MOMENTS = int(os.environ.get("VOTING_FAULT_MOMENTS", "50"))
 MEMBERS = 61
 PRESSERS = 12  # kiosks pressing in each burst

@@ -44,6 +44,8 @@ from voting_server.services import agenda
 from voting_server.services.transactions import write_transaction
 from voting_server.settings import TestingConfig
 
+pytestmark = pytest.mark.slow  # make check leaves it out (README)
+
 ANONYMOUS = "anonymous"
 ROLES = [role.value for role in StaffRole] + [ANONYMOUS]
 CHINESE = re.compile(r"[\u4e00-\u9fff]")

@@ -66,6 +66,8 @@ from voting_server.services.transactions import write_transaction
 from voting_server.sockets.wire import UNREADABLE_EVENT as UNREADABLE
 from voting_server.sockets.wire import WirePacket
 
+pytestmark = pytest.mark.slow  # make check leaves it out (README)
+
 STAFF_ROLES = tuple(role.value for role in StaffRole)
 ROLES = (*STAFF_ROLES, "kiosk", "signed_in_kiosk", "unauthenticated")
 SIGNED_IN_SEAT, KIOSK_SEAT, STRANGER_SEAT = 1, 60, 61  # seats 1–40 are present

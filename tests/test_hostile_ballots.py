@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 import socketio as socketio_client
 from flask import Flask
 from sqlalchemy import select
@@ -51,6 +52,7 @@ def _call(channel: SocketChannel, event: str, data: Any) -> Any:
         return None
 
 
+@pytest.mark.slow
 def test_a_hostile_ballot_is_refused_and_the_next_kiosk_is_acknowledged(
     app_on_each_database: Flask,
 ) -> None:

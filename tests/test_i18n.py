@@ -53,6 +53,7 @@ def read_catalog(locale: str):  # -> babel Catalog
 # --- the catalogs ---------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_committed_template_matches_a_fresh_extraction(tmp_path: Path) -> None:
     """A string added to the code without `make translations` fails here."""
     fresh = tmp_path / "messages.pot"

@@ -247,6 +247,7 @@ def same_inclusion_shape(index: int, size: int, other: int) -> bool:
     return index < other and (index ^ (size - 1)).bit_length() == (index ^ (other - 1)).bit_length()
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(case=inclusion_cases(), data=st.data())
 def test_inclusion_round_trip_and_tampering(case: tuple[int, int], data: st.DataObject) -> None:
@@ -284,6 +285,7 @@ def test_inclusion_round_trip_and_tampering(case: tuple[int, int], data: st.Data
     assert rejects(verify_inclusion, leaf, index, size, proof, ROOTS[size - 1])
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(case=consistency_cases(), data=st.data())
 def test_consistency_round_trip_and_tampering(case: tuple[int, int], data: st.DataObject) -> None:

@@ -255,6 +255,7 @@ def test_vote_spec_is_the_validated_canonical_config(sessions: sessionmaker[Sess
         assert parse_vote_config(selection.config) == selection.spec()
 
 
+@pytest.mark.slow
 def test_vote_configuration_is_validated(sessions: sessionmaker[Session]) -> None:
     vote = Vote(title="x")
     with pytest.raises(SchemaError) as bad_seats:

@@ -58,6 +58,7 @@ def _member_count(app: Flask) -> int:
 # --- who may see what -------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("path", "allowed"),
     [
@@ -120,6 +121,7 @@ def test_bad_roster_lists_every_bad_row_and_changes_nothing(
     assert _log_size(live_app) == log_size
 
 
+@pytest.mark.slow
 def test_roster_preview_writes_nothing_and_the_import_shows_what_changed(
     live_app: Flask, secretariat: LoggedIn
 ) -> None:
@@ -160,6 +162,7 @@ def test_roster_preview_writes_nothing_and_the_import_shows_what_changed(
         assert s.scalar(select(func.count()).where(AuditEntry.type == "roster")) == 1
 
 
+@pytest.mark.slow
 def test_roster_page_refuses_a_missing_file(live_app: Flask, secretariat: LoggedIn) -> None:
     response = post_form(secretariat.client, f"/admin/roster/?body={body_id(live_app)}")
     assert response.status_code == 400 and "请选择名册文件" in _text(response)
@@ -173,6 +176,7 @@ def _log_size(app: Flask) -> int:
         return s.scalar(select(func.count()).select_from(AuditEntry)) or 0
 
 
+@pytest.mark.slow
 def test_sitting_and_item_forms_name_each_bad_field(live_app: Flask, secretariat: LoggedIn) -> None:
     client = secretariat.client
     response = post_form(
@@ -266,6 +270,7 @@ def test_a_vote_made_through_the_form_is_counted_as_configured(
     assert selection["selected"] == ["p2"] and selection["unfilled"] == 1
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("fields", "bad"),
     [
@@ -316,6 +321,7 @@ def _open_vote(app: Flask, vote_id: int) -> None:
         voting().open_vote(s, audit_log(), vote_id, 1, None)
 
 
+@pytest.mark.slow
 def test_an_open_vote_is_read_only(live_app: Flask, secretariat: LoggedIn) -> None:
     _open_vote(live_app, 1)
     with live_app.app_context(), sessions()() as s:

@@ -36,6 +36,7 @@ def test_motion_counts_round_trip(counts: dict) -> None:
         assert {c: got[c] for c in MOTION_COLUMNS} == row
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(subject_counts(EVALUATION, EVALUATION_COLUMNS))
 def test_evaluation_counts_round_trip(counts: dict) -> None:

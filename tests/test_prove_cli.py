@@ -115,6 +115,7 @@ def test_inclusion_proof_of_an_entry(inclusion: dict[str, Any], tmp_path: Path) 
     assert done.stdout.startswith(f"OK: entry 5 is in the log of head {SIZE}:{root(SIZE)}")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("index", "size"), [(0, None), (12, None), (7, 8), (0, 1), (4, 5)])
 def test_inclusion_proofs_in_smaller_trees(
     bundle: Path, tmp_path: Path, index: int, size: int | None
@@ -142,6 +143,7 @@ def test_consistency_proof(consistency: dict[str, Any], tmp_path: Path) -> None:
     assert done.stdout.startswith(f"OK: the log of head 6:{root(6)} is a prefix of head {SIZE}:")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("size1", "size"), [(1, None), (4, 8), (13, None), (3, 3)])
 def test_consistency_proofs_between_other_sizes(
     bundle: Path, tmp_path: Path, size1: int, size: int | None
@@ -191,6 +193,7 @@ def tampered_inclusions(good: dict[str, Any], other: dict[str, Any]) -> dict[str
     }
 
 
+@pytest.mark.slow
 def test_tampered_inclusion_proofs_fail(
     bundle: Path, inclusion: dict[str, Any], tmp_path: Path
 ) -> None:
@@ -200,6 +203,7 @@ def test_tampered_inclusion_proofs_fail(
         assert output.startswith("FAILED: "), what
 
 
+@pytest.mark.slow
 def test_tampered_consistency_proofs_fail(consistency: dict[str, Any], tmp_path: Path) -> None:
     good, proof = consistency, consistency["proof"]
     tampered = {
@@ -245,6 +249,7 @@ def test_a_file_that_is_not_a_proof_fails(tmp_path: Path, content: bytes) -> Non
 # --- usage errors: exit 2 ---------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -299,6 +304,7 @@ def test_check_proof_usage_errors(tmp_path: Path) -> None:
 # --- the auditor's laptop -------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_prove_and_check_load_neither_flask_nor_sqlalchemy(bundle: Path, tmp_path: Path) -> None:
     proof = tmp_path / "proof.json"
     proof.write_text(run("prove", bundle, "--entry", "1").stdout)

@@ -31,6 +31,7 @@ def vote_row(hall: Hall, vote: int) -> Vote:
         return row
 
 
+@pytest.mark.slow
 def test_a_failed_vote_counted_on_paper_is_published_after_two_scrutineers(hall: Hall) -> None:
     u = users(hall)
     vote = hall.configure(VoteKind.MOTION)  # secret, as the demo's
@@ -60,6 +61,7 @@ def test_a_failed_vote_counted_on_paper_is_published_after_two_scrutineers(hall:
     assert types[i + 1] == "checkpoint" and types.count("countersigned") == 4
 
 
+@pytest.mark.slow
 def test_paper_ballots_entered_one_by_one(hall: Hall) -> None:
     u = users(hall)
     vote = hall.votes[VoteKind.SELECTION]
@@ -75,6 +77,7 @@ def test_paper_ballots_entered_one_by_one(hall: Hall) -> None:
     hall.verify()
 
 
+@pytest.mark.slow
 def test_a_corrected_count_needs_its_signatures_again(hall: Hall) -> None:
     u = users(hall)
     vote = hall.votes[VoteKind.MOTION]
@@ -89,6 +92,7 @@ def test_a_corrected_count_needs_its_signatures_again(hall: Hall) -> None:
     hall.verify()
 
 
+@pytest.mark.slow
 def test_refusals_change_nothing(hall: Hall) -> None:
     u = users(hall)
     vote = hall.votes[VoteKind.MOTION]
@@ -114,6 +118,7 @@ def test_refusals_change_nothing(hall: Hall) -> None:
     hall.verify()
 
 
+@pytest.mark.slow
 def test_the_sheet_of_a_paper_count_leads_to_its_logged_manual_result(hall: Hall) -> None:
     from audit.evidence import check_sheet_code
 

@@ -267,6 +267,7 @@ def test_rows_columns_cells_and_bytes_are_bounded() -> None:
     assert f"名册文件过大：最多 {MAX_BYTES // 2**20} MB" in only_refusal(parse_roster(big))
 
 
+@pytest.mark.slow
 def test_xlsx_rows_and_columns_are_bounded() -> None:
     many = xlsx(["座位号", "姓名"], *([i, f"代表{i}"] for i in range(1, MAX_ROWS + 1)))
     assert f"名册最多 {MAX_ROWS} 行" in only_refusal(parse_roster(many, "名单.xlsx"))

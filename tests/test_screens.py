@@ -84,6 +84,7 @@ def test_anonymous_users_are_sent_to_the_login_page(hall_app: Flask, path: str) 
     assert response.headers["Location"].startswith("/login?next=" + path)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", sorted(PAGES))
 @pytest.mark.parametrize("role", [r.value for r in StaffRole])
 def test_each_page_opens_for_its_roles_only(hall_app: Flask, path: str, role: str) -> None:

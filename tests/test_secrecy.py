@@ -65,6 +65,8 @@ from voting_server.extensions import sessions, socketio
 from voting_server.models import Press, Vote
 from voting_server.sockets.identity import KIOSK, connected
 
+pytestmark = pytest.mark.slow  # make check leaves it out (README)
+
 PIN_SEATS = range(1, 13)  # 签到 with the PIN at the tablet
 MARKED_SEATS = range(13, 53)  # marked present by the secretariat; 53–61 absent
 PRESENT = 52

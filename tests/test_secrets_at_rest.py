@@ -110,6 +110,7 @@ def _crash_after_close(app: Flask, vote_id: int, by: int) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_a_restart_destroys_the_key_of_a_vote_closed_before_the_crash(
     live_app: Flask, sqlite_url: str, tmp_path: Path
 ) -> None:

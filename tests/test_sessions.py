@@ -166,6 +166,7 @@ def _socket(base: str, cookie: str) -> Any:
     return sio
 
 
+@pytest.mark.slow
 def test_a_copied_cookie_neither_connects_nor_stays_connected_after_logout(
     live_app: Flask, live_server: LiveServer
 ) -> None:

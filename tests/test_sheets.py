@@ -670,6 +670,7 @@ def test_from_the_printed_sheet_to_the_log(font: None, live_app: Flask, tmp_path
     assert checked["result"]["subjects"]["regulation"]["passed"] is True
 
 
+@pytest.mark.slow
 def test_a_paper_count_runs_through_the_same_path(
     font: None, live_app: Flask, tmp_path: Path
 ) -> None:

@@ -19,6 +19,8 @@ from audit.merkle import tree_root
 from tests.support.bundles import TAMPERINGS
 from tests.support.sim import lines_of, simulate, verify
 
+pytestmark = pytest.mark.slow  # make check leaves it out (README)
+
 
 def first_index(bundle: Path, entry_type: str) -> int:
     for i, line in enumerate(lines_of(bundle)):

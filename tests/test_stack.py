@@ -37,6 +37,8 @@ from voting_server.cli.simulate import Console, Hall, prepare, run_sitting
 from voting_server.cli.stack import Stack, running_stack
 from voting_server.settings import message_queue_channel
 
+pytestmark = pytest.mark.slow  # make check leaves it out (README)
+
 TIMEOUT_S = 30.0
 CLI = "from voting_server.cli import main; main()"
 AUDIT_CLI = "from audit.cli import main; main()"

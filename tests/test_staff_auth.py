@@ -163,6 +163,7 @@ def test_a_login_without_the_csrf_token_is_refused(live_app: Flask) -> None:
     assert response.status_code == 400
 
 
+@pytest.mark.slow
 def test_repeated_bad_logins_are_throttled_even_with_the_right_password(live_app: Flask) -> None:
     create_staff(live_app, "presidium", "zhu.chi")
     client = live_app.test_client()

@@ -164,6 +164,7 @@ DROP = object()
 SELECTION = {"kind": "selection", "candidates": ["a", "b"]}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("text", "field"),
     [

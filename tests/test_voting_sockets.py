@@ -261,6 +261,7 @@ def hold_sitting(hall: Hall, tablets: dict[int, Tablet], staff: dict[str, Channe
     hall.verify()
 
 
+@pytest.mark.slow
 def test_a_whole_sitting_through_the_test_client(live_app: Flask) -> None:
     hall = prepare_hall(live_app, PINS_ISSUED)
     app = hall.app
@@ -274,6 +275,7 @@ def test_a_whole_sitting_through_the_test_client(live_app: Flask) -> None:
         close_all(*tablets.values(), *staff.values())
 
 
+@pytest.mark.slow
 def test_a_whole_sitting_over_real_sockets_and_the_audit_bundle_verifies(
     live_app: Flask, live_server: LiveServer, tmp_path: Path
 ) -> None:
@@ -343,6 +345,7 @@ def _sign_in_by_staff(hall: Hall, seats: range, pins: Iterable[int] = ()) -> Non
                 attendance.confirm_pin(s, audit_log(), sitting, member, device)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("transport", ["test_client", "websocket"])
 def test_every_role_is_refused_every_event_it_may_not_use(hall: Hall, transport: str) -> None:
     app = hall.app
@@ -649,6 +652,7 @@ def test_a_vote_cannot_open_without_quorum(hall: Hall) -> None:
     secretariat.close()
 
 
+@pytest.mark.slow
 def test_a_countdown_closes_the_vote_at_its_deadline(hall: Hall) -> None:
     """Opened with the shortest countdown (10 s); the server closes it by itself and
     publishes the result. No timing is asserted: only that it happens, and how."""
