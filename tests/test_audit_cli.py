@@ -282,6 +282,7 @@ def test_no_such_directory_is_a_usage_error(tmp_path: Path) -> None:
     assert run("verify", str(file)).returncode == 2
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "head", ["", "abc", "12", f"0:{'a' * 64}", f"-1:{'a' * 64}", "3:abc", f"3:{'g' * 64}"]
 )
@@ -393,6 +394,7 @@ def test_export_reads_the_database_url_from_the_environment(
     assert verify_json(out)[0] == 0
 
 
+@pytest.mark.slow
 def test_export_refreshes_a_previous_bundle(sqlite_url: str, tmp_path: Path) -> None:
     env, key = instance_with_key(tmp_path)
     populate(sqlite_url, key)
@@ -419,6 +421,7 @@ def test_export_refuses_a_directory_that_is_not_a_bundle(sqlite_url: str, tmp_pa
     assert sorted(p.name for p in out.iterdir()) == ["minutes.docx"]
 
 
+@pytest.mark.slow
 def test_export_refuses_when_the_instance_key_is_not_the_logs(
     sqlite_url: str, tmp_path: Path
 ) -> None:

@@ -325,6 +325,7 @@ SETTINGS = settings(
 )
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(
     content=st.one_of(

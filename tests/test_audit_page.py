@@ -113,10 +113,12 @@ def _check_filters(app: Flask) -> None:
         assert f'id="{field}-error"' in _text(bad)
 
 
+@pytest.mark.slow
 def test_log_filters_on_sqlite(live_app: Flask) -> None:
     _check_filters(live_app)
 
 
+@pytest.mark.slow
 @pytest.mark.postgres
 def test_log_filters_on_postgresql(postgres_url: str, tmp_path: Path) -> None:
     _check_filters(make_live_app(postgres_url, tmp_path / "instance"))

@@ -140,6 +140,7 @@ def test_issue_pins_writes_a_private_csv_and_never_overwrites(
         )
 
 
+@pytest.mark.slow
 def test_issue_pins_writes_a_formula_like_name_as_text(demo_url: str, tmp_path: Path) -> None:
     """A member named like a formula (=HYPERLINK, +1, @SUM...) is text in the PIN file:
     a leading ' and quoted, so the spreadsheet opening it runs nothing (OWASP)."""

@@ -247,6 +247,7 @@ def test_anonymous_and_stale_sessions_cannot_connect(live_app: Flask) -> None:
     assert not socketio.test_client(live_app, flask_test_client=client).is_connected()
 
 
+@pytest.mark.slow
 def test_deactivating_an_account_drops_its_open_connections(
     live_app: Flask, secretariat: LoggedIn
 ) -> None:
@@ -298,6 +299,7 @@ def test_a_real_socket_of_an_unknown_device_gets_the_refusal(live_server: LiveSe
     assert errors[0]["message"] == "设备未登记或已停用" and errors[0]["ok"] is False
 
 
+@pytest.mark.slow
 def test_the_kiosk_client_enrolls_over_http_and_authenticates(
     live_app: Flask, live_server: LiveServer
 ) -> None:

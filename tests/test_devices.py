@@ -267,6 +267,7 @@ def test_the_enrollment_api_answers_device_seat_and_server_key(live_app: Flask) 
     assert refusal["message"] == "登记码无效或已过期"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "body",
     [
@@ -386,6 +387,7 @@ def test_the_pin_slips_are_shown_once_and_the_pins_work(
             assert verify_secret(hashes[int(seat)], pin)
 
 
+@pytest.mark.slow
 def test_revoking_from_the_devices_page(live_app: Flask, secretariat: LoggedIn) -> None:
     kiosk = enroll_kiosk(live_app, 20)
     client = secretariat.client

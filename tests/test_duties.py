@@ -149,6 +149,7 @@ def test_the_presidium_designates_scrutineers_before_voting_starts(hall: Hall) -
 # --- staff accounts ----------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_account_changes_are_logged_by_the_service(hall: Hall) -> None:
     u = users(hall, designate=False)
     with hall.tx() as s:
@@ -221,6 +222,7 @@ def test_the_secretariats_pages_log_every_account_change(
     assert len(_web_log(live_app)) == before
 
 
+@pytest.mark.slow
 def test_the_presidium_designates_on_its_page_and_the_secretariat_cannot(
     live_app: Flask, presidium: LoggedIn, secretariat: LoggedIn
 ) -> None:
@@ -290,6 +292,7 @@ def test_the_command_line_logs_every_account_change(demo_url: str) -> None:
     ]
 
 
+@pytest.mark.slow
 def test_accounts_are_logged_once_on_postgresql_and_the_log_verifies(postgres_url: str) -> None:
     from audit.verify import verify_log
     from crypto import ServerKey

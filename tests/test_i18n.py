@@ -214,6 +214,7 @@ def _hard_coded_strings(path: Path) -> list[str]:
     return found
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", VIEWS, ids=lambda p: p.name)
 def test_no_view_shows_a_chinese_string_outside_gettext(path: Path) -> None:
     assert _hard_coded_strings(path) == []
@@ -286,6 +287,7 @@ def test_an_unknown_language_falls_back_to_chinese(app: Flask) -> None:
     assert client.get_cookie("lang") is None
 
 
+@pytest.mark.slow
 def test_staff_pages_show_the_language_switch(app: Flask) -> None:
     secretariat = logged_in(app, StaffRole.SECRETARIAT)
     html = secretariat.client.get("/admin/?body=1").get_data(as_text=True)
@@ -296,6 +298,7 @@ def test_staff_pages_show_the_language_switch(app: Flask) -> None:
     assert "Secretariat" in english  # the role in the nav bar
 
 
+@pytest.mark.slow
 def test_console_and_display_in_both_languages(app: Flask) -> None:
     presidium = logged_in(app, StaffRole.PRESIDIUM)
     client: FlaskClient = presidium.client
@@ -319,6 +322,7 @@ def test_a_refused_enrollment_speaks_the_chosen_language(app: Flask) -> None:
     assert en["message"] == "Invalid or expired enrollment code."
 
 
+@pytest.mark.slow
 def test_a_socket_refusal_speaks_the_connection_language(app: Flask) -> None:
     presidium = logged_in(app, StaffRole.PRESIDIUM)
     presidium.client.set_cookie("lang", "en")

@@ -171,6 +171,7 @@ def imported_modules(package: Path) -> set[str]:
     return found
 
 
+@pytest.mark.slow
 def test_every_package_the_code_imports_is_a_declared_dependency() -> None:
     # A package that only comes along with another one may leave with its next release.
     ours = [

@@ -321,6 +321,7 @@ def test_consistency_round_trip_and_tampering(case: tuple[int, int], data: st.Da
         assert rejects(verify_consistency, size1, size2, proof, root2, root1)  # swapped
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None)
 @given(case=inclusion_cases(), size1=st.integers(1, MAX_SIZE))
 def test_documents_round_trip_through_json(case: tuple[int, int], size1: int) -> None:

@@ -47,6 +47,7 @@ def _body(session: Session, name: str = "测试县人大常委会") -> Body:
     return body
 
 
+@pytest.mark.slow
 def test_round_trip_of_every_model(sessions: sessionmaker[Session]) -> None:
     starts = datetime(2027, 3, 1, 9, 0, tzinfo=BEIJING)
     signed = datetime(2027, 3, 1, 8, 45, 30, 123456, tzinfo=BEIJING)
@@ -147,6 +148,7 @@ def test_round_trip_of_every_model(sessions: sessionmaker[Session]) -> None:
         )
 
 
+@pytest.mark.slow
 def test_constraints_hold(sessions: sessionmaker[Session]) -> None:
     with sessions.begin() as s:
         body = _body(s)
@@ -179,6 +181,7 @@ def test_constraints_hold(sessions: sessionmaker[Session]) -> None:
             s.flush()
 
 
+@pytest.mark.slow
 def test_unknown_enum_value_is_refused(sessions: sessionmaker[Session]) -> None:
     with sessions() as s:
         body = _body(s)
@@ -189,6 +192,7 @@ def test_unknown_enum_value_is_refused(sessions: sessionmaker[Session]) -> None:
             )
 
 
+@pytest.mark.slow
 def test_naive_datetimes_are_refused(sessions: sessionmaker[Session]) -> None:
     with sessions() as s:
         body = _body(s)
@@ -197,6 +201,7 @@ def test_naive_datetimes_are_refused(sessions: sessionmaker[Session]) -> None:
             s.flush()
 
 
+@pytest.mark.slow
 def test_vote_spec_is_the_validated_canonical_config(sessions: sessionmaker[Session]) -> None:
     projects = {f"p{i:02}": f"项目{i}" for i in range(1, 13)}
     with sessions.begin() as s:

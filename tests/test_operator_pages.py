@@ -85,6 +85,7 @@ def test_pages_render_for_their_roles_and_are_refused_to_others(
             assert "无权访问" in _text(response)
 
 
+@pytest.mark.slow
 def test_presidium_reads_a_vote_but_cannot_change_it(live_app: Flask) -> None:
     presidium = logged_in(live_app, StaffRole.PRESIDIUM).client
     page = _text(presidium.get("/admin/sittings/votes/1"))
@@ -101,6 +102,7 @@ BAD_ROSTER = (
 )
 
 
+@pytest.mark.slow
 def test_bad_roster_lists_every_bad_row_and_changes_nothing(
     live_app: Flask, secretariat: LoggedIn
 ) -> None:
@@ -297,6 +299,7 @@ def test_a_bad_vote_form_names_the_field_and_saves_nothing(
         assert s.scalar(select(func.count()).select_from(Vote)) == before
 
 
+@pytest.mark.slow
 def test_a_preset_gives_the_presets_rules_and_a_draft_can_be_edited(
     live_app: Flask, secretariat: LoggedIn
 ) -> None:

@@ -25,6 +25,7 @@ def subject_counts(draw: st.DrawFn, spec: VoteSpec, columns: tuple[str, ...]) ->
     return {"cast": cast, "subjects": subjects}
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(subject_counts(MOTION, MOTION_COLUMNS))
 def test_motion_counts_round_trip(counts: dict) -> None:

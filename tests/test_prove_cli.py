@@ -97,6 +97,7 @@ def consistency(bundle: Path) -> dict[str, Any]:
 # --- proofs that hold -------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_inclusion_proof_of_an_entry(inclusion: dict[str, Any], tmp_path: Path) -> None:
     assert list(inclusion) == ["index", "size", "leaf_hash", "proof", "root"]
     assert inclusion["index"] == 5 and inclusion["size"] == SIZE
@@ -233,6 +234,7 @@ def test_failure_says_what_mismatched(inclusion: dict[str, Any], tmp_path: Path)
     assert "proof has 2 hashes, index 5 in size 13 needs 4" in done.stdout
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "content",
     [b"not json", b"\xff\xfe", b"[]", b'{"size": 13, "root": "00"}', b""],
@@ -282,6 +284,7 @@ def test_prove_usage_errors(bundle: Path, args: list[str], message: str) -> None
     assert message in done.stderr
 
 
+@pytest.mark.slow
 def test_prove_needs_a_bundle_directory(tmp_path: Path) -> None:
     done = run("prove", tmp_path / "nowhere", "--entry", "0")
     assert done.returncode == 2 and "does not exist" in done.stderr
@@ -292,6 +295,7 @@ def test_prove_needs_a_bundle_directory(tmp_path: Path) -> None:
     assert done.returncode == 2 and "no such entry" in done.stderr
 
 
+@pytest.mark.slow
 def test_check_proof_usage_errors(tmp_path: Path) -> None:
     done = run("check-proof", tmp_path / "nowhere.json")
     assert done.returncode == 2 and "does not exist" in done.stderr

@@ -106,6 +106,7 @@ def test_logging_out_one_browser_leaves_the_accounts_other_sessions(live_app: Fl
     assert _lets_in(laptop.client)  # the presidium's laptop is another session
 
 
+@pytest.mark.slow
 def test_a_password_change_or_deactivation_ends_every_session_of_the_account(
     live_app: Flask,
 ) -> None:

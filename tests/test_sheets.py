@@ -645,6 +645,7 @@ def vote_ids(app: Flask) -> dict[str, int]:
         return {v.kind.value: v.id for v in s.query(Vote).all()}
 
 
+@pytest.mark.slow
 def test_from_the_printed_sheet_to_the_log(font: None, live_app: Flask, tmp_path: Path) -> None:
     votes = vote_ids(live_app)
     run_vote(live_app, votes["motion"], {s: {"regulation": "yes"} for s in range(1, 34)})

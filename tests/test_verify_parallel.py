@@ -40,6 +40,7 @@ def honest() -> tuple[LogBuilder, dict[str, int]]:
     return sitting()
 
 
+@pytest.mark.slow
 def test_an_honest_log_verifies_both_ways(honest) -> None:
     log, _ = honest
     report = both_ways(log, log.lines)
@@ -104,6 +105,7 @@ def test_an_entry_re_signed_but_not_re_chained_breaks_the_next_link_both_ways(
     }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "garbage",
     [

@@ -518,6 +518,7 @@ def test_malformed_ballots_are_refused_with_a_clear_error_and_change_nothing(hal
         channel.close()
 
 
+@pytest.mark.slow
 def test_malformed_staff_requests_are_refused_and_change_nothing(hall: Hall) -> None:
     app = hall.app
     presidium = staff_channel(app, "presidium")
