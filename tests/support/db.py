@@ -182,10 +182,10 @@ def _recreate_from_postgres_template(url: URL) -> bool:
 
 @pytest.fixture
 def demo_url(sqlite_url: str) -> str:
+    """The demo committee in a fresh embedded database, for the command line."""
     migrate(sqlite_url)
     with make_session_factory(make_engine(sqlite_url)).begin() as session:
         load_demo(session)
-    """The demo committee in a fresh embedded database, for the command line."""
     return sqlite_url
 
 
