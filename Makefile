@@ -12,7 +12,7 @@ PORT   ?= 5080
 LOCK     := requirements.lock
 DEV_LOCK := requirements-dev.lock
 
-.PHONY: install lock run stack test soak storm bench lint format clean translations
+.PHONY: install lock run stack test check soak storm bench lint format clean translations
 
 $(STAMP): pyproject.toml $(LOCK) $(DEV_LOCK)
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed (found " + sys.version.split()[0] + ")")'
@@ -60,6 +60,16 @@ test: install
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest; status=$$?; \
 	if [ $$status -eq 5 ]; then echo "make test: pytest ran no test (exit 5)" >&2; fi; \
+	exit $$status
+
+## make check: the fast lane while working — ruff, then every test not marked slow (the
+## storm, the kill -9 moments, the browsers, the stack, installs…): a few minutes, not half
+## an hour. Like make test, exit 5 (no test ran) is a failure. make test is what CI runs.
+check: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/pytest -m "not slow"; status=$$?; \
+	if [ $$status -eq 5 ]; then echo "make check: pytest ran no test (exit 5)" >&2; fi; \
 	exit $$status
 
 ## make soak: the crash test with thousands of kill -9 moments (SOAK_MOMENTS, default 2000)

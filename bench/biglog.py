@@ -8,7 +8,7 @@ result is logged and announced. Votes cycle through the demo's three kinds
 (motion, a 12-for-10 selection, an evaluation of three departments), every
 fourth one secret. Every entry is signed with real keys — the server's
 Ed25519 key over each entry, each seat's own P-256 key over each press — by
-``tests/logbuilder.py``'s ``LogBuilder``, the helper whose logs the
+``tests/support/logs.py``'s ``LogBuilder``, the helper whose logs the
 verifier's tests accept; here its lines stream to ``log.jsonl`` instead of
 staying in memory, and checkpoints take their Merkle root from a running
 ``MerkleStream`` instead of rehashing the whole log each time.
@@ -31,7 +31,7 @@ from audit.checkpoint import CHECKPOINT, checkpoint_due, signed_head
 from audit.entry import GENESIS_PREV, canonical_bytes, entry_hash, sign_entry, unsigned_entry
 from audit.merkle import MerkleStream
 from rules import VoteSpec, parse_vote_config
-from tests.logbuilder import TIME, LogBuilder
+from tests.support.logs import TIME, LogBuilder
 from voting_server.cli.simulate import random_ballot
 from voting_server.demo import AGENDA
 

@@ -1,8 +1,6 @@
-"""Shared fixtures: real services (PostgreSQL, Redis) with honest skipping.
-
-A test that needs a service skips with the reason when the service is not
-reachable — unless REQUIRE_SERVICES=1 (set by .ci/run), where absence fails.
-"""
+"""Shared fixtures: real services (PostgreSQL, Redis) with honest skipping
+(``tests/support/services.py``). What the tests share besides fixtures lives in
+the ``tests/support`` package."""
 
 from __future__ import annotations
 
@@ -14,16 +12,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.services import POSTGRES_ADMIN_URL, REDIS_URL, SHARED, unavailable
+
 # Fixtures of the live server (app, staff logins, enrolled kiosks, a real port) and
 # the simulated sittings (named, secret), available to every test module by name.
-pytest_plugins = ["tests.fixtures_live", "tests.fixtures_sim"]
-
-REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
-POSTGRES_ADMIN_URL = os.environ.get(
-    "VOTING_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-)
-REDIS_URL = os.environ.get("VOTING_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+pytest_plugins = ["tests.support.live", "tests.support.sim"]
 
 
 @pytest.fixture(autouse=True)
@@ -34,18 +27,6 @@ def _instance_dir(
     path = tmp_path_factory.mktemp("instance")
     monkeypatch.setenv("VOTING_INSTANCE_DIR", str(path))
     return path
-
-
-def services_required() -> bool:
-    return os.environ.get("REQUIRE_SERVICES") == "1"
-
-
-def unavailable(service: str, reason: str) -> None:
-    """Skip, or fail when the run requires every service."""
-    message = f"{service} unavailable: {reason}"
-    if services_required():
-        pytest.fail(f"{message} (REQUIRE_SERVICES=1)")
-    pytest.skip(message)
 
 
 def _port_open(host: str, port: int) -> bool:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from flask.testing import FlaskClient
 
+from tests.support.db import migrate
 from voting_server.app import create_app
-from voting_server.db import make_engine, make_session_factory, upgrade
+from voting_server.db import make_engine, make_session_factory
 from voting_server.demo import load_demo
 from voting_server.settings import TestingConfig
 
@@ -15,7 +16,7 @@ def client_for(url: str) -> FlaskClient:
 
 
 def test_overview_lists_the_demo_sitting_in_chinese(sqlite_url: str) -> None:
-    upgrade(sqlite_url)
+    migrate(sqlite_url)
     with make_session_factory(make_engine(sqlite_url)).begin() as session:
         load_demo(session)
     page = client_for(sqlite_url).get("/")
@@ -27,13 +28,13 @@ def test_overview_lists_the_demo_sitting_in_chinese(sqlite_url: str) -> None:
 
 
 def test_overview_of_an_empty_database_says_what_to_do(sqlite_url: str) -> None:
-    upgrade(sqlite_url)
+    migrate(sqlite_url)
     html = client_for(sqlite_url).get("/").get_data(as_text=True)
     assert "voting-server demo" in html
 
 
 def test_health_reports_database_state(sqlite_url: str) -> None:
-    upgrade(sqlite_url)
+    migrate(sqlite_url)
     assert client_for(sqlite_url).get("/healthz").get_json() == {"ok": True}
     dead = client_for("postgresql+psycopg://nobody@127.0.0.1:1/none")
     response = dead.get("/healthz")
@@ -42,5 +43,5 @@ def test_health_reports_database_state(sqlite_url: str) -> None:
 
 
 def test_health_on_postgres(postgres_url: str) -> None:
-    upgrade(postgres_url)
+    migrate(postgres_url)
     assert client_for(postgres_url).get("/healthz").status_code == 200

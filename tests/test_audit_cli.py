@@ -2,20 +2,18 @@
 
 Every check goes through the installed console script in a subprocess: the
 exit code and what is printed are the interface (CONTRACTS.md §4). A
-bundle is built from tests/logbuilder.py's honest log, then tampered with
+bundle is built from tests/support/logs.py's honest log, then tampered with
 the way someone holding the files could.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import update
@@ -24,30 +22,24 @@ from audit.entry import GENESIS_PREV, canonical_bytes, entry_hash, sign_entry, u
 from audit.merkle import MerkleStream, tree_root
 from crypto import ServerKey
 from rules import VoteKind, VoteSpec
-from tests.logbuilder import LogBuilder
-from voting_server.db import make_engine, make_session_factory, upgrade
+from tests.support.bundles import (
+    TAMPERINGS,
+    VOTING_AUDIT,
+    bundle_of,
+    kiosks_of,
+    run,
+    verify_json,
+    write_bundle,
+)
+from tests.support.db import migrate
+from tests.support.logs import LogBuilder
+from voting_server.db import make_engine, make_session_factory
 from voting_server.models import AuditEntry, Body, BodyKind, BodyLevel, Device
 from voting_server.services.audit_log import AuditLog, iter_lines
 from voting_server.services.transactions import write_transaction
 
-VOTING_AUDIT = Path(sys.executable).with_name("voting-audit")
 MOTION = VoteSpec(kind=VoteKind.MOTION, subjects=("budget",))
 SECRET = VoteSpec(kind=VoteKind.MOTION, subjects=("personnel",))
-
-
-def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(VOTING_AUDIT), *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, **(env or {})},
-    )
-
-
-def verify_json(bundle: Path, *extra: str) -> tuple[int, dict[str, Any]]:
-    done = run("verify", str(bundle), "--json", *extra)
-    return done.returncode, json.loads(done.stdout)
 
 
 def sitting() -> tuple[LogBuilder, dict[str, int]]:
@@ -71,40 +63,9 @@ def sitting() -> tuple[LogBuilder, dict[str, int]]:
     return log, marks
 
 
-def kiosks_of(log: LogBuilder) -> dict[str, Any]:
-    return {
-        f"d{seat}": {
-            "seat": seat,
-            "algorithm": "ECDSA-P256-SHA256",
-            "public_key": key.public.spki_b64,
-            "revoked": False,
-        }
-        for seat, key in log.kiosks.items()
-    }
-
-
-def write_bundle(
-    directory: Path, lines: list[bytes], server_b64: str, kiosks: dict[str, Any]
-) -> Path:
-    directory.mkdir(parents=True, exist_ok=True)
-    (directory / "log.jsonl").write_bytes(b"".join(line + b"\n" for line in lines))
-    keys = {"server": {"algorithm": "Ed25519", "public_key": server_b64}, "kiosks": kiosks}
-    (directory / "keys.json").write_text(json.dumps(keys))
-    return directory
-
-
 @pytest.fixture(scope="module")
 def honest() -> tuple[LogBuilder, dict[str, int]]:
     return sitting()
-
-
-def bundle_of(tmp_path: Path, log: LogBuilder, lines: list[bytes] | None = None) -> Path:
-    return write_bundle(
-        tmp_path / "bundle",
-        log.lines if lines is None else lines,
-        log.server.public_b64,
-        kiosks_of(log),
-    )
 
 
 # --- verify: an honest bundle -------------------------------------------------------
@@ -143,24 +104,6 @@ def test_a_log_without_its_final_newline_is_the_same_log(honest, tmp_path: Path)
 
 
 # --- verify: tampering, each caught at its entry ------------------------------------
-
-
-def _flip_byte(lines: list[bytes], k: int) -> list[bytes]:
-    line = bytearray(lines[k])
-    line[len(line) // 2] ^= 0x01
-    return [*lines[:k], bytes(line), *lines[k + 1 :]]
-
-
-TAMPERINGS: dict[str, tuple[Callable[[list[bytes], int], list[bytes]], int]] = {
-    # name: (change the lines at k, index of the first failure relative to k)
-    "one byte changed": (_flip_byte, 0),
-    "entry deleted": (lambda ls, k: ls[:k] + ls[k + 1 :], 0),
-    "entry inserted": (lambda ls, k: [*ls[:k], ls[-1], *ls[k:]], 0),
-    "entry duplicated": (lambda ls, k: [*ls[: k + 1], ls[k], *ls[k + 1 :]], 1),
-    "entries swapped": (lambda ls, k: [*ls[:k], ls[k + 1], ls[k], *ls[k + 2 :]], 0),
-    "carriage return added": (lambda ls, k: [*ls[:k], ls[k] + b"\r", *ls[k + 1 :]], 0),
-    "blank line inserted": (lambda ls, k: [*ls[:k], b"", *ls[k:]], 0),
-}
 
 
 @pytest.mark.parametrize("name", TAMPERINGS)
@@ -339,6 +282,7 @@ def test_no_such_directory_is_a_usage_error(tmp_path: Path) -> None:
     assert run("verify", str(file)).returncode == 2
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "head", ["", "abc", "12", f"0:{'a' * 64}", f"-1:{'a' * 64}", "3:abc", f"3:{'g' * 64}"]
 )
@@ -376,7 +320,7 @@ def test_verify_loads_neither_flask_nor_sqlalchemy(honest, tmp_path: Path) -> No
 
 def populate(url: str, server: ServerKey) -> None:
     """The sitting's entries written by the server's own log writer, with the device rows."""
-    upgrade(url)
+    migrate(url)
     engine = make_engine(url)
     sessions = make_session_factory(engine)
     built, _ = sitting()
@@ -450,6 +394,7 @@ def test_export_reads_the_database_url_from_the_environment(
     assert verify_json(out)[0] == 0
 
 
+@pytest.mark.slow
 def test_export_refreshes_a_previous_bundle(sqlite_url: str, tmp_path: Path) -> None:
     env, key = instance_with_key(tmp_path)
     populate(sqlite_url, key)
@@ -476,6 +421,7 @@ def test_export_refuses_a_directory_that_is_not_a_bundle(sqlite_url: str, tmp_pa
     assert sorted(p.name for p in out.iterdir()) == ["minutes.docx"]
 
 
+@pytest.mark.slow
 def test_export_refuses_when_the_instance_key_is_not_the_logs(
     sqlite_url: str, tmp_path: Path
 ) -> None:
@@ -489,7 +435,7 @@ def test_export_refuses_when_the_instance_key_is_not_the_logs(
 
 
 def test_export_of_an_empty_log_is_refused(sqlite_url: str, tmp_path: Path) -> None:
-    upgrade(sqlite_url)
+    migrate(sqlite_url)
     env, _ = instance_with_key(tmp_path)
     done = run("export", "--out", str(tmp_path / "b"), "--database-url", sqlite_url, env=env)
     assert done.returncode == 1
@@ -517,11 +463,12 @@ def test_a_device_table_changed_behind_the_logs_back_is_exported_and_fails_verif
     assert report["errors"][0]["index"] == enrolled
 
 
+@pytest.mark.slow
 def test_export_streams_the_log(sqlite_url: str, tmp_path: Path) -> None:
     """A log far bigger than a batch is written without being held in memory at once."""
     from voting_server.services.export import export_bundle
 
-    upgrade(sqlite_url)
+    migrate(sqlite_url)
     server = ServerKey.generate()
     genesis = canonical_bytes(
         {"i": 0, "type": "log_started", "data": {"server_key": server.public_b64}}

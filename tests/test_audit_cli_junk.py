@@ -28,8 +28,8 @@ from hypothesis import strategies as st
 
 from audit.cli import main
 from audit.entry import entry_hash
-from tests.test_audit_cli import kiosks_of, write_bundle
-from tests.test_verify import sitting
+from tests.support.bundles import kiosks_of, write_bundle
+from tests.support.logs import sitting
 
 VOTING_AUDIT = Path(sys.executable).with_name("voting-audit")
 NET = "could not be checked"  # the CLI's last resort: a test reaching it found a missed cause
@@ -325,6 +325,7 @@ SETTINGS = settings(
 )
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(
     content=st.one_of(

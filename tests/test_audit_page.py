@@ -14,7 +14,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import select, update
 
-from tests.fixtures_live import logged_in, make_live_app, post_form
+from tests.support.live import logged_in, make_live_app, post_form
 from voting_server.extensions import audit_log, sessions, voting
 from voting_server.models import AttendanceMethod, AuditEntry, Member, StaffRole, Vote
 from voting_server.services import attendance
@@ -52,6 +52,7 @@ def _entries(app: Flask) -> list[dict[str, Any]]:
         ]
 
 
+@pytest.mark.slow
 def test_the_audit_page_is_the_scrutineers(live_app: Flask) -> None:
     assert live_app.test_client().get("/audit/").status_code == 302
     for role in StaffRole:
@@ -112,10 +113,12 @@ def _check_filters(app: Flask) -> None:
         assert f'id="{field}-error"' in _text(bad)
 
 
+@pytest.mark.slow
 def test_log_filters_on_sqlite(live_app: Flask) -> None:
     _check_filters(live_app)
 
 
+@pytest.mark.slow
 @pytest.mark.postgres
 def test_log_filters_on_postgresql(postgres_url: str, tmp_path: Path) -> None:
     _check_filters(make_live_app(postgres_url, tmp_path / "instance"))
@@ -135,6 +138,7 @@ def _verify(app: Flask) -> str:
     return _text(client.get("/audit/"))
 
 
+@pytest.mark.slow
 def test_verification_is_ok_on_a_good_log(live_app: Flask) -> None:
     _sitting_with_votes(live_app)
     page = _verify(live_app)
@@ -143,6 +147,7 @@ def test_verification_is_ok_on_a_good_log(live_app: Flask) -> None:
     assert f"全部 {size} 条记录" in page
 
 
+@pytest.mark.slow
 def test_verification_names_the_first_tampered_entry(live_app: Flask) -> None:
     _sitting_with_votes(live_app)
     entries = _entries(live_app)

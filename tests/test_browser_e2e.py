@@ -39,8 +39,9 @@ from sqlalchemy import select
 
 from crypto import ServerKey
 from rules.kinds import VoteKind
-from tests.browser_support import ARTIFACTS, Shots, chromium, csp_violations, running_server
-from voting_server.db import make_engine, make_session_factory, upgrade
+from tests.support.browser import ARTIFACTS, Shots, chromium, csp_violations, running_server
+from tests.support.db import migrate
+from voting_server.db import make_engine, make_session_factory
 from voting_server.demo import DEPARTMENTS, LIVELIHOOD_PROJECTS, REGULATION, load_demo
 from voting_server.models import AttendanceMethod, Document, Member, StaffRole, Vote
 from voting_server.services import attendance, devices, staff
@@ -72,7 +73,7 @@ class Hall:
 
 
 def _prepare(instance: Path, url: str) -> tuple[dict[int, str], int, dict[str, int], int]:
-    upgrade(url)
+    migrate(url)
     log = AuditLog(ServerKey.load_or_create(instance / "server_ed25519.pem"))
     with make_session_factory(make_engine(url)).begin() as session:
         body = load_demo(session)

@@ -17,8 +17,9 @@ import pytest
 from sqlalchemy import select
 
 from crypto import KioskKey, ServerKey
-from tests.browser_support import ARTIFACTS, chromium, running_server
-from voting_server.db import make_engine, make_session_factory, upgrade
+from tests.support.browser import ARTIFACTS, chromium, running_server
+from tests.support.db import migrate
+from voting_server.db import make_engine, make_session_factory
 from voting_server.demo import load_demo
 from voting_server.models import AttendanceMethod, Member, StaffRole
 from voting_server.services import attendance, devices, staff
@@ -34,7 +35,7 @@ pytestmark = pytest.mark.slow
 def _prepare(instance: Path, url: str) -> str:
     """The demo with seat 11's tablet enrolled and its deputy marked present by staff;
     returns a fresh code for the seat (a second tablet)."""
-    upgrade(url)
+    migrate(url)
     log = AuditLog(ServerKey.load_or_create(instance / "server_ed25519.pem"))
     with make_session_factory(make_engine(url)).begin() as session:
         body = load_demo(session)

@@ -23,8 +23,9 @@ import pytest
 from sqlalchemy import select
 
 from crypto import ServerKey
-from tests.browser_support import ARTIFACTS, chromium, csp_violations, running_server
-from voting_server.db import make_engine, make_session_factory, upgrade
+from tests.support.browser import ARTIFACTS, chromium, csp_violations, running_server
+from tests.support.db import migrate
+from voting_server.db import make_engine, make_session_factory
 from voting_server.demo import load_demo
 from voting_server.models import AttendanceMethod, Member, StaffRole
 from voting_server.services import attendance, devices, staff
@@ -52,7 +53,7 @@ class Hall:
 def _prepare(instance: Path, url: str) -> str:
     """The demo, two staff accounts, a PIN and an enrollment code for seat 1,
     and 29 members already present. Returns the enrollment code."""
-    upgrade(url)
+    migrate(url)
     log = AuditLog(ServerKey.load_or_create(instance / "server_ed25519.pem"))  # the server's key
     with make_session_factory(make_engine(url)).begin() as session:
         body = load_demo(session)

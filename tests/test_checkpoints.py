@@ -19,9 +19,9 @@ from audit.entry import canonical_bytes, entry_hash, sign_entry, unsigned_entry
 from audit.merkle import tree_root
 from audit.verify import verify_log
 from crypto import ServerKey
-from tests.logbuilder import LogBuilder
-from tests.test_verify import resign, sitting
-from voting_server.db import make_engine, make_session_factory, upgrade
+from tests.support.db import migrate
+from tests.support.logs import LogBuilder, resign, sitting
+from voting_server.db import make_engine, make_session_factory
 from voting_server.services.audit_log import AuditLog, iter_lines
 from voting_server.services.transactions import write_transaction
 
@@ -136,7 +136,7 @@ def test_a_checkpoint_every_thousand_entries() -> None:
 
 @pytest.fixture
 def writer(sqlite_url: str) -> tuple[AuditLog, object]:
-    upgrade(sqlite_url)
+    migrate(sqlite_url)
     engine = make_engine(sqlite_url)
     yield AuditLog(ServerKey.generate()), make_session_factory(engine)
     engine.dispose()

@@ -52,12 +52,14 @@ def test_init_db_creates_the_schema(sqlite_url: str) -> None:
     assert run("init-db", "--database-url", sqlite_url).exit_code == 0  # again: nothing to do
 
 
+@pytest.mark.slow
 def test_database_url_from_the_environment(sqlite_url: str) -> None:
     result = run("demo", env={"VOTING_DATABASE_URL": sqlite_url})
     assert result.exit_code == 0, result.output
     assert len(members(sqlite_url)) == 61
 
 
+@pytest.mark.slow
 def test_demo_then_good_roster(sqlite_url: str, tmp_path: Path) -> None:
     result = run("demo", "--database-url", sqlite_url)
     assert result.exit_code == 0, result.output
@@ -76,6 +78,7 @@ def test_demo_then_good_roster(sqlite_url: str, tmp_path: Path) -> None:
     assert members(sqlite_url)[-1][2] is False  # seat 61 is no longer in the roster
 
 
+@pytest.mark.slow
 def test_bad_roster_lists_every_row_and_imports_nothing(sqlite_url: str, tmp_path: Path) -> None:
     assert run("demo", "--database-url", sqlite_url).exit_code == 0
     before = members(sqlite_url)
@@ -95,6 +98,7 @@ def test_bad_roster_lists_every_row_and_imports_nothing(sqlite_url: str, tmp_pat
     assert member_count(sqlite_url) == 61
 
 
+@pytest.mark.slow
 def test_an_over_limit_roster_file_is_refused_naming_the_limit(
     sqlite_url: str, tmp_path: Path
 ) -> None:
@@ -114,6 +118,7 @@ def test_an_over_limit_roster_file_is_refused_naming_the_limit(
     assert members(sqlite_url) == before
 
 
+@pytest.mark.slow
 def test_xlsx_roster_through_the_command(sqlite_url: str, tmp_path: Path) -> None:
     import openpyxl
 
@@ -132,6 +137,7 @@ def test_xlsx_roster_through_the_command(sqlite_url: str, tmp_path: Path) -> Non
     assert members(sqlite_url)[60] == (61, "代表61", True)
 
 
+@pytest.mark.slow
 def test_import_roster_errors_are_one_line(sqlite_url: str, tmp_path: Path) -> None:
     roster = tmp_path / "r.csv"
     roster.write_text("座位号,姓名\n1,甲\n", encoding="utf-8")
@@ -174,6 +180,7 @@ def test_unopenable_sqlite_file(tmp_path: Path) -> None:
     ]
 
 
+@pytest.mark.slow
 def test_demo_creates_staff_accounts_and_pins_once(sqlite_url: str, _instance_dir: Path) -> None:
     from voting_server.db import make_session_factory
     from voting_server.models import Member
@@ -205,6 +212,7 @@ def test_demo_creates_staff_accounts_and_pins_once(sqlite_url: str, _instance_di
     assert path.read_text(encoding="utf-8") == first
 
 
+@pytest.mark.slow
 def test_demo_on_postgresql(postgres_url: str, tmp_path: Path) -> None:
     result = run("demo", "--database-url", postgres_url)
     assert result.exit_code == 0, result.output
@@ -215,6 +223,7 @@ def test_demo_on_postgresql(postgres_url: str, tmp_path: Path) -> None:
     assert member_count(postgres_url) == 61 and len(members(postgres_url)) == 61
 
 
+@pytest.mark.slow
 def test_real_executable(tmp_path: Path) -> None:
     """The installed console script, in a fresh process, with the URL from the environment."""
     exe = Path(sys.executable).with_name("voting-server")

@@ -12,22 +12,15 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
+import tests.support.db as support_db
 from voting_server.cli import main
-from voting_server.db import make_engine, make_session_factory, upgrade
-from voting_server.demo import load_demo
+from voting_server.db import make_engine, make_session_factory
 from voting_server.models import EnrollmentCode, Member, StaffRole, StaffUser
 from voting_server.services import devices, staff
 from voting_server.services.passwords import verify_secret
 
 CODE = re.compile(r"^(\d+)\t([2-9A-HJ-NP-Z]{4}-[2-9A-HJ-NP-Z]{4})$")
-
-
-@pytest.fixture
-def demo_url(sqlite_url: str) -> str:
-    upgrade(sqlite_url)
-    with make_session_factory(make_engine(sqlite_url)).begin() as session:
-        load_demo(session)
-    return sqlite_url
+demo_url = support_db.demo_url  # the fixture: the demo in a fresh embedded database
 
 
 def run(*args: str, input: str | None = None) -> tuple[int, str, str]:
@@ -118,6 +111,7 @@ def test_enrollment_codes_for_one_seat_or_all_seats(demo_url: str) -> None:
     assert code == 1 and "该座位没有在册组成人员" in err
 
 
+@pytest.mark.slow
 def test_issue_pins_writes_a_private_csv_and_never_overwrites(
     demo_url: str, tmp_path: Path
 ) -> None:
@@ -146,6 +140,7 @@ def test_issue_pins_writes_a_private_csv_and_never_overwrites(
         )
 
 
+@pytest.mark.slow
 def test_issue_pins_writes_a_formula_like_name_as_text(demo_url: str, tmp_path: Path) -> None:
     """A member named like a formula (=HYPERLINK, +1, @SUM...) is text in the PIN file:
     a leading ' and quoted, so the spreadsheet opening it runs nothing (OWASP)."""

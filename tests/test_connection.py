@@ -16,7 +16,7 @@ from flask import Flask
 
 from crypto import KioskKey
 from kiosk_client.client import KioskClient
-from tests.fixtures_live import (
+from tests.support.live import (
     EnrolledKiosk,
     LiveServer,
     LoggedIn,
@@ -247,6 +247,7 @@ def test_anonymous_and_stale_sessions_cannot_connect(live_app: Flask) -> None:
     assert not socketio.test_client(live_app, flask_test_client=client).is_connected()
 
 
+@pytest.mark.slow
 def test_deactivating_an_account_drops_its_open_connections(
     live_app: Flask, secretariat: LoggedIn
 ) -> None:
@@ -262,6 +263,7 @@ def test_deactivating_an_account_drops_its_open_connections(
 # --- through a real socket ---------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("transport", ["websocket", "polling"])
 def test_challenge_response_over_a_real_socket(
     live_app: Flask, live_server: LiveServer, transport: str
@@ -286,6 +288,7 @@ def test_challenge_response_over_a_real_socket(
         sio.disconnect()
 
 
+@pytest.mark.slow
 def test_a_real_socket_of_an_unknown_device_gets_the_refusal(live_server: LiveServer) -> None:
     errors: list[Any] = []
     sio = socketio_client.Client(reconnection=False)
@@ -296,6 +299,7 @@ def test_a_real_socket_of_an_unknown_device_gets_the_refusal(live_server: LiveSe
     assert errors[0]["message"] == "设备未登记或已停用" and errors[0]["ok"] is False
 
 
+@pytest.mark.slow
 def test_the_kiosk_client_enrolls_over_http_and_authenticates(
     live_app: Flask, live_server: LiveServer
 ) -> None:
@@ -311,6 +315,7 @@ def test_the_kiosk_client_enrolls_over_http_and_authenticates(
         client.close()
 
 
+@pytest.mark.slow
 def test_a_presidium_session_connects_over_a_real_socket(
     live_app: Flask, live_server: LiveServer
 ) -> None:

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
+import tests.support.db as support_db
 from rules.kinds import MAJORITY_OF_MEMBERS, KeyPolicy, VoteKind
-from voting_server.db import make_engine, make_session_factory, upgrade
 from voting_server.demo import BODY_NAME, load_demo
 from voting_server.models import (
     AgendaItem,
@@ -22,14 +19,7 @@ from voting_server.models import (
     VoteState,
 )
 
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def sessions(request: pytest.FixtureRequest) -> Iterator[sessionmaker[Session]]:
-    url = request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "postgres_url")
-    upgrade(url)
-    engine = make_engine(url)
-    yield make_session_factory(engine)
-    engine.dispose()
+sessions = support_db.sessions  # the fixture: a migrated database, SQLite then PostgreSQL
 
 
 def _counts(s: Session) -> dict[str, int]:

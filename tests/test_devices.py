@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from audit.verify import verify_log
 from crypto import KioskKey, b64encode
-from tests.fixtures_live import (
+from tests.support.live import (
     LoggedIn,
     body_id,
     enroll_kiosk,
@@ -205,6 +205,7 @@ def test_revoking_a_device_is_logged_and_cannot_be_repeated(live_app: Flask) -> 
 # --- PINs ------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_issue_pins_gives_every_active_member_a_new_hashed_pin(live_app: Flask) -> None:
     body = body_id(live_app)
     with live_app.app_context(), write_transaction(sessions()) as s:
@@ -266,6 +267,7 @@ def test_the_enrollment_api_answers_device_seat_and_server_key(live_app: Flask) 
     assert refusal["message"] == "登记码无效或已过期"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "body",
     [
@@ -363,6 +365,7 @@ def test_the_enrollment_sheet_has_a_code_for_every_seat_in_pages(
     assert _enroll(live_app, codes[60], key).seat == 61
 
 
+@pytest.mark.slow
 def test_the_pin_slips_are_shown_once_and_the_pins_work(
     live_app: Flask,
     secretariat: LoggedIn,
@@ -384,6 +387,7 @@ def test_the_pin_slips_are_shown_once_and_the_pins_work(
             assert verify_secret(hashes[int(seat)], pin)
 
 
+@pytest.mark.slow
 def test_revoking_from_the_devices_page(live_app: Flask, secretariat: LoggedIn) -> None:
     kiosk = enroll_kiosk(live_app, 20)
     client = secretariat.client

@@ -12,16 +12,18 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from click.testing import CliRunner
 from flask import Flask
 from sqlalchemy import select
 
-import tests.test_cli_staff as cli_tests
-import tests.test_voting_service as service_tests
+import tests.support.db as support_db
+import tests.support.service_hall as service_hall
 from rules import VoteKind
-from tests.fixtures_live import LoggedIn, create_staff, post_form
-from tests.test_results_service import FAILURE, SITTING, act, enter, fail, refused, sign, users
-from tests.test_voting_service import Hall
+from tests.support.db import migrate
+from tests.support.live import LoggedIn, create_staff, post_form
+from tests.support.paper import FAILURE, SITTING, act, enter, fail, refused, sign, users
+from tests.support.service_hall import Hall
 from voting_server.cli import main
 from voting_server.db import make_engine, make_session_factory
 from voting_server.extensions import audit_log, sessions
@@ -38,13 +40,14 @@ def entries(lines: list[bytes], *types: str) -> list[dict[str, Any]]:
 
 
 STAFF_TYPES = ("staff_created", "staff_disabled", "staff_role_changed")
-hall = service_tests.hall  # the fixtures: the demo committee with 61 enrolled kiosks …
-demo_url = cli_tests.demo_url  # … and the demo in a database for the command line
+hall = service_hall.hall  # the fixtures: the demo committee with 61 enrolled kiosks …
+demo_url = support_db.demo_url  # … and the demo in a database for the command line
 
 
 # --- paper counts ------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_no_paper_count_on_an_open_vote_nor_on_a_draft(hall: Hall) -> None:
     u = users(hall)
     vote = hall.votes[VoteKind.MOTION]
@@ -56,6 +59,7 @@ def test_no_paper_count_on_an_open_vote_nor_on_a_draft(hall: Hall) -> None:
         assert s.get(Vote, vote).state is VoteState.OPEN  # type: ignore[union-attr]  # not cancelled
 
 
+@pytest.mark.slow
 def test_no_paper_count_after_a_cancel_that_was_not_the_presidiums_with_a_reason(
     hall: Hall,
 ) -> None:
@@ -67,6 +71,7 @@ def test_no_paper_count_after_a_cancel_that_was_not_the_presidiums_with_a_reason
     refused(hall, "cancel_without_reason", lambda: enter(hall, vote, u["sec"]))
 
 
+@pytest.mark.slow
 def test_present_other_than_the_sign_ins_needs_a_reason_printed_on_the_sheet(hall: Hall) -> None:
     u = users(hall)
     vote = hall.votes[VoteKind.MOTION]
@@ -89,6 +94,7 @@ def test_present_other_than_the_sign_ins_needs_a_reason_printed_on_the_sheet(hal
 # --- countersignatures -------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_only_designated_scrutineers_countersign_and_one_person_counts_once(hall: Hall) -> None:
     u = users(hall)  # jp1, jp2 designated; jp3 a scrutineer account, not designated
     vote = hall.votes[VoteKind.MOTION]
@@ -107,6 +113,7 @@ def test_only_designated_scrutineers_countersign_and_one_person_counts_once(hall
     hall.verify()
 
 
+@pytest.mark.slow
 def test_without_designated_scrutineers_nobody_countersigns(hall: Hall) -> None:
     u = users(hall, designate=False)
     vote = hall.votes[VoteKind.MOTION]
@@ -115,6 +122,7 @@ def test_without_designated_scrutineers_nobody_countersigns(hall: Hall) -> None:
     refused(hall, "not_designated", lambda: sign(hall, vote, u["jp1"]))
 
 
+@pytest.mark.slow
 def test_the_presidium_designates_scrutineers_before_voting_starts(hall: Hall) -> None:
     u = users(hall, designate=False)
     jp = [u["jp1"].id, u["jp2"].id]
@@ -141,6 +149,7 @@ def test_the_presidium_designates_scrutineers_before_voting_starts(hall: Hall) -
 # --- staff accounts ----------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_account_changes_are_logged_by_the_service(hall: Hall) -> None:
     u = users(hall, designate=False)
     with hall.tx() as s:
@@ -213,6 +222,7 @@ def test_the_secretariats_pages_log_every_account_change(
     assert len(_web_log(live_app)) == before
 
 
+@pytest.mark.slow
 def test_the_presidium_designates_on_its_page_and_the_secretariat_cannot(
     live_app: Flask, presidium: LoggedIn, secretariat: LoggedIn
 ) -> None:
@@ -282,12 +292,12 @@ def test_the_command_line_logs_every_account_change(demo_url: str) -> None:
     ]
 
 
+@pytest.mark.slow
 def test_accounts_are_logged_once_on_postgresql_and_the_log_verifies(postgres_url: str) -> None:
     from audit.verify import verify_log
     from crypto import ServerKey
-    from voting_server.db import upgrade
 
-    upgrade(postgres_url)
+    migrate(postgres_url)
     engine = make_engine(postgres_url)
     log = AuditLog(ServerKey.generate())
     try:

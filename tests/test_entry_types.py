@@ -10,15 +10,14 @@ from audit.entry_types import DESCRIPTIONS, NAMES, EntryType, entry_type
 from audit.verify import Replay, verify_log
 from crypto import KioskKey
 from rules import VoteKind
-from tests import test_results_service as paper
-from tests import test_voting_service as service_tests
-from tests.logbuilder import LogBuilder
-from tests.test_voting_service import Hall
+from tests.support import paper, service_hall
+from tests.support.logs import LogBuilder
+from tests.support.service_hall import Hall
 from voting_server.models import AttendanceMethod, StaffRole, Vote
 from voting_server.services import attendance, devices, staff
 from voting_server.views.audit import ENTRY_TYPES
 
-hall = service_tests.hall  # the fixture: the demo committee with 61 enrolled kiosks
+hall = service_hall.hall  # the fixture: the demo committee with 61 enrolled kiosks
 
 
 def test_the_registry_describes_every_type_once() -> None:

@@ -20,9 +20,10 @@ import pytest
 from audit.evidence import EvidenceError, check_sheet_code, sheet_code
 from audit.merkle import tree_root
 from audit.verify import verify_log
-from tests.logbuilder import LogBuilder
-from tests.test_simulate import lines_of
-from tests.test_verify import sitting
+from tests.support.logs import LogBuilder, sitting
+from tests.support.sim import lines_of
+
+pytestmark = pytest.mark.slow  # make check leaves it out (README)
 
 AUDIT = "from audit.cli import main; main()"
 

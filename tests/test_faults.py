@@ -38,11 +38,13 @@ from audit.bundle import verify_bundle
 from crypto import KioskKey
 from kiosk_client.client import KioskClient, auth_statement, sign_statement
 from rules import tally
-from tests.fixtures_live import ServerProcess, console_call
+from tests.support.live import ServerProcess, console_call
 from voting_server.cli.simulate import Console, prepare, random_ballot
 from voting_server.db import make_engine, make_session_factory
 from voting_server.models import AuditEntry, Press
 from voting_server.services.export import export_bundle
+
+pytestmark = pytest.mark.slow  # make check leaves it out (README)
 
 MOMENTS = int(os.environ.get("VOTING_FAULT_MOMENTS", "50"))
 MEMBERS = 61

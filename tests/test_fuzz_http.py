@@ -33,16 +33,18 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 from werkzeug.routing import Rule
 
-from tests.fixtures_live import PASSWORD, create_staff, csrf_of, login
+from tests.support.db import migrate
+from tests.support.live import PASSWORD, create_staff, csrf_of, login
 from voting_server import views
 from voting_server.app import create_app
-from voting_server.db import upgrade
 from voting_server.demo import load_demo
 from voting_server.extensions import sessions
 from voting_server.models import Base, StaffRole
 from voting_server.services import agenda
 from voting_server.services.transactions import write_transaction
 from voting_server.settings import TestingConfig
+
+pytestmark = pytest.mark.slow  # make check leaves it out (README)
 
 ANONYMOUS = "anonymous"
 ROLES = [role.value for role in StaffRole] + [ANONYMOUS]
@@ -103,7 +105,7 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("VOTING_INSTANCE_DIR", str(directory / "instance"))
         url = f"sqlite:///{directory / 'voting.sqlite3'}"
-        upgrade(url)
+        migrate(url)
         config = TestingConfig(url)
         config.INSTANCE_DIR = str(directory / "instance")
         flask_app = create_app(config)
@@ -398,7 +400,7 @@ def test_a_form_number_in_other_digits_is_refused_by_name(
 def test_an_uncaught_exception_is_a_chinese_page_without_a_traceback(tmp_path: Path) -> None:
     """The 500 answer says the request failed — the exception stays in the server's log."""
     url = f"sqlite:///{tmp_path / 'voting.sqlite3'}"
-    upgrade(url)
+    migrate(url)
     config = TestingConfig(url)
     config.INSTANCE_DIR = str(tmp_path / "instance")
     config.PROPAGATE_EXCEPTIONS = False  # as in production: the handler answers

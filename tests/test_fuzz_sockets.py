@@ -39,8 +39,8 @@ from sqlalchemy import func, select
 
 from kiosk_client.client import ballot_payload, new_nonce
 from rules.kinds import VoteKind
-from tests.fixtures_live import enroll_kiosk, forget_connections, make_live_app, serve
-from tests.test_voting_sockets import (
+from tests.support.live import enroll_kiosk, forget_connections, make_live_app, serve
+from tests.support.socket_hall import (
     Channel,
     Deputy,
     Hall,
@@ -65,6 +65,8 @@ from voting_server.services import attendance
 from voting_server.services.transactions import write_transaction
 from voting_server.sockets.wire import UNREADABLE_EVENT as UNREADABLE
 from voting_server.sockets.wire import WirePacket
+
+pytestmark = pytest.mark.slow  # make check leaves it out (README)
 
 STAFF_ROLES = tuple(role.value for role in StaffRole)
 ROLES = (*STAFF_ROLES, "kiosk", "signed_in_kiosk", "unauthenticated")

@@ -11,20 +11,21 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 import socketio as socketio_client
 from flask import Flask
 from sqlalchemy import select
 
 from kiosk_client.client import KioskClient, ballot_payload, new_nonce
 from rules.kinds import VoteKind
-from tests.fixtures_live import (
+from tests.support.live import (
     LiveServer,
     enroll_kiosk,
     logged_in,
     serve,
     sign_in_by_staff,
 )
-from tests.test_voting_sockets import (
+from tests.support.socket_hall import (
     WAIT,
     SocketChannel,
     real_kiosk_channel,
@@ -51,6 +52,7 @@ def _call(channel: SocketChannel, event: str, data: Any) -> Any:
         return None
 
 
+@pytest.mark.slow
 def test_a_hostile_ballot_is_refused_and_the_next_kiosk_is_acknowledged(
     app_on_each_database: Flask,
 ) -> None:

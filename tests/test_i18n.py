@@ -22,7 +22,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from crypto import KioskKey
-from tests.fixtures_live import logged_in, make_live_app, staff_socket
+from tests.support.live import logged_in, make_live_app, staff_socket
 from voting_server.i18n import JS_STRINGS
 from voting_server.models import StaffRole
 
@@ -54,6 +54,7 @@ def read_catalog(locale: str):  # -> babel Catalog
 # --- the catalogs ---------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_committed_template_matches_a_fresh_extraction(tmp_path: Path) -> None:
     """A string added to the code without `make translations` fails here."""
     fresh = tmp_path / "messages.pot"
@@ -214,6 +215,7 @@ def _hard_coded_strings(path: Path) -> list[str]:
     return found
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", VIEWS, ids=lambda p: p.name)
 def test_no_view_shows_a_chinese_string_outside_gettext(path: Path) -> None:
     assert _hard_coded_strings(path) == []
@@ -286,6 +288,7 @@ def test_an_unknown_language_falls_back_to_chinese(app: Flask) -> None:
     assert client.get_cookie("lang") is None
 
 
+@pytest.mark.slow
 def test_staff_pages_show_the_language_switch(app: Flask) -> None:
     secretariat = logged_in(app, StaffRole.SECRETARIAT)
     html = secretariat.client.get("/admin/?body=1").get_data(as_text=True)
@@ -296,6 +299,7 @@ def test_staff_pages_show_the_language_switch(app: Flask) -> None:
     assert "Secretariat" in english  # the role in the nav bar
 
 
+@pytest.mark.slow
 def test_console_and_display_in_both_languages(app: Flask) -> None:
     presidium = logged_in(app, StaffRole.PRESIDIUM)
     client: FlaskClient = presidium.client
@@ -319,6 +323,7 @@ def test_a_refused_enrollment_speaks_the_chosen_language(app: Flask) -> None:
     assert en["message"] == "Invalid or expired enrollment code."
 
 
+@pytest.mark.slow
 def test_a_socket_refusal_speaks_the_connection_language(app: Flask) -> None:
     presidium = logged_in(app, StaffRole.PRESIDIUM)
     presidium.client.set_cookie("lang", "en")

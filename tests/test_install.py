@@ -11,12 +11,8 @@ must declare every package the code imports.
 
 from __future__ import annotations
 
-import ast
 import json
-import os
-import re
 import shutil
-import subprocess
 import sys
 import tomllib
 from importlib.metadata import packages_distributions
@@ -25,9 +21,9 @@ from pathlib import Path
 import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
-from packaging.version import Version
 
-REPO = Path(__file__).resolve().parents[1]
+from tests.support.install import REPO, imported_modules, pins, run
+
 LOCK = REPO / "requirements.lock"
 DEV_LOCK = REPO / "requirements-dev.lock"
 PYPROJECT = tomllib.loads((REPO / "pyproject.toml").read_text())
@@ -43,19 +39,6 @@ def copy_source(to: Path) -> Path:
         package = pattern.rstrip("*")
         shutil.copytree(REPO / package, to / package, ignore=shutil.ignore_patterns("__pycache__"))
     return to
-
-
-def clean_env(tmp: Path) -> dict[str, str]:
-    """The operator's environment: no path into the checkout or the dev venv."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV"))}
-    env.update(VOTING_INSTANCE_DIR=str(tmp / "instance"), TMPDIR=str(tmp))
-    return env
-
-
-def run(argv: list[str], tmp: Path, timeout: float = 600) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        argv, cwd=tmp, env=clean_env(tmp), capture_output=True, text=True, timeout=timeout
-    )
 
 
 class Venv:
@@ -130,17 +113,6 @@ def test_building_the_package_warns_of_no_deprecation(production: tuple[Venv, Pa
     assert "DeprecationWarning" not in venv.package_install_log
 
 
-def pins(lock: Path) -> dict[str, tuple[Version, int]]:
-    """name → (pinned version, number of hashes) of a pip-compile lock file."""
-    found: dict[str, tuple[Version, int]] = {}
-    for block in re.split(r"\n(?=\S)", lock.read_text()):
-        first = block.split(" ", 1)[0]
-        if "==" in first and not first.startswith("#"):
-            name, version = first.split("==")
-            found[canonicalize_name(name)] = (Version(version), block.count("--hash=sha256:"))
-    return found
-
-
 def test_the_lock_files_pin_what_pyproject_asks_for() -> None:
     project = PYPROJECT["project"]
     runtime, dev = pins(LOCK), pins(DEV_LOCK)
@@ -159,18 +131,7 @@ def test_the_lock_files_pin_what_pyproject_asks_for() -> None:
     assert {name: dev[name][0] for name in runtime} == {n: v for n, (v, _) in runtime.items()}
 
 
-def imported_modules(package: Path) -> set[str]:
-    """The top-level modules that the package's code imports (absolute imports only)."""
-    found: set[str] = set()
-    for source in package.rglob("*.py"):
-        for node in ast.walk(ast.parse(source.read_text())):
-            if isinstance(node, ast.Import):
-                found.update(alias.name.split(".")[0] for alias in node.names)
-            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-                found.add(node.module.split(".")[0])
-    return found
-
-
+@pytest.mark.slow
 def test_every_package_the_code_imports_is_a_declared_dependency() -> None:
     # A package that only comes along with another one may leave with its next release.
     ours = [

@@ -21,7 +21,7 @@ import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from tests.test_install import REPO, imported_modules, pins, run
+from tests.support.install import REPO, imported_modules, pins, run
 
 AUDITOR = REPO / "auditor"
 AUDITOR_LOCK = AUDITOR / "requirements.lock"

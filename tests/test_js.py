@@ -17,8 +17,8 @@ import subprocess
 from pathlib import Path
 
 from crypto import KioskPublicKey
-from tests.conftest import unavailable
 from tests.statement_vectors import VECTORS
+from tests.support.services import unavailable
 
 JS_TESTS = Path(__file__).resolve().parent / "js"
 NODE_TIMEOUT_S = 120

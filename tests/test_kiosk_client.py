@@ -32,7 +32,7 @@ from kiosk_client.client import (
     new_nonce,
 )
 from rules import VoteKind, VoteSpec
-from tests.logbuilder import LogBuilder
+from tests.support.logs import LogBuilder
 
 MOTION = VoteSpec(kind=VoteKind.MOTION, subjects=("budget",))
 WAIT = 10.0  # seconds a test waits for the client to act; never reached when it works

@@ -20,7 +20,7 @@ from flask import Flask
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy import select
 
-from tests.fixtures_live import (
+from tests.support.live import (
     LoggedIn,
     enroll_kiosk,
     kiosk_socket,
@@ -110,6 +110,7 @@ def documents(live_app: Flask) -> dict[str, int]:
     }
 
 
+@pytest.mark.slow
 def test_the_vote_lists_its_documents_and_a_kiosk_downloads_one(
     live_app: Flask, presidium: LoggedIn, documents: dict[str, int]
 ) -> None:
@@ -193,6 +194,7 @@ def test_forged_expired_or_borrowed_links_are_403(
     expect_forbidden_page(live_app, f"/kiosk/documents/{pdf}?t={token}")
 
 
+@pytest.mark.slow
 def test_documents_outside_the_sitting_and_malformed_payloads_are_refused(
     live_app: Flask, presidium: LoggedIn, documents: dict[str, int]
 ) -> None:

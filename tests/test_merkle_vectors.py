@@ -33,8 +33,8 @@ from audit.proofs import (
     verify_consistency,
     verify_inclusion,
 )
-from tests.conftest import SHARED
-from tests.test_merkle import LEAVES, reference_roots
+from tests.support.merkle import LEAVES, reference_roots
+from tests.support.services import SHARED
 
 VECTORS = SHARED / "vectors" / "merkle"
 VECTOR_FILES = sorted(VECTORS.rglob("*.json"))
@@ -247,6 +247,7 @@ def same_inclusion_shape(index: int, size: int, other: int) -> bool:
     return index < other and (index ^ (size - 1)).bit_length() == (index ^ (other - 1)).bit_length()
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(case=inclusion_cases(), data=st.data())
 def test_inclusion_round_trip_and_tampering(case: tuple[int, int], data: st.DataObject) -> None:
@@ -284,6 +285,7 @@ def test_inclusion_round_trip_and_tampering(case: tuple[int, int], data: st.Data
     assert rejects(verify_inclusion, leaf, index, size, proof, ROOTS[size - 1])
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(case=consistency_cases(), data=st.data())
 def test_consistency_round_trip_and_tampering(case: tuple[int, int], data: st.DataObject) -> None:
@@ -319,6 +321,7 @@ def test_consistency_round_trip_and_tampering(case: tuple[int, int], data: st.Da
         assert rejects(verify_consistency, size1, size2, proof, root2, root1)  # swapped
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None)
 @given(case=inclusion_cases(), size1=st.integers(1, MAX_SIZE))
 def test_documents_round_trip_through_json(case: tuple[int, int], size1: int) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -10,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError, StatementError
 from sqlalchemy.orm import Session, sessionmaker
 
+import tests.support.db as support_db
 from rules.kinds import (
     DEFAULT_QUORUM,
     MAJORITY_OF_MEMBERS,
@@ -19,7 +19,6 @@ from rules.kinds import (
     VoteKind,
 )
 from rules.schema import SchemaError, parse_vote_config
-from voting_server.db import make_engine, make_session_factory, upgrade
 from voting_server.models import (
     AgendaItem,
     Attendance,
@@ -38,13 +37,7 @@ from voting_server.models import (
 BEIJING = timezone(timedelta(hours=8))
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def sessions(request: pytest.FixtureRequest) -> Iterator[sessionmaker[Session]]:
-    url = request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "postgres_url")
-    upgrade(url)
-    engine = make_engine(url)
-    yield make_session_factory(engine)
-    engine.dispose()
+sessions = support_db.sessions  # the fixture: a migrated database, SQLite then PostgreSQL
 
 
 def _body(session: Session, name: str = "测试县人大常委会") -> Body:
@@ -54,6 +47,7 @@ def _body(session: Session, name: str = "测试县人大常委会") -> Body:
     return body
 
 
+@pytest.mark.slow
 def test_round_trip_of_every_model(sessions: sessionmaker[Session]) -> None:
     starts = datetime(2027, 3, 1, 9, 0, tzinfo=BEIJING)
     signed = datetime(2027, 3, 1, 8, 45, 30, 123456, tzinfo=BEIJING)
@@ -154,6 +148,7 @@ def test_round_trip_of_every_model(sessions: sessionmaker[Session]) -> None:
         )
 
 
+@pytest.mark.slow
 def test_constraints_hold(sessions: sessionmaker[Session]) -> None:
     with sessions.begin() as s:
         body = _body(s)
@@ -186,6 +181,7 @@ def test_constraints_hold(sessions: sessionmaker[Session]) -> None:
             s.flush()
 
 
+@pytest.mark.slow
 def test_unknown_enum_value_is_refused(sessions: sessionmaker[Session]) -> None:
     with sessions() as s:
         body = _body(s)
@@ -196,6 +192,7 @@ def test_unknown_enum_value_is_refused(sessions: sessionmaker[Session]) -> None:
             )
 
 
+@pytest.mark.slow
 def test_naive_datetimes_are_refused(sessions: sessionmaker[Session]) -> None:
     with sessions() as s:
         body = _body(s)
@@ -204,6 +201,7 @@ def test_naive_datetimes_are_refused(sessions: sessionmaker[Session]) -> None:
             s.flush()
 
 
+@pytest.mark.slow
 def test_vote_spec_is_the_validated_canonical_config(sessions: sessionmaker[Session]) -> None:
     projects = {f"p{i:02}": f"项目{i}" for i in range(1, 13)}
     with sessions.begin() as s:
@@ -262,6 +260,7 @@ def test_vote_spec_is_the_validated_canonical_config(sessions: sessionmaker[Sess
         assert parse_vote_config(selection.config) == selection.spec()
 
 
+@pytest.mark.slow
 def test_vote_configuration_is_validated(sessions: sessionmaker[Session]) -> None:
     vote = Vote(title="x")
     with pytest.raises(SchemaError) as bad_seats:

@@ -15,7 +15,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from rules import tally
-from tests.fixtures_live import LoggedIn, body_id, csrf_of, logged_in, post_form
+from tests.support.live import LoggedIn, body_id, csrf_of, logged_in, post_form
 from voting_server.extensions import audit_log, sessions, voting
 from voting_server.models import (
     AgendaItem,
@@ -58,6 +58,7 @@ def _member_count(app: Flask) -> int:
 # --- who may see what -------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("path", "allowed"),
     [
@@ -84,6 +85,7 @@ def test_pages_render_for_their_roles_and_are_refused_to_others(
             assert "无权访问" in _text(response)
 
 
+@pytest.mark.slow
 def test_presidium_reads_a_vote_but_cannot_change_it(live_app: Flask) -> None:
     presidium = logged_in(live_app, StaffRole.PRESIDIUM).client
     page = _text(presidium.get("/admin/sittings/votes/1"))
@@ -100,6 +102,7 @@ BAD_ROSTER = (
 )
 
 
+@pytest.mark.slow
 def test_bad_roster_lists_every_bad_row_and_changes_nothing(
     live_app: Flask, secretariat: LoggedIn
 ) -> None:
@@ -120,6 +123,7 @@ def test_bad_roster_lists_every_bad_row_and_changes_nothing(
     assert _log_size(live_app) == log_size
 
 
+@pytest.mark.slow
 def test_roster_preview_writes_nothing_and_the_import_shows_what_changed(
     live_app: Flask, secretariat: LoggedIn
 ) -> None:
@@ -160,6 +164,7 @@ def test_roster_preview_writes_nothing_and_the_import_shows_what_changed(
         assert s.scalar(select(func.count()).where(AuditEntry.type == "roster")) == 1
 
 
+@pytest.mark.slow
 def test_roster_page_refuses_a_missing_file(live_app: Flask, secretariat: LoggedIn) -> None:
     response = post_form(secretariat.client, f"/admin/roster/?body={body_id(live_app)}")
     assert response.status_code == 400 and "请选择名册文件" in _text(response)
@@ -173,6 +178,7 @@ def _log_size(app: Flask) -> int:
         return s.scalar(select(func.count()).select_from(AuditEntry)) or 0
 
 
+@pytest.mark.slow
 def test_sitting_and_item_forms_name_each_bad_field(live_app: Flask, secretariat: LoggedIn) -> None:
     client = secretariat.client
     response = post_form(
@@ -266,6 +272,7 @@ def test_a_vote_made_through_the_form_is_counted_as_configured(
     assert selection["selected"] == ["p2"] and selection["unfilled"] == 1
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("fields", "bad"),
     [
@@ -292,6 +299,7 @@ def test_a_bad_vote_form_names_the_field_and_saves_nothing(
         assert s.scalar(select(func.count()).select_from(Vote)) == before
 
 
+@pytest.mark.slow
 def test_a_preset_gives_the_presets_rules_and_a_draft_can_be_edited(
     live_app: Flask, secretariat: LoggedIn
 ) -> None:
@@ -316,6 +324,7 @@ def _open_vote(app: Flask, vote_id: int) -> None:
         voting().open_vote(s, audit_log(), vote_id, 1, None)
 
 
+@pytest.mark.slow
 def test_an_open_vote_is_read_only(live_app: Flask, secretariat: LoggedIn) -> None:
     _open_vote(live_app, 1)
     with live_app.app_context(), sessions()() as s:

@@ -25,6 +25,7 @@ def subject_counts(draw: st.DrawFn, spec: VoteSpec, columns: tuple[str, ...]) ->
     return {"cast": cast, "subjects": subjects}
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(subject_counts(MOTION, MOTION_COLUMNS))
 def test_motion_counts_round_trip(counts: dict) -> None:
@@ -36,6 +37,7 @@ def test_motion_counts_round_trip(counts: dict) -> None:
         assert {c: got[c] for c in MOTION_COLUMNS} == row
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(subject_counts(EVALUATION, EVALUATION_COLUMNS))
 def test_evaluation_counts_round_trip(counts: dict) -> None:

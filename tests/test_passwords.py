@@ -14,6 +14,7 @@ from voting_server.services.passwords import (
 from voting_server.services.throttle import Throttle
 
 
+@pytest.mark.slow
 def test_a_password_hash_is_salted_argon2id_and_verifies_only_the_password() -> None:
     first, second = hash_secret("长城 long password"), hash_secret("长城 long password")
     assert first.startswith("$argon2id$") and first != second  # a fresh salt each time

@@ -21,7 +21,7 @@ import pytest
 from audit.bundle import read_lines
 from audit.merkle import leaf_hash, tree_root
 from audit.proofs import verify_consistency, verify_inclusion
-from tests.conftest import REPO
+from tests.support.services import REPO
 
 SIZE = 13
 LINES = [b'{"i":%d,"type":"entry","data":{"n":"%s"}}' % (i, b"x" * i) for i in range(SIZE)]
@@ -97,6 +97,7 @@ def consistency(bundle: Path) -> dict[str, Any]:
 # --- proofs that hold -------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_inclusion_proof_of_an_entry(inclusion: dict[str, Any], tmp_path: Path) -> None:
     assert list(inclusion) == ["index", "size", "leaf_hash", "proof", "root"]
     assert inclusion["index"] == 5 and inclusion["size"] == SIZE
@@ -115,6 +116,7 @@ def test_inclusion_proof_of_an_entry(inclusion: dict[str, Any], tmp_path: Path) 
     assert done.stdout.startswith(f"OK: entry 5 is in the log of head {SIZE}:{root(SIZE)}")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("index", "size"), [(0, None), (12, None), (7, 8), (0, 1), (4, 5)])
 def test_inclusion_proofs_in_smaller_trees(
     bundle: Path, tmp_path: Path, index: int, size: int | None
@@ -142,6 +144,7 @@ def test_consistency_proof(consistency: dict[str, Any], tmp_path: Path) -> None:
     assert done.stdout.startswith(f"OK: the log of head 6:{root(6)} is a prefix of head {SIZE}:")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("size1", "size"), [(1, None), (4, 8), (13, None), (3, 3)])
 def test_consistency_proofs_between_other_sizes(
     bundle: Path, tmp_path: Path, size1: int, size: int | None
@@ -191,6 +194,7 @@ def tampered_inclusions(good: dict[str, Any], other: dict[str, Any]) -> dict[str
     }
 
 
+@pytest.mark.slow
 def test_tampered_inclusion_proofs_fail(
     bundle: Path, inclusion: dict[str, Any], tmp_path: Path
 ) -> None:
@@ -200,6 +204,7 @@ def test_tampered_inclusion_proofs_fail(
         assert output.startswith("FAILED: "), what
 
 
+@pytest.mark.slow
 def test_tampered_consistency_proofs_fail(consistency: dict[str, Any], tmp_path: Path) -> None:
     good, proof = consistency, consistency["proof"]
     tampered = {
@@ -229,6 +234,7 @@ def test_failure_says_what_mismatched(inclusion: dict[str, Any], tmp_path: Path)
     assert "proof has 2 hashes, index 5 in size 13 needs 4" in done.stdout
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "content",
     [b"not json", b"\xff\xfe", b"[]", b'{"size": 13, "root": "00"}', b""],
@@ -245,6 +251,7 @@ def test_a_file_that_is_not_a_proof_fails(tmp_path: Path, content: bytes) -> Non
 # --- usage errors: exit 2 ---------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -277,6 +284,7 @@ def test_prove_usage_errors(bundle: Path, args: list[str], message: str) -> None
     assert message in done.stderr
 
 
+@pytest.mark.slow
 def test_prove_needs_a_bundle_directory(tmp_path: Path) -> None:
     done = run("prove", tmp_path / "nowhere", "--entry", "0")
     assert done.returncode == 2 and "does not exist" in done.stderr
@@ -287,6 +295,7 @@ def test_prove_needs_a_bundle_directory(tmp_path: Path) -> None:
     assert done.returncode == 2 and "no such entry" in done.stderr
 
 
+@pytest.mark.slow
 def test_check_proof_usage_errors(tmp_path: Path) -> None:
     done = run("check-proof", tmp_path / "nowhere.json")
     assert done.returncode == 2 and "does not exist" in done.stderr
@@ -299,6 +308,7 @@ def test_check_proof_usage_errors(tmp_path: Path) -> None:
 # --- the auditor's laptop -------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_prove_and_check_load_neither_flask_nor_sqlalchemy(bundle: Path, tmp_path: Path) -> None:
     proof = tmp_path / "proof.json"
     proof.write_text(run("prove", bundle, "--entry", "1").stdout)

@@ -48,8 +48,8 @@ import pytest
 from bench.run import Shard, cpu_s, each, gunicorn_worker, log_checks
 from kiosk_client.client import DEFAULT_ACK_TIMEOUT_S
 from rules import tally
-from tests.fixtures_live import ServerProcess, console_call
-from tests.fixtures_sim import verify
+from tests.support.live import ServerProcess, console_call
+from tests.support.sim import verify
 from voting_server.cli.simulate import Console, Hall, prepare, random_ballot
 from voting_server.services.export import export_bundle
 
@@ -131,8 +131,6 @@ def in_flight(presses: list[dict[str, Any]], broken_at: float) -> list[dict[str,
     return [p for p in presses if p["press_at"] < broken_at and p["acked_at"] > broken_at]
 
 
-@pytest.mark.slow
-@pytest.mark.timeout(1200)  # a bound for a wedged run, even of 3,000 kiosks
 def hang_mid_burst(server: ServerProcess, start: float) -> None:
     """Freeze the server halfway through the burst begun at ``start`` and wait until the
     burst is over: the presses of its second half are surely in flight."""
@@ -141,6 +139,8 @@ def hang_mid_burst(server: ServerProcess, start: float) -> None:
     time.sleep(max(0.0, start + BURST_S + 0.5 - time.monotonic()))
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(1200)  # a bound for a wedged run, even of 3,000 kiosks
 def test_every_kiosk_reconnecting_at_once_loses_and_duplicates_nothing(storm_hall) -> None:
     server, hall, shards, console = storm_hall
     note(f"{KIOSKS} kiosks connected and authenticated")

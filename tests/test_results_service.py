@@ -9,66 +9,18 @@ published like an electronic one, marked manual — and the log verifies.
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import pytest
-from sqlalchemy import func, select
 
-import tests.test_voting_service as service_tests
+import tests.support.service_hall as service_hall
 from rules import VoteKind
-from tests.test_voting_service import Hall
-from voting_server.models import Countersignature, PaperCount, StaffRole, StaffUser, Vote, VoteState
-from voting_server.services import results, staff
+from tests.support.paper import FAILURE, act, enter, fail, refused, sign, users
+from tests.support.service_hall import Hall
+from voting_server.models import Vote, VoteState
+from voting_server.services import results
 from voting_server.sockets.errors import Refusal
 
-hall = service_tests.hall  # the fixture: the demo committee with 61 enrolled kiosks
-PASSWORD = "correct horse battery"
-COUNTS = {"cast": 50, "subjects": {"regulation": {"yes": 40, "no": 6, "abstain": 3, "invalid": 1}}}
-SITTING = 1  # the demo's one sitting
-FAILURE = "表决器网络故障，改为纸质表决"
-
-
-def users(hall: Hall, *, designate: bool = True) -> dict[str, StaffUser]:
-    """The staff of a paper count; jp1 and jp2 designated for the sitting, jp3 not."""
-    made = {}
-    with hall.tx() as s:
-        for name, role in (("sec", StaffRole.SECRETARIAT), ("zhu", StaffRole.PRESIDIUM),
-                           ("jp1", StaffRole.SCRUTINEER), ("jp2", StaffRole.SCRUTINEER),
-                           ("jp3", StaffRole.SCRUTINEER)):  # fmt: skip
-            made[name] = staff.create_user(
-                s, f"{name}-user", f"用户{name}", role, PASSWORD, log=hall.log
-            ).id
-    with hall.sessions() as s:
-        found = {name: s.get(StaffUser, i) for name, i in made.items()}
-        for user in found.values():
-            s.expunge(user)  # type: ignore[arg-type]
-    if designate:
-        act(hall, lambda s: results.designate_scrutineers(
-            s, hall.log, SITTING, found["zhu"], [made["jp1"], made["jp2"]], "经主任会议确定"
-        ))  # fmt: skip
-    return found  # type: ignore[return-value]
-
-
-def act(hall: Hall, work: Any) -> Any:
-    with hall.tx() as s:
-        return work(s)
-
-
-def fail(hall: Hall, vote: int, presidium: StaffUser, present: int = 55) -> None:
-    """The vote is held and fails: opened with ``present`` signed in, then cancelled
-    by the presidium with a reason."""
-    hall.sign_in(*range(1, present + 1))
-    hall.open(vote)
-    act(hall, lambda s: hall.voting.cancel_vote(s, hall.log, vote, presidium.id, FAILURE))
-
-
-def enter(hall: Hall, vote: int, user: StaffUser, mode: str = "counts", **entry: Any) -> None:
-    entry = {"present": 55, "counts": COUNTS, **entry}
-    act(hall, lambda s: results.enter_paper_count(s, hall.log, vote, user, mode, entry))
-
-
-def sign(hall: Hall, vote: int, user: StaffUser, subject: str = "paper_count") -> None:
-    act(hall, lambda s: results.countersign(s, hall.log, vote, user, subject))
+hall = service_hall.hall  # the fixture: the demo committee with 61 enrolled kiosks
 
 
 def vote_row(hall: Hall, vote: int) -> Vote:
@@ -79,6 +31,7 @@ def vote_row(hall: Hall, vote: int) -> Vote:
         return row
 
 
+@pytest.mark.slow
 def test_a_failed_vote_counted_on_paper_is_published_after_two_scrutineers(hall: Hall) -> None:
     u = users(hall)
     vote = hall.configure(VoteKind.MOTION)  # secret, as the demo's
@@ -108,6 +61,7 @@ def test_a_failed_vote_counted_on_paper_is_published_after_two_scrutineers(hall:
     assert types[i + 1] == "checkpoint" and types.count("countersigned") == 4
 
 
+@pytest.mark.slow
 def test_paper_ballots_entered_one_by_one(hall: Hall) -> None:
     u = users(hall)
     vote = hall.votes[VoteKind.SELECTION]
@@ -123,6 +77,7 @@ def test_paper_ballots_entered_one_by_one(hall: Hall) -> None:
     hall.verify()
 
 
+@pytest.mark.slow
 def test_a_corrected_count_needs_its_signatures_again(hall: Hall) -> None:
     u = users(hall)
     vote = hall.votes[VoteKind.MOTION]
@@ -137,22 +92,7 @@ def test_a_corrected_count_needs_its_signatures_again(hall: Hall) -> None:
     hall.verify()
 
 
-def refused(hall: Hall, code: str, action: Any) -> None:
-    before = hall.entries()
-    with hall.sessions() as s:
-        counts = (
-            s.scalar(select(func.count()).select_from(Countersignature)),
-            s.scalar(select(func.count()).select_from(PaperCount)),
-        )
-    with pytest.raises(Refusal) as err:
-        action()
-    assert err.value.code == code, err.value
-    with hall.sessions() as s:
-        assert (s.scalar(select(func.count()).select_from(Countersignature)), s.scalar(
-            select(func.count()).select_from(PaperCount))) == counts  # fmt: skip
-    assert hall.entries() == before
-
-
+@pytest.mark.slow
 def test_refusals_change_nothing(hall: Hall) -> None:
     u = users(hall)
     vote = hall.votes[VoteKind.MOTION]
@@ -178,6 +118,7 @@ def test_refusals_change_nothing(hall: Hall) -> None:
     hall.verify()
 
 
+@pytest.mark.slow
 def test_the_sheet_of_a_paper_count_leads_to_its_logged_manual_result(hall: Hall) -> None:
     from audit.evidence import check_sheet_code
 

@@ -11,7 +11,8 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
-from voting_server.db import make_engine, make_session_factory, upgrade
+from tests.support.db import migrate
+from voting_server.db import make_engine, make_session_factory
 from voting_server.models import (
     AgendaItem,
     Body,
@@ -266,6 +267,7 @@ def test_rows_columns_cells_and_bytes_are_bounded() -> None:
     assert f"名册文件过大：最多 {MAX_BYTES // 2**20} MB" in only_refusal(parse_roster(big))
 
 
+@pytest.mark.slow
 def test_xlsx_rows_and_columns_are_bounded() -> None:
     many = xlsx(["座位号", "姓名"], *([i, f"代表{i}"] for i in range(1, MAX_ROWS + 1)))
     assert f"名册最多 {MAX_ROWS} 行" in only_refusal(parse_roster(many, "名单.xlsx"))
@@ -325,7 +327,7 @@ def test_a_malformed_xlsx_is_refused_never_raised() -> None:
 
 @pytest.fixture
 def sessions(sqlite_url: str) -> Iterator[sessionmaker[Session]]:
-    upgrade(sqlite_url)
+    migrate(sqlite_url)
     engine = make_engine(sqlite_url)
     yield make_session_factory(engine)
     engine.dispose()

@@ -503,24 +503,28 @@ COMMON = {
 }
 
 
+@pytest.mark.slow
 @settings(max_examples=MOTION_EXAMPLES, **COMMON)
 @given(motion_scenarios())
 def test_motion_matches_reference(scenario: dict[str, Any]) -> None:
     assert_same(scenario)
 
 
+@pytest.mark.slow
 @settings(max_examples=SELECTION_EXAMPLES, **COMMON)
 @given(selection_scenarios())
 def test_selection_matches_reference(scenario: dict[str, Any]) -> None:
     assert_same(scenario)
 
 
+@pytest.mark.slow
 @settings(max_examples=EVALUATION_EXAMPLES, **COMMON)
 @given(evaluation_scenarios())
 def test_evaluation_matches_reference(scenario: dict[str, Any]) -> None:
     assert_same(scenario)
 
 
+@pytest.mark.slow
 @settings(max_examples=RATE_EXAMPLES, **COMMON)
 @given(rate_scenarios())
 def test_evaluation_rates_match_reference(scenario: dict[str, Any]) -> None:

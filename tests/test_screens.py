@@ -3,22 +3,21 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.fixtures_live import logged_in, make_live_app
+from tests.support.db import migrate
+from tests.support.live import logged_in
 from voting_server.app import create_app
-from voting_server.db import upgrade
 from voting_server.models import StaffRole
 from voting_server.settings import TestingConfig
 
 
 @pytest.fixture
 def client(sqlite_url: str) -> FlaskClient:
-    upgrade(sqlite_url)
+    migrate(sqlite_url)
     return create_app(TestingConfig(sqlite_url)).test_client()
 
 
@@ -69,9 +68,9 @@ def test_kiosk_page_needs_no_login_and_loads_only_local_scripts(client: FlaskCli
 
 
 @pytest.fixture
-def hall_app(sqlite_url: str, tmp_path: Path) -> Flask:
-    """The app with staff login, the demo committee loaded."""
-    return make_live_app(sqlite_url, tmp_path / "instance")
+def hall_app(live_app: Flask) -> Flask:
+    """The app with staff login, the demo committee loaded (tests/support/live.py)."""
+    return live_app
 
 
 PAGES = {
@@ -88,6 +87,7 @@ def test_anonymous_users_are_sent_to_the_login_page(hall_app: Flask, path: str) 
     assert response.headers["Location"].startswith("/login?next=" + path)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", sorted(PAGES))
 @pytest.mark.parametrize("role", [r.value for r in StaffRole])
 def test_each_page_opens_for_its_roles_only(hall_app: Flask, path: str, role: str) -> None:
@@ -129,7 +129,7 @@ def test_display_page_loads_its_script(hall_app: Flask) -> None:
 
 
 def test_the_console_state_names_the_enrolled_kiosks_that_are_offline(live_app: Flask) -> None:
-    from tests.fixtures_live import enroll_kiosk, kiosk_socket, staff_socket
+    from tests.support.live import enroll_kiosk, kiosk_socket, staff_socket
 
     console = staff_socket(live_app, logged_in(live_app, "presidium").client)
 

@@ -29,9 +29,9 @@ from crypto import KioskKey, b64encode
 from kiosk_client.client import KioskClient, Refused
 from rules import VoteSpec
 from rules.kinds import VoteKind
-from tests.fixtures_live import LiveServer, body_id
-from tests.logbuilder import LogBuilder
-from tests.test_voting_sockets import (
+from tests.support.live import LiveServer, body_id
+from tests.support.logs import LogBuilder
+from tests.support.socket_hall import (
     WAIT,
     Channel,
     Hall,
@@ -86,6 +86,7 @@ def user_id(app: Flask, username: str) -> int:
 # --- 代为签到 ---------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_proxy_marked_deputy_votes_only_after_their_own_pin_on_the_seats_tablet(
     hall: Hall, staff: dict[str, Channel], live_server: LiveServer
 ) -> None:
@@ -137,6 +138,7 @@ def test_a_proxy_marked_deputy_votes_only_after_their_own_pin_on_the_seats_table
     hall.verify()
 
 
+@pytest.mark.slow
 def test_a_pin_entered_on_another_tablet_does_not_let_this_one_vote(
     hall: Hall, staff: dict[str, Channel], live_server: LiveServer
 ) -> None:
@@ -182,6 +184,7 @@ def _code(app: Flask, seat: int) -> str:
 SEAT = 7
 
 
+@pytest.mark.slow
 def test_a_replacement_tablet_waits_for_the_presidium_who_confirms_it_on_the_console(
     hall: Hall, staff: dict[str, Channel], live_server: LiveServer
 ) -> None:
@@ -260,6 +263,7 @@ def test_a_replacement_tablet_waits_for_the_presidium_who_confirms_it_on_the_con
     assert state["devices"] == {"requests": [], "replaced": []}
 
 
+@pytest.mark.slow
 def test_the_presidium_may_reject_a_replacement_tablet(
     hall: Hall, staff: dict[str, Channel], live_server: LiveServer
 ) -> None:
@@ -283,6 +287,7 @@ def test_the_presidium_may_reject_a_replacement_tablet(
     hall.verify()
 
 
+@pytest.mark.slow
 def test_the_enrollment_api_says_pending_and_tells_the_consoles(
     hall: Hall, staff: dict[str, Channel], live_server: LiveServer
 ) -> None:

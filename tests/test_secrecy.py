@@ -51,8 +51,8 @@ from audit.entry import canonical_bytes
 from kiosk_client.client import KioskClient
 from rules import VoteSpec, tally
 from rules.kinds import KeyPolicy, VoteKind
-from tests.fixtures_live import serve
-from tests.test_voting_sockets import (
+from tests.support.live import serve
+from tests.support.socket_hall import (
     MEMBERS,
     WAIT,
     Channel,
@@ -64,6 +64,8 @@ from voting_server.extensions import sessions, socketio
 from voting_server.models import Press, Vote
 from voting_server.services.export import export_bundle
 from voting_server.sockets.identity import KIOSK, connected
+
+pytestmark = pytest.mark.slow  # make check leaves it out (README)
 
 PIN_SEATS = range(1, 13)  # 签到 with the PIN at the tablet
 MARKED_SEATS = range(13, 53)  # marked present by the secretariat; 53–61 absent

@@ -12,7 +12,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from tests.fixtures_live import ServerProcess, create_staff
+from tests.support.live import ServerProcess, create_staff
 from voting_server.app import create_app
 from voting_server.db import default_database_url, upgrade
 from voting_server.demo import load_demo
@@ -110,6 +110,7 @@ def _crash_after_close(app: Flask, vote_id: int, by: int) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_a_restart_destroys_the_key_of_a_vote_closed_before_the_crash(
     live_app: Flask, sqlite_url: str, tmp_path: Path
 ) -> None:

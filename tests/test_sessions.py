@@ -18,7 +18,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
-from tests.fixtures_live import (
+from tests.support.live import (
     PASSWORD,
     LiveServer,
     create_staff,
@@ -106,6 +106,7 @@ def test_logging_out_one_browser_leaves_the_accounts_other_sessions(live_app: Fl
     assert _lets_in(laptop.client)  # the presidium's laptop is another session
 
 
+@pytest.mark.slow
 def test_a_password_change_or_deactivation_ends_every_session_of_the_account(
     live_app: Flask,
 ) -> None:
@@ -166,6 +167,7 @@ def _socket(base: str, cookie: str) -> Any:
     return sio
 
 
+@pytest.mark.slow
 def test_a_copied_cookie_neither_connects_nor_stays_connected_after_logout(
     live_app: Flask, live_server: LiveServer
 ) -> None:

@@ -32,8 +32,7 @@ from audit.evidence import sheet_code
 from audit.merkle import tree_root
 from kiosk_client.client import ballot_payload, new_nonce
 from rules import parse_scenario, tally
-from tests.conftest import REPO, unavailable
-from tests.fixtures_live import (
+from tests.support.live import (
     body_id,
     enroll_kiosk,
     kiosk_socket,
@@ -42,6 +41,7 @@ from tests.fixtures_live import (
     sign_in_by_staff,
     staff_socket,
 )
+from tests.support.services import REPO, unavailable
 from voting_server import sheets
 from voting_server.extensions import audit_log, sessions, voting
 from voting_server.models import StaffRole, Vote
@@ -645,6 +645,7 @@ def vote_ids(app: Flask) -> dict[str, int]:
         return {v.kind: v.id for v in s.query(Vote).all()}
 
 
+@pytest.mark.slow
 def test_from_the_printed_sheet_to_the_log(font: None, live_app: Flask, tmp_path: Path) -> None:
     votes = vote_ids(live_app)
     run_vote(live_app, votes["motion"], {s: {"regulation": "yes"} for s in range(1, 34)})
@@ -670,6 +671,7 @@ def test_from_the_printed_sheet_to_the_log(font: None, live_app: Flask, tmp_path
     assert checked["result"]["subjects"]["regulation"]["passed"] is True
 
 
+@pytest.mark.slow
 def test_a_paper_count_runs_through_the_same_path(
     font: None, live_app: Flask, tmp_path: Path
 ) -> None:

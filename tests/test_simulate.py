@@ -16,12 +16,10 @@ from pathlib import Path
 import pytest
 
 from audit.merkle import tree_root
-from tests.fixtures_sim import simulate, verify
-from tests.test_audit_cli import TAMPERINGS
+from tests.support.bundles import TAMPERINGS
+from tests.support.sim import lines_of, simulate, verify
 
-
-def lines_of(bundle: Path) -> list[bytes]:
-    return (bundle / "log.jsonl").read_bytes().splitlines()
+pytestmark = pytest.mark.slow  # make check leaves it out (README)
 
 
 def first_index(bundle: Path, entry_type: str) -> int:

@@ -31,11 +31,13 @@ import requests
 
 from crypto import KioskKey
 from kiosk_client.client import KioskClient
-from tests.conftest import unavailable
+from tests.support.services import unavailable
 from voting_server.cli.processes import free_port
 from voting_server.cli.simulate import Console, Hall, prepare, run_sitting
 from voting_server.cli.stack import Stack, running_stack
 from voting_server.settings import message_queue_channel
+
+pytestmark = pytest.mark.slow  # make check leaves it out (README)
 
 TIMEOUT_S = 30.0
 CLI = "from voting_server.cli import main; main()"
@@ -370,7 +372,7 @@ def test_behind_nginx_the_tablets_address_is_throttled_not_nginxs(
 ) -> None:
     """VOTING_PROXY_HOPS=1 (set by the stack): the address is the last X-Forwarded-For
     value, the one nginx appends — one tablet's failures never lock out the hall."""
-    from tests.fixtures_live import make_live_app
+    from tests.support.live import make_live_app
 
     monkeypatch.setenv("VOTING_PROXY_HOPS", "1")
     client = make_live_app(sqlite_url, tmp_path / "instance", demo=False).test_client()

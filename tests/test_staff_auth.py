@@ -10,7 +10,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from tests.fixtures_live import (
+from tests.support.live import (
     PASSWORD,
     LoggedIn,
     create_staff,
@@ -74,6 +74,7 @@ def test_authenticate_fails_alike_for_unknown_inactive_and_wrong(live_app: Flask
         assert [u.username for u in staff.list_users(s)] == ["jian.piao", "da.ping"]
 
 
+@pytest.mark.slow
 def test_change_password_checks_the_old_one_and_the_policy(live_app: Flask) -> None:
     account = create_staff(live_app, "presidium")
     with live_app.app_context(), write_transaction(sessions()) as s:
@@ -114,6 +115,7 @@ def test_login_sets_the_role_in_the_session_and_lands_on_the_roles_page(live_app
     assert client.get("/admin/").status_code == 200
 
 
+@pytest.mark.slow
 def test_wrong_password_unknown_user_and_inactive_user_get_the_same_answer(
     live_app: Flask,
 ) -> None:
@@ -163,6 +165,7 @@ def test_a_login_without_the_csrf_token_is_refused(live_app: Flask) -> None:
     assert response.status_code == 400
 
 
+@pytest.mark.slow
 def test_repeated_bad_logins_are_throttled_even_with_the_right_password(live_app: Flask) -> None:
     create_staff(live_app, "presidium", "zhu.chi")
     client = live_app.test_client()
@@ -182,6 +185,7 @@ def test_repeated_bad_logins_are_throttled_even_with_the_right_password(live_app
     login(live_app, "da.ping")
 
 
+@pytest.mark.slow
 def test_login_redirects_only_to_local_paths(live_app: Flask) -> None:
     create_staff(live_app, "secretariat", "mi.shu")
     for target, expected in [
@@ -212,6 +216,7 @@ def test_logout_needs_the_token_and_ends_the_session(live_app: Flask) -> None:
     assert client.get("/admin/").status_code == 302
 
 
+@pytest.mark.slow
 def test_deactivation_and_password_change_end_other_sessions(live_app: Flask) -> None:
     account = create_staff(live_app, "secretariat", "mi.shu")
     first, second = login(live_app, account.username), login(live_app, account.username)
@@ -246,6 +251,7 @@ def _admin_routes(app: Flask) -> list[tuple[str, str]]:
     return routes
 
 
+@pytest.mark.slow
 def test_every_admin_page_is_refused_to_anonymous_users_and_other_roles(live_app: Flask) -> None:
     routes = _admin_routes(live_app)
     assert len(routes) >= 10, routes
@@ -265,6 +271,7 @@ def test_every_admin_page_is_refused_to_anonymous_users_and_other_roles(live_app
             assert "无权访问" in response.get_data(as_text=True)
 
 
+@pytest.mark.slow
 def test_the_secretariat_manages_staff_accounts(live_app: Flask, secretariat: LoggedIn) -> None:
     client = secretariat.client
     assert "工作人员账号" in client.get("/admin/staff").get_data(as_text=True)

@@ -71,6 +71,7 @@ def test_shared_scenarios_are_there(shared_dir: Path) -> None:
     assert len(SCENARIO_NAMES) >= 4
 
 
+@pytest.mark.slow
 def test_reads_the_scenario_from_stdin() -> None:
     scenario = {
         "members": 5,
@@ -122,6 +123,7 @@ def test_void_vote_is_a_result_not_an_error(tmp_path: Path) -> None:
     assert result["selection"]["votes"] == {"a": 3, "b": 0}
 
 
+@pytest.mark.slow
 def test_chinese_ids_are_printed_as_json(tmp_path: Path) -> None:
     path = tmp_path / "zh.json"
     scenario = {
@@ -164,6 +166,7 @@ DROP = object()
 SELECTION = {"kind": "selection", "candidates": ["a", "b"]}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("text", "field"),
     [

@@ -28,7 +28,7 @@ from crypto.tls import (
     load_certificate,
     parse_hosts,
 )
-from tests.fixtures_live import free_port, logged_in, make_live_app, post_form
+from tests.support.live import free_port, logged_in, make_live_app, post_form
 from voting_server.cli import main
 from voting_server.models import StaffRole
 from voting_server.views.admin import enrollment_url
@@ -174,6 +174,7 @@ def tls_server(tmp_path: Path, sqlite_url: str):  # -> Iterator[tuple[int, TlsPa
         log.close()
 
 
+@pytest.mark.slow
 def test_run_serves_https_that_verifies_with_only_the_venue_ca(tls_server) -> None:  # type: ignore[no-untyped-def]
     port, paths = tls_server
     only_venue_ca = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # checks hostname and chain
@@ -187,6 +188,7 @@ def test_run_serves_https_that_verifies_with_only_the_venue_ca(tls_server) -> No
         _get(port, system_only)
 
 
+@pytest.mark.slow
 def test_under_tls_every_cookie_is_secure(tls_server) -> None:  # type: ignore[no-untyped-def]
     port, paths = tls_server
     context = ssl.create_default_context(cafile=str(paths.ca_cert))

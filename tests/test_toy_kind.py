@@ -40,7 +40,7 @@ from rules.kinds.config import Id, SchemaError, ThresholdModel, paper_count, pap
 from rules.kinds.registry import unregister
 from rules.paper import ballots_from_counts
 from rules.schema import electronic_ballot_error
-from tests.fixtures_live import (
+from tests.support.live import (
     enroll_kiosk,
     kiosk_socket,
     logged_in,

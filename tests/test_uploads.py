@@ -28,7 +28,7 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from crypto import ServerKey
-from tests.fixtures_live import PASSWORD, LoggedIn, ServerProcess, csrf_of
+from tests.support.live import PASSWORD, LoggedIn, ServerProcess, csrf_of
 from voting_server.cli.simulate import Console, prepare
 from voting_server.db import make_engine, make_session_factory
 from voting_server.extensions import sessions
@@ -107,6 +107,7 @@ def hall(tmp_path: Path) -> Iterator[tuple[ServerProcess, Console, requests.Sess
         server.stop()
 
 
+@pytest.mark.slow
 def test_the_hall_is_answered_while_a_roster_is_parsed(
     hall: tuple[ServerProcess, Console, requests.Session, str],
 ) -> None:
@@ -151,6 +152,7 @@ def test_the_hall_is_answered_while_a_roster_is_parsed(
     assert what_changed(server.url) == before
 
 
+@pytest.mark.slow
 def test_the_parser_process_answers_as_the_inline_parser() -> None:
     """What comes back from the child process is what the parser says in-process: rows,
     row errors with their lines, refusals."""

@@ -4,64 +4,18 @@ of every kind of tampering (docs/audit-log.md)."""
 from __future__ import annotations
 
 import gc
-import json
 
 import pytest
 
-from audit.entry import canonical_bytes, entry_hash, sign_entry, unsigned_entry
 from audit.merkle import tree_root
 from audit.verify import verify_log
-from rules import VoteKind, VoteSpec
 from rules.kinds import KeyPolicy
-from tests.logbuilder import LogBuilder
-
-MOTION = VoteSpec(kind=VoteKind.MOTION, subjects=("budget",))
-EVALUATION = VoteSpec(kind=VoteKind.EVALUATION, subjects=("civil", "sports"))
-
-
-def sitting() -> tuple[LogBuilder, dict[str, int]]:
-    """5 members, 4 present; a named motion (last press counts) and a secret evaluation."""
-    log = LogBuilder(members=5)
-    log.sign_in(1, 2, 3, 4)
-    marks: dict[str, int] = {}
-    log.configure(1, MOTION, secret=False)
-    log.open(1, MOTION, present=4)
-    log.press(1, 1, {"budget": "no"}, secret=False)
-    marks["first_ballot"] = len(log.lines) - 1
-    log.press(1, 1, {"budget": "yes"}, secret=False, press=2)  # changed mind: last press counts
-    log.press(1, 2, {"budget": "yes"}, secret=False)
-    log.press(1, 3, {"budget": "yes"}, secret=False)
-    log.close(1, MOTION, 4, [{"budget": "yes"}] * 3, secret=False)
-    marks["motion_result"] = log.last("result")
-    log.configure(2, EVALUATION, secret=True)
-    log.open(2, EVALUATION, present=4)
-    for m in (1, 2, 3, 4):
-        log.press(2, m, None, secret=True)
-    released = [{"civil": "satisfied", "sports": "basic"}, {"civil": "basic"},
-                {"civil": "unsatisfied", "sports": "satisfied"}, {"sports": "satisfied"}]  # fmt: skip
-    log.close(2, EVALUATION, 4, released, secret=True)
-    marks["released"] = log.last("ballots_released")
-    marks["evaluation_result"] = log.last("result")
-    return log, marks
+from tests.support.logs import MOTION, LogBuilder, resign, sitting
 
 
 def first_error(log: LogBuilder, lines: list[bytes] | None = None, head=None) -> dict | None:
     report = verify_log(log.lines if lines is None else lines, log.server.public_bytes, head)
     return report.errors[0] if report.errors else None
-
-
-def resign(log: LogBuilder, index: int, change) -> list[bytes]:
-    """A dishonest server: rewrite entry ``index`` and re-sign and re-chain everything after."""
-    entries = [json.loads(line) for line in log.lines]
-    change(entries[index]["data"])
-    lines: list[bytes] = list(log.lines[:index])
-    for entry in entries[index:]:
-        entry["prev"] = entry_hash(lines[-1])
-        unsigned = unsigned_entry(
-            entry["i"], entry["prev"], entry["t"], entry["type"], entry["data"]
-        )
-        lines.append(canonical_bytes(sign_entry(unsigned, log.server.sign)))
-    return lines
 
 
 def test_an_honest_log_verifies() -> None:

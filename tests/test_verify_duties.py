@@ -16,8 +16,8 @@ from typing import Any
 from audit.verify import verify_log
 from rules import VoteKind, VoteSpec, tally
 from rules.paper import ballots_from_counts
-from tests.logbuilder import LogBuilder
-from tests.test_audit_cli import bundle_of, run
+from tests.support.bundles import bundle_of, run
+from tests.support.logs import LogBuilder
 
 MOTION = VoteSpec(kind=VoteKind.MOTION, subjects=("budget",))
 COUNTS = {"cast": 4, "subjects": {"budget": {"yes": 3, "no": 1, "abstain": 0, "invalid": 0}}}

@@ -20,9 +20,8 @@ from audit.entry import canonical_bytes, sign_entry, unsigned_entry
 from audit.merkle import tree_root
 from audit.verify import Replay, Report, VerificationError, check_line, verify_log
 from crypto import KioskKey
-from tests.logbuilder import LogBuilder
-from tests.test_audit_cli import TAMPERINGS, bundle_of, run, verify_json
-from tests.test_verify import resign, sitting
+from tests.support.bundles import TAMPERINGS, bundle_of, run, verify_json
+from tests.support.logs import LogBuilder, resign, sitting
 
 CHUNKS = (1, 5)  # lines per worker task
 
@@ -41,6 +40,7 @@ def honest() -> tuple[LogBuilder, dict[str, int]]:
     return sitting()
 
 
+@pytest.mark.slow
 def test_an_honest_log_verifies_both_ways(honest) -> None:
     log, _ = honest
     report = both_ways(log, log.lines)
@@ -105,6 +105,7 @@ def test_an_entry_re_signed_but_not_re_chained_breaks_the_next_link_both_ways(
     }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "garbage",
     [

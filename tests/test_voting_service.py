@@ -8,138 +8,24 @@ verified offline, and that refusals changed nothing.
 from __future__ import annotations
 
 import json
-import secrets
-from collections.abc import Iterator
-from dataclasses import dataclass, replace
-from pathlib import Path
+from dataclasses import replace
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, sessionmaker
 
-from audit.entry import canonical_bytes
-from audit.verify import verify_log
-from crypto import KioskKey, ServerKey, b64encode
+import tests.support.service_hall as service_hall
+from crypto import KioskKey, b64encode
 from rules import tally
 from rules.kinds import KeyPolicy, LiveTally, VoteKind
-from voting_server.db import make_engine, make_session_factory, upgrade
-from voting_server.demo import load_demo
-from voting_server.models import AttendanceMethod, AuditEntry, Press, Vote, VoteState
-from voting_server.services import attendance, devices
-from voting_server.services.audit_log import AuditLog, iter_lines
-from voting_server.services.transactions import write_transaction
+from tests.support.service_hall import Hall
+from voting_server.models import AttendanceMethod, Press, Vote, VoteState
+from voting_server.services import attendance
+from voting_server.services.refusals import Refusal
 from voting_server.services.voter import Voter
-from voting_server.services.voting import BallotRequest, Prechecked, Voting
-from voting_server.sockets.errors import Refusal
+from voting_server.services.voting import Prechecked, Voting
 
-
-@dataclass
-class Hall:
-    sessions: sessionmaker[Session]
-    log: AuditLog
-    voting: Voting
-    keys: dict[int, KioskKey]  # seat → kiosk key
-    voters: dict[int, Voter]  # seat → authenticated kiosk
-    votes: dict[VoteKind, int]  # the demo's votes by kind
-    key_dir: Path
-
-    def tx(self) -> Any:
-        return write_transaction(self.sessions)
-
-    def entries(self) -> int:
-        with self.sessions() as s:
-            return s.scalar(select(func.count()).select_from(AuditEntry)) or 0
-
-    def presses(self) -> int:
-        with self.sessions() as s:
-            return s.scalar(select(func.count()).select_from(Press)) or 0
-
-    def sign_in(self, *seats: int) -> None:
-        with self.tx() as s:
-            for seat in seats:
-                member = attendance.member_at_seat(s, 1, seat)
-                assert member is not None
-                sitting = attendance.current_sitting(s, 1)
-                assert sitting is not None
-                attendance.sign_in(s, self.log, sitting, member, AttendanceMethod.KIOSK_PIN,
-                                   device=self.voters[seat].device)  # fmt: skip
-
-    def configure(self, kind: VoteKind, **columns: Any) -> int:
-        with self.tx() as s:
-            vote = s.get(Vote, self.votes[kind])
-            assert vote is not None
-            for name, value in columns.items():
-                setattr(vote, name, value)
-            return vote.id
-
-    def open(self, vote_id: int, duration_s: int | None = None) -> None:
-        with self.tx() as s:
-            self.voting.open_vote(s, self.log, vote_id, 1, duration_s)
-
-    def request(
-        self, seat: int, vote_id: int, ballot: Any, nonce: str | None = None, **tamper: Any
-    ) -> BallotRequest:
-        """The ballot as seat's kiosk signs and sends it; ``tamper`` replaces a field
-        (``voter``, ``signature``, ``participation_signature``) or signs with ``key``."""
-        nonce = nonce or secrets.token_urlsafe(16)
-        key = tamper.pop("key", None) or self.keys[seat]
-        base = {"vote": vote_id, "seat": seat, "nonce": nonce}
-        signature = b64encode(
-            key.sign(canonical_bytes({"type": "ballot", **base, "ballot": ballot}))
-        )
-        participation = b64encode(key.sign(canonical_bytes({"type": "participation", **base})))
-        fields = {"voter": self.voters[seat], "signature": signature,
-                  "participation_signature": participation, **tamper}  # fmt: skip
-        return BallotRequest(vote_id=vote_id, nonce=nonce, ballot=ballot, **fields)
-
-    def press(
-        self, seat: int, vote_id: int, ballot: Any, nonce: str | None = None,
-        by: Voting | None = None, **tamper: Any,
-    ):  # fmt: skip
-        """``by``: the server process that takes the ballot (default ``self.voting``)."""
-        r = self.request(seat, vote_id, ballot, nonce, **tamper)
-        with self.tx() as s:
-            receipt, _ = (by or self.voting).cast(s, self.log, r.voter, vote_id, r.nonce,
-                                                  ballot, r.signature,
-                                                  r.participation_signature)  # fmt: skip
-        return receipt
-
-    def cast_batch(self, requests: list[BallotRequest]) -> list[Any]:
-        with self.tx() as s:
-            return self.voting.cast_batch(s, self.log, requests)
-
-    def close(self, vote_id: int) -> dict[str, Any]:
-        with self.tx() as s:
-            return self.voting.close_vote(s, self.log, vote_id, 1, "presidium").result or {}
-
-    def lines(self) -> list[bytes]:
-        with self.sessions() as s:
-            return list(iter_lines(s))
-
-    def verify(self) -> None:
-        report = verify_log(self.lines(), self.log.key.public_bytes)
-        assert report.ok, report.errors
-
-
-@pytest.fixture
-def hall(sqlite_url: str, tmp_path: Path) -> Iterator[Hall]:
-    upgrade(sqlite_url)
-    engine = make_engine(sqlite_url)
-    sessions = make_session_factory(engine)
-    log = AuditLog(ServerKey.generate())
-    keys: dict[int, KioskKey] = {}
-    voters: dict[int, Voter] = {}
-    with write_transaction(sessions) as s:
-        body = load_demo(s)
-        votes = {v.kind: v.id for item in body.sittings[0].agenda_items for v in item.votes}
-        for seat in range(1, 62):
-            keys[seat] = KioskKey.generate()
-            code = devices.issue_enrollment_code(s, body.id, seat, None)
-            device = devices.enroll_device(s, log, code, keys[seat].public.spki_b64)
-            voters[seat] = Voter(seat=seat, device=device.id, body=body.id)
-    yield Hall(sessions, log, Voting(tmp_path / "keys"), keys, voters, votes, tmp_path / "keys")
-    engine.dispose()
+hall = service_hall.hall  # the fixture: the demo committee with 61 enrolled kiosks
 
 
 def refused(code: str, hall: Hall, action: Any) -> None:

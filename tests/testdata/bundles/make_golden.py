@@ -6,7 +6,7 @@
 Run it on request only — when the log format changes on purpose — and commit
 the result; tests/test_golden_bundles.py checks that it still writes exactly
 the committed bytes. One sitting of a standing committee (5 members, 4
-present) is built with tests/logbuilder.py, which seals entries with the
+present) is built with tests/support/logs.py, which seals entries with the
 server's own function (``audit.entry``) and writes the checkpoints the server
 writes: a named motion (one deputy changes their mind) countersigned by the
 presidium and both designated scrutineers, a secret evaluation, and a secret
@@ -47,7 +47,7 @@ from audit.merkle import MerkleStream
 from crypto import KioskKey, ServerKey
 from rules import VoteKind, VoteSpec, tally
 from rules.paper import ballots_from_counts
-from tests.logbuilder import LogBuilder
+from tests.support.logs import LogBuilder
 
 HERE = Path(__file__).resolve().parent
 EXPECTED_FILE = "expected.json"

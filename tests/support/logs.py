@@ -17,7 +17,7 @@ from audit.entry import GENESIS_PREV, canonical_bytes, entry_hash, sign_entry, u
 from audit.merkle import tree_root
 from crypto import KioskKey, ServerKey, b64encode
 from crypto.statements import ballot_bytes, participation_bytes
-from rules import VoteSpec, tally
+from rules import VoteKind, VoteSpec, tally
 from rules.kinds import KeyPolicy
 
 TIME = "2026-11-22T09:00:00.000000Z"
@@ -158,3 +158,49 @@ class LogBuilder:
         result = tally(spec, self.members, present, counted)
         self.append("result", {"vote": vote, "result": result})
         return result
+
+
+# --- a small honest sitting, and a dishonest server's rewrite of it --------------------
+
+MOTION = VoteSpec(kind=VoteKind.MOTION, subjects=("budget",))
+EVALUATION = VoteSpec(kind=VoteKind.EVALUATION, subjects=("civil", "sports"))
+
+
+def sitting() -> tuple[LogBuilder, dict[str, int]]:
+    """5 members, 4 present; a named motion (last press counts) and a secret evaluation."""
+    log = LogBuilder(members=5)
+    log.sign_in(1, 2, 3, 4)
+    marks: dict[str, int] = {}
+    log.configure(1, MOTION, secret=False)
+    log.open(1, MOTION, present=4)
+    log.press(1, 1, {"budget": "no"}, secret=False)
+    marks["first_ballot"] = len(log.lines) - 1
+    log.press(1, 1, {"budget": "yes"}, secret=False, press=2)  # changed mind: last press counts
+    log.press(1, 2, {"budget": "yes"}, secret=False)
+    log.press(1, 3, {"budget": "yes"}, secret=False)
+    log.close(1, MOTION, 4, [{"budget": "yes"}] * 3, secret=False)
+    marks["motion_result"] = log.last("result")
+    log.configure(2, EVALUATION, secret=True)
+    log.open(2, EVALUATION, present=4)
+    for m in (1, 2, 3, 4):
+        log.press(2, m, None, secret=True)
+    released = [{"civil": "satisfied", "sports": "basic"}, {"civil": "basic"},
+                {"civil": "unsatisfied", "sports": "satisfied"}, {"sports": "satisfied"}]  # fmt: skip
+    log.close(2, EVALUATION, 4, released, secret=True)
+    marks["released"] = log.last("ballots_released")
+    marks["evaluation_result"] = log.last("result")
+    return log, marks
+
+
+def resign(log: LogBuilder, index: int, change) -> list[bytes]:
+    """A dishonest server: rewrite entry ``index`` and re-sign and re-chain everything after."""
+    entries = [json.loads(line) for line in log.lines]
+    change(entries[index]["data"])
+    lines: list[bytes] = list(log.lines[:index])
+    for entry in entries[index:]:
+        entry["prev"] = entry_hash(lines[-1])
+        unsigned = unsigned_entry(
+            entry["i"], entry["prev"], entry["t"], entry["type"], entry["data"]
+        )
+        lines.append(canonical_bytes(sign_entry(unsigned, log.server.sign)))
+    return lines

@@ -41,10 +41,10 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from audit.entry import canonical_bytes
 from crypto import KioskKey
+from tests.support.db import migrate
 from voting_server.app import create_app
 from voting_server.cli.processes import free_port
 from voting_server.cli.simulate import Console
-from voting_server.db import upgrade
 from voting_server.demo import load_demo
 from voting_server.extensions import audit_log, sessions, socketio
 from voting_server.models import AttendanceMethod, Body, StaffRole
@@ -65,7 +65,7 @@ def make_live_app(database_url: str, instance_dir: Path, *, demo: bool = True) -
     """The real app (Socket.IO in threading mode) on a migrated database; the
     demo committee (61 seats) loaded unless ``demo=False``. The server key
     lives in ``instance_dir``."""
-    upgrade(database_url)
+    migrate(database_url)
     config = TestingConfig(database_url)
     instance_dir.mkdir(parents=True, exist_ok=True)
     config.INSTANCE_DIR = str(instance_dir)

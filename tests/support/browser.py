@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import REPO, unavailable
+from tests.support.services import REPO, unavailable
 from voting_server.cli.processes import free_port
 
 CHROMIUM = Path(os.environ.get("VOTING_TEST_CHROMIUM", "/usr/bin/chromium"))

@@ -52,3 +52,7 @@ def secret(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], Pa
     code, report, stderr = simulate("--members", "61", "--seed", "8", "--secret", "--out", str(out))
     assert code == 0, stderr[-3000:]
     return report, out
+
+
+def lines_of(bundle: Path) -> list[bytes]:
+    return (bundle / "log.jsonl").read_bytes().splitlines()
