@@ -117,8 +117,14 @@ def test_allowed_exceptions_are_still_needed() -> None:
 
 
 def test_services_import_no_web_framework() -> None:
-    """The domain's refusal and voter value know no transport (the shell translates)."""
-    for name in ("voting_server.services.refusals", "voting_server.services.voter"):
+    """No service knows the transport or the reader's language: refusals and form faults
+    carry codes and msgids, and the shell (sockets, views) translates them."""
+    services = [name for name in MODULES if name.startswith("voting_server.services.")]
+    assert (
+        "voting_server.services.refusals" in services
+        and "voting_server.services.agenda" in services
+    )
+    for name in services:
         framework = [
             target
             for _, target in imports(name, MODULES[name])

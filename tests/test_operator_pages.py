@@ -342,3 +342,17 @@ def test_an_open_vote_is_read_only(live_app: Flask, secretariat: LoggedIn) -> No
         vote = s.get(Vote, 1)
         assert vote is not None and vote.config == config and vote.state is VoteState.OPEN
         assert s.get(AgendaItem, 1).title != "改"  # type: ignore[union-attr]
+
+
+def test_a_form_fault_is_shown_in_the_readers_language(
+    live_app: Flask, secretariat: LoggedIn
+) -> None:
+    """The service names the fault by msgid; the page shows it in Chinese, or in English."""
+    form = _vote_form(secret="1")
+    response = post_form(secretariat.client, "/admin/sittings/items/1/votes", form)
+    assert response.status_code == 400
+    assert "无记名表决不能在表决中显示各项票数。" in _text(response)
+    secretariat.client.get("/login?lang=en")  # the language choice is kept in a cookie
+    response = post_form(secretariat.client, "/admin/sittings/items/1/votes", form)
+    assert response.status_code == 400
+    assert "A secret vote cannot show the counts of each choice during the vote." in _text(response)

@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
 from rules import SchemaError, VoteSpec, parse_vote_config
@@ -57,11 +56,25 @@ STRICT, AT_LEAST = "strict", "at_least"  # 过半数 (more than) / 以上 (at le
 ITEM_SEPARATOR = re.compile(r"\s*[|｜]\s*")  # "p01 | 新建中小学" — half- or full-width bar
 
 
+@dataclass(frozen=True)
+class FieldError:
+    """A form field's message: its msgid and values. The service names the fault; the
+    view translates it for the reader (``views.agenda``), so no service imports Flask."""
+
+    msgid: str
+    values: Mapping[str, object] = field(default_factory=dict)
+
+
+def _(msgid: str, **values: object) -> FieldError:
+    """Spelled like gettext so that ``make translations`` extracts the msgid."""
+    return FieldError(msgid, values)
+
+
 class FormErrors(Exception):
     """Bad form fields: field name → message. Nothing was changed."""
 
-    def __init__(self, errors: Mapping[str, str]) -> None:
-        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+    def __init__(self, errors: Mapping[str, FieldError]) -> None:
+        super().__init__("; ".join(f"{k}: {v.msgid}" for k, v in errors.items()))
         self.errors = dict(errors)
 
 
@@ -82,7 +95,7 @@ class ItemForm:
     description: str
 
 
-def _title(form: Mapping[str, str], errors: dict[str, str], field: str = "title") -> str:
+def _title(form: Mapping[str, str], errors: dict[str, FieldError], field: str = "title") -> str:
     title = " ".join(form.get(field, "").split())
     if not 1 <= len(title) <= TITLE_MAX:
         errors[field] = _("请填写标题（1至%(n)s个字）。", n=TITLE_MAX)
@@ -90,7 +103,12 @@ def _title(form: Mapping[str, str], errors: dict[str, str], field: str = "title"
 
 
 def _int(
-    form: Mapping[str, str], field: str, errors: dict[str, str], low: int, high: int, key: str = ""
+    form: Mapping[str, str],
+    field: str,
+    errors: dict[str, FieldError],
+    low: int,
+    high: int,
+    key: str = "",
 ) -> int:
     value = parse_int(form.get(field, ""), low, high)
     if value is not None:
@@ -101,7 +119,7 @@ def _int(
 
 def parse_sitting_form(form: Mapping[str, str]) -> SittingForm:
     """Title, start (北京时间, ``YYYY-MM-DDTHH:MM`` from a datetime-local field), status."""
-    errors: dict[str, str] = {}
+    errors: dict[str, FieldError] = {}
     title = _title(form, errors)
     starts_at = datetime.now(UTC)
     try:
@@ -119,7 +137,7 @@ def parse_sitting_form(form: Mapping[str, str]) -> SittingForm:
 
 
 def parse_item_form(form: Mapping[str, str]) -> ItemForm:
-    errors: dict[str, str] = {}
+    errors: dict[str, FieldError] = {}
     position = _int(form, "position", errors, 1, 999)
     title = _title(form, errors)
     description = form.get("description", "").strip()
@@ -356,7 +374,9 @@ def _items(text: str, prefix: str) -> tuple[list[str], dict[str, str]]:
     return ids, titles
 
 
-def _threshold(form: Mapping[str, str], prefix: str, errors: dict[str, str]) -> dict[str, Any]:
+def _threshold(
+    form: Mapping[str, str], prefix: str, errors: dict[str, FieldError]
+) -> dict[str, Any]:
     key = prefix
     base = form.get(f"{prefix}_base", "")
     if base not in {b.value for b in ThresholdBase}:
@@ -385,7 +405,7 @@ _SCHEMA_FIELDS = {
 
 def parse_vote_form(form: Mapping[str, str], presets: Presets) -> VoteDraft:
     """Validate a vote form. Raises FormErrors naming every bad field."""
-    errors: dict[str, str] = {}
+    errors: dict[str, FieldError] = {}
     title = _title(form, errors)
     name = form.get("kind", "")
     if not is_kind(name):

@@ -15,6 +15,7 @@ from urllib.parse import quote
 
 from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -31,6 +32,12 @@ from voting_server.views.auth import current_user, login_required, message_page
 from voting_server.views.common import current_username, no_body_page, selected_body
 
 log = logging.getLogger(__name__)
+
+
+def _shown(bad: agenda.FormErrors) -> dict[str, str]:
+    """The form's faults in the reader's language (the service names them by msgid)."""
+    return {name: gettext(e.msgid, **e.values) for name, e in bad.errors.items()}
+
 
 bp = Blueprint("agenda", __name__, url_prefix="/admin/sittings")
 
@@ -140,7 +147,7 @@ def sitting_create() -> ResponseReturnValue:
     try:
         form = agenda.parse_sitting_form(request.form)
     except agenda.FormErrors as bad:
-        return sittings(bad.errors, 400)
+        return sittings(_shown(bad), 400)
     with write_transaction(sessions()) as tx:
         sitting_id = agenda.create_sitting(tx, body.id, form).id
     log.info("sitting %s created by %r", sitting_id, current_username())
@@ -186,7 +193,7 @@ def sitting_update(sitting_id: int) -> ResponseReturnValue:
     try:
         form = agenda.parse_sitting_form(request.form)
     except agenda.FormErrors as bad:
-        return sitting(sitting_id, errors=bad.errors, status=400)
+        return sitting(sitting_id, errors=_shown(bad), status=400)
     with write_transaction(sessions()) as tx:
         agenda.update_sitting(tx, sitting_id, form)
     return redirect(url_for("agenda.sitting", sitting_id=sitting_id, saved=1))
@@ -203,7 +210,7 @@ def item_create(sitting_id: int) -> ResponseReturnValue:
     try:
         form = agenda.parse_item_form(request.form)
     except agenda.FormErrors as bad:
-        return sitting(sitting_id, item_errors=bad.errors, status=400)
+        return sitting(sitting_id, item_errors=_shown(bad), status=400)
     with write_transaction(sessions()) as tx:
         item_id = agenda.save_item(tx, sitting_id, None, form).id
     return redirect(url_for("agenda.item", item_id=item_id))
@@ -246,7 +253,7 @@ def item_update(item_id: int) -> ResponseReturnValue:
     try:
         form = agenda.parse_item_form(request.form)
     except agenda.FormErrors as bad:
-        return item(item_id, bad.errors, 400)
+        return item(item_id, _shown(bad), 400)
     try:
         with write_transaction(sessions()) as tx:
             agenda.save_item(tx, found.sitting_id, item_id, form)
@@ -370,7 +377,7 @@ def vote_create(item_id: int) -> ResponseReturnValue:
     try:
         draft = agenda.parse_vote_form(request.form, _presets())
     except agenda.FormErrors as bad:
-        return _vote_page(found, None, request.form, bad.errors, 400)
+        return _vote_page(found, None, request.form, _shown(bad), 400)
     with write_transaction(sessions()) as tx:
         vote_id = agenda.save_vote(tx, item_id, None, draft).id
     log.info("vote %s created by %r", vote_id, current_username())
@@ -397,7 +404,7 @@ def vote_update(vote_id: int) -> ResponseReturnValue:
     try:
         draft = agenda.parse_vote_form(request.form, _presets())
     except agenda.FormErrors as bad:
-        return _vote_page(found.agenda_item, found, request.form, bad.errors, 400)
+        return _vote_page(found.agenda_item, found, request.form, _shown(bad), 400)
     try:
         with write_transaction(sessions()) as tx:
             agenda.save_vote(tx, found.agenda_item_id, vote_id, draft)
