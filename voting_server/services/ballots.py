@@ -20,6 +20,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from audit.entry import canonical_bytes
+from audit.entry_types import EntryType
 from crypto import CryptoError, b64decode
 from crypto.statements import ballot_bytes, participation_bytes
 from rules import VoteSpec
@@ -323,9 +324,15 @@ class Ballots:
                                         "nonce": r.nonce, "member": member_id,
                                         "device": r.voter.device, "press": press_no}  # fmt: skip
                 if state.secret:
-                    entry = ("participation", {**data, "kiosk_sig": r.participation_signature})
+                    entry = (
+                        EntryType.PARTICIPATION,
+                        {**data, "kiosk_sig": r.participation_signature},
+                    )
                 else:
-                    entry = ("ballot", {**data, "ballot": r.ballot, "kiosk_sig": r.signature})
+                    entry = (
+                        EntryType.BALLOT,
+                        {**data, "ballot": r.ballot, "kiosk_sig": r.signature},
+                    )
                 writes.append(_Accepted(i, state, member_id, press_no, *entry))
 
     @staticmethod

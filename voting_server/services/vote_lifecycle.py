@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from audit.entry_types import EntryType
 from crypto import CryptoError, VoteKey, destroy_key_file
 from rules import VoteSpec, tally
 from rules.kinds import live_tally_allowed
@@ -103,10 +104,10 @@ class VoteLifecycle:
                 raise Refusal("invalid_payload", "duration_s: 10 to 7200 seconds")
             closes_at = now + timedelta(seconds=duration_s)
         log_roster_if_changed(session, log, sitting.body)
-        log.append(session, "vote_configured", {"vote": self._configuration(vote, spec)})
+        log.append(session, EntryType.VOTE_CONFIGURED, {"vote": self._configuration(vote, spec)})
         vote.state, vote.opened_at, vote.closes_at = opened, now, closes_at  # type: ignore[assignment]
         vote.members_at_open = members
-        log.append(session, "vote_opened", {
+        log.append(session, EntryType.VOTE_OPENED, {
             "vote": vote.id, "members": members, "present": present, "quorum_required": required,
             "closes_at": closes_at.isoformat() if closes_at else None, "by": by,
         })  # fmt: skip
@@ -141,16 +142,16 @@ class VoteLifecycle:
         ).all()
         ballots = self._counted_ballots(state, presses)
         present = attendance.present_count(session, state.sitting_id)
-        log.append(session, "vote_closed", {
+        log.append(session, EntryType.VOTE_CLOSED, {
             "vote": vote.id, "members": state.members, "present": present, "cast": len(ballots),
             "reason": reason, "by": by,
         })  # fmt: skip
         if state.secret:
             secrets.SystemRandom().shuffle(ballots)
-            log.append(session, "ballots_released", {"vote": vote.id, "ballots": ballots})
+            log.append(session, EntryType.BALLOTS_RELEASED, {"vote": vote.id, "ballots": ballots})
             session.execute(update(Press).where(Press.vote_id == vote.id).values(sealed=None))
         result = tally(state.spec, state.members, present, ballots)
-        log.append(session, "result", {"vote": vote.id, "result": result})
+        log.append(session, EntryType.RESULT, {"vote": vote.id, "result": result})
         vote.state, vote.closed_at, vote.result = closed, _now(), result  # type: ignore[assignment]
         session.flush()
         after_commit(session, lambda: self.votes.forget(vote_id))
@@ -170,10 +171,12 @@ class VoteLifecycle:
     ) -> None:
         if vote.state is VoteState.DRAFT:
             # never logged yet: log what is being cancelled, so the entry refers to something
-            log.append(session, "vote_configured", {"vote": self._configuration(vote, vote.spec())})
+            log.append(
+                session, EntryType.VOTE_CONFIGURED, {"vote": self._configuration(vote, vote.spec())}
+            )
         else:
             session.execute(update(Press).where(Press.vote_id == vote.id).values(sealed=None))
-        log.append(session, "vote_cancelled", {"vote": vote.id, "reason": reason, "by": by})
+        log.append(session, EntryType.VOTE_CANCELLED, {"vote": vote.id, "reason": reason, "by": by})
         vote.state, vote.closed_at = transition(vote.state, Action.CANCEL), _now()  # type: ignore[assignment]
         session.flush()
         vote_id = vote.id
@@ -197,7 +200,7 @@ class VoteLifecycle:
             announced = transition(vote.state, Action.ANNOUNCE)
         except LifecycleError:
             raise Refusal("vote_not_closed") from None
-        log.append(session, "vote_announced", {"vote": vote.id, "by": by})
+        log.append(session, EntryType.VOTE_ANNOUNCED, {"vote": vote.id, "by": by})
         vote.state = announced  # type: ignore[assignment]
         session.flush()
         return vote
