@@ -7,10 +7,12 @@ HOST   ?= 127.0.0.1
 PORT   ?= 5080
 
 # What is installed is pinned, with hashes: requirements.lock (the server, what a production
-# install needs) and requirements-dev.lock (with the dev extra: tests, ruff, bench), both
-# compiled from pyproject.toml by `make lock`.
+# install needs), requirements-dev.lock (with the dev extra: tests, ruff, bench) and
+# auditor/requirements.lock (the auditor's distribution: the same pins, fewer packages), all
+# compiled by `make lock`.
 LOCK     := requirements.lock
 DEV_LOCK := requirements-dev.lock
+AUDIT_LOCK := auditor/requirements.lock
 
 .PHONY: install lock run stack test check soak storm bench lint format clean translations
 
@@ -24,7 +26,7 @@ $(STAMP): pyproject.toml $(LOCK) $(DEV_LOCK)
 
 install: $(STAMP)
 
-## make lock: recompile both lock files from pyproject.toml with pip-tools (kept in .venv-lock);
+## make lock: recompile the three lock files from pyproject.toml with pip-tools (kept in .venv-lock);
 ## existing pins stay unless LOCK_ARGS=--upgrade (or --upgrade-package NAME). Run it with the
 ## oldest supported Python, 3.11, so that the lock holds everything 3.11 needs.
 LOCK_VENV := .venv-lock
@@ -37,6 +39,7 @@ lock:
 		$(LOCK_VENV)/bin/python -m pip install --quiet $(PIP_TOOLS); }
 	$(COMPILE) --output-file $(LOCK) pyproject.toml
 	$(COMPILE) --extra dev --constraint $(LOCK) --output-file $(DEV_LOCK) pyproject.toml
+	$(COMPILE) --constraint $(LOCK) --output-file $(AUDIT_LOCK) auditor/pyproject.toml
 
 ## make run: create the embedded database, load the demo committee, serve it
 run: install
