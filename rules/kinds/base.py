@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from rules.kinds.config import SchemaError, Strict
+from rules.kinds.config import SchemaError, Strict, paper_count, paper_object
 from rules.kinds.vocabulary import Turnout, VoteSpec
 
 DASH = "—"
@@ -162,6 +162,10 @@ class MarksKind(Kind):
     """
 
     marks: ClassVar[tuple[str, ...]]  # in the order sheets and kiosks show them
+    # A hand count (人工计票) per subject: these columns, the last one "invalid"
+    paper_columns: ClassVar[tuple[str, ...]]
+    # what an invalid vote marks on the subject's ballot (None: left unmarked)
+    paper_invalid_mark: ClassVar[str | None]
 
     def check_ballot(self, spec: VoteSpec, ballot: Any, field: str) -> None:
         if not isinstance(ballot, dict):
@@ -186,3 +190,34 @@ class MarksKind(Kind):
     def random_ballot(self, spec: VoteSpec, rng: random.Random) -> Any:
         marks = sorted(self.marks)
         return {s: rng.choice(marks) for s in spec.subjects if rng.random() > 0.05}
+
+    def paper_example(self, spec: VoteSpec) -> dict[str, Any]:
+        blank = dict.fromkeys(self.paper_columns, 0)
+        return {"cast": 0, "subjects": {s: dict(blank) for s in spec.subjects}}
+
+    def ballots_from_counts(self, spec: VoteSpec, counts: Any) -> list[Any]:
+        """Ballots for per-subject paper counts ``{"cast", "subjects": {id: {column: n}}}``.
+
+        ``paper_columns`` end with ``invalid``; an invalid vote for a subject is the
+        mark ``paper_invalid_mark`` on its ballot, or no mark at all when it is None.
+        """
+        columns, unmarked = self.paper_columns, self.paper_invalid_mark
+        counts = paper_object(counts, "counts", ("cast", "subjects"))
+        cast = paper_count(counts["cast"], "counts.cast")
+        subjects = paper_object(counts["subjects"], "counts.subjects", spec.subjects)
+        ballots: list[dict[str, str]] = [{} for _ in range(cast)]
+        for subject in spec.subjects:
+            field = f"counts.subjects.{subject}"
+            row = paper_object(subjects[subject], field, columns)
+            numbers = [paper_count(row[c], f"{field}.{c}") for c in columns]
+            if sum(numbers) != cast:
+                raise SchemaError(field, f"adds up to {sum(numbers)}, but {cast} ballots were cast")
+            position = 0
+            for column, number in zip(columns, numbers, strict=True):
+                for ballot in ballots[position : position + number]:
+                    if column != "invalid":
+                        ballot[subject] = column
+                    elif unmarked is not None:
+                        ballot[subject] = unmarked
+                position += number
+        return ballots

@@ -10,7 +10,6 @@ from pydantic import Field, field_validator, model_validator
 
 from rules.kinds.base import DASH, KindConfig, MarksKind, SheetTable
 from rules.kinds.config import Id, Ratio, ThresholdModel, proper_fraction, unique
-from rules.kinds.motion import subject_columns
 from rules.kinds.vocabulary import (
     DEFAULT_QUORUM,
     EVALUATION_MARKS,
@@ -97,6 +96,9 @@ class Evaluation(MarksKind):
         EvaluationMark.BASIC.value,
         EvaluationMark.UNSATISFIED.value,
     )
+    paper_columns = COLUMNS
+    # an invalid vote is left unmarked, which is invalid (不选择的投票无效)
+    paper_invalid_mark = None
     rules = ("quorum", "evaluation")
 
     def spec_json(self, spec: VoteSpec) -> dict[str, object]:
@@ -151,13 +153,6 @@ class Evaluation(MarksKind):
         for subject, rank in zip(spec.subjects, competition_ranks(rates), strict=True):
             out[subject]["rank"] = rank
         return out
-
-    def paper_example(self, spec: VoteSpec) -> dict[str, Any]:
-        return {"cast": 0, "subjects": {s: dict.fromkeys(COLUMNS, 0) for s in spec.subjects}}
-
-    def ballots_from_counts(self, spec: VoteSpec, counts: Any) -> list[Any]:
-        # an invalid vote is left unmarked, which is invalid (不选择的投票无效)
-        return subject_columns(spec, counts, COLUMNS, None)
 
     def sheet_table(
         self, result: Mapping[str, Any], titles: Mapping[str, str], seats: int | None, decided: bool

@@ -10,10 +10,7 @@ from pydantic import Field, field_validator
 from rules.kinds.base import KindConfig, MarksKind, SheetTable, yes_no
 from rules.kinds.config import (
     Id,
-    SchemaError,
     ThresholdModel,
-    paper_count,
-    paper_object,
     unique,
 )
 from rules.kinds.vocabulary import (
@@ -46,41 +43,15 @@ class MotionVote(KindConfig):
         )
 
 
-def subject_columns(
-    spec: VoteSpec, counts: Any, columns: tuple[str, ...], unmarked: str | None
-) -> list[dict[str, str]]:
-    """Ballots for per-subject paper counts ``{"cast", "subjects": {id: {column: n}}}``.
-
-    ``columns`` end with ``invalid``; an invalid vote for a subject is the mark
-    ``unmarked`` on its ballot, or no mark at all when ``unmarked`` is None.
-    """
-    counts = paper_object(counts, "counts", ("cast", "subjects"))
-    cast = paper_count(counts["cast"], "counts.cast")
-    subjects = paper_object(counts["subjects"], "counts.subjects", spec.subjects)
-    ballots: list[dict[str, str]] = [{} for _ in range(cast)]
-    for subject in spec.subjects:
-        field = f"counts.subjects.{subject}"
-        row = paper_object(subjects[subject], field, columns)
-        numbers = [paper_count(row[c], f"{field}.{c}") for c in columns]
-        if sum(numbers) != cast:
-            raise SchemaError(field, f"adds up to {sum(numbers)}, but {cast} ballots were cast")
-        position = 0
-        for column, number in zip(columns, numbers, strict=True):
-            for ballot in ballots[position : position + number]:
-                if column != "invalid":
-                    ballot[subject] = column
-                elif unmarked is not None:
-                    ballot[subject] = unmarked
-            position += number
-    return ballots
-
-
 class Motion(MarksKind):
     name = "motion"
     label_zh = "议案表决"
     label_en = "Motion"
     config_model = MotionVote
     marks = (MotionMark.YES.value, MotionMark.NO.value, MotionMark.ABSTAIN.value)
+    paper_columns = COLUMNS
+    # unmarked would be 弃权 in a motion, so an invalid vote is a spoiled mark
+    paper_invalid_mark = SPOILED
 
     def spec_json(self, spec: VoteSpec) -> dict[str, object]:
         return {
@@ -116,13 +87,6 @@ class Motion(MarksKind):
                 "passed": decides and yes >= required,
             }
         return out
-
-    def paper_example(self, spec: VoteSpec) -> dict[str, Any]:
-        return {"cast": 0, "subjects": {s: dict.fromkeys(COLUMNS, 0) for s in spec.subjects}}
-
-    def ballots_from_counts(self, spec: VoteSpec, counts: Any) -> list[Any]:
-        # unmarked would be 弃权 in a motion, so an invalid vote is a spoiled mark
-        return subject_columns(spec, counts, COLUMNS, SPOILED)
 
     def sheet_table(
         self, result: Mapping[str, Any], titles: Mapping[str, str], seats: int | None, decided: bool
