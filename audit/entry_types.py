@@ -9,10 +9,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from enum import StrEnum
 
+from crypto import statements
+
 
 class EntryType(StrEnum):
     LOG_STARTED = "log_started"
-    CHECKPOINT = "checkpoint"
+    CHECKPOINT = statements.CHECKPOINT  # a signed head: the entry is the statement
     ROSTER = "roster"
     STAFF_CREATED = "staff_created"
     STAFF_DISABLED = "staff_disabled"
@@ -27,8 +29,8 @@ class EntryType(StrEnum):
     PIN_CONFIRMED = "pin_confirmed"
     VOTE_CONFIGURED = "vote_configured"
     VOTE_OPENED = "vote_opened"
-    BALLOT = "ballot"
-    PARTICIPATION = "participation"
+    BALLOT = statements.BALLOT  # the kiosk signed the entry's statement of this type
+    PARTICIPATION = statements.PARTICIPATION
     VOTE_CLOSED = "vote_closed"
     BALLOTS_RELEASED = "ballots_released"
     RESULT = "result"

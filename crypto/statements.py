@@ -33,7 +33,6 @@ BALLOT = "ballot"
 PARTICIPATION = "participation"
 KIOSK_AUTH = "kiosk-auth"
 CHECKPOINT = "checkpoint"
-PRESS_TYPES = frozenset({BALLOT, PARTICIPATION})  # the log entries a kiosk signature is in
 
 
 class Signer(Protocol):
