@@ -176,8 +176,15 @@ class MarksKind(Kind):
                     f"{field}.{key}", f"not a subject of this vote {list(spec.subjects)}"
                 )
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "marks" in cls.__dict__:  # built once, not for every ballot from a kiosk
+            cls.mark_set = frozenset(cls.marks)
+
+    mark_set: ClassVar[frozenset[str]]
+
     def electronic_error(self, spec: VoteSpec, ballot: Any) -> str | None:
-        marks = frozenset(self.marks)
+        marks = self.mark_set
         for subject, mark in ballot.items():
             if not isinstance(mark, str) or mark not in marks:
                 return f"ballot.{subject}: mark must be one of {sorted(marks)}"
