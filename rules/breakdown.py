@@ -84,6 +84,14 @@ def by_delegation(
     return out
 
 
+def roster_pairs(members: Sequence[Mapping[str, Any]]) -> list[tuple[int, str | None]]:
+    """(id, delegation) in seat order from a logged roster's ``members`` (``services/
+    rosters.py``): the server and the verifier read the same snapshot the same way.
+    A member without ``group`` (every roster logged before delegations) has none."""
+    ordered = sorted(members, key=lambda m: int(m["seat"]))
+    return [(int(m["id"]), m.get("group")) for m in ordered]
+
+
 def group_label(group: str | None) -> str:
     """How a breakdown names a delegation (None: the members without one)."""
     return UNGROUPED if group is None else group
