@@ -98,10 +98,14 @@ def group_label(group: str | None) -> str:
 
 
 def breakdown_table(
-    kind_name: str, breakdown: Sequence[Mapping[str, Any]], titles: Mapping[str, str]
+    kind_name: str,
+    breakdown: Sequence[Mapping[str, Any]],
+    titles: Mapping[str, str],
+    group_head: str = "代表团",
 ) -> SheetTable:
     """The 分团表决情况 table of a sheet or the console: one row per delegation and,
-    for several subjects, per subject. Chinese: an official document."""
+    for several subjects, per subject. Chinese: an official document. ``group_head``
+    names the first column (a standing committee's groups are 组别)."""
     kind = kind_of(kind_name)
     head: list[str] = []
     rows: list[list[str]] = []
@@ -120,7 +124,7 @@ def breakdown_table(
                     *(str(n) for n in counts),
                 ]
             )
-    columns = ["代表团", "表决事项", "应到", "实到", "未按", *head]
+    columns = [group_head, "表决事项", "应到", "实到", "未按", *head]
     widths = [3.0, 4.0, 1.1, 1.1, 1.1, *(1.3 for _ in head)]
     if not several:  # one line per delegation: no item column
         columns.pop(1)
@@ -131,5 +135,5 @@ def breakdown_table(
         rows=rows,
         marks=["" for _ in rows],
         widths=widths,
-        notes=["未按：已签到而未按表决器的代表人数。"],
+        notes=["未按：已签到而未按表决器的人数。"],
     )

@@ -150,6 +150,10 @@ class Kind(ABC):
         one line per item (its title, or "" for one line per delegation) of numbers."""
         raise NotImplementedError(f"the {self.name} kind does not break down by delegation")
 
+    def breakdown_export_rows(self, counts: Any, titles: Mapping[str, str]) -> list[dict[str, Any]]:
+        """``breakdown_counts`` as export rows, keyed by sheets' RESULT_COLUMNS (one per item)."""
+        raise NotImplementedError(f"the {self.name} kind does not break down by delegation")
+
     # --- presentation ----------------------------------------------------------------
 
     @abstractmethod
@@ -236,6 +240,13 @@ class MarksKind(Kind):
         return list(self.column_labels), [
             ("" if one else titles.get(sid, sid), [c[column] for column in self.paper_columns])
             for sid, c in subjects.items()
+        ]
+
+    def breakdown_export_rows(self, counts: Any, titles: Mapping[str, str]) -> list[dict[str, Any]]:
+        # the paper columns are the result's own keys (yes, no, … invalid)
+        return [
+            {"subject": sid, "title": titles.get(sid, sid), **c}
+            for sid, c in counts[self.result_key].items()
         ]
 
     def paper_example(self, spec: VoteSpec) -> dict[str, Any]:

@@ -173,6 +173,13 @@ class Selection(Kind):
         head = [titles.get(c, c) for c in sel["votes"]] + ["无效票"]
         return head, [("", [*sel["votes"].values(), sel["invalid"]])]
 
+    def breakdown_export_rows(self, counts: Any, titles: Mapping[str, str]) -> list[dict[str, Any]]:
+        sel = counts[self.result_key]
+        return [
+            {"subject": cid, "title": titles.get(cid, cid), "votes": n, "invalid": sel["invalid"]}
+            for cid, n in sel["votes"].items()
+        ]
+
     def paper_example(self, spec: VoteSpec) -> dict[str, Any]:
         return {"valid": 0, "invalid": 0, "votes": dict.fromkeys(spec.candidates, 0)}
 

@@ -153,7 +153,16 @@ class LogBuilder:
                  "ballot": ballot, "kiosk_sig": b64encode(sig)},
             )  # fmt: skip
 
-    def close(self, vote: int, spec: VoteSpec, present: int, counted: list[Any], *, secret: bool):
+    def close(
+        self,
+        vote: int,
+        spec: VoteSpec,
+        present: int,
+        counted: list[Any],
+        *,
+        secret: bool,
+        by_delegation: list[dict[str, Any]] | None = None,
+    ):
         self.append(
             "vote_closed",
             {"vote": vote, "members": self.members, "present": present, "cast": len(counted),
@@ -162,7 +171,10 @@ class LogBuilder:
         if secret:
             self.append("ballots_released", {"vote": vote, "ballots": counted})
         result = tally(spec, self.members, present, counted)
-        self.append("result", {"vote": vote, "result": result})
+        data: dict[str, Any] = {"vote": vote, "result": result}
+        if by_delegation is not None:  # 分团, as the server publishes a named vote's
+            data["by_delegation"] = by_delegation
+        self.append("result", data)
         return result
 
 

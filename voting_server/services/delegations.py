@@ -19,8 +19,13 @@ from sqlalchemy.orm import Session
 from audit.entry_types import EntryType
 from rules import VoteSpec
 from rules.breakdown import by_delegation, roster_pairs
-from voting_server.models import Attendance, AuditEntry, Body, Sitting
+from voting_server.models import Attendance, AuditEntry, Body, BodyKind, Sitting
 from voting_server.services.rosters import roster_snapshot
+
+
+def group_head(body: Body) -> str:
+    """What a body's roster groups are called: a congress's 代表团, a committee's 组别."""
+    return "代表团" if body.kind is BodyKind.CONGRESS else "组别"
 
 
 def present_ids(session: Session, sitting_id: int) -> set[int]:
