@@ -97,6 +97,11 @@ def group_label(group: str | None) -> str:
     return UNGROUPED if group is None else group
 
 
+def breakdown_title(group_head: str) -> str:
+    """分团表决情况 by delegation (代表团), 分组表决情况 by a committee's groups (组别)."""
+    return "分团表决情况" if group_head == "代表团" else "分组表决情况"
+
+
 def breakdown_table(
     kind_name: str,
     breakdown: Sequence[Mapping[str, Any]],

@@ -17,7 +17,7 @@ from rules.kinds import VoteKind
 from tests.support.logs import LogBuilder, resign
 from tests.support.service_hall import Hall
 from voting_server.models import Body, BodyKind, Member, Sitting, Vote
-from voting_server.services import delegations, results
+from voting_server.services import attendance, delegations, results
 from voting_server.sheets import ResultSheet, render_html, result_rows
 
 hall = service_hall.hall  # the demo committee, 61 enrolled kiosks
@@ -49,7 +49,7 @@ def test_a_named_vote_publishes_each_delegations_counts(hall: Hall) -> None:
     hall.sign_in(*range(1, 21), *range(31, 56))  # 东城 20 of 30, 西城 25 of 31
     with hall.sessions() as s:
         sitting = s.scalars(select(Sitting)).first()
-        assert delegations.sign_in_by_delegation(s, sitting) == [  # type: ignore[arg-type]
+        assert attendance.sign_in_by_delegation(s, sitting) == [  # type: ignore[arg-type]
             {"group": EAST, "members": 30, "present": 20},
             {"group": WEST, "members": 31, "present": 25},
         ]
@@ -72,6 +72,10 @@ def test_a_named_vote_publishes_each_delegations_counts(hall: Hall) -> None:
 
     with hall.sessions() as s:
         source = results.sheet_source(s, vote)
+        view = delegations.breakdown_view(s, s.get(Vote, vote))  # type: ignore[arg-type]
+    assert view is not None and view["title"] == "分团表决情况"  # what the console lists
+    assert view["head"] == ["代表团", "应到", "实到", "未按", "赞成", "反对", "弃权", "无效"]
+    assert view["rows"][1] == [WEST, "31", "25", "5", "0", "10", "10", "0"]
     sheet = ResultSheet.from_source(source)
     html = render_html(sheet)
     assert "分团表决情况" in html and EAST in html and WEST in html
@@ -96,6 +100,7 @@ def test_a_secret_vote_never_breaks_down(hall: Hall) -> None:
     hall.verify()
     with hall.sessions() as s:
         assert delegations.logged_breakdown(s, vote) is None
+        assert delegations.breakdown_view(s, s.get(Vote, vote)) is None  # type: ignore[arg-type]
         source = results.sheet_source(s, vote)
     sheet = ResultSheet.from_source(source)
     assert "分团表决情况" not in render_html(sheet)

@@ -1,4 +1,5 @@
-"""代表团 on the server: sign-in per delegation and the breakdown of named votes.
+"""代表团 on the server: the breakdown of named votes (sign-in per delegation, 分团签到,
+is ``attendance.sign_in_by_delegation``).
 
 The delegation is the roster's group (``Member.group_name``). A named vote's
 breakdown (rules/breakdown.py) is computed at close from the roster the log
@@ -18,8 +19,8 @@ from sqlalchemy.orm import Session
 
 from audit.entry_types import EntryType
 from rules import VoteSpec
-from rules.breakdown import by_delegation, roster_pairs
-from voting_server.models import Attendance, AuditEntry, Body, BodyKind, Sitting
+from rules.breakdown import breakdown_table, breakdown_title, by_delegation, roster_pairs
+from voting_server.models import Attendance, AuditEntry, Body, BodyKind, Vote
 from voting_server.services.rosters import roster_snapshot
 
 
@@ -45,21 +46,6 @@ def vote_breakdown(
     return by_delegation(spec, pairs, present_ids(session, sitting_id), ballots)
 
 
-def sign_in_by_delegation(session: Session, sitting: Sitting) -> list[dict[str, Any]] | None:
-    """分团签到: per delegation in roster order, ``{group, members, present}`` (应到 /
-    实到); None when the roster has no delegations."""
-    pairs = roster_pairs(roster_snapshot(session, sitting.body)["members"])
-    if all(group is None for _, group in pairs):
-        return None
-    here = present_ids(session, sitting.id)
-    out: dict[str | None, dict[str, Any]] = {}
-    for member, group in pairs:
-        entry = out.setdefault(group, {"group": group, "members": 0, "present": 0})
-        entry["members"] += 1
-        entry["present"] += member in here
-    return list(out.values())
-
-
 def logged_breakdown(session: Session, vote_id: int) -> list[dict[str, Any]] | None:
     """The ``by_delegation`` published in the vote's ``result`` entry, or None."""
     for line in session.scalars(
@@ -72,3 +58,16 @@ def logged_breakdown(session: Session, vote_id: int) -> list[dict[str, Any]] | N
             breakdown = data.get("by_delegation")
             return list(breakdown) if breakdown is not None else None
     return None
+
+
+def breakdown_view(session: Session, vote: Vote) -> dict[str, Any] | None:
+    """The console's 分团表决情况 of a closed named vote: the sheet's table (Chinese, as
+    the sheet prints it) from the logged breakdown; None for a secret vote or none."""
+    if vote.secret or vote.manual or vote.result is None:
+        return None
+    breakdown = logged_breakdown(session, vote.id)
+    if not breakdown:
+        return None
+    head = group_head(vote.agenda_item.sitting.body)
+    table = breakdown_table(vote.kind, breakdown, dict(vote.titles), head)
+    return {"title": breakdown_title(head), "head": table.head, "rows": table.rows}

@@ -22,7 +22,7 @@ import qrcode
 import qrcode.constants
 from PIL.Image import Image
 
-from rules.breakdown import breakdown_table
+from rules.breakdown import breakdown_table, breakdown_title
 from rules.kinds import SheetTable, is_kind, kind_of, names
 from voting_server.timefmt import beijing_time, period
 
@@ -174,11 +174,6 @@ class SheetView:
         if self.alert is not None:
             return self.alert[0]
         return kind_of(s.kind).summary(r, s.titles)
-
-
-def breakdown_title(group_head: str) -> str:
-    """分团表决情况 by delegation (代表团), 分组表决情况 by a committee's groups (组别)."""
-    return "分团表决情况" if group_head == "代表团" else "分组表决情况"
 
 
 def _alert(sheet: ResultSheet) -> tuple[str, str] | None:
