@@ -48,6 +48,7 @@ from audit.parallel import CheckedChunk, checked_chunks
 from crypto import CryptoError, KioskPublicKey, b64decode
 from crypto.statements import press_bytes
 from rules import SchemaError, VoteSpec, parse_vote_config, tally
+from rules.breakdown import by_delegation, roster_pairs
 from rules.duties import (
     PRESIDIUM,
     ROLES,
@@ -308,6 +309,8 @@ class Replay:
         self.checkpoint_due_at: int | None = None  # index that must hold a checkpoint
         self.server_key_seen = False
         self.member_count: dict[int, int] = {}  # body → 全体组成人员
+        # body → (member, 代表团) in seat order, from its last roster: named votes' breakdown
+        self.delegations: dict[int, list[tuple[int, str | None]]] = {}
         self.seats: dict[int, tuple[int, int]] = {}  # member id → (body, seat)
         self.devices: dict[str, Device] = {}
         self.attendance: dict[int, set[int]] = {}  # sitting → members signed in
@@ -441,6 +444,7 @@ class Replay:
         self.seats.update({int(m["id"]): (body, int(m["seat"])) for m in data["members"]})
         self.member_count[body] = int(data["member_count"])
         _require(self.member_count[body] >= 1, "member_count must be positive")
+        self.delegations[body] = roster_pairs(data["members"])
 
     def on_device_enrolled(self, data: dict[str, Any]) -> None:
         device = str(data["device"])
@@ -628,7 +632,36 @@ class Replay:
                 k for k in set(expected) | set(logged) if expected.get(k) != logged.get(k)
             )
             raise _Mismatch(f"logged result differs from the recount in {diff}")
+        self._check_breakdown(vote, data.get("by_delegation"))
         vote.result_seen = True
+
+    def _check_breakdown(self, vote: VoteRecord, logged: Any) -> None:
+        """分团: a named vote in a body with delegations publishes each delegation's counts
+        (rules/breakdown.py), recomputed here from its ballots, sign-ins and the roster;
+        a secret vote, or a body without delegations, publishes none."""
+        if vote.secret:
+            _require(logged is None, "a secret vote's result is broken down by delegation")
+            return
+        ballots = {
+            member: vote.key_policy.counted(presses) for member, presses in vote.presses.items()
+        }
+        expected = by_delegation(
+            vote.spec,
+            self.delegations.get(vote.body, []),
+            self.attendance.get(vote.sitting, set()),
+            ballots,
+        )
+        if logged != expected:
+            if expected is None or logged is None:
+                raise _Mismatch("by_delegation: " + ("absent" if logged is None else "unexpected"))
+            names = [e.get("group") for e in expected]
+            wrong = [
+                e.get("group") if isinstance(e, dict) else e
+                for e, x in zip(logged, expected, strict=False) if e != x
+            ] or ["(the list of delegations)"]  # fmt: skip
+            raise _Mismatch(
+                f"by_delegation differs from the recount for {wrong} (delegations {names})"
+            )
 
     def on_vote_cancelled(self, data: dict[str, Any]) -> None:
         vote = self.votes.get(int(data["vote"]))

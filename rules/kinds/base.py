@@ -72,6 +72,9 @@ class Kind(ABC):
     # Where the tally's per-item counts sit in the result dict.
     result_key: ClassVar[str] = "subjects"
     has_seats: ClassVar[bool] = False  # 应选名额: the vote form asks for ``seats``
+    # 分团: whether a named vote of this kind is broken down by delegation
+    # (rules/breakdown.py); a kind that says so implements the two breakdown methods.
+    breaks_down: ClassVar[bool] = False
     # The rule groups the vote form offers: "threshold", "quorum", "evaluation".
     rules: ClassVar[tuple[str, ...]] = ("threshold", "quorum")
 
@@ -135,6 +138,22 @@ class Kind(ABC):
     def ballots_from_counts(self, spec: VoteSpec, counts: Any) -> list[Any]:
         """Ballots whose tally gives ``counts``; SchemaError names a bad field."""
 
+    def breakdown_counts(self, spec: VoteSpec, ballots: Sequence[Any]) -> Any:
+        """The counts of ``ballots`` alone (one delegation's), nothing decided: the
+        counting part of what ``tally`` reports, in its shape. Only if ``breaks_down``."""
+        raise NotImplementedError(f"the {self.name} kind does not break down by delegation")
+
+    def breakdown_lines(
+        self, counts: Any, titles: Mapping[str, str]
+    ) -> tuple[list[str], list[tuple[str, list[int]]]]:
+        """``breakdown_counts`` as a table: the head of the kind's columns (Chinese) and
+        one line per item (its title, or "" for one line per delegation) of numbers."""
+        raise NotImplementedError(f"the {self.name} kind does not break down by delegation")
+
+    def breakdown_export_rows(self, counts: Any, titles: Mapping[str, str]) -> list[dict[str, Any]]:
+        """``breakdown_counts`` as export rows, keyed by sheets' RESULT_COLUMNS (one per item)."""
+        raise NotImplementedError(f"the {self.name} kind does not break down by delegation")
+
     # --- presentation ----------------------------------------------------------------
 
     @abstractmethod
@@ -166,6 +185,9 @@ class MarksKind(Kind):
     paper_columns: ClassVar[tuple[str, ...]]
     # what an invalid vote marks on the subject's ballot (None: left unmarked)
     paper_invalid_mark: ClassVar[str | None]
+    # the Chinese heads of ``paper_columns`` on sheets and the console (分团表决情况)
+    column_labels: ClassVar[tuple[str, ...]]
+    breaks_down = True
 
     def check_ballot(self, spec: VoteSpec, ballot: Any, field: str) -> None:
         if not isinstance(ballot, dict):
@@ -197,6 +219,35 @@ class MarksKind(Kind):
     def random_ballot(self, spec: VoteSpec, rng: random.Random) -> Any:
         marks = sorted(self.marks)
         return {s: rng.choice(marks) for s in spec.subjects if rng.random() > 0.05}
+
+    def breakdown_counts(self, spec: VoteSpec, ballots: Sequence[Any]) -> dict[str, Any]:
+        """Per subject, the ``paper_columns`` of the kind's own tally: its rules of what
+        counts as which mark (弃权, 无效) apply to a delegation as to the whole vote."""
+        cast = len(ballots)
+        counted = self.tally(spec, Turnout(cast, cast, cast), ballots, decides=False)
+        return {
+            self.result_key: {
+                subject: {column: counts[column] for column in self.paper_columns}
+                for subject, counts in counted.items()
+            }
+        }
+
+    def breakdown_lines(
+        self, counts: Any, titles: Mapping[str, str]
+    ) -> tuple[list[str], list[tuple[str, list[int]]]]:
+        subjects = counts[self.result_key]
+        one = len(subjects) == 1  # a single subject needs no title on every delegation's line
+        return list(self.column_labels), [
+            ("" if one else titles.get(sid, sid), [c[column] for column in self.paper_columns])
+            for sid, c in subjects.items()
+        ]
+
+    def breakdown_export_rows(self, counts: Any, titles: Mapping[str, str]) -> list[dict[str, Any]]:
+        # the paper columns are the result's own keys (yes, no, … invalid)
+        return [
+            {"subject": sid, "title": titles.get(sid, sid), **c}
+            for sid, c in counts[self.result_key].items()
+        ]
 
     def paper_example(self, spec: VoteSpec) -> dict[str, Any]:
         blank = dict.fromkeys(self.paper_columns, 0)

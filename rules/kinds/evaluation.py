@@ -99,6 +99,7 @@ class Evaluation(MarksKind):
     paper_columns = COLUMNS
     # an invalid vote is left unmarked, which is invalid (不选择的投票无效)
     paper_invalid_mark = None
+    column_labels = ("满意", "基本满意", "不满意", "无效")
     rules = ("quorum", "evaluation")
 
     def spec_json(self, spec: VoteSpec) -> dict[str, object]:

@@ -52,6 +52,7 @@ class Motion(MarksKind):
     paper_columns = COLUMNS
     # unmarked would be 弃权 in a motion, so an invalid vote is a spoiled mark
     paper_invalid_mark = SPOILED
+    column_labels = ("赞成", "反对", "弃权", "无效")
 
     def spec_json(self, spec: VoteSpec) -> dict[str, object]:
         return {

@@ -86,6 +86,7 @@ class Selection(Kind):
     items_key = "candidates"
     result_key = "selection"
     has_seats = True
+    breaks_down = True
 
     def check_spec(self, spec: VoteSpec) -> None:
         if not spec.candidates or not 1 <= spec.seats <= len(spec.candidates):
@@ -157,6 +158,27 @@ class Selection(Kind):
             # the candidates not chosen, in order of their first-round votes.
             "next_round_candidates": [c for c in by_votes if c not in chosen] if unfilled else [],
         }
+
+    def breakdown_counts(self, spec: VoteSpec, ballots: Sequence[Any]) -> dict[str, Any]:
+        """Each candidate's votes and the invalid ballots, by the tally's own rule of validity."""
+        cast = len(ballots)
+        counted = self.tally(spec, Turnout(cast, cast, cast), ballots, decides=False)
+        return {self.result_key: {"votes": counted["votes"], "invalid": counted["invalid"]}}
+
+    def breakdown_lines(
+        self, counts: Any, titles: Mapping[str, str]
+    ) -> tuple[list[str], list[tuple[str, list[int]]]]:
+        # one line per delegation: a column per candidate, then its invalid ballots
+        sel = counts[self.result_key]
+        head = [titles.get(c, c) for c in sel["votes"]] + ["无效票"]
+        return head, [("", [*sel["votes"].values(), sel["invalid"]])]
+
+    def breakdown_export_rows(self, counts: Any, titles: Mapping[str, str]) -> list[dict[str, Any]]:
+        sel = counts[self.result_key]
+        return [
+            {"subject": cid, "title": titles.get(cid, cid), "votes": n, "invalid": sel["invalid"]}
+            for cid, n in sel["votes"].items()
+        ]
 
     def paper_example(self, spec: VoteSpec) -> dict[str, Any]:
         return {"valid": 0, "invalid": 0, "votes": dict.fromkeys(spec.candidates, 0)}

@@ -31,9 +31,10 @@ class LogBuilder:
         server: ServerKey | None = None,
         kiosk_key: Callable[[int], KioskKey] | None = None,
         nonce: Callable[[], str] | None = None,
+        groups: dict[int, str] | None = None,
     ) -> None:
         """Fresh random keys and nonces, unless given (the golden bundles are reproducible:
-        tests/testdata/bundles/make_golden.py)."""
+        tests/testdata/bundles/make_golden.py). ``groups``: member → 代表团 in the roster."""
         self.server = server or ServerKey.generate()
         self._kiosk_key = kiosk_key or (lambda _seat: KioskKey.generate())
         self._nonce = nonce or (lambda: secrets.token_urlsafe(16))
@@ -41,7 +42,12 @@ class LogBuilder:
         self.kiosks: dict[int, KioskKey] = {}  # seat → key
         self.members = members
         self.append("log_started", {"server_key": self.server.public_b64, "software": "test"})
-        roster = [{"id": m, "seat": m, "name": f"代表{m}"} for m in range(1, members + 1)]
+        roster: list[dict[str, Any]] = [
+            {"id": m, "seat": m, "name": f"代表{m}"} for m in range(1, members + 1)
+        ]
+        for member in roster:
+            if groups and member["id"] in groups:
+                member["group"] = groups[member["id"]]
         self.append(
             "roster",
             {"body": {"id": 1, "name": "测试", "kind": "standing_committee", "level": "city"},
@@ -147,7 +153,16 @@ class LogBuilder:
                  "ballot": ballot, "kiosk_sig": b64encode(sig)},
             )  # fmt: skip
 
-    def close(self, vote: int, spec: VoteSpec, present: int, counted: list[Any], *, secret: bool):
+    def close(
+        self,
+        vote: int,
+        spec: VoteSpec,
+        present: int,
+        counted: list[Any],
+        *,
+        secret: bool,
+        by_delegation: list[dict[str, Any]] | None = None,
+    ):
         self.append(
             "vote_closed",
             {"vote": vote, "members": self.members, "present": present, "cast": len(counted),
@@ -156,7 +171,10 @@ class LogBuilder:
         if secret:
             self.append("ballots_released", {"vote": vote, "ballots": counted})
         result = tally(spec, self.members, present, counted)
-        self.append("result", {"vote": vote, "result": result})
+        data: dict[str, Any] = {"vote": vote, "result": result}
+        if by_delegation is not None:  # 分团, as the server publishes a named vote's
+            data["by_delegation"] = by_delegation
+        self.append("result", data)
         return result
 
 

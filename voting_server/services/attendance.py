@@ -37,14 +37,21 @@ class Quorum:
     members: int  # 应到
     present: int  # 实到
     required: int
+    # 分团签到: per delegation in roster order {group, members, present}; None without any
+    by_delegation: list[dict[str, object]] | None = None
 
     @property
     def quorate(self) -> bool:
         return self.present >= self.required
 
     def to_json(self) -> dict[str, object]:
-        return {"sitting": self.sitting, "members": self.members, "present": self.present,
-                "quorum_required": self.required, "quorate": self.quorate}  # fmt: skip
+        out: dict[str, object] = {
+            "sitting": self.sitting, "members": self.members, "present": self.present,
+            "quorum_required": self.required, "quorate": self.quorate,
+        }  # fmt: skip
+        if self.by_delegation is not None:
+            out["by_delegation"] = self.by_delegation
+        return out
 
 
 def current_sitting(session: Session, body_id: int) -> Sitting | None:
@@ -69,8 +76,35 @@ def present_count(session: Session, sitting_id: int) -> int:
 def quorum(session: Session, sitting: Sitting) -> Quorum:
     members = sitting.body.member_count
     return Quorum(
-        sitting.id, members, present_count(session, sitting.id), DEFAULT_QUORUM.required(members)
+        sitting.id,
+        members,
+        present_count(session, sitting.id),
+        DEFAULT_QUORUM.required(members),
+        sign_in_by_delegation(session, sitting),
     )
+
+
+def sign_in_by_delegation(session: Session, sitting: Sitting) -> list[dict[str, object]] | None:
+    """分团签到: 应到 / 实到 per delegation (the roster's group) in roster order (by its
+    first seat); None when no member has one. One aggregate query: it runs on every
+    sign-in's broadcast."""
+    signed = (
+        select(Attendance.member_id).where(Attendance.sitting_id == sitting.id).scalar_subquery()
+    )
+    rows = session.execute(
+        select(
+            Member.group_name,
+            func.min(Member.seat).label("first"),
+            func.count().label("members"),
+            func.count().filter(Member.id.in_(signed)).label("present"),
+        )
+        .where(Member.body_id == sitting.body_id, Member.active)
+        .group_by(Member.group_name)
+        .order_by("first")
+    ).all()
+    if all(row.group_name is None for row in rows):
+        return None
+    return [{"group": r.group_name, "members": r.members, "present": r.present} for r in rows]
 
 
 def is_signed_in(session: Session, sitting_id: int, member_id: int) -> bool:

@@ -68,7 +68,7 @@ from voting_server.models import (
     Vote,
     VoteState,
 )
-from voting_server.services import attendance, staff
+from voting_server.services import attendance, delegations, staff
 from voting_server.services.audit_log import AuditLog
 from voting_server.services.refusals import Refusal
 from voting_server.services.rosters import log_roster_if_changed
@@ -401,6 +401,11 @@ def sheet_source(session: Session, vote_id: int) -> dict[str, Any]:
         "vote_id": vote_id,
         "code": result_code(session, vote_id),
         "present_note": _present_note(session, vote) if vote.manual else None,
+        # 分团: named electronic votes only; a secret vote never breaks down
+        "by_delegation": None
+        if vote.secret or vote.manual
+        else delegations.logged_breakdown(session, vote_id),
+        "group_head": delegations.group_head(sitting.body),
     }
 
 

@@ -29,8 +29,17 @@ def roster_snapshot(session: Session, body: Body) -> dict[str, Any]:
             "level": body.level.value,
         },
         "member_count": body.member_count,
-        "members": [{"id": m.id, "seat": m.seat, "name": m.name} for m in members],
+        "members": [_member(m) for m in members],
     }
+
+
+def _member(member: Member) -> dict[str, Any]:
+    out: dict[str, Any] = {"id": member.id, "seat": member.seat, "name": member.name}
+    if member.group_name is not None:
+        # 代表团: the verifier recomputes each named vote's breakdown from it; left out
+        # when there is none, so a roster without delegations logs as it always did
+        out["group"] = member.group_name
+    return out
 
 
 def log_roster_if_changed(session: Session, log: AuditLog, body: Body) -> None:

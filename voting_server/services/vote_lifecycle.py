@@ -29,6 +29,7 @@ from voting_server.models import AgendaItem, Press, Sitting, Vote, VoteState, ut
 from voting_server.services import attendance
 from voting_server.services.audit_log import AuditLog
 from voting_server.services.ballots import vote_aad
+from voting_server.services.delegations import vote_breakdown
 from voting_server.services.open_votes import OpenVote, OpenVotes, open_state
 from voting_server.services.refusals import Refusal
 from voting_server.services.rosters import log_roster_if_changed
@@ -140,7 +141,8 @@ class VoteLifecycle:
             .where(Press.vote_id == vote.id)
             .order_by(Press.member_id, Press.press_no)
         ).all()
-        ballots = self._counted_ballots(state, presses)
+        chosen = self._chosen_presses(state, presses)
+        ballots = self._counted_ballots(state, chosen)
         present = attendance.present_count(session, state.sitting_id)
         log.append(session, EntryType.VOTE_CLOSED, {
             "vote": vote.id, "members": state.members, "present": present, "cast": len(ballots),
@@ -151,7 +153,17 @@ class VoteLifecycle:
             log.append(session, EntryType.BALLOTS_RELEASED, {"vote": vote.id, "ballots": ballots})
             session.execute(update(Press).where(Press.vote_id == vote.id).values(sealed=None))
         result = tally(state.spec, state.members, present, ballots)
-        log.append(session, EntryType.RESULT, {"vote": vote.id, "result": result})
+        published: dict[str, Any] = {"vote": vote.id, "result": result}
+        if not state.secret:  # 分团: named votes only; a secret vote never breaks down
+            body = vote.agenda_item.sitting.body
+            log_roster_if_changed(session, log, body)  # the roster the verifier counts with
+            breakdown = vote_breakdown(
+                session, body, state.sitting_id, state.spec,
+                {member: press.ballot for member, press in chosen.items()},
+            )  # fmt: skip
+            if breakdown is not None:
+                published["by_delegation"] = breakdown
+        log.append(session, EntryType.RESULT, published)
         vote.state, vote.closed_at, vote.result = closed, _now(), result  # type: ignore[assignment]
         session.flush()
         after_commit(session, lambda: self.votes.forget(vote_id))
@@ -220,13 +232,18 @@ class VoteLifecycle:
                 "titles": vote.titles, "secret": vote.secret, "key_policy": vote.key_policy.value,
                 "live_tally": vote.live_tally.value, "rerun_of": vote.rerun_of_id}  # fmt: skip
 
-    def _counted_ballots(self, state: OpenVote, presses: Sequence[Any]) -> list[Any]:
-        """One ballot per member who pressed: the last or the first, by key policy.
+    @staticmethod
+    def _chosen_presses(state: OpenVote, presses: Sequence[Any]) -> dict[int, Any]:
+        """Member → the press that counts: the last or the first, by key policy.
         ``presses``: rows with ``member_id``, ``ballot``, ``sealed``."""
         chosen: dict[int, Any] = {}
         for press in presses:  # ordered by member, then press number
             if state.key_policy.may_press_again or press.member_id not in chosen:
                 chosen[press.member_id] = press
+        return chosen
+
+    def _counted_ballots(self, state: OpenVote, chosen: dict[int, Any]) -> list[Any]:
+        """One ballot per member who pressed (``_chosen_presses``), opened if secret."""
         if not state.secret:
             return [p.ballot for p in chosen.values()]
         assert state.key is not None

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from rules.breakdown import group_label
 from rules.kinds import kind_of
 from rules.kinds.base import yes_no
 from voting_server.sheets.model import METHOD_LABELS, STATUS_LABELS, ResultSheet
@@ -27,6 +28,7 @@ RESULT_COLUMNS = (
     "status",
     "subject",
     "title",
+    "delegation",
     "members",
     "present",
     "cast",
@@ -57,6 +59,7 @@ COLUMN_LABELS = {
     "status": "表决状态",
     "subject": "编号",
     "title": "名称",
+    "delegation": "代表团（组别）",
     "members": "应到",
     "present": "实到",
     "cast": "投票",
@@ -86,7 +89,9 @@ ATTENDANCE_COLUMNS = ("seat", "name", "signed_in", "method", "time")
 
 
 def result_rows(sheets: Iterable[ResultSheet]) -> list[dict[str, Any]]:
-    """One row per subject or candidate of every sheet, keyed by RESULT_COLUMNS.
+    """One row per subject or candidate of every sheet, keyed by RESULT_COLUMNS; then,
+    for a named vote broken down by delegation (分团), the same per delegation, with its
+    own 应到 / 实到 / 投票 / 未按 and counts, and its name under ``delegation``.
 
     Counts are ints; flags are 是/否; labels are Chinese; blanks are None.
     """
@@ -108,6 +113,15 @@ def result_rows(sheets: Iterable[ResultSheet]) -> list[dict[str, Any]]:
         }
         kind = kind_of(sheet.kind)
         rows.extend({**base, **row} for row in kind.export_rows(r, sheet.titles))
+        if sheet.secret or not sheet.by_delegation:  # secret votes never break down
+            continue
+        for entry in sheet.by_delegation:
+            group = {
+                **base,
+                "delegation": group_label(entry["group"]),
+                **{k: entry[k] for k in ("members", "present", "cast", "not_voted")},
+            }
+            rows.extend({**group, **row} for row in kind.breakdown_export_rows(entry, sheet.titles))
     return [{c: row.get(c) for c in RESULT_COLUMNS} for row in rows]
 
 

@@ -22,6 +22,7 @@ import qrcode
 import qrcode.constants
 from PIL.Image import Image
 
+from rules.breakdown import breakdown_table, breakdown_title
 from rules.kinds import SheetTable, is_kind, kind_of, names
 from voting_server.timefmt import beijing_time, period
 
@@ -67,6 +68,9 @@ class ResultSheet:
     vote_id: int | None = None  # the vote's number; else taken from ``code``
     # 人工计票 whose 实到 differs from the sign-ins: the difference and its logged reason
     present_note: str | None = None
+    # 分团表决情况: the logged ``by_delegation`` of a named vote (rules/breakdown.py), or None
+    by_delegation: Sequence[Mapping[str, Any]] | None = None
+    group_head: str = "代表团"  # what the roster's groups are: 代表团, or a committee's 组别
 
     def __post_init__(self) -> None:
         if not is_kind(self.kind):
@@ -140,6 +144,8 @@ class SheetView:
     alert: tuple[str, str] | None  # (headline, detail) when nothing was decided
     verdict: str | None  # single-subject motion: 通过 | 未通过
     table: SheetTable  # the kind's (rules.kinds: Kind.sheet_table)
+    breakdown: SheetTable | None  # by delegation (named votes only), under its title
+    breakdown_title: str
     notes: list[str]
     signatures: list[Signature]
     qr_png: bytes | None
@@ -209,6 +215,8 @@ def sheet_view(sheet: ResultSheet) -> SheetView:
     notes = table.notes
     code = sheet.code
     head: Mapping[str, Any] = (code.get("head") or {}) if code is not None else {}
+    # secret votes never break down, whatever the source says
+    breakdown = None if sheet.secret or not sheet.by_delegation else sheet.by_delegation
     return SheetView(
         sheet=sheet,
         kind_label=kind.label_zh,
@@ -224,6 +232,10 @@ def sheet_view(sheet: ResultSheet) -> SheetView:
         alert=_alert(sheet),
         verdict=table.verdict,
         table=table,
+        breakdown=breakdown_table(sheet.kind, breakdown, sheet.titles, sheet.group_head)
+        if breakdown
+        else None,
+        breakdown_title=breakdown_title(sheet.group_head),
         notes=[*notes, sheet.present_note] if sheet.present_note else notes,
         signatures=_signatures(sheet),
         qr_png=png(qr_image(code)) if code is not None else None,

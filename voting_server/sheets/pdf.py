@@ -17,6 +17,7 @@ from typing import Any
 from fpdf import FPDF, FontFace
 from fpdf.enums import TextMode, WrapMode
 
+from rules.kinds import SheetTable
 from voting_server.sheets.model import (
     MANUAL_NOTE,
     NO_CODE,
@@ -171,29 +172,17 @@ def _pdf_sheet(pdf: _PDF, v: SheetView) -> None:
         color = BLACK if v.verdict == "通过" else RED
         _text(pdf, f"表决结果：{v.verdict}", size=18, h=10, color=color, align="C", heavy=True)
 
-    rows = v.table.rows
-    compact = len(rows) > 10
-    left = v.table.name_column
-    with (
-        pdf.local_context(font_family=FONT, font_size_pt=9.5 if compact else 11),
-        pdf.table(
-            col_widths=v.table.widths,
-            text_align=["LEFT" if i == left else "CENTER" for i in range(len(v.table.head))],
-            line_height=5.5 if compact else 7,
-            padding=(0.6 if compact else 1, 1.5),
-            wrapmode=WrapMode.CHAR,
-            headings_style=FontFace(emphasis=None, fill_color=HEAD_FILL),
-        ) as table,
-    ):
-        table.row(v.table.head)
-        for cells, mark in zip(rows, v.table.marks, strict=True):
-            row = table.row()
-            for i, cell in enumerate(cells):
-                red = mark in {"fail", "runoff"} and (i == len(cells) - 1 or mark == "runoff")
-                row.cell(cell, style=FontFace(color=RED) if red else None)
+    _pdf_table(pdf, v.table)
     for note in v.notes:
         _text(pdf, note, size=9, h=5, color=GREY)
     pdf.ln(3)
+    if v.breakdown is not None:  # 分团表决情况: named votes of a roster with delegations
+        _ensure_room(pdf, 7 + 7 * 3)
+        _text(pdf, v.breakdown_title, h=7, heavy=True)
+        _pdf_table(pdf, v.breakdown)
+        for note in v.breakdown.notes:
+            _text(pdf, note, size=9, h=5, color=GREY)
+        pdf.ln(3)
 
     # the countersignatures and the QR code stay together, on a new page if need be
     sig_h, qr_size = 8.5, 42
@@ -238,6 +227,30 @@ def _pdf_sheet(pdf: _PDF, v: SheetView) -> None:
         else:
             _text(pdf, line, size=9, h=5.2, width=width)
     pdf.set_xy(pdf.l_margin, max(pdf.get_y(), top + qr_size) + 2)
+
+
+def _pdf_table(pdf: _PDF, sheet_table: SheetTable) -> None:
+    """A sheet's table: heads shaded, a failed or runoff row's outcome in red."""
+    rows = sheet_table.rows
+    compact = len(rows) > 10 or len(sheet_table.head) > 9
+    left = sheet_table.name_column
+    with (
+        pdf.local_context(font_family=FONT, font_size_pt=9.5 if compact else 11),
+        pdf.table(
+            col_widths=sheet_table.widths,
+            text_align=["LEFT" if i == left else "CENTER" for i in range(len(sheet_table.head))],
+            line_height=5.5 if compact else 7,
+            padding=(0.6 if compact else 1, 1.5),
+            wrapmode=WrapMode.CHAR,
+            headings_style=FontFace(emphasis=None, fill_color=HEAD_FILL),
+        ) as table,
+    ):
+        table.row(sheet_table.head)
+        for cells, mark in zip(rows, sheet_table.marks, strict=True):
+            row = table.row()
+            for i, cell in enumerate(cells):
+                red = mark in {"fail", "runoff"} and (i == len(cells) - 1 or mark == "runoff")
+                row.cell(cell, style=FontFace(color=RED) if red else None)
 
 
 def _output(pdf: _PDF) -> bytes:

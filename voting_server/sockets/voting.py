@@ -34,8 +34,8 @@ from voting_server.bounds import (
     Signature,
 )
 from voting_server.extensions import audit_log, sessions, socketio, voting
-from voting_server.models import AttendanceMethod, Body, Member, StaffRole, VoteState
-from voting_server.services import attendance, devices, kiosk_documents, staff
+from voting_server.models import AttendanceMethod, Body, Member, StaffRole, Vote, VoteState
+from voting_server.services import attendance, delegations, devices, kiosk_documents, staff
 from voting_server.services.audit_log import AuditLog
 from voting_server.services.ballots import BallotRequest
 from voting_server.services.collector import TICK_S, Collector
@@ -498,7 +498,7 @@ def _state(session: Session, client: Client) -> dict[str, Any]:
         return state
     state["agenda"] = [
         {"id": item.id, "position": item.position, "title": item.title,
-         "votes": [public_vote(v) for v in item.votes]}
+         "votes": [_staff_vote(session, v) for v in item.votes]}
         for item in sitting.agenda_items
     ]  # fmt: skip
     state["kiosks"] = _kiosk_presence(session, sitting.body_id)
@@ -514,6 +514,16 @@ def _state(session: Session, client: Client) -> dict[str, Any]:
         state["participation"] = participation(open_state, present)
         state["live"] = live_counts(open_state, present)
     return state
+
+
+def _staff_vote(session: Session, vote: Vote) -> dict[str, Any]:
+    """A vote as the console lists it: with its 分团表决情况 once a named vote is counted."""
+    out = public_vote(vote)
+    if vote.result is not None and not vote.secret:
+        breakdown = delegations.breakdown_view(session, vote)
+        if breakdown is not None:
+            out["by_delegation"] = breakdown
+    return out
 
 
 def _kiosk_presence(session: Session, body_id: int) -> dict[str, Any]:

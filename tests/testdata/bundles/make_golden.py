@@ -46,6 +46,7 @@ from audit.bundle import (
 from audit.merkle import MerkleStream
 from crypto import KioskKey, ServerKey
 from rules import VoteKind, VoteSpec, tally
+from rules.breakdown import by_delegation
 from rules.paper import ballots_from_counts
 from tests.support.logs import LogBuilder
 
@@ -55,6 +56,7 @@ SEED = b"congress-voting golden bundles, issue 15"
 P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
 MEMBERS = 5
 PRESENT = (1, 2, 3, 4)
+GROUPS = {1: "东城代表团", 2: "东城代表团", 3: "西城代表团", 4: "西城代表团", 5: "西城代表团"}
 
 BUDGET = VoteSpec(kind=VoteKind.MOTION, subjects=("budget",))
 EVALUATION = VoteSpec(kind=VoteKind.EVALUATION, subjects=("civil", "sports"))
@@ -105,6 +107,7 @@ class Tamper:
     repeated_participation: bool = False  # seat 1's participation in the secret vote, twice
     wrong_result: bool = False  # the motion's result is not the tally of its ballots
     unknown_countersigner: bool = False  # account 42, never created, countersigns
+    wrong_delegation: bool = False  # one delegation's count in the motion's breakdown altered
     # … or afterwards, on the written lines (someone holding the files).
     edit: Callable[[list[bytes], dict[str, int]], list[bytes]] | None = None
     mark: str = ""  # which entry of ``marks`` the first error must be at
@@ -162,6 +165,12 @@ VARIANTS: dict[str, Tamper] = {
         wrong_result=True,
         mark="motion_result",
     ),
+    "delegation_count_altered": Tamper(
+        "the named motion's breakdown by delegation counts one more yes for 西城代表团 "
+        "than its deputies' ballots (the result itself is right), sealed by the server",
+        wrong_delegation=True,
+        mark="motion_result",
+    ),
     "countersigned_by_unknown_account": Tamper(
         "the named motion's result is countersigned by account 42, which the log never created",
         unknown_countersigner=True,
@@ -179,6 +188,7 @@ def sitting(tamper: Tamper | None = None) -> tuple[LogBuilder, dict[str, int]]:
         server=server_key("server"),
         kiosk_key=lambda seat: kiosk_key(f"kiosk {seat}"),
         nonce=lambda: _digest(f"nonce {next(nonces)}")[:16].hex(),
+        groups=GROUPS,
     )
     marks: dict[str, int] = {}
     log.duties()  # 1 presidium, 2 secretariat, 7 and 8 designated scrutineers, 9 not designated
@@ -209,7 +219,14 @@ def sitting(tamper: Tamper | None = None) -> tuple[LogBuilder, dict[str, int]]:
     genuine_server = log.server
     if t.intruder_server:
         log.server = server_key("intruder server")
-    marks["motion_result"] = log.append("result", {"vote": 1, "result": result})
+    # 分团: the named motion's counts per delegation, published beside the result
+    breakdown = by_delegation(BUDGET, sorted(GROUPS.items()), PRESENT, NAMED)
+    assert breakdown is not None
+    if t.wrong_delegation:
+        breakdown[1]["subjects"]["budget"]["yes"] += 1
+    marks["motion_result"] = log.append(
+        "result", {"vote": 1, "result": result, "by_delegation": breakdown}
+    )
     log.server = genuine_server
     for by, role in ((1, "presidium"), (7, "scrutineer"), (8, "scrutineer")):
         if t.unknown_countersigner and by == 8:

@@ -94,7 +94,33 @@
       banner.textContent = t("console.not_quorate", { present: q.present, required: q.quorum_required });
       banner.className = "banner banner-bad";
     }
+    showDelegations(q.by_delegation);
     if (snapshot) snapshot.attendance = q;
+  }
+
+  /** 分团签到: 应到 / 实到 per delegation, while the sitting is open (absent without any). */
+  function showDelegations(groups) {
+    const box = $("delegations");
+    box.textContent = "";
+    box.hidden = !groups;
+    if (!groups) return;
+    const rows = groups.map((g) => el("tr", { class: g.present < g.members ? "" : "complete" },
+      el("th", { scope: "row" }, g.group === null ? t("console.ungrouped") : g.group),
+      el("td", { class: "n" }, String(g.present) + " / " + String(g.members))));
+    box.appendChild(el("table", { class: "result delegations" },
+      el("caption", null, t("console.by_delegation")),
+      el("thead", null, el("tr", null, el("th", null, t("console.delegation")),
+        el("th", { class: "n" }, t("console.present_of_members")))),
+      el("tbody", null, ...rows)));
+  }
+
+  /** A closed named vote's 分团表决情况: the sheet's table, as the server sends it. */
+  function breakdownTable(view) {
+    return el("table", { class: "result breakdown", "data-testid": "breakdown" },
+      el("caption", null, view.title),
+      el("thead", null, el("tr", null, ...view.head.map((h, i) => el("th", i ? { class: "n" } : null, h)))),
+      el("tbody", null, ...view.rows.map((row) =>
+        el("tr", null, ...row.map((cell, i) => el("td", i ? { class: "n" } : null, cell))))));
   }
 
   /** Enrolled tablets that are not connected: their deputies cannot press (终端离线). */
@@ -222,7 +248,8 @@
         if (vote.result) {
           rows.push(el("tr", { class: "result-row" },
             el("td", { colspan: "5" }, el("strong", null, t("console.result_of", { heading: S.resultHeading(vote), title: vote.title })),
-              S.renderResult(vote, vote.result))));
+              S.renderResult(vote, vote.result),
+              vote.by_delegation ? breakdownTable(vote.by_delegation) : null)));
         }
       });
     });
