@@ -1,7 +1,9 @@
 """The roster as the audit log knows it: logged whenever it changes.
 
 The verifier checks every sign-in and ballot against the last logged roster
-of the body, and every vote's 应到 against its member count.
+of the body, and every vote's 应到 against its member count. Each member carries
+their role (deputy | attendee, 列席), presidium seat and delegation (代表团): who
+counts and who votes is decided from them (rules/congress.py).
 """
 
 from __future__ import annotations
@@ -29,7 +31,11 @@ def roster_snapshot(session: Session, body: Body) -> dict[str, Any]:
             "level": body.level.value,
         },
         "member_count": body.member_count,
-        "members": [{"id": m.id, "seat": m.seat, "name": m.name} for m in members],
+        "members": [
+            {"id": m.id, "seat": m.seat, "name": m.name, "role": m.role.value,
+             "presidium": m.presidium.value, "group": m.group_name}  # fmt: skip
+            for m in members
+        ],
     }
 
 

@@ -570,7 +570,7 @@ def _broadcast_participation(state: OpenVote) -> None:
     def present(session: Session) -> int:
         if several_processes():
             voting().refresh_presses(session, state)
-        return attendance.present_count(session, state.sitting_id)
+        return attendance.present_count(session, state.sitting_id, state.electorate)
 
     present = read(present)
     _emit_staff("participation", participation(state, present), WATCHERS)
