@@ -460,7 +460,9 @@ class Replay:
         for m in data["members"]:
             member = int(m["id"])
             role, presidium = standing_of(m)
-            _require((error := standing_error(role, presidium)) is None, f"member {member}: {error}")
+            _require(
+                (error := standing_error(role, presidium)) is None, f"member {member}: {error}"
+            )
             self.seats[member] = (body, int(m["seat"]))
             self.standing[member] = (role, presidium)
         self.member_count[body] = int(data["member_count"])

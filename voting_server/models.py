@@ -178,9 +178,7 @@ class Member(Base):
         UniqueConstraint("body_id", "seat"),
         CheckConstraint(f"seat BETWEEN 1 AND {SEAT_MAX}", name="seat_range"),
         # The presidium is elected from the deputies (rules/congress.py).
-        CheckConstraint(
-            "role = 'deputy' OR presidium = 'none'", name="presidium_deputies_only"
-        ),
+        CheckConstraint("role = 'deputy' OR presidium = 'none'", name="presidium_deputies_only"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -256,9 +256,13 @@ class Ballots:
             row.seat: row
             for row in session.execute(
                 select(
-                    Member.id, Member.seat, Member.role, Member.presidium,
-                    Attendance.id.label("attendance"), Attendance.pin_device,
-                )  # fmt: skip
+                    Member.id,
+                    Member.seat,
+                    Member.role,
+                    Member.presidium,
+                    Attendance.id.label("attendance"),
+                    Attendance.pin_device,
+                )
                 .outerjoin(
                     Attendance,
                     (Attendance.member_id == Member.id)

@@ -32,8 +32,14 @@ def roster_snapshot(session: Session, body: Body) -> dict[str, Any]:
         },
         "member_count": body.member_count,
         "members": [
-            {"id": m.id, "seat": m.seat, "name": m.name, "role": m.role.value,
-             "presidium": m.presidium.value, "group": m.group_name}  # fmt: skip
+            {
+                "id": m.id,
+                "seat": m.seat,
+                "name": m.name,
+                "role": m.role.value,
+                "presidium": m.presidium.value,
+                "group": m.group_name,
+            }
             for m in members
         ],
     }
