@@ -487,9 +487,13 @@ def _state(session: Session, client: Client) -> dict[str, Any]:
     state["open_vote"] = open_votes[0] if open_votes else None
     if client.role == KIOSK:
         member = attendance.member_at_seat(session, sitting.body_id, client.seat or 0)
+        # role and presidium: a 列席 tablet shows a notice instead of the vote keys, and
+        # only the presidium's tablets offer a presidium vote (the server refuses the rest)
         state["member"] = (
-            {"id": member.id, "name": member.name, "seat": member.seat} if member else None
-        )
+            {"id": member.id, "name": member.name, "seat": member.seat,
+             "role": member.role.value, "presidium": member.presidium.value}
+            if member else None
+        )  # fmt: skip
         present = member and attendance.attendance_of(session, sitting.id, member.id)
         # ``signed_in``: this tablet may vote (the PIN was entered here); ``present``: 实到
         # counts the member, perhaps marked by staff, and the tablet still asks for the PIN.
