@@ -246,3 +246,39 @@ def test_a_log_without_roles_verifies_as_all_deputies(hall: Hall) -> None:
     old = _resign(hall, lines, _first(lines, "roster"), strip)
     assert b'"presidium"' not in old[_first(lines, "roster")]
     assert verify_log(old, hall.log.key.public_bytes).ok
+
+
+def test_sign_ins_at_several_venues_count_as_one_sitting(hall: Hall) -> None:
+    """分会场: tablets at the main hall and a branch venue; the console's figures split by
+    venue, 实到 and the vote are the sitting's one count."""
+    from crypto import KioskKey
+    from voting_server.services import devices
+
+    _congress(hall)
+    with hall.tx() as s:
+        for seat, voter in hall.voters.items():
+            devices.set_venue(s, voter.device or "", " 主会场 " if seat <= 30 else "第一分会场")
+    refused_venue = "会" * 51
+    with hall.tx() as s, pytest.raises(Refusal):
+        devices.set_venue(s, hall.voters[1].device or "", refused_venue)
+    hall.sign_in(*range(1, 21), *range(40, 51), ATTENDEES[1])
+    with hall.sessions() as s:
+        sitting = attendance.current_sitting(s, 1)
+        assert sitting is not None
+        assert attendance.sign_in_by_venue(s, sitting) == [
+            {"venue": "主会场", "deputies": 20, "attendees": 0},
+            {"venue": "第一分会场", "deputies": 11, "attendees": 1},
+        ]
+        assert attendance.quorum(s, sitting).present == 31  # one 实到 over both venues
+    vote = hall.configure(VoteKind.MOTION, secret=False)
+    hall.open(vote)
+    subject = _subject(hall, vote)
+    for seat in (*range(1, 21), *range(40, 51)):
+        hall.press(seat, vote, {subject: "yes"})
+    assert hall.close(vote)["cast"] == 31
+    hall.verify()
+    # A tablet enrolled with a code issued for a venue stands there.
+    with hall.tx() as s:
+        code = devices.issue_enrollment_code(s, 1, 5, None, venue="第二分会场")
+        device = devices.enroll_device(s, hall.log, code, KioskKey.generate().public.spki_b64)
+        assert device.venue == "第二分会场"

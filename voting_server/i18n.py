@@ -162,6 +162,8 @@ JS_STRINGS: dict[str, str] = {
     "console.ask_announce": N_("宣布表决结果：“%(title)s”？"),
     "console.done_announce": N_("已宣布表决结果"),
     "console.no_seat": N_("没有第 %(seat)s 座"),
+    "console.venue": N_("%(venue)s：签到代表 %(present)s 人，列席 %(attendees)s 人"),
+    "console.venue_none": N_("未设会场"),
     "console.ask_sign_in": N_("为第 %(seat)s 座 %(name)s 代为签到？"),
     "console.done_sign_in": N_("已为第 %(seat)s 座 %(name)s 签到"),
     "console.seats_format": N_("请填写座位号，如 5、4-31 或 4,7,9"),

@@ -433,6 +433,7 @@ class EnrollmentCode(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_by: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    venue: Mapped[str | None] = mapped_column(String(VENUE_MAX))  # given to the tablet it enrolls
 
 
 class Device(Base):

@@ -29,6 +29,7 @@ from voting_server.models import (
     Attendance,
     AttendanceMethod,
     Body,
+    Device,
     Member,
     Sitting,
     SittingStatus,
@@ -99,6 +100,31 @@ def signed_in_count(session: Session, sitting_id: int) -> int:
         )
         or 0
     )
+
+
+def sign_in_by_venue(session: Session, sitting: Sitting) -> list[dict[str, Any]]:
+    """Sign-in per venue (分会场) for the console: {venue, deputies, attendees}, by venue
+    (None: a seat whose tablet has no venue, or none). A member counts at the venue of
+    their seat's current tablet; every venue's sign-ins count in the sitting's one 实到."""
+    current = (
+        select(Device.seat, Device.venue)
+        .where(Device.body_id == sitting.body_id, Device.revoked_at.is_(None),
+               Device.pending.is_(False))
+        .subquery()
+    )  # fmt: skip
+    rows = session.execute(
+        select(current.c.venue, Member.role, func.count())
+        .select_from(Attendance)
+        .join(Member, Member.id == Attendance.member_id)
+        .outerjoin(current, current.c.seat == Member.seat)
+        .where(Attendance.sitting_id == sitting.id)
+        .group_by(current.c.venue, Member.role)
+    ).all()
+    venues: dict[str | None, dict[str, Any]] = {}
+    for venue, role, count in rows:
+        entry = venues.setdefault(venue, {"venue": venue, "deputies": 0, "attendees": 0})
+        entry["deputies" if role is MemberRole.DEPUTY else "attendees"] += count
+    return sorted(venues.values(), key=lambda v: (v["venue"] is None, v["venue"] or ""))
 
 
 def electorate_size(session: Session, body: Body, electorate: Electorate) -> int:

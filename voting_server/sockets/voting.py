@@ -506,6 +506,7 @@ def _state(session: Session, client: Client) -> dict[str, Any]:
         for item in sitting.agenda_items
     ]  # fmt: skip
     state["kiosks"] = _kiosk_presence(session, sitting.body_id)
+    state["venues"] = attendance.sign_in_by_venue(session, sitting)  # 分会场
     state["devices"] = {
         "requests": devices.replacement_requests(session, sitting.body_id),  # 等待确认
         "replaced": devices.sitting_replacements(session, sitting.id),  # the warning

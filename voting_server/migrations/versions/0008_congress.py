@@ -7,7 +7,8 @@ Create Date: 2026-12-20
 ``members`` gain ``role`` (deputy | attendee) and ``presidium`` (none | member |
 executive_chair); every existing member becomes a deputy outside the presidium, so an
 upgraded body counts exactly as before. ``votes`` gain ``electorate`` (body |
-presidium; existing votes: body) and ``requires_vote_id``. ``devices`` gain ``venue``.
+presidium; existing votes: body) and ``requires_vote_id``. ``devices`` and
+``enrollment_codes`` gain ``venue`` (分会场; existing tablets: none).
 Batch mode for SQLite, frozen history, as in 0001.
 """
 
@@ -59,13 +60,15 @@ def upgrade() -> None:
         batch_op.create_foreign_key(
             batch_op.f("fk_votes_requires_vote_id_votes"), "votes", ["requires_vote_id"], ["id"]
         )
-    with op.batch_alter_table("devices", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("venue", sa.String(length=50), nullable=True))
+    for table in ("devices", "enrollment_codes"):
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.add_column(sa.Column("venue", sa.String(length=50), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("devices", schema=None) as batch_op:
-        batch_op.drop_column("venue")
+    for table in ("enrollment_codes", "devices"):
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.drop_column("venue")
     with op.batch_alter_table("votes", schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f("fk_votes_requires_vote_id_votes"), type_="foreignkey")
         batch_op.drop_index(batch_op.f("ix_votes_requires_vote_id"))
