@@ -91,6 +91,9 @@ def test_attendee_presidium_and_required_decision_over_real_sockets(
             )
         for seat in range(1, 10):
             assert tablets[seat].ballot(decision, {subject: "yes" if seat <= 6 else "no"})["ok"]
+            if seat == 4:  # 未按 on the console: of the presidium's 9 present, not of 35
+                progress = presidium.call("state", {})["state"]["participation"]
+                assert (progress["voted"], progress["not_voted"]) == (4, 5)
         closed = presidium.call("close_vote", {"vote": decision})
         assert closed["ok"], closed
         result = hall.vote_row(decision)["result"]

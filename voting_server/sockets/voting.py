@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from rules.congress import Electorate
 from rules.lifecycle import Action, staff_roles
 from voting_server import i18n
 from voting_server.bounds import (
@@ -516,6 +517,8 @@ def _state(session: Session, client: Client) -> dict[str, Any]:
         if several_processes():
             voting().refresh_presses(session, open_state)
         present = state["attendance"]["present"]
+        if open_state.electorate is not Electorate.BODY:  # 主席团会议: the presidium's 实到
+            present = attendance.present_count(session, sitting.id, open_state.electorate)
         state["participation"] = participation(open_state, present)
         state["live"] = live_counts(open_state, present)
     return state
