@@ -68,7 +68,7 @@
     if (line.hidden) return;
     line.textContent = venues.map((v) => t("console.venue", {
       venue: v.venue || t("console.venue_none"), present: v.deputies, attendees: v.attendees,
-    })).join("；");
+    })).join(" · ");
   }
 
   async function refresh() {
