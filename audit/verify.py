@@ -49,6 +49,16 @@ from crypto import CryptoError, KioskPublicKey, b64decode
 from crypto.statements import press_bytes
 from rules import SchemaError, VoteSpec, parse_vote_config, tally
 from rules.breakdown import by_delegation, roster_pairs
+from rules.congress import (
+    DEFAULT_ELECTORATE,
+    Electorate,
+    MemberRole,
+    PresidiumSeat,
+    adopted,
+    in_electorate,
+    standing_error,
+    standing_of,
+)
 from rules.duties import (
     PRESIDIUM,
     ROLES,
@@ -288,6 +298,9 @@ class VoteRecord:
     countersigned: set[int] = field(default_factory=set)  # staff who countersigned the result
     opened: bool = False  # ever opened: a paper count replaces only a vote that was held
     cancelled_by_presidium: bool = False  # with a reason: a paper count may follow
+    electorate: Electorate = DEFAULT_ELECTORATE  # the deputies, or the presidium (主席团会议)
+    requires: int | None = None  # the vote that must have been adopted before this one opens
+    adopted: bool = False  # counted, and adopted what it put (rules/congress.py)
 
 
 @dataclass
@@ -312,6 +325,9 @@ class Replay:
         # body → (member, 代表团) in seat order, from its last roster: named votes' breakdown
         self.delegations: dict[int, list[tuple[int, str | None]]] = {}
         self.seats: dict[int, tuple[int, int]] = {}  # member id → (body, seat)
+        # member id → (role, presidium seat) from the body's last roster; a roster logged
+        # before roles existed has none: every member a deputy outside the presidium
+        self.standing: dict[int, tuple[MemberRole, PresidiumSeat]] = {}
         self.devices: dict[str, Device] = {}
         self.attendance: dict[int, set[int]] = {}  # sitting → members signed in
         # (sitting, member) → the device on which the member entered their PIN: the only
@@ -440,8 +456,18 @@ class Replay:
     def on_roster(self, data: dict[str, Any]) -> None:
         body = int(data["body"]["id"])
         # A new roster replaces the body's previous one; members keep their ids.
-        self.seats = {m: bs for m, bs in self.seats.items() if bs[0] != body}
-        self.seats.update({int(m["id"]): (body, int(m["seat"])) for m in data["members"]})
+        gone = [m for m, bs in self.seats.items() if bs[0] == body]
+        for m in gone:
+            del self.seats[m]
+            self.standing.pop(m, None)
+        for m in data["members"]:
+            member = int(m["id"])
+            role, presidium = standing_of(m)
+            _require(
+                (error := standing_error(role, presidium)) is None, f"member {member}: {error}"
+            )
+            self.seats[member] = (body, int(m["seat"]))
+            self.standing[member] = (role, presidium)
         self.member_count[body] = int(data["member_count"])
         _require(self.member_count[body] >= 1, "member_count must be positive")
         self.delegations[body] = roster_pairs(data["members"])
@@ -506,12 +532,16 @@ class Replay:
         vote = data["vote"]
         vote_id = int(vote["id"])
         _require(vote_id not in self.votes, f"vote {vote_id} configured twice")
+        requires = vote.get("requires")
+        _require(requires is None or isinstance(requires, int), "requires: a vote id or absent")
         self.votes[vote_id] = VoteRecord(
             spec=parse_vote_config(vote["config"]),
             body=int(vote["body"]),
             sitting=int(vote["sitting"]),
             secret=bool(vote["secret"]),
             key_policy=KeyPolicy(vote["key_policy"]),
+            electorate=Electorate(vote.get("electorate", DEFAULT_ELECTORATE)),
+            requires=requires,
         )
 
     # -- the vote ------------------------------------------------------------
@@ -529,14 +559,36 @@ class Replay:
             raise _Mismatch(f"vote {data['vote']} is {log_name(vote.state)}, expected {expected}")
         return vote
 
+    def _votes_in(self, vote: VoteRecord, member: int) -> bool:
+        """Whether ``member`` votes, and counts in 实到, in ``vote`` (not 列席; in a
+        presidium vote, on the presidium)."""
+        standing = self.standing.get(member, (MemberRole.DEPUTY, PresidiumSeat.NONE))
+        return in_electorate(vote.electorate, *standing)
+
     def _present(self, vote: VoteRecord) -> int:
-        return len(self.attendance.get(vote.sitting, ()))
+        return sum(1 for m in self.attendance.get(vote.sitting, ()) if self._votes_in(vote, m))
+
+    def _electorate_size(self, vote: VoteRecord) -> int | None:
+        """应到 of ``vote``: the body's member count, or its presidium's on the roster."""
+        if vote.electorate is Electorate.BODY:
+            return self.member_count.get(vote.body)
+        return sum(
+            1
+            for m, (body, _) in self.seats.items()
+            if body == vote.body and self._votes_in(vote, m)
+        )
 
     def on_vote_opened(self, data: dict[str, Any]) -> None:
         vote = self._vote(data, Action.OPEN)
         members, present = int(data["members"]), int(data["present"])
-        roster = self.member_count.get(vote.body)
+        roster = self._electorate_size(vote)
         _require(members == roster, f"members {members} ≠ roster {roster}")
+        if vote.requires is not None:
+            needed = self.votes.get(vote.requires)
+            _require(
+                needed is not None and needed.adopted,
+                f"opened before vote {vote.requires}, which it requires, was adopted",
+            )
         _require(
             present == self._present(vote), f"present {present} ≠ signed in {self._present(vote)}"
         )
@@ -550,6 +602,8 @@ class Replay:
         member, seat, nonce = int(data["member"]), int(data["seat"]), str(data["nonce"])
         if member not in self.attendance.get(vote.sitting, ()):
             raise _Mismatch(f"member {member} not signed in")
+        if not self._votes_in(vote, member):
+            raise _Mismatch(f"member {member} is not a voter of this vote ({vote.electorate})")
         if self.seats.get(member) != (vote.body, seat):
             raise _Mismatch(f"seat {seat} is not member {member}'s")
         device = self.devices.get(str(data["device"]))
@@ -633,7 +687,7 @@ class Replay:
             )
             raise _Mismatch(f"logged result differs from the recount in {diff}")
         self._check_breakdown(vote, data.get("by_delegation"))
-        vote.result_seen = True
+        vote.result_seen, vote.adopted = True, adopted(expected)
 
     def _check_breakdown(self, vote: VoteRecord, logged: Any) -> None:
         """分团: a named vote in a body with delegations publishes each delegation's counts
@@ -641,6 +695,9 @@ class Replay:
         a secret vote, or a body without delegations, publishes none."""
         if vote.secret:
             _require(logged is None, "a secret vote's result is broken down by delegation")
+            return
+        if vote.electorate is not Electorate.BODY:
+            _require(logged is None, "a presidium vote's result is broken down by delegation")
             return
         ballots = {
             member: vote.key_policy.counted(presses) for member, presses in vote.presses.items()
@@ -696,7 +753,7 @@ class Replay:
         error = role_error(Action.ENTER_PAPER_COUNT, self.role_of(by))
         _require(error is None, str(error))
         members, present = int(data["members"]), int(data["present"])
-        roster = self.member_count.get(vote.body)
+        roster = self._electorate_size(vote)
         _require(members == roster, f"members {members} ≠ roster {roster}")
         _require(0 <= present <= members, f"present {present} outside 0..{members}")
         attendance = int(data["attendance"])
@@ -760,6 +817,7 @@ class Replay:
                 f"logged result differs from the recount of the paper ballots in {diff}"
             )
         vote.state, vote.result_seen = transition(vote.state, Action.PUBLISH_PAPER_COUNT), True
+        vote.adopted = adopted(expected)
 
     def on_vote_announced(self, data: dict[str, Any]) -> None:
         vote = self._vote(data, Action.ANNOUNCE)

@@ -29,6 +29,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
+from rules.congress import MemberRole, standing_of
 from rules.kinds import SheetTable, VoteSpec, kind_of
 
 UNGROUPED = "未分团"  # the label of the members without a delegation
@@ -87,9 +88,12 @@ def by_delegation(
 def roster_pairs(members: Sequence[Mapping[str, Any]]) -> list[tuple[int, str | None]]:
     """(id, delegation) in seat order from a logged roster's ``members`` (``services/
     rosters.py``): the server and the verifier read the same snapshot the same way.
-    A member without ``group`` (every roster logged before delegations) has none."""
+    A member without ``group`` (every roster logged before delegations) has none.
+    Deputies only: 列席 attendees never vote, so no delegation counts them."""
     ordered = sorted(members, key=lambda m: int(m["seat"]))
-    return [(int(m["id"]), m.get("group")) for m in ordered]
+    return [
+        (int(m["id"]), m.get("group")) for m in ordered if standing_of(m)[0] is MemberRole.DEPUTY
+    ]
 
 
 def group_label(group: str | None) -> str:

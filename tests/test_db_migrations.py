@@ -100,6 +100,7 @@ def test_0007_lets_votes_be_of_any_kind_and_keeps_their_other_checks(empty_url: 
     # A kind is a registered module (rules/kinds), not a value the database lists.
     assert _vote_checks(empty_url) == {
         "ck_votes_key_policy", "ck_votes_live_tally", "ck_votes_vote_state",
+        "ck_votes_electorate",  # 0008_congress
     }  # fmt: skip
     command.downgrade(alembic_config(empty_url), "0006")
     assert "ck_votes_vote_kind" in _vote_checks(empty_url)
@@ -202,5 +203,37 @@ def test_0002_keeps_existing_members_and_starts_their_pin_counters_at_zero(
         with engine.connect() as conn:
             row = conn.execute(sa.text("SELECT name, pin_failures FROM members")).one()
         assert tuple(row) == ("张三", 0)
+    finally:
+        engine.dispose()
+
+
+def test_0008_makes_existing_members_deputies_and_votes_the_whole_body(empty_url: str) -> None:
+    upgrade(empty_url, "0007")
+    engine = make_engine(empty_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.text(
+                "INSERT INTO bodies (id, name, kind, level, member_count)"
+                " VALUES (1, '测试', 'congress', 'county', 2)"
+            ))  # fmt: skip
+            conn.execute(sa.text(
+                "INSERT INTO members (id, body_id, seat, name, group_name, active, pin_failures)"
+                " VALUES (1, 1, 7, '张三', '第一代表团', true, 0), (2, 1, 8, '李四', NULL, true, 0)"
+            ))  # fmt: skip
+        upgrade(empty_url)
+        with engine.connect() as conn:
+            rows = conn.execute(
+                sa.text("SELECT name, group_name, role, presidium FROM members ORDER BY seat")
+            ).all()
+            count = conn.execute(sa.text("SELECT member_count FROM bodies")).scalar_one()
+        assert [tuple(r) for r in rows] == [
+            ("张三", "第一代表团", "deputy", "none"), ("李四", None, "deputy", "none"),
+        ]  # fmt: skip
+        assert count == 2
+        # an attendee (列席) on the presidium is refused by the database too
+        with pytest.raises(sa.exc.IntegrityError), engine.begin() as conn:
+            conn.execute(sa.text(
+                "UPDATE members SET role = 'attendee', presidium = 'member' WHERE id = 1"
+            ))  # fmt: skip
     finally:
         engine.dispose()

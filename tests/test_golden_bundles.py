@@ -25,6 +25,8 @@ def test_every_bundle_has_its_expectation_and_every_expectation_its_bundle() -> 
     bundles = sorted(p.name for p in GOLDEN.iterdir() if p.is_dir() and p.name != "__pycache__")
     assert bundles == sorted(EXPECTED) == sorted(["good", *VARIANTS])
     # All seven kinds of tampering the issue names, and a forgery by each kind of key.
+    # All seven kinds of tampering the issue names, a forgery by each kind of key, and a
+    # 列席 attendee's ballot (issue 16).
     assert len(TAMPERED) == 9
 
 

@@ -356,3 +356,25 @@ def test_a_form_fault_is_shown_in_the_readers_language(
     response = post_form(secretariat.client, "/admin/sittings/items/1/votes", form)
     assert response.status_code == 400
     assert "A secret vote cannot show the counts of each choice during the vote." in _text(response)
+
+
+@pytest.mark.slow
+def test_the_secretariat_sets_a_presidium_vote_and_the_vote_that_waits_for_it(
+    live_app: Flask, secretariat: LoggedIn
+) -> None:
+    motion = _vote_form(kind="motion", items="提交大会表决", rule="custom", electorate="presidium")
+    made = post_form(secretariat.client, "/admin/sittings/items/1/votes", motion)
+    assert made.status_code == 302, _text(made)
+    decision = int(re.search(r"/votes/(\d+)", made.headers["Location"]).group(1))  # type: ignore[union-attr]
+    # the demo's selection (vote 2, the livelihood projects) waits for the presidium
+    page = _text(secretariat.client.get("/admin/sittings/votes/2"))
+    assert f'<option value="{decision}"' in page and '<option value="3"' not in page
+    saved = post_form(secretariat.client, "/admin/sittings/votes/2",
+                      _vote_form(requires=str(decision)))  # fmt: skip
+    assert saved.status_code == 302, _text(saved)
+    for bad in ("3", "2", "999"):  # an evaluation decides nothing; itself; no such vote
+        refused = post_form(secretariat.client, "/admin/sittings/votes/2", _vote_form(requires=bad))
+        assert refused.status_code == 400 and 'id="requires-error"' in _text(refused)
+    with live_app.app_context(), sessions()() as s:
+        assert s.get(Vote, decision).electorate.value == "presidium"  # type: ignore[union-attr]
+        assert s.get(Vote, 2).requires_vote_id == decision  # type: ignore[union-attr]

@@ -376,7 +376,9 @@ def test_apply_creates_updates_and_deactivates(sessions: sessionmaker[Session]) 
 
     second = "座位号,姓名,代表团\n1,王建国,第三组\n2,刘秀英,第一组\n4,陈国华,\n".encode()
     changes = _apply(sessions, body_id, second)
-    assert changes == RosterChanges(created=1, updated=2, unchanged=0, deactivated=1, active=3)
+    assert changes == RosterChanges(
+        created=1, updated=2, unchanged=0, deactivated=1, active=3, deputies=3
+    )
     assert _members(sessions, body_id) == [
         (1, "王建国", "第三组", True),  # group changed
         (2, "刘秀英", "第一组", True),  # a new person on seat 2
@@ -431,3 +433,64 @@ def test_roster_cannot_change_during_an_open_vote(sessions: sessionmaker[Session
         1, "file", "表决进行中，不能更换名册 / a vote is open: the roster cannot change now"
     )
     assert _member_count(sessions, body_id) == 3
+
+
+CONGRESS_CSV = (
+    "座位号,姓名,代表团,身份,主席团\n"
+    "1,王建国,城关代表团,代表,执行主席\n"
+    "2,李红梅,城关代表团,,成员\n"
+    "3,张志强,河西代表团,代表,\n"
+    "4,陈国华,,列席,\n"
+)
+
+
+def test_congress_columns_set_delegation_role_and_presidium(
+    sessions: sessionmaker[Session],
+) -> None:
+    parsed = parse_roster(CONGRESS_CSV.encode())
+    assert parsed.errors == ()
+    assert [(r.seat, r.group, r.role.value, r.presidium.value) for r in parsed.rows] == [
+        (1, "城关代表团", "deputy", "executive_chair"),
+        (2, "城关代表团", "deputy", "member"),
+        (3, "河西代表团", "deputy", "none"),
+        (4, None, "attendee", "none"),
+    ]
+    body_id = _new_body(sessions)
+    changes = _apply(sessions, body_id, CONGRESS_CSV.encode())
+    assert (changes.active, changes.deputies) == (4, 3)
+    assert _member_count(sessions, body_id) == 3  # 应到: the 列席 attendee does not count
+    with sessions() as s:
+        standing = [(m.seat, m.role.value, m.presidium.value) for m in s.scalars(
+            select_members(body_id))]  # fmt: skip
+    assert standing[0] == (1, "deputy", "executive_chair") and standing[3] == (
+        4,
+        "attendee",
+        "none",
+    )
+    # The attendee becomes a deputy: an update, and 应到 follows.
+    changes = _apply(sessions, body_id, CONGRESS_CSV.replace("列席", "代表").encode())
+    assert (changes.updated, changes.deputies) == (1, 4)
+    assert _member_count(sessions, body_id) == 4
+
+
+def test_bad_role_and_presidium_cells_name_row_and_column(sessions: sessionmaker[Session]) -> None:
+    body_id = _new_body(sessions)
+    _apply(sessions, body_id, CONGRESS_CSV.encode())
+    before = _members(sessions, body_id)
+    bad = (
+        "座位号,姓名,身份,主席团\n"
+        "1,王建国,代表,主席\n"  # not a presidium value
+        "2,李红梅,旁听,\n"  # not a role
+        "3,张志强,列席,成员\n"  # an attendee on the presidium
+    )
+    parsed = parse_roster(bad.encode())
+    assert [(e.line, e.field) for e in parsed.errors] == [
+        (2, "presidium"), (3, "role"), (4, "presidium"),
+    ]  # fmt: skip
+    assert "主席" in str(parsed.errors[0]) and "第2行" in str(parsed.errors[0])
+    with pytest.raises(RosterRejected):
+        _apply(sessions, body_id, bad.encode())
+    assert _members(sessions, body_id) == before  # nothing imported
+    # A roster of attendees alone has no 应到
+    with pytest.raises(RosterRejected):
+        _apply(sessions, body_id, "座位号,姓名,身份\n1,王建国,列席\n".encode())

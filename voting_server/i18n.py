@@ -166,6 +166,8 @@ JS_STRINGS: dict[str, str] = {
     "console.ask_announce": N_("宣布表决结果：“%(title)s”？"),
     "console.done_announce": N_("已宣布表决结果"),
     "console.no_seat": N_("没有第 %(seat)s 座"),
+    "console.venue": N_("%(venue)s：签到代表 %(present)s 人，列席 %(attendees)s 人"),
+    "console.venue_none": N_("未设会场"),
     "console.ask_sign_in": N_("为第 %(seat)s 座 %(name)s 代为签到？"),
     "console.done_sign_in": N_("已为第 %(seat)s 座 %(name)s 签到"),
     "console.seats_format": N_("请填写座位号，如 5、4-31 或 4,7,9"),
@@ -212,6 +214,9 @@ JS_STRINGS: dict[str, str] = {
         "本席位已有表决器。更换表决器须经主持人在控制台确认，确认后本设备自动连接。"
     ),
     "kiosk.wait_text": N_("请等待表决开始。"),
+    "kiosk.attendee_heading": N_("列席"),
+    "kiosk.attendee_text": N_("您列席本次会议，可查看文件和表决结果，不参加表决。"),
+    "kiosk.presidium_only_text": N_("本项为主席团会议表决，由主席团成员表决。"),
     "kiosk.attendance": N_("实到 %(present)s 人 / 应到 %(members)s 人"),
     "kiosk.key_clear": N_("清除"),
     "kiosk.key_back": N_("退格"),

@@ -33,6 +33,14 @@ from sqlalchemy import (
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from rules.congress import (
+    DEFAULT_ELECTORATE,
+    DEFAULT_PRESIDIUM,
+    DEFAULT_ROLE,
+    Electorate,
+    MemberRole,
+    PresidiumSeat,
+)
 from rules.duties import BASIS_MAX
 from rules.kinds import (
     DEFAULT_KEY_POLICY,
@@ -61,6 +69,7 @@ NAME_MAX = 50  # a member's name: Chinese names are 2–4 characters, transliter
 GROUP_MAX = 100
 TITLE_MAX = 500  # agenda and vote titles quote whole draft names: 关于《……条例（草案）》的表决
 SEAT_MAX = 99_999
+VENUE_MAX = 50  # 主会场 / 第一分会场 …
 
 
 class BodyKind(StrEnum):
@@ -147,7 +156,8 @@ class Body(Base):
     name: Mapped[str] = mapped_column(String(200), unique=True)
     kind: Mapped[BodyKind] = mapped_column(_enum(BodyKind, "body_kind"))
     level: Mapped[BodyLevel] = mapped_column(_enum(BodyLevel, "body_level"))
-    # 全体组成人员 (应到): the statutory base of thresholds. Set from the roster.
+    # 全体组成人员 (应到): the statutory base of thresholds — deputies only, never the
+    # 列席 attendees on the roster. Set from the roster.
     member_count: Mapped[int] = mapped_column(Integer, default=0)
 
     members: Mapped[list[Member]] = relationship(back_populates="body", order_by="Member.seat")
@@ -160,12 +170,15 @@ class Body(Base):
 
 
 class Member(Base):
-    """A seat-holder of a body (代表 / 组成人员). Removed members stay, inactive."""
+    """A seat-holder of a body (代表 / 组成人员), or an attendee (列席) with a seat's
+    tablet who never votes. Removed members stay, inactive."""
 
     __tablename__ = "members"
     __table_args__ = (
         UniqueConstraint("body_id", "seat"),
         CheckConstraint(f"seat BETWEEN 1 AND {SEAT_MAX}", name="seat_range"),
+        # The presidium is elected from the deputies (rules/congress.py).
+        CheckConstraint("role = 'deputy' OR presidium = 'none'", name="presidium_deputies_only"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -173,6 +186,14 @@ class Member(Base):
     seat: Mapped[int] = mapped_column(Integer)  # 座位号
     name: Mapped[str] = mapped_column(String(NAME_MAX))  # 姓名
     group_name: Mapped[str | None] = mapped_column(String(GROUP_MAX))  # 代表团 / 组别
+    role: Mapped[MemberRole] = mapped_column(
+        _enum(MemberRole, "member_role"), default=DEFAULT_ROLE, server_default=DEFAULT_ROLE.value
+    )
+    presidium: Mapped[PresidiumSeat] = mapped_column(
+        _enum(PresidiumSeat, "presidium_seat"),
+        default=DEFAULT_PRESIDIUM,
+        server_default=DEFAULT_PRESIDIUM.value,
+    )
     pin_hash: Mapped[str | None] = mapped_column(String(255))  # set at kiosk enrollment
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # Wrong PINs in a row, and until when sign-in is refused after too many.
@@ -278,9 +299,21 @@ class Vote(Base):
     members_at_open: Mapped[int | None] = mapped_column(Integer)
     result: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # as published at close
     manual: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")  # 人工计票
+    # Who votes: the body's deputies, or only its presidium (主席团会议).
+    electorate: Mapped[Electorate] = mapped_column(
+        _enum(Electorate, "electorate"),
+        default=DEFAULT_ELECTORATE,
+        server_default=DEFAULT_ELECTORATE.value,
+    )
+    # The vote that must have been adopted before this one may open (e.g. the presidium's
+    # 提交大会表决 before the congress's livelihood-project ballot).
+    requires_vote_id: Mapped[int | None] = mapped_column(ForeignKey("votes.id"), index=True)
 
     agenda_item: Mapped[AgendaItem] = relationship(back_populates="votes")
-    rerun_of: Mapped[Vote | None] = relationship(remote_side=[id])
+    rerun_of: Mapped[Vote | None] = relationship(remote_side=[id], foreign_keys=[rerun_of_id])
+    requires_vote: Mapped[Vote | None] = relationship(
+        remote_side=[id], foreign_keys=[requires_vote_id]
+    )
 
     def configure(self, config: Mapping[str, Any], titles: Mapping[str, str]) -> VoteSpec:
         """Validate and store a vote configuration (CONTRACTS.md §2 ``vote`` object).
@@ -400,6 +433,7 @@ class EnrollmentCode(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_by: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    venue: Mapped[str | None] = mapped_column(String(VENUE_MAX))  # given to the tablet it enrolls
 
 
 class Device(Base):
@@ -413,6 +447,9 @@ class Device(Base):
     public_key: Mapped[str] = mapped_column(Text)  # base64 DER SubjectPublicKeyInfo
     enrolled_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # 分会场: where the tablet stands (主会场 / 第一分会场); sign-ins and ballots at every
+    # venue count in the one sitting, the console shows sign-in per venue.
+    venue: Mapped[str | None] = mapped_column(String(VENUE_MAX))
     # A replacement tablet awaiting the presidium's confirmation (DeviceReplacement):
     # it may not connect, and no ballot of it counts, until confirmed.
     pending: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")

@@ -6,6 +6,10 @@ row and nothing changes. A good roster *is* the body's roster afterwards —
 seats missing from the file are set inactive — and ``member_count`` (全体组成
 人员, the base of every default threshold) follows it.
 
+Optional columns for a congress (docs/congress.md): 代表团 (the delegation), 身份
+(代表 | 列席: an attendee signs in and never votes nor counts) and 主席团 (成员 |
+执行主席 | empty). ``member_count`` counts the deputies only.
+
 Files come from Excel in Chinese offices: CSV in UTF-8 (with or without BOM),
 UTF-16 ("Unicode text") or GB18030 (the legacy ANSI code page), or XLSX,
 often with a title row above the header.
@@ -27,11 +31,12 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from rules.congress import MemberRole, PresidiumSeat, standing_error
 from voting_server.models import (
     GROUP_MAX,
     NAME_MAX,
@@ -49,7 +54,19 @@ HEADERS: dict[str, frozenset[str]] = {
     "seat": frozenset({"座位号", "座号", "座位", "seat", "seatno", "seatnumber", "seat_no"}),
     "name": frozenset({"姓名", "name"}),
     "group": frozenset({"代表团", "组别", "代表团/组别", "分组", "group", "delegation"}),
+    "role": frozenset({"身份", "role"}),
+    "presidium": frozenset({"主席团", "presidium"}),
 }
+# The cells of the 身份 and 主席团 columns; an empty cell is a deputy outside the presidium.
+ROLE_VALUES: dict[str, MemberRole] = {
+    "代表": MemberRole.DEPUTY, "组成人员": MemberRole.DEPUTY, "deputy": MemberRole.DEPUTY,
+    "列席": MemberRole.ATTENDEE, "attendee": MemberRole.ATTENDEE,
+}  # fmt: skip
+PRESIDIUM_VALUES: dict[str, PresidiumSeat] = {
+    "成员": PresidiumSeat.MEMBER, "主席团成员": PresidiumSeat.MEMBER,
+    "member": PresidiumSeat.MEMBER,
+    "执行主席": PresidiumSeat.EXECUTIVE_CHAIR, "executive_chair": PresidiumSeat.EXECUTIVE_CHAIR,
+}  # fmt: skip
 REQUIRED = ("seat", "name")
 
 # Bounds of a roster file. A national congress has about 3,000 deputies: its roster
@@ -62,7 +79,17 @@ MAX_XLSX_PARTS = 500  # files inside the zip; Excel writes about a dozen
 MAX_XLSX_UNPACKED = 20 * 1024 * 1024
 EXCEL_MAX_ROW = 1_048_576  # no worksheet row is further down
 _MB = 1024 * 1024
-_FIELD_ORDER = ("file", "header", "seat", "name", "group", "row")  # errors of a line, in this order
+_FIELD_ORDER = (
+    "file",
+    "header",
+    "seat",
+    "name",
+    "group",
+    "role",
+    "presidium",
+    "row",
+)  # errors of a line, in this order
+_T = TypeVar("_T")
 _CJK = r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]"
 
 
@@ -70,7 +97,7 @@ class RosterError(NamedTuple):
     """One problem in the file: ``第{line}行 {field}: {message}``."""
 
     line: int  # 1-based line of the CSV file, or row of the worksheet
-    field: str  # seat | name | group | row | header | file
+    field: str  # seat | name | group | role | presidium | row | header | file
     message: str  # Chinese / English
 
     def __str__(self) -> str:
@@ -83,6 +110,8 @@ class RosterRow:
     seat: int
     name: str
     group: str | None
+    role: MemberRole = MemberRole.DEPUTY
+    presidium: PresidiumSeat = PresidiumSeat.NONE
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +132,8 @@ class RosterChanges:
     updated: int  # name or group changed, or reactivated
     unchanged: int
     deactivated: int
-    active: int  # = body.member_count afterwards
+    active: int  # active members, attendees included
+    deputies: int = 0  # = body.member_count afterwards (应到: 列席 never counts)
 
 
 class RosterRejected(Exception):
@@ -321,8 +351,8 @@ def _parse_table(lines: Iterable[tuple[int, Sequence[str]]]) -> ParsedRoster:
                 RosterError(
                     header_line,
                     "header",
-                    f"未知的列“{text}”（可用：座位号、姓名、代表团/组别） / "
-                    f"unknown column {text!r} (expected seat, name, group)",
+                    f"未知的列“{text}”（可用：座位号、姓名、代表团/组别、身份、主席团） / "
+                    f"unknown column {text!r} (expected seat, name, group, role, presidium)",
                 )
             )
         elif column in columns:
@@ -361,10 +391,18 @@ def _parse_table(lines: Iterable[tuple[int, Sequence[str]]]) -> ParsedRoster:
         seat = _seat(get("seat"), line, errors)
         name = _name(get("name"), line, errors)
         group = _group(get("group"), line, errors)
+        role = _choice(get("role"), ROLE_VALUES, MemberRole.DEPUTY, line, "role", errors)
+        presidium = _choice(
+            get("presidium"), PRESIDIUM_VALUES, PresidiumSeat.NONE, line, "presidium", errors
+        )
+        if role is not None and presidium is not None and standing_error(role, presidium):
+            errors.append(RosterError(
+                line, "presidium", "列席人员不能是主席团成员 / an attendee cannot sit on the presidium"
+            ))  # fmt: skip
         if seat is not None:
             seat_lines[seat].append(line)
-        if seat is not None and name is not None:
-            rows.append(RosterRow(line=line, seat=seat, name=name, group=group))
+        if seat is not None and name is not None and role is not None and presidium is not None:
+            rows.append(RosterRow(line, seat, name, group, role, presidium))
 
     for seat, where in seat_lines.items():
         for line in where if len(where) > 1 else ():
@@ -418,6 +456,22 @@ def _name(text: str, line: int, errors: list[RosterError]) -> str | None:
     return name
 
 
+def _choice(
+    text: str, values: dict[str, _T], empty: _T, line: int, field: str, errors: list[RosterError]
+) -> _T | None:
+    """The value a 身份 or 主席团 cell names (empty: ``empty``), or None and an error."""
+    key = re.sub(r"\s+", "", text)
+    if not key:
+        return empty
+    value = values.get(key) or values.get(key.lower())
+    if value is None:
+        allowed = "、".join(k for k in values if not k.isascii())
+        errors.append(RosterError(
+            line, field, f"“{text}”不是可用的值（{allowed}或留空） / {text!r} is not one of {allowed}"
+        ))  # fmt: skip
+    return value
+
+
 def _group(text: str, line: int, errors: list[RosterError]) -> str | None:
     group = re.sub(r"\s+", " ", text)
     if len(group) > GROUP_MAX:
@@ -443,7 +497,7 @@ def apply_roster(session: Session, body: Body, roster: ParsedRoster) -> RosterCh
     """
     if roster.errors:
         raise RosterRejected(roster.errors)
-    if not roster.rows:
+    if not any(row.role is MemberRole.DEPUTY for row in roster.rows):  # 列席 alone: no 应到
         raise RosterRejected([RosterError(1, "file", "名册中没有代表 / the roster lists nobody")])
     open_votes = session.scalar(
         select(func.count(Vote.id))
@@ -467,22 +521,27 @@ def apply_roster(session: Session, body: Body, roster: ParsedRoster) -> RosterCh
     for row in roster.rows:
         member = existing.pop(row.seat, None)
         if member is None:
-            session.add(
-                Member(body=body, seat=row.seat, name=row.name, group_name=row.group, active=True)
-            )
+            session.add(Member(body=body, seat=row.seat, name=row.name, group_name=row.group,
+                               role=row.role, presidium=row.presidium, active=True))  # fmt: skip
             created += 1
             continue
-        if (member.name, member.group_name, member.active) == (row.name, row.group, True):
+        now = (member.name, member.group_name, member.role, member.presidium, member.active)
+        if now == (row.name, row.group, row.role, row.presidium, True):
             unchanged += 1
             continue
         if member.name != row.name:
             member.pin_hash = None  # a PIN belongs to a person, not to a seat
         member.name, member.group_name, member.active = row.name, row.group, True
+        member.role, member.presidium = row.role, row.presidium
         updated += 1
     for member in existing.values():  # seats no longer in the file
         if member.active:
             member.active = False
             deactivated += 1
-    body.member_count = len(roster.rows)
+    # 应到 counts the deputies: 列席 attendees are on the roster but never in the base
+    deputies = sum(1 for row in roster.rows if row.role is MemberRole.DEPUTY)
+    body.member_count = deputies
     session.flush()
-    return RosterChanges(created, updated, unchanged, deactivated, active=len(roster.rows))
+    return RosterChanges(
+        created, updated, unchanged, deactivated, active=len(roster.rows), deputies=deputies
+    )

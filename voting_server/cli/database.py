@@ -116,7 +116,8 @@ def import_roster_command(file: Path, body_id: int | None, database_url: str | N
             body_name, body_id = body.name, body.id  # read before commit expires them
         click.echo(
             f"名册已导入 roster imported into {body_name} (id {body_id}): "
-            f"在册 active {changes.active}; 新增 created {changes.created}, "
+            f"在册 active {changes.active}, 应到 deputies {changes.deputies}; "
+            f"新增 created {changes.created}, "
             f"更新 updated {changes.updated}, 未变 unchanged {changes.unchanged}, "
             f"停用 deactivated {changes.deactivated}"
         )

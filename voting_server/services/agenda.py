@@ -16,9 +16,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from rules import SchemaError, VoteSpec, parse_vote_config
+from rules import SchemaError, VoteKind, VoteSpec, parse_vote_config
+from rules.congress import Electorate
 from rules.kinds import (
     DEFAULT_KEY_POLICY,
     DEFAULT_LIVE_TALLY,
@@ -265,6 +267,8 @@ class VoteDraft:
     secret: bool
     key_policy: KeyPolicy
     live_tally: LiveTally
+    electorate: Electorate = Electorate.BODY  # 主席团会议: only the presidium votes
+    requires: int | None = None  # a vote of the sitting that must be adopted first
 
     def spec(self) -> VoteSpec:
         return parse_vote_config(self.config)
@@ -330,6 +334,8 @@ def blank_vote_form(presets: Presets) -> dict[str, str]:
         "secret": "1" if DEFAULT_SECRET else "0",
         "key_policy": DEFAULT_KEY_POLICY.value,
         "live_tally": DEFAULT_LIVE_TALLY.value,
+        "electorate": Electorate.BODY.value,
+        "requires": "",
     }
 
 
@@ -346,6 +352,8 @@ def vote_form_values(vote: Vote, presets: Presets) -> dict[str, str]:
         "secret": "1" if vote.secret else "0",
         "key_policy": vote.key_policy.value,
         "live_tally": vote.live_tally.value,
+        "electorate": vote.electorate.value,
+        "requires": str(vote.requires_vote_id or ""),
     }
 
 
@@ -452,6 +460,14 @@ def parse_vote_form(form: Mapping[str, str], presets: Presets) -> VoteDraft:
         live_tally = LiveTally.HIDDEN
     if not live_tally_allowed(secret, live_tally):
         errors["live_tally"] = _("无记名表决不能在表决中显示各项票数。")
+    try:
+        electorate = Electorate(form.get("electorate", Electorate.BODY.value))
+    except ValueError:
+        errors["electorate"] = _("请选择表决人。")
+        electorate = Electorate.BODY
+    requires = None
+    if form.get("requires", "").strip():
+        requires = _int(form, "requires", errors, 1, 2**31 - 1)
     if errors:
         raise FormErrors(errors)
 
@@ -461,7 +477,8 @@ def parse_vote_form(form: Mapping[str, str], presets: Presets) -> VoteDraft:
     except SchemaError as exc:
         field = _SCHEMA_FIELDS.get(re.split(r"[.\[]", exc.field)[0], "items")
         raise FormErrors({field: _("设置有误：%(detail)s", detail=str(exc))}) from None
-    return VoteDraft(title, spec.to_json(), probe.titles, secret, key_policy, live_tally)
+    return VoteDraft(title, spec.to_json(), probe.titles, secret, key_policy, live_tally,
+                     electorate, requires)  # fmt: skip
 
 
 def vote_editable(vote: Vote) -> bool:
@@ -486,8 +503,43 @@ def save_vote(session: Session, item_id: int, vote_id: int | None, draft: VoteDr
     vote.title = draft.title
     vote.configure(draft.config, draft.titles)
     vote.secret, vote.key_policy, vote.live_tally = draft.secret, draft.key_policy, draft.live_tally
+    vote.electorate = draft.electorate
+    session.flush()
+    if draft.requires is not None:
+        _check_requirement(session, item, vote, draft.requires)
+    vote.requires_vote_id = draft.requires
     session.flush()
     return vote
+
+
+def _check_requirement(session: Session, item: AgendaItem, vote: Vote, required_id: int) -> None:
+    """A vote may depend on another motion of the same sitting (主席团原则通过…提交大会
+    表决): only a motion can be adopted, and a vote cannot wait for itself — nor for a
+    vote that waits for it. Raises FormErrors on the ``requires`` field."""
+    required = session.get(Vote, required_id)
+    if required is None or required.agenda_item.sitting_id != item.sitting_id:
+        raise FormErrors({"requires": _("请选择本次会议的另一项表决。")})
+    if required.kind != VoteKind.MOTION:
+        raise FormErrors({"requires": _("只能依据议案表决的通过。")})
+    seen = {vote.id}
+    step: Vote | None = required
+    while step is not None:
+        if step.id in seen:
+            raise FormErrors({"requires": _("表决之间不能互相依据。")})
+        seen.add(step.id)
+        step = step.requires_vote
+
+
+def requirement_choices(session: Session, sitting_id: int, vote_id: int | None) -> list[Vote]:
+    """The votes of the sitting a vote may depend on: its other motions."""
+    return [
+        v
+        for v in session.scalars(
+            select(Vote).join(AgendaItem).where(AgendaItem.sitting_id == sitting_id)
+            .order_by(AgendaItem.position, Vote.id)
+        )
+        if v.id != vote_id and v.kind == VoteKind.MOTION
+    ]  # fmt: skip
 
 
 def delete_vote(session: Session, vote_id: int) -> int:

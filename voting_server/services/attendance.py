@@ -1,8 +1,10 @@
 """签到: deputies sign in at their seat's kiosk with a PIN, or staff mark them.
 
-实到 (present) is the number of members signed in to the sitting; quorum is
+实到 (present) is the number of deputies signed in to the sitting; quorum is
 present > members / 2 by default (RULES.md), and a vote can only be opened
-while the body is quorate.
+while the body is quorate. Attendees (列席) sign in too — recorded and logged —
+but never count in 实到; in a presidium vote (主席团会议) 应到 and 实到 are the
+presidium's (``electorate_counts``, rules/congress.py).
 
 Staff marking a member present (代为签到) records attendance only. A ballot is
 accepted only from the tablet on which the deputy entered their own PIN in this
@@ -15,13 +17,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from audit.entry_types import EntryType
+from rules.congress import Electorate, MemberRole, PresidiumSeat
 from rules.kinds import DEFAULT_QUORUM
-from voting_server.models import Attendance, AttendanceMethod, Member, Sitting, SittingStatus
+from voting_server.models import (
+    Attendance,
+    AttendanceMethod,
+    Body,
+    Device,
+    Member,
+    Sitting,
+    SittingStatus,
+)
 from voting_server.services.audit_log import AuditLog
 from voting_server.services.passwords import verify_secret
 from voting_server.services.refusals import Refusal
@@ -64,12 +76,86 @@ def current_sitting(session: Session, body_id: int) -> Sitting | None:
     ).first()
 
 
-def present_count(session: Session, sitting_id: int) -> int:
+def _electorate_filter(electorate: Electorate) -> Any:
+    """The members of ``electorate`` (rules/congress.py ``in_electorate``), as SQL."""
+    deputies = Member.role == MemberRole.DEPUTY
+    if electorate is Electorate.PRESIDIUM:
+        return deputies & (Member.presidium != PresidiumSeat.NONE)
+    return deputies
+
+
+def present_count(
+    session: Session, sitting_id: int, electorate: Electorate = Electorate.BODY
+) -> int:
+    """实到: the members of ``electorate`` signed in (never 列席 attendees)."""
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(Attendance)
+            .join(Member, Member.id == Attendance.member_id)
+            .where(Attendance.sitting_id == sitting_id, _electorate_filter(electorate))
+        )
+        or 0
+    )
+
+
+def signed_in_count(session: Session, sitting_id: int) -> int:
+    """Everyone signed in, attendees included (the console's 列席 figure is the difference)."""
     return (
         session.scalar(
             select(func.count()).select_from(Attendance).where(Attendance.sitting_id == sitting_id)
         )
         or 0
+    )
+
+
+def sign_in_by_venue(session: Session, sitting: Sitting) -> list[dict[str, Any]]:
+    """Sign-in per venue (分会场) for the console: {venue, deputies, attendees}, by venue
+    (None: a seat whose tablet has no venue, or none). A member counts at the venue of
+    their seat's current tablet; every venue's sign-ins count in the sitting's one 实到."""
+    current = (
+        select(Device.seat, Device.venue)
+        .where(Device.body_id == sitting.body_id, Device.revoked_at.is_(None),
+               Device.pending.is_(False))
+        .subquery()
+    )  # fmt: skip
+    rows = session.execute(
+        select(current.c.venue, Member.role, func.count())
+        .select_from(Attendance)
+        .join(Member, Member.id == Attendance.member_id)
+        .outerjoin(current, current.c.seat == Member.seat)
+        .where(Attendance.sitting_id == sitting.id)
+        .group_by(current.c.venue, Member.role)
+    ).all()
+    venues: dict[str | None, dict[str, Any]] = {}
+    for venue, role, count in rows:
+        entry = venues.setdefault(venue, {"venue": venue, "deputies": 0, "attendees": 0})
+        entry["deputies" if role is MemberRole.DEPUTY else "attendees"] += count
+    return sorted(venues.values(), key=lambda v: (v["venue"] is None, v["venue"] or ""))
+
+
+def electorate_size(session: Session, body: Body, electorate: Electorate) -> int:
+    """应到 of a vote of ``electorate``: the body's statutory base (``member_count``, the
+    deputies), or the active presidium members."""
+    if electorate is Electorate.BODY:
+        return body.member_count
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(Member)
+            .where(Member.body_id == body.id, Member.active, _electorate_filter(electorate))
+        )
+        or 0
+    )
+
+
+def electorate_counts(
+    session: Session, sitting: Sitting, electorate: Electorate
+) -> tuple[int, int]:
+    """(应到, 实到) of a vote of ``electorate`` in ``sitting``."""
+    return (
+        electorate_size(session, sitting.body, electorate),
+        present_count(session, sitting.id, electorate),
     )
 
 

@@ -24,6 +24,7 @@ from audit.entry_types import EntryType
 from crypto import CryptoError, b64decode
 from crypto.statements import ballot_bytes, participation_bytes
 from rules import VoteSpec
+from rules.congress import in_electorate
 from rules.kinds import KeyPolicy, kind_of
 from rules.schema import electronic_ballot_error
 from voting_server.models import Attendance, Device, Member, Press, Vote, utcnow
@@ -255,7 +256,12 @@ class Ballots:
             row.seat: row
             for row in session.execute(
                 select(
-                    Member.id, Member.seat, Attendance.id.label("attendance"), Attendance.pin_device
+                    Member.id,
+                    Member.seat,
+                    Member.role,
+                    Member.presidium,
+                    Attendance.id.label("attendance"),
+                    Attendance.pin_device,
                 )
                 .outerjoin(
                     Attendance,
@@ -290,6 +296,9 @@ class Ballots:
                 member = members.get(r.voter.seat or 0)
                 if member is None:
                     raise Refusal("unknown_member", f"seat {r.voter.seat} has no member")
+                if not in_electorate(state.electorate, member.role, member.presidium):
+                    # 列席, or a deputy outside the presidium in a 主席团 vote: no ballot
+                    raise Refusal("not_a_voter", f"seat {r.voter.seat} ({member.role.value})")
                 if member.attendance is None:
                     raise Refusal("not_signed_in")
                 if (error := electronic_ballot_error(state.spec, r.ballot)) is not None:

@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 from audit.entry_types import EntryType
 from crypto import CryptoError, KioskPublicKey
 from voting_server.models import (
+    VENUE_MAX,
     Device,
     DeviceReplacement,
     EnrollmentCode,
@@ -86,6 +87,7 @@ def issue_enrollment_code(
     ttl: timedelta = DEFAULT_CODE_TTL,
     *,
     now: datetime | None = None,
+    venue: str | None = None,
 ) -> str:
     """A new one-time code for ``seat`` of the body, formatted ``XXXX-XXXX``.
 
@@ -117,6 +119,7 @@ def issue_enrollment_code(
             created_at=now,
             expires_at=now + ttl,
             created_by=created_by,
+            venue=clean_venue(venue),
         )
     )
     session.flush()
@@ -130,12 +133,33 @@ def issue_enrollment_codes(
     ttl: timedelta = DEFAULT_CODE_TTL,
     *,
     now: datetime | None = None,
+    venue: str | None = None,
 ) -> dict[int, str]:
     """A new code for every seat held by an active member: {seat: code}, by seat."""
     return {
-        seat: issue_enrollment_code(session, body_id, seat, created_by, ttl, now=now)
+        seat: issue_enrollment_code(session, body_id, seat, created_by, ttl, now=now, venue=venue)
         for seat in active_seats(session, body_id)
     }
+
+
+def clean_venue(venue: str | None) -> str | None:
+    """A venue label (主会场 / 第一分会场), trimmed; empty is none. Refuses one too long."""
+    text = " ".join((venue or "").split())
+    if len(text) > VENUE_MAX:
+        raise Refusal("invalid_payload", f"venue: at most {VENUE_MAX} characters")
+    return text or None
+
+
+def set_venue(session: Session, device_id: str, venue: str | None) -> Device:
+    """The secretariat moves a tablet to another venue (分会场), or corrects its label.
+    Venues only group the console's sign-in figures: every venue's sign-ins and ballots
+    count in the one sitting, and nothing of it is logged."""
+    device = session.get(Device, device_id)
+    if device is None:
+        raise Refusal("unknown_device")
+    device.venue = clean_venue(venue)
+    session.flush()
+    return device
 
 
 # --- devices -----------------------------------------------------------------------------
@@ -200,6 +224,7 @@ def enroll_device(
         public_key=spki_b64,
         enrolled_at=now,
         pending=replacing,
+        venue=record.venue,
     )
     session.add(device)
     session.flush()

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from crypto import CryptoError, VoteKey, destroy_key_file
 from rules import VoteSpec
+from rules.congress import Electorate
 from rules.kinds import KeyPolicy, LiveTally
 from voting_server.models import Press, Vote, VoteState
 
@@ -73,6 +74,7 @@ class OpenVote:
     members: int
     closes_at: datetime | None
     key: VoteKey | None = None  # secret votes only
+    electorate: Electorate = Electorate.BODY  # who votes: the deputies, or the presidium
     pressed: Pressed = field(default_factory=Pressed)
     # What ``refresh_presses`` has read from the database so far (the presses up to
     # Press.id ``recounted_up_to``), kept so that the next recount reads only newer ones.
@@ -91,6 +93,7 @@ def open_state(vote: Vote, key: VoteKey | None) -> OpenVote:
         id=vote.id, body_id=sitting.body_id, sitting_id=sitting.id, spec=vote.spec(),
         secret=vote.secret, key_policy=vote.key_policy, live_tally=vote.live_tally,
         members=vote.members_at_open or sitting.body.member_count, closes_at=vote.closes_at, key=key,
+        electorate=vote.electorate,
     )  # fmt: skip
 
 

@@ -61,6 +61,8 @@ CODES: frozenset[str] = RETRYABLE | frozenset(
         "not_designated",
         "invalid_designation",
         "voting_started",
+        "not_a_voter",
+        "requirement_not_met",
         "internal_error",
     }
 )

@@ -238,7 +238,8 @@ def enter_paper_count(
     if presidium_cancel(session, vote_id) is None:
         raise Refusal("cancel_without_reason")
     sitting = vote.agenda_item.sitting
-    members = sitting.body.member_count
+    # 应到 and the sign-ins of the vote's electorate: a presidium vote's are the presidium's
+    members, signed_in = attendance.electorate_counts(session, sitting, vote.electorate)
     present = entry.get("present")
     if not isinstance(present, int) or isinstance(present, bool) or not 0 <= present <= members:
         raise Refusal("invalid_paper_count", f"present: an integer from 0 to {members}")
@@ -246,7 +247,6 @@ def enter_paper_count(
     reason = reason.strip() if isinstance(reason, str) and reason.strip() else None
     if reason is not None and len(reason) > PRESENT_REASON_MAX:
         raise Refusal("invalid_paper_count", f"present_reason: at most {PRESENT_REASON_MAX}")
-    signed_in = attendance.present_count(session, sitting.id)
     if present_error(present, signed_in, reason) is not None:
         raise Refusal("present_differs", f"实到 {present}，签到 {signed_in}")
     if present == signed_in:

@@ -1,7 +1,9 @@
 """The roster as the audit log knows it: logged whenever it changes.
 
 The verifier checks every sign-in and ballot against the last logged roster
-of the body, and every vote's 应到 against its member count.
+of the body, and every vote's 应到 against its member count. Each member carries
+their role (deputy | attendee, 列席), presidium seat and delegation (代表团): who
+counts and who votes is decided from them (rules/congress.py).
 """
 
 from __future__ import annotations
@@ -34,7 +36,11 @@ def roster_snapshot(session: Session, body: Body) -> dict[str, Any]:
 
 
 def _member(member: Member) -> dict[str, Any]:
-    out: dict[str, Any] = {"id": member.id, "seat": member.seat, "name": member.name}
+    out: dict[str, Any] = {
+        "id": member.id, "seat": member.seat, "name": member.name,
+        # 代表 or 列席, and the seat on the 主席团: who votes and counts (rules/congress.py)
+        "role": member.role.value, "presidium": member.presidium.value,
+    }  # fmt: skip
     if member.group_name is not None:
         # 代表团: the verifier recomputes each named vote's breakdown from it; left out
         # when there is none, so a roster without delegations logs as it always did

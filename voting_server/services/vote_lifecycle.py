@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from audit.entry_types import EntryType
 from crypto import CryptoError, VoteKey, destroy_key_file
 from rules import VoteSpec, tally
+from rules.congress import Electorate, adopted
 from rules.kinds import live_tally_allowed
 from rules.lifecycle import Action, LifecycleError, allowed, transition
 from voting_server.models import AgendaItem, Press, Sitting, Vote, VoteState, utcnow
@@ -91,8 +92,10 @@ class VoteLifecycle:
         if not live_tally_allowed(vote.secret, vote.live_tally):
             raise Refusal("bad_configuration", "secret votes cannot show a live breakdown")
         spec = vote.spec()
-        members = sitting.body.member_count
-        present = attendance.present_count(session, sitting.id)
+        self._check_requirement(session, vote)
+        members, present = attendance.electorate_counts(session, sitting, vote.electorate)
+        if members < 1:
+            raise Refusal("bad_configuration", "the presidium has no members (主席团无成员)")
         required = spec.quorum.required(members)
         if present < required:
             raise Refusal(
@@ -143,7 +146,7 @@ class VoteLifecycle:
         ).all()
         chosen = self._chosen_presses(state, presses)
         ballots = self._counted_ballots(state, chosen)
-        present = attendance.present_count(session, state.sitting_id)
+        present = attendance.present_count(session, state.sitting_id, state.electorate)
         log.append(session, EntryType.VOTE_CLOSED, {
             "vote": vote.id, "members": state.members, "present": present, "cast": len(ballots),
             "reason": reason, "by": by,
@@ -154,7 +157,9 @@ class VoteLifecycle:
             session.execute(update(Press).where(Press.vote_id == vote.id).values(sealed=None))
         result = tally(state.spec, state.members, present, ballots)
         published: dict[str, Any] = {"vote": vote.id, "result": result}
-        if not state.secret:  # 分团: named votes only; a secret vote never breaks down
+        # 分团: named votes of the whole body only; a secret vote never breaks down, and a
+        # presidium's own vote (主席团会议) is not the delegations' business
+        if not state.secret and state.electorate is Electorate.BODY:
             body = vote.agenda_item.sitting.body
             log_roster_if_changed(session, log, body)  # the roster the verifier counts with
             breakdown = vote_breakdown(
@@ -200,7 +205,8 @@ class VoteLifecycle:
         if not allowed(old.state, Action.RERUN):
             raise Refusal("vote_not_closed")
         new = Vote(agenda_item_id=old.agenda_item_id, title=old.title, secret=old.secret,
-                   key_policy=old.key_policy, live_tally=old.live_tally, rerun_of_id=old.id)  # fmt: skip
+                   key_policy=old.key_policy, live_tally=old.live_tally, rerun_of_id=old.id,
+                   electorate=old.electorate, requires_vote_id=old.requires_vote_id)  # fmt: skip
         new.configure(old.config, old.titles)
         session.add(new)
         session.flush()
@@ -225,12 +231,32 @@ class VoteLifecycle:
         return vote
 
     @staticmethod
+    def _check_requirement(session: Session, vote: Vote) -> None:
+        """A vote that depends on another (主席团原则通过…提交大会表决) opens only once
+        that vote is counted and adopted — whatever order the agenda lists them in."""
+        if vote.requires_vote_id is None:
+            return
+        required = session.get(Vote, vote.requires_vote_id)
+        if required is None or required.state not in (VoteState.CLOSED, VoteState.ANNOUNCED):
+            raise Refusal("requirement_not_met", f"vote {vote.requires_vote_id} is not counted")
+        if not adopted(required.result):
+            raise Refusal("requirement_not_met", f"vote {vote.requires_vote_id} was not adopted")
+
+    @staticmethod
     def _configuration(vote: Vote, spec: VoteSpec) -> dict[str, Any]:
         sitting = vote.agenda_item.sitting
-        return {"id": vote.id, "body": sitting.body_id, "sitting": sitting.id,
-                "agenda_item": vote.agenda_item_id, "title": vote.title, "config": spec.to_json(),
-                "titles": vote.titles, "secret": vote.secret, "key_policy": vote.key_policy.value,
-                "live_tally": vote.live_tally.value, "rerun_of": vote.rerun_of_id}  # fmt: skip
+        config = {"id": vote.id, "body": sitting.body_id, "sitting": sitting.id,
+                  "agenda_item": vote.agenda_item_id, "title": vote.title,
+                  "config": spec.to_json(), "titles": vote.titles, "secret": vote.secret,
+                  "key_policy": vote.key_policy.value, "live_tally": vote.live_tally.value,
+                  "rerun_of": vote.rerun_of_id}  # fmt: skip
+        # Only when they differ from the defaults, so that a standing committee's log
+        # reads as before (and old verifiers, which know neither field, still read it).
+        if vote.electorate is not Electorate.BODY:
+            config["electorate"] = vote.electorate.value
+        if vote.requires_vote_id is not None:
+            config["requires"] = vote.requires_vote_id
+        return config
 
     @staticmethod
     def _chosen_presses(state: OpenVote, presses: Sequence[Any]) -> dict[int, Any]:

@@ -27,6 +27,7 @@ def public_vote(vote: Vote) -> dict[str, Any]:
         "secret": vote.secret,
         "key_policy": vote.key_policy.value,
         "live_tally": vote.live_tally.value,
+        "electorate": vote.electorate.value,  # body, or presidium (主席团会议)
         "agenda_item": {
             "id": vote.agenda_item.id,
             "position": vote.agenda_item.position,

@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from rules.congress import Electorate
 from rules.lifecycle import Action, staff_roles
 from voting_server import i18n
 from voting_server.bounds import (
@@ -487,9 +488,13 @@ def _state(session: Session, client: Client) -> dict[str, Any]:
     state["open_vote"] = open_votes[0] if open_votes else None
     if client.role == KIOSK:
         member = attendance.member_at_seat(session, sitting.body_id, client.seat or 0)
+        # role and presidium: a 列席 tablet shows a notice instead of the vote keys, and
+        # only the presidium's tablets offer a presidium vote (the server refuses the rest)
         state["member"] = (
-            {"id": member.id, "name": member.name, "seat": member.seat} if member else None
-        )
+            {"id": member.id, "name": member.name, "seat": member.seat,
+             "role": member.role.value, "presidium": member.presidium.value}
+            if member else None
+        )  # fmt: skip
         present = member and attendance.attendance_of(session, sitting.id, member.id)
         # ``signed_in``: this tablet may vote (the PIN was entered here); ``present``: 实到
         # counts the member, perhaps marked by staff, and the tablet still asks for the PIN.
@@ -502,6 +507,7 @@ def _state(session: Session, client: Client) -> dict[str, Any]:
         for item in sitting.agenda_items
     ]  # fmt: skip
     state["kiosks"] = _kiosk_presence(session, sitting.body_id)
+    state["venues"] = attendance.sign_in_by_venue(session, sitting)  # 分会场
     state["devices"] = {
         "requests": devices.replacement_requests(session, sitting.body_id),  # 等待确认
         "replaced": devices.sitting_replacements(session, sitting.id),  # the warning
@@ -511,6 +517,8 @@ def _state(session: Session, client: Client) -> dict[str, Any]:
         if several_processes():
             voting().refresh_presses(session, open_state)
         present = state["attendance"]["present"]
+        if open_state.electorate is not Electorate.BODY:  # 主席团会议: the presidium's 实到
+            present = attendance.present_count(session, sitting.id, open_state.electorate)
         state["participation"] = participation(open_state, present)
         state["live"] = live_counts(open_state, present)
     return state
@@ -580,7 +588,7 @@ def _broadcast_participation(state: OpenVote) -> None:
     def present(session: Session) -> int:
         if several_processes():
             voting().refresh_presses(session, state)
-        return attendance.present_count(session, state.sitting_id)
+        return attendance.present_count(session, state.sitting_id, state.electorate)
 
     present = read(present)
     _emit_staff("participation", participation(state, present), WATCHERS)

@@ -246,6 +246,20 @@ def device_revoke(device_id: str) -> ResponseReturnValue:
     return redirect(url_for("admin.device_list", body=body_id))
 
 
+@bp.post("/devices/<device_id>/venue")
+@login_required(SECRETARIAT)
+def device_venue(device_id: str) -> ResponseReturnValue:
+    """分会场: the secretariat sets the venue a tablet stands at (the console's figures)."""
+    try:
+        with write_transaction(sessions()) as tx:
+            device = devices.set_venue(tx, device_id, request.form.get("venue"))
+            body_id = device.body_id
+    except Refusal as refused:
+        return message_page(gettext("无法修改会场"), refusal_text(refused), 400)
+    log.info("device %s moved to another venue by %r", device_id, current_username())
+    return redirect(url_for("admin.device_list", body=body_id))
+
+
 @bp.post("/enrollment")
 @login_required(SECRETARIAT)
 def enrollment_code() -> ResponseReturnValue:
@@ -260,8 +274,9 @@ def enrollment_code() -> ResponseReturnValue:
             raise Refusal("unknown_seat")
         with write_transaction(sessions()) as tx:
             code = devices.issue_enrollment_code(
-                tx, body.id, seat, me.id if me else None, timedelta(hours=ttl)
-            )
+                tx, body.id, seat, me.id if me else None, timedelta(hours=ttl),
+                venue=request.form.get("venue"),
+            )  # fmt: skip
             member = devices.member_at_seat(tx, body.id, seat)
             name = member.name if member else ""
     except Refusal as refused:
@@ -290,13 +305,17 @@ def enrollment_sheet() -> ResponseReturnValue:
     per_page = per_page if per_page in SHEET_PER_PAGE else 4
     ttl = _ttl_hours()
     me = current_user()
-    with write_transaction(sessions()) as tx:
-        codes = devices.issue_enrollment_codes(
-            tx, body.id, me.id if me else None, timedelta(hours=ttl)
-        )
-        names = {
-            m.seat: m.name for m in tx.scalars(select(Member).where(Member.body_id == body.id))
-        }
+    try:
+        with write_transaction(sessions()) as tx:
+            codes = devices.issue_enrollment_codes(
+                tx, body.id, me.id if me else None, timedelta(hours=ttl),
+                venue=request.form.get("venue"),
+            )  # fmt: skip
+            names = {
+                m.seat: m.name for m in tx.scalars(select(Member).where(Member.body_id == body.id))
+            }
+    except Refusal as refused:
+        return message_page(gettext("无法生成登记码"), refusal_text(refused), 400)
     log.info("enrollment codes issued for %s seats by %r", len(codes), current_username())
     base = public_base_url()
     caf = venue_ca_fingerprint()

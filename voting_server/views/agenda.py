@@ -19,6 +19,7 @@ from flask_babel import gettext
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from rules.congress import Electorate
 from rules.kinds import KeyPolicy, LiveTally, ThresholdBase, all_kinds
 from voting_server.extensions import db, sessions
 from voting_server.i18n import kind_labels
@@ -67,6 +68,10 @@ def labels() -> dict[str, Any]:
         "key_policies": {
             KeyPolicy.LAST_PRESS.value: _("可以改按，以最后一次为准"),
             KeyPolicy.FIRST_PRESS.value: _("按键后不能更改，以第一次为准"),
+        },
+        "electorates": {
+            Electorate.BODY.value: _("全体代表（组成人员）"),
+            Electorate.PRESIDIUM.value: _("主席团会议（仅主席团成员表决）"),
         },
         "live_tallies": {
             LiveTally.HIDDEN.value: _("表决中不显示"),
@@ -348,6 +353,12 @@ def _vote_page(
         errors=errors or {},
         editable=_can_edit() and (vote is None or agenda.vote_editable(vote)),
         presets=dict(presets),
+        # the votes this one may wait for (主席团原则通过…提交大会表决): the sitting's motions
+        requirements={"": _("无")}
+        | {
+            str(v.id): f"{v.id}. {v.title}"
+            for v in agenda.requirement_choices(db(), item_.sitting_id, vote.id if vote else None)
+        },
         preset_titles=_preset_titles(),
         labels=labels(),
         custom=agenda.CUSTOM,
@@ -378,8 +389,11 @@ def vote_create(item_id: int) -> ResponseReturnValue:
         draft = agenda.parse_vote_form(request.form, _presets())
     except agenda.FormErrors as bad:
         return _vote_page(found, None, request.form, _shown(bad), 400)
-    with write_transaction(sessions()) as tx:
-        vote_id = agenda.save_vote(tx, item_id, None, draft).id
+    try:
+        with write_transaction(sessions()) as tx:
+            vote_id = agenda.save_vote(tx, item_id, None, draft).id
+    except agenda.FormErrors as bad:  # the requirement, checked against the sitting
+        return _vote_page(found, None, request.form, _shown(bad), 400)
     log.info("vote %s created by %r", vote_id, current_username())
     return redirect(url_for("agenda.vote", vote_id=vote_id, saved=1))
 
@@ -408,6 +422,9 @@ def vote_update(vote_id: int) -> ResponseReturnValue:
     try:
         with write_transaction(sessions()) as tx:
             agenda.save_vote(tx, found.agenda_item_id, vote_id, draft)
+    except agenda.FormErrors as bad:
+        db().expire_all()
+        return _vote_page(found.agenda_item, found, request.form, _shown(bad), 400)
     except Refusal:
         return _read_only()
     log.info("vote %s edited by %r", vote_id, current_username())

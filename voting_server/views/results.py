@@ -101,7 +101,7 @@ def paper_page(vote_id: int, error: str | None = None, status: int = 200) -> Res
         paper=paper,
         signed=signed,
         needed=results.PAPER_SIGNATURES,
-        signed_in=attendance.present_count(db(), sitting_id),
+        signed_in=attendance.present_count(db(), sitting_id, vote.electorate),
         scrutineers=results.scrutineers(db(), sitting_id),
         cancel=results.presidium_cancel(db(), vote_id),
         error=error,

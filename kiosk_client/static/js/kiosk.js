@@ -202,6 +202,10 @@ function applyState(state) {
     showSignIn(open);
     return;
   }
+  if (isAttendee() || (open && !votesIn(open))) {
+    showNotVoter();
+    return;
+  }
   if (open) {
     if (pending && pending.vote === open.id) showSent();
     else if (vote && vote.id === open.id && ["vote", "confirm", "sent"].indexOf(current) >= 0) {
@@ -299,7 +303,36 @@ function onVoteOpened(v) {
     return;
   }
   say("");
+  if (!votesIn(v)) {
+    showNotVoter();
+    return;
+  }
   startVote(v);
+}
+
+/** A 列席 attendee: signs in, reads documents and results, never votes. */
+function isAttendee() {
+  return Boolean(member && member.role === "attendee");
+}
+
+/** Whether this seat's member votes in ``v``: never an attendee; in a presidium vote
+ * (主席团会议) only the presidium's members. The server refuses the others' ballots
+ * all the same (not_a_voter): this only spares them keys that cannot count. */
+function votesIn(v) {
+  if (isAttendee()) return false;
+  return v.electorate !== "presidium" || !member || member.presidium !== "none";
+}
+
+/** The notice shown instead of the vote keys. */
+function showNotVoter() {
+  if (isAttendee()) {
+    $("waiting-heading").textContent = t("kiosk.attendee_heading");
+    $("waiting-text").textContent = t("kiosk.attendee_text");
+  } else {
+    $("waiting-heading").textContent = t("kiosk.signed_in_heading");
+    $("waiting-text").textContent = t("kiosk.presidium_only_text");
+  }
+  show("waiting");
 }
 
 function startVote(v) {

@@ -108,6 +108,7 @@ class Tamper:
     wrong_result: bool = False  # the motion's result is not the tally of its ballots
     unknown_countersigner: bool = False  # account 42, never created, countersigns
     wrong_delegation: bool = False  # one delegation's count in the motion's breakdown altered
+    attendee_ballot: bool = False  # a 列席 attendee's ballot accepted in a fourth vote
     # … or afterwards, on the written lines (someone holding the files).
     edit: Callable[[list[bytes], dict[str, int]], list[bytes]] | None = None
     mark: str = ""  # which entry of ``marks`` the first error must be at
@@ -170,6 +171,12 @@ VARIANTS: dict[str, Tamper] = {
         "than its deputies' ballots (the result itself is right), sealed by the server",
         wrong_delegation=True,
         mark="motion_result",
+    ),
+    "ballot_by_attendee": Tamper(
+        "after the sitting, seat 5 becomes a 列席 attendee (roster), signs in, and its "
+        "signed ballot in a fourth, named vote is logged, sealed by the server",
+        attendee_ballot=True,
+        mark="attendee_ballot",
     ),
     "countersigned_by_unknown_account": Tamper(
         "the named motion's result is countersigned by account 42, which the log never created",
@@ -270,6 +277,31 @@ def sitting(tamper: Tamper | None = None) -> tuple[LogBuilder, dict[str, int]]:
         "vote": 3, "members": MEMBERS, "present": len(PRESENT),
         "result": tally(PERSONNEL, MEMBERS, len(PRESENT), paper),
     })  # fmt: skip
+
+    if t.attendee_ballot:  # the roster makes seat 5 列席: 应到 4, and no ballot of seat 5
+        roster = [
+            {
+                "id": m,
+                "seat": m,
+                "name": f"代表{m}",
+                "role": "attendee" if m == 5 else "deputy",
+                "presidium": "none",
+                "group": None,
+            }
+            for m in range(1, MEMBERS + 1)
+        ]
+        log.append("roster", {
+            "body": {"id": 1, "name": "测试", "kind": "standing_committee", "level": "city"},
+            "member_count": MEMBERS - 1, "members": roster,
+        })  # fmt: skip
+        log.sign_in(5)
+        log.configure(4, BUDGET, secret=False)
+        log.append("vote_opened", {
+            "vote": 4, "members": MEMBERS - 1, "present": len(PRESENT),
+            "quorum_required": BUDGET.quorum.required(MEMBERS - 1), "closes_at": None, "by": 1,
+        })  # fmt: skip
+        log.press(4, 5, NAMED[1], secret=False)
+        marks["attendee_ballot"] = log.last("ballot")
     return log, marks
 
 

@@ -46,12 +46,30 @@
     const wasQuorate = snapshot && snapshot.attendance ? snapshot.attendance.quorate : null;
     showAttendance(q);
     if (snapshot && snapshot.sitting && wasQuorate !== q.quorate) renderAgenda(snapshot); // 开始表决 on/off
+    // 分会场: the per-venue figures come with ``state``; read it again at most every 2 s
+    if (snapshot && snapshot.venues && snapshot.venues.length > 1 && !venuesDue) {
+      venuesDue = setTimeout(() => { venuesDue = null; refresh(); }, 2000);
+    }
   });
   sio.on("kiosks_changed", refresh);
   sio.on("devices_changed", refresh); // a replacement tablet asked, or was decided
   sio.on("participation", showParticipation);
   sio.on("live_tally", showLiveTally);
   sio.connect();
+
+  let venuesDue = null;
+
+  /** Sign-in per venue (分会场), when the tablets stand at more than one. */
+  function showVenues(venues) {
+    const line = $("venues");
+    if (!line) return;
+    const named = (venues || []).filter((v) => v.venue);
+    line.hidden = named.length === 0;
+    if (line.hidden) return;
+    line.textContent = venues.map((v) => t("console.venue", {
+      venue: v.venue || t("console.venue_none"), present: v.deputies, attendees: v.attendees,
+    })).join(" · ");
+  }
 
   async function refresh() {
     try {
@@ -76,6 +94,7 @@
     $("sitting-title").textContent = t("console.sitting", { body: state.sitting.body, title: state.sitting.title });
     showAttendance(state.attendance);
     showKiosks(state.kiosks);
+    showVenues(state.venues);
     showDevices(state.devices);
     renderLive(state);
     renderAgenda(state);
