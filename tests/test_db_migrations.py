@@ -28,6 +28,7 @@ TABLES = {
     "device_replacements",  # 0004_seats
     "staff_sessions",  # 0005_staff_sessions
     "sitting_scrutineers",  # 0006_duties
+    "staff_scopes",  # 0008_body_logs
 }
 
 
