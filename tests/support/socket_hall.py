@@ -27,6 +27,7 @@ from crypto import KioskKey
 from kiosk_client.client import EventLog, KioskClient, Refused, ballot_payload, new_nonce
 from rules import VoteSpec
 from rules.kinds import VoteKind
+from tests.support.bodies import only_body_id
 from tests.support.live import (
     PASSWORD,
     EnrolledKiosk,
@@ -131,7 +132,7 @@ class Hall:
 
     def lines(self) -> list[bytes]:
         with self.app.app_context(), sessions()() as s:
-            return list(iter_lines(s))
+            return list(iter_lines(s, only_body_id(s)))
 
     def entries(self) -> list[dict[str, Any]]:
         return [json.loads(line) for line in self.lines()]

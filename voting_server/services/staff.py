@@ -168,10 +168,11 @@ def start_body_log(session: Session, log: AuditLog, body_id: int) -> None:
 def _log_everywhere(
     session: Session, log: AuditLog, body_ids: list[int], type_: str, data: dict[str, object]
 ) -> None:
-    """Log one account change in each of ``body_ids``' logs (in id order: lock order)."""
+    """Log one account change in each of ``body_ids``' logs (in id order: lock order).
+    The caller logged the older accounts first (``log_unlogged_accounts``), before the
+    change: an account made now must not look ``existing``."""
     log.lock_all(session, body_ids)
     for body_id in sorted(set(body_ids)):
-        log_unlogged_accounts(session, log, body_id)
         log.append(session, body_id, type_, data)
 
 
