@@ -280,8 +280,11 @@ def real_kiosk_channel(url: str, kiosk: EnrolledKiosk, *, authenticate: bool = T
     return SocketChannel(sio, log)
 
 
-def real_staff_channel(url: str, username: str, password: str = PASSWORD) -> Channel:
-    """A staff screen: logs in over HTTP, then connects with the session cookie."""
+def real_staff_channel(
+    url: str, username: str, password: str = PASSWORD, body: int | None = None
+) -> Channel:
+    """A staff screen: logs in over HTTP, then connects with the session cookie, for
+    ``body`` if given (else the first body the account serves)."""
     http = requests.Session()
     page = http.get(f"{url}/login", timeout=WAIT).text
     token = re.search(r'name="csrf_token" value="([^"]+)"', page)
@@ -295,7 +298,8 @@ def real_staff_channel(url: str, username: str, password: str = PASSWORD) -> Cha
     assert response.status_code == 302
     cookie = "; ".join(f"{c.name}={c.value}" for c in http.cookies)
     sio, log = _recording_client()
-    sio.connect(url, headers={"Cookie": cookie}, transports=["websocket"])
+    auth = {"body": body} if body is not None else None
+    sio.connect(url, headers={"Cookie": cookie}, auth=auth, transports=["websocket"])
     return SocketChannel(sio, log)
 
 
