@@ -188,7 +188,9 @@ def _choose_body(session: Session, wanted: str | None) -> int:
         if len(bodies) == 1:
             return int(bodies[0].id)
         if not bodies:
-            raise ExportError("数据库中没有机构 the database holds no body: nothing to export")
+            raise ExportError(
+                "数据库中没有机构 the database holds no body: the audit log is empty, nothing to export"
+            )
         raise BodyNeeded(f"须用 --body 指定机构 several bodies, choose one with --body: {listing}")
     for b in bodies:
         if wanted.strip() in (str(b.id), b.name):
