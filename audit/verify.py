@@ -435,7 +435,12 @@ class Replay:
         user, role, bodies = int(data["user"]), str(data["role"]), data["bodies"]
         _require(role in ROLES, f"unknown role {role!r}")
         _require(bodies is None or isinstance(bodies, list), "bodies: a list or null")
-        here = bodies is None or self.body is None or self.body in bodies
+        # Whose log: log_started says; a log from before one log per body names its
+        # body only in its rosters (it holds one body's).
+        body = self.body
+        if body is None and len(self.member_count) == 1:
+            body = next(iter(self.member_count))
+        here = bodies is None or body is None or body in bodies
         if user in self.staff:
             self._account_change(data, None)
         else:  # the account comes to this body: as if made here with its role
