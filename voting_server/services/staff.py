@@ -133,17 +133,20 @@ def log_unlogged_accounts(session: Session, log: AuditLog, body_id: int) -> int:
     Only before the log saw an account made under the rules: after that, an account
     the log does not know came to the body by ``staff_scope_changed`` or not at all."""
     log.lock(session, body_id)  # several server processes start at once: each logged once
-    lines = session.scalars(
-        select(AuditEntry.line).where(
-            AuditEntry.body_id == body_id, AuditEntry.type.in_([str(t) for t in STAFF_ENTRIES])
-        )
+    rows = session.execute(
+        select(AuditEntry.type, AuditEntry.line)
+        .where(AuditEntry.body_id == body_id, AuditEntry.type.in_([str(t) for t in STAFF_ENTRIES]))
+        .order_by(AuditEntry.idx)
     )
     logged: set[int] = set()
-    for line in lines:
-        data = json.loads(line)["data"]
-        if not data.get("existing"):
+    for row in rows:
+        data = json.loads(row.line)["data"]
+        if row.type == EntryType.STAFF_CREATED and data.get("existing"):
+            logged.add(data["user"])
+        elif not (
+            row.type == EntryType.STAFF_DISABLED and data["user"] in logged and data["by"] is None
+        ):  # fmt: skip  (an existing one's, logged with it)
             return 0  # accounts are logged as they change from here on
-        logged.add(data["user"])
     scoped = {row.user_id: row.body_id for row in session.execute(select(StaffScope))}
     scoped_here = set(
         session.scalars(select(StaffScope.user_id).where(StaffScope.body_id == body_id))
