@@ -28,7 +28,16 @@ from tests.support.service_hall import Hall
 from voting_server.cli import main
 from voting_server.db import make_engine, make_session_factory
 from voting_server.extensions import audit_log, sessions
-from voting_server.models import AttendanceMethod, StaffRole, StaffUser, Vote, VoteState
+from voting_server.models import (
+    AttendanceMethod,
+    Body,
+    BodyKind,
+    BodyLevel,
+    StaffRole,
+    StaffUser,
+    Vote,
+    VoteState,
+)
 from voting_server.services import results, staff
 from voting_server.services.audit_log import AuditLog, iter_lines
 from voting_server.services.transactions import write_transaction
@@ -306,6 +315,7 @@ def test_accounts_are_logged_once_on_postgresql_and_the_log_verifies(postgres_ur
         with write_transaction(factory) as s:
             s.add(StaffUser(username="old.mishu", display_name="老秘书", password_hash="x",
                             role=StaffRole.SECRETARIAT, active=True))  # fmt: skip
+            s.add(Body(name="测试", kind=BodyKind.CONGRESS, level=BodyLevel.CITY))  # its log
         with write_transaction(factory) as s:
             old = s.scalar(select(StaffUser.id).where(StaffUser.username == "old.mishu"))
             staff.create_user(s, "new.jp", "新监票", "scrutineer", "a long password", log=log,
