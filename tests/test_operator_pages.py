@@ -22,6 +22,8 @@ from voting_server.models import (
     AttendanceMethod,
     AuditEntry,
     Body,
+    BodyKind,
+    BodyLevel,
     Member,
     Sitting,
     StaffRole,
@@ -196,7 +198,7 @@ def test_sitting_and_item_forms_name_each_bad_field(live_app: Flask, secretariat
         {"title": "第二十一次会议", "starts_at": "2027-03-01T09:00", "status": "planned"},
     )
     assert made.status_code == 302
-    sitting_id = int(made.headers["Location"].rsplit("/", 1)[1])
+    sitting_id = int(re.search(r"/sittings/(\d+)", made.headers["Location"]).group(1))  # type: ignore[union-attr]
     with live_app.app_context(), sessions()() as s:
         sitting = s.get(Sitting, sitting_id)
         assert sitting is not None and sitting.starts_at.hour == 1  # 09:00 北京时间 = 01:00 UTC
@@ -378,3 +380,27 @@ def test_the_secretariat_sets_a_presidium_vote_and_the_vote_that_waits_for_it(
     with live_app.app_context(), sessions()() as s:
         assert s.get(Vote, decision).electorate.value == "presidium"  # type: ignore[union-attr]
         assert s.get(Vote, 2).requires_vote_id == decision  # type: ignore[union-attr]
+
+
+def test_a_preset_is_offered_only_to_the_bodies_it_names(
+    live_app: Flask, secretariat: LoggedIn
+) -> None:
+    """config/presets.toml: 满意率低于60% is the standing committee's preset; once the
+    body is a township congress its vote form neither shows nor accepts it."""
+    page = _text(secretariat.client.get("/admin/sittings/items/1/votes/new"))
+    assert 'value="satisfaction_below_60"' in page  # a city standing committee: offered
+    with live_app.app_context(), write_transaction(sessions()) as s:
+        body = s.get(Body, 1)
+        assert body is not None
+        body.kind, body.level = BodyKind.CONGRESS, BodyLevel.TOWNSHIP
+    page = _text(secretariat.client.get("/admin/sittings/items/1/votes/new"))
+    assert 'value="satisfaction_below_60"' not in page
+    assert 'value="default" data-kind="evaluation"' in page  # every body's presets stay
+    with live_app.app_context(), sessions()() as s:
+        before = s.scalar(select(func.count()).select_from(Vote))
+    form = _vote_form(kind="evaluation", items="县教育局", rule="satisfaction_below_60")
+    response = post_form(secretariat.client, "/admin/sittings/items/1/votes", form)
+    assert response.status_code == 400
+    assert 'id="rule-error"' in _text(response)
+    with live_app.app_context(), sessions()() as s:
+        assert s.scalar(select(func.count()).select_from(Vote)) == before

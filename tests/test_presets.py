@@ -12,7 +12,7 @@ from rules.kinds import (
     DEFAULT_UNSATISFIED_THRESHOLD,
     ThresholdBase,
 )
-from voting_server.presets import load_presets, resolve
+from voting_server.presets import load_presets, preset_scopes, presets_for, resolve
 from voting_server.settings import CONFIG_DIR
 
 PRESETS = CONFIG_DIR / "presets.toml"
@@ -84,3 +84,28 @@ def test_bad_preset_file_fails_at_load_naming_the_field(
     with pytest.raises(SchemaError) as err:
         load_presets(path)
     assert field in str(err.value)
+
+
+def test_a_preset_names_its_bodies_and_the_others_do_not_see_it() -> None:
+    presets, scopes = load_presets(PRESETS), preset_scopes(PRESETS)
+    committee = presets_for(presets, scopes, "standing_committee", "city")
+    township = presets_for(presets, scopes, "congress", "township")
+    assert "satisfaction_below_60" in committee[VoteKind.EVALUATION]
+    assert "satisfaction_below_60" not in township[VoteKind.EVALUATION]
+    assert set(township[VoteKind.MOTION]) == set(presets[VoteKind.MOTION])  # every body's
+
+
+@pytest.mark.parametrize(
+    ("scope", "field"),
+    [
+        ('bodies = ["parliament"]', "motion.x.bodies"),
+        ("levels = []", "motion.x.levels"),
+        ('levels = "city"', "motion.x.levels"),
+    ],
+)
+def test_a_bad_preset_scope_is_refused_naming_it(tmp_path: Path, scope: str, field: str) -> None:
+    path = tmp_path / "presets.toml"
+    path.write_text(f'[motion.x]\ntitle = "x"\n{scope}\n', encoding="utf-8")
+    with pytest.raises(SchemaError) as err:
+        load_presets(path)
+    assert err.value.field == field

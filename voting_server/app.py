@@ -13,7 +13,7 @@ from voting_server.extensions import (
     init_socketio,
     init_voting,
 )
-from voting_server.presets import load_presets
+from voting_server.presets import load_presets, preset_scopes
 from voting_server.settings import Config
 
 
@@ -23,6 +23,7 @@ def create_app(config: object | None = None) -> Flask:
     app = Flask(__name__, instance_path=getattr(config, "INSTANCE_DIR", None))
     app.config.from_object(config)
     app.extensions["voting.presets"] = load_presets(Path(app.config["VOTING_PRESETS_FILE"]))
+    app.extensions["voting.preset_scopes"] = preset_scopes(Path(app.config["VOTING_PRESETS_FILE"]))
     init_database(app)
     init_audit_log(app)
     init_voting(app)

@@ -3,11 +3,17 @@
 A preset is a partial vote configuration: it overrides RULES.md's defaults
 (kept in ``rules.kinds``) and nothing else. Resolving a preset always goes
 through ``parse_vote_config``, so a bad preset file fails loudly at load.
+
+A preset may name the bodies it is for (``bodies``: congress, standing_committee;
+``levels``: city, county, township); without them it is offered to every body.
+A town's congress and a city's standing committee on one server thus see the
+rules of their own kind and level (docs/bodies.md).
 """
 
 from __future__ import annotations
 
 import tomllib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +23,40 @@ from rules.kinds import is_kind, kind_of
 Presets = dict[str, dict[str, dict[str, Any]]]  # kind name → preset name → rules
 
 _RULE_KEYS = {"threshold", "quorum", "unsatisfied_threshold", "satisfaction_below"}
+_SCOPE_KEYS = {"bodies", "levels"}
+BODY_KINDS = ("congress", "standing_committee")  # models.BodyKind values
+BODY_LEVELS = ("city", "county", "township")  # models.BodyLevel values
+
+
+@dataclass(frozen=True)
+class PresetScope:
+    """The bodies a preset is offered to; None: every kind, or every level."""
+
+    bodies: frozenset[str] | None = None
+    levels: frozenset[str] | None = None
+
+    def admits(self, body_kind: str, level: str) -> bool:
+        return (self.bodies is None or body_kind in self.bodies) and (
+            self.levels is None or level in self.levels
+        )
+
+
+EVERY_BODY = PresetScope()
+Scopes = dict[str, dict[str, PresetScope]]  # kind name → preset name → scope
+
+
+def _scope(where: str, body: dict[str, Any]) -> PresetScope:
+    """The ``bodies``/``levels`` of one preset, checked against the known values."""
+    found: dict[str, frozenset[str] | None] = {}
+    for key, allowed in (("bodies", BODY_KINDS), ("levels", BODY_LEVELS)):
+        value = body.get(key)
+        if value is None:
+            found[key] = None
+            continue
+        if not isinstance(value, list) or not value or not all(v in allowed for v in value):
+            raise SchemaError(f"{where}.{key}", f"a non-empty list of {list(allowed)}")
+        found[key] = frozenset(value)
+    return PresetScope(found["bodies"], found["levels"])
 
 
 def load_presets(path: Path) -> Presets:
@@ -30,9 +70,10 @@ def load_presets(path: Path) -> Presets:
         kind = kind_name
         presets[kind] = {}
         for name, body in named.items():
-            unknown = set(body) - _RULE_KEYS - {"title"}
+            unknown = set(body) - _RULE_KEYS - _SCOPE_KEYS - {"title"}
             if unknown:
                 raise SchemaError(f"{kind_name}.{name}", f"unknown keys {sorted(unknown)}")
+            _scope(f"{kind_name}.{name}", body)  # validates bodies/levels
             presets[kind][name] = {k: v for k, v in body.items() if k in _RULE_KEYS}
             resolve(presets, kind, name, kind_of(kind).example_items())  # validates the preset
     return presets
@@ -45,6 +86,29 @@ def preset_titles(path: Path) -> dict[str, dict[str, str]]:
     return {
         kind: {name: str(body.get("title", name)) for name, body in named.items()}
         for kind, named in raw.items()
+    }
+
+
+def preset_scopes(path: Path) -> Scopes:
+    """Each preset's scope (which bodies it is offered to), by kind and name."""
+    with path.open("rb") as f:
+        raw = tomllib.load(f)
+    return {
+        kind: {name: _scope(f"{kind}.{name}", body) for name, body in named.items()}
+        for kind, named in raw.items()
+    }
+
+
+def presets_for(presets: Presets, scopes: Scopes, body_kind: str, level: str) -> Presets:
+    """The presets offered to a body of ``body_kind`` at ``level``: the others are
+    neither shown on its vote form nor accepted from it."""
+    return {
+        kind: {
+            name: rules
+            for name, rules in named.items()
+            if scopes.get(kind, {}).get(name, EVERY_BODY).admits(body_kind, level)
+        }
+        for kind, named in presets.items()
     }
 
 

@@ -432,7 +432,7 @@ def parse_vote_form(form: Mapping[str, str], presets: Presets) -> VoteDraft:
     rule = form.get("rule", CUSTOM)
     if rule != CUSTOM:
         if rule not in presets.get(name, {}):
-            errors["rule"] = _("该规则不适用于所选的表决方式。")
+            errors["rule"] = _("该规则不适用于所选的表决方式或本机构。")
         else:
             config.update(presets[name][rule])
     else:

@@ -24,7 +24,7 @@ from rules.kinds import KeyPolicy, LiveTally, ThresholdBase, all_kinds
 from voting_server.extensions import db, sessions
 from voting_server.i18n import kind_labels
 from voting_server.models import AgendaItem, Document, Sitting, SittingStatus, StaffRole, Vote
-from voting_server.presets import Presets, preset_titles
+from voting_server.presets import Presets, preset_titles, presets_for
 from voting_server.services import agenda
 from voting_server.services.refusals import Refusal
 from voting_server.services.transactions import write_transaction
@@ -93,8 +93,16 @@ def labels() -> dict[str, Any]:
     }
 
 
-def _presets() -> Presets:
-    return current_app.extensions["voting.presets"]
+def _presets(item_: AgendaItem) -> Presets:
+    """The presets offered to the body whose sitting holds ``item_`` (config/presets.toml
+    names a preset's bodies and levels)."""
+    body = item_.sitting.body
+    return presets_for(
+        current_app.extensions["voting.presets"],
+        current_app.extensions["voting.preset_scopes"],
+        body.kind.value,
+        body.level.value,
+    )
 
 
 def _can_edit() -> bool:
@@ -344,7 +352,7 @@ def _vote_page(
     errors: dict[str, str] | None = None,
     status: int = 200,
 ) -> ResponseReturnValue:
-    presets = _presets()
+    presets = _presets(item_)
     return render_template(
         "operator/vote.html",
         item=item_,
@@ -376,7 +384,7 @@ def vote_new(item_id: int) -> ResponseReturnValue:
     found = db().get(AgendaItem, item_id)
     if found is None:
         return _not_found(_("议程"))
-    return _vote_page(found, None, agenda.blank_vote_form(_presets()))
+    return _vote_page(found, None, agenda.blank_vote_form(_presets(found)))
 
 
 @bp.post("/items/<int:item_id>/votes")
@@ -386,7 +394,7 @@ def vote_create(item_id: int) -> ResponseReturnValue:
     if found is None:
         return _not_found(_("议程"))
     try:
-        draft = agenda.parse_vote_form(request.form, _presets())
+        draft = agenda.parse_vote_form(request.form, _presets(found))
     except agenda.FormErrors as bad:
         return _vote_page(found, None, request.form, _shown(bad), 400)
     try:
@@ -404,7 +412,9 @@ def vote(vote_id: int) -> ResponseReturnValue:
     found = db().get(Vote, vote_id)
     if found is None:
         return _not_found(_("表决"))
-    return _vote_page(found.agenda_item, found, agenda.vote_form_values(found, _presets()))
+    return _vote_page(
+        found.agenda_item, found, agenda.vote_form_values(found, _presets(found.agenda_item))
+    )
 
 
 @bp.post("/votes/<int:vote_id>")
@@ -416,7 +426,7 @@ def vote_update(vote_id: int) -> ResponseReturnValue:
     if not agenda.vote_editable(found):
         return _read_only()
     try:
-        draft = agenda.parse_vote_form(request.form, _presets())
+        draft = agenda.parse_vote_form(request.form, _presets(found.agenda_item))
     except agenda.FormErrors as bad:
         return _vote_page(found.agenda_item, found, request.form, _shown(bad), 400)
     try:
