@@ -404,3 +404,48 @@ def test_a_preset_is_offered_only_to_the_bodies_it_names(
     assert 'id="rule-error"' in _text(response)
     with live_app.app_context(), sessions()() as s:
         assert s.scalar(select(func.count()).select_from(Vote)) == before
+
+
+def test_a_platform_account_creates_a_body_whose_log_starts_at_once(
+    live_app: Flask, secretariat: LoggedIn
+) -> None:
+    """机构: only an account serving every body adds one; the new body's own log opens
+    with log_started naming it; a township standing committee is refused, nothing made."""
+    page = _text(secretariat.client.get("/admin/"))
+    assert 'action="/admin/bodies"' in page
+    made = post_form(
+        secretariat.client,
+        "/admin/bodies",
+        {"name": "示例镇人民代表大会", "kind": "congress", "level": "township"},
+    )
+    assert made.status_code == 302, _text(made)
+    with live_app.app_context(), sessions()() as s:
+        town = s.scalar(select(Body).where(Body.name == "示例镇人民代表大会"))
+        assert town is not None and (town.kind, town.level) == (
+            BodyKind.CONGRESS,
+            BodyLevel.TOWNSHIP,
+        )
+        first = s.scalar(
+            select(AuditEntry.line).where(AuditEntry.body_id == town.id, AuditEntry.idx == 0)
+        )
+        town_id = town.id
+    assert first is not None and '"type":"log_started"' in first and "示例镇人民代表大会" in first
+
+    refused = post_form(
+        secretariat.client,
+        "/admin/bodies",
+        {"name": "示例镇人大常委会", "kind": "standing_committee", "level": "township"},
+    )
+    assert refused.status_code == 400 and 'id="body-error"' in _text(refused)
+    with live_app.app_context(), sessions()() as s:
+        assert s.scalar(select(func.count()).select_from(Body)) == 2
+
+    # the town's own office serves the town only: it may not add bodies
+    town_office = logged_in(live_app, StaffRole.SECRETARIAT, "town-office", bodies=[town_id])
+    assert 'action="/admin/bodies"' not in _text(town_office.client.get("/admin/"))
+    denied = post_form(
+        town_office.client, "/admin/bodies", {"name": "另一个", "kind": "congress", "level": "city"}
+    )
+    assert denied.status_code == 403
+    with live_app.app_context(), sessions()() as s:
+        assert s.scalar(select(func.count()).select_from(Body)) == 2

@@ -180,8 +180,14 @@ class LoggedIn:
     account: StaffAccount
 
 
-def logged_in(app: Flask, role: StaffRole | str, username: str | None = None) -> LoggedIn:
-    account = create_staff(app, role, username)
+def logged_in(
+    app: Flask,
+    role: StaffRole | str,
+    username: str | None = None,
+    bodies: list[int] | None = None,
+) -> LoggedIn:
+    """A client logged in as a new account of ``role`` serving ``bodies`` (None: every body)."""
+    account = create_staff(app, role, username, bodies=bodies)
     return LoggedIn(login(app, account.username, account.password), account)
 
 

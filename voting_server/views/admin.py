@@ -24,8 +24,8 @@ from sqlalchemy import select
 from crypto.tls import format_fingerprint
 from rules.duties import scope_error
 from voting_server.extensions import audit_log, db, sessions
-from voting_server.models import SEAT_MAX, Device, Member, StaffRole
-from voting_server.services import devices, staff
+from voting_server.models import SEAT_MAX, BodyKind, BodyLevel, Device, Member, StaffRole
+from voting_server.services import bodies, devices, staff
 from voting_server.services.refusals import Refusal
 from voting_server.services.transactions import write_transaction
 from voting_server.sockets.connection import disconnect_user, online_seats
@@ -101,7 +101,43 @@ def _ttl_hours() -> int:
 @bp.get("/")
 @login_required(SECRETARIAT)
 def index() -> ResponseReturnValue:
-    return render_template("admin/index.html", bodies=served_bodies(), body=selected_body())
+    return _index_page()
+
+
+def _index_page(status: int = 200, **extra: object) -> ResponseReturnValue:
+    me = current_user()
+    platform = me is not None and staff.scope_of(db(), me.id) is None
+    return render_template(
+        "admin/index.html", bodies=served_bodies(), body=selected_body(), platform=platform,
+        body_kinds=BodyKind, body_levels=BodyLevel, **extra,
+    ), status  # fmt: skip
+
+
+# --- bodies (机构) ------------------------------------------------------------------------
+
+
+@bp.post("/bodies")
+@login_required(SECRETARIAT)
+def body_create() -> ResponseReturnValue:
+    """A new body (docs/bodies.md), its own log started at once. Only a platform account
+    (one serving every body) makes one: a town's office cannot add bodies to the server."""
+    me = current_user()
+    assert me is not None  # login_required
+    if staff.scope_of(db(), me.id) is not None:
+        return message_page(
+            gettext("无权新建机构"), gettext("只有服务全部机构的平台账号可以新建机构。"), 403
+        )
+    form = request.form
+    try:
+        with write_transaction(sessions()) as tx:
+            made = bodies.create_body(
+                tx, audit_log(), form.get("name", ""), form.get("kind", ""), form.get("level", "")
+            )
+            made_id, made_name = made.id, made.name
+    except Refusal as refused:
+        return _index_page(400, error=refusal_text(refused), form=form)
+    log.info("body %s %r created by %r", made_id, made_name, current_username())
+    return redirect(url_for("admin.index", body=made_id))
 
 
 # --- staff accounts ------------------------------------------------------------------------
