@@ -324,7 +324,8 @@ def _starts_at() -> datetime:
     return datetime.combine(today, time(9, 0), tzinfo=BEIJING).astimezone(UTC)
 
 
-def _load_body(session: Session, demo: DemoBody) -> Body:
+def load_body(session: Session, demo: DemoBody) -> Body:
+    """Create whatever of one demo body is missing (see ``load_county``)."""
     body = session.scalar(select(Body).where(Body.name == demo.name))
     if body is None:
         body = Body(name=demo.name, kind=demo.kind, level=demo.level)
@@ -382,7 +383,7 @@ def _load_body(session: Session, demo: DemoBody) -> Body:
 def load_county(session: Session) -> list[Body]:
     """Create whatever of the county demo is missing, inside the caller's transaction;
     returns the three bodies in the order of ``BODIES``."""
-    return [_load_body(session, demo) for demo in BODIES]
+    return [load_body(session, demo) for demo in BODIES]
 
 
 def create_county_staff(session: Session, log: AuditLog) -> dict[str, tuple[StaffRole, str]]:
