@@ -19,6 +19,7 @@ class EntryType(StrEnum):
     STAFF_CREATED = "staff_created"
     STAFF_DISABLED = "staff_disabled"
     STAFF_ROLE_CHANGED = "staff_role_changed"
+    STAFF_SCOPE_CHANGED = "staff_scope_changed"
     SCRUTINEERS_DESIGNATED = "scrutineers_designated"
     DEVICE_ENROLLED = "device_enrolled"
     DEVICE_ENROLLMENT_REQUESTED = "device_enrollment_requested"
@@ -43,12 +44,13 @@ class EntryType(StrEnum):
 
 E = EntryType
 DESCRIPTIONS: Mapping[EntryType, str] = {
-    E.LOG_STARTED: "entry 0: the server's public key",
+    E.LOG_STARTED: "entry 0: the server's public key and the body whose log it is",
     E.CHECKPOINT: "a signed head (size, Merkle root) of every entry before it",
     E.ROSTER: "a body's whole active roster, whenever it changes",
     E.STAFF_CREATED: "a staff account made (or, once, one older than this logging)",
     E.STAFF_DISABLED: "a staff account disabled",
     E.STAFF_ROLE_CHANGED: "a staff account's role changed",
+    E.STAFF_SCOPE_CHANGED: "the bodies a staff account serves changed",
     E.SCRUTINEERS_DESIGNATED: "the presidium designates a sitting's scrutineers (监票人)",
     E.DEVICE_ENROLLED: "a seat's first tablet and its key",
     E.DEVICE_ENROLLMENT_REQUESTED: "a replacement tablet, waiting for the presidium",

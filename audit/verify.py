@@ -321,6 +321,7 @@ class Replay:
         self.tree = MerkleStream()  # the lines before the entry being applied
         self.checkpoint_due_at: int | None = None  # index that must hold a checkpoint
         self.server_key_seen = False
+        self.body: int | None = None  # whose log this is (log_started; None: before 0008)
         self.member_count: dict[int, int] = {}  # body → 全体组成人员
         # body → (member, 代表团) in seat order, from its last roster: named votes' breakdown
         self.delegations: dict[int, list[tuple[int, str | None]]] = {}
@@ -392,6 +393,10 @@ class Replay:
     def on_log_started(self, data: dict[str, Any]) -> None:
         _require(not self.server_key_seen, "log_started appears twice")
         self.server_key_seen = True
+        body = data.get("body")  # one log per body (docs/bodies.md); older logs name none
+        if body is not None:
+            _require(isinstance(body, dict) and isinstance(body.get("id"), int), "body: an id")
+            self.body = body["id"]
 
     # -- staff accounts and duties (分权) ----------------------------------------------
 
@@ -442,6 +447,25 @@ class Replay:
         )
         self._account_change(data, role)
         self.staff[user].role = role
+
+    def on_staff_scope_changed(self, data: dict[str, Any]) -> None:
+        """The account now serves ``bodies`` (None: every body). In this body's log it
+        is an account from here on if this body is among them, disabled if not."""
+        user, role, bodies = int(data["user"]), str(data["role"]), data["bodies"]
+        _require(role in ROLES, f"unknown role {role!r}")
+        _require(bodies is None or isinstance(bodies, list), "bodies: a list or null")
+        # Whose log: log_started says; a log from before one log per body names its
+        # body only in its rosters (it holds one body's).
+        body = self.body
+        if body is None and len(self.member_count) == 1:
+            body = next(iter(self.member_count))
+        here = bodies is None or body is None or body in bodies
+        if user in self.staff:
+            self._account_change(data, None)
+        else:  # the account comes to this body: as if made here with its role
+            _require(here, f"account {user} leaves a body it never served")
+            self._account_change(data, role)
+        self.staff[user] = Account(role, active=here and bool(data.get("active", True)))
 
     def on_scrutineers_designated(self, data: dict[str, Any]) -> None:
         sitting, by = int(data["sitting"]), self._by(data)

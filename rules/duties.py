@@ -57,6 +57,23 @@ def account_change_error(
     return None
 
 
+def scope_error(
+    actor_bodies: Collection[int] | None, target_bodies: Collection[int] | None
+) -> str | None:
+    """Why an actor serving ``actor_bodies`` may not manage an account serving
+    ``target_bodies``, or None. None as a set of bodies is every body (a platform
+    account, or the command line). A body's secretariat manages only accounts that
+    serve nothing beyond its own bodies: a town's office neither makes a platform
+    account nor touches the county's (docs/bodies.md)."""
+    if actor_bodies is None:
+        return None
+    if target_bodies is None:
+        return "only a platform account manages accounts that serve every body"
+    if not set(target_bodies) <= set(actor_bodies):
+        return "a body's secretariat manages the accounts of the bodies it serves only"
+    return None
+
+
 def designation_error(
     actor_role: str | None, scrutineers: Collection[int], roles: Mapping[int, str | None]
 ) -> str | None:

@@ -22,6 +22,7 @@ from audit.entry import GENESIS_PREV, canonical_bytes, entry_hash, sign_entry, u
 from audit.merkle import MerkleStream, tree_root
 from crypto import ServerKey
 from rules import VoteKind, VoteSpec
+from tests.support.bodies import only_body_id
 from tests.support.bundles import (
     TAMPERINGS,
     VOTING_AUDIT,
@@ -336,7 +337,7 @@ def populate(url: str, server: ServerKey) -> None:
         for line in built.lines[1:]:  # entry 0 is the writer's own log_started
             entry = json.loads(line)
             if entry["type"] != "checkpoint":  # the writer signs its own heads
-                audit.append(session, entry["type"], entry["data"])
+                audit.append(session, body.id, entry["type"], entry["data"])
     engine.dispose()
 
 
@@ -344,7 +345,7 @@ def db_lines(url: str) -> list[bytes]:
     engine = make_engine(url)
     try:
         with make_session_factory(engine)() as session:
-            return list(iter_lines(session))
+            return list(iter_lines(session, only_body_id(session)))
     finally:
         engine.dispose()
 
@@ -402,7 +403,7 @@ def test_export_refreshes_a_previous_bundle(sqlite_url: str, tmp_path: Path) -> 
     assert run("export", "--out", str(out), "--database-url", sqlite_url, env=env).returncode == 0
     engine = make_engine(sqlite_url)
     with write_transaction(make_session_factory(engine)) as session:
-        AuditLog(key).append(session, "vote_announced", {"vote": 1, "by": 1})
+        AuditLog(key).append(session, only_body_id(session), "vote_announced", {"vote": 1, "by": 1})
     engine.dispose()
     assert run("export", "--out", str(out), "--database-url", sqlite_url, env=env).returncode == 0
     code, report = verify_json(out)

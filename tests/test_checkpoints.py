@@ -19,9 +19,11 @@ from audit.entry import canonical_bytes, entry_hash, sign_entry, unsigned_entry
 from audit.merkle import tree_root
 from audit.verify import verify_log
 from crypto import ServerKey
+from tests.support.bodies import only_body_id
 from tests.support.db import migrate
 from tests.support.logs import LogBuilder, resign, sitting
 from voting_server.db import make_engine, make_session_factory
+from voting_server.models import Body, BodyKind, BodyLevel
 from voting_server.services.audit_log import AuditLog, iter_lines
 from voting_server.services.transactions import write_transaction
 
@@ -134,25 +136,31 @@ def test_a_checkpoint_every_thousand_entries() -> None:
 # --- the writer ----------------------------------------------------------------------------
 
 
+BODY = 1
+
+
 @pytest.fixture
 def writer(sqlite_url: str) -> tuple[AuditLog, object]:
     migrate(sqlite_url)
     engine = make_engine(sqlite_url)
-    yield AuditLog(ServerKey.generate()), make_session_factory(engine)
+    sessions = make_session_factory(engine)
+    with write_transaction(sessions) as session:  # a log is a body's
+        session.add(Body(id=BODY, name="测试", kind=BodyKind.CONGRESS, level=BodyLevel.CITY))
+    yield AuditLog(ServerKey.generate()), sessions
     engine.dispose()
 
 
 def logged(sessions) -> list[bytes]:
     with sessions() as session:
-        return list(iter_lines(session))
+        return list(iter_lines(session, only_body_id(session)))
 
 
 def test_the_writer_signs_a_head_after_a_result_and_every_thousand(writer) -> None:
     log, sessions = writer
     with write_transaction(sessions) as session:
         for n in range(CHECKPOINT_EVERY + 5):
-            log.append(session, "note", {"n": n})
-        log.append(session, "result", {"vote": 1})
+            log.append(session, BODY, "note", {"n": n})
+        log.append(session, BODY, "result", {"vote": 1})
     lines = logged(sessions)
     found = entries(lines)
     heads = [e for e in found if e["type"] == "checkpoint"]
@@ -166,16 +174,16 @@ def test_the_writers_cached_tree_survives_a_rolled_back_transaction(writer) -> N
     log, sessions = writer
 
     def result(session: Session) -> None:
-        log.append(session, "result", {"vote": 1})
+        log.append(session, BODY, "result", {"vote": 1})
 
     with write_transaction(sessions) as session:
         result(session)  # caches the tree up to this checkpoint
     with pytest.raises(RuntimeError), write_transaction(sessions) as session:
-        log.append(session, "note", {"rolled": "back"})
+        log.append(session, BODY, "note", {"rolled": "back"})
         result(session)  # caches lines that never commit …
         raise RuntimeError("the transaction fails")
     with write_transaction(sessions) as session:
-        log.append(session, "note", {"committed": True})
+        log.append(session, BODY, "note", {"committed": True})
         result(session)  # … so this head must not build on them
     lines = logged(sessions)
     last = entries(lines)[-1]
@@ -189,8 +197,8 @@ def test_a_second_writer_process_on_the_same_log_writes_true_heads(writer, tmp_p
     second = AuditLog(first.key)
     for log in (first, second, first, second):
         with write_transaction(sessions) as session:
-            log.append(session, "note", {})
-            log.append(session, "result", {"vote": 1})
+            log.append(session, BODY, "note", {})
+            log.append(session, BODY, "result", {"vote": 1})
     lines = logged(sessions)
     for entry in entries(lines):
         if entry["type"] == "checkpoint":
@@ -202,8 +210,8 @@ def test_append_answers_with_its_own_entry_when_a_checkpoint_follows(writer) -> 
     log, sessions = writer
     with write_transaction(sessions) as session:
         for n in range(CHECKPOINT_EVERY - 2):
-            log.append(session, "note", {"n": n})
-        appended = log.append(session, "ballot", {"n": "the 1,000th"})
+            log.append(session, BODY, "note", {"n": n})
+        appended = log.append(session, BODY, "ballot", {"n": "the 1,000th"})
     lines = logged(sessions)
     assert appended.index == CHECKPOINT_EVERY - 1
     assert json.loads(lines[appended.index])["data"] == {"n": "the 1,000th"}

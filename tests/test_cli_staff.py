@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import re
 import stat
 from datetime import UTC, datetime, timedelta
@@ -17,6 +18,7 @@ from voting_server.cli import main
 from voting_server.db import make_engine, make_session_factory
 from voting_server.models import EnrollmentCode, Member, StaffRole, StaffUser
 from voting_server.services import devices, staff
+from voting_server.services.audit_log import iter_lines
 from voting_server.services.passwords import verify_secret
 
 CODE = re.compile(r"^(\d+)\t([2-9A-HJ-NP-Z]{4}-[2-9A-HJ-NP-Z]{4})$")
@@ -165,3 +167,44 @@ def test_issue_pins_on_an_uninitialised_database_leaves_no_file(tmp_path: Path) 
     code, _, err = run("issue-pins", "--out", str(out_file), "--database-url", url)
     assert code == 1 and "init-db" in err
     assert not out_file.exists()
+
+
+def test_body_create_and_staff_scoped_to_it_are_logged_in_the_right_logs(demo_url: str) -> None:
+    """A second body's log starts with log_started naming it and the accounts that serve
+    it; an account made ``--body`` it is logged there only; ``staff scope`` in both."""
+    code, _, err = run("staff", "create", "shi.ban", "--role", "secretariat",
+                       "--password-stdin", "--database-url", demo_url,
+                       input="a long password\n")  # fmt: skip
+    assert code == 0, err
+    code, out, err = run("body", "create", "--name", "示例镇人民代表大会", "--kind", "congress",
+                         "--level", "township", "--database-url", demo_url)  # fmt: skip
+    assert code == 0, err
+    town = int(out.split("\t")[0].split()[-1])
+    code, out, _ = run("body", "list", "--database-url", demo_url)
+    assert f"{town}\t示例镇人民代表大会\tcongress\ttownship\t0" in out
+    code, _, err = run("staff", "create", "zhen.mishu", "--role", "secretariat", "--body",
+                       str(town), "--password-stdin", "--database-url", demo_url,
+                       input="a long password\n")  # fmt: skip
+    assert code == 0, err
+    code, _, err = run("staff", "scope", "zhen.mishu", "--body", "示例镇人民代表大会",
+                       "--body", "1", "--database-url", demo_url)  # fmt: skip
+    assert code == 0, err
+    assert run("body", "create", "--name", "某镇人大常委会", "--kind", "standing_committee",
+               "--level", "township", "--database-url", demo_url)[0] == 1  # fmt: skip
+
+    def logged(body: int) -> list[tuple[str, str]]:
+        with _session(demo_url) as s:
+            found = [json.loads(x) for x in iter_lines(s, body)]
+        return [(e["type"], e["data"].get("username", "")) for e in found]
+
+    town_log = logged(town)
+    assert town_log[0] == ("log_started", "")
+    assert ("staff_created", "shi.ban") in town_log  # an older platform account: existing
+    assert [e for e in town_log if e[1] == "zhen.mishu"] == [
+        ("staff_created", "zhen.mishu"), ("staff_scope_changed", "zhen.mishu"),
+    ]  # fmt: skip
+    assert [e for e in logged(1) if e[1] == "zhen.mishu"] == [("staff_scope_changed", "zhen.mishu")]
+    with _session(demo_url) as s:
+        first = json.loads(next(iter(iter_lines(s, town))))
+    assert first["data"]["body"] == {"id": town, "name": "示例镇人民代表大会",
+                                     "kind": "congress", "level": "township"}  # fmt: skip

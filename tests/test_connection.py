@@ -16,6 +16,7 @@ from flask import Flask
 
 from crypto import KioskKey
 from kiosk_client.client import KioskClient
+from tests.support.bodies import only_body_id
 from tests.support.live import (
     EnrolledKiosk,
     LiveServer,
@@ -89,9 +90,12 @@ def test_a_kiosk_gets_a_challenge_and_a_good_signature_authenticates_it(
     assert 1 in online_seats() and 1 in online_seats(enrolled_kiosk.body_id)
     assert online_seats(enrolled_kiosk.body_id + 1) == set()
     # It is in the rooms of all kiosks and of its seat, not of another seat.
-    socketio.emit("ping_seat", {"n": 1}, to="seat:1")
-    socketio.emit("ping_seat", {"n": 2}, to="seat:2")
-    socketio.emit("ping_kiosks", {}, to="kiosks")
+    b = enrolled_kiosk.body_id
+    socketio.emit("ping_seat", {"n": 1}, to=f"b{b}:seat:1")
+    socketio.emit("ping_seat", {"n": 2}, to=f"b{b}:seat:2")
+    socketio.emit("ping_seat", {"n": 3}, to=f"b{b + 1}:seat:1")
+    socketio.emit("ping_kiosks", {}, to=f"b{b}:kiosks")
+    socketio.emit("ping_kiosks", {"other": True}, to=f"b{b + 1}:kiosks")
     assert [(e["name"], e["args"]) for e in sio.get_received()] == [
         ("ping_seat", [{"n": 1}]),
         ("ping_kiosks", [{}]),
@@ -227,8 +231,11 @@ def test_a_staff_connection_takes_its_role_from_the_login_session(
         "seat": None,
         "user": presidium.account.id,
     }
-    socketio.emit("to_presidium", {}, to="presidium")
-    socketio.emit("to_display", {}, to="display")
+    with live_app.app_context(), sessions()() as s:
+        body = only_body_id(s)
+    socketio.emit("to_presidium", {}, to=f"b{body}:presidium")
+    socketio.emit("to_display", {}, to=f"b{body}:display")
+    socketio.emit("to_presidium", {"other": True}, to=f"b{body + 1}:presidium")
     assert [e["name"] for e in sio.get_received()] == ["to_presidium"]
     assert online_seats() == set()  # staff are not kiosks
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -10,6 +12,9 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
+from audit.entry import entry_hash
+from tests.support.bundles import verify_json
+from tests.support.logs import sitting
 from voting_server.db import (
     alembic_config,
     current_revision,
@@ -20,6 +25,7 @@ from voting_server.db import (
     upgrade,
 )
 from voting_server.models import Base
+from voting_server.services.export import export_bundle
 
 TABLES = {
     *("bodies", "members", "sittings", "agenda_items", "documents", "votes", "attendances"),
@@ -28,6 +34,7 @@ TABLES = {
     "device_replacements",  # 0004_seats
     "staff_sessions",  # 0005_staff_sessions
     "sitting_scrutineers",  # 0006_duties
+    "staff_scopes",  # 0008_body_logs
 }
 
 
@@ -100,7 +107,7 @@ def test_0007_lets_votes_be_of_any_kind_and_keeps_their_other_checks(empty_url: 
     # A kind is a registered module (rules/kinds), not a value the database lists.
     assert _vote_checks(empty_url) == {
         "ck_votes_key_policy", "ck_votes_live_tally", "ck_votes_vote_state",
-        "ck_votes_electorate",  # 0008_congress
+        "ck_votes_electorate",  # 0009_congress
     }  # fmt: skip
     command.downgrade(alembic_config(empty_url), "0006")
     assert "ck_votes_vote_kind" in _vote_checks(empty_url)
@@ -207,7 +214,7 @@ def test_0002_keeps_existing_members_and_starts_their_pin_counters_at_zero(
         engine.dispose()
 
 
-def test_0008_makes_existing_members_deputies_and_votes_the_whole_body(empty_url: str) -> None:
+def test_0009_makes_existing_members_deputies_and_votes_the_whole_body(empty_url: str) -> None:
     upgrade(empty_url, "0007")
     engine = make_engine(empty_url)
     try:
@@ -237,3 +244,54 @@ def test_0008_makes_existing_members_deputies_and_votes_the_whole_body(empty_url
             ))  # fmt: skip
     finally:
         engine.dispose()
+
+
+def test_0008_gives_an_existing_log_to_the_first_body_and_it_still_verifies(
+    empty_url: str, tmp_path: Path
+) -> None:
+    """A single-body database of 0007 with its log and accounts: after the upgrade the
+    log is the first body's, unchanged, and its export verifies (docs/bodies.md)."""
+    command.upgrade(alembic_config(empty_url), "0007")
+    built, _ = sitting()
+    engine = make_engine(empty_url)
+    try:
+        with engine.begin() as conn:
+            for body_id, name in ((1, "测试"), (2, "第二个机构")):
+                conn.execute(
+                    sa.text("INSERT INTO bodies (id, name, kind, level, member_count) "
+                            "VALUES (:i, :n, 'standing_committee', 'city', 5)"),
+                    {"i": body_id, "n": name},
+                )  # fmt: skip
+            for seat, key in built.kiosks.items():
+                conn.execute(
+                    sa.text("INSERT INTO devices (id, body_id, seat, public_key, enrolled_at, "
+                            "pending) VALUES (:d, 1, :s, :k, :t, false)"),
+                    {"d": f"d{seat}", "s": seat, "k": key.public.spki_b64,
+                     "t": datetime.now(UTC)},
+                )  # fmt: skip
+            for idx, line in enumerate(built.lines):
+                conn.execute(
+                    sa.text("INSERT INTO audit_entries (idx, type, line, hash) "
+                            "VALUES (:i, :t, :l, :h)"),
+                    {"i": idx, "t": json.loads(line)["type"], "l": line.decode("utf-8"),
+                     "h": entry_hash(line)},
+                )  # fmt: skip
+    finally:
+        engine.dispose()
+
+    upgrade(empty_url)
+    assert _schema_diff(empty_url) == []
+    engine = make_engine(empty_url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                sa.text("SELECT body_id, idx, line FROM audit_entries ORDER BY idx")
+            ).all()
+    finally:
+        engine.dispose()
+    assert [(r.body_id, r.idx) for r in rows] == [(1, i) for i in range(len(built.lines))]
+    assert [r.line.encode("utf-8") for r in rows] == built.lines
+    out = tmp_path / "bundle"
+    export_bundle(empty_url, out, body="1")
+    code, report = verify_json(out)
+    assert code == 0 and report["ok"] and report["entries"] == len(built.lines), report

@@ -20,6 +20,7 @@ from sqlalchemy import select
 import tests.support.db as support_db
 import tests.support.service_hall as service_hall
 from rules import VoteKind
+from tests.support.bodies import only_body_id
 from tests.support.db import migrate
 from tests.support.live import LoggedIn, create_staff, post_form
 from tests.support.paper import FAILURE, SITTING, act, enter, fail, refused, sign, users
@@ -27,7 +28,16 @@ from tests.support.service_hall import Hall
 from voting_server.cli import main
 from voting_server.db import make_engine, make_session_factory
 from voting_server.extensions import audit_log, sessions
-from voting_server.models import AttendanceMethod, StaffRole, StaffUser, Vote, VoteState
+from voting_server.models import (
+    AttendanceMethod,
+    Body,
+    BodyKind,
+    BodyLevel,
+    StaffRole,
+    StaffUser,
+    Vote,
+    VoteState,
+)
 from voting_server.services import results, staff
 from voting_server.services.audit_log import AuditLog, iter_lines
 from voting_server.services.transactions import write_transaction
@@ -178,9 +188,9 @@ def test_accounts_from_before_logging_are_logged_once(hall: Hall) -> None:
         s.add(StaffUser(username="old.gone", display_name="旧账号", role=StaffRole.DISPLAY,
                         password_hash="x", active=False))  # fmt: skip
     with hall.tx() as s:
-        assert staff.log_unlogged_accounts(s, hall.log) == 3
+        assert staff.log_unlogged_accounts(s, hall.log, only_body_id(s)) == 3
     with hall.tx() as s:
-        assert staff.log_unlogged_accounts(s, hall.log) == 0
+        assert staff.log_unlogged_accounts(s, hall.log, only_body_id(s)) == 0
     logged = entries(hall.lines(), *STAFF_TYPES)
     assert [(e["type"], e["username"], e["by"]) for e in logged] == [
         ("staff_created", "old.zhu", None), ("staff_created", "old.gone", None),
@@ -192,7 +202,7 @@ def test_accounts_from_before_logging_are_logged_once(hall: Hall) -> None:
 
 def _web_log(app: Flask) -> list[bytes]:
     with app.app_context(), sessions()() as s:
-        return list(iter_lines(s))
+        return list(iter_lines(s, only_body_id(s)))
 
 
 def test_the_secretariats_pages_log_every_account_change(
@@ -280,7 +290,7 @@ def test_the_command_line_logs_every_account_change(demo_url: str) -> None:
     engine = make_engine(demo_url)
     try:
         with make_session_factory(engine)() as s:
-            lines = list(iter_lines(s))
+            lines = list(iter_lines(s, only_body_id(s)))
     finally:
         engine.dispose()
     logged = entries(lines, *STAFF_TYPES)
@@ -305,13 +315,14 @@ def test_accounts_are_logged_once_on_postgresql_and_the_log_verifies(postgres_ur
         with write_transaction(factory) as s:
             s.add(StaffUser(username="old.mishu", display_name="老秘书", password_hash="x",
                             role=StaffRole.SECRETARIAT, active=True))  # fmt: skip
+            s.add(Body(name="测试", kind=BodyKind.CONGRESS, level=BodyLevel.CITY))  # its log
         with write_transaction(factory) as s:
             old = s.scalar(select(StaffUser.id).where(StaffUser.username == "old.mishu"))
             staff.create_user(s, "new.jp", "新监票", "scrutineer", "a long password", log=log,
                               by=old)  # fmt: skip
-            assert staff.log_unlogged_accounts(s, log) == 0
+            assert staff.log_unlogged_accounts(s, log, only_body_id(s)) == 0
         with factory() as s:
-            lines = list(iter_lines(s))
+            lines = list(iter_lines(s, only_body_id(s)))
     finally:
         engine.dispose()
     logged = entries(lines, *STAFF_TYPES)

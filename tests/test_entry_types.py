@@ -11,6 +11,7 @@ from audit.verify import Replay, verify_log
 from crypto import KioskKey
 from rules import VoteKind
 from tests.support import paper, service_hall
+from tests.support.bodies import only_body_id
 from tests.support.logs import LogBuilder
 from tests.support.service_hall import Hall
 from voting_server.models import AttendanceMethod, StaffRole, Vote
@@ -36,6 +37,8 @@ def _sitting(hall: Hall) -> None:
     u = paper.users(hall)  # staff_created, scrutineers_designated
     with hall.tx() as s:
         staff.change_role(s, u["jp3"].id, StaffRole.DISPLAY, log=hall.log, by=u["sec"].id)
+        body = only_body_id(s)  # scoped to the one body it already served: logged all the same
+        staff.set_scope(s, u["jp3"].id, [body], log=hall.log, by=u["sec"].id)
         staff.deactivate_user(s, u["jp3"].id, log=hall.log, by=u["sec"].id)
         # seat 61's tablet is replaced: requested, confirmed by the presidium, old one revoked
         code = devices.issue_enrollment_code(s, 1, 61, None)

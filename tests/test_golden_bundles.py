@@ -24,10 +24,9 @@ TAMPERED = sorted(name for name in EXPECTED if name != "good")
 def test_every_bundle_has_its_expectation_and_every_expectation_its_bundle() -> None:
     bundles = sorted(p.name for p in GOLDEN.iterdir() if p.is_dir() and p.name != "__pycache__")
     assert bundles == sorted(EXPECTED) == sorted(["good", *VARIANTS])
-    # All seven kinds of tampering the issue names, and a forgery by each kind of key.
-    # All seven kinds of tampering the issue names, a forgery by each kind of key, and a
-    # 列席 attendee's ballot (issue 16).
-    assert len(TAMPERED) == 9
+    # All seven kinds of tampering the issue names, a forgery by each kind of key, an
+    # altered breakdown by delegation and a 列席 attendee's ballot (issue 16).
+    assert len(TAMPERED) == 10
 
 
 def test_the_good_bundle_verifies() -> None:

@@ -32,6 +32,7 @@ from audit.evidence import sheet_code
 from audit.merkle import tree_root
 from kiosk_client.client import ballot_payload, new_nonce
 from rules import parse_scenario, tally
+from tests.support.bodies import only_body_id
 from tests.support.live import (
     body_id,
     enroll_kiosk,
@@ -781,7 +782,7 @@ def _log_lines(app: Flask) -> list[str]:
     from voting_server.services.audit_log import iter_lines
 
     with app.app_context(), sessions()() as s:
-        return [line.decode() for line in iter_lines(s)]
+        return [line.decode() for line in iter_lines(s, only_body_id(s))]
 
 
 # --- exports are data, not code ----------------------------------------------------------

@@ -223,3 +223,28 @@ def test_voting_audit_verify_names_the_entry_and_the_reason(tmp_path: Path) -> N
     assert done.stdout.splitlines()[0] == (
         f"FAILED at entry {k}: countersigned: account 42 was never created in the log"
     )
+
+
+def scope(log: LogBuilder, user: int, role: str, bodies: list[int] | None, by: int | None) -> int:
+    return log.append("staff_scope_changed", {
+        "user": user, "username": f"user{user}", "name": "某", "role": role, "active": True,
+        "bodies": bodies, "from": None, "by": by,
+    })  # fmt: skip
+
+
+def test_an_account_scoped_away_from_the_body_no_longer_acts_in_its_log() -> None:
+    """One log per body (docs/bodies.md): the roster names body 1; a scrutineer scoped
+    to body 2 only has left it, and its countersignature in body 1's log is refused."""
+    log = closed_vote()
+    scope(log, 7, "scrutineer", [2], by=None)
+    fails_at(log, countersign(log, 7, "scrutineer"), "unknown or disabled")
+
+
+def test_an_account_scoped_into_the_body_acts_there_from_then_on() -> None:
+    log = closed_vote()
+    countersign(log, 1, "presidium")
+    scope(log, 10, "presidium", [1, 2], by=None)  # an account the log had not seen: it comes
+    countersign(log, 10, "presidium")
+    assert first_error(log) is None
+    # Scoping an account is the secretariat's (or the command line's), not the presidium's.
+    fails_at(log, scope(log, 7, "scrutineer", None, by=1), "only the secretariat")

@@ -63,6 +63,10 @@ def create_app(config: object | None = None) -> Flask:
     app.register_blueprint(audit.bp)
     app.register_blueprint(screens.kiosk_static)
 
+    from voting_server.views import common
+
+    common.init_app(app)
+
     from voting_server import i18n
 
     i18n.init_app(app)

@@ -30,12 +30,18 @@ from audit import cli as auditor
     envvar="VOTING_DATABASE_URL",
     help="SQLAlchemy URL; default: $VOTING_DATABASE_URL, else the embedded SQLite file.",
 )
-def export_command(out: Path, database_url: str | None) -> None:
-    """Write the audit bundle (log.jsonl, keys.json, head.json) from the server's database."""
+@click.option(
+    "--body",
+    metavar="ID|NAME",
+    help="The body whose log to export (one log per body); required when there are several.",
+)
+def export_command(out: Path, database_url: str | None, body: str | None) -> None:
+    """Write one body's audit bundle (log.jsonl, keys.json, head.json) from the server's
+    database."""
     from sqlalchemy.exc import ArgumentError
 
     from voting_server.db import default_database_url, instance_dir
-    from voting_server.services.export import ExportError, export_bundle
+    from voting_server.services.export import BodyNeeded, ExportError, export_bundle
 
     def progress(n: int) -> None:
         click.echo(f"exported {n} entries …", err=True)
@@ -46,7 +52,10 @@ def export_command(out: Path, database_url: str | None) -> None:
             out,
             server_key_file=instance_dir() / "server_ed25519.pem",
             progress=progress,
+            body=body,
         )
+    except BodyNeeded as exc:  # a usage error: exit 2, the bodies listed
+        raise click.UsageError(" ".join(str(exc).split())) from None
     except (ExportError, ArgumentError, OSError) as exc:
         raise click.ClickException(" ".join(str(exc).split())) from None
     for warning in exported.warnings:

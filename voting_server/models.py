@@ -315,6 +315,10 @@ class Vote(Base):
         remote_side=[id], foreign_keys=[requires_vote_id]
     )
 
+    def owner_body_id(self) -> int:
+        """The body whose sitting holds this vote: its entries go to that body's log."""
+        return self.agenda_item.sitting.body_id
+
     def configure(self, config: Mapping[str, Any], titles: Mapping[str, str]) -> VoteSpec:
         """Validate and store a vote configuration (CONTRACTS.md §2 ``vote`` object).
 
@@ -398,6 +402,16 @@ class StaffUser(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
+class StaffScope(Base):
+    """A body a staff account serves. An account with no scope row serves every body
+    (a platform account, e.g. a city's 人大常委会办公室); docs/bodies.md."""
+
+    __tablename__ = "staff_scopes"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"), primary_key=True)
+    body_id: Mapped[int] = mapped_column(ForeignKey("bodies.id"), primary_key=True, index=True)
+
+
 class StaffSession(Base):
     """One staff login (one browser): the cookie carries a random token, this row its
     SHA-256, so a copy of the database opens no session. Logout, a password change
@@ -413,7 +427,7 @@ class StaffSession(Base):
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     end_reason: Mapped[str | None] = mapped_column(
         String(16)
-    )  # logout, password, deactivated, role_changed
+    )  # logout, password, deactivated, role_changed, scope_changed
 
 
 class EnrollmentCode(Base):
@@ -491,6 +505,9 @@ class AuditEntry(Base):
 
     __tablename__ = "audit_entries"
 
+    # One log per body (docs/bodies.md): each body's entries are their own hash chain
+    # from index 0, so the key is the pair.
+    body_id: Mapped[int] = mapped_column(ForeignKey("bodies.id"), primary_key=True)
     idx: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     type: Mapped[str] = mapped_column(String(40), index=True)
     line: Mapped[str] = mapped_column(Text)  # canonical JSON; its UTF-8 bytes are the leaf
@@ -515,7 +532,9 @@ class Press(Base):
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
     nonce: Mapped[str] = mapped_column(String(64))
     press_no: Mapped[int] = mapped_column(Integer)  # 1, 2, … for this member in this vote
-    entry_idx: Mapped[int] = mapped_column(ForeignKey("audit_entries.idx"))
+    # The ballot's entry in its vote's body's log. No foreign key: an entry's key is
+    # (body_id, idx), and the body is the vote's already (0008, docs/bodies.md).
+    entry_idx: Mapped[int] = mapped_column(Integer, index=True)
     receipt: Mapped[dict[str, Any]] = mapped_column(JSON)
     ballot: Mapped[Any | None] = mapped_column(JSON)  # named votes only
     sealed: Mapped[bytes | None] = mapped_column(LargeBinary)  # secret votes, until close

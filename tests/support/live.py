@@ -129,13 +129,18 @@ class StaffAccount:
 
 
 def create_staff(
-    app: Flask, role: StaffRole | str, username: str | None = None, password: str = PASSWORD
+    app: Flask,
+    role: StaffRole | str,
+    username: str | None = None,
+    password: str = PASSWORD,
+    bodies: list[int] | None = None,
 ) -> StaffAccount:
+    """An account of ``role`` serving ``bodies`` (None: every body)."""
     role = StaffRole(role)
     username = username or f"{role.value}-user"
     with app.app_context(), write_transaction(sessions()) as session:
         user = staff.create_user(
-            session, username, f"测试{role.value}", role, password, log=audit_log()
+            session, username, f"测试{role.value}", role, password, log=audit_log(), bodies=bodies
         )
         account = StaffAccount(user.id, user.username, password, role.value)
     return account

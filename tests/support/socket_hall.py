@@ -27,6 +27,7 @@ from crypto import KioskKey
 from kiosk_client.client import EventLog, KioskClient, Refused, ballot_payload, new_nonce
 from rules import VoteSpec
 from rules.kinds import VoteKind
+from tests.support.bodies import only_body_id
 from tests.support.live import (
     PASSWORD,
     EnrolledKiosk,
@@ -131,7 +132,7 @@ class Hall:
 
     def lines(self) -> list[bytes]:
         with self.app.app_context(), sessions()() as s:
-            return list(iter_lines(s))
+            return list(iter_lines(s, only_body_id(s)))
 
     def entries(self) -> list[dict[str, Any]]:
         return [json.loads(line) for line in self.lines()]
@@ -279,8 +280,11 @@ def real_kiosk_channel(url: str, kiosk: EnrolledKiosk, *, authenticate: bool = T
     return SocketChannel(sio, log)
 
 
-def real_staff_channel(url: str, username: str, password: str = PASSWORD) -> Channel:
-    """A staff screen: logs in over HTTP, then connects with the session cookie."""
+def real_staff_channel(
+    url: str, username: str, password: str = PASSWORD, body: int | None = None
+) -> Channel:
+    """A staff screen: logs in over HTTP, then connects with the session cookie, for
+    ``body`` if given (else the first body the account serves)."""
     http = requests.Session()
     page = http.get(f"{url}/login", timeout=WAIT).text
     token = re.search(r'name="csrf_token" value="([^"]+)"', page)
@@ -294,7 +298,8 @@ def real_staff_channel(url: str, username: str, password: str = PASSWORD) -> Cha
     assert response.status_code == 302
     cookie = "; ".join(f"{c.name}={c.value}" for c in http.cookies)
     sio, log = _recording_client()
-    sio.connect(url, headers={"Cookie": cookie}, transports=["websocket"])
+    auth = {"body": body} if body is not None else None
+    sio.connect(url, headers={"Cookie": cookie}, auth=auth, transports=["websocket"])
     return SocketChannel(sio, log)
 
 

@@ -27,8 +27,8 @@ from sqlalchemy.orm import Session
 from crypto import ServerKey
 from voting_server.cli.database import _body, _engine, database_url_option
 from voting_server.db import current_revision, head_revision, instance_dir, make_session_factory
-from voting_server.models import Member, StaffRole, StaffUser
-from voting_server.services import devices, staff
+from voting_server.models import Body, BodyKind, BodyLevel, Member, StaffRole, StaffUser
+from voting_server.services import bodies, devices, staff
 from voting_server.services.audit_log import AuditLog
 from voting_server.services.refusals import Refusal
 from voting_server.services.transactions import write_transaction
@@ -82,12 +82,25 @@ def _user_id(session: Session, username: str) -> int:
     return user_id
 
 
+def _body_ids(session: Session, given: tuple[str, ...]) -> list[int] | None:
+    """The ids of the bodies ``--body`` named (an id or a name each); None: every body."""
+    if not given:
+        return None
+    bodies = {str(b.id): b.id for b in session.scalars(select(Body))}
+    bodies |= {b.name: b.id for b in session.scalars(select(Body))}
+    missing = [g for g in given if g.strip() not in bodies]
+    if missing:
+        raise Refusal("unknown_body", ", ".join(missing))
+    return sorted({bodies[g.strip()] for g in given})
+
+
 def _create(
     username: str,
     role: str,
     display_name: str | None,
     password_stdin: bool,
     database_url: str | None,
+    body: tuple[str, ...] = (),
 ) -> None:
     password = _read_password(password_stdin)
     try:  # before touching the database: a refused password needs no connection
@@ -96,8 +109,9 @@ def _create(
         raise click.ClickException(bilingual(refused.code)) from None
     with _transaction(database_url) as session:
         user = staff.create_user(
-            session, username, display_name or username, role, password, log=server_log()
-        )
+            session, username, display_name or username, role, password, log=server_log(),
+            bodies=_body_ids(session, body),
+        )  # fmt: skip
         name, role_value = user.username, user.role.value
     click.echo(f"账号已建立 account created: {name} ({role_value})")
 
@@ -109,6 +123,10 @@ def _create_options(command: click.Command) -> click.Command:
         click.option("--display-name", help="姓名 shown on the pages (default: the username)."),
         click.option(
             "--password-stdin", is_flag=True, help="Read the password from the first line of stdin."
+        ),
+        click.option(
+            "--body", multiple=True, metavar="ID|NAME",
+            help="A body the account serves (repeatable); none: every body (a platform account).",
         ),
         database_url_option,
     )):  # fmt: skip
@@ -158,14 +176,70 @@ def staff_set_role_command(username: str, role: str, database_url: str | None) -
     click.echo(f"角色已更改 role changed: {name} ({role_value})")
 
 
+@staff_group.command("scope")
+@click.argument("username")
+@click.option(
+    "--body",
+    multiple=True,
+    metavar="ID|NAME",
+    help="A body the account serves (repeatable); none: every body (a platform account).",
+)
+@database_url_option
+def staff_scope_command(username: str, body: tuple[str, ...], database_url: str | None) -> None:
+    """Set the bodies an account serves; logged in the log of each body it served or serves."""
+    with _transaction(database_url) as session:
+        user = staff.set_scope(
+            session, _user_id(session, username), _body_ids(session, body), log=server_log()
+        )
+        name, scope = user.username, staff.scope_of(session, user.id)
+    shown = "all" if scope is None else ",".join(map(str, scope))
+    click.echo(f"服务机构已更改 scope changed: {name} ({shown})")
+
+
 @staff_group.command("list")
 @database_url_option
 def staff_list_command(database_url: str | None) -> None:
-    """Every account: id, username, role, active or disabled."""
+    """Every account: id, username, role, active or disabled, the bodies it serves."""
     with _transaction(database_url) as session:
         for user in staff.list_users(session):
             state = "active" if user.active else "disabled"
-            click.echo(f"{user.id}\t{user.username}\t{user.role.value}\t{state}")
+            scope = staff.scope_of(session, user.id)
+            shown = "all" if scope is None else ",".join(map(str, scope))
+            click.echo(f"{user.id}\t{user.username}\t{user.role.value}\t{state}\t{shown}")
+
+
+@click.group("body")
+def body_group() -> None:
+    """Bodies on this server: congresses and standing committees (docs/bodies.md)."""
+
+
+@body_group.command("create")
+@click.option("--name", required=True, help="e.g. 示例县人民代表大会")
+@click.option(
+    "--kind", required=True, type=click.Choice([k.value for k in BodyKind]), help="The kind."
+)
+@click.option(
+    "--level", required=True, type=click.Choice([v.value for v in BodyLevel]), help="The level."
+)
+@database_url_option
+def body_create_command(name: str, kind: str, level: str, database_url: str | None) -> None:
+    """Create a body; its audit log starts with log_started and the accounts serving it."""
+    with _transaction(database_url) as session:
+        body = bodies.create_body(session, server_log(), name, kind, level)
+        body_id, body_name = body.id, body.name
+    click.echo(f"机构已建立 body created: {body_id}\t{body_name}")
+
+
+@body_group.command("list")
+@database_url_option
+def body_list_command(database_url: str | None) -> None:
+    """Every body: id, name, kind, level, members."""
+    with _transaction(database_url) as session:
+        for body in bodies.list_bodies(session):
+            click.echo(
+                f"{body.id}\t{body.name}\t{body.kind.value}\t{body.level.value}\t"
+                f"{body.member_count}"
+            )
 
 
 @click.command("enrollment-codes")
@@ -269,6 +343,7 @@ def register(group: click.Group) -> None:
     for command in (
         create_user_command,
         staff_group,
+        body_group,
         enrollment_codes_command,
         issue_pins_command,
     ):

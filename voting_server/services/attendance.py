@@ -223,7 +223,7 @@ def confirm_pin(
     if row.pin_device == device:
         raise Refusal("already_signed_in")
     row.pin_device = device
-    log.append(session, EntryType.PIN_CONFIRMED, {
+    log.append(session, sitting.body_id, EntryType.PIN_CONFIRMED, {
         "sitting": sitting.id, "member": member.id, "seat": member.seat, "device": device,
     })  # fmt: skip
     session.flush()
@@ -317,4 +317,4 @@ def _record_sign_in(
         data["device"] = device
     if by is not None:
         data["by"] = by
-    log.append(session, EntryType.SIGNED_IN, data)
+    log.append(session, sitting.body_id, EntryType.SIGNED_IN, data)

@@ -5,11 +5,15 @@ transaction, so a state change and its entry commit together or not at all.
 The entry's bytes come from ``audit.entry`` — the same functions the
 verifier uses — and checkpoints (signed heads) follow the rule of
 ``audit.checkpoint``.
+
+Every body has its own log (docs/bodies.md): its own chain from index 0, its own
+Merkle tree, checkpoints and signed heads, so that an auditor of one body verifies
+its votes from its export alone. Every call names the body whose log it writes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -22,7 +26,7 @@ from audit.entry import GENESIS_PREV, entry_hash, signed_line, unsigned_entry
 from audit.entry_types import EntryType
 from audit.merkle import MerkleStream
 from crypto import ServerKey
-from voting_server.models import AuditEntry
+from voting_server.models import AuditEntry, Body
 
 SOFTWARE = "congress-voting 0.1.0"
 _PG_LOG_LOCK = 0x766F7465  # advisory lock id: one log writer at a time across processes
@@ -45,29 +49,38 @@ class AuditLog:
     def __init__(self, key: ServerKey, clock: Callable[[], datetime] | None = None) -> None:
         self.key = key
         self._clock = clock or (lambda: datetime.now(UTC))
-        # The Merkle tree of the log so far, kept between checkpoints so that a
-        # head costs the entries since the last one, not the whole log. Its
+        # Per body, the Merkle tree of its log so far, kept between checkpoints so
+        # that a head costs the entries since the last one, not the whole log. Its
         # last line's hash tells whether the database still agrees (another
         # process wrote, or a transaction that wrote was rolled back).
-        self._tree = MerkleStream()
-        self._tree_tail = GENESIS_PREV
+        self._trees: dict[int, tuple[MerkleStream, str]] = {}
 
-    def lock(self, session: Session) -> None:
-        """On PostgreSQL, hold the log for this transaction: one writer at a time across
-        processes (docs/deployment.md, one total order), so that what the caller reads
-        of the log before appending is still true when it appends. Re-entrant."""
+    def lock(self, session: Session, body_id: int) -> None:
+        """On PostgreSQL, hold ``body_id``'s log for this transaction: one writer of it
+        at a time across processes (docs/deployment.md, one total order per log), so
+        that what the caller reads of the log before appending is still true when it
+        appends. Re-entrant. Another body's log is not held: two bodies' sittings
+        write side by side. A transaction writing several logs takes them in the
+        order of their ids (``lock_all``), so that two such never wait on each other."""
         if session.get_bind().dialect.name == "postgresql":
-            session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOG_LOCK})
+            session.execute(
+                text("SELECT pg_advisory_xact_lock(:k, :b)"), {"k": _PG_LOG_LOCK, "b": body_id}
+            )
 
-    def append(self, session: Session, type_: str, data: dict[str, Any]) -> Appended:
-        """Add an entry in ``session``'s transaction. An empty log is started first.
+    def lock_all(self, session: Session, body_ids: Iterable[int]) -> None:
+        for body_id in sorted(set(body_ids)):
+            self.lock(session, body_id)
+
+    def append(self, session: Session, body_id: int, type_: str, data: dict[str, Any]) -> Appended:
+        """Add an entry to ``body_id``'s log in ``session``'s transaction. An empty log is
+        started first.
 
         Precondition: the caller holds the write transaction (``write_transaction``).
         """
-        return self.append_many(session, [(type_, data)])[0]
+        return self.append_many(session, body_id, [(type_, data)])[0]
 
     def append_many(
-        self, session: Session, entries: list[tuple[str, dict[str, Any]]]
+        self, session: Session, body_id: int, entries: list[tuple[str, dict[str, Any]]]
     ) -> list[Appended]:
         """Add ``entries`` (type, data) in order, in ``session``'s transaction, with the
         checkpoints they make due; returns where each of them went (not the checkpoints).
@@ -78,69 +91,93 @@ class AuditLog:
         """
         if not entries:
             return []
-        self.lock(session)  # the tail read below stays the tail
+        self.lock(session, body_id)  # the tail read below stays the tail
         last = session.execute(
-            select(AuditEntry.idx, AuditEntry.hash).order_by(AuditEntry.idx.desc()).limit(1)
+            select(AuditEntry.idx, AuditEntry.hash)
+            .where(AuditEntry.body_id == body_id)
+            .order_by(AuditEntry.idx.desc())
+            .limit(1)
         ).first()
         rows: list[dict[str, Any]] = []
         if last is None:
-            tail = self._entry(rows, 0, GENESIS_PREV, EntryType.LOG_STARTED, self._genesis())
+            genesis = self._genesis(session, body_id)
+            tail = self._entry(rows, body_id, 0, GENESIS_PREV, EntryType.LOG_STARTED, genesis)
         else:
             tail = Appended(index=last.idx, hash=last.hash, sig="")
         appended = []
         now = utc_timestamp(self._clock())  # entries committed together share their time
         for type_, data in entries:
-            tail = self._entry(rows, tail.index + 1, tail.hash, type_, data, now)
+            tail = self._entry(rows, body_id, tail.index + 1, tail.hash, type_, data, now)
             appended.append(tail)
             entry_type = type_
             while checkpoint_due(tail.index, entry_type):
                 self._insert(session, rows)  # the head is computed over stored lines
-                tail, entry_type = self._checkpoint(session, rows, tail), CHECKPOINT
+                tail, entry_type = self._checkpoint(session, body_id, rows, tail), CHECKPOINT
         self._insert(session, rows)
         return appended  # the callers' entries (a receipt names one), not checkpoints after them
 
-    def start(self, session: Session) -> None:
-        """Write ``log_started`` if the log is empty (idempotent)."""
-        if session.scalar(select(AuditEntry.idx).limit(1)) is None:
-            rows: list[dict[str, Any]] = []
-            self._entry(rows, 0, GENESIS_PREV, EntryType.LOG_STARTED, self._genesis())
-            self._insert(session, rows)
+    def start(self, session: Session, body_id: int) -> bool:
+        """Write ``log_started`` if ``body_id``'s log is empty (idempotent); True if it did."""
+        self.lock(session, body_id)
+        if (
+            session.scalar(select(AuditEntry.idx).where(AuditEntry.body_id == body_id).limit(1))
+            is not None
+        ):
+            return False
+        rows: list[dict[str, Any]] = []
+        genesis = self._genesis(session, body_id)
+        self._entry(rows, body_id, 0, GENESIS_PREV, EntryType.LOG_STARTED, genesis)
+        self._insert(session, rows)
+        return True
 
-    def head(self, session: Session, size: int, last_hash: str) -> str:
-        """The RFC 6962 root (hex) of the first ``size`` entries; entry ``size - 1``
-        has hash ``last_hash``. Reads only the entries the cached tree lacks."""
-        cached = self._tree.size
+    def head(self, session: Session, body_id: int, size: int, last_hash: str) -> str:
+        """The RFC 6962 root (hex) of the first ``size`` entries of ``body_id``'s log;
+        entry ``size - 1`` has hash ``last_hash``. Reads only the entries the cached
+        tree lacks."""
+        of_body = AuditEntry.body_id == body_id
+        tree, tail = self._trees.get(body_id, (MerkleStream(), GENESIS_PREV))
+        cached = tree.size
         if cached > size or (
             cached
-            and session.scalar(select(AuditEntry.hash).where(AuditEntry.idx == cached - 1))
-            != self._tree_tail
+            and session.scalar(select(AuditEntry.hash).where(of_body, AuditEntry.idx == cached - 1))
+            != tail
         ):
-            self._tree, self._tree_tail = MerkleStream(), GENESIS_PREV
+            tree, tail = MerkleStream(), GENESIS_PREV
         rows = session.execute(
             select(AuditEntry.line, AuditEntry.hash)
-            .where(AuditEntry.idx >= self._tree.size, AuditEntry.idx < size)
+            .where(of_body, AuditEntry.idx >= tree.size, AuditEntry.idx < size)
             .order_by(AuditEntry.idx)
         )
         for row in rows:
-            self._tree.add(row.line.encode("utf-8"))
-            self._tree_tail = row.hash
-        if self._tree.size != size or self._tree_tail != last_hash:
+            tree.add(row.line.encode("utf-8"))
+            tail = row.hash
+        self._trees[body_id] = (tree, tail)
+        if tree.size != size or tail != last_hash:
             raise RuntimeError(f"the log has a gap below entry {size}")  # never: idx is a key
-        return self._tree.root().hex()
+        return tree.root().hex()
 
-    def _checkpoint(self, session: Session, rows: list[dict[str, Any]], last: Appended) -> Appended:
+    def _checkpoint(
+        self, session: Session, body_id: int, rows: list[dict[str, Any]], last: Appended
+    ) -> Appended:
         """Queue the signed head of everything up to and including ``last`` (stored)."""
         size = last.index + 1
         now = utc_timestamp(self._clock())
-        data = signed_head(size, self.head(session, size, last.hash), now, self.key.sign)
-        return self._entry(rows, size, last.hash, CHECKPOINT, data, now)
+        data = signed_head(size, self.head(session, body_id, size, last.hash), now, self.key.sign)
+        return self._entry(rows, body_id, size, last.hash, CHECKPOINT, data, now)
 
-    def _genesis(self) -> dict[str, Any]:
-        return {"server_key": self.key.public_b64, "software": SOFTWARE}
+    def _genesis(self, session: Session, body_id: int) -> dict[str, Any]:
+        """``log_started``: the server key, and whose log this is (the body's id, name,
+        kind and level), so that a bundle says which body it is the record of."""
+        body = session.get(Body, body_id)
+        if body is None:
+            raise ValueError(f"no body {body_id}: a log belongs to a body")
+        named = {"id": body.id, "name": body.name, "kind": str(body.kind), "level": str(body.level)}
+        return {"server_key": self.key.public_b64, "software": SOFTWARE, "body": named}
 
     def _entry(
         self,
         rows: list[dict[str, Any]],
+        body_id: int,
         index: int,
         prev: str,
         type_: str,
@@ -152,7 +189,8 @@ class AuditLog:
         entry = unsigned_entry(index, prev, time or utc_timestamp(self._clock()), type_, data)
         line, sig = signed_line(entry, self.key.sign)
         digest = entry_hash(line)
-        rows.append({"idx": index, "type": type_, "line": line.decode("utf-8"), "hash": digest})
+        rows.append({"body_id": body_id, "idx": index, "type": type_,
+                     "line": line.decode("utf-8"), "hash": digest})  # fmt: skip
         return Appended(index=index, hash=digest, sig=sig)
 
     @staticmethod
@@ -163,13 +201,13 @@ class AuditLog:
             rows.clear()
 
 
-def iter_lines(session: Session, batch: int = 10_000) -> Iterator[bytes]:
-    """Every line of the log in order, as exported to ``log.jsonl``."""
+def iter_lines(session: Session, body_id: int, batch: int = 10_000) -> Iterator[bytes]:
+    """Every line of ``body_id``'s log in order, as exported to ``log.jsonl``."""
     after = -1
     while True:
         rows = session.execute(
             select(AuditEntry.idx, AuditEntry.line)
-            .where(AuditEntry.idx > after)
+            .where(AuditEntry.body_id == body_id, AuditEntry.idx > after)
             .order_by(AuditEntry.idx)
             .limit(batch)
         ).all()

@@ -28,7 +28,7 @@ from rules.congress import in_electorate
 from rules.kinds import KeyPolicy, kind_of
 from rules.schema import electronic_ballot_error
 from voting_server.models import Attendance, Device, Member, Press, Vote, utcnow
-from voting_server.services.audit_log import AuditLog
+from voting_server.services.audit_log import Appended, AuditLog
 from voting_server.services.open_votes import OpenVote, OpenVotes
 from voting_server.services.refusals import Refusal
 from voting_server.services.signatures import Check, SignatureChecker
@@ -183,7 +183,18 @@ class Ballots:
             self._check_vote_batch(
                 session, vote_id, states.get(vote_id), requests, indexes, outcomes, writes
             )
-        appended = log.append_many(session, [(w.entry_type, w.entry_data) for w in writes])
+        # A batch may hold several bodies' ballots: each goes to its body's log, the
+        # logs taken in the order of their ids (AuditLog.lock_all), entries in batch order.
+        log.lock_all(session, (w.state.body_id for w in writes))
+        by_body: dict[int, list[_Accepted]] = {}
+        for w in writes:
+            by_body.setdefault(w.state.body_id, []).append(w)
+        where: dict[int, Appended] = {}
+        for body_id in sorted(by_body):
+            group = by_body[body_id]
+            done = log.append_many(session, body_id, [(w.entry_type, w.entry_data) for w in group])
+            where.update((w.index, entry) for w, entry in zip(group, done, strict=True))
+        appended = [where[w.index] for w in writes]
         press_rows = []
         for w, entry in zip(writes, appended, strict=True):
             state, r = w.state, requests[w.index]

@@ -47,10 +47,14 @@ def vote_breakdown(
 
 
 def logged_breakdown(session: Session, vote_id: int) -> list[dict[str, Any]] | None:
-    """The ``by_delegation`` published in the vote's ``result`` entry, or None."""
+    """The ``by_delegation`` published in the vote's ``result`` entry (in its body's
+    log), or None."""
+    vote = session.get(Vote, vote_id)
+    if vote is None:
+        return None
     for line in session.scalars(
         select(AuditEntry.line)
-        .where(AuditEntry.type == EntryType.RESULT)
+        .where(AuditEntry.body_id == vote.owner_body_id(), AuditEntry.type == EntryType.RESULT)
         .order_by(AuditEntry.idx.desc())
     ):
         data = json.loads(line)["data"]

@@ -230,7 +230,7 @@ def enroll_device(
     session.flush()
     data = {"device": device.id, "seat": device.seat, "public_key": device.public_key}
     if not replacing:
-        log.append(session, EntryType.DEVICE_ENROLLED, data)
+        log.append(session, device.body_id, EntryType.DEVICE_ENROLLED, data)
         return device
     for earlier in _pending_requests(session, record.body_id, record.seat):
         if earlier.device_id == device.id:
@@ -244,7 +244,9 @@ def enroll_device(
     session.add(DeviceReplacement(body_id=record.body_id, seat=record.seat, device_id=device.id,
                                   old_device_id=old, requested_at=now))  # fmt: skip
     session.flush()
-    log.append(session, EntryType.DEVICE_ENROLLMENT_REQUESTED, {**data, "replaces": old})
+    log.append(
+        session, device.body_id, EntryType.DEVICE_ENROLLMENT_REQUESTED, {**data, "replaces": old}
+    )
     return device
 
 
@@ -310,12 +312,14 @@ def decide_replacement(
         request.status = ReplacementStatus.REJECTED
         device.revoked_at = now
         session.flush()
-        log.append(session, EntryType.DEVICE_ENROLLMENT_REJECTED, data)
+        log.append(session, device.body_id, EntryType.DEVICE_ENROLLMENT_REJECTED, data)
         return request
     request.status = ReplacementStatus.CONFIRMED
     device.pending = False
     session.flush()
-    log.append(session, EntryType.DEVICE_ENROLLMENT_CONFIRMED, {**data, "sitting": sitting})
+    log.append(
+        session, device.body_id, EntryType.DEVICE_ENROLLMENT_CONFIRMED, {**data, "sitting": sitting}
+    )
     for old in active_devices(session, device.body_id, device.seat):
         if old.id != device.id:
             _revoke(session, log, old, REASON_REPLACED, now)
@@ -367,7 +371,9 @@ def revoke_device(
 def _revoke(session: Session, log: AuditLog, device: Device, reason: str, now: datetime) -> None:
     device.revoked_at = now
     session.flush()
-    log.append(session, EntryType.DEVICE_REVOKED, {"device": device.id, "reason": reason})
+    log.append(
+        session, device.body_id, EntryType.DEVICE_REVOKED, {"device": device.id, "reason": reason}
+    )
     device_id = device.id
     for listener in list(revocation_listeners):
         after_commit(session, lambda listener=listener: listener(device_id))

@@ -11,6 +11,10 @@ then renamed over the old one. ``head.json`` is removed first and renamed
 last, so a bundle that has a ``head.json`` is complete; each file on its own
 is always whole.
 
+One body's log per bundle (docs/bodies.md): ``body`` names it (id or name); it
+may be left out only when the server holds one body. The bundle holds that body's
+log and its tablets' keys, nothing of another body's.
+
 This module needs the database, so it belongs to the server, not to ``audit``
 (the auditor's own distribution has no server): the server's ``voting-audit``
 (``voting_server/audit_cli.py``) imports it inside its ``export`` command, so
@@ -28,6 +32,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
 
 from audit.bundle import (
     BUNDLE_FILES,
@@ -40,7 +45,7 @@ from audit.bundle import (
 from audit.merkle import MerkleStream
 from crypto import CryptoError, ServerKey, b64decode
 from voting_server.db import describe_error, make_engine, make_session_factory, normalize_url
-from voting_server.models import Device
+from voting_server.models import Body, Device
 from voting_server.services.audit_log import iter_lines
 
 TMP_PREFIX = ".export-tmp-"  # temporary files in DIR; left-overs of a crash are removed
@@ -50,6 +55,10 @@ _WRITE_BUFFER = 1 << 20
 
 class ExportError(Exception):
     """Export refused or failed; the message is one line for the operator."""
+
+
+class BodyNeeded(ExportError):
+    """Several bodies and none named: the operator must choose (``--body``)."""
 
 
 @dataclass(frozen=True)
@@ -66,18 +75,20 @@ def export_bundle(
     server_key_file: Path | None = None,
     progress: Callable[[int], None] | None = None,
     progress_every: int = 100_000,
+    body: str | None = None,
 ) -> Exported:
     """Write ``log.jsonl``, ``keys.json`` and ``head.json`` of the database's log to ``out``.
 
     ``server_key_file``: the instance's Ed25519 key (PEM); when it exists, its
     public key must be the one the log started with. ``progress(n)`` is
-    called every ``progress_every`` entries.
+    called every ``progress_every`` entries. ``body``: the id or name of the body
+    whose log to export (BodyNeeded if left out while the server holds several).
     """
     _prepare_directory(out)
     tmp = {name: out / f"{TMP_PREFIX}{name}" for name in BUNDLE_FILES}
     try:
         kiosks, server_key, head, logged = _write_log(
-            database_url, tmp[LOG_FILE], progress, progress_every
+            database_url, tmp[LOG_FILE], progress, progress_every, body
         )
         _check_instance_key(server_key, server_key_file)
         warnings = _compare_devices(kiosks, logged)
@@ -121,6 +132,7 @@ def _write_log(
     path: Path,
     progress: Callable[[int], None] | None,
     progress_every: int,
+    body: str | None = None,
 ) -> tuple[dict[str, Any], str, dict[str, Any], dict[str, dict[str, Any]]]:
     """Stream the log to ``path``; return kiosks (table), server key, head, logged devices."""
     options: dict[str, Any] = {}
@@ -132,6 +144,7 @@ def _write_log(
     logged: dict[str, dict[str, Any]] = {}  # device → {seat, public_key, revoked} per the log
     try:
         with make_session_factory(engine)() as session, session.begin():
+            body_id = _choose_body(session, body)
             kiosks = {
                 d.id: {
                     "seat": d.seat,
@@ -139,10 +152,12 @@ def _write_log(
                     "public_key": d.public_key,
                     "revoked": d.revoked_at is not None,
                 }
-                for d in session.scalars(select(Device).order_by(Device.id))
+                for d in session.scalars(
+                    select(Device).where(Device.body_id == body_id).order_by(Device.id)
+                )
             }
             with path.open("wb", buffering=_WRITE_BUFFER) as f:
-                for line in iter_lines(session):
+                for line in iter_lines(session, body_id):
                     if b"\n" in line:  # would split one entry into two lines
                         raise ExportError(f"entry {stream.size} contains a newline; not exported")
                     if stream.size == 0:
@@ -163,6 +178,24 @@ def _write_log(
     if server_key is None:
         raise ExportError("审计日志为空 the audit log is empty: nothing to export")
     return kiosks, server_key, stream.head(), logged
+
+
+def _choose_body(session: Session, wanted: str | None) -> int:
+    """The id of the body ``wanted`` names (its id or its name); the only body if None."""
+    bodies = list(session.execute(select(Body.id, Body.name).order_by(Body.id)))
+    listing = "; ".join(f"{b.id} {b.name}" for b in bodies)
+    if wanted is None:
+        if len(bodies) == 1:
+            return int(bodies[0].id)
+        if not bodies:
+            raise ExportError(
+                "数据库中没有机构 the database holds no body: the audit log is empty, nothing to export"
+            )
+        raise BodyNeeded(f"须用 --body 指定机构 several bodies, choose one with --body: {listing}")
+    for b in bodies:
+        if wanted.strip() in (str(b.id), b.name):
+            return int(b.id)
+    raise BodyNeeded(f"没有该机构 no body {wanted!r}; the bodies are: {listing}")
 
 
 def _announced_server_key(line: bytes) -> str:

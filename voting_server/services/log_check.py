@@ -32,6 +32,7 @@ class Check:
     """One run: ``running`` → ``done`` (``report`` set) or ``error`` (``error`` set)."""
 
     total: int  # entries in the log when the check started
+    body: int = 0  # whose log (one log per body, docs/bodies.md)
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     state: str = "running"
     phase: str = "export"  # export → verify
@@ -55,12 +56,12 @@ class LogCheck:
         self.current: Check | None = None
         self._thread: threading.Thread | None = None
 
-    def start(self, total: int) -> bool:
-        """Start a check of the log as it is now; False if one is already running."""
+    def start(self, total: int, body: int) -> bool:
+        """Start a check of ``body``'s log as it is now; False if one is already running."""
         with self._lock:
             if self.current is not None and self.current.state == "running":
                 return False
-            check = self.current = Check(total=total)
+            check = self.current = Check(total=total, body=body)
             self._thread = threading.Thread(
                 target=self._run, args=(check,), name="log-check", daemon=True
             )
@@ -85,7 +86,16 @@ class LogCheck:
         try:
             bundle = out / "bundle"
             export = subprocess.Popen(
-                [sys.executable, "-c", _AUDIT_CLI, "export", "--out", str(bundle)],
+                [
+                    sys.executable,
+                    "-c",
+                    _AUDIT_CLI,
+                    "export",
+                    "--out",
+                    str(bundle),
+                    "--body",
+                    str(check.body),
+                ],
                 env=env,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.PIPE,

@@ -45,6 +45,7 @@ CODES: frozenset[str] = RETRYABLE | frozenset(
         "enrollment_invalid",
         "unknown_seat",
         "unknown_user",
+        "unknown_body",
         "username_taken",
         "invalid_username",
         "weak_password",

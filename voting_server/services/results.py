@@ -178,9 +178,11 @@ def designate_scrutineers(
         raise Refusal("invalid_designation", error)
     if voting_started(session, sitting_id):
         raise Refusal("voting_started")
-    staff.log_unlogged_accounts(session, log)
+    if not all(staff.serves(session, i, sitting.body_id) for i in [user.id, *scrutineer_ids]):
+        raise Refusal("invalid_designation", "every scrutineer serves the sitting's body")
+    staff.log_unlogged_accounts(session, log, sitting.body_id)
     ids = sorted(scrutineer_ids)
-    log.append(session, EntryType.SCRUTINEERS_DESIGNATED, {
+    log.append(session, sitting.body_id, EntryType.SCRUTINEERS_DESIGNATED, {
         "sitting": sitting_id, "scrutineers": ids, "by": user.id, "basis": basis,
     })  # fmt: skip
     session.execute(delete(SittingScrutineer).where(SittingScrutineer.sitting_id == sitting_id))
@@ -198,9 +200,15 @@ def designate_scrutineers(
 def presidium_cancel(session: Session, vote_id: int) -> dict[str, Any] | None:
     """The logged ``vote_cancelled`` data of the vote, if the presidium cancelled it
     with a reason (not the server, e.g. on a lost vote key)."""
+    vote = session.get(Vote, vote_id)
+    if vote is None:
+        return None
     for line in session.scalars(
         select(AuditEntry.line)
-        .where(AuditEntry.type == EntryType.VOTE_CANCELLED)
+        .where(
+            AuditEntry.body_id == vote.owner_body_id(),
+            AuditEntry.type == EntryType.VOTE_CANCELLED,
+        )
         .order_by(AuditEntry.idx.desc())
     ):
         data = json.loads(line)["data"]
@@ -253,9 +261,9 @@ def enter_paper_count(
         reason = None  # nothing to explain
     ballots = paper_ballots(vote, mode, entry)
     counts = entry.get("counts") if mode == "counts" else None
-    staff.log_unlogged_accounts(session, log)
+    staff.log_unlogged_accounts(session, log, sitting.body_id)
     log_roster_if_changed(session, log, sitting.body)  # 应到 of this count
-    log.append(session, EntryType.PAPER_COUNT_ENTERED, {
+    log.append(session, sitting.body_id, EntryType.PAPER_COUNT_ENTERED, {
         "vote": vote_id, "members": members, "present": present, "attendance": signed_in,
         "present_reason": reason, "mode": mode, "counts": counts, "ballots": ballots,
         "by": user.id,
@@ -304,8 +312,9 @@ def countersign(
     )
     if already is not None:
         raise Refusal("already_countersigned")
-    staff.log_unlogged_accounts(session, log)
-    log.append(session, EntryType.COUNTERSIGNED, {
+    body_id = vote.owner_body_id()
+    staff.log_unlogged_accounts(session, log, body_id)
+    log.append(session, body_id, EntryType.COUNTERSIGNED, {
         "vote": vote_id, "subject": subject, "by": user.id, "role": user.role.value,
         "name": user.display_name,
     })  # fmt: skip
@@ -323,7 +332,7 @@ def _publish_paper_count(session: Session, log: AuditLog, vote: Vote) -> None:
     assert paper is not None
     members = vote.members_at_open or vote.agenda_item.sitting.body.member_count
     result = tally(vote.spec(), members, paper.present, paper.ballots)
-    log.append(session, EntryType.MANUAL_RESULT, {
+    log.append(session, vote.owner_body_id(), EntryType.MANUAL_RESULT, {
         "vote": vote.id, "members": members, "present": paper.present, "result": result,
     })  # fmt: skip
     vote.state = transition(PAPER, Action.PUBLISH_PAPER_COUNT)  # type: ignore[assignment]
@@ -347,16 +356,22 @@ def signatures(session: Session, vote_id: int, subject: str) -> list[Countersign
 def result_code(session: Session, vote_id: int) -> dict[str, Any] | None:
     """The sheet code (``audit.evidence.sheet_code``) of the vote's logged result, with the
     signed head of the checkpoint after it; None while the vote has no logged result."""
+    vote = session.get(Vote, vote_id)
+    if vote is None:
+        return None
+    of_body = AuditEntry.body_id == vote.owner_body_id()  # the vote's body's log
     rows = session.execute(
         select(AuditEntry.idx, AuditEntry.line)
-        .where(AuditEntry.type.in_((EntryType.RESULT, EntryType.MANUAL_RESULT)))
+        .where(of_body, AuditEntry.type.in_((EntryType.RESULT, EntryType.MANUAL_RESULT)))
         .order_by(AuditEntry.idx)
     ).all()
     for row in rows:
         entry = json.loads(row.line)
         if entry["data"].get("vote") != vote_id:
             continue
-        after = session.scalar(select(AuditEntry.line).where(AuditEntry.idx == row.idx + 1))
+        after = session.scalar(
+            select(AuditEntry.line).where(of_body, AuditEntry.idx == row.idx + 1)
+        )
         head = json.loads(after) if after is not None else None
         if head is None or head["type"] != CHECKPOINT:
             return None

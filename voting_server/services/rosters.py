@@ -51,15 +51,12 @@ def _member(member: Member) -> dict[str, Any]:
 def log_roster_if_changed(session: Session, log: AuditLog, body: Body) -> None:
     """Append a ``roster`` entry unless the last one logged for ``body`` is the same."""
     snapshot = roster_snapshot(session, body)
-    lines = session.scalars(
+    last = session.scalar(
         select(AuditEntry.line)
-        .where(AuditEntry.type == EntryType.ROSTER)
+        .where(AuditEntry.body_id == body.id, AuditEntry.type == EntryType.ROSTER)
         .order_by(AuditEntry.idx.desc())
-    )
-    for line in lines:
-        data = json.loads(line)["data"]
-        if data["body"]["id"] == body.id:
-            if data == snapshot:
-                return
-            break
-    log.append(session, EntryType.ROSTER, snapshot)
+        .limit(1)
+    )  # the body's own log holds only its rosters
+    if last is not None and json.loads(last)["data"] == snapshot:
+        return
+    log.append(session, body.id, EntryType.ROSTER, snapshot)

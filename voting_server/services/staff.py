@@ -8,6 +8,11 @@ when each entry was written (docs/duties.md). ``by`` None is the operator of the
 server's command line. Accounts older than this logging are logged once, as
 ``existing``, by ``log_unlogged_accounts`` (at the server's first event and before
 every staff change). Passwords are never logged or returned.
+
+Accounts are scoped to bodies (``staff_scopes``; none = every body, a platform
+account). An account's changes are logged in the log of every body it serves, so
+that each body's log alone tells who held which role there (docs/bodies.md); a
+change of scope is ``staff_scope_changed``, logged in every body it served or serves.
 """
 
 from __future__ import annotations
@@ -15,12 +20,20 @@ from __future__ import annotations
 import json
 import re
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from audit.entry_types import EntryType
-from rules.duties import account_change_error
-from voting_server.models import NAME_MAX, AuditEntry, StaffRole, StaffUser, utcnow
+from rules.duties import account_change_error, scope_error
+from voting_server.models import (
+    NAME_MAX,
+    AuditEntry,
+    Body,
+    StaffRole,
+    StaffScope,
+    StaffUser,
+    utcnow,
+)
 from voting_server.services import staff_sessions
 from voting_server.services.audit_log import AuditLog
 from voting_server.services.passwords import burn_verification_time, hash_secret, verify_secret
@@ -29,7 +42,12 @@ from voting_server.services.refusals import Refusal
 PASSWORD_MIN = 10
 PASSWORD_MAX = 256  # argon2 takes any length; a cap keeps a login cheap to refuse
 USERNAME_PATTERN = re.compile(r"^[a-z0-9._-]{3,64}$")
-STAFF_ENTRIES = (EntryType.STAFF_CREATED, EntryType.STAFF_DISABLED, EntryType.STAFF_ROLE_CHANGED)
+STAFF_ENTRIES = (
+    EntryType.STAFF_CREATED,
+    EntryType.STAFF_DISABLED,
+    EntryType.STAFF_ROLE_CHANGED,
+    EntryType.STAFF_SCOPE_CHANGED,
+)
 
 
 def _role(value: StaffRole | str) -> StaffRole:
@@ -47,10 +65,58 @@ def actor_role(session: Session, by: int | None) -> str | None:
     return actor.role.value if actor is not None and actor.active else None
 
 
-def _check_change(session: Session, by: int | None, target: int | None, role: str | None) -> None:
+def scope_of(session: Session, user_id: int) -> list[int] | None:
+    """The ids of the bodies the account serves, in order; None: every body."""
+    ids = list(
+        session.scalars(
+            select(StaffScope.body_id)
+            .where(StaffScope.user_id == user_id)
+            .order_by(StaffScope.body_id)
+        )
+    )
+    return ids or None
+
+
+def all_body_ids(session: Session) -> list[int]:
+    return list(session.scalars(select(Body.id).order_by(Body.id)))
+
+
+def served_body_ids(session: Session, user_id: int) -> list[int]:
+    """The bodies the account serves, in order (every body for a platform account)."""
+    scope = scope_of(session, user_id)
+    return scope if scope is not None else all_body_ids(session)
+
+
+def serves(session: Session, user_id: int, body_id: int) -> bool:
+    scope = scope_of(session, user_id)
+    return scope is None or body_id in scope
+
+
+def _check_change(
+    session: Session,
+    by: int | None,
+    target: int | None,
+    role: str | None,
+    bodies: list[int] | None = None,
+) -> None:
+    """Refusal('forbidden') unless ``by`` may change ``target`` (serving ``bodies``)."""
     error = account_change_error(by, actor_role(session, by), target, role)
+    if error is None and by is not None:
+        error = scope_error(scope_of(session, by), bodies)
     if error is not None:
         raise Refusal("forbidden", error)
+
+
+def _check_bodies(session: Session, bodies: list[int] | None) -> list[int] | None:
+    """``bodies`` sorted and deduplicated; Refusal('unknown_body') naming one that is not."""
+    if bodies is None or not bodies:
+        return None
+    wanted = sorted(set(bodies))
+    known = set(all_body_ids(session))
+    for body_id in wanted:
+        if body_id not in known:
+            raise Refusal("unknown_body", f"no body {body_id}")
+    return wanted
 
 
 def _entry(user: StaffUser, by: int | None, **extra: object) -> dict[str, object]:
@@ -58,26 +124,59 @@ def _entry(user: StaffUser, by: int | None, **extra: object) -> dict[str, object
             "role": user.role.value, "by": by, **extra}  # fmt: skip
 
 
-def log_unlogged_accounts(session: Session, log: AuditLog) -> int:
-    """Log once every account the log has not seen created (a database from before
-    accounts were logged): ``staff_created`` with ``existing`` true, and
-    ``staff_disabled`` for a disabled one. Returns how many were logged."""
-    log.lock(session)  # several server processes start at once: each account logged once
-    logged = {
-        json.loads(line)["data"]["user"]
-        for line in session.scalars(
-            select(AuditEntry.line).where(AuditEntry.type == EntryType.STAFF_CREATED)
-        )
-    }
+def log_unlogged_accounts(session: Session, log: AuditLog, body_id: int) -> int:
+    """Log once, in ``body_id``'s log, every account serving the body that its log has
+    not seen (a database from before accounts were logged, or a body just created):
+    ``staff_created`` with ``existing`` true, and ``staff_disabled`` for a disabled
+    one. Returns how many were logged.
+
+    Only before the log saw an account made under the rules: after that, an account
+    the log does not know came to the body by ``staff_scope_changed`` or not at all."""
+    log.lock(session, body_id)  # several server processes start at once: each logged once
+    rows = session.execute(
+        select(AuditEntry.type, AuditEntry.line)
+        .where(AuditEntry.body_id == body_id, AuditEntry.type.in_([str(t) for t in STAFF_ENTRIES]))
+        .order_by(AuditEntry.idx)
+    )
+    logged: set[int] = set()
+    for row in rows:
+        data = json.loads(row.line)["data"]
+        if row.type == EntryType.STAFF_CREATED and data.get("existing"):
+            logged.add(data["user"])
+        elif not (
+            row.type == EntryType.STAFF_DISABLED and data["user"] in logged and data["by"] is None
+        ):  # fmt: skip  (an existing one's, logged with it)
+            return 0  # accounts are logged as they change from here on
+    scoped = {row.user_id: row.body_id for row in session.execute(select(StaffScope))}
+    scoped_here = set(
+        session.scalars(select(StaffScope.user_id).where(StaffScope.body_id == body_id))
+    )
     entries: list[tuple[str, dict[str, object]]] = []
     for user in session.scalars(select(StaffUser).order_by(StaffUser.id)):
-        if user.id in logged:
+        if user.id in logged or (user.id in scoped and user.id not in scoped_here):
             continue
         entries.append((EntryType.STAFF_CREATED, _entry(user, None, existing=True)))
         if not user.active:
             entries.append((EntryType.STAFF_DISABLED, _entry(user, None)))
-    log.append_many(session, entries)
+    log.append_many(session, body_id, entries)
     return len(entries)
+
+
+def start_body_log(session: Session, log: AuditLog, body_id: int) -> None:
+    """Start a new body's log: ``log_started``, then the accounts that serve it."""
+    log.start(session, body_id)
+    log_unlogged_accounts(session, log, body_id)
+
+
+def _log_everywhere(
+    session: Session, log: AuditLog, body_ids: list[int], type_: str, data: dict[str, object]
+) -> None:
+    """Log one account change in each of ``body_ids``' logs (in id order: lock order).
+    The caller logged the older accounts first (``log_unlogged_accounts``), before the
+    change: an account made now must not look ``existing``."""
+    log.lock_all(session, body_ids)
+    for body_id in sorted(set(body_ids)):
+        log.append(session, body_id, type_, data)
 
 
 def normalize_username(username: str) -> str:
@@ -102,9 +201,11 @@ def create_user(
     *,
     log: AuditLog,
     by: int | None = None,
+    bodies: list[int] | None = None,
 ) -> StaffUser:
-    """A new active account, logged (``staff_created``). Refuses a malformed or taken
-    username, an unknown role, a display name of the wrong length, a password against
+    """A new active account serving ``bodies`` (None or empty: every body), logged
+    (``staff_created``) in each of their logs. Refuses a malformed or taken username,
+    an unknown role or body, a display name of the wrong length, a password against
     the policy, and a creator the duties do not allow (rules/duties.py)."""
     username = normalize_username(username)
     if not USERNAME_PATTERN.fullmatch(username):
@@ -114,10 +215,13 @@ def create_user(
     if not 1 <= len(display_name) <= NAME_MAX:
         raise Refusal("invalid_payload", f"display_name: 1 to {NAME_MAX} characters")
     check_password_policy(username, password)
-    _check_change(session, by, None, role.value)
+    bodies = _check_bodies(session, bodies)
+    _check_change(session, by, None, role.value, bodies)
     if session.scalar(select(StaffUser.id).where(StaffUser.username == username)) is not None:
         raise Refusal("username_taken")
-    log_unlogged_accounts(session, log)
+    served = bodies if bodies is not None else all_body_ids(session)
+    for body_id in served:  # before the new account exists: it is not "existing"
+        log_unlogged_accounts(session, log, body_id)
     user = StaffUser(
         username=username,
         display_name=display_name,
@@ -127,7 +231,42 @@ def create_user(
     )
     session.add(user)
     session.flush()
-    log.append(session, EntryType.STAFF_CREATED, _entry(user, by, existing=False))
+    session.add_all(StaffScope(user_id=user.id, body_id=b) for b in bodies or [])
+    session.flush()
+    _log_everywhere(session, log, served, EntryType.STAFF_CREATED, _entry(user, by, existing=False))
+    return user
+
+
+def set_scope(
+    session: Session,
+    user_id: int,
+    bodies: list[int] | None,
+    *,
+    log: AuditLog,
+    by: int | None = None,
+) -> StaffUser:
+    """Let the account serve ``bodies`` (None or empty: every body); logged
+    (``staff_scope_changed``, with ``from``) in the log of every body it served or now
+    serves. Its sessions end (a console connected to a body it left must not stay)."""
+    user = session.get(StaffUser, user_id)
+    if user is None:
+        raise Refusal("unknown_user")
+    bodies = _check_bodies(session, bodies)
+    old = scope_of(session, user_id)
+    _check_change(session, by, user_id, None, old)
+    _check_change(session, by, user_id, None, bodies)
+    if old == bodies:
+        return user
+    before, after = served_body_ids(session, user_id), bodies or all_body_ids(session)
+    for body_id in sorted(set(before) | set(after)):
+        log_unlogged_accounts(session, log, body_id)
+    session.execute(delete(StaffScope).where(StaffScope.user_id == user_id))
+    session.add_all(StaffScope(user_id=user_id, body_id=b) for b in bodies or [])
+    staff_sessions.end_all(session, user_id, "scope_changed", utcnow())
+    session.flush()
+    data = {**_entry(user, by), "active": user.active, "bodies": bodies, "from": old}
+    _log_everywhere(session, log, sorted(set(before) | set(after)),
+                    EntryType.STAFF_SCOPE_CHANGED, data)  # fmt: skip
     return user
 
 
@@ -151,13 +290,15 @@ def deactivate_user(
     user = session.get(StaffUser, user_id)
     if user is None:
         raise Refusal("unknown_user")
-    _check_change(session, by, user_id, None)
+    _check_change(session, by, user_id, None, scope_of(session, user_id))
     if not user.active:
         return user  # already: nothing to log
-    log_unlogged_accounts(session, log)
+    served = served_body_ids(session, user_id)
+    for body_id in served:
+        log_unlogged_accounts(session, log, body_id)
     user.active = False
     staff_sessions.end_all(session, user_id, "deactivated", utcnow())
-    log.append(session, EntryType.STAFF_DISABLED, _entry(user, by))
+    _log_everywhere(session, log, served, EntryType.STAFF_DISABLED, _entry(user, by))
     return user
 
 
@@ -174,15 +315,18 @@ def change_role(
     if user is None or not user.active:
         raise Refusal("unknown_user")
     new = _role(role)
-    _check_change(session, by, user_id, new.value)
+    _check_change(session, by, user_id, new.value, scope_of(session, user_id))
     if new is user.role:
         return user
-    log_unlogged_accounts(session, log)
+    served = served_body_ids(session, user_id)
+    for body_id in served:
+        log_unlogged_accounts(session, log, body_id)
     old = user.role.value
     user.role = new
     staff_sessions.end_all(session, user_id, "role_changed", utcnow())
     session.flush()
-    log.append(session, EntryType.STAFF_ROLE_CHANGED, {**_entry(user, by), "from": old})
+    data = {**_entry(user, by), "from": old}
+    _log_everywhere(session, log, served, EntryType.STAFF_ROLE_CHANGED, data)
     return user
 
 

@@ -108,10 +108,11 @@ class VoteLifecycle:
                 raise Refusal("invalid_payload", "duration_s: 10 to 7200 seconds")
             closes_at = now + timedelta(seconds=duration_s)
         log_roster_if_changed(session, log, sitting.body)
-        log.append(session, EntryType.VOTE_CONFIGURED, {"vote": self._configuration(vote, spec)})
+        log.append(session, sitting.body_id, EntryType.VOTE_CONFIGURED,
+                   {"vote": self._configuration(vote, spec)})  # fmt: skip
         vote.state, vote.opened_at, vote.closes_at = opened, now, closes_at  # type: ignore[assignment]
         vote.members_at_open = members
-        log.append(session, EntryType.VOTE_OPENED, {
+        log.append(session, sitting.body_id, EntryType.VOTE_OPENED, {
             "vote": vote.id, "members": members, "present": present, "quorum_required": required,
             "closes_at": closes_at.isoformat() if closes_at else None, "by": by,
         })  # fmt: skip
@@ -147,13 +148,16 @@ class VoteLifecycle:
         chosen = self._chosen_presses(state, presses)
         ballots = self._counted_ballots(state, chosen)
         present = attendance.present_count(session, state.sitting_id, state.electorate)
-        log.append(session, EntryType.VOTE_CLOSED, {
+        body_id = state.body_id
+        log.append(session, body_id, EntryType.VOTE_CLOSED, {
             "vote": vote.id, "members": state.members, "present": present, "cast": len(ballots),
             "reason": reason, "by": by,
         })  # fmt: skip
         if state.secret:
             secrets.SystemRandom().shuffle(ballots)
-            log.append(session, EntryType.BALLOTS_RELEASED, {"vote": vote.id, "ballots": ballots})
+            log.append(
+                session, body_id, EntryType.BALLOTS_RELEASED, {"vote": vote.id, "ballots": ballots}
+            )
             session.execute(update(Press).where(Press.vote_id == vote.id).values(sealed=None))
         result = tally(state.spec, state.members, present, ballots)
         published: dict[str, Any] = {"vote": vote.id, "result": result}
@@ -168,7 +172,7 @@ class VoteLifecycle:
             )  # fmt: skip
             if breakdown is not None:
                 published["by_delegation"] = breakdown
-        log.append(session, EntryType.RESULT, published)
+        log.append(session, body_id, EntryType.RESULT, published)
         vote.state, vote.closed_at, vote.result = closed, _now(), result  # type: ignore[assignment]
         session.flush()
         after_commit(session, lambda: self.votes.forget(vote_id))
@@ -188,12 +192,12 @@ class VoteLifecycle:
     ) -> None:
         if vote.state is VoteState.DRAFT:
             # never logged yet: log what is being cancelled, so the entry refers to something
-            log.append(
-                session, EntryType.VOTE_CONFIGURED, {"vote": self._configuration(vote, vote.spec())}
-            )
+            log.append(session, vote.owner_body_id(), EntryType.VOTE_CONFIGURED,
+                       {"vote": self._configuration(vote, vote.spec())})  # fmt: skip
         else:
             session.execute(update(Press).where(Press.vote_id == vote.id).values(sealed=None))
-        log.append(session, EntryType.VOTE_CANCELLED, {"vote": vote.id, "reason": reason, "by": by})
+        log.append(session, vote.owner_body_id(), EntryType.VOTE_CANCELLED,
+                   {"vote": vote.id, "reason": reason, "by": by})  # fmt: skip
         vote.state, vote.closed_at = transition(vote.state, Action.CANCEL), _now()  # type: ignore[assignment]
         session.flush()
         vote_id = vote.id
@@ -218,7 +222,8 @@ class VoteLifecycle:
             announced = transition(vote.state, Action.ANNOUNCE)
         except LifecycleError:
             raise Refusal("vote_not_closed") from None
-        log.append(session, EntryType.VOTE_ANNOUNCED, {"vote": vote.id, "by": by})
+        log.append(session, vote.owner_body_id(), EntryType.VOTE_ANNOUNCED,
+                   {"vote": vote.id, "by": by})  # fmt: skip
         vote.state = announced  # type: ignore[assignment]
         session.flush()
         return vote

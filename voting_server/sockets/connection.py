@@ -43,18 +43,20 @@ from voting_server import i18n
 from voting_server.bounds import DEVICE_ID_MAX, DeviceId, Payload, Signature
 from voting_server.extensions import sessions, socketio
 from voting_server.models import utcnow
-from voting_server.services import devices, staff_sessions
+from voting_server.services import devices, staff, staff_sessions
 from voting_server.services.refusals import Refusal
 from voting_server.services.transactions import write_transaction
 from voting_server.sockets import identity
 from voting_server.sockets.errors import answer_to, parse_payload, refusal
 from voting_server.sockets.identity import (
     KIOSK,
-    KIOSKS_ROOM,
     Client,
+    body_room,
     connected,
     forget,
+    kiosks_room,
     remember,
+    seat_room,
 )
 from voting_server.staff_cookie import note_activity, session_limits, staff_session_of
 
@@ -64,10 +66,6 @@ CHALLENGE_BYTES = 32
 SESSION_WATCH_S = 60.0  # how often live staff sessions are noted and ended ones dropped
 RECHALLENGE_S = 1.0  # a kiosk refused for want of the database tries again after 1–2 s
 NAMESPACE = "/"
-
-
-def seat_room(seat: int) -> str:
-    return f"seat:{seat}"
 
 
 class ConnectionRefused(SocketRefused):
@@ -98,12 +96,13 @@ authenticate_extras: list[Callable[[Client], dict[str, Any]]] = []
 
 # Called when a kiosk comes online (authenticated) or goes offline (disconnected):
 # the presidium's console warns of kiosks offline (终端离线).
-kiosk_presence_listeners: list[Callable[[], None]] = []
+kiosk_presence_listeners: list[Callable[[int], None]] = []
 
 
-def _kiosk_presence_changed() -> None:
+def _kiosk_presence_changed(body_id: int | None) -> None:
+    """Tell the listeners that a kiosk of ``body_id`` came or went."""
     for listener in kiosk_presence_listeners:
-        listener()
+        listener(body_id or 0)
 
 
 class AuthenticatePayload(Payload):
@@ -154,10 +153,10 @@ def on_connect(auth: Any = None) -> None:
     # The language of this connection's answers, chosen once: the ballot event runs without
     # a request context (sockets/voting.py), and a kiosk's first event is usually its ballot.
     request.environ[i18n.CONNECTION_LOCALE] = i18n.select_locale()
-    if auth:
+    if isinstance(auth, dict) and "device" in auth:
         _connect_kiosk(sid, auth)
     else:
-        _connect_staff(sid)
+        _connect_staff(sid, auth)
 
 
 def _connect_kiosk(sid: str, auth: Any) -> None:
@@ -181,7 +180,12 @@ def _connect_kiosk(sid: str, auth: Any) -> None:
         _pending[sid] = _Pending(device_id, challenge)
 
 
-def _connect_staff(sid: str) -> None:
+def _connect_staff(sid: str, auth: Any) -> None:
+    """A staff screen names its body (``auth={"body": ID}``; default the first the
+    account serves); a body the account does not serve is refused (docs/bodies.md)."""
+    wanted = auth.get("body") if isinstance(auth, dict) else None
+    if wanted is not None and (not isinstance(wanted, int) or isinstance(wanted, bool)):
+        raise ConnectionRefused("invalid_payload", "auth.body: a body id")
     try:
         with sessions()() as db_session:
             found = staff_session_of(db_session, session)
@@ -189,15 +193,22 @@ def _connect_staff(sid: str) -> None:
                 raise ConnectionRefused("not_authenticated")
             user, record = found
             user_id, role, username = user.id, user.role.value, user.username
+            served = staff.served_body_ids(db_session, user_id)
             db_session.expunge(record)
         note_activity(record)  # connecting is activity
     except SQLAlchemyError as exc:
         log.warning("staff connection: database unavailable: %s", exc.__class__.__name__)
         raise ConnectionRefused("database_unavailable") from None
+    if wanted is None and not served:
+        raise ConnectionRefused("unknown_body", "no body on this server yet")
+    body_id = wanted if wanted is not None else served[0]
+    if body_id not in served:
+        log.info("staff connection refused: %r does not serve body %s", username, body_id)
+        raise ConnectionRefused("forbidden", f"the account does not serve body {body_id}")
     session_id = record.id
-    remember(Client(sid=sid, role=role, user_id=user_id, session_id=session_id))
-    join_room(role)
-    log.info("staff connected: %r as %s", username, role)
+    remember(Client(sid=sid, role=role, user_id=user_id, body_id=body_id, session_id=session_id))
+    join_room(body_room(body_id, role))
+    log.info("staff connected: %r as %s of body %s", username, role, body_id)
     _watch_staff_sessions()
 
 
@@ -272,7 +283,7 @@ def on_disconnect(reason: Any = None) -> None:
         _pending.pop(sid, None)
     gone = forget(sid)
     if gone is not None and gone.role == KIOSK:
-        _kiosk_presence_changed()
+        _kiosk_presence_changed(gone.body_id)
 
 
 # --- the kiosk's proof -----------------------------------------------------------------------
@@ -328,10 +339,10 @@ def _authenticate(sid: str, data: Any) -> dict[str, Any]:
     except CryptoError:  # a stored key that no longer parses: treat the device as unusable
         raise Refusal("unknown_device") from None
     remember(client)
-    join_room(KIOSKS_ROOM)
-    join_room(seat_room(client.seat or 0))
+    join_room(kiosks_room(client.body_id or 0))
+    join_room(seat_room(client.body_id or 0, client.seat or 0))
     log.info("kiosk authenticated: device %s seat %s", client.device_id, client.seat)
-    _kiosk_presence_changed()
+    _kiosk_presence_changed(client.body_id)
     answer: dict[str, Any] = {"ok": True, "seat": client.seat, "member": holder}
     for extra in authenticate_extras:
         answer.update(extra(client))
@@ -402,7 +413,7 @@ def disconnect_device(device_id: str) -> None:
 def _drop(sid: str) -> None:
     gone = forget(sid)
     if gone is not None and gone.role == KIOSK:
-        _kiosk_presence_changed()
+        _kiosk_presence_changed(gone.body_id)
     try:
         socketio.server.disconnect(sid, namespace=NAMESPACE)
     except Exception as exc:  # gone meanwhile: nothing left to drop

@@ -56,6 +56,7 @@ TEXTS: dict[str, str] = {
     "enrollment_invalid": N_("登记码无效或已过期"),
     "unknown_seat": N_("该座位没有在册组成人员"),
     "unknown_user": N_("没有该工作人员账号"),
+    "unknown_body": N_("没有该机构"),
     "username_taken": N_("该用户名已被使用"),
     "invalid_username": N_("用户名须为3至64个小写字母、数字或 . _ -"),
     "weak_password": N_("密码至少10个字符，且不能与用户名相同"),

@@ -20,7 +20,21 @@ from voting_server.services.voter import Voter
 from voting_server.sockets.errors import answer_to
 
 KIOSK = "kiosk"  # the role of a device; staff roles are models.StaffRole values
-KIOSKS_ROOM = "kiosks"  # every authenticated kiosk; also "seat:<n>" per seat; staff: their role
+
+
+# Every room is a body's (docs/bodies.md): two bodies' sittings on one server never
+# hear each other. ``b<ID>:kiosks`` (its authenticated kiosks), ``b<ID>:seat:<n>``,
+# and per staff role ``b<ID>:<role>`` (e.g. ``b2:presidium``).
+def body_room(body_id: int, name: str) -> str:
+    return f"b{body_id}:{name}"
+
+
+def kiosks_room(body_id: int) -> str:
+    return body_room(body_id, "kiosks")
+
+
+def seat_room(body_id: int, seat: int) -> str:
+    return body_room(body_id, f"seat:{seat}")
 
 
 @dataclass(frozen=True)
@@ -29,7 +43,7 @@ class Client:
     role: str  # a StaffRole value, or KIOSK
     user_id: int | None = None  # staff
     device_id: str | None = None  # kiosk
-    body_id: int | None = None
+    body_id: int | None = None  # kiosk: its device's body; staff: the body it named
     seat: int | None = None  # kiosk: the seat its key is bound to
     public_key: str | None = None  # kiosk: the key it proved (base64 SPKI), checked again per batch
     session_id: str | None = None  # staff: the server-side session it connected with

@@ -16,7 +16,6 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from flask import Flask, current_app, g, url_for
-from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -35,7 +34,7 @@ from voting_server.bounds import (
     Signature,
 )
 from voting_server.extensions import audit_log, sessions, socketio, voting
-from voting_server.models import AttendanceMethod, Body, Member, StaffRole, Vote, VoteState
+from voting_server.models import AttendanceMethod, Device, Member, StaffRole, Vote, VoteState
 from voting_server.services import attendance, delegations, devices, kiosk_documents, staff
 from voting_server.services.audit_log import AuditLog
 from voting_server.services.ballots import BallotRequest
@@ -48,7 +47,14 @@ from voting_server.services.transactions import write_transaction
 from voting_server.services.vote_presentation import live_counts, participation, public_vote
 from voting_server.sockets import connection
 from voting_server.sockets.errors import parse_payload, refusal
-from voting_server.sockets.identity import KIOSK, KIOSKS_ROOM, Client, requires, voter_of
+from voting_server.sockets.identity import (
+    KIOSK,
+    Client,
+    body_room,
+    kiosks_room,
+    requires,
+    voter_of,
+)
 from voting_server.sockets.wire import UNREADABLE_EVENT
 
 log = logging.getLogger(__name__)
@@ -215,7 +221,8 @@ def ensure_resumed() -> None:
         with write_transaction(sessions()) as session:
             # A database from before staff accounts were logged: log them once, so that
             # the verifier knows every account acting from now on (docs/duties.md).
-            staff.log_unlogged_accounts(session, audit_log())
+            for body_id in staff.all_body_ids(session):
+                staff.log_unlogged_accounts(session, audit_log(), body_id)
             resumed = voting().resume(session, audit_log())
     except SQLAlchemyError as exc:
         log.warning("database unavailable: %s", exc.__class__.__name__)
@@ -295,7 +302,7 @@ def on_sign_in(client: Client, data: Any = None) -> dict[str, Any]:
         raise refused[0]
     log.info("signed in: seat %s", client.seat)
     if not confirmed:  # a PIN confirming attendance changes no figure: nothing to tell the hall
-        _broadcast_attendance(quorum)
+        _broadcast_attendance(client.body_id or 0, quorum)
     return {"ok": True, "signed_in": True, **quorum}
 
 
@@ -358,11 +365,12 @@ def on_open_vote(client: Client, data: Any = None) -> dict[str, Any]:
     p = parse_payload(OpenPayload, data)
     vote = transact(
         lambda s, log_: public_vote(
-            voting().open_vote(s, log_, p.vote, client.user_id or 0, p.duration_s)
+            voting().open_vote(s, log_, _own_vote(s, client, p.vote), client.user_id or 0,
+                               p.duration_s)
         )
-    )
+    )  # fmt: skip
     log.info("vote %s opened by user %s", p.vote, client.user_id)
-    socketio.emit("vote_opened", vote)
+    _emit_body(client.body_id, "vote_opened", vote)
     if vote["closes_at"]:
         _ensure_deadline_watcher()
     return {"ok": True, "vote": vote}
@@ -374,10 +382,10 @@ def on_close_vote(client: Client, data: Any = None) -> dict[str, Any]:
     p = parse_payload(VotePayload, data)
     vote = transact(
         lambda s, log_: public_vote(
-            voting().close_vote(s, log_, p.vote, client.user_id, "presidium")
+            voting().close_vote(s, log_, _own_vote(s, client, p.vote), client.user_id, "presidium")
         )
     )
-    _broadcast_result(vote)
+    _broadcast_result(client.body_id, vote)
     return {"ok": True, "vote": vote}
 
 
@@ -387,10 +395,11 @@ def on_cancel_vote(client: Client, data: Any = None) -> dict[str, Any]:
     p = parse_payload(CancelPayload, data)
     vote = transact(
         lambda s, log_: public_vote(
-            voting().cancel_vote(s, log_, p.vote, client.user_id or 0, p.reason)
+            voting().cancel_vote(s, log_, _own_vote(s, client, p.vote), client.user_id or 0,
+                                 p.reason)
         )
-    )
-    socketio.emit("vote_cancelled", {"vote": p.vote, "reason": p.reason})
+    )  # fmt: skip
+    _emit_body(client.body_id, "vote_cancelled", {"vote": p.vote, "reason": p.reason})
     return {"ok": True, "vote": vote}
 
 
@@ -398,8 +407,10 @@ def on_cancel_vote(client: Client, data: Any = None) -> dict[str, Any]:
 @requires(*staff_roles(Action.RERUN))  # rules/lifecycle.py
 def on_rerun_vote(client: Client, data: Any = None) -> dict[str, Any]:
     p = parse_payload(VotePayload, data)
-    vote = transact(lambda s, _log: public_vote(voting().rerun_vote(s, p.vote)))
-    _emit_staff("agenda_changed", {"vote": vote["id"], "rerun_of": p.vote})
+    vote = transact(
+        lambda s, _log: public_vote(voting().rerun_vote(s, _own_vote(s, client, p.vote)))
+    )
+    _emit_staff(client.body_id, "agenda_changed", {"vote": vote["id"], "rerun_of": p.vote})
     return {"ok": True, "vote": vote}
 
 
@@ -408,9 +419,11 @@ def on_rerun_vote(client: Client, data: Any = None) -> dict[str, Any]:
 def on_announce(client: Client, data: Any = None) -> dict[str, Any]:
     p = parse_payload(VotePayload, data)
     vote = transact(
-        lambda s, log_: public_vote(voting().announce(s, log_, p.vote, client.user_id or 0))
+        lambda s, log_: public_vote(
+            voting().announce(s, log_, _own_vote(s, client, p.vote), client.user_id or 0)
+        )
     )
-    socketio.emit("announced", {"vote": p.vote, "result": vote["result"]})
+    _emit_body(client.body_id, "announced", {"vote": p.vote, "result": vote["result"]})
     return {"ok": True, "vote": vote}
 
 
@@ -421,8 +434,8 @@ def on_mark_attendance(client: Client, data: Any = None) -> dict[str, Any]:
 
     def work(session: Session, log_: AuditLog) -> dict[str, Any]:
         member = session.get(Member, p.member)
-        if member is None or not member.active:
-            raise Refusal("unknown_member")
+        if member is None or not member.active or member.body_id != client.body_id:
+            raise Refusal("unknown_member")  # a member of another body is none of this console's
         sitting = attendance.current_sitting(session, member.body_id)
         if sitting is None:
             raise Refusal("no_sitting")
@@ -431,7 +444,7 @@ def on_mark_attendance(client: Client, data: Any = None) -> dict[str, Any]:
         ).to_json()
 
     quorum = transact(work)
-    _broadcast_attendance(quorum)
+    _broadcast_attendance(client.body_id or 0, quorum)
     return {"ok": True, **quorum}
 
 
@@ -454,16 +467,19 @@ def on_reject_device(client: Client, data: Any = None) -> dict[str, Any]:
 
 def _decide_device(client: Client, data: Any, *, confirm: bool) -> dict[str, Any]:
     p = parse_payload(DevicePayload, data)
-    seat = transact(
-        lambda s, log_: (
-            devices.decide_replacement(
-                s, log_, p.device, confirm, client.user_id or 0, client.role
-            ).seat
-        )
-    )
+
+    def work(s: Session, log_: AuditLog) -> int:
+        device = s.get(Device, p.device)
+        if device is None or device.body_id != client.body_id:
+            raise Refusal("unknown_request")  # another body's tablet is none of this console's
+        return devices.decide_replacement(
+            s, log_, p.device, confirm, client.user_id or 0, client.role
+        ).seat
+
+    seat = transact(work)
     log.info("replacement tablet for seat %s %s by user %s", seat,
              "confirmed" if confirm else "rejected", client.user_id)  # fmt: skip
-    _emit_staff("devices_changed", {"seat": seat}, (PRESIDIUM, SECRETARIAT))
+    _emit_staff(client.body_id, "devices_changed", {"seat": seat}, (PRESIDIUM, SECRETARIAT))
     return {"ok": True, "seat": seat, "confirmed": confirm}
 
 
@@ -472,10 +488,8 @@ def _decide_device(client: Client, data: Any, *, confirm: bool) -> dict[str, Any
 
 def _state(session: Session, client: Client) -> dict[str, Any]:
     """A snapshot for a (re)connecting screen: the sitting, attendance, open vote."""
-    body_id = client.body_id
-    if body_id is None:  # staff: the first body (a hall serves one body at a time)
-        body_id = session.scalar(select(Body.id).order_by(Body.id).limit(1))
-    sitting = attendance.current_sitting(session, body_id or 0)
+    # A kiosk's body is its device's; a staff screen's is the one it connected for.
+    sitting = attendance.current_sitting(session, client.body_id or 0)
     if sitting is None:
         return {"sitting": None}
     state: dict[str, Any] = {
@@ -550,32 +564,51 @@ def _kiosk_presence(session: Session, body_id: int) -> dict[str, Any]:
 
 
 KIOSKS_CHANGED_EVERY_S = 1.0  # 3,000 tablets reconnecting make a few notices, not 3,000
-_kiosks_changed_due = threading.Event()
+_kiosks_changed_due: set[int] = set()  # bodies with a notice scheduled
+_kiosks_changed_lock = threading.Lock()
 
 
-def _kiosks_changed_soon() -> None:
-    """Tell the consoles, at most once per interval, that kiosks came or went; they
-    read the new state (its ``kiosks``) themselves."""
-    if _kiosks_changed_due.is_set():
-        return
-    _kiosks_changed_due.set()
+def _kiosks_changed_soon(body_id: int) -> None:
+    """Tell the body's consoles, at most once per interval, that its kiosks came or
+    went; they read the new state (its ``kiosks``) themselves."""
+    with _kiosks_changed_lock:
+        if body_id in _kiosks_changed_due:
+            return
+        _kiosks_changed_due.add(body_id)
 
     def later() -> None:
         socketio.sleep(KIOSKS_CHANGED_EVERY_S)
-        _kiosks_changed_due.clear()
-        _emit_staff("kiosks_changed", {}, (PRESIDIUM, SECRETARIAT))
+        with _kiosks_changed_lock:
+            _kiosks_changed_due.discard(body_id)
+        _emit_staff(body_id, "kiosks_changed", {}, (PRESIDIUM, SECRETARIAT))
 
     socketio.start_background_task(later)
 
 
-def _emit_staff(event: str, payload: dict[str, Any], roles: tuple[str, ...] = STAFF) -> None:
-    for role in roles:
-        socketio.emit(event, payload, to=role)
+def _own_vote(session: Session, client: Client, vote_id: int) -> int:
+    """``vote_id`` if it is a vote of the body the staff screen serves; else, as for a
+    vote that does not exist, Refusal('unknown_vote'): a console acts on its body only."""
+    vote = session.get(Vote, vote_id)
+    if vote is None or vote.owner_body_id() != client.body_id:
+        raise Refusal("unknown_vote")
+    return vote_id
 
 
-def _broadcast_attendance(quorum: dict[str, Any]) -> None:
-    _emit_staff("attendance", quorum)
-    socketio.emit("attendance", quorum, to=KIOSKS_ROOM)
+def _emit_staff(
+    body_id: int | None, event: str, payload: dict[str, Any], roles: tuple[str, ...] = STAFF
+) -> None:
+    """``event`` to the staff screens of ``roles`` of one body (never another body's)."""
+    socketio.emit(event, payload, to=[body_room(body_id or 0, role) for role in roles])
+
+
+def _emit_body(body_id: int | None, event: str, payload: dict[str, Any]) -> None:
+    """``event`` to every screen of one body: its staff and its kiosks."""
+    rooms = [body_room(body_id or 0, role) for role in STAFF]
+    socketio.emit(event, payload, to=[*rooms, kiosks_room(body_id or 0)])
+
+
+def _broadcast_attendance(body_id: int, quorum: dict[str, Any]) -> None:
+    _emit_body(body_id, "attendance", quorum)
 
 
 def several_processes() -> bool:
@@ -591,10 +624,10 @@ def _broadcast_participation(state: OpenVote) -> None:
         return attendance.present_count(session, state.sitting_id, state.electorate)
 
     present = read(present)
-    _emit_staff("participation", participation(state, present), WATCHERS)
+    _emit_staff(state.body_id, "participation", participation(state, present), WATCHERS)
     live = live_counts(state, present)
     if live is not None:
-        _emit_staff("live_tally", live, (PRESIDIUM, StaffRole.DISPLAY.value))
+        _emit_staff(state.body_id, "live_tally", live, (PRESIDIUM, StaffRole.DISPLAY.value))
 
 
 PARTICIPATION_EVERY_S = 0.1  # 已按 counts reach the screens at most this often during a burst
@@ -624,15 +657,16 @@ def _broadcast_participation_soon(state: OpenVote) -> None:
     socketio.start_background_task(later)
 
 
-def _broadcast_result(vote: dict[str, Any]) -> None:
+def _broadcast_result(body_id: int | None, vote: dict[str, Any]) -> None:
     """``vote_closed`` to the staff screens, then ``result`` to every screen.
 
     A tablet needs only ``result``: it closes the vote there too. Sending the
     tablets ``vote_closed`` as well doubled the frames of the one moment the
     whole hall waits for (3,000 tablets: two sends each, measured in
     docs/performance.md)."""
-    _emit_staff("vote_closed", {"vote": vote["id"]})
-    socketio.emit("result", {"vote": vote["id"], "title": vote["title"], "result": vote["result"]})
+    _emit_staff(body_id, "vote_closed", {"vote": vote["id"]})
+    result = {"vote": vote["id"], "title": vote["title"], "result": vote["result"]}
+    _emit_body(body_id, "result", result)
 
 
 # --- deadlines ---------------------------------------------------------------------------
@@ -652,6 +686,8 @@ def _watch_deadlines(app: Any) -> None:
         socketio.sleep(0.5)
         with app.app_context():
             for vote_id in app.extensions["voting.voting"].due(datetime.now(UTC)):
+                open_state = app.extensions["voting.voting"].open.get(vote_id)
+                body_id = open_state.body_id if open_state is not None else None
                 try:
                     vote = transact(
                         lambda s, log_, v=vote_id: public_vote(
@@ -661,4 +697,4 @@ def _watch_deadlines(app: Any) -> None:
                 except Refusal as refused:  # closed by hand meanwhile, or the database is down
                     log.warning("deadline close of vote %s: %s", vote_id, refused.code)
                     continue
-                _broadcast_result(vote)
+                _broadcast_result(body_id, vote)

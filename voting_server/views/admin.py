@@ -22,17 +22,20 @@ from markupsafe import Markup
 from sqlalchemy import select
 
 from crypto.tls import format_fingerprint
+from rules.duties import scope_error
 from voting_server.extensions import audit_log, db, sessions
-from voting_server.models import SEAT_MAX, Body, Member, StaffRole
+from voting_server.models import SEAT_MAX, Device, Member, StaffRole
 from voting_server.services import devices, staff
 from voting_server.services.refusals import Refusal
 from voting_server.services.transactions import write_transaction
 from voting_server.sockets.connection import disconnect_user, online_seats
 from voting_server.views.auth import current_user, login_required, message_page, refusal_text
 from voting_server.views.common import (
+    check_served,
     current_username,
     no_body_page,
     selected_body,
+    served_bodies,
     venue_ca_fingerprint,
 )
 from voting_server.views.forms import int_field
@@ -98,8 +101,7 @@ def _ttl_hours() -> int:
 @bp.get("/")
 @login_required(SECRETARIAT)
 def index() -> ResponseReturnValue:
-    bodies = db().scalars(select(Body).order_by(Body.id)).all()
-    return render_template("admin/index.html", bodies=bodies, body=selected_body())
+    return render_template("admin/index.html", bodies=served_bodies(), body=selected_body())
 
 
 # --- staff accounts ------------------------------------------------------------------------
@@ -108,7 +110,28 @@ def index() -> ResponseReturnValue:
 @bp.get("/staff")
 @login_required(SECRETARIAT)
 def staff_list() -> ResponseReturnValue:
-    return render_template("admin/staff.html", users=staff.list_users(db()), roles=StaffRole)
+    return _staff_page()
+
+
+def _staff_page(status: int = 200, **extra: object) -> ResponseReturnValue:
+    """The accounts this secretariat may see: those serving only bodies it serves (all,
+    for a platform account), with their scope; the bodies it may give them."""
+    me = current_user()
+    assert me is not None  # login_required
+    mine = staff.scope_of(db(), me.id)
+    users = [
+        u for u in staff.list_users(db())
+        if scope_error(mine, staff.scope_of(db(), u.id)) is None or u.id == me.id
+    ]  # fmt: skip
+    scopes = {u.id: staff.scope_of(db(), u.id) for u in users}
+    return render_template(
+        "admin/staff.html", users=users, roles=StaffRole, scopes=scopes,
+        bodies=served_bodies(), **extra,
+    ), status  # fmt: skip
+
+
+def _bodies_field() -> list[int]:
+    return [int(v) for v in request.form.getlist("bodies") if v.isdigit()]
 
 
 @bp.post("/staff")
@@ -131,15 +154,13 @@ def staff_create() -> ResponseReturnValue:
                     password,
                     log=audit_log(),
                     by=me.id if me else None,
+                    bodies=_bodies_field(),
                 )
                 created = user.username
         except Refusal as refused:
             error = refusal_text(refused)
     if error:
-        users = staff.list_users(db())
-        return render_template(
-            "admin/staff.html", users=users, roles=StaffRole, error=error, form=form
-        ), 400
+        return _staff_page(400, error=error, form=form)
     log.info("staff account %r created by %r", created, current_username())
     return redirect(url_for("admin.staff_list", created=created))
 
@@ -190,6 +211,23 @@ def staff_role(user_id: int) -> ResponseReturnValue:
     return redirect(url_for("admin.staff_list"))
 
 
+@bp.post("/staff/<int:user_id>/scope")
+@login_required(SECRETARIAT)
+def staff_scope(user_id: int) -> ResponseReturnValue:
+    """The bodies an account serves (none ticked: every body); logged in each."""
+    me = current_user()
+    try:
+        with write_transaction(sessions()) as tx:
+            name = staff.set_scope(
+                tx, user_id, _bodies_field(), log=audit_log(), by=me.id if me else None
+            ).username
+    except Refusal as refused:
+        return message_page(gettext("无法更改服务机构"), refusal_text(refused), 400)
+    disconnect_user(user_id)  # its screens reconnect for the bodies it now serves
+    log.info("staff account %r scope changed by %r", name, current_username())
+    return redirect(url_for("admin.staff_list"))
+
+
 # --- devices and enrollment ------------------------------------------------------------------
 
 
@@ -236,6 +274,9 @@ def device_list() -> ResponseReturnValue:
 def device_revoke(device_id: str) -> ResponseReturnValue:
     # The reason is a record in the audit log, kept in Chinese whatever the page's language.
     reason = request.form.get("reason", "").strip() or REVOKE_REASON
+    found = db().get(Device, device_id)
+    if found is not None:
+        check_served(found.body_id)  # a town's office revokes only its town's tablets
     try:
         with write_transaction(sessions()) as tx:
             device = devices.revoke_device(tx, audit_log(), device_id, reason)

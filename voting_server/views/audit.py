@@ -27,6 +27,7 @@ from voting_server.services.audit_log import utc_timestamp
 from voting_server.services.log_check import LogCheck
 from voting_server.timefmt import from_form_value, log_time
 from voting_server.views.auth import login_required
+from voting_server.views.common import no_body_page, selected_body
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 
@@ -90,9 +91,16 @@ def parse_filters(args: Any) -> tuple[dict[str, Any], dict[str, str]]:
     return filters, errors
 
 
-def query_entries(filters: dict[str, Any], limit: int = PAGE_SIZE) -> list[AuditEntry]:
-    """One page of the log matching ``filters``, in index order."""
-    query = select(AuditEntry).order_by(AuditEntry.idx).limit(limit)
+def query_entries(
+    body_id: int, filters: dict[str, Any], limit: int = PAGE_SIZE
+) -> list[AuditEntry]:
+    """One page of ``body_id``'s log matching ``filters``, in index order."""
+    query = (
+        select(AuditEntry)
+        .where(AuditEntry.body_id == body_id)
+        .order_by(AuditEntry.idx)
+        .limit(limit)
+    )
     if "type" in filters:
         query = query.where(AuditEntry.type == filters["type"])
     if "from" in filters:
@@ -112,20 +120,25 @@ def query_entries(filters: dict[str, Any], limit: int = PAGE_SIZE) -> list[Audit
     return list(db().scalars(query))
 
 
-def _log_size() -> int:
-    last = db().scalar(select(func.max(AuditEntry.idx)))
+def _log_size(body_id: int) -> int:
+    last = db().scalar(select(func.max(AuditEntry.idx)).where(AuditEntry.body_id == body_id))
     return 0 if last is None else last + 1
 
 
 @bp.get("/")
 @login_required(AUDITOR)
 def index() -> ResponseReturnValue:
+    body = selected_body()  # the chosen body's log (one log per body, docs/bodies.md)
+    if body is None:
+        return no_body_page()
     filters, errors = parse_filters(request.args)
-    entries = query_entries(filters, PAGE_SIZE + 1)
+    entries = query_entries(body.id, filters, PAGE_SIZE + 1)
     more = len(entries) > PAGE_SIZE
     entries = entries[:PAGE_SIZE]
     args = {k: v for k, v in request.args.items() if k != "after" and v}
     check = _log_check().current
+    if check is not None and check.body != body.id:
+        check = None  # another body's check
     return render_template(
         "audit/index.html",
         entries=entries,
@@ -135,7 +148,8 @@ def index() -> ResponseReturnValue:
         args=request.args,
         errors=errors,
         types=ENTRY_TYPES,
-        size=_log_size(),
+        size=_log_size(body.id),
+        body=body,
         check=check,
         local=log_time,
     ), (400 if errors else 200)
@@ -144,5 +158,8 @@ def index() -> ResponseReturnValue:
 @bp.post("/verify")
 @login_required(AUDITOR)
 def verify() -> ResponseReturnValue:
-    _log_check().start(_log_size())
-    return redirect(url_for("audit.index", _anchor="verification"))
+    body = selected_body()
+    if body is None:
+        return no_body_page()
+    _log_check().start(_log_size(body.id), body.id)
+    return redirect(url_for("audit.index", body=body.id, _anchor="verification"))

@@ -32,6 +32,7 @@ from voting_server.services.refusals import Refusal
 from voting_server.services.throttle import Throttle
 from voting_server.services.transactions import write_transaction
 from voting_server.sockets.errors import parse_payload, refusal
+from voting_server.sockets.identity import body_room
 from voting_server.views.auth import csrf_exempt
 
 log = logging.getLogger(__name__)
@@ -87,6 +88,7 @@ def enroll() -> ResponseReturnValue:
             device = devices.enroll_device(tx, audit_log(), payload.code, payload.public_key)
             answer = {"ok": True, "device": device.id, "seat": device.seat,
                       "pending": device.pending}  # fmt: skip
+            body_id = device.body_id
     except Refusal as refused:
         throttle.fail(address)
         log.info("enrollment refused for %s: %s", address, refused.code)  # never the code
@@ -97,6 +99,6 @@ def enroll() -> ResponseReturnValue:
     log.info("device %s enrolled for seat %s from %s%s", answer["device"], answer["seat"],
              address, " (pending: a replacement)" if answer["pending"] else "")  # fmt: skip
     if answer["pending"]:  # the consoles list the request for the presidium to decide
-        for role in (StaffRole.PRESIDIUM.value, StaffRole.SECRETARIAT.value):
-            socketio.emit("devices_changed", {"seat": answer["seat"]}, to=role)
+        rooms = [body_room(body_id, r) for r in (StaffRole.PRESIDIUM, StaffRole.SECRETARIAT)]
+        socketio.emit("devices_changed", {"seat": answer["seat"]}, to=rooms)  # its body's only
     return jsonify({**answer, "server_key": audit_log().key.public_b64})

@@ -28,6 +28,7 @@ from rules.parsing import load_json, parse_int
 from voting_server.bounds import MAX_ID
 from voting_server.extensions import audit_log, db, sessions, socketio
 from voting_server.models import (
+    AgendaItem,
     Attendance,
     Member,
     PaperCount,
@@ -56,7 +57,9 @@ from voting_server.sheets import (
     to_csv,
     to_xlsx,
 )
+from voting_server.sockets.identity import body_room, kiosks_room
 from voting_server.views.auth import current_user, login_required, message_page, refusal_text
+from voting_server.views.common import no_body_page, selected_body
 from voting_server.views.forms import int_fields
 from voting_server.views.security import csp_nonce
 
@@ -211,6 +214,7 @@ def countersign(vote_id: int) -> ResponseReturnValue:
         with write_transaction(sessions()) as tx:
             vote = results.countersign(tx, audit_log(), vote_id, tx.merge(user), subject)
             published = subject == "paper_count" and vote.state is VoteState.CLOSED
+            body_id = vote.owner_body_id()
             announcement = {
                 "vote": vote.id,
                 "title": vote.title,
@@ -220,7 +224,8 @@ def countersign(vote_id: int) -> ResponseReturnValue:
     except Refusal as refused:
         return message_page(gettext("无法签署"), refusal_text(refused), 400)
     if published:  # the hand count is now the vote's result, on every screen
-        socketio.emit("result", announcement)
+        rooms = [body_room(body_id, r.value) for r in StaffRole] + [kiosks_room(body_id)]
+        socketio.emit("result", announcement, to=rooms)  # the vote's body's screens only
     target = "results.paper_page" if subject == "paper_count" else "results.sheet"
     return redirect(url_for(target, vote_id=vote_id))
 
@@ -240,8 +245,11 @@ def receipt_check() -> ResponseReturnValue:
             receipt = load_json(text[:MAX_FORM_JSON])
             head_text = request.form.get("head", "").strip()
             head = parse_head(head_text) if head_text else None  # a published head, if given
+            body = selected_body()  # the chosen body's log: a receipt names its index there
+            if body is None:
+                return no_body_page()
             with sessions()() as session:
-                lines = list(iter_lines(session))
+                lines = list(iter_lines(session, body.id))
             outcome = check_receipt(receipt, lines, head)
         except ValueError as exc:  # not JSON, EvidenceError, ProofError
             kind = (
@@ -265,8 +273,22 @@ def receipt_check() -> ResponseReturnValue:
 @bp.get("/")
 @login_required(*STAFF)
 def index() -> ResponseReturnValue:
-    votes = db().scalars(select(Vote).order_by(Vote.id)).all()
-    sittings = db().scalars(select(Sitting).order_by(Sitting.id)).all()
+    body = selected_body()  # the chosen body's results only (docs/bodies.md)
+    if body is None:
+        return no_body_page()
+    sittings = (
+        db().scalars(select(Sitting).where(Sitting.body_id == body.id).order_by(Sitting.id)).all()
+    )
+    votes = (
+        db()
+        .scalars(
+            select(Vote)
+            .join(AgendaItem)
+            .where(AgendaItem.sitting_id.in_([s.id for s in sittings]))
+            .order_by(Vote.id)
+        )
+        .all()
+    )
     return render_template("results/index.html", votes=votes, sittings=sittings)
 
 

@@ -20,10 +20,10 @@ from sqlalchemy import select
 import kiosk_client
 from crypto.tls import format_fingerprint
 from voting_server.extensions import db
-from voting_server.models import Body, Member, StaffRole
+from voting_server.models import Member, StaffRole
 from voting_server.services import kiosk_documents
 from voting_server.views.auth import current_user, login_required, message_page
-from voting_server.views.common import venue_ca_fingerprint
+from voting_server.views.common import no_body_page, selected_body, venue_ca_fingerprint
 from voting_server.views.security import allow_framing_by_this_server
 
 # RFC 9239: JavaScript is text/javascript. Some systems' mime tables still say
@@ -106,12 +106,16 @@ def console() -> ResponseReturnValue:
     """The presidium's console; the secretariat sees it read-only (and may sign members in)."""
     user = current_user()
     assert user is not None  # login_required
+    body = selected_body()  # ?body=ID (403 if not served), else the first it serves
+    if body is None:
+        return no_body_page()
     return render_template(
         "console.html",
         server_now_ms=_server_now_ms(),
         can_act=user.role is StaffRole.PRESIDIUM,
         user_name=user.display_name,
-        roster=_roster(),
+        roster=_roster(body.id),
+        body=body,
     )
 
 
@@ -119,13 +123,14 @@ def console() -> ResponseReturnValue:
 @login_required(StaffRole.DISPLAY, StaffRole.PRESIDIUM)
 def display() -> ResponseReturnValue:
     """The hall display (16:9 projector); the presidium may open it to check it."""
-    return render_template("display.html", server_now_ms=_server_now_ms())
+    body = selected_body()
+    if body is None:
+        return no_body_page()
+    return render_template("display.html", server_now_ms=_server_now_ms(), body=body)
 
 
-def _roster() -> list[dict[str, object]]:
-    """Seat → member for operator sign-in, of the body the hall serves (the first,
-    as the Socket.IO ``state`` does for staff)."""
-    body_id = db().scalar(select(Body.id).order_by(Body.id).limit(1))
+def _roster(body_id: int) -> list[dict[str, object]]:
+    """Seat → member for operator sign-in, of the console's body."""
     members = db().scalars(
         select(Member).where(Member.body_id == body_id, Member.active).order_by(Member.seat)
     )

@@ -30,7 +30,7 @@
 
   // --- connection ------------------------------------------------------------------------
 
-  const sio = new window.SioClient({});
+  const sio = new window.SioClient({ auth: { body: Number(document.body.dataset.body) } }); // its body's rooms (docs/bodies.md)
   S.bindConnection(sio, $("conn"));
   sio.on("connect", () => {
     say("");

@@ -26,7 +26,7 @@
     });
   }
 
-  const sio = new window.SioClient({});
+  const sio = new window.SioClient({ auth: { body: Number(document.body.dataset.body) } }); // its body's rooms (docs/bodies.md)
   S.bindConnection(sio, $("conn"));
   sio.on("connect", refresh);
   sio.on("attendance", showAttendance);

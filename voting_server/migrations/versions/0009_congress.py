@@ -1,8 +1,8 @@
 """The congress session: 列席 attendees, the presidium, its votes, 分会场 (issue 16).
 
-Revision ID: 0008_congress
-Revises: 0007
-Create Date: 2026-12-20
+Revision ID: 0009_congress
+Revises: 0008_body_logs
+Create Date: 2026-12-06
 
 ``members`` gain ``role`` (deputy | attendee) and ``presidium`` (none | member |
 executive_chair); every existing member becomes a deputy outside the presidium, so an
@@ -19,8 +19,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0008_congress"
-down_revision: str | None = "0007"
+revision: str = "0009_congress"
+down_revision: str | None = "0008_body_logs"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
