@@ -395,17 +395,21 @@ def create_county_staff(session: Session, log: AuditLog) -> dict[str, tuple[Staf
     created: dict[str, tuple[StaffRole, str]] = {}
     bodies = {b.name: b for b in session.scalars(select(Body))}
 
-    def make(username: str, display_name: str, role: StaffRole) -> None:
+    def make(username: str, display_name: str, role: StaffRole, served: tuple[str, ...]) -> None:
+        # scoped to its bodies (docs/bodies.md): the town's secretariat sees only the town
+        scope = [bodies[name].id for name in served if name in bodies]
         if session.scalar(select(StaffUser.id).where(StaffUser.username == username)) is None:
             password = secrets.token_urlsafe(12)
-            staff.create_user(session, username, display_name, role, password, log=log)
+            staff.create_user(
+                session, username, display_name, role, password, log=log, bodies=scope
+            )
             created[username] = (role, password)
 
     for demo in BODIES:
         for username, display_name, role in demo.staff:
-            make(username, display_name, role)
-    for username, display_name, role, _served in SHARED_STAFF:
-        make(username, display_name, role)
+            make(username, display_name, role, (demo.name,))
+    for username, display_name, role, served in SHARED_STAFF:
+        make(username, display_name, role, served)
 
     for demo in BODIES:
         body = bodies.get(demo.name)
