@@ -41,7 +41,8 @@ lock:
 	$(COMPILE) --extra dev --constraint $(LOCK) --output-file $(DEV_LOCK) pyproject.toml
 	$(COMPILE) --constraint $(LOCK) --output-file $(AUDIT_LOCK) auditor/pyproject.toml
 
-## make run: create the embedded database, load the demo committee, serve it
+## make run: create the embedded database, load the demo county (three bodies), serve it and
+## print each body's console, display and enrollment URLs
 run: install
 	$(BIN)/voting-server demo
 	$(BIN)/voting-server run --host $(HOST) --port $(PORT)

@@ -11,8 +11,16 @@ import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner, Result
 
+import tests.support.db as support_db
 from voting_server.cli import main
 from voting_server.db import head_revision, make_engine
+from voting_server.demo.county import (
+    COUNTY_COMMITTEE,
+    COUNTY_CONGRESS,
+    TOWN_CONGRESS,
+)
+
+demo_url = support_db.demo_url  # the city committee alone: the roster commands' one body
 
 UNREACHABLE_PG = "postgresql://postgres@127.0.0.1:1/voting"  # nothing listens on port 1
 
@@ -40,6 +48,22 @@ def member_count(url: str) -> int:
         engine.dispose()
 
 
+def bodies(url: str) -> dict[str, tuple[int, int]]:
+    """name → (应到, active seats) of every body."""
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                sa.text(
+                    "SELECT b.name, b.member_count, count(m.id) FROM bodies b"
+                    " JOIN members m ON m.body_id = b.id AND m.active GROUP BY b.id, b.name"
+                )
+            )
+            return {name: (count, seats) for name, count, seats in rows}
+    finally:
+        engine.dispose()
+
+
 def test_init_db_creates_the_schema(sqlite_url: str) -> None:
     result = run("init-db", "--database-url", sqlite_url)
     assert result.exit_code == 0, result.output
@@ -56,16 +80,29 @@ def test_init_db_creates_the_schema(sqlite_url: str) -> None:
 def test_database_url_from_the_environment(sqlite_url: str) -> None:
     result = run("demo", env={"VOTING_DATABASE_URL": sqlite_url})
     assert result.exit_code == 0, result.output
-    assert len(members(sqlite_url)) == 61
+    assert bodies(sqlite_url) == COUNTY
+
+
+# 应到 (deputies) and active seats (列席 attendees included) of the demo's three bodies.
+COUNTY = {COUNTY_CONGRESS: (250, 258), COUNTY_COMMITTEE: (35, 35), TOWN_CONGRESS: (50, 50)}
 
 
 @pytest.mark.slow
-def test_demo_then_good_roster(sqlite_url: str, tmp_path: Path) -> None:
+def test_demo_loads_the_county_once(sqlite_url: str) -> None:
     result = run("demo", "--database-url", sqlite_url)
     assert result.exit_code == 0, result.output
-    assert "61" in result.stdout and "motion, selection, evaluation" in result.stdout
+    out = result.stdout
+    assert f"{COUNTY_CONGRESS} (id 1), 250 名代表/组成人员 members, 12 个代表团" in out
+    assert "主席团 presidium 25, 8 名列席 attendees" in out
+    assert f"{COUNTY_COMMITTEE} (id 2), 35 " in out and f"{TOWN_CONGRESS} (id 3), 50 " in out
+    assert "[selection]" in out and "[evaluation]" in out
     again = run("demo", "--database-url", sqlite_url)
-    assert again.exit_code == 0 and len(members(sqlite_url)) == 61
+    assert again.exit_code == 0 and bodies(sqlite_url) == COUNTY
+
+
+@pytest.mark.slow
+def test_good_roster(demo_url: str, tmp_path: Path) -> None:
+    sqlite_url = demo_url
 
     roster = tmp_path / "名册.csv"
     lines = ["座位号,姓名,代表团"] + [f"{seat},委员{seat},第一组" for seat in range(1, 56)]
@@ -79,8 +116,8 @@ def test_demo_then_good_roster(sqlite_url: str, tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_bad_roster_lists_every_row_and_imports_nothing(sqlite_url: str, tmp_path: Path) -> None:
-    assert run("demo", "--database-url", sqlite_url).exit_code == 0
+def test_bad_roster_lists_every_row_and_imports_nothing(demo_url: str, tmp_path: Path) -> None:
+    sqlite_url = demo_url
     before = members(sqlite_url)
     roster = tmp_path / "bad.csv"
     roster.write_text("座位号,姓名\n1,新甲\n2,\n1,新乙\n,新丙\n5,新丁\n", encoding="utf-8-sig")
@@ -100,10 +137,10 @@ def test_bad_roster_lists_every_row_and_imports_nothing(sqlite_url: str, tmp_pat
 
 @pytest.mark.slow
 def test_an_over_limit_roster_file_is_refused_naming_the_limit(
-    sqlite_url: str, tmp_path: Path
+    demo_url: str, tmp_path: Path
 ) -> None:
     """The command reads at most the bound (2 MB) and imports nothing past it."""
-    assert run("demo", "--database-url", sqlite_url).exit_code == 0
+    sqlite_url = demo_url
     before = members(sqlite_url)
     big = tmp_path / "big.csv"
     big.write_bytes("座位号,姓名\n1,新甲\n".encode() + b" " * (3 * 1024 * 1024))
@@ -119,10 +156,10 @@ def test_an_over_limit_roster_file_is_refused_naming_the_limit(
 
 
 @pytest.mark.slow
-def test_xlsx_roster_through_the_command(sqlite_url: str, tmp_path: Path) -> None:
+def test_xlsx_roster_through_the_command(demo_url: str, tmp_path: Path) -> None:
     import openpyxl
 
-    assert run("demo", "--database-url", sqlite_url).exit_code == 0
+    sqlite_url = demo_url
     workbook = openpyxl.Workbook()
     sheet = workbook.active
     assert sheet is not None
@@ -159,7 +196,9 @@ def test_import_roster_errors_are_one_line(sqlite_url: str, tmp_path: Path) -> N
     assert run("demo", "--database-url", sqlite_url).exit_code == 0
     wrong_body = run("import-roster", str(roster), "--body", "7", "--database-url", sqlite_url)
     assert wrong_body.exit_code == 1 and "no body with id 7" in wrong_body.stderr
-    assert len(members(sqlite_url)) == 61
+    several = run("import-roster", str(roster), "--database-url", sqlite_url)
+    assert several.exit_code == 1 and "--body" in several.stderr
+    assert bodies(sqlite_url) == COUNTY
 
 
 @pytest.mark.parametrize("command", ["init-db", "demo"])
@@ -183,7 +222,7 @@ def test_unopenable_sqlite_file(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_demo_creates_staff_accounts_and_pins_once(sqlite_url: str, _instance_dir: Path) -> None:
     from voting_server.db import make_session_factory
-    from voting_server.models import Member
+    from voting_server.models import Body, Member
     from voting_server.services import staff
     from voting_server.services.passwords import verify_secret
 
@@ -192,19 +231,32 @@ def test_demo_creates_staff_accounts_and_pins_once(sqlite_url: str, _instance_di
     assert path.stat().st_mode & 0o777 == 0o600  # passwords: for the operator's eyes only
     first = path.read_text(encoding="utf-8")
     accounts = [line.split() for line in first.splitlines() if line[:1].isalpha()]
-    pins = dict(line.split() for line in first.splitlines() if line[:1] == " ")
-    assert sorted(role for role, _, _ in accounts) == [
-        "display", "presidium", "scrutineer", "scrutineer", "secretariat"
-    ]  # fmt: skip
-    assert len(pins) == 61
+    # Each body's presidium, scrutineers and display; the county's secretariat serves
+    # its two bodies, the town has its own.
+    roles = sorted(role for role, _, _ in accounts)
+    assert roles.count("presidium") == 3 and roles.count("display") == 3
+    assert roles.count("scrutineer") == 6 and roles.count("secretariat") == 2
+    pins: dict[str, dict[str, str]] = {}
+    for line in first.splitlines():
+        if line.startswith("# 示例"):
+            body = line[2:].split(" (id")[0]
+            pins[body] = {}
+        elif line[:1] == " ":
+            seat, pin = line.split()
+            pins[body][seat] = pin
+    assert {name: len(p) for name, p in pins.items()} == {
+        name: seats for name, (_, seats) in COUNTY.items()
+    }  # every seat, 列席 attendees' too: they sign in
     engine = make_engine(sqlite_url)
     try:
         with make_session_factory(engine)() as s:
             for role, username, password in accounts:
                 user = staff.authenticate(s, username, password)
                 assert user is not None and user.role.value == role
-            member = s.scalars(sa.select(Member).where(Member.seat == 5)).one()
-            assert verify_secret(member.pin_hash or "", pins["5"])
+            member = s.scalars(
+                sa.select(Member).join(Body).where(Body.name == TOWN_CONGRESS, Member.seat == 5)
+            ).one()
+            assert verify_secret(member.pin_hash or "", pins[TOWN_CONGRESS]["5"])
     finally:
         engine.dispose()
     # a second run keeps the accounts, the PINs and the file as they are
@@ -218,9 +270,9 @@ def test_demo_on_postgresql(postgres_url: str, tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     roster = tmp_path / "r.csv"
     roster.write_text("座位号,姓名\n1,甲\n1,乙\n", encoding="utf-8")
-    bad = run("import-roster", str(roster), "--database-url", postgres_url)
+    bad = run("import-roster", str(roster), "--body", "3", "--database-url", postgres_url)
     assert bad.exit_code == 1
-    assert member_count(postgres_url) == 61 and len(members(postgres_url)) == 61
+    assert bodies(postgres_url) == COUNTY
 
 
 @pytest.mark.slow
@@ -232,21 +284,29 @@ def test_real_executable(tmp_path: Path) -> None:
     env = {**os.environ, "VOTING_DATABASE_URL": url}
     demo = subprocess.run([exe, "demo"], env=env, capture_output=True, text=True, timeout=120)
     assert demo.returncode == 0, demo.stderr
-    assert "示例市人民代表大会常务委员会" in demo.stdout
+    assert all(name in demo.stdout for name in COUNTY)
 
     roster = tmp_path / "名册.csv"
     roster.write_bytes("座位号,姓名\n1,王建国\n2,王建国\n3,\n".encode("gb18030"))
     bad = subprocess.run(
-        [exe, "import-roster", roster], env=env, capture_output=True, text=True, timeout=120
+        [exe, "import-roster", roster, "--body", "3"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert bad.returncode == 1
     assert "第4行 name: 姓名为空 / name is empty" in bad.stderr.splitlines()
-    assert len(members(url)) == 61  # nothing imported; two members may share a name, though
+    assert bodies(url) == COUNTY  # nothing imported; two members may share a name, though
 
     good = roster.with_name("good.csv")
     good.write_text("座位号,姓名\n1,王建国\n2,王建国\n", encoding="utf-8")
     ok = subprocess.run(
-        [exe, "import-roster", good], env=env, capture_output=True, text=True, timeout=120
+        [exe, "import-roster", good, "--body", "3"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert ok.returncode == 0, ok.stderr
-    assert member_count(url) == 2
+    assert bodies(url)[TOWN_CONGRESS] == (2, 2)

@@ -76,3 +76,61 @@ def test_demo_twice_duplicates_nothing_and_keeps_what_was_held(
         assert _counts(s) == first
         states = s.scalars(sa.select(Vote.state).order_by(Vote.id)).all()
         assert states == [VoteState.ANNOUNCED, VoteState.DRAFT, VoteState.DRAFT]
+
+
+def test_the_county_demo_holds_three_bodies_and_the_congress_procedure(
+    sessions: sessionmaker[Session],
+) -> None:
+    from rules.congress import Electorate, MemberRole, PresidiumSeat
+    from voting_server.demo.county import (
+        COUNTY_COMMITTEE,
+        COUNTY_CONGRESS,
+        TOWN_CONGRESS,
+        load_county,
+    )
+
+    with sessions.begin() as s:
+        load_county(s)
+        first = _counts(s)
+    with sessions.begin() as s:
+        load_county(s)  # idempotent
+        assert _counts(s) == first
+    with sessions() as s:
+        bodies = {b.name: b for b in s.scalars(sa.select(Body))}
+        assert list(bodies) == [COUNTY_CONGRESS, COUNTY_COMMITTEE, TOWN_CONGRESS]
+        congress = bodies[COUNTY_CONGRESS]
+        assert (congress.kind, congress.level) == (BodyKind.CONGRESS, BodyLevel.COUNTY)
+        assert congress.member_count == 250  # 应到: deputies only
+        deputies = [m for m in congress.members if m.role is MemberRole.DEPUTY]
+        attendees = [m for m in congress.members if m.role is MemberRole.ATTENDEE]
+        assert (len(deputies), len(attendees)) == (250, 8)
+        assert len({m.group_name for m in deputies}) == 12
+        assert all(m.group_name.endswith("代表团") for m in deputies if m.group_name)
+        assert all(m.group_name is None for m in attendees)
+        chairs = [m for m in deputies if m.presidium is PresidiumSeat.EXECUTIVE_CHAIR]
+        assert len(chairs) == 1
+        assert sum(1 for m in deputies if m.presidium is not PresidiumSeat.NONE) == 25
+
+        (sitting,) = congress.sittings
+        items = sitting.agenda_items
+        assert [len(i.votes) for i in items] == [0, 0, 1, 1, 1]
+        assert items[0].documents and "分团审议" in items[1].title
+        presidium_vote, ballot, motion = (i.votes[0] for i in items[2:])
+        assert presidium_vote.electorate is Electorate.PRESIDIUM
+        assert presidium_vote.kind == VoteKind.MOTION
+        assert ballot.kind == VoteKind.SELECTION and ballot.requires_vote_id == presidium_vote.id
+        assert ballot.electorate is Electorate.BODY and motion.kind == VoteKind.MOTION
+
+        committee = bodies[COUNTY_COMMITTEE]
+        assert (committee.kind, committee.level, committee.member_count) == (
+            BodyKind.STANDING_COMMITTEE, BodyLevel.COUNTY, 35,
+        )  # fmt: skip
+        (evaluation,) = [v for i in committee.sittings[0].agenda_items for v in i.votes]
+        assert evaluation.kind == VoteKind.EVALUATION
+
+        town = bodies[TOWN_CONGRESS]
+        assert (town.kind, town.level, town.member_count) == (
+            BodyKind.CONGRESS, BodyLevel.TOWNSHIP, 50,
+        )  # fmt: skip
+        assert all(m.group_name is None for m in town.members)  # no delegations
+        assert [v.kind for i in town.sittings[0].agenda_items for v in i.votes] == ["motion"]

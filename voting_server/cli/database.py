@@ -13,10 +13,11 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import click
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, select
 from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.orm import Session
 
+from rules.congress import MemberRole, PresidiumSeat
 from voting_server.db import (
     DatabaseUnavailable,
     check_connection,
@@ -144,31 +145,42 @@ def _body(session: Session, body_id: int | None) -> Body:
 @click.command("demo")
 @database_url_option
 def demo_command(database_url: str | None) -> None:
-    """Migrate the database and load the demo committee (idempotent)."""
-    from voting_server.demo import load_demo
+    """Migrate the database and load the demo county (idempotent): the county congress
+    session, its standing committee's sitting and a township congress, with staff."""
+    from voting_server.demo.county import load_county
 
     with _engine(database_url) as engine:
         _migrate(engine)
         with make_session_factory(engine).begin() as session:
-            body = load_demo(session)
-            members = session.scalar(
-                select(func.count(Member.id)).where(Member.body_id == body.id, Member.active)
-            )
-            sittings = session.scalars(select(Sitting).where(Sitting.body_id == body.id)).all()
-            votes = [v for s in sittings for item in s.agenda_items for v in item.votes]
-            click.echo(
-                f"示例数据已就绪 demo ready: {body.name} (id {body.id}), {members} 名组成人员 members"
-            )
-            for sitting in sittings:
-                click.echo(f"  {sitting.title}")
-                for item in sitting.agenda_items:
-                    click.echo(f"    {item.position}. {item.title}")
-            kinds = ", ".join(v.kind for v in votes)
-            click.echo(f"  {len(votes)} 项表决 votes: {kinds}")
-            _demo_credentials(session, body.id)
+            bodies = load_county(session)
+            for body in bodies:
+                _describe_demo_body(session, body)
+            _demo_credentials(session, bodies)
+    click.echo("  各机构的控制台、大屏与终端地址见 voting-server run 的输出 URLs: see `run`")
 
 
-def _demo_credentials(session: Session, body_id: int) -> None:
+def _describe_demo_body(session: Session, body: Body) -> None:
+    members = session.scalars(select(Member).where(Member.body_id == body.id, Member.active)).all()
+    deputies = sum(1 for m in members if m.role is MemberRole.DEPUTY)
+    attendees = len(members) - deputies
+    groups = {m.group_name for m in members if m.group_name and m.role is MemberRole.DEPUTY}
+    presidium = sum(1 for m in members if m.presidium is not PresidiumSeat.NONE)
+    parts = [f"{deputies} 名代表/组成人员 members"]
+    if groups:
+        parts.append(f"{len(groups)} 个代表团 delegations")
+    if presidium:
+        parts.append(f"主席团 presidium {presidium}")
+    if attendees:
+        parts.append(f"{attendees} 名列席 attendees")
+    click.echo(f"示例数据已就绪 demo ready: {body.name} (id {body.id}), " + ", ".join(parts))
+    for sitting in session.scalars(select(Sitting).where(Sitting.body_id == body.id)):
+        click.echo(f"  {sitting.title}")
+        for item in sitting.agenda_items:
+            kinds = ", ".join(v.kind for v in item.votes)
+            click.echo(f"    {item.position}. {item.title}" + (f" [{kinds}]" if kinds else ""))
+
+
+def _demo_credentials(session: Session, bodies: list[Body]) -> None:
     """Create the demo's staff accounts and PINs once; keep them in a 0600 file.
 
     A demo has to be tried without reading code, so its passwords are kept
@@ -178,25 +190,27 @@ def _demo_credentials(session: Session, body_id: int) -> None:
     """
     from voting_server.cli.staff import server_log
     from voting_server.db import instance_dir
-    from voting_server.demo import create_demo_staff
+    from voting_server.demo.county import create_county_staff
     from voting_server.services import devices
 
     path = instance_dir() / "demo-credentials.txt"
-    created = create_demo_staff(session, server_log())
+    created = create_county_staff(session, server_log())
     if created:
-        pins = devices.issue_pins(session, body_id)
         lines = ["# 演示账号与代表 PIN — demo accounts and deputies' PINs (keep private)", ""]
         lines += [
-            f"{role.value:12} {username:10} {password}"
+            f"{role.value:12} {username:18} {password}"
             for username, (role, password) in created.items()
         ]
-        lines += ["", "# seat  PIN"] + [f"{seat:4}  {pin}" for seat, pin in pins.items()]
+        for body in bodies:
+            pins = devices.issue_pins(session, body.id)
+            lines += ["", f"# {body.name} (id {body.id}): seat  PIN"]
+            lines += [f"{seat:4}  {pin}" for seat, pin in pins.items()]
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         os.fchmod(fd, 0o600)  # an older file of wider mode is narrowed too
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write("\n".join(lines) + "\n")
     if path.exists():
-        click.echo(f"  演示账号、密码与代表 PIN demo accounts, passwords and PINs: {path}")
+        click.echo(f"演示账号、密码与代表 PIN demo accounts, passwords and PINs: {path}")
 
 
 def register(group: click.Group) -> None:

@@ -64,8 +64,17 @@ def run_command(
     shown = "localhost" if host in {"0.0.0.0", "127.0.0.1"} else host
     base = f"{'https' if serve_tls else 'http'}://{shown}:{port}"
     click.echo(f"电子表决系统 serving on {base}")
-    for label, path in operator_urls():
-        click.echo(f"  {label}: {base}{path}")
+    bodies = list_bodies(url)
+    if len(bodies) > 1:  # each body's own screens (docs/bodies.md: the body in every URL)
+        for heading, urls in body_urls(bodies):
+            click.echo(f"  {heading}")
+            for label, path in urls:
+                click.echo(f"    {label}: {base}{path}")
+        for label, path in operator_urls()[3:]:
+            click.echo(f"  {label}: {base}{path}")
+    else:
+        for label, path in operator_urls():
+            click.echo(f"  {label}: {base}{path}")
     env = dict(
         os.environ,
         VOTING_DATABASE_URL=url,
@@ -103,6 +112,41 @@ def sweep_vote_keys(url: str) -> list[int]:
             return Voting(key_dir).sweep_keys(session)
     finally:
         engine.dispose()
+
+
+def list_bodies(url: str) -> list[tuple[int, str]]:
+    """(id, name) of every body in the database, in order of id."""
+    from sqlalchemy import select
+
+    from voting_server.db import make_engine, make_session_factory
+    from voting_server.models import Body
+
+    engine = make_engine(url)
+    try:
+        with make_session_factory(engine)() as session:
+            return [
+                (b.id, b.name)
+                for b in session.execute(select(Body.id, Body.name).order_by(Body.id))
+            ]
+    finally:
+        engine.dispose()
+
+
+def body_urls(bodies: list[tuple[int, str]]) -> list[tuple[str, list[tuple[str, str]]]]:
+    """Per body: its console, its hall display and where its tablets get their enrollment
+    codes (a tablet enrolls at /kiosk; the code binds it to the body)."""
+    return [
+        (
+            f"{name} (id {body_id})",
+            [
+                ("主席团控制台 presidium console", f"/console?body={body_id}"),
+                ("会场大屏 hall display", f"/display?body={body_id}"),
+                ("终端登记码 enrollment codes (secretariat)", f"/admin/devices?body={body_id}"),
+                ("代表终端登记 kiosk enrollment", "/kiosk"),
+            ],
+        )
+        for body_id, name in bodies
+    ]
 
 
 def operator_urls() -> list[tuple[str, str]]:

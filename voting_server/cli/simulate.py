@@ -203,7 +203,9 @@ def quick_pins(session: Any, body_id: int) -> dict[int, str]:
 class Console:
     """The presidium's console over a real Socket.IO connection, logged in by the form."""
 
-    def __init__(self, base: str, username: str, password: str) -> None:
+    def __init__(self, base: str, username: str, password: str, body: int | None = None) -> None:
+        """``body``: the body whose screen this is (docs/bodies.md), for an account serving
+        several; None: the first body the account serves."""
         self.base = base
         self.http = requests.Session()
         page = self.http.get(f"{base}/login", timeout=REQUEST_TIMEOUT_S)
@@ -223,7 +225,12 @@ class Console:
         self._changed = threading.Condition()
         self.sio = socketio.Client(reconnection=True)
         self.sio.on("*", self._record)
-        self.sio.connect(base, headers={"Cookie": cookie}, transports=["websocket"])
+        self.sio.connect(
+            base,
+            headers={"Cookie": cookie},
+            transports=["websocket"],
+            auth={"body": body} if body is not None else None,
+        )
 
     def _record(self, event: str, data: Any = None) -> None:
         with self._changed:
@@ -291,9 +298,15 @@ def counted_ballots(seats: list[Seat], policy: KeyPolicy) -> list[Any]:
     return [policy.counted(s.pressed) for s in seats if s.pressed]
 
 
-def run_burst(vote: PlannedVote, seats: list[Seat], burst_s: float) -> None:
-    """Every kiosk presses its plan within the burst; returns once all are acknowledged."""
-    plans = {s.seat: press_plan(vote.spec, s.rng, burst_s) for s in seats}
+Plan = Callable[[VoteSpec, random.Random, float], list[tuple[float, Any]]]
+
+
+def run_burst(
+    vote: PlannedVote, seats: list[Seat], burst_s: float, plan: Plan = press_plan
+) -> None:
+    """Every kiosk presses its plan within the burst; returns once all are acknowledged.
+    ``plan``: what each kiosk presses and when (default: ``press_plan``, at random)."""
+    plans = {s.seat: plan(vote.spec, s.rng, burst_s) for s in seats}
     start = time.monotonic() + 0.2
     errors: list[BaseException] = []
 
@@ -443,7 +456,9 @@ def simulate(
 
 
 @click.command("simulate")
-@click.option("--members", default=61, show_default=True, type=click.IntRange(1, 5000))
+@click.option(
+    "--members", type=click.IntRange(1, 5000), help="Seats of the demo committee (default 61)."
+)
 @click.option("--seed", type=int, help="Seed of the kiosks' random choices (default: random).")
 @click.option("--secret", is_flag=True, help="Make every vote secret (default: named).")
 @click.option("--database-url", help="An EMPTY database to use (default: a fresh SQLite file).")
@@ -465,14 +480,21 @@ def simulate(
     "starting one; needs --database-url of its database, which must be empty, and "
     "VOTING_INSTANCE_DIR of its instance dir (the server's key signs what simulate logs).",
 )
+@click.option(
+    "--congress",
+    is_flag=True,
+    help="The demo county's congress session and its standing committee's sitting at the "
+    "same time (CONTRACTS.md §6); takes --secret, --seed, --out and --burst only.",
+)
 def simulate_command(
-    members: int,
+    members: int | None,
     seed: int | None,
     secret: bool,
     database_url: str | None,
     out: Path | None,
     burst: float,
     server_url: str | None,
+    congress: bool,
 ) -> None:
     """Run the demo sitting end to end with N simulated kiosks over a real socket.
 
@@ -481,6 +503,20 @@ def simulate_command(
     """
     if seed is None:
         seed = random.SystemRandom().randrange(2**31)
+    if congress:
+        from voting_server.cli.simulate_congress import simulate_congress, succeeded
+
+        for flag, value in (
+            ("--members", members), ("--database-url", database_url), ("--server-url", server_url)
+        ):  # fmt: skip
+            if value is not None:  # the county's rosters are fixed; its database is its own
+                raise click.UsageError(f"--congress does not take {flag}")
+        congress_report = simulate_congress(seed, secret, out, burst)
+        click.echo(json.dumps(congress_report, ensure_ascii=False))
+        if not succeeded(congress_report):
+            sys.exit(1)
+        return
+    members = 61 if members is None else members
     report = simulate(members, seed, secret, database_url, out, burst, server_url)
     click.echo(json.dumps(report, ensure_ascii=False))
     if not (report["verified"] and all(v["match"] for v in report["votes"])):

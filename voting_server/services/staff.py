@@ -147,7 +147,7 @@ def log_unlogged_accounts(session: Session, log: AuditLog, body_id: int) -> int:
             row.type == EntryType.STAFF_DISABLED and data["user"] in logged and data["by"] is None
         ):  # fmt: skip  (an existing one's, logged with it)
             return 0  # accounts are logged as they change from here on
-    scoped = {row.user_id: row.body_id for row in session.execute(select(StaffScope))}
+    scoped = set(session.scalars(select(StaffScope.user_id)))  # accounts serving some bodies
     scoped_here = set(
         session.scalars(select(StaffScope.user_id).where(StaffScope.body_id == body_id))
     )

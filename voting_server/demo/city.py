@@ -1,4 +1,6 @@
-"""The demo body: a 61-member city standing committee with one sitting's agenda.
+"""The city committee of the harnesses: a 61-member city standing committee with one
+sitting's agenda. ``voting-server demo`` loads the county (``county.py``); plain
+``simulate``, the benchmark and many tests load this one body.
 
 It exercises all three kinds of vote of RULES.md — a motion on a draft
 regulation, a livelihood-project ballot (12 candidates for 10 projects) and
