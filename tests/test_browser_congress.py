@@ -418,6 +418,12 @@ def test_the_congress_and_its_standing_committee_vote_at_once_in_two_browsers(
             expect(result_a.locator("tbody tr").first.locator("td")).to_have_text(
                 [REPORT_MOTION, "2", "1", "1", "126", "未通过"]
             )
+            # Every tablet shows the result, the 列席's too, naming the motion by its title.
+            for tablet in (*congress_tablets.values(), attendee):
+                expect(tablet.locator("#screen-result")).to_be_visible()
+                expect(tablet.locator("#result-body tbody tr").first.locator("td")).to_have_text(
+                    [REPORT_MOTION, "2", "1", "1", "126", "未通过"]
+                )
             motion_row = console_a.locator(f"tr[data-vote='{county.motion}']")
             result_row = motion_row.locator("xpath=following-sibling::tr[1]")
             expect(result_row).to_contain_text("未通过")
