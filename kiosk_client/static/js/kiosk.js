@@ -203,6 +203,10 @@ function applyState(state) {
     return;
   }
   if (isAttendee() || (open && !votesIn(open))) {
+    if (open && (!vote || vote.id !== open.id)) {
+      vote = open; // for the result's subject titles, as in onVoteOpened
+      voteClosed = false;
+    }
     showNotVoter();
     return;
   }
@@ -304,6 +308,10 @@ function onVoteOpened(v) {
   }
   say("");
   if (!votesIn(v)) {
+    // Kept although it shows no keys: the result screen names the subjects from it
+    // (without it a 列席 tablet showed "report" instead of the motion's title).
+    vote = v;
+    voteClosed = false;
     showNotVoter();
     return;
   }
