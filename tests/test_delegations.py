@@ -13,6 +13,7 @@ import tests.support.service_hall as service_hall
 from audit.verify import verify_log
 from rules import VoteSpec
 from rules.breakdown import by_delegation
+from rules.congress import MemberRole
 from rules.kinds import VoteKind
 from tests.support.logs import LogBuilder, resign
 from tests.support.service_hall import Hall
@@ -171,3 +172,22 @@ def test_the_verifier_refuses_a_breakdown_where_none_belongs() -> None:
     index = log.last("result")
     report = _verify(log, resign(log, index, lambda d: d.update(by_delegation=[])))
     assert report.errors[0]["reason"] == "result: by_delegation: unexpected"
+
+
+def test_sign_in_by_delegation_counts_deputies_only(hall: Hall) -> None:
+    """分团签到: a 列席 attendee has no delegation and is in no delegation's 应到 / 实到 —
+    not even as a row of members without a delegation (未分团)."""
+    two_delegations(hall)
+    with hall.tx() as s:
+        s.execute(
+            update(Member)
+            .where(Member.seat == 61)
+            .values(role=MemberRole.ATTENDEE, group_name=None)
+        )
+    hall.sign_in(1, 2, 3, 61)
+    with hall.sessions() as s:
+        sitting = s.scalars(select(Sitting)).first()
+        assert attendance.sign_in_by_delegation(s, sitting) == [  # type: ignore[arg-type]
+            {"group": EAST, "members": 30, "present": 3},
+            {"group": WEST, "members": 30, "present": 0},
+        ]

@@ -172,8 +172,9 @@ def quorum(session: Session, sitting: Sitting) -> Quorum:
 
 def sign_in_by_delegation(session: Session, sitting: Sitting) -> list[dict[str, object]] | None:
     """分团签到: 应到 / 实到 per delegation (the roster's group) in roster order (by its
-    first seat); None when no member has one. One aggregate query: it runs on every
-    sign-in's broadcast."""
+    first seat); None when no member has one. Deputies only: 列席 attendees belong to no
+    delegation and count in no 应到. One aggregate query: it runs on every sign-in's
+    broadcast."""
     signed = (
         select(Attendance.member_id).where(Attendance.sitting_id == sitting.id).scalar_subquery()
     )
@@ -184,7 +185,7 @@ def sign_in_by_delegation(session: Session, sitting: Sitting) -> list[dict[str, 
             func.count().label("members"),
             func.count().filter(Member.id.in_(signed)).label("present"),
         )
-        .where(Member.body_id == sitting.body_id, Member.active)
+        .where(Member.body_id == sitting.body_id, Member.active, Member.role == MemberRole.DEPUTY)
         .group_by(Member.group_name)
         .order_by("first")
     ).all()
