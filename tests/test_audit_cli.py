@@ -481,10 +481,13 @@ def test_export_streams_the_log(sqlite_url: str, tmp_path: Path) -> None:
     ]
     engine = make_engine(sqlite_url)
     with write_transaction(make_session_factory(engine)) as session:
+        body = Body(name="测试机构", kind=BodyKind.STANDING_COMMITTEE, level=BodyLevel.CITY)
+        session.add(body)
+        session.flush()
         session.execute(
             AuditEntry.__table__.insert(),
             [
-                {"idx": i, "type": "x", "line": line.decode(), "hash": "0" * 64}
+                {"body_id": body.id, "idx": i, "type": "x", "line": line.decode(), "hash": "0" * 64}
                 for i, line in enumerate(lines)
             ],
         )

@@ -38,7 +38,7 @@ from voting_server.views.common import (
     served_bodies,
     venue_ca_fingerprint,
 )
-from voting_server.views.forms import int_field
+from voting_server.views.forms import int_field, int_fields
 
 log = logging.getLogger(__name__)
 
@@ -167,7 +167,8 @@ def _staff_page(status: int = 200, **extra: object) -> ResponseReturnValue:
 
 
 def _bodies_field() -> list[int]:
-    return [int(v) for v in request.form.getlist("bodies") if v.isdigit()]
+    """The ids ticked under 服务机构: ASCII digits in range, else BadField (400)."""
+    return int_fields(request.form, "bodies")
 
 
 @bp.post("/staff")
