@@ -475,6 +475,18 @@ def test_the_congress_and_its_standing_committee_vote_at_once_in_two_browsers(
             for png in shots.glob("*.png"):
                 shutil.copy(png, SHOTS / png.name)
             print(f"\nscreenshots: {shots} (copied to {SHOTS})")
+
+            # --- 分团签到: the operator signs a whole delegation in by its name -------------
+            box = console_a.locator("#delegations")
+            expect(box.locator("tr", has_text="东湖乡代表团")).to_contain_text("0 / 20")
+            console_a.fill("#operator-seat", "东湖乡代表团")
+            console_a.click("#operator-form button[type=submit]")
+            expect(console_a.locator("#confirm-text")).to_contain_text("东湖乡代表团的 20 位代表")
+            console_a.click("#confirm-yes")
+            expect(box.locator("tr", has_text="东湖乡代表团")).to_contain_text("20 / 20")
+            expect(console_a.locator("#present")).to_have_text(str(CONGRESS_PRESENT + 20))
+            # 列席 attendees are no delegation's, and are never counted in one
+            expect(box.locator("tr", has_text="未分团")).to_have_count(0)
         finally:
             for client in python_tablets:
                 client.close()

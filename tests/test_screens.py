@@ -109,7 +109,13 @@ def test_console_for_the_presidium_acts_and_knows_the_roster(hall_app: Flask) ->
         html.split('<script type="application/json" id="roster">')[1].split("</script>")[0]
     )
     assert len(roster) == 61
-    assert roster[0] == {"id": roster[0]["id"], "seat": 1, "name": "王建国"}
+    assert roster[0] == {
+        "id": roster[0]["id"],
+        "seat": 1,
+        "name": "王建国",
+        "group": "第一组",
+        "attendee": False,
+    }  # group and 列席: 分团签到 by a delegation's name
     assert "/kiosk-static/js/sio.js" in html and "/static/js/console.js" in html
 
 

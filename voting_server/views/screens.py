@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 import kiosk_client
 from crypto.tls import format_fingerprint
+from rules.congress import MemberRole
 from voting_server.extensions import db
 from voting_server.models import Member, StaffRole
 from voting_server.services import kiosk_documents
@@ -130,8 +131,13 @@ def display() -> ResponseReturnValue:
 
 
 def _roster(body_id: int) -> list[dict[str, object]]:
-    """Seat → member for operator sign-in, of the console's body."""
+    """Seat → member for operator sign-in (by seat, or a whole 代表团: 分团签到), of the
+    console's body."""
     members = db().scalars(
         select(Member).where(Member.body_id == body_id, Member.active).order_by(Member.seat)
     )
-    return [{"id": m.id, "seat": m.seat, "name": m.name} for m in members]
+    return [
+        {"id": m.id, "seat": m.seat, "name": m.name, "group": m.group_name,
+         "attendee": m.role is MemberRole.ATTENDEE}
+        for m in members
+    ]  # fmt: skip

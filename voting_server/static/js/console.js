@@ -17,7 +17,7 @@
   const el = S.el;
   const $ = (id) => document.getElementById(id);
   const canAct = document.body.dataset.canAct === "true";
-  const roster = JSON.parse($("roster").textContent); // [{id, seat, name}]
+  const roster = JSON.parse($("roster").textContent); // [{id, seat, name, group, attendee}]
   const ACK_TIMEOUT_MS = 15000; // closing a large vote counts it before answering
 
   let snapshot = null;
@@ -410,9 +410,16 @@
     return seats.length ? seats : null;
   }
 
+  /** 分团签到: a delegation's name → its deputies (列席 attendees belong to none). */
+  function delegationMembers(text) {
+    const name = text.trim();
+    return name ? roster.filter((m) => m.group === name && !m.attendee) : [];
+  }
+
   $("operator-form").addEventListener("submit", async (event) => {
     event.preventDefault();
-    const seats = parseSeats($("operator-seat").value);
+    const group = delegationMembers($("operator-seat").value);
+    const seats = group.length ? group.map((m) => m.seat) : parseSeats($("operator-seat").value);
     if (!seats) {
       say(t("console.seats_format"));
       return;
@@ -431,7 +438,10 @@
       return;
     }
     const many = { n: members.length, seats: seats.join(t("list.sep")) };
-    if (!(await ask(t("console.ask_sign_in_many", many)))) return;
+    const question = group.length
+      ? t("console.ask_sign_in_group", { group: group[0].group, n: members.length })
+      : t("console.ask_sign_in_many", many);
+    if (!(await ask(question))) return;
     // One event per member, as for one seat: each sign-in is its own audit entry.
     let done = 0;
     const already = [];
