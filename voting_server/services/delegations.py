@@ -21,7 +21,6 @@ from audit.entry_types import EntryType
 from rules import VoteSpec
 from rules.breakdown import breakdown_table, breakdown_title, by_delegation, roster_pairs
 from voting_server.models import Attendance, AuditEntry, Body, BodyKind, Vote
-from voting_server.services.rosters import roster_snapshot
 
 
 def group_head(body: Body) -> str:
@@ -37,12 +36,16 @@ def present_ids(session: Session, sitting_id: int) -> set[int]:
 
 
 def vote_breakdown(
-    session: Session, body: Body, sitting_id: int, spec: VoteSpec, ballots: Mapping[int, Any]
+    session: Session,
+    roster: Mapping[str, Any],
+    sitting_id: int,
+    spec: VoteSpec,
+    ballots: Mapping[int, Any],
 ) -> list[dict[str, Any]] | None:
     """The breakdown of a named vote's counted ballots (member → ballot), or None when
-    the body's roster has no delegations. Precondition: the roster the log last holds
-    for ``body`` is the current one (``log_roster_if_changed`` before the result)."""
-    pairs = roster_pairs(roster_snapshot(session, body)["members"])
+    the body's roster has no delegations. ``roster``: the roster the log last holds for
+    the body, as ``log_roster_if_changed`` returns it just before the result."""
+    pairs = roster_pairs(roster["members"])
     return by_delegation(spec, pairs, present_ids(session, sitting_id), ballots)
 
 

@@ -48,8 +48,10 @@ def _member(member: Member) -> dict[str, Any]:
     return out
 
 
-def log_roster_if_changed(session: Session, log: AuditLog, body: Body) -> None:
-    """Append a ``roster`` entry unless the last one logged for ``body`` is the same."""
+def log_roster_if_changed(session: Session, log: AuditLog, body: Body) -> dict[str, Any]:
+    """Append a ``roster`` entry unless the last one logged for ``body`` is the same.
+    Returns the roster as logged, so a caller needing it (the close's breakdown by
+    delegation) does not load the body's members a second time."""
     snapshot = roster_snapshot(session, body)
     last = session.scalar(
         select(AuditEntry.line)
@@ -57,6 +59,6 @@ def log_roster_if_changed(session: Session, log: AuditLog, body: Body) -> None:
         .order_by(AuditEntry.idx.desc())
         .limit(1)
     )  # the body's own log holds only its rosters
-    if last is not None and json.loads(last)["data"] == snapshot:
-        return
-    log.append(session, body.id, EntryType.ROSTER, snapshot)
+    if last is None or json.loads(last)["data"] != snapshot:
+        log.append(session, body.id, EntryType.ROSTER, snapshot)
+    return snapshot

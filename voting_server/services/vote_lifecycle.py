@@ -165,9 +165,9 @@ class VoteLifecycle:
         # presidium's own vote (主席团会议) is not the delegations' business
         if not state.secret and state.electorate is Electorate.BODY:
             body = vote.agenda_item.sitting.body
-            log_roster_if_changed(session, log, body)  # the roster the verifier counts with
+            roster = log_roster_if_changed(session, log, body)  # what the verifier counts with
             breakdown = vote_breakdown(
-                session, body, state.sitting_id, state.spec,
+                session, roster, state.sitting_id, state.spec,
                 {member: press.ballot for member, press in chosen.items()},
             )  # fmt: skip
             if breakdown is not None:
