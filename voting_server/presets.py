@@ -19,13 +19,15 @@ from typing import Any
 
 from rules import SchemaError, VoteSpec, parse_vote_config
 from rules.kinds import is_kind, kind_of
+from voting_server.models import BodyKind, BodyLevel
 
 Presets = dict[str, dict[str, dict[str, Any]]]  # kind name → preset name → rules
 
 _RULE_KEYS = {"threshold", "quorum", "unsatisfied_threshold", "satisfaction_below"}
 _SCOPE_KEYS = {"bodies", "levels"}
-BODY_KINDS = ("congress", "standing_committee")  # models.BodyKind values
-BODY_LEVELS = ("city", "county", "township")  # models.BodyLevel values
+# The bodies a preset may name: the values of models.BodyKind and BodyLevel, their one home.
+BODY_KINDS = tuple(k.value for k in BodyKind)
+BODY_LEVELS = tuple(level.value for level in BodyLevel)
 
 
 @dataclass(frozen=True)
