@@ -145,6 +145,24 @@ def demo_roster(members: int = len(MEMBER_NAMES)) -> ParsedRoster:
     return ParsedRoster(rows=rows, errors=())
 
 
+def ensure_agenda_item(
+    session: Session, sitting: Sitting, position: int, title: str, description: str
+) -> tuple[AgendaItem, bool]:
+    """The sitting's item at ``position``, made if missing (loading is idempotent: an
+    existing item is left as it is); and whether it was made now."""
+    found = session.scalar(
+        select(AgendaItem).where(
+            AgendaItem.sitting_id == sitting.id, AgendaItem.position == position
+        )
+    )
+    if found is not None:
+        return found, False
+    made = AgendaItem(sitting=sitting, position=position, title=title, description=description)
+    session.add(made)
+    session.flush()
+    return made, True
+
+
 def load_demo(session: Session, members: int = len(MEMBER_NAMES)) -> Body:
     """Create whatever of the demo is missing, inside the caller's transaction.
 
@@ -171,17 +189,9 @@ def load_demo(session: Session, members: int = len(MEMBER_NAMES)) -> Body:
         session.flush()
 
     for position, item in enumerate(AGENDA, start=1):
-        agenda_item = session.scalar(
-            select(AgendaItem).where(
-                AgendaItem.sitting_id == sitting.id, AgendaItem.position == position
-            )
+        agenda_item, _ = ensure_agenda_item(
+            session, sitting, position, item.title, item.description
         )
-        if agenda_item is None:
-            agenda_item = AgendaItem(
-                sitting=sitting, position=position, title=item.title, description=item.description
-            )
-            session.add(agenda_item)
-            session.flush()
         if (
             session.scalar(
                 select(Vote.id).where(

@@ -32,8 +32,8 @@ from sqlalchemy.orm import Session
 
 from rules.congress import Electorate, MemberRole, PresidiumSeat
 from rules.kinds import VoteKind
+from voting_server.demo.city import ensure_agenda_item
 from voting_server.models import (
-    AgendaItem,
     Body,
     BodyKind,
     BodyLevel,
@@ -341,17 +341,10 @@ def load_body(session: Session, demo: DemoBody) -> Body:
         session.flush()
     votes_by_position: dict[int, Vote] = {}
     for position, item in enumerate(demo.agenda, start=1):
-        agenda_item = session.scalar(
-            select(AgendaItem).where(
-                AgendaItem.sitting_id == sitting.id, AgendaItem.position == position
-            )
+        agenda_item, made = ensure_agenda_item(
+            session, sitting, position, item.title, item.description
         )
-        if agenda_item is None:
-            agenda_item = AgendaItem(
-                sitting=sitting, position=position, title=item.title, description=item.description
-            )
-            session.add(agenda_item)
-            session.flush()
+        if made:
             for title, text in item.documents:
                 session.add(
                     Document(
