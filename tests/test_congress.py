@@ -18,7 +18,7 @@ from audit.merkle import tree_root
 from audit.verify import verify_log
 from rules.congress import Electorate, MemberRole, PresidiumSeat, adopted
 from rules.kinds import VoteKind
-from tests.support.service_hall import Hall
+from tests.support.service_hall import Hall, refused
 from voting_server.models import Body, Member, Vote, VoteState
 from voting_server.services import attendance
 from voting_server.services.refusals import Refusal
@@ -27,15 +27,6 @@ hall = service_hall.hall  # the demo body (61 seats), a tablet enrolled at every
 
 ATTENDEES = (59, 60, 61)  # 列席: e.g. 政府组成人员
 PRESIDIUM = tuple(range(1, 10))  # 主席团: 9 deputies, seat 1 the 执行主席
-
-
-def refused(code: str, hall: Hall, action: Any) -> None:
-    """``action`` is refused with ``code`` and changes neither the log nor the presses."""
-    before = (hall.entries(), hall.presses())
-    with pytest.raises(Refusal) as err:
-        action()
-    assert err.value.code == code, err.value
-    assert (hall.entries(), hall.presses()) == before
 
 
 def _congress(hall: Hall) -> None:

@@ -11,14 +11,13 @@ import json
 from dataclasses import replace
 from typing import Any
 
-import pytest
 from sqlalchemy import func, select
 
 import tests.support.service_hall as service_hall
 from crypto import KioskKey, b64encode
 from rules import tally
 from rules.kinds import KeyPolicy, LiveTally, VoteKind
-from tests.support.service_hall import Hall
+from tests.support.service_hall import Hall, refused
 from voting_server.models import AttendanceMethod, Press, Vote, VoteState
 from voting_server.services import attendance
 from voting_server.services.refusals import Refusal
@@ -26,15 +25,6 @@ from voting_server.services.voter import Voter
 from voting_server.services.voting import Prechecked, Voting
 
 hall = service_hall.hall  # the fixture: the demo committee with 61 enrolled kiosks
-
-
-def refused(code: str, hall: Hall, action: Any) -> None:
-    """``action`` is refused with ``code`` and changes neither the log nor the presses."""
-    before = (hall.entries(), hall.presses())
-    with pytest.raises(Refusal) as err:
-        action()
-    assert err.value.code == code, err.value
-    assert (hall.entries(), hall.presses()) == before
 
 
 def test_named_motion_counts_the_last_press_and_verifies(hall: Hall) -> None:

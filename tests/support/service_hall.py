@@ -27,6 +27,7 @@ from voting_server.demo import load_demo
 from voting_server.models import AttendanceMethod, AuditEntry, Press, Vote
 from voting_server.services import attendance, devices
 from voting_server.services.audit_log import AuditLog, iter_lines
+from voting_server.services.refusals import Refusal
 from voting_server.services.transactions import write_transaction
 from voting_server.services.voter import Voter
 from voting_server.services.voting import BallotRequest, Voting
@@ -135,3 +136,12 @@ def hall(sqlite_url: str, tmp_path: Path) -> Iterator[Hall]:
             voters[seat] = Voter(seat=seat, device=device.id, body=body.id)
     yield Hall(sessions, log, Voting(tmp_path / "keys"), keys, voters, votes, tmp_path / "keys")
     engine.dispose()
+
+
+def refused(code: str, hall: Hall, action: Any) -> None:
+    """``action`` is refused with ``code`` and changes neither the log nor the presses."""
+    before = (hall.entries(), hall.presses())
+    with pytest.raises(Refusal) as err:
+        action()
+    assert err.value.code == code, err.value
+    assert (hall.entries(), hall.presses()) == before
