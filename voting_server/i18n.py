@@ -25,6 +25,7 @@ from babel.support import NullTranslations, Translations
 from flask import Flask, Response, current_app, g, has_request_context, request
 from flask_babel import Babel, get_locale, gettext
 
+from rules import glossary
 from rules.kinds import all_kinds, is_kind, kind_of
 
 TRANSLATIONS_DIR = Path(__file__).resolve().parent / "translations"
@@ -314,7 +315,14 @@ def js_strings() -> dict[str, str]:
     ``kind.<name>`` for every registered vote kind."""
     out = {key: gettext(msgid) for key, msgid in JS_STRINGS.items()}
     out.update({f"kind.{name}": label for name, label in kind_labels().items()})
+    out.update({f"term.{key}": word for key, word in glossary.terms(current_locale()).items()})
     return out
+
+
+def term(key: str, *, body_kind: str | None = None, kind: str | None = None) -> str:
+    """A glossary word (rules/glossary.py) in the request's language: the one table of
+    the domain's words; templates call it as ``term("cast")``."""
+    return glossary.term(key, body_kind=body_kind, kind=kind, locale=current_locale())
 
 
 @functools.cache
@@ -336,6 +344,7 @@ def _template_helpers() -> dict[str, Any]:
         "switch_url": switch_url,
         "js_strings": js_strings,
         "kind_label": kind_label,
+        "term": term,
         "state_label": lambda state: gettext(STATE_LABELS.get(state, state)),
     }
 
