@@ -566,6 +566,87 @@ def test_results_csv_and_xlsx_round_trip(shared_dir: Path) -> None:
     assert isinstance(values[1][values[0].index("赞成")], int)
 
 
+# --- the glossary's words (术语表: rules/glossary.py) -----------------------------------
+
+
+NAMED_MOTION = {"members": 61, "present": 55, "vote": {"kind": "motion", "subjects": ["a"]},
+                "ballots": [{"a": "yes"}] * 40 + [{"a": "no"}] * 10 + [{}] * 3}  # fmt: skip
+SELECTION = {"members": 12, "present": 12,
+             "vote": {"kind": "selection", "candidates": ["p", "q", "r"], "seats": 2},
+             "ballots": [["p", "q"]] * 7 + [["r"]] * 4}  # fmt: skip
+
+
+def test_each_sheet_is_titled_by_its_kind(font: None, shared_dir: Path) -> None:
+    """表决结果 for a motion, 票决结果 for the livelihood ballot, 测评结果 for an evaluation:
+    on the HTML sheet's heading and the PDF's, and in the PDF's document title."""
+    from pypdf import PdfReader
+
+    for scenario, heading in (
+        (NAMED_MOTION, "表决结果"),
+        (SELECTION, "票决结果"),
+        (EVALUATION, "测评结果"),
+    ):
+        sheet = sheet_of(scenario)
+        assert re.search(r"<h1>(.*?)</h1>", render_html(sheet)).group(1) == heading  # type: ignore[union-attr]
+        pdf = render_pdf(sheet)
+        assert pdf_text(pdf).split("\n")[:2] == [BODY, heading]
+        assert PdfReader(io.BytesIO(pdf)).metadata.title == f"{heading} · 测试表决"  # type: ignore[union-attr]
+    cover = pdf_pages(minutes_pdf([sheet_of(SELECTION)], SITTING, BODY))[0]
+    assert "表决结果汇总" in cover  # the sitting's minutes
+
+
+def test_the_four_figures_and_the_minimum_use_the_glossarys_words(font: None) -> None:
+    sheet = sheet_of(NAMED_MOTION, secret=False)
+    page = parse_html(render_html(sheet))
+    assert page.tables["turnout"][0] == ["应到", "实到", "已按", "未按"]  # 已按, not 投票
+    assert page.tables["result"][1][-2] == "不少于 31 票"
+    text = pdf_text(render_pdf(sheet)) + html_text(render_html(sheet_of(SELECTION)))
+    assert "投票 " not in text and "票以上" not in text and "当选" not in text
+    assert "入选须得票不少于 7 票" in text  # 全体组成人员过半数 of 12
+
+
+def test_invalid_is_shown_only_where_ballots_can_be_invalid(font: None) -> None:
+    """A kiosk's motion or selection ballot is checked on arrival (a named vote's and a
+    secret vote's alike): no 无效 column, note or export column. A paper count (人工计票)
+    can have invalid ballots, and so can an evaluation (a department left unmarked)."""
+
+    def heads(sheet: ResultSheet) -> list[str]:
+        return parse_html(render_html(sheet)).tables["result"][0]
+
+    def csv_head(sheet: ResultSheet) -> list[str]:
+        return next(csv.reader(io.StringIO(results_csv([sheet]).removeprefix("\ufeff"))))
+
+    named = sheet_of(NAMED_MOTION, secret=False)
+    for electronic in (named, sheet_of(NAMED_MOTION, secret=True)):
+        assert heads(electronic) == ["表决事项", "赞成", "反对", "弃权", "通过所需", "结果"]
+        assert "无效" not in pdf_text(render_pdf(electronic))
+        assert "无效" not in csv_head(electronic)
+    paper = sheet_of(NAMED_MOTION, secret=False, manual=True)
+    assert heads(paper) == ["表决事项", "赞成", "反对", "弃权", "无效", "通过所需", "结果"]
+    assert "无效" in csv_head(paper) and "无效" in pdf_text(render_pdf(paper))
+    # a sitting's export holds the column when one of its votes can have invalid ballots
+    rows = list(csv.DictReader(io.StringIO(results_csv([named, paper]).removeprefix("\ufeff"))))
+    assert [r["无效"] for r in rows] == ["", "0"]
+
+    assert "无效票" not in html_text(render_html(sheet_of(SELECTION)))
+    assert "无效票 0 张" in html_text(render_html(sheet_of(SELECTION, manual=True)))
+    assert "无效" in heads(sheet_of(EVALUATION))  # electronic, yet a department can be unmarked
+
+
+def test_a_livelihood_project_is_selected_on_sheets_and_exports() -> None:
+    """入选 / 未入选, as on the screens: 当选 is for persons elected."""
+    sheet = sheet_of(SELECTION, title="民生实事项目票决")
+    rows = parse_html(render_html(sheet)).tables["result"]
+    assert [r[3] for r in rows[1:]] == ["✓ 入选", "✓ 入选", "未入选"]
+    data = results_csv([sheet])
+    read = list(csv.DictReader(io.StringIO(data.removeprefix("\ufeff"))))
+    assert [r["入选"] for r in read] == ["是", "是", "否"] and "当选" not in data
+    from openpyxl import load_workbook
+
+    header = next(load_workbook(io.BytesIO(results_xlsx([sheet]))).active.values)
+    assert "入选" in header and "当选" not in header and "已按" in header
+
+
 def test_attendance_csv_and_xlsx_round_trip() -> None:
     at = datetime(2026, 11, 25, 1, 0, 5, tzinfo=UTC)
     rows = [
