@@ -32,7 +32,11 @@ from voting_server.timefmt import beijing_time, period
 
 ROLE_LABELS = {"presidium": "主持人", "scrutineer": "监票人"}
 BLANK_SIGNATURES = {"presidium": 1, "scrutineer": 2}  # blank lines when nobody signed yet
-STATUS_LABELS = {"decided": "有效", "no_quorum": "未达法定人数", "void": "表决无效"}
+STATUS_LABELS = {
+    "decided": "有效",
+    "no_quorum": f"未达{term('quorum')}",  # 未达法定人数
+    "void": term("act") + term("verdict.void"),  # 表决无效
+}
 METHOD_LABELS = {"kiosk_pin": "表决器签到", "operator": "工作人员代签到"}
 MANUAL_NOTE = "人工计票（纸质表决）：本结果由监票人监督下人工计票得出并录入系统。"
 NO_CODE = "本结果尚未写入签名的日志检查点，暂无核验二维码；请在检查点生成后重新打印。"
@@ -195,7 +199,7 @@ def _alert(sheet: ResultSheet) -> tuple[str, str] | None:
         return f"{term('act', kind=sheet.kind)}{term('verdict.void')}", detail
     if sheet.status == "no_quorum":
         return (
-            "未达法定人数",
+            STATUS_LABELS["no_quorum"],
             f"{term('present')} {sheet.present} 人，未达到法定出席人数"
             f"（{term('members')} {sheet.members} 人），{term('result', kind=sheet.kind)}不生效，"
             f"所有事项均{term('verdict.failed')}。",
