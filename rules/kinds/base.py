@@ -55,7 +55,8 @@ class SheetTable:
         """This table where no ballot can be invalid (``Kind.invalid_possible``): without
         its 无效 / 无效票 columns and notes. A column holding a count other than 0 stays:
         a number is never hidden."""
-        return self.without_columns({term("col.invalid"), term("col.invalid_ballots")})
+        heads = {term("col.invalid"), term("col.invalid_ballots")}
+        return replace(self.without_columns(heads), invalid_notes=())
 
     def without_columns(self, heads: Collection[str]) -> SheetTable:
         """Without the columns headed one of ``heads`` whose every cell is 0 or blank."""
@@ -69,9 +70,8 @@ class SheetTable:
             self,
             head=[self.head[i] for i in keep],
             rows=[[row[i] for i in keep] for row in self.rows],
-            widths=[self.widths[i] for i in keep] if len(self.widths) == len(self.head) else [],
+            widths=[self.widths[i] for i in keep],
             name_column=self.name_column - sum(1 for i in drop if i < self.name_column),
-            invalid_notes=(),
         )
 
     @property
