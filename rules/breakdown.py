@@ -30,6 +30,7 @@ from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from rules.congress import MemberRole, standing_of
+from rules.glossary import term
 from rules.kinds import SheetTable, VoteSpec, kind_of
 
 UNGROUPED = "未分团"  # the label of the members without a delegation
@@ -133,7 +134,8 @@ def breakdown_table(
                     *(str(n) for n in counts),
                 ]
             )
-    columns = [group_head, "表决事项", "应到", "实到", "未按", *head]
+    figures = [term(f) for f in ("members", "present", "not_voted")]  # 应到 / 实到 / 未按
+    columns = [group_head, term("col.subject"), *figures, *head]
     widths = [3.0, 4.0, 1.1, 1.1, 1.1, *(1.3 for _ in head)]
     if not several:  # one line per delegation: no item column
         columns.pop(1)
@@ -144,5 +146,5 @@ def breakdown_table(
         rows=rows,
         marks=["" for _ in rows],
         widths=widths,
-        notes=["未按：已签到而未按表决器的人数。"],
+        notes=[f"{term('not_voted')}：已签到而未按表决器的人数。"],
     )

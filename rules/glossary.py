@@ -39,10 +39,10 @@ TERMS: dict[str, Term] = {
     "act.motion": Term("表决", "Vote"),
     "act.selection": Term("票决", "Ballot"),
     "act.evaluation": Term("测评", "Evaluation"),
-    "result": Term("表决结果", "Result of the vote"),
-    "result.motion": Term("表决结果", "Result of the vote"),
-    "result.selection": Term("票决结果", "Result of the ballot"),
-    "result.evaluation": Term("测评结果", "Result of the evaluation"),
+    "result": Term("表决结果", "Voting result"),
+    "result.motion": Term("表决结果", "Voting result"),
+    "result.selection": Term("票决结果", "Ballot result"),
+    "result.evaluation": Term("测评结果", "Evaluation result"),
     "result.summary": Term("表决结果汇总", "Results of the sitting"),
     # The four figures (应到 / 实到 / 已按 / 未按) and absence.
     "members": Term("应到", "Members"),
@@ -88,6 +88,7 @@ TERMS: dict[str, Term] = {
     "col.result": Term("结果", "Outcome"),
     # 无效 only where ballots can be invalid: paper counts and secret ballots.
     "col.invalid": Term("无效", "Invalid"),
+    "col.invalid_ballots": Term("无效票", "Invalid ballots"),  # a selection's: whole ballots
     # "N 票以上" reads as "more than N" to some and "N or more" to others; the
     # statutory wording of a minimum is 不少于.
     "at_least_votes": Term("不少于 %(n)s 票", "at least %(n)s votes"),
@@ -115,6 +116,11 @@ def term(key: str, *, body_kind: str | None = None, kind: str | None = None,
     if key not in TERMS:
         raise KeyError(f"the glossary has no term {key!r}")
     return TERMS[key].in_(locale)
+
+
+def at_least_votes(n: int, locale: str | None = None) -> str:
+    """不少于 N 票: the minimum of votes, in ``locale``."""
+    return term("at_least_votes", locale=locale) % {"n": n}
 
 
 def terms(locale: str | None, *, body_kind: str | None = None) -> dict[str, str]:

@@ -75,12 +75,14 @@ def test_a_named_vote_publishes_each_delegations_counts(hall: Hall) -> None:
         source = results.sheet_source(s, vote)
         view = delegations.breakdown_view(s, s.get(Vote, vote))  # type: ignore[arg-type]
     assert view is not None and view["title"] == "分团表决情况"  # what the console lists
-    assert view["head"] == ["代表团", "应到", "实到", "未按", "赞成", "反对", "弃权", "无效"]
-    assert view["rows"][1] == [WEST, "31", "25", "5", "0", "10", "10", "0"]
+    # a kiosk's ballot cannot be invalid: no 无效 column (术语表: 无效 only where it can be)
+    assert view["head"] == ["代表团", "应到", "实到", "未按", "赞成", "反对", "弃权"]
+    assert view["rows"][1] == [WEST, "31", "25", "5", "0", "10", "10"]
     sheet = ResultSheet.from_source(source)
     html = render_html(sheet)
-    assert "分团表决情况" in html and EAST in html and WEST in html
+    assert "分团表决情况" in html and EAST in html and WEST in html and "无效" not in html
     rows = result_rows([sheet])
+    assert all(r["invalid"] is None for r in rows)  # no 无效 in the export either
     west = [r for r in rows if r["delegation"] == WEST]
     assert len(rows) == 3 and rows[0]["delegation"] is None
     assert (west[0]["members"], west[0]["present"], west[0]["not_voted"]) == (31, 25, 5)

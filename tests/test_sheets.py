@@ -258,9 +258,10 @@ def test_a_passed_motion_from_the_shared_scenario(font: None, shared_dir: Path) 
     for label in ("示例市人大常委会", SITTING, "审议有关事项", "测试表决", "表决结果",
                   "无记名表决", "电子表决"):  # fmt: skip
         assert label in text, label
-    assert "应到 实到 投票 未按\n61 55 53 2" in text
-    assert "赞成 反对 弃权 无效 通过所需 表决结果" in text
-    assert "物业管理条例 40 10 3 0 需 31 票 通过" in text
+    assert "应到 实到 已按 未按\n61 55 53 2" in text
+    # an electronic motion has no 无效 column: a kiosk's ballot cannot be invalid
+    assert "赞成 反对 弃权 通过所需 结果" in text and "无效" not in text
+    assert "物业管理条例 40 10 3 不少于 31 票 通过" in text
     assert "表决结果：通过" in text and "未通过" not in text
     assert "人工计票" not in text and "未达法定人数" not in text and "表决无效" not in text
     assert "2026年11月25日 10:29:30 至 10:30:45（北京时间）" in text
@@ -270,20 +271,21 @@ def test_a_passed_motion_from_the_shared_scenario(font: None, shared_dir: Path) 
 def test_a_failed_two_thirds_motion_says_how_many_were_needed(font: None, shared_dir: Path) -> None:
     sheet = sheet_of(shared(shared_dir, "motion-two-thirds"), titles={"charter": "章程修正案"})
     text = pdf_text(render_pdf(sheet))
-    assert "应到 实到 投票 未按\n30 28 28 0" in text
-    assert "章程修正案 19 5 4 0 需 20 票 未通过" in text
+    assert "应到 实到 已按 未按\n30 28 28 0" in text
+    assert "章程修正案 19 5 4 不少于 20 票 未通过" in text
     assert "表决结果：未通过" in text
     page = parse_html(render_html(sheet))
-    assert page.tables["result"][1] == ["章程修正案", "19", "5", "4", "0", "需 20 票", "未通过"]
-    assert page.tables["turnout"] == [["应到", "实到", "投票", "未按"], ["30", "28", "28", "0"]]
+    assert page.tables["result"][1] == ["章程修正案", "19", "5", "4", "不少于 20 票", "未通过"]
+    assert page.tables["turnout"] == [["应到", "实到", "已按", "未按"], ["30", "28", "28", "0"]]
 
 
 def test_several_subjects_each_with_its_own_outcome(font: None) -> None:
     sheet = sheet_of(MOTION, manual=True, secret=False)
     text = pdf_text(render_pdf(sheet))
     # a: 31 yes, 19 no, 2 abstain + 1 unmarked (a maybe is invalid) → passes with 31 of 61
-    assert "事项a 31 19 2 1 需 31 票 通过" in text
-    assert "事项b 20 31 2 0 需 31 票 未通过" in text
+    assert "赞成 反对 弃权 无效 通过所需 结果" in text  # a paper count can have invalid votes
+    assert "事项a 31 19 2 1 不少于 31 票 通过" in text
+    assert "事项b 20 31 2 0 不少于 31 票 未通过" in text
     assert "表决结果：" not in text  # no single verdict for several subjects
     assert "人工计票（纸质表决）" in text and "记名表决" in text and "无记名" not in text
     html = render_html(sheet)
@@ -298,7 +300,7 @@ def test_no_quorum_is_said_plainly_and_nothing_passes(font: None) -> None:
     assert sheet.result["quorum"] is False and sheet.status == "no_quorum"
     text = pdf_text(render_pdf(sheet))
     assert "未达法定人数" in text and "表决结果不生效" in text
-    assert "事项a 30 0 0 0 需 31 票 未通过" in text and " 通过\n" not in text
+    assert "事项a 30 0 0 不少于 31 票 未通过" in text and " 通过\n" not in text
     html = html_text(render_html(sheet))
     assert "未达法定人数" in html and "实到 30 人" in html
 
@@ -309,7 +311,7 @@ def test_a_void_vote_says_why(font: None) -> None:
     text = pdf_text(render_pdf(sheet))
     assert "表决无效" in text and "收回选票 3 张，多于实到 2 人" in text
     assert "收回的选票多于发出的选票" in text and "未通过" in text
-    assert "应到 实到 投票 未按\n61 2 3 0" in text
+    assert "应到 实到 已按 未按\n61 2 3 0" in text
     html = html_text(render_html(sheet))
     assert "表决无效" in html and sheet.result["reason"] in html
 
@@ -325,18 +327,20 @@ def test_a_selection_lists_candidates_votes_and_unfilled_seats(
     sel = sheet.result["selection"]
     pdf = render_pdf(sheet)
     text = pdf_text(pdf)
+    assert "票决结果" in text and "表决结果" not in text
     assert "序号 候选项目 得票 结果" in text
     for cid, votes in sel["votes"].items():
-        outcome = "✓ 当选" if cid in sel["selected"] else "未当选"
+        outcome = "✓ 入选" if cid in sel["selected"] else "未入选"
         assert re.search(rf"\d+ 事项{cid} {votes} {outcome}\n", text), cid
-    assert text.count("✓ 当选") == len(sel["selected"]) == 9
-    assert "应选 10 项，候选 12 项；当选须得票不少于 31 票；无效票 2 张；当选 9 项。" in text
-    assert "尚有 1 个名额未选出" in text and "需再次投票" not in text
+    assert text.count("✓ 入选") == len(sel["selected"]) == 9 and "当选" not in text
+    assert "应选 10 项，候选 12 项；入选须得票不少于 31 票；入选 9 项。" in text
+    assert "无效票 2 张。" in text  # a count other than 0 is printed, whatever the count
+    assert "尚有 1 个名额未选出" in text and "须再次投票" not in text
     save_artifact("sheet-selection-livelihood", pdf)
 
     rows = parse_html(render_html(sheet)).tables["result"][1:]
     assert [r[1] for r in rows][:9] == [f"事项{c}" for c in sel["selected"]]  # most votes first
-    assert [r[3] for r in rows].count("✓ 当选") == 9
+    assert [r[3] for r in rows].count("✓ 入选") == 9
 
 
 def test_a_runoff_names_the_tied_candidates(font: None) -> None:
@@ -344,19 +348,19 @@ def test_a_runoff_names_the_tied_candidates(font: None) -> None:
     sel = sheet.result["selection"]
     assert sel["selected"] == ["p"] and sel["runoff"] == {"candidates": ["q", "r", "s"], "seats": 2}
     text = pdf_text(render_pdf(sheet))
-    assert "1 事项p 9 ✓ 当选" in text
+    assert "1 事项p 9 ✓ 入选" in text
     for cid in ("q", "r", "s"):
-        assert re.search(rf"\d 事项{cid} 8 需再次投票", text), cid
-    assert "需再次投票：事项q、事项r、事项s 得票相同（8 票）" in text
+        assert re.search(rf"\d 事项{cid} 8 须再次投票", text), cid
+    assert "须再次投票：事项q、事项r、事项s 得票相同（8 票）" in text
     assert "须就剩余 2 个名额再次投票" in text and "无效票 1 张" in text
     rows = parse_html(render_html(sheet)).tables["result"]
-    assert [r[3] for r in rows[1:]] == ["✓ 当选", "需再次投票", "需再次投票", "需再次投票"]
+    assert [r[3] for r in rows[1:]] == ["✓ 入选", "须再次投票", "须再次投票", "须再次投票"]
 
 
 def test_a_selection_without_quorum_selects_nothing(font: None) -> None:
     sheet = sheet_of({**RUNOFF, "present": 6, "ballots": [["p"]] * 6})
     text = pdf_text(render_pdf(sheet))
-    assert "未达法定人数" in text and "✓" not in text and "当选 0 项" in text
+    assert "未达法定人数" in text and "✓" not in text and "入选 0 项" in text
 
 
 # --- evaluations -----------------------------------------------------------------------
@@ -502,11 +506,14 @@ def test_the_minutes_collect_every_result(font: None, shared_dir: Path) -> None:
     cover = pages[0]
     assert "表决结果汇总" in cover and BODY in cover and SITTING in cover
     assert "1 关于物业管理条例的决定 议案表决 通过" in cover
-    assert "当选 9 项，1 个名额未选出" in cover
+    assert "入选 9 项，1 个名额未选出" in cover
     assert "3 专题询问满意度测评" in cover and "人工计票" in cover
-    assert "当选 1 项，3 项需再次投票" in cover
+    assert "入选 1 项，3 项须再次投票" in cover
     text = "\n".join(pages[1:])
-    assert text.count(f"{BODY}\n表决结果\n") == len(votes)
+    # each sheet is titled by its kind (术语表: result.<kind>)
+    assert text.count(f"{BODY}\n表决结果\n") == 1
+    assert text.count(f"{BODY}\n票决结果\n") == 2
+    assert text.count(f"{BODY}\n测评结果\n") == 1
     assert "（第 4 号）" in text
     assert sorted(pdf_qr_codes(pdf)) == sorted(
         json.dumps(s.code, separators=(",", ":"), sort_keys=True) for s in votes if s.code
@@ -539,11 +546,12 @@ def test_results_csv_and_xlsx_round_trip(shared_dir: Path) -> None:
             motion["弃权"], motion["需票数"], motion["通过"], motion["人工计票"]) == \
         ("1", "议案表决", "regulation", "40", "10", "3", "31", "是", "否")  # fmt: skip
     p09 = next(r for r in rows if r["编号"] == "p09")
-    assert (p09["得票"], p09["当选"], p09["无效"], p09["需票数"]) == ("29", "否", "2", "31")
+    assert (p09["得票"], p09["入选"], p09["无效"], p09["需票数"]) == ("29", "否", "2", "31")
+    assert "当选" not in motion and motion["已按"] == "53" and motion["无效"] == ""
     sports = next(r for r in rows if r["编号"] == "sports")
     assert (sports["满意率"], sports["测评结果"], sports["名次"], sports["人工计票"]) == \
         ("90.20", "满意", "3", "是")  # fmt: skip
-    assert [r["需再次投票"] for r in rows if r["表决编号"] == "4"] == ["否", "是", "是", "是"]
+    assert [r["须再次投票"] for r in rows if r["表决编号"] == "4"] == ["否", "是", "是", "是"]
 
     from openpyxl import load_workbook
 
@@ -556,6 +564,87 @@ def test_results_csv_and_xlsx_round_trip(shared_dir: Path) -> None:
     for read, written in zip(values[1:], rows, strict=True):
         assert ["" if v is None else str(v) for v in read] == list(written.values())
     assert isinstance(values[1][values[0].index("赞成")], int)
+
+
+# --- the glossary's words (术语表: rules/glossary.py) -----------------------------------
+
+
+NAMED_MOTION = {"members": 61, "present": 55, "vote": {"kind": "motion", "subjects": ["a"]},
+                "ballots": [{"a": "yes"}] * 40 + [{"a": "no"}] * 10 + [{}] * 3}  # fmt: skip
+SELECTION = {"members": 12, "present": 12,
+             "vote": {"kind": "selection", "candidates": ["p", "q", "r"], "seats": 2},
+             "ballots": [["p", "q"]] * 7 + [["r"]] * 4}  # fmt: skip
+
+
+def test_each_sheet_is_titled_by_its_kind(font: None, shared_dir: Path) -> None:
+    """表决结果 for a motion, 票决结果 for the livelihood ballot, 测评结果 for an evaluation:
+    on the HTML sheet's heading and the PDF's, and in the PDF's document title."""
+    from pypdf import PdfReader
+
+    for scenario, heading in (
+        (NAMED_MOTION, "表决结果"),
+        (SELECTION, "票决结果"),
+        (EVALUATION, "测评结果"),
+    ):
+        sheet = sheet_of(scenario)
+        assert re.search(r"<h1>(.*?)</h1>", render_html(sheet)).group(1) == heading  # type: ignore[union-attr]
+        pdf = render_pdf(sheet)
+        assert pdf_text(pdf).split("\n")[:2] == [BODY, heading]
+        assert PdfReader(io.BytesIO(pdf)).metadata.title == f"{heading} · 测试表决"  # type: ignore[union-attr]
+    cover = pdf_pages(minutes_pdf([sheet_of(SELECTION)], SITTING, BODY))[0]
+    assert "表决结果汇总" in cover  # the sitting's minutes
+
+
+def test_the_four_figures_and_the_minimum_use_the_glossarys_words(font: None) -> None:
+    sheet = sheet_of(NAMED_MOTION, secret=False)
+    page = parse_html(render_html(sheet))
+    assert page.tables["turnout"][0] == ["应到", "实到", "已按", "未按"]  # 已按, not 投票
+    assert page.tables["result"][1][-2] == "不少于 31 票"
+    text = pdf_text(render_pdf(sheet)) + html_text(render_html(sheet_of(SELECTION)))
+    assert "投票 " not in text and "票以上" not in text and "当选" not in text
+    assert "入选须得票不少于 7 票" in text  # 全体组成人员过半数 of 12
+
+
+def test_invalid_is_shown_only_where_ballots_can_be_invalid(font: None) -> None:
+    """A kiosk's motion or selection ballot is checked on arrival (a named vote's and a
+    secret vote's alike): no 无效 column, note or export column. A paper count (人工计票)
+    can have invalid ballots, and so can an evaluation (a department left unmarked)."""
+
+    def heads(sheet: ResultSheet) -> list[str]:
+        return parse_html(render_html(sheet)).tables["result"][0]
+
+    def csv_head(sheet: ResultSheet) -> list[str]:
+        return next(csv.reader(io.StringIO(results_csv([sheet]).removeprefix("\ufeff"))))
+
+    named = sheet_of(NAMED_MOTION, secret=False)
+    for electronic in (named, sheet_of(NAMED_MOTION, secret=True)):
+        assert heads(electronic) == ["表决事项", "赞成", "反对", "弃权", "通过所需", "结果"]
+        assert "无效" not in pdf_text(render_pdf(electronic))
+        assert "无效" not in csv_head(electronic)
+    paper = sheet_of(NAMED_MOTION, secret=False, manual=True)
+    assert heads(paper) == ["表决事项", "赞成", "反对", "弃权", "无效", "通过所需", "结果"]
+    assert "无效" in csv_head(paper) and "无效" in pdf_text(render_pdf(paper))
+    # a sitting's export holds the column when one of its votes can have invalid ballots
+    rows = list(csv.DictReader(io.StringIO(results_csv([named, paper]).removeprefix("\ufeff"))))
+    assert [r["无效"] for r in rows] == ["", "0"]
+
+    assert "无效票" not in html_text(render_html(sheet_of(SELECTION)))
+    assert "无效票 0 张" in html_text(render_html(sheet_of(SELECTION, manual=True)))
+    assert "无效" in heads(sheet_of(EVALUATION))  # electronic, yet a department can be unmarked
+
+
+def test_a_livelihood_project_is_selected_on_sheets_and_exports() -> None:
+    """入选 / 未入选, as on the screens: 当选 is for persons elected."""
+    sheet = sheet_of(SELECTION, title="民生实事项目票决")
+    rows = parse_html(render_html(sheet)).tables["result"]
+    assert [r[3] for r in rows[1:]] == ["✓ 入选", "✓ 入选", "未入选"]
+    data = results_csv([sheet])
+    read = list(csv.DictReader(io.StringIO(data.removeprefix("\ufeff"))))
+    assert [r["入选"] for r in read] == ["是", "是", "否"] and "当选" not in data
+    from openpyxl import load_workbook
+
+    header = next(load_workbook(io.BytesIO(results_xlsx([sheet]))).active.values)
+    assert "入选" in header and "当选" not in header and "已按" in header
 
 
 def test_attendance_csv_and_xlsx_round_trip() -> None:

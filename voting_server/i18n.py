@@ -56,16 +56,27 @@ STATE_LABELS = {
     "announced": N_("已宣布"),
 }
 
+# Script keys whose words are the glossary's (rules/glossary.py), by glossary key: spelled
+# there once, in both languages; ``js_strings`` fills them in the page's language. (New
+# scripts ask for ``term.<key>`` directly; these keys stay for the scripts that use them.)
+JS_TERMS: dict[str, str] = {
+    **{f"mark.{m}": f"mark.{m}" for m in ("yes", "no", "abstain", "satisfied", "basic",
+                                         "unsatisfied")},
+    **{f"fig.{f}": f for f in ("members", "present", "cast", "not_voted")},
+    **{f"col.{c}": f"col.{c}" for c in ("subject", "invalid", "required", "result", "number",
+                                       "candidate", "votes", "evaluated", "rate", "rank")},
+    "col.evaluation": "result.evaluation",
+    **{f"verdict.{v}": f"verdict.{v}" for v in ("passed", "failed", "selected", "not_selected",
+                                               "runoff", "satisfactory", "unsatisfactory")},
+    **{f"heading.{k}": f"result.{k}" for k in ("motion", "selection", "evaluation")},
+}  # fmt: skip
+
 # What the kiosk, console and display scripts show, by key. ``%(name)s`` are
 # filled in by ``Screens.t(key, {name: …})`` in the browser.
 JS_STRINGS: dict[str, str] = {
     **{f"state.{k}": v for k, v in STATE_LABELS.items()},
-    "mark.yes": N_("赞成"),
-    "mark.no": N_("反对"),
-    "mark.abstain": N_("弃权"),
-    "mark.satisfied": N_("满意"),
-    "mark.basic": N_("基本满意"),
-    "mark.unsatisfied": N_("不满意"),
+    # the glossary's words (JS_TERMS), here in Chinese; js_strings gives the page's language
+    **{key: glossary.term(word) for key, word in JS_TERMS.items()},
     "conn.connecting": N_("正在连接…"),
     "conn.connected": N_("已连接"),
     "conn.stalled": N_("连接不稳定，正在重试…"),
@@ -78,39 +89,14 @@ JS_STRINGS: dict[str, str] = {
     "detail": N_("（%(detail)s）"),
     "countdown.left": N_("剩余时间 %(time)s"),
     "countdown.over": N_("时间到，正在结束表决…"),
-    "fig.members": N_("应到"),
-    "fig.present": N_("实到"),
-    "fig.cast": N_("已按"),
-    "fig.not_voted": N_("未按"),
     "result.void": N_("表决无效：收回的选票多于实到人数，须重新表决"),
     "result.no_quorum": N_("出席人数未过半数，表决不生效"),
-    "col.subject": N_("表决事项"),
-    "col.invalid": N_("无效"),
-    "col.required": N_("通过所需"),
-    "col.result": N_("结果"),
-    "col.number": N_("序号"),
-    "col.candidate": N_("候选项目"),
-    "col.votes": N_("得票"),
-    "col.evaluated": N_("测评对象"),
-    "col.rate": N_("满意率"),
-    "col.evaluation": N_("测评结果"),
-    "col.rank": N_("名次"),
-    "verdict.passed": N_("通过"),
-    "verdict.failed": N_("未通过"),
-    "verdict.selected": N_("入选"),
-    "verdict.not_selected": N_("未入选"),
-    "verdict.runoff": N_("须再次投票"),
-    "verdict.satisfactory": N_("满意"),
-    "verdict.unsatisfactory": N_("不满意"),
-    "sel.summary": N_("应选 %(seats)s 项，入选 %(selected)s 项；入选须得票 %(required)s 票以上"),
+    "sel.summary": N_("应选 %(seats)s 项，入选 %(selected)s 项；入选须得票不少于 %(required)s 票"),
     "sel.invalid": N_("无效票 %(n)s 张"),
     "sel.runoff": N_("得票相等的 %(n)s 个项目须再次投票，产生其余 %(seats)s 项"),
     "sel.unfilled": N_("尚有 %(n)s 项空缺，可另行投票"),
     "sel.join": N_("；"),
     "sel.end": N_("。"),
-    "heading.motion": N_("表决结果"),
-    "heading.selection": N_("票决结果"),
-    "heading.evaluation": N_("测评结果"),
     "heading.announced": N_("（已宣布）"),
     "reason": N_("原因：%(reason)s"),
     "app.name": N_("电子表决系统"),
@@ -313,9 +299,11 @@ def kind_labels() -> dict[str, str]:
 def js_strings() -> dict[str, str]:
     """``JS_STRINGS`` in the request's language, for ``<script id="i18n">``, with
     ``kind.<name>`` for every registered vote kind."""
-    out = {key: gettext(msgid) for key, msgid in JS_STRINGS.items()}
+    locale = current_locale()
+    out = {key: gettext(msgid) for key, msgid in JS_STRINGS.items() if key not in JS_TERMS}
+    out.update({key: glossary.term(word, locale=locale) for key, word in JS_TERMS.items()})
     out.update({f"kind.{name}": label for name, label in kind_labels().items()})
-    out.update({f"term.{key}": word for key, word in glossary.terms(current_locale()).items()})
+    out.update({f"term.{key}": word for key, word in glossary.terms(locale).items()})
     return out
 
 

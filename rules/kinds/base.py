@@ -15,10 +15,11 @@ from __future__ import annotations
 import json
 import random
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
+from rules.glossary import term
 from rules.kinds.config import SchemaError, Strict, paper_count, paper_object
 from rules.kinds.vocabulary import Turnout, VoteSpec
 
@@ -47,6 +48,35 @@ class SheetTable:
     notes: list[str]  # printed under the table
     verdict: str | None = None  # one headline (a single-subject motion: 通过 | 未通过)
     name_column: int = 0  # the column aligned left (the names)
+    # notes about invalid ballots (无效票), printed only where ballots can be invalid
+    invalid_notes: tuple[str, ...] = ()
+
+    def without_invalid(self) -> SheetTable:
+        """This table where no ballot can be invalid (``Kind.invalid_possible``): without
+        its 无效 / 无效票 columns and notes. A column holding a count other than 0 stays:
+        a number is never hidden."""
+        heads = {term("col.invalid"), term("col.invalid_ballots")}
+        return replace(self.without_columns(heads), invalid_notes=())
+
+    def without_columns(self, heads: Collection[str]) -> SheetTable:
+        """Without the columns headed one of ``heads`` whose every cell is 0 or blank."""
+        drop = {
+            i
+            for i, head in enumerate(self.head)
+            if head in heads and all(row[i] in ("0", "") for row in self.rows)
+        }
+        keep = [i for i in range(len(self.head)) if i not in drop]
+        return replace(
+            self,
+            head=[self.head[i] for i in keep],
+            rows=[[row[i] for i in keep] for row in self.rows],
+            widths=[self.widths[i] for i in keep],
+            name_column=self.name_column - sum(1 for i in drop if i < self.name_column),
+        )
+
+    @property
+    def all_notes(self) -> list[str]:
+        return [*self.notes, *self.invalid_notes]
 
 
 class KindConfig(Strict):
@@ -77,6 +107,16 @@ class Kind(ABC):
     breaks_down: ClassVar[bool] = False
     # The rule groups the vote form offers: "threshold", "quorum", "evaluation".
     rules: ClassVar[tuple[str, ...]] = ("threshold", "quorum")
+    # Whether a ballot from a kiosk can count as invalid (无效). A kiosk offers only
+    # valid choices and the server refuses anything else (``electronic_error``), but a
+    # kind may count a valid choice — e.g. an item left unmarked — as invalid. Kinds
+    # that cannot say so, and every paper count, keep 无效 on sheets and exports.
+    kiosk_invalid: ClassVar[bool] = True
+
+    def invalid_possible(self, manual: bool) -> bool:
+        """Whether a vote of this kind can have invalid ballots: a paper count (人工计票)
+        always can; an electronic one only if ``kiosk_invalid``."""
+        return manual or self.kiosk_invalid
 
     # --- configuration ---------------------------------------------------------------
 

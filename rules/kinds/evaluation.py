@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from rules.glossary import term
 from rules.kinds.base import DASH, KindConfig, MarksKind, SheetTable
 from rules.kinds.config import Id, Ratio, ThresholdModel, proper_fraction, unique
 from rules.kinds.vocabulary import (
@@ -25,7 +26,7 @@ COLUMNS = (
     EvaluationMark.UNSATISFIED.value,
     "invalid",
 )
-OUTCOME_LABELS = {"satisfactory": "满意", "unsatisfactory": "不满意"}
+OUTCOME_LABELS = {o: term(f"verdict.{o}") for o in ("satisfactory", "unsatisfactory")}
 
 
 class EvaluationVote(KindConfig):
@@ -99,7 +100,9 @@ class Evaluation(MarksKind):
     paper_columns = COLUMNS
     # an invalid vote is left unmarked, which is invalid (不选择的投票无效)
     paper_invalid_mark = None
-    column_labels = ("满意", "基本满意", "不满意", "无效")
+    column_labels = (*(term(f"mark.{m}") for m in marks), term("col.invalid"))
+    # a department left unmarked on a kiosk's ballot is invalid (不选择的无效)
+    kiosk_invalid = True
     rules = ("quorum", "evaluation")
 
     def spec_json(self, spec: VoteSpec) -> dict[str, object]:
@@ -177,14 +180,28 @@ class Evaluation(MarksKind):
                 ]
             )
             marks.append({"satisfactory": "pass", "unsatisfactory": "fail"}.get(outcome, ""))
-        notes = ["满意率 =（满意 + 基本满意）÷ 有效票；未选择或多选择的为无效票，不计入满意率。"]
+        satisfied, basic, unsatisfied, invalid = self.column_labels
+        rate_word = term("col.rate")
+        notes = [
+            f"{rate_word} =（{satisfied} + {basic}）÷ 有效票；"
+            f"未选择或多选择的为{invalid}票，不计入{rate_word}。"
+        ]
         required = {
             c["unsatisfied_required"] for c in subjects.values() if "unsatisfied_required" in c
         }
         if len(required) == 1:
-            notes.append(f"不满意票达到 {required.pop()} 票的，测评结果为不满意。")
+            notes.append(
+                f"{unsatisfied}票达到 {required.pop()} 票的，{term('result.evaluation')}为"
+                f"{OUTCOME_LABELS['unsatisfactory']}。"
+            )
         return SheetTable(
-            head=["测评对象", "满意", "基本满意", "不满意", "无效", "满意率", "测评结果", "名次"],
+            head=[
+                term("col.evaluated"),
+                *self.column_labels,
+                rate_word,
+                term("result.evaluation"),
+                term("col.rank"),
+            ],
             rows=rows,
             marks=marks,
             widths=[4.2, 1.1, 1.5, 1.3, 1.1, 1.6, 1.6, 1.1],
@@ -194,10 +211,11 @@ class Evaluation(MarksKind):
     def summary(self, result: Mapping[str, Any], titles: Mapping[str, str]) -> str:
         outcomes = [c.get("outcome") for c in result["subjects"].values()]
         bad = sum(1 for o in outcomes if o == "unsatisfactory")
+        act = term("act.evaluation")
         return (
-            f"{len(outcomes)} 个部门测评，{bad} 个不满意"
+            f"{len(outcomes)} 个部门{act}，{bad} 个{OUTCOME_LABELS['unsatisfactory']}"
             if bad
-            else f"{len(outcomes)} 个部门测评均为满意"
+            else f"{len(outcomes)} 个部门{act}均为{OUTCOME_LABELS['satisfactory']}"
         )
 
     def export_rows(

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator
 
+from rules.glossary import at_least_votes, term
 from rules.kinds.base import KindConfig, MarksKind, SheetTable, yes_no
 from rules.kinds.config import (
     Id,
@@ -24,6 +25,10 @@ from rules.kinds.vocabulary import (
 
 SPOILED = "spoiled"  # the mark of a motion subject spoiled on paper (废票): counted invalid
 COLUMNS = (MotionMark.YES.value, MotionMark.NO.value, MotionMark.ABSTAIN.value, "invalid")
+
+
+def _verdict(passed: bool) -> str:
+    return term("verdict.passed" if passed else "verdict.failed")
 
 
 class MotionVote(KindConfig):
@@ -52,7 +57,10 @@ class Motion(MarksKind):
     paper_columns = COLUMNS
     # unmarked would be 弃权 in a motion, so an invalid vote is a spoiled mark
     paper_invalid_mark = SPOILED
-    column_labels = ("赞成", "反对", "弃权", "无效")
+    column_labels = (*(term(f"mark.{m}") for m in marks), term("col.invalid"))
+    # a kiosk's unmarked subject is 弃权 and its marks are checked on arrival: only a
+    # paper count has invalid votes
+    kiosk_invalid = False
 
     def spec_json(self, spec: VoteSpec) -> dict[str, object]:
         return {
@@ -103,26 +111,41 @@ class Motion(MarksKind):
                     str(c["no"]),
                     str(c["abstain"]),
                     str(c["invalid"]),
-                    f"需 {c['required']} 票",
-                    "通过" if passed else "未通过",
+                    at_least_votes(c["required"]),
+                    _verdict(passed),
                 ]
             )
             marks.append("pass" if passed else "fail")
         return SheetTable(
-            head=["表决事项", "赞成", "反对", "弃权", "无效", "通过所需", "表决结果"],
+            head=[
+                term("col.subject"),
+                *self.column_labels,
+                term("col.required"),
+                term("col.result"),
+            ],
             rows=rows,
             marks=marks,
-            widths=[5, 1.3, 1.3, 1.3, 1.3, 1.9, 1.9],
-            notes=["赞成票达到通过所需票数的为通过；未按表决器的不计入赞成、反对、弃权。"],
+            widths=[5, 1.3, 1.3, 1.3, 1.3, 2.4, 1.6],
+            notes=[
+                "{yes}票达到{required}票数的为{passed}；{not_voted}表决器的不计入{yes}、{no}、"
+                "{abstain}。".format(
+                    yes=term("mark.yes"),
+                    no=term("mark.no"),
+                    abstain=term("mark.abstain"),
+                    required=term("col.required"),
+                    passed=term("verdict.passed"),
+                    not_voted=term("not_voted"),
+                )
+            ],
             verdict=rows[0][-1] if len(subjects) == 1 and decided else None,
         )
 
     def summary(self, result: Mapping[str, Any], titles: Mapping[str, str]) -> str:
         subjects = result["subjects"]
         return "；".join(
-            f"{titles.get(k, k)} {'通过' if c['passed'] else '未通过'}"
+            f"{titles.get(k, k)} {_verdict(c['passed'])}"
             if len(subjects) > 1
-            else ("通过" if c["passed"] else "未通过")
+            else _verdict(c["passed"])
             for k, c in subjects.items()
         )
 

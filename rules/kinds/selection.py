@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationInfo, field_validator
 
+from rules.glossary import at_least_votes, term
 from rules.kinds.base import CHECK, Kind, KindConfig, SheetTable, json_size, yes_no
 from rules.kinds.config import Id, SchemaError, ThresholdModel, paper_count, paper_object, unique
 from rules.kinds.vocabulary import (
@@ -87,6 +88,8 @@ class Selection(Kind):
     result_key = "selection"
     has_seats = True
     breaks_down = True
+    # a kiosk's ballot is checked whole on arrival: only a paper count has invalid ballots
+    kiosk_invalid = False
 
     def check_spec(self, spec: VoteSpec) -> None:
         if not spec.candidates or not 1 <= spec.seats <= len(spec.candidates):
@@ -170,7 +173,7 @@ class Selection(Kind):
     ) -> tuple[list[str], list[tuple[str, list[int]]]]:
         # one line per delegation: a column per candidate, then its invalid ballots
         sel = counts[self.result_key]
-        head = [titles.get(c, c) for c in sel["votes"]] + ["无效票"]
+        head = [titles.get(c, c) for c in sel["votes"]] + [term("col.invalid_ballots")]
         return head, [("", [*sel["votes"].values(), sel["invalid"]])]
 
     def breakdown_export_rows(self, counts: Any, titles: Mapping[str, str]) -> list[dict[str, Any]]:
@@ -226,49 +229,56 @@ class Selection(Kind):
             )
         # most votes first; equal votes keep the ballot order (as the tally does)
         order = sorted(votes, key=lambda c: -votes[c])
+        selected_word, runoff_word = term("verdict.selected"), term("verdict.runoff")
         rows, marks = [], []
         for i, cid in enumerate(order, start=1):
             if cid in selected:
-                outcome, mark = f"{CHECK} 当选", "selected"
+                outcome, mark = f"{CHECK} {selected_word}", "selected"
             elif cid in in_runoff:
-                outcome, mark = "需再次投票", "runoff"
+                outcome, mark = runoff_word, "runoff"
             else:
-                outcome, mark = "未当选", ""
+                outcome, mark = term("verdict.not_selected"), ""
             rows.append([str(i), titles.get(cid, cid), str(votes[cid]), outcome])
             marks.append(mark)
         notes = [
-            f"应选 {seats} 项，候选 {len(votes)} 项；当选须得票不少于 {sel['required']} 票；"
-            f"无效票 {sel['invalid']} 张；当选 {len(selected)} 项。"
+            f"应选 {seats} 项，候选 {len(votes)} 项；{selected_word}须得票"
+            f"{at_least_votes(sel['required'])}；{selected_word} {len(selected)} 项。"
         ]
         if runoff:
             names = "、".join(titles.get(c, c) for c in runoff["candidates"])
             tied = votes[runoff["candidates"][0]]
             notes.append(
-                f"需再次投票：{names} 得票相同（{tied} 票），跨越末位名额，"
+                f"{runoff_word}：{names} 得票相同（{tied} 票），跨越末位名额，"
                 f"须就剩余 {runoff['seats']} 个名额再次投票。"
             )
         if sel.get("unfilled"):
             line = f"尚有 {sel['unfilled']} 个名额未选出"
             if sel.get("next_round_candidates"):
                 line += (
-                    f"，可在未当选的 {len(sel['next_round_candidates'])} 个候选项目中"
-                    "按得票多少为序另行投票"
+                    f"，可在{term('verdict.not_selected')}的 "
+                    f"{len(sel['next_round_candidates'])} 个候选项目中按得票多少为序另行投票"
                 )
             notes.append(line + "。")
+        # 无效票 N 张 is printed where ballots can be invalid (``invalid_notes``), and
+        # always when there are some: a number is never hidden
+        invalid_note = f"{term('col.invalid_ballots')} {sel['invalid']} 张。"
+        if sel["invalid"]:
+            notes.append(invalid_note)
         return SheetTable(
-            head=["序号", "候选项目", "得票", "结果"],
+            head=[term("col.number"), term("col.candidate"), term("col.votes"), term("col.result")],
             rows=rows,
             marks=marks,
             widths=[0.9, 7, 1.4, 2],
             notes=notes,
             name_column=1,
+            invalid_notes=() if sel["invalid"] else (invalid_note,),
         )
 
     def summary(self, result: Mapping[str, Any], titles: Mapping[str, str]) -> str:
         sel = result["selection"]
-        parts = [f"当选 {len(sel['selected'])} 项"]
+        parts = [f"{term('verdict.selected')} {len(sel['selected'])} 项"]
         if sel.get("runoff"):
-            parts.append(f"{len(sel['runoff']['candidates'])} 项需再次投票")
+            parts.append(f"{len(sel['runoff']['candidates'])} 项{term('verdict.runoff')}")
         if sel.get("unfilled"):
             parts.append(f"{sel['unfilled']} 个名额未选出")
         return "，".join(parts)

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from audit.entry_types import EntryType
 from rules import VoteSpec
 from rules.breakdown import breakdown_table, breakdown_title, by_delegation, roster_pairs
+from rules.kinds import kind_of
 from voting_server.models import Attendance, AuditEntry, Body, BodyKind, Vote
 
 
@@ -77,4 +78,6 @@ def breakdown_view(session: Session, vote: Vote) -> dict[str, Any] | None:
         return None
     head = group_head(vote.agenda_item.sitting.body)
     table = breakdown_table(vote.kind, breakdown, dict(vote.titles), head)
+    if not kind_of(vote.kind).invalid_possible(vote.manual):  # 无效 only where it can be
+        table = table.without_invalid()
     return {"title": breakdown_title(head), "head": table.head, "rows": table.rows}

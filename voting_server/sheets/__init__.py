@@ -1,4 +1,4 @@
-"""Result sheets (表决结果), sitting minutes and exports, rendered from plain data.
+"""Result sheets (表决结果 / 票决结果 / 测评结果), sitting minutes and exports, rendered from plain data.
 
 Pure: no database, no Flask, no clock, nothing fetched. A ``ResultSheet``
 holds what one sheet prints — the shell builds it from the database
@@ -40,6 +40,7 @@ from voting_server.sheets.exports import (
     csv_writer,
     inert_cell,
     inert_row,
+    result_columns,
     result_rows,
     results_csv,
     results_xlsx,
@@ -101,6 +102,7 @@ __all__ = [
     "qr_image",
     "render_html",
     "render_pdf",
+    "result_columns",
     "result_rows",
     "results_csv",
     "results_xlsx",

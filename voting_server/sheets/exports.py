@@ -1,6 +1,9 @@
 """Exports of results and attendance: CSV (UTF-8 with BOM, so Excel reads the Chinese)
 and XLSX. Every exported cell is data, never a formula (``inert_cell``: every CSV/XLSX
-writer goes through it). The rows of a vote are its kind's (``Kind.export_rows``).
+writer goes through it). The rows of a vote are its kind's (``Kind.export_rows``); the
+domain's words in the headers are the glossary's (``rules.glossary``). 无效 is filled only
+where ballots can be invalid (``Kind.invalid_possible``), and the column is left out when
+no vote of the export can have any (``result_columns``).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from rules.breakdown import group_label
+from rules.glossary import term
 from rules.kinds import kind_of
 from rules.kinds.base import yes_no
 from voting_server.sheets.model import METHOD_LABELS, STATUS_LABELS, ResultSheet
@@ -51,34 +55,26 @@ RESULT_COLUMNS = (
 )
 COLUMN_LABELS = {
     "vote": "表决编号",
-    "vote_title": "表决事项",
+    "vote_title": term("col.subject"),
     "agenda_item": "议程",
     "kind": "表决类型",
-    "secret": "无记名",
+    "secret": term("secret"),
     "manual": "人工计票",
     "status": "表决状态",
     "subject": "编号",
     "title": "名称",
     "delegation": "代表团（组别）",
-    "members": "应到",
-    "present": "实到",
-    "cast": "投票",
-    "not_voted": "未按",
-    "yes": "赞成",
-    "no": "反对",
-    "abstain": "弃权",
-    "satisfied": "满意",
-    "basic": "基本满意",
-    "unsatisfied": "不满意",
-    "invalid": "无效",
-    "votes": "得票",
+    **{c: term(c) for c in ("members", "present", "cast", "not_voted")},
+    **{m: term(f"mark.{m}") for m in ("yes", "no", "abstain", "satisfied", "basic", "unsatisfied")},
+    "invalid": term("col.invalid"),
+    "votes": term("col.votes"),
     "required": "需票数",
-    "passed": "通过",
-    "selected": "当选",
-    "runoff": "需再次投票",
-    "satisfaction_rate": "满意率",
-    "outcome": "测评结果",
-    "rank": "名次",
+    "passed": term("verdict.passed"),
+    "selected": term("verdict.selected"),
+    "runoff": term("verdict.runoff"),
+    "satisfaction_rate": term("col.rate"),
+    "outcome": term("result.evaluation"),
+    "rank": term("col.rank"),
     "seat": "座位号",
     "name": "姓名",
     "signed_in": "签到",
@@ -112,17 +108,31 @@ def result_rows(sheets: Iterable[ResultSheet]) -> list[dict[str, Any]]:
             "not_voted": r.get("not_voted"),
         }
         kind = kind_of(sheet.kind)
-        rows.extend({**base, **row} for row in kind.export_rows(r, sheet.titles))
-        if sheet.secret or not sheet.by_delegation:  # secret votes never break down
-            continue
-        for entry in sheet.by_delegation:
-            group = {
-                **base,
-                "delegation": group_label(entry["group"]),
-                **{k: entry[k] for k in ("members", "present", "cast", "not_voted")},
-            }
-            rows.extend({**group, **row} for row in kind.breakdown_export_rows(entry, sheet.titles))
+        mine = [{**base, **row} for row in kind.export_rows(r, sheet.titles)]
+        if sheet.by_delegation and not sheet.secret:  # secret votes never break down
+            for entry in sheet.by_delegation:
+                group = {
+                    **base,
+                    "delegation": group_label(entry["group"]),
+                    **{k: entry[k] for k in ("members", "present", "cast", "not_voted")},
+                }
+                mine.extend(
+                    {**group, **row} for row in kind.breakdown_export_rows(entry, sheet.titles)
+                )
+        if not kind.invalid_possible(sheet.manual):  # 无效 only where a ballot can be
+            for row in mine:
+                if not row.get("invalid"):  # a count other than 0 is never hidden
+                    row["invalid"] = None
+        rows.extend(mine)
     return [{c: row.get(c) for c in RESULT_COLUMNS} for row in rows]
+
+
+def result_columns(rows: Sequence[Mapping[str, Any]]) -> tuple[str, ...]:
+    """RESULT_COLUMNS for ``rows``: without 无效 when no row has a count of it (no vote
+    exported could have invalid ballots, e.g. electronic motions alone)."""
+    if any(row.get("invalid") is not None for row in rows):
+        return RESULT_COLUMNS
+    return tuple(c for c in RESULT_COLUMNS if c != "invalid")
 
 
 @dataclass(frozen=True)
@@ -223,11 +233,13 @@ def to_xlsx(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], title: st
 
 def results_csv(sheets: Iterable[ResultSheet]) -> str:
     """The results of ``sheets``, one row per subject or candidate; starts with a BOM."""
-    return _csv_text(result_rows(sheets), RESULT_COLUMNS)
+    rows = result_rows(sheets)
+    return _csv_text(rows, result_columns(rows))
 
 
 def results_xlsx(sheets: Iterable[ResultSheet]) -> bytes:
-    return to_xlsx(result_rows(sheets), RESULT_COLUMNS, "表决结果")
+    rows = result_rows(sheets)
+    return to_xlsx(rows, result_columns(rows), term("result"))
 
 
 def attendance_csv(rows: Iterable[AttendanceRow]) -> str:

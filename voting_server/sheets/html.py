@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
+from rules.glossary import term
 from voting_server.sheets.model import MANUAL_NOTE, NO_CODE, ResultSheet, sheet_view
 
 _env = Environment(
@@ -15,7 +16,8 @@ _env = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
-_env.globals.update(no_code=NO_CODE, manual_note=MANUAL_NOTE)
+# the glossary's words, always Chinese: a sheet is an official document
+_env.globals.update(no_code=NO_CODE, manual_note=MANUAL_NOTE, term=term)
 
 
 def render_html(sheet: ResultSheet, nonce: str = "") -> str:

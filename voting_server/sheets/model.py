@@ -1,11 +1,14 @@
-"""The result sheet (表决结果) as data: what one sheet prints, before any format.
+"""The result sheet (表决结果 / 票决结果 / 测评结果) as data: what one sheet prints,
+before any format.
 
 A ``ResultSheet`` is plain data (the shell builds it from the database:
 ``services.results.sheet_source`` → ``ResultSheet.from_source``);
 ``sheet_view`` turns it into the strings every format prints alike
 (``SheetView``). The table and notes of a sheet are its vote kind's
-(``rules.kinds``: ``Kind.sheet_table``), found in the registry. Pure: no
-database, no Flask, no clock.
+(``rules.kinds``: ``Kind.sheet_table``), found in the registry. The domain's
+words (titles, the four figures, verdicts, columns) are the glossary's
+(``rules.glossary``, always Chinese: a sheet is an official document). Pure:
+no database, no Flask, no clock.
 """
 
 from __future__ import annotations
@@ -23,12 +26,17 @@ import qrcode.constants
 from PIL.Image import Image
 
 from rules.breakdown import breakdown_table, breakdown_title
+from rules.glossary import term
 from rules.kinds import SheetTable, is_kind, kind_of, names
 from voting_server.timefmt import beijing_time, period
 
 ROLE_LABELS = {"presidium": "主持人", "scrutineer": "监票人"}
 BLANK_SIGNATURES = {"presidium": 1, "scrutineer": 2}  # blank lines when nobody signed yet
-STATUS_LABELS = {"decided": "有效", "no_quorum": "未达法定人数", "void": "表决无效"}
+STATUS_LABELS = {
+    "decided": "有效",
+    "no_quorum": f"未达{term('quorum')}",  # 未达法定人数
+    "void": term("act") + term("verdict.void"),  # 表决无效
+}
 METHOD_LABELS = {"kiosk_pin": "表决器签到", "operator": "工作人员代签到"}
 MANUAL_NOTE = "人工计票（纸质表决）：本结果由监票人监督下人工计票得出并录入系统。"
 NO_CODE = "本结果尚未写入签名的日志检查点，暂无核验二维码；请在检查点生成后重新打印。"
@@ -136,6 +144,8 @@ class SheetView:
     """Everything a sheet prints, as strings, in order."""
 
     sheet: ResultSheet
+    heading: str  # 表决结果 | 票决结果 | 测评结果 (the kind's, rules.glossary)
+    act: str  # 表决 | 票决 | 测评
     kind_label: str
     ballot_label: str  # 记名表决 | 无记名表决
     count_label: str  # 电子表决 | 人工计票（纸质表决）
@@ -143,6 +153,7 @@ class SheetView:
     turnout: list[tuple[str, int]]
     alert: tuple[str, str] | None  # (headline, detail) when nothing was decided
     verdict: str | None  # single-subject motion: 通过 | 未通过
+    passed: bool  # the verdict is 通过
     table: SheetTable  # the kind's (rules.kinds: Kind.sheet_table)
     breakdown: SheetTable | None  # by delegation (named votes only), under its title
     breakdown_title: str
@@ -180,17 +191,18 @@ def _alert(sheet: ResultSheet) -> tuple[str, str] | None:
     r = sheet.result
     if sheet.status == "void":
         detail = (
-            f"收回选票 {r.get('cast', 0)} 张，多于实到 {sheet.present} 人"
+            f"收回选票 {r.get('cast', 0)} 张，多于{term('present')} {sheet.present} 人"
             "（收回的选票多于发出的选票，表决无效），本次表决须重新进行。"
         )
         if r.get("reason"):
             detail += f" 原因：{r['reason']}"
-        return "表决无效", detail
+        return f"{term('act', kind=sheet.kind)}{term('verdict.void')}", detail
     if sheet.status == "no_quorum":
         return (
-            "未达法定人数",
-            f"实到 {sheet.present} 人，未达到法定出席人数（应到 {sheet.members} 人），"
-            "表决结果不生效，所有事项均未通过。",
+            STATUS_LABELS["no_quorum"],
+            f"{term('present')} {sheet.present} 人，未达到法定出席人数"
+            f"（{term('members')} {sheet.members} 人），{term('result', kind=sheet.kind)}不生效，"
+            f"所有事项均{term('verdict.failed')}。",
         )
     return None
 
@@ -212,29 +224,42 @@ def sheet_view(sheet: ResultSheet) -> SheetView:
     r = sheet.result
     kind = kind_of(sheet.kind)
     table = kind.sheet_table(r, sheet.titles, sheet.seats, sheet.status == "decided")
-    notes = table.notes
+    # 无效 only where ballots can be invalid (a paper count; a kind whose kiosk ballots can be)
+    invalid = kind.invalid_possible(sheet.manual)
+    if not invalid:
+        table = table.without_invalid()
+    notes = table.all_notes
     code = sheet.code
     head: Mapping[str, Any] = (code.get("head") or {}) if code is not None else {}
     # secret votes never break down, whatever the source says
     breakdown = None if sheet.secret or not sheet.by_delegation else sheet.by_delegation
+    by_group = (
+        breakdown_table(sheet.kind, breakdown, sheet.titles, sheet.group_head)
+        if breakdown
+        else None
+    )
+    if by_group is not None and not invalid:
+        by_group = by_group.without_invalid()
+    act = term("act", kind=sheet.kind)
     return SheetView(
         sheet=sheet,
+        heading=term("result", kind=sheet.kind),
+        act=act,
         kind_label=kind.label_zh,
-        ballot_label="无记名表决" if sheet.secret else "记名表决",
-        count_label="人工计票（纸质表决）" if sheet.manual else "电子表决",
+        ballot_label=term("secret" if sheet.secret else "named") + act,
+        count_label="人工计票（纸质表决）" if sheet.manual else f"电子{act}",
         period=period(sheet.opened_at, sheet.closed_at),
         turnout=[
-            ("应到", sheet.members),
-            ("实到", sheet.present),
-            ("投票", int(r.get("cast", 0))),
-            ("未按", int(r.get("not_voted", 0))),
+            (term("members"), sheet.members),
+            (term("present"), sheet.present),
+            (term("cast"), int(r.get("cast", 0))),
+            (term("not_voted"), int(r.get("not_voted", 0))),
         ],
         alert=_alert(sheet),
         verdict=table.verdict,
+        passed=table.verdict == term("verdict.passed"),
         table=table,
-        breakdown=breakdown_table(sheet.kind, breakdown, sheet.titles, sheet.group_head)
-        if breakdown
-        else None,
+        breakdown=by_group,
         breakdown_title=breakdown_title(sheet.group_head),
         notes=[*notes, sheet.present_note] if sheet.present_note else notes,
         signatures=_signatures(sheet),

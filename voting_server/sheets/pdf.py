@@ -17,6 +17,7 @@ from typing import Any
 from fpdf import FPDF, FontFace
 from fpdf.enums import TextMode, WrapMode
 
+from rules.glossary import term
 from rules.kinds import SheetTable
 from voting_server.sheets.model import (
     MANUAL_NOTE,
@@ -124,25 +125,25 @@ def _pdf_sheet(pdf: _PDF, v: SheetView) -> None:
     s = v.sheet
     pdf.add_page()
     _text(pdf, s.body, size=12, h=6)
-    _text(pdf, "表决结果", size=22, h=11, color=RED, align="C", heavy=True)
+    _text(pdf, v.heading, size=22, h=11, color=RED, align="C", heavy=True)
     with pdf.local_context(draw_color=RED, line_width=0.8):
         pdf.line(pdf.l_margin, pdf.get_y() + 1, pdf.w - pdf.r_margin, pdf.get_y() + 1)
     pdf.ln(4)
 
     number = f"（第 {s.number} 号）" if s.number is not None else ""
     info = [
-        ("会　　议", s.sitting),
-        ("议　　程", s.agenda_item),
-        ("表决事项", f"{s.title}{number}"),
-        ("表决方式", f"{v.kind_label} · {v.ballot_label} · {v.count_label}"),
-        ("表决时间", v.period),
+        ("会　　议", s.sitting, False),
+        ("议　　程", s.agenda_item, False),
+        (term("col.subject"), f"{s.title}{number}", True),
+        (f"{v.act}方式", f"{v.kind_label} · {v.ballot_label} · {v.count_label}", False),
+        (f"{v.act}时间", v.period, False),
     ]
     label_w = 24
-    for label, value in info:
+    for label, value, heavy in info:
         y = pdf.get_y()
         _text(pdf, label, color=GREY, width=label_w)
         pdf.set_xy(pdf.l_margin + label_w, y)
-        _text(pdf, value, heavy=label == "表决事项")
+        _text(pdf, value, heavy=heavy)
         pdf.set_x(pdf.l_margin)
     if s.manual:
         pdf.ln(1)
@@ -152,7 +153,7 @@ def _pdf_sheet(pdf: _PDF, v: SheetView) -> None:
             pdf.rect(pdf.l_margin, pdf.get_y() - 8, pdf.epw, 8)
     pdf.ln(2)
 
-    # 应到 / 实到 / 投票 / 未按
+    # 应到 / 实到 / 已按 / 未按
     with pdf.table(
         text_align="CENTER",
         line_height=7,
@@ -169,8 +170,8 @@ def _pdf_sheet(pdf: _PDF, v: SheetView) -> None:
         _text(pdf, v.alert[1], size=10.5, h=6, color=RED)
         pdf.ln(2)
     elif v.verdict is not None:
-        color = BLACK if v.verdict == "通过" else RED
-        _text(pdf, f"表决结果：{v.verdict}", size=18, h=10, color=color, align="C", heavy=True)
+        color = BLACK if v.passed else RED
+        _text(pdf, f"{v.heading}：{v.verdict}", size=18, h=10, color=color, align="C", heavy=True)
 
     _pdf_table(pdf, v.table)
     for note in v.notes:
@@ -259,31 +260,33 @@ def _output(pdf: _PDF) -> bytes:
 
 def render_pdf(sheet: ResultSheet) -> bytes:
     """The result sheet of one vote as PDF (A4, Chinese font embedded). Raises SheetError without a font."""
-    pdf = _new_pdf(f"表决结果 · {sheet.title}", f"{sheet.body} · {sheet.sitting}")
-    _pdf_sheet(pdf, sheet_view(sheet))
+    view = sheet_view(sheet)
+    pdf = _new_pdf(f"{view.heading} · {sheet.title}", f"{sheet.body} · {sheet.sitting}")
+    _pdf_sheet(pdf, view)
     return _output(pdf)
 
 
 def minutes_pdf(sheets: Sequence[ResultSheet], sitting_title: str, body_name: str) -> bytes:
     """The sitting's minutes as PDF: the list of votes, then every result sheet."""
     views = [sheet_view(s) for s in sheets]
-    pdf = _new_pdf(f"表决结果汇总 · {sitting_title}", f"{body_name} · {sitting_title}")
+    summary = term("result.summary")
+    pdf = _new_pdf(f"{summary} · {sitting_title}", f"{body_name} · {sitting_title}")
     pdf.add_page()
     _text(pdf, body_name, size=13, h=7, align="C")
     _text(pdf, sitting_title, size=16, h=9, align="C", heavy=True)
-    _text(pdf, "表决结果汇总", size=22, h=12, color=RED, align="C", heavy=True)
+    _text(pdf, summary, size=22, h=12, color=RED, align="C", heavy=True)
     pdf.ln(4)
     if not views:
         _text(pdf, "本次会议没有已结束的表决。")
     else:
         with pdf.table(
-            col_widths=[1, 5, 2.4, 4.6],
+            col_widths=[1, 4.6, 3.2, 4.2],  # 民生实事项目票决 on one line
             text_align=["CENTER", "LEFT", "CENTER", "LEFT"],
             line_height=7,
             wrapmode=WrapMode.CHAR,
             headings_style=FontFace(emphasis=None, fill_color=HEAD_FILL),
         ) as table:
-            table.row(["序号", "表决事项", "方式", "结果"])
+            table.row([term("col.number"), term("col.subject"), "方式", term("col.result")])
             for i, v in enumerate(views, start=1):
                 mode = v.kind_label + ("\n人工计票" if v.sheet.manual else "")
                 table.row([str(i), v.sheet.title, mode, v.summary])

@@ -22,7 +22,7 @@ from sqlalchemy import select
 from rules.congress import Electorate
 from rules.kinds import KeyPolicy, LiveTally, ThresholdBase, all_kinds
 from voting_server.extensions import db, sessions
-from voting_server.i18n import kind_labels
+from voting_server.i18n import kind_labels, term
 from voting_server.models import AgendaItem, Document, Sitting, SittingStatus, StaffRole, Vote
 from voting_server.presets import Presets, preset_titles, presets_for
 from voting_server.services import agenda
@@ -46,8 +46,11 @@ EDIT = (StaffRole.SECRETARIAT,)
 READ = (StaffRole.SECRETARIAT, StaffRole.PRESIDIUM)
 
 
-def labels() -> dict[str, Any]:
-    """Chinese names of the rules' vocabulary, for the templates."""
+def labels(body_kind: str | None = None) -> dict[str, Any]:
+    """Chinese names of the rules' vocabulary, for the templates. Who "all members" are
+    is the glossary's, by ``body_kind`` (全体代表 at a congress, 全体组成人员 at a
+    standing committee)."""
+    everyone = term("all_members", body_kind=body_kind)
     return {
         "kinds": kind_labels(),
         # Which parts of the vote form each kind uses (static/js/pages.js shows only those).
@@ -60,7 +63,9 @@ def labels() -> dict[str, Any]:
             for kind in all_kinds()
         },
         "bases": {
-            ThresholdBase.MEMBERS.value: _("全体组成人员（应到）"),
+            ThresholdBase.MEMBERS.value: _(
+                "%(all_members)s（%(members)s）", all_members=everyone, members=term("members")
+            ),
             ThresholdBase.PRESENT.value: _("出席人数（实到）"),
             ThresholdBase.CAST.value: _("收回的选票数"),
             ThresholdBase.VALID.value: _("有效票数"),
@@ -70,7 +75,7 @@ def labels() -> dict[str, Any]:
             KeyPolicy.FIRST_PRESS.value: _("按键后不能更改，以第一次为准"),
         },
         "electorates": {
-            Electorate.BODY.value: _("全体代表（组成人员）"),
+            Electorate.BODY.value: everyone,
             Electorate.PRESIDIUM.value: _("主席团会议（仅主席团成员表决）"),
         },
         "live_tallies": {
@@ -368,7 +373,7 @@ def _vote_page(
             for v in agenda.requirement_choices(db(), item_.sitting_id, vote.id if vote else None)
         },
         preset_titles=_preset_titles(),
-        labels=labels(),
+        labels=labels(item_.sitting.body.kind.value),
         custom=agenda.CUSTOM,
     ), status
 

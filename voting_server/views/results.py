@@ -23,6 +23,7 @@ from sqlalchemy import select
 from audit.bundle import parse_head
 from audit.evidence import EvidenceError, check_receipt
 from audit.proofs import ProofError
+from rules import glossary
 from rules.paper import paper_example
 from rules.parsing import load_json, parse_int
 from voting_server.bounds import MAX_ID
@@ -44,7 +45,6 @@ from voting_server.services.refusals import Refusal
 from voting_server.services.transactions import write_transaction
 from voting_server.sheets import (
     ATTENDANCE_COLUMNS,
-    RESULT_COLUMNS,
     AttendanceRow,
     ResultSheet,
     SheetError,
@@ -53,6 +53,7 @@ from voting_server.sheets import (
     minutes_pdf,
     render_html,
     render_pdf,
+    result_columns,
     result_rows,
     to_csv,
     to_xlsx,
@@ -72,8 +73,8 @@ MAX_FORM_JSON = 2_000_000  # characters of a pasted paper count or receipt
 MAX_REASON_FORM = 1_000  # characters of a reason or basis read from a form (the rule caps lower)
 MAX_SCRUTINEERS = 100  # accounts named in one designation
 # The official documents' file and sheet names stay Chinese, like the documents (docs/i18n.md).
-DOC_RESULTS = "表决结果"  # i18n: record
-DOC_MINUTES = "表决结果汇总"  # i18n: record
+DOC_RESULTS = glossary.term("result")  # 表决结果
+DOC_MINUTES = glossary.term("result.summary")  # 表决结果汇总
 DOC_ATTENDANCE = "签到"  # i18n: record
 
 
@@ -328,7 +329,8 @@ def sheet_pdf(vote_id: int) -> ResponseReturnValue:
         sheet_ = _sheet(vote_id)
     except Refusal as refused:
         return message_page(gettext("尚无表决结果"), refusal_text(refused), 404)
-    return _pdf_or_message(lambda: render_pdf(sheet_), f"{DOC_RESULTS}-{vote_id}.pdf")
+    heading = glossary.term("result", kind=sheet_.kind)  # 表决结果 / 票决结果 / 测评结果
+    return _pdf_or_message(lambda: render_pdf(sheet_), f"{heading}-{vote_id}.pdf")
 
 
 def _sitting_sheets(sitting_id: int) -> tuple[Sitting, list[ResultSheet]] | None:
@@ -382,13 +384,10 @@ def results_export(sitting_id: int, fmt: str) -> ResponseReturnValue:
     if found is None or fmt not in {"csv", "xlsx"}:
         return _no_export()
     rows = result_rows(found[1])
+    columns = result_columns(rows)  # 无效 only if a vote exported can have invalid ballots
     if fmt == "csv":
-        return _download(
-            to_csv(rows, RESULT_COLUMNS), "text/csv", f"{DOC_RESULTS}-{sitting_id}.csv"
-        )
-    return _download(
-        to_xlsx(rows, RESULT_COLUMNS, DOC_RESULTS), XLSX, f"{DOC_RESULTS}-{sitting_id}.xlsx"
-    )
+        return _download(to_csv(rows, columns), "text/csv", f"{DOC_RESULTS}-{sitting_id}.csv")
+    return _download(to_xlsx(rows, columns, DOC_RESULTS), XLSX, f"{DOC_RESULTS}-{sitting_id}.xlsx")
 
 
 @bp.get("/sittings/<int:sitting_id>/attendance.<fmt>")
