@@ -64,8 +64,10 @@ from voting_server.models import (
     Member,
 )
 from voting_server.services import attendance
+from voting_server.services.attendance import PIN_LOCK
 from voting_server.services.transactions import WRITE_LOCK, write_transaction
 from voting_server.sockets.errors import MESSAGES
+from voting_server.timefmt import BEIJING
 
 VOTING_AUDIT = Path(sys.executable).with_name("voting-audit")
 
@@ -603,17 +605,29 @@ def test_sign_in_refusals(live_app: Flask) -> None:
                            ({"pin": "12ab56"}, "pin"), ({"pin": "1" * (1 << 20)}, "pin"),
                            ({"pin": alice.pin, "seat": 2}, "seat")]:  # fmt: skip
         refused(hall, "invalid_payload", lambda p=payload: tablet.call("sign_in", p), detail=field)
-    # A wrong PIN changes no record a scrutineer reads; it does count towards the lock.
-    refused(hall, "pin_invalid", lambda: tablet.call("sign_in", {"pin": wrong}))
+    # A wrong PIN changes no record a scrutineer reads; it does count towards the lock,
+    # and the answer says how many tries are left (the tablet shows it).
+    answer = refused(hall, "pin_invalid", lambda: tablet.call("sign_in", {"pin": wrong}))
+    assert answer["data"] == {"tries_left": 4}
     answer = tablet.call("sign_in", {"pin": alice.pin})
     assert answer["ok"] and answer["present"] == 1
     refused(hall, "already_signed_in", lambda: tablet.call("sign_in", {"pin": alice.pin}))
 
     bob = hall.deputies[2]
     locked = kiosk_channel(app, bob.kiosk)
-    for _ in range(5):
-        refused(hall, "pin_invalid", lambda: locked.call("sign_in", {"pin": wrong}))
-    refused(hall, "pin_locked", lambda: locked.call("sign_in", {"pin": bob.pin}))
+    for left in (4, 3, 2, 1):
+        answer = refused(hall, "pin_invalid", lambda: locked.call("sign_in", {"pin": wrong}))
+        assert answer["data"] == {"tries_left": left}
+    # The fifth wrong PIN locks the seat, and says until when (北京时间, as the hall reads
+    # clocks); the right PIN is refused alike until then.
+    before = datetime.now(UTC)
+    locking = refused(hall, "pin_locked", lambda: locked.call("sign_in", {"pin": wrong}))
+    after = refused(hall, "pin_locked", lambda: locked.call("sign_in", {"pin": bob.pin}))
+    assert locking["data"] == after["data"]
+    until = datetime.fromisoformat(locking["data"]["locked_until"])
+    assert before + PIN_LOCK <= until <= datetime.now(UTC) + PIN_LOCK
+    assert locking["data"]["tries_left"] == 0
+    assert locking["data"]["locked_until_time"] == f"{until.astimezone(BEIJING):%H:%M}"
     tablet.close()
     locked.close()
 
