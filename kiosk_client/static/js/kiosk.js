@@ -545,6 +545,7 @@ function showSent(note) {
   const secret = Boolean(vote && vote.secret);
   $("sent-choice").hidden = !mine || secret;
   $("sent-secret").hidden = !mine || !secret;
+  $("sent-secret-note").hidden = !mine || !secret;
   $("sent-choice").textContent = "";
   if (mine && !secret) renderChoice($("sent-choice"), mine);
   const canChange = !waiting && !voteClosed && vote && vote.key_policy === "last_press";
@@ -660,7 +661,11 @@ function concealChoice() {
 function bindReveal() {
   const button = $("sent-reveal");
   button.addEventListener("pointerdown", (event) => {
-    if (button.setPointerCapture) button.setPointerCapture(event.pointerId);
+    try {
+      button.setPointerCapture(event.pointerId); // a finger sliding off still "holds"
+    } catch (e) {
+      // no capture (an old browser, a synthetic event): pointerleave ends the hold instead
+    }
     revealChoice(event);
   });
   ["pointerup", "pointercancel", "lostpointercapture", "pointerleave"].forEach((name) =>

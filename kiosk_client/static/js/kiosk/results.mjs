@@ -117,6 +117,7 @@ function selection(S, vote, result) {
   ];
 }
 
+/** Per department: the three marks, then 满意率, 名次 and the outcome on one row. */
 function evaluation(S, vote, result) {
   return Object.keys(result.subjects).map((id) => {
     const s = result.subjects[id];
@@ -124,13 +125,14 @@ function evaluation(S, vote, result) {
       tile(S, S.t("term.mark.basic"), s.basic, "abstain"),
       tile(S, S.t("term.mark.unsatisfied"), s.unsatisfied, "no")];
     if (s.invalid) tiles.push(tile(S, S.t("term.col.invalid"), s.invalid));
-    tiles.push(tile(S, S.t("term.col.rate"), s.satisfaction_rate === null ? null : s.satisfaction_rate + "%",
-      "rate"));
-    tiles.push(tile(S, S.t("term.col.rank"), s.rank === null || s.rank === undefined ? null : s.rank, "rank"));
     let verdict = verdictOf(S, "—", "none");
     if (s.outcome === "satisfactory") verdict = verdictOf(S, S.t("term.verdict.satisfactory"), "pass");
     if (s.outcome === "unsatisfactory") verdict = verdictOf(S, S.t("term.verdict.unsatisfactory"), "fail");
-    return card(S, titleOf(vote, id), tiles, verdict);
+    const outcome = S.el("div", { class: "k-tiles k-outcome" },
+      tile(S, S.t("term.col.rate"), s.satisfaction_rate === null ? null : s.satisfaction_rate + "%", "rate"),
+      tile(S, S.t("term.col.rank"), s.rank === null || s.rank === undefined ? null : s.rank, "rank"),
+      verdict);
+    return card(S, titleOf(vote, id), tiles, outcome);
   });
 }
 
