@@ -632,6 +632,28 @@ def test_sign_in_refusals(live_app: Flask) -> None:
     locked.close()
 
 
+def test_the_kiosk_state_names_the_current_agenda_item(hall: Hall) -> None:
+    """The waiting screen names the agenda item: the first before any vote, the open
+    vote's while it is open, and still that one after it closed, until the next opens."""
+    tablet = kiosk_channel(hall.app, hall.deputies[1].kiosk)
+    presidium = staff_channel(hall.app, "presidium")
+    _sign_in_by_staff(hall, range(1, 32))
+
+    def item() -> tuple[int, str]:
+        state = tablet.call("state", {})["state"]
+        assert state["sitting"]["body"] == "示例市人民代表大会常务委员会"
+        return state["agenda_item"]["position"], state["agenda_item"]["title"]
+
+    assert item() == (1, "审议《示例市文明行为促进条例（草案）》")
+    selection = hall.votes[VoteKind.SELECTION]
+    assert presidium.call("open_vote", {"vote": selection})["ok"]
+    assert item() == (2, "票决2027年度市政府民生实事项目")
+    assert presidium.call("close_vote", {"vote": selection})["ok"]
+    assert item() == (2, "票决2027年度市政府民生实事项目")
+    tablet.close()
+    presidium.close()
+
+
 def test_a_replayed_challenge_does_not_authenticate(hall: Hall) -> None:
     app = hall.app
     kiosk = hall.deputies[1].kiosk
