@@ -216,6 +216,8 @@ def test_the_tablet_after_pressing(hall: Hall, tmp_path: Path) -> None:
 
         # --- the tablet: enroll, sign in, wait -------------------------------------------
         kiosk = page("kiosk")
+        sent: list[str] = []  # every Socket.IO frame the tablet sends
+        kiosk.on("websocket", lambda ws: ws.on("framesent", lambda frame: sent.append(str(frame))))
         kiosk.goto(f"{hall.base}/kiosk")
         kiosk.fill("#enroll-code", hall.codes["tablet"])
         kiosk.click("#enroll-button")
@@ -292,6 +294,11 @@ def test_the_tablet_after_pressing(hall: Hall, tmp_path: Path) -> None:
                 expect(kiosk.locator("#screen-sent")).not_to_contain_text(title)
             assert presidium.call("close_vote", {"vote": selection})["ok"]
             check_result(kiosk, shots, "票决结果", "selection", ["入选", "不少于"])
+            # Holding the button showed the choice on the tablet only: the one frame that
+            # names the chosen projects is the signed ballot itself.
+            picked = [ids[k] for k in (1, 4)]
+            naming = [f for f in sent if any(f'"{p}"' in f for p in picked)]
+            assert len(naming) == 1 and '["ballot",' in naming[0], naming
             expect(kiosk.locator("#screen-result")).not_to_contain_text("您的选择")
 
             # --- a named evaluation: one choice per department -------------------------
