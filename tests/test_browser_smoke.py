@@ -201,7 +201,7 @@ def test_a_motion_from_kiosk_to_hall_display(
     for text in ("应到", "61", "实到", "31", "赞成", "反对", "弃权", "未按", "未通过"):
         expect(result).to_contain_text(text)
     screens.screenshot(display, "display-result")
-    expect(kiosk.locator("#screen-result")).to_contain_text("表决结束")
+    expect(kiosk.locator("#result-heading")).to_have_text("表决结果")
     expect(kiosk.locator("#result-body")).to_contain_text("未通过")
     screens.screenshot(kiosk, "kiosk-result")
     expect(console.locator("#agenda")).to_contain_text("已结束")

@@ -117,9 +117,9 @@ def test_used_expired_and_unknown_codes_and_foreign_keys_change_nothing(live_app
 
     other_key = KioskKey.generate().public.spki_b64
     for code, public_key, error, detail in [
-        (used, other_key, "enrollment_invalid", "used"),
-        (expired, other_key, "enrollment_invalid", "expired"),
-        ("ABCD-EFGH", other_key, "enrollment_invalid", "unknown"),
+        (used, other_key, "enrollment_used", "used"),
+        (expired, other_key, "enrollment_expired", "expired"),
+        ("ABCD-EFGH", other_key, "enrollment_unknown", "unknown"),
         (fresh, b64encode(p384.public_bytes(der, spki)), "invalid_payload", "P-256"),
         (fresh, b64encode(ed.public_bytes(der, spki)), "invalid_payload", "elliptic"),
         (fresh, "not base64!", "invalid_payload", "base64"),
@@ -177,7 +177,7 @@ def test_a_new_code_voids_the_seats_earlier_unused_code(live_app: Flask) -> None
     first = _issue(live_app, 4)
     second = _issue(live_app, 4)
     key = KioskKey.generate().public.spki_b64
-    _refused(live_app, "enrollment_invalid", lambda: _enroll(live_app, first, key))
+    _refused(live_app, "enrollment_expired", lambda: _enroll(live_app, first, key))
     assert _enroll(live_app, second, key).seat == 4
 
 
@@ -246,6 +246,32 @@ def test_set_pin_checks_the_pin_and_the_member(live_app: Flask) -> None:
 # --- the enrollment API ------------------------------------------------------------------------
 
 
+def test_a_used_an_expired_and_a_mistyped_code_each_say_what_to_do(live_app: Flask) -> None:
+    """Staff at the tablet must know whether to retype the code or issue a new one: the
+    three faults answer three codes and three Chinese messages, and change nothing."""
+    client = live_app.test_client()
+    used = _issue(live_app, 14)
+    _enroll(live_app, used, KioskKey.generate().public.spki_b64)
+    expired = _issue(live_app, 15, now=datetime.now(UTC) - timedelta(hours=25))
+    mistyped = _issue(live_app, 16)
+    mistyped = mistyped[:-1] + ("2" if mistyped[-1] != "2" else "3")  # one character off
+    messages = {}
+    for code, error in [(used, "enrollment_used"), (expired, "enrollment_expired"),
+                        (mistyped, "enrollment_unknown")]:  # fmt: skip
+        before = _snapshot(live_app)
+        key = KioskKey.generate().public.spki_b64
+        response = client.post("/api/kiosk/enroll", json={"code": code, "public_key": key})
+        answer = response.get_json()
+        assert (response.status_code, answer["ok"], answer["error"]) == (409, False, error)
+        assert _snapshot(live_app) == before
+        messages[error] = answer["message"]
+    assert messages == {
+        "enrollment_used": "该登记码已使用过，请为本座位重新生成登记码",
+        "enrollment_expired": "该登记码已过期或已作废，请为本座位重新生成登记码",
+        "enrollment_unknown": "登记码有误：没有这个登记码，请核对后重新输入",
+    }
+
+
 def test_the_enrollment_api_answers_device_seat_and_server_key(live_app: Flask) -> None:
     client = live_app.test_client()
     key = KioskKey.generate()
@@ -264,8 +290,8 @@ def test_the_enrollment_api_answers_device_seat_and_server_key(live_app: Flask) 
     again = client.post("/api/kiosk/enroll", json={"code": code, "public_key": key.public.spki_b64})
     assert again.status_code == 409
     refusal = again.get_json()
-    assert refusal["ok"] is False and refusal["error"] == "enrollment_invalid"
-    assert refusal["message"] == "登记码无效或已过期"
+    assert refusal["ok"] is False and refusal["error"] == "enrollment_used"
+    assert refusal["message"] == "该登记码已使用过，请为本座位重新生成登记码"
 
 
 @pytest.mark.slow

@@ -317,13 +317,13 @@ def test_console_and_display_in_both_languages(app: Flask) -> None:
 def test_a_refused_enrollment_speaks_the_chosen_language(app: Flask) -> None:
     payload = {"code": "WRONGCODE", "public_key": KioskKey.generate().public.spki_b64}
     zh = app.test_client().post("/api/kiosk/enroll", json=payload).get_json()
-    assert zh["error"] == "enrollment_invalid"
-    assert zh["message"] == "登记码无效或已过期"
-    assert zh["message_en"] == "Invalid or expired enrollment code."
+    assert zh["error"] == "enrollment_unknown"
+    assert zh["message"] == "登记码有误：没有这个登记码，请核对后重新输入"
+    assert zh["message_en"] == "No such enrollment code: check it and type it again."
     client = app.test_client()
     client.set_cookie("lang", "en")
     en = client.post("/api/kiosk/enroll", json=payload).get_json()
-    assert en["message"] == "Invalid or expired enrollment code."
+    assert en["message"] == "No such enrollment code: check it and type it again."
 
 
 @pytest.mark.slow

@@ -57,7 +57,7 @@ def test_kiosk_page_needs_no_login_and_loads_only_local_scripts(client: FlaskCli
     assert response.status_code == 200
     html = response.get_data(as_text=True)
     assert '<html lang="zh-CN">' in html
-    for label in ("设备登记", "签到", "确认提交", "表决结束", "HTTPS"):
+    for label in ("设备登记", "签到", "确认提交", "表决结果", "HTTPS"):
         assert label in html
     assert "/kiosk-static/js/sio.js" in html and "/kiosk-static/js/kiosk.js" in html
     assert "http://" not in html.replace("http://localhost", "")  # nothing from outside the hall

@@ -64,8 +64,10 @@ from voting_server.models import (
     Member,
 )
 from voting_server.services import attendance
+from voting_server.services.attendance import PIN_LOCK
 from voting_server.services.transactions import WRITE_LOCK, write_transaction
 from voting_server.sockets.errors import MESSAGES
+from voting_server.timefmt import BEIJING
 
 VOTING_AUDIT = Path(sys.executable).with_name("voting-audit")
 
@@ -603,19 +605,53 @@ def test_sign_in_refusals(live_app: Flask) -> None:
                            ({"pin": "12ab56"}, "pin"), ({"pin": "1" * (1 << 20)}, "pin"),
                            ({"pin": alice.pin, "seat": 2}, "seat")]:  # fmt: skip
         refused(hall, "invalid_payload", lambda p=payload: tablet.call("sign_in", p), detail=field)
-    # A wrong PIN changes no record a scrutineer reads; it does count towards the lock.
-    refused(hall, "pin_invalid", lambda: tablet.call("sign_in", {"pin": wrong}))
+    # A wrong PIN changes no record a scrutineer reads; it does count towards the lock,
+    # and the answer says how many tries are left (the tablet shows it).
+    answer = refused(hall, "pin_invalid", lambda: tablet.call("sign_in", {"pin": wrong}))
+    assert answer["data"] == {"tries_left": 4}
     answer = tablet.call("sign_in", {"pin": alice.pin})
     assert answer["ok"] and answer["present"] == 1
     refused(hall, "already_signed_in", lambda: tablet.call("sign_in", {"pin": alice.pin}))
 
     bob = hall.deputies[2]
     locked = kiosk_channel(app, bob.kiosk)
-    for _ in range(5):
-        refused(hall, "pin_invalid", lambda: locked.call("sign_in", {"pin": wrong}))
-    refused(hall, "pin_locked", lambda: locked.call("sign_in", {"pin": bob.pin}))
+    for left in (4, 3, 2, 1):
+        answer = refused(hall, "pin_invalid", lambda: locked.call("sign_in", {"pin": wrong}))
+        assert answer["data"] == {"tries_left": left}
+    # The fifth wrong PIN locks the seat, and says until when (北京时间, as the hall reads
+    # clocks); the right PIN is refused alike until then.
+    before = datetime.now(UTC)
+    locking = refused(hall, "pin_locked", lambda: locked.call("sign_in", {"pin": wrong}))
+    after = refused(hall, "pin_locked", lambda: locked.call("sign_in", {"pin": bob.pin}))
+    assert locking["data"] == after["data"]
+    until = datetime.fromisoformat(locking["data"]["locked_until"])
+    assert before + PIN_LOCK <= until <= datetime.now(UTC) + PIN_LOCK
+    assert locking["data"]["tries_left"] == 0
+    assert locking["data"]["locked_until_time"] == f"{until.astimezone(BEIJING):%H:%M}"
     tablet.close()
     locked.close()
+
+
+def test_the_kiosk_state_names_the_current_agenda_item(hall: Hall) -> None:
+    """The waiting screen names the agenda item: the first before any vote, the open
+    vote's while it is open, and still that one after it closed, until the next opens."""
+    tablet = kiosk_channel(hall.app, hall.deputies[1].kiosk)
+    presidium = staff_channel(hall.app, "presidium")
+    _sign_in_by_staff(hall, range(1, 32))
+
+    def item() -> tuple[int, str]:
+        state = tablet.call("state", {})["state"]
+        assert state["sitting"]["body"] == "示例市人民代表大会常务委员会"
+        return state["agenda_item"]["position"], state["agenda_item"]["title"]
+
+    assert item() == (1, "审议《示例市文明行为促进条例（草案）》")
+    selection = hall.votes[VoteKind.SELECTION]
+    assert presidium.call("open_vote", {"vote": selection})["ok"]
+    assert item() == (2, "票决2027年度市政府民生实事项目")
+    assert presidium.call("close_vote", {"vote": selection})["ok"]
+    assert item() == (2, "票决2027年度市政府民生实事项目")
+    tablet.close()
+    presidium.close()
 
 
 def test_a_replayed_challenge_does_not_authenticate(hall: Hall) -> None:

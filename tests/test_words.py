@@ -22,8 +22,6 @@ LEFT_FOR_THEIR_SCREENS = {
     "console.secret",
     "console.named",
     "console.col.vote",
-    "kiosk.secret",
-    "kiosk.named",
     "kiosk.attendee_heading",
 }
 

@@ -38,6 +38,7 @@ from voting_server.services.audit_log import AuditLog
 from voting_server.services.passwords import verify_secret
 from voting_server.services.refusals import Refusal
 from voting_server.services.rosters import log_roster_if_changed
+from voting_server.timefmt import local
 
 PIN_ATTEMPTS = 5  # wrong PINs in a row before the seat is locked
 PIN_LOCK = timedelta(minutes=5)
@@ -238,19 +239,32 @@ def member_at_seat(session: Session, body_id: int, seat: int) -> Member | None:
 
 
 def check_pin(session: Session, member: Member, pin: str, now: datetime) -> None:
-    """Verify the PIN, counting failures. Raises Refusal; commit the session either way."""
+    """Verify the PIN, counting failures. Raises Refusal; commit the session either way.
+
+    The refusal says what the deputy may do next (its ``data``): after a wrong PIN,
+    ``tries_left`` before the lock; when locked (the wrong PIN that locks it, and
+    every PIN until the lock ends), ``locked_until`` (UTC, ISO) and
+    ``locked_until_time``, the hour and minute in 北京时间 as the hall reads it."""
     if member.pin_hash is None:
         raise Refusal("no_pin")
     if member.pin_locked_until is not None and member.pin_locked_until > now:
-        raise Refusal("pin_locked")
+        raise Refusal("pin_locked", data=_lock_data(member.pin_locked_until))
     if not verify_secret(member.pin_hash, pin):
         member.pin_failures += 1
         if member.pin_failures >= PIN_ATTEMPTS:
             member.pin_locked_until = now + PIN_LOCK
             member.pin_failures = 0
-        raise Refusal("pin_invalid")
+            raise Refusal("pin_locked", data=_lock_data(member.pin_locked_until))
+        raise Refusal("pin_invalid", data={"tries_left": PIN_ATTEMPTS - member.pin_failures})
     member.pin_failures = 0
     member.pin_locked_until = None
+
+
+def _lock_data(until: datetime) -> dict[str, object]:
+    at = local(until)
+    assert at is not None
+    return {"tries_left": 0, "locked_until": until.astimezone(UTC).isoformat(),
+            "locked_until_time": at.strftime("%H:%M")}  # fmt: skip
 
 
 def sign_in(

@@ -183,8 +183,11 @@ def enroll_device(
 ) -> Device:
     """Register a tablet's key for the seat of a valid one-time ``code``.
 
-    Refuses, changing nothing: a key that is not P-256 ('invalid_payload'), an
-    unknown, used or expired code, or a key already enrolled for another seat
+    Refuses, changing nothing: a key that is not P-256 ('invalid_payload'); a code
+    that was never issued or is mistyped ('enrollment_unknown'), already used
+    ('enrollment_used') or expired, or voided by a newer code for the seat
+    ('enrollment_expired') — each its own message, so that staff know whether to
+    retype or to issue a new code; a key already enrolled for another seat
     ('enrollment_invalid'). The seat's first tablet is enrolled (``device_enrolled``);
     a later one is returned ``pending``, awaiting the presidium (``replacement
     requested``), and an earlier pending request of the seat is superseded.
@@ -196,11 +199,11 @@ def enroll_device(
         select(EnrollmentCode).where(EnrollmentCode.code_hash == code_hash(code))
     )
     if record is None:
-        raise Refusal("enrollment_invalid", "unknown code")
+        raise Refusal("enrollment_unknown", "unknown code")
     if record.used_at is not None:
-        raise Refusal("enrollment_invalid", "code already used")
+        raise Refusal("enrollment_used", "code already used")
     if record.expires_at <= now:
-        raise Refusal("enrollment_invalid", "code expired")
+        raise Refusal("enrollment_expired", "code expired")
     # One tablet, one seat: the same key speaking for two seats would let one
     # person vote twice.
     elsewhere = session.scalar(

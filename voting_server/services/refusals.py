@@ -9,6 +9,8 @@ transport, so the services import nothing of Flask.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 # A ``retry`` refusal may be resent unchanged (same nonce): the request was not refused
 # for what it says but for the moment it came (rate limit, database away, server busy).
 RETRYABLE: frozenset[str] = frozenset({"rate_limited", "database_unavailable", "server_busy"})
@@ -43,6 +45,9 @@ CODES: frozenset[str] = RETRYABLE | frozenset(
         "unknown_document",
         "bad_configuration",
         "enrollment_invalid",
+        "enrollment_unknown",
+        "enrollment_used",
+        "enrollment_expired",
         "unknown_seat",
         "unknown_user",
         "unknown_body",
@@ -73,11 +78,16 @@ class Refusal(Exception):
     """Raised by services to refuse a request; the shell turns it into the answer.
 
     ``detail`` is for the record and the operator (a field name, a count), never
-    translated; the code alone decides the message."""
+    translated; the code alone decides the message. ``data`` is what a screen needs to
+    word it more precisely (a PIN's tries left, the end of a lock): plain JSON values,
+    sent with the answer as ``data``."""
 
-    def __init__(self, code: str, detail: str = "") -> None:
+    def __init__(
+        self, code: str, detail: str = "", *, data: Mapping[str, object] | None = None
+    ) -> None:
         if code not in CODES:
             raise ValueError(f"unknown error code {code!r}")
         super().__init__(f"{code}: {detail}" if detail else code)
         self.code = code
         self.detail = detail
+        self.data = dict(data) if data else None

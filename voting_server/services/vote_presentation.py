@@ -11,7 +11,8 @@ from typing import Any
 
 from rules import tally
 from rules.kinds import LiveTally, kind_of
-from voting_server.models import Vote
+from rules.lifecycle import VoteState
+from voting_server.models import Sitting, Vote
 from voting_server.services.open_votes import OpenVote
 
 
@@ -60,3 +61,18 @@ def live_counts(state: OpenVote, present: int) -> dict[str, Any] | None:
         return None
     result = tally(state.spec, state.members, present, list(state.pressed.counted.values()))
     return {"vote": state.id, "counts": result[kind_of(state.spec.kind).result_key]}
+
+
+def current_agenda_item(sitting: Sitting) -> dict[str, Any] | None:
+    """The agenda item (议程) a tablet's waiting screen names: the open vote's; between
+    votes, that of the vote opened last; before any vote, the first item of the agenda.
+    The server does not follow the chair's words, so this is the nearest it knows."""
+    items = sorted(sitting.agenda_items, key=lambda i: i.position)
+    if not items:
+        return None
+    opened = [v for item in items for v in item.votes if v.opened_at is not None]
+    item = items[0]
+    if opened:
+        latest = max(opened, key=lambda v: (v.state is VoteState.OPEN, v.opened_at, v.id))
+        item = latest.agenda_item
+    return {"id": item.id, "position": item.position, "title": item.title}

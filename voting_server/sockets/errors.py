@@ -46,14 +46,19 @@ TEXTS: dict[str, str] = {
     "invalid_ballot": N_("选票无效"),
     "already_voted": N_("已经表决，本次表决不允许更改"),
     "nonce_reused": N_("重复的请求编号"),
+    # The kiosk adds what the refusal's data says: tries left, or the end of the lock.
     "pin_invalid": N_("密码错误"),
-    "pin_locked": N_("密码错误次数过多，请联系工作人员"),
+    "pin_locked": N_("密码错误次数过多，已暂时锁定"),
     "no_pin": N_("尚未设置密码，请联系工作人员"),
     "no_sitting": N_("当前没有进行中的会议"),
     "unknown_member": N_("没有该组成人员"),
     "unknown_document": N_("没有该文件，或该文件不属于本次会议"),
     "bad_configuration": N_("表决设置有误"),
-    "enrollment_invalid": N_("登记码无效或已过期"),
+    # Three distinct faults of a code: staff retype it, or issue the seat a new one.
+    "enrollment_unknown": N_("登记码有误：没有这个登记码，请核对后重新输入"),
+    "enrollment_used": N_("该登记码已使用过，请为本座位重新生成登记码"),
+    "enrollment_expired": N_("该登记码已过期或已作废，请为本座位重新生成登记码"),
+    "enrollment_invalid": N_("本设备的密钥已登记到其他座位"),
     "unknown_seat": N_("该座位没有在册组成人员"),
     "unknown_user": N_("没有该工作人员账号"),
     "unknown_body": N_("没有该机构"),
@@ -90,8 +95,11 @@ MESSAGES: dict[str, tuple[str, bool]] = {
 
 
 def answer_to(refused: Refusal) -> dict[str, Any]:
-    """The acknowledgement of a service's refusal."""
-    return refusal(refused.code, refused.detail)
+    """The acknowledgement of a service's refusal, with its ``data`` when it has any."""
+    answer = refusal(refused.code, refused.detail)
+    if refused.data:
+        answer["data"] = refused.data
+    return answer
 
 
 def refusal(code: str, detail: str = "") -> dict[str, Any]:

@@ -44,7 +44,12 @@ from voting_server.services.group_commit import GroupCommit
 from voting_server.services.open_votes import OpenVote
 from voting_server.services.refusals import Refusal
 from voting_server.services.transactions import write_transaction
-from voting_server.services.vote_presentation import live_counts, participation, public_vote
+from voting_server.services.vote_presentation import (
+    current_agenda_item,
+    live_counts,
+    participation,
+    public_vote,
+)
 from voting_server.sockets import connection
 from voting_server.sockets.errors import parse_payload, refusal
 from voting_server.sockets.identity import (
@@ -514,6 +519,8 @@ def _state(session: Session, client: Client) -> dict[str, Any]:
         # counts the member, perhaps marked by staff, and the tablet still asks for the PIN.
         state["signed_in"] = bool(present) and present.pin_device == client.device_id
         state["present"] = bool(present)
+        # the waiting screen names the body, the sitting and the agenda item
+        state["agenda_item"] = current_agenda_item(sitting)
         return state
     state["agenda"] = [
         {"id": item.id, "position": item.position, "title": item.title,

@@ -5,7 +5,9 @@ P-256) and answers ``{"ok": true, "device", "seat", "pending", "server_key"}`` â
 the server's Ed25519 public key, with which the tablet checks its receipts;
 ``pending`` true: a replacement tablet, usable once the presidium confirms it. A
 refusal is the protocol's JSON (docs/protocol.md) with HTTP 400 (malformed),
-409 (code unknown, used or expired), 429 (too many failures from this
+409 (``enrollment_unknown``, ``enrollment_used``, ``enrollment_expired``: a
+mistyped, used or expired code, each its own message; ``enrollment_invalid``: the
+key is another seat's), 429 (too many failures from this
 address) or 503 (database down).
 
 No CSRF token: the request carries no cookie authority; the one-time code is
@@ -31,7 +33,7 @@ from voting_server.services import devices
 from voting_server.services.refusals import Refusal
 from voting_server.services.throttle import Throttle
 from voting_server.services.transactions import write_transaction
-from voting_server.sockets.errors import parse_payload, refusal
+from voting_server.sockets.errors import answer_to, parse_payload, refusal
 from voting_server.sockets.identity import body_room
 from voting_server.views.auth import csrf_exempt
 
@@ -41,7 +43,8 @@ bp = Blueprint("kiosk_api", __name__, url_prefix="/api/kiosk")
 
 ENROLL_FAILURES_PER_ADDRESS = 10
 ENROLL_WINDOW_S = 10 * 60
-STATUS = {"invalid_payload": 400, "enrollment_invalid": 409, "rate_limited": 429}
+STATUS = {"invalid_payload": 400, "enrollment_invalid": 409, "enrollment_unknown": 409,
+          "enrollment_used": 409, "enrollment_expired": 409, "rate_limited": 429}  # fmt: skip
 
 
 class EnrollPayload(Payload):
@@ -57,7 +60,7 @@ def init_app(app: Flask) -> None:
 
 
 def _refused(refused: Refusal, status: int | None = None) -> ResponseReturnValue:
-    return jsonify(refusal(refused.code, refused.detail)), status or STATUS.get(refused.code, 400)
+    return jsonify(answer_to(refused)), status or STATUS.get(refused.code, 400)
 
 
 def _json_body() -> Any:

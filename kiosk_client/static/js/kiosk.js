@@ -3,7 +3,8 @@
  * proof, 签到 and ballots. An ES module; it leaves one job each to
  *   kiosk/storage.mjs     the device record and its non-extractable key (IndexedDB),
  *   kiosk/statements.mjs  what is signed (the twin of crypto/statements.py),
- *   kiosk/ballots.mjs     how each vote kind's ballot is drawn and read.
+ *   kiosk/ballots.mjs     how each vote kind's ballot is drawn and read,
+ *   kiosk/results.mjs     a result as large figures (表决结果 / 票决结果 / 测评结果).
  *
  * Protocol: docs/protocol.md. What is signed: docs/audit-log.md (canonical
  * JSON, ECDSA P-256 / SHA-256, raw r‖s, base64).
@@ -14,8 +15,14 @@
  * nonce with the original receipt, so nothing is lost or counted twice. The
  * pending ballot lives in memory only: the choice is never written to the
  * tablet's storage.
+ *
+ * After the receipt the tablet shows the deputy's own choice (您的选择): large in a
+ * named vote; in a secret vote (无记名) only while the deputy holds a button, so that
+ * a neighbour cannot read it. The choice is the one kept in memory; it is never sent
+ * anywhere but in the ballot itself, and never logged.
  */
 import { ballotKind } from "./kiosk/ballots.mjs";
+import { renderResult, resultHeading } from "./kiosk/results.mjs";
 import { authStatement, ballotSignatures, base64, newNonce, signStatement } from "./kiosk/statements.mjs";
 import { forgetDevice, generateDeviceKey, loadDevice, saveDevice } from "./kiosk/storage.mjs";
 
@@ -42,6 +49,7 @@ let choice = null; // the kind's (kiosk/ballots.mjs): {subject: mark} or [candid
 let pending = null; // {vote, payload} sent but not yet acknowledged
 let sending = false;
 let receipt = null; // the last receipt for `vote`
+let submitted = null; // {vote, choice}: what the acknowledged ballot chose (memory only)
 let stopCountdown = () => {};
 let documentAsked = 0; // counts requests for a document link: only the latest one opens
 
@@ -49,6 +57,7 @@ let documentAsked = 0; // counts requests for a document link: only the latest o
 
 function show(name) {
   closeDocument(); // a new screen (a vote opened, closed, cancelled) comes first
+  concealChoice(); // a secret vote's choice never stays on a screen left behind
   current = name;
   SCREENS.forEach((s) => {
     $("screen-" + s).hidden = s !== name;
@@ -182,11 +191,31 @@ function showWho() {
     ? t("kiosk.seat_name", { seat: device.seat, name: member.name }) : t("kiosk.seat", { seat: device.seat });
 }
 
+/** The waiting screen's context: the body, the sitting and the agenda item (议程). */
+function showContext(sitting, item) {
+  $("waiting-context").hidden = !sitting;
+  if (!sitting) return;
+  $("waiting-body").textContent = sitting.body || "";
+  $("waiting-sitting").textContent = sitting.title || "";
+  $("waiting-item").textContent = agendaLine(item);
+  $("waiting-item").hidden = !item || !item.title;
+}
+
+function agendaLine(item) {
+  if (!item || !item.title) return "";
+  return item.position ? t("kiosk.agenda_item_n", { n: item.position, title: item.title })
+    : t("kiosk.agenda_item", { title: item.title });
+}
+
+let sittingShown = null; // the state's sitting {title, body}, for the waiting screen
+
 /** A snapshot from the server (authenticate, state): choose the screen. */
 function applyState(state) {
   if (state.member) member = state.member;
   showWho();
   if (state.attendance) onAttendance(state.attendance);
+  sittingShown = state.sitting || null;
+  showContext(sittingShown, state.open_vote ? state.open_vote.agenda_item : state.agenda_item);
   if (!state.sitting) {
     $("waiting-heading").textContent = t("kiosk.no_sitting_heading");
     $("waiting-text").textContent = t("kiosk.no_sitting_text");
@@ -223,7 +252,9 @@ function applyState(state) {
 }
 
 function onAttendance(q) {
-  $("waiting-attendance").textContent = t("kiosk.attendance", q);
+  $("waiting-attendance").textContent = t("kiosk.attendance", {
+    present_word: t("term.present"), present: q.present, members_word: t("term.members"), members: q.members,
+  });
 }
 
 function onAttendanceEvent(q) {
@@ -274,13 +305,26 @@ async function signIn(event) {
       say(t("kiosk.signed_in"), true);
       await refreshState();
     } else {
-      say(S.problem(answer));
+      say(pinProblem(answer));
     }
   } catch (e) {
     say(S.problem(e));
   } finally {
     $("signin-button").disabled = false;
   }
+}
+
+/** A refused PIN, worded with what the server says comes next: the tries left before
+ * the seat is locked, or the time (北京时间, HH:MM) the lock ends. */
+function pinProblem(answer) {
+  const data = (answer && answer.data) || {};
+  if (answer && answer.error === "pin_invalid" && data.tries_left > 0) {
+    return t("kiosk.pin_tries_left", { n: data.tries_left });
+  }
+  if (answer && answer.error === "pin_locked" && data.locked_until_time) {
+    return t("kiosk.pin_locked_until", { time: data.locked_until_time });
+  }
+  return S.problem(answer);
 }
 
 async function refreshState() {
@@ -307,6 +351,7 @@ function onVoteOpened(v) {
     return;
   }
   say("");
+  showContext(sittingShown, v.agenda_item); // the waiting screen names the item being voted
   if (!votesIn(v)) {
     // Kept although it shows no keys: the result screen names the subjects from it
     // (without it a 列席 tablet showed "report" instead of the motion's title).
@@ -347,23 +392,20 @@ function startVote(v) {
   if (!vote || vote.id !== v.id) {
     choice = ballotKind(v).empty();
     receipt = null;
+    submitted = null;
   }
   vote = v;
   voteClosed = false;
   $("vote-title").textContent = v.title;
   // The agenda item (议程) the vote belongs to, with its explanation for the deputy.
   const item = v.agenda_item || {};
-  $("vote-agenda").textContent = item.title
-    ? (item.position
-      ? t("kiosk.agenda_item_n", { n: item.position, title: item.title })
-      : t("kiosk.agenda_item", { title: item.title }))
-    : "";
+  $("vote-agenda").textContent = agendaLine(item);
   $("vote-document-text").textContent = item.description || "";
   $("vote-document").hidden = !item.description;
   renderDocuments(item.documents || []);
   $("vote-kind").textContent = t("kiosk.vote_kind", {
     kind: S.KIND[v.kind],
-    ballot: v.secret ? t("kiosk.secret") : t("kiosk.named"),
+    ballot: v.secret ? t("term.secret") : t("term.named"),
     policy: v.key_policy === "last_press" ? t("kiosk.can_change") : t("kiosk.final"),
   });
   stopCountdown();
@@ -471,6 +513,8 @@ async function submit() {
     const signed = await ballotSignatures(device.keyPair.privateKey, vote.id, device.seat, nonce, ballot);
     pending = {
       vote: vote.id,
+      // a copy: the receipt's screen shows what THIS ballot chose, whatever is pressed later
+      choice: Array.isArray(choice) ? choice.slice() : Object.assign({}, choice),
       payload: { vote: vote.id, nonce: nonce, ballot: ballot,
         signature: signed.signature, participation_signature: signed.participation_signature },
     };
@@ -489,13 +533,21 @@ function showSent(note) {
   $("sent-heading").textContent = waiting ? t("kiosk.sending") : receipt ? t("kiosk.sent") : t("kiosk.voted");
   $("sent-receipt").hidden = waiting || !receipt;
   if (receipt && !waiting) {
+    // The receipt is for checking later (验证回执): small, below the choice.
     const box = $("sent-receipt");
     box.textContent = "";
-    box.appendChild(el("div", { class: "big" }, t("kiosk.receipt", { entry: receipt.entry })));
+    box.appendChild(el("div", null, t("kiosk.receipt", { entry: receipt.entry })));
     box.appendChild(el("div", null, t("kiosk.receipt_press", { press: receipt.press,
       hash: receipt.entry_hash.slice(0, 12) })));
-    if (receipt.secret) box.appendChild(el("div", { class: "muted" }, t("kiosk.receipt_secret")));
+    if (receipt.secret) box.appendChild(el("div", null, t("kiosk.receipt_secret")));
   }
+  const mine = !waiting && submitted && vote && submitted.vote === vote.id ? submitted : null;
+  const secret = Boolean(vote && vote.secret);
+  $("sent-choice").hidden = !mine || secret;
+  $("sent-secret").hidden = !mine || !secret;
+  $("sent-secret-note").hidden = !mine || !secret;
+  $("sent-choice").textContent = "";
+  if (mine && !secret) renderChoice($("sent-choice"), mine);
   const canChange = !waiting && !voteClosed && vote && vote.key_policy === "last_press";
   $("sent-change").hidden = !canChange;
   $("sent-policy").textContent = note || (waiting ? t("kiosk.wait_here")
@@ -545,6 +597,7 @@ async function sendPending() {
 function onReceipt(sent, r) {
   if (!vote || vote.id !== sent.vote) return;
   receipt = r;
+  submitted = { vote: sent.vote, choice: sent.choice };
   say("");
   showSent();
 }
@@ -569,6 +622,65 @@ function onRefused(sent, answer) {
   if (vote && vote.id === sent.vote && !voteClosed) show("vote");
 }
 
+// --- 您的选择: the deputy's own choice after pressing -----------------------------------
+
+/** "您的选择：赞成" on one line for a lone subject; else the heading and a line each. */
+function renderChoice(box, mine) {
+  const lines = ballotKind(vote).chosen(S, vote, mine.choice);
+  if (lines.length === 1 && !lines[0].title && lines[0].cls !== "project") {
+    box.appendChild(el("p", { class: "k-choice-one" },
+      el("span", { class: "k-choice-label" }, t("kiosk.your_choice_is")),
+      el("span", { class: "k-choice-mark " + lines[0].cls }, lines[0].mark)));
+    return;
+  }
+  box.appendChild(el("p", { class: "k-choice-label" }, t("kiosk.your_choice")));
+  box.appendChild(el("ul", { class: "k-choice-list" }, ...lines.map((line) => el("li", null,
+    line.title ? el("span", { class: "k-choice-title" }, line.title) : null,
+    el("span", { class: "k-choice-mark " + line.cls }, line.mark)))));
+}
+
+/** Show a secret vote's choice while the button is held; built on press, removed on release. */
+function revealChoice(event) {
+  if (event) event.preventDefault(); // a long touch must not select text or open a menu
+  if (!submitted || !vote || submitted.vote !== vote.id || current !== "sent") return;
+  const box = $("sent-secret-choice");
+  box.textContent = "";
+  renderChoice(box, submitted);
+  box.hidden = false;
+  $("sent-reveal").setAttribute("aria-pressed", "true");
+}
+
+function concealChoice() {
+  const box = $("sent-secret-choice");
+  if (!box) return;
+  box.hidden = true;
+  box.textContent = "";
+  $("sent-reveal").setAttribute("aria-pressed", "false");
+}
+
+function bindReveal() {
+  const button = $("sent-reveal");
+  button.addEventListener("pointerdown", (event) => {
+    try {
+      button.setPointerCapture(event.pointerId); // a finger sliding off still "holds"
+    } catch (e) {
+      // no capture (an old browser, a synthetic event): pointerleave ends the hold instead
+    }
+    revealChoice(event);
+  });
+  ["pointerup", "pointercancel", "lostpointercapture", "pointerleave"].forEach((name) =>
+    button.addEventListener(name, concealChoice));
+  button.addEventListener("contextmenu", (event) => event.preventDefault());
+  // The keyboard (an attached keyboard, a switch): held Space or Enter shows it too.
+  button.addEventListener("keydown", (event) => {
+    if ((event.key === " " || event.key === "Enter") && !event.repeat) revealChoice(event);
+  });
+  button.addEventListener("keyup", concealChoice);
+  button.addEventListener("blur", concealChoice);
+  window.addEventListener("blur", concealChoice);
+  document.addEventListener("visibilitychange", concealChoice);
+}
+
 // --- end of a vote ---------------------------------------------------------------------
 
 // The result closes the vote on the tablet: the server sends tablets no separate
@@ -585,15 +697,17 @@ function onResult(data) {
   if (!vote || vote.id !== data.vote) vote = shown;
   voteClosed = true;
   stopCountdown();
+  $("result-heading").textContent = resultHeading(S, shown, data.result);
   $("result-title").textContent = shown.title || data.title || "";
   $("result-body").textContent = "";
-  $("result-body").appendChild(S.renderResult(shown, data.result));
+  $("result-body").appendChild(renderResult(S, shown, data.result));
   show("result");
 }
 
 function onAnnounced(data) {
   if (current === "result" && vote && vote.id === data.vote) {
-    $("result-body").appendChild(el("p", { class: "banner banner-good" }, t("kiosk.announced")));
+    $("result-body").appendChild(el("p", { class: "banner banner-good" },
+      t("kiosk.announced", { result: resultHeading(S, vote, null) })));
   }
 }
 
@@ -624,6 +738,7 @@ function checkVenueCa(expected) {
 
 async function start() {
   buildKeypad();
+  bindReveal();
   $("enroll-form").addEventListener("submit", enroll);
   $("signin-form").addEventListener("submit", signIn);
   $("reenroll-button").addEventListener("click", reenroll);

@@ -8,6 +8,8 @@
  *   missing(vote, choice)     subjects still unmarked (null: the kind needs none)
  *   summarize(list, ui)       the confirmation screen's lines
  *   ballot(vote, choice)      the ballot as signed and sent (the ``tally`` format)
+ *   chosen(S, vote, choice)   what was chosen, for "您的选择" after pressing:
+ *                             [{title, mark, cls}] (``title`` null for a lone subject)
  * ``ui`` is {S (window.Screens), vote, choice, choose(newChoice), say(text)}:
  * ``choose`` stores the choice and draws the screen again.
  */
@@ -47,6 +49,14 @@ function marksKind(marksOf) {
       ui.vote.subjects.forEach((s) => {
         list.appendChild(el("li", null, ui.S.t("kiosk.subject_mark", { title: s.title }),
           el("strong", null, label(ui.choice[s.id]))));
+      });
+    },
+
+    chosen(S, vote, choice) {
+      const lone = vote.subjects.length === 1;
+      return vote.subjects.map((s) => {
+        const mark = marksOf(S).find((m) => m.id === choice[s.id]);
+        return { title: lone ? null : s.title, mark: mark ? mark.label : "—", cls: mark ? mark.cls : "" };
       });
     },
 
@@ -107,6 +117,14 @@ const selection = {
     list.appendChild(el("li", null, el("strong", null,
       picked.length ? S.t("kiosk.picked", { n: picked.length, seats: vote.seats }) : S.t("kiosk.picked_none"))));
     picked.forEach((c) => list.appendChild(el("li", null, c.title)));
+  },
+
+  // in ballot order, numbered as on the ballot; none chosen is a line of its own
+  chosen(S, vote, choice) {
+    const picked = vote.candidates.map((c, i) => ({ c: c, n: i + 1 }))
+      .filter((x) => choice.indexOf(x.c.id) >= 0);
+    if (!picked.length) return [{ title: null, mark: S.t("kiosk.picked_none"), cls: "" }];
+    return picked.map((x) => ({ title: null, mark: x.n + ". " + x.c.title, cls: "project" }));
   },
 
   // in the order the candidates are listed, whatever the order they were pressed in
