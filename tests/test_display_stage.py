@@ -71,9 +71,7 @@ def test_without_a_choice_the_display_follows_the_votes(live_app: Flask, screens
     assert display_of(hall) == {"stage": "result", "vote": votes["motion"], "chosen": "auto"}
 
 
-def test_the_presidium_takes_the_last_result_off_the_screen(
-    live_app: Flask, screens: Any
-) -> None:
+def test_the_presidium_takes_the_last_result_off_the_screen(live_app: Flask, screens: Any) -> None:
     presidium, hall = screens
     sign_in_by_staff(live_app, QUORUM_SEATS)
     items, votes = agenda(live_app)

@@ -35,6 +35,20 @@ SHOWN = (*CHOSEN, "idle", "cancelled")
 ENDED = (VoteState.CLOSED, VoteState.CANCELLED, VoteState.ANNOUNCED)
 
 
+# A sitting's title reads as the 会标 over the rostrum in two lines: the body and term,
+# then the sitting's number — "…人民代表大会常务委员会" / "第二十次会议". It breaks before
+# the last 第 (第N次会议), never inside a word.
+SITTING_NUMBER_MARK = "第"
+
+
+def banner_lines(title: str) -> list[str]:
+    """The sitting's title as the 会标's lines (one line if it has no sitting number)."""
+    at = title.rfind(SITTING_NUMBER_MARK)
+    if at <= 0:
+        return [title]
+    return [title[:at], title[at:]]
+
+
 def _opened_votes(sitting: Sitting) -> list[Vote]:
     """The sitting's votes that were ever opened (a draft cancelled before it opened
     never reached the screen, so it never takes it back)."""

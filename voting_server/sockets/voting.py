@@ -562,6 +562,7 @@ def _state(session: Session, client: Client) -> dict[str, Any]:
     ]  # fmt: skip
     state["kiosks"] = _kiosk_presence(session, sitting.body_id)
     state["display"] = display.current(session, sitting.body, sitting)  # the hall display's stage
+    state["banner"] = display.banner_lines(sitting.title)  # its 会标, in lines
     state["venues"] = attendance.sign_in_by_venue(session, sitting)  # 分会场
     state["devices"] = {
         "requests": devices.replacement_requests(session, sitting.body_id),  # 等待确认

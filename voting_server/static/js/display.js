@@ -34,6 +34,7 @@
   const reasons = new Map(); // vote id → the reason it was cancelled (from the event)
   let agenda = []; // the sitting's agenda items [{id, position, title, votes}]
   let sitting = null;
+  let banner = null; // the sitting's title as the 会标's lines
   let attendance = null;
   let view = { stage: "idle" };
   let openVote = null;
@@ -45,7 +46,7 @@
     const cut = state !== "connected";
     $("conn").hidden = !cut;
     $("conn").className = "hall-dot hall-dot-" + state;
-    $("conn-text").textContent = CONNECTION[state] || state;
+    $("conn-text").textContent = cut ? CONNECTION[state] || state : "";
   });
   sio.on("connect", refresh);
   sio.on("attendance", showAttendance);
@@ -105,6 +106,7 @@
     }
     $("sitting").textContent = t("console.sitting", { body: sitting.body, title: sitting.title });
     agenda = state.agenda || [];
+    banner = state.banner || null;
     agenda.forEach((item) => item.votes.forEach((v) => votes.set(v.id, v)));
     openVote = state.open_vote;
     if (openVote) votes.set(openVote.id, openVote);
@@ -133,9 +135,12 @@
     });
   }
 
+  /** 会标: the sitting's title in the lines the server broke it into (…委员会 / 第N次会议). */
   function showWelcome() {
-    $("welcome-body").textContent = sitting ? sitting.body : document.body.dataset.bodyName;
-    $("welcome-title").textContent = sitting ? sitting.title : "";
+    const title = $("welcome-title");
+    title.textContent = "";
+    const lines = sitting ? banner || [sitting.title] : [document.body.dataset.bodyName];
+    lines.forEach((line) => title.appendChild(S.el("span", { class: "hall-welcome-line" }, line)));
   }
 
   function showAttendancePanel(stage) {
