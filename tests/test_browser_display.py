@@ -257,6 +257,7 @@ def test_every_stage_of_the_hall_display_reads_from_the_back_row(hall: Hall) -> 
             expect(display.locator("#conn")).to_be_hidden()  # connected: nothing in the hall
             expect(display.get_by_text("已连接")).to_have_count(0)
             wall.take("idle", expect_big=3)
+            control.screenshot(path=str(shots.folder / "console-display-control.png"))
 
             # --- the presidium's choices: 会标, 签到情况, 议程 --------------------------------
             choose("会标")

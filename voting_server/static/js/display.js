@@ -183,6 +183,9 @@
     if (item) {
       $("agenda-heading").textContent = t("display.agenda_item", { n: item.position });
       body.appendChild(S.el("p", { class: "hall-agenda-title" }, item.title));
+      const vote = item.votes[0]; // the item's explanation (议程说明) comes with its votes
+      const about = vote && vote.agenda_item && vote.agenda_item.description;
+      if (about) body.appendChild(S.el("p", { class: "hall-agenda-text-more" }, about));
       return;
     }
     $("agenda-heading").textContent = t("display.agenda");
