@@ -163,3 +163,16 @@ def test_the_rule_names_the_presidium_alone() -> None:
     assert duties.display_stage_error(duties.PRESIDIUM) is None
     for role in (duties.SECRETARIAT, duties.SCRUTINEER, duties.DISPLAY, None):
         assert duties.display_stage_error(role)
+
+
+@pytest.mark.parametrize(
+    ("role", "can_act"), [(StaffRole.PRESIDIUM, "true"), (StaffRole.SECRETARIAT, "false")]
+)
+def test_the_console_carries_the_display_control(
+    live_app: Flask, role: StaffRole, can_act: str
+) -> None:
+    html = logged_in(live_app, role).client.get("/console").get_data(as_text=True)
+    assert 'id="display-control"' in html and f'data-can-act="{can_act}"' in html
+    for label in ("会标", "签到情况", "议程", "黑屏", "打开大屏"):
+        assert label in html
+    assert "/static/js/display_control.js" in html and "/static/css/display.css" in html

@@ -413,6 +413,7 @@
     t: t,
     resultHeading: resultHeading,
     renderStage: renderStage,
+    hall: { figure: hallFigure, outcome: hallOutcome, table: hallTable }, // for a kind's stage
     registerKind: registerKind,
     KIND: KIND,
     STATE: STATE,
