@@ -400,7 +400,12 @@ def test_every_stage_of_the_hall_display_reads_from_the_back_row(hall: Hall) -> 
             expect(rows.locator("td:last-child")).to_have_text(
                 ["通过" if stored["subjects"][k]["passed"] else "未通过" for k in BUDGET_SUBJECTS]
             )
-            wall.take("result-motion-subjects", expect_big=4)
+            # three subjects: each verdict is held to the outcome's rule too
+            wall.take(
+                "result-motion-subjects",
+                big=f"{FIGURES_AND_OUTCOME}, .hall-motion .hall-cell-verdict",
+                expect_big=4 + len(BUDGET_SUBJECTS),
+            )
 
             # --- an earlier result, chosen again; then a cancelled vote --------------------
             control.locator("#display-result-vote").select_option(str(selection))
