@@ -126,8 +126,8 @@ def stored_result(hall: Hall, vote_id: int) -> dict[str, Any]:
 
 # What the page measures on the visible stage: every large figure and outcome (box and
 # glyph ink against the screen's height), every element that must stay on one line, and
-# the lowest edge of the stage's content.
-MEASURE = """(big) => {
+# the lowest and rightmost edges of the stage's content.
+MEASURE = """([big, oneLine]) => {
   const H = window.innerHeight;
   const stage = [...document.querySelectorAll("section.hall-stage")].find((s) => !s.hidden);
   if (!stage) return null;
@@ -145,23 +145,29 @@ MEASURE = """(big) => {
     const tops = new Set([...range.getClientRects()].filter((r) => r.width > 0).map((r) => Math.round(r.top)));
     return tops.size;
   };
-  const out = { H: H, big: [], oneLine: [], bottom: 0, stage: stage.id };
+  const out = { H: H, big: [], oneLine: [], bottom: 0, right: 0, stage: stage.id };
   stage.querySelectorAll(big).forEach((e) => {
     if (!shown(e)) return;
     out.big.push({ text: e.textContent.trim(), box: e.getBoundingClientRect().height, ink: ink(e) });
   });
-  stage.querySelectorAll(".hall-num, .hall-outcome, .hall-label, .hall-cancelled-word, th, td.n, .hall-cell-verdict, .hall-heading, .hall-required").forEach((e) => {
+  stage.querySelectorAll(oneLine).forEach((e) => {
     if (!shown(e) || !e.textContent.trim()) return;
     out.oneLine.push({ text: e.textContent.trim(), lines: lines(e) });
   });
   stage.querySelectorAll("*").forEach((e) => {
-    if (shown(e)) out.bottom = Math.max(out.bottom, e.getBoundingClientRect().bottom);
+    if (!shown(e)) return;
+    out.bottom = Math.max(out.bottom, e.getBoundingClientRect().bottom);
+    out.right = Math.max(out.right, e.getBoundingClientRect().right);
   });
   return out;
 }"""
 
 FIGURES_AND_OUTCOME = (
     ".hall-four .hall-num, .hall-row .hall-num, .hall-outcome, .hall-cancelled-word"
+)
+ONE_LINE = (
+    ".hall-num, .hall-outcome, .hall-label, .hall-cancelled-word, th, td.n, .hall-cell-verdict, "
+    ".hall-heading, .hall-required"
 )
 
 
@@ -173,10 +179,16 @@ class Wall:
         self.shots = shots
         self.faults: list[str] = []
 
-    def take(self, name: str, big: str = FIGURES_AND_OUTCOME, expect_big: int = 0) -> None:
+    def take(
+        self,
+        name: str,
+        big: str = FIGURES_AND_OUTCOME,
+        expect_big: int = 0,
+        one_line: str = ONE_LINE,
+    ) -> None:
         for width, height in HALL_SIZES:
             self.page.set_viewport_size({"width": width, "height": height})
-            found = self.page.evaluate(MEASURE, big)
+            found = self.page.evaluate(MEASURE, [big, one_line])
             where = f"{name} at {width}×{height}"
             assert found is not None, f"{where}: no stage shown"
             if len(found["big"]) < expect_big:
@@ -192,6 +204,10 @@ class Wall:
             for e in found["oneLine"]:
                 if e["lines"] > 1:
                     self.faults.append(f"{where}: {e['text']!r} wraps onto {e['lines']} lines")
+            if found["right"] > width + 1:
+                self.faults.append(
+                    f"{where}: the stage runs {found['right'] - width:.0f} px off the right edge"
+                )
             if found["bottom"] > height + 1:
                 self.faults.append(
                     f"{where}: the stage runs {found['bottom'] - height:.0f} px below the screen"
@@ -422,6 +438,17 @@ def test_every_stage_of_the_hall_display_reads_from_the_back_row(hall: Hall) -> 
                 "原因：表决器故障，改用举手表决"
             )
             wall.take("cancelled", expect_big=1)
+
+            # --- in English (?lang=en): the same stage fits; labels may take two lines ------
+            chair.request("display_stage", {"stage": "result", "target": selection})
+            display.goto(hall.base + "/display?lang=en")
+            expect(display.locator("#result-heading")).to_have_text("Result of the ballot")
+            expect(figure(result.locator(".hall-four"), "Did not vote")).to_have_text(
+                str(stored_result(hall, selection)["not_voted"])
+            )
+            wall.take(
+                "result-selection-en", expect_big=4, one_line=ONE_LINE.replace(".hall-label, ", "")
+            )
 
             # --- disconnected: a small dot, no words on the wall -------------------------
             display.context.set_offline(True)

@@ -250,14 +250,15 @@
   }
 
   // One renderer per vote kind: the table of its result, its stage on the hall display
-  // (renderStage) and what that result is called (表决结果, 票决结果, 测评结果). A kind registered on the server without an entry here
-  // is shown by genericTable under the motion's heading; registerKind adds an entry.
+  // (renderStage) and what that result is called (the glossary's 表决结果, 票决结果, 测评结果).
+  // A kind registered on the server without an entry here is shown by genericTable under
+  // the plain heading (表决结果); registerKind adds an entry.
   const RENDERERS = {
-    motion: { table: motionTable, stage: motionStage, heading: "heading.motion" },
-    selection: { table: selectionTable, stage: selectionStage, heading: "heading.selection" },
-    evaluation: { table: evaluationTable, stage: evaluationStage, heading: "heading.evaluation" },
+    motion: { table: motionTable, stage: motionStage, heading: "term.result.motion" },
+    selection: { table: selectionTable, stage: selectionStage, heading: "term.result.selection" },
+    evaluation: { table: evaluationTable, stage: evaluationStage, heading: "term.result.evaluation" },
   };
-  const GENERIC = { table: genericTable, stage: genericStage, heading: "heading.motion" };
+  const GENERIC = { table: genericTable, stage: genericStage, heading: "term.result" };
 
   function registerKind(name, renderer) {
     RENDERERS[name] = renderer;
