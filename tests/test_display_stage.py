@@ -8,6 +8,7 @@ to the votes when one opens or closes.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -17,8 +18,12 @@ from sqlalchemy import select
 
 from rules import duties
 from tests.support.live import logged_in, sign_in_by_staff, staff_socket
-from voting_server.extensions import sessions
-from voting_server.models import AgendaItem, Body, StaffRole, Vote
+from voting_server.demo.city import demo_roster
+from voting_server.extensions import audit_log, sessions
+from voting_server.models import AgendaItem, Body, Sitting, SittingStatus, StaffRole, Vote
+from voting_server.roster import apply_roster
+from voting_server.services import bodies
+from voting_server.services.transactions import write_transaction
 
 QUORUM_SEATS = range(1, 32)  # 31 of the demo committee's 61: the quorum
 
@@ -176,3 +181,32 @@ def test_the_console_carries_the_display_control(
     for label in ("会标", "签到情况", "议程", "黑屏", "打开大屏"):
         assert label in html
     assert "/static/js/display_control.js" in html and "/static/css/display.css" in html
+
+
+def test_a_console_chooses_for_its_own_body_only(live_app: Flask, screens: Any) -> None:
+    """The town's agenda item or counted vote is none of the committee's console; the
+    town's display hears nothing of the committee's choice (rooms ``b<ID>:…``)."""
+    presidium, _ = screens
+    with live_app.app_context(), write_transaction(sessions()) as s:
+        town = bodies.create_body(s, audit_log(), "示例镇人民代表大会", "congress", "township")
+        apply_roster(s, town, demo_roster(5))
+        sitting = Sitting(body=town, title="第三次会议", starts_at=datetime.now(UTC),
+                          status=SittingStatus.OPEN)  # fmt: skip
+        item = AgendaItem(sitting=sitting, position=1, title="关于镇政府工作报告的决议")
+        vote = Vote(agenda_item=item, title="关于镇政府工作报告的决议（草案）", secret=False)
+        vote.configure({"kind": "motion", "subjects": ["report"]}, {"report": "政府工作报告"})
+        vote.result = {"members": 5, "present": 0, "cast": 0, "not_voted": 0, "subjects": {}}
+        s.add_all([sitting, item, vote])
+        s.flush()
+        town_id, town_item, town_vote = town.id, item.id, vote.id
+    town_display = staff_socket(
+        live_app, logged_in(live_app, StaffRole.DISPLAY, "town-display", bodies=[town_id]).client
+    )
+    town_display.get_received()
+    agenda_answer = ask(presidium, "display_stage", {"stage": "agenda", "target": town_item})
+    assert agenda_answer["error"] == "unknown_agenda_item"
+    result_answer = ask(presidium, "display_stage", {"stage": "result", "target": town_vote})
+    assert result_answer["error"] == "unknown_vote"
+    assert ask(presidium, "display_stage", {"stage": "welcome"})["ok"]
+    assert told(town_display) == []
+    assert display_of(town_display) == {"stage": "idle", "chosen": "auto"}
