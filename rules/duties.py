@@ -31,6 +31,9 @@ COUNTERSIGNERS: dict[str, frozenset[str]] = {
     "result": frozenset({SCRUTINEER, PRESIDIUM}),
 }
 PAPER_COUNT_ENTERERS = frozenset({SECRETARIAT})  # 人工计票: never a signer of it
+# Who chooses what the hall display (会场大屏) shows: the chair runs the sitting, so the
+# presidium; the secretariat's console is read-only, the display account only shows.
+DISPLAY_OPERATORS = frozenset({PRESIDIUM})
 
 
 def account_change_error(
@@ -127,4 +130,11 @@ def present_error(present: int, attendance: int, reason: str | None) -> str | No
     has a reason (members who left, or came without signing in)."""
     if present != attendance and not (reason and reason.strip()):
         return f"present {present} ≠ attendance {attendance}: a reason is required"
+    return None
+
+
+def display_stage_error(actor_role: str | None) -> str | None:
+    """Who chooses the hall display's stage (会标, 签到, 议程, 表决, 结果, 黑屏): the presidium."""
+    if actor_role not in DISPLAY_OPERATORS:
+        return "the hall display's stage is chosen by the presidium"
     return None

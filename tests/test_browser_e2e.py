@@ -364,9 +364,11 @@ def test_a_sitting_of_all_three_kinds_in_the_browser(
     result = display.locator("#stage-result")
     expect(result).to_be_visible()
     expect_figures(result, motion)
-    expect(result.locator("tbody tr").first.locator("td")).to_have_text(
-        [REGULATION, "2", "1", "0", "2", "通过"]
-    )
+    # one subject: 赞成 / 反对 / 弃权 as figures and the verdict as large as them
+    for label, count in (("赞成", "2"), ("反对", "1"), ("弃权", "0")):
+        expect(figure(result, label)).to_have_text(count)
+    expect(result.locator(".hall-outcome")).to_have_text("通过")
+    expect(result.locator(".hall-required")).to_contain_text("不少于 2 票")
     shots.take(display, "display-motion-result")
     expect(kiosk_a.locator("#result-body")).to_contain_text("通过")
     shots.take(kiosk_a, "kiosk-motion-result")
@@ -418,12 +420,17 @@ def test_a_sitting_of_all_three_kinds_in_the_browser(
     expect(result).to_be_visible()
     expect(display.locator("#result-heading")).to_have_text("票决结果")
     expect_figures(result, selection)
-    ranked = ["p02", "p01", "p03", "p05", "p04", "p06", "p07", "p08", "p09", "p10", "p11", "p12"]
+    # in ballot order, 序号 the ballot number (not the rank)
+    ballot = [f"p{n:02d}" for n in range(1, 13)]
     rows = result.locator("tbody tr")
-    expect(rows.locator("td:nth-child(2)")).to_have_text([titles[p] for p in ranked])
-    expect(rows.locator("td:nth-child(3)")).to_have_text([str(votes[p]) for p in ranked])
-    expect(rows.locator("td:nth-child(4)")).to_have_text(["入选"] * 4 + ["未入选"] * 8)
-    expect(result.locator(".notes")).to_contain_text("尚有 6 项空缺")
+    expect(rows.locator("td:nth-child(1)")).to_have_text([str(n) for n in range(1, 13)])
+    expect(rows.locator("td:nth-child(2)")).to_have_text([titles[p] for p in ballot])
+    expect(rows.locator("td:nth-child(3)")).to_have_text([str(votes[p]) for p in ballot])
+    chosen = ("p01", "p02", "p03", "p05")
+    expect(rows.locator("td:nth-child(4)")).to_have_text(
+        ["入选" if p in chosen else "未入选" for p in ballot]
+    )
+    expect(result.locator(".hall-note")).to_contain_text("尚有 6 项空缺")
     shots.take(display, "display-selection-result")
     shots.take(kiosk_b, "kiosk-selection-result")
 

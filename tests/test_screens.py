@@ -32,6 +32,7 @@ def client(sqlite_url: str) -> FlaskClient:
         "/static/js/screens.js",
         "/static/js/console.js",
         "/static/js/display.js",
+        "/static/js/display_control.js",
     ],
 )
 def test_scripts_are_served_as_utf8_javascript(client: FlaskClient, path: str) -> None:

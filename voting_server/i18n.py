@@ -105,6 +105,26 @@ JS_STRINGS: dict[str, str] = {
     "counting": N_("表决结束，正在计票…"),
     "quorate": N_("已达到法定人数"),
     "not_quorate": N_("未达到法定人数（需实到 %(required)s 人）"),
+    # the hall display (display.js) and its control on the console (display_control.js)
+    "display.sign_in": N_("签到情况"),
+    "display.quorum": N_("%(quorum)s %(n)s 人"),
+    "display.quorum_short": N_("尚差 %(n)s 人"),
+    "display.agenda": N_("会议议程"),
+    "display.agenda_item": N_("议程第 %(n)s 项"),
+    "display.item_n": N_("第 %(n)s 项"),
+    "display.in_progress": N_("正在%(act)s"),
+    "display.cancelled": N_("%(act)s已取消"),
+    "display.sel_note": N_(
+        "应选 %(seats)s 项，%(verdict)s %(selected)s 项；%(verdict)s须得票%(at_least)s"
+    ),
+    "display_control.all_items": N_("全部议程"),
+    "display_control.latest": N_("最近的结果"),
+    "display_control.following": N_("%(stage)s（自动）"),
+    "display_control.stage.idle": N_("等待画面"),
+    "display_control.stage.welcome": N_("会标"),
+    "display_control.stage.sign_in": N_("签到情况"),
+    "display_control.stage.agenda": N_("议程"),
+    "display_control.stage.blank": N_("黑屏"),
     # console
     "console.sitting": N_("%(body)s　%(title)s"),
     "console.connect_error": N_("无法连接表决系统%(error)s。如已退出登录，请重新登录。"),

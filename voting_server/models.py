@@ -159,6 +159,11 @@ class Body(Base):
     # 全体组成人员 (应到): the statutory base of thresholds — deputies only, never the
     # 列席 attendees on the roster. Set from the roster.
     member_count: Mapped[int] = mapped_column(Integer, default=0)
+    # What the hall display (会场大屏) shows, as the presidium chose it (services/display.py):
+    # a stage name, its agenda item or vote, and when. None: it follows the votes.
+    display_stage: Mapped[str | None] = mapped_column(String(16))
+    display_target: Mapped[int | None] = mapped_column(Integer)
+    display_set_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     members: Mapped[list[Member]] = relationship(back_populates="body", order_by="Member.seat")
     sittings: Mapped[list[Sitting]] = relationship(

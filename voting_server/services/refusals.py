@@ -43,6 +43,7 @@ CODES: frozenset[str] = RETRYABLE | frozenset(
         "no_sitting",
         "unknown_member",
         "unknown_document",
+        "unknown_agenda_item",
         "bad_configuration",
         "enrollment_invalid",
         "enrollment_unknown",

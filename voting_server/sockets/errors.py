@@ -53,6 +53,7 @@ TEXTS: dict[str, str] = {
     "no_sitting": N_("当前没有进行中的会议"),
     "unknown_member": N_("没有该组成人员"),
     "unknown_document": N_("没有该文件，或该文件不属于本次会议"),
+    "unknown_agenda_item": N_("没有该议程项，或该议程项不属于本次会议"),
     "bad_configuration": N_("表决设置有误"),
     # Three distinct faults of a code: staff retype it, or issue the seat a new one.
     "enrollment_unknown": N_("登记码有误：没有这个登记码，请核对后重新输入"),

@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from flask import Flask, current_app, g, url_for
 from sqlalchemy.exc import SQLAlchemyError
@@ -34,8 +34,23 @@ from voting_server.bounds import (
     Signature,
 )
 from voting_server.extensions import audit_log, sessions, socketio, voting
-from voting_server.models import AttendanceMethod, Device, Member, StaffRole, Vote, VoteState
-from voting_server.services import attendance, delegations, devices, kiosk_documents, staff
+from voting_server.models import (
+    AttendanceMethod,
+    Body,
+    Device,
+    Member,
+    StaffRole,
+    Vote,
+    VoteState,
+)
+from voting_server.services import (
+    attendance,
+    delegations,
+    devices,
+    display,
+    kiosk_documents,
+    staff,
+)
 from voting_server.services.audit_log import AuditLog
 from voting_server.services.ballots import BallotRequest
 from voting_server.services.collector import TICK_S, Collector
@@ -69,6 +84,7 @@ PRESIDIUM = StaffRole.PRESIDIUM.value
 SECRETARIAT = StaffRole.SECRETARIAT.value
 STAFF = tuple(r.value for r in StaffRole)
 WATCHERS = (PRESIDIUM, StaffRole.DISPLAY.value, StaffRole.SCRUTINEER.value)  # see live counts
+DISPLAY_WATCHERS = (StaffRole.DISPLAY.value, PRESIDIUM, SECRETARIAT)  # told the display's stage
 
 
 class BallotPayload(Payload):
@@ -105,6 +121,11 @@ class EmptyPayload(Payload):
 
 class DocumentPayload(Payload):
     document: RecordId
+
+
+class DisplayStagePayload(Payload):
+    stage: Literal[display.STAGES]  # type: ignore[valid-type]
+    target: RecordId | None = None  # the agenda item (agenda) or vote (result) shown
 
 
 # Every event handler of this module, by event name (filled by ``_on``).
@@ -453,6 +474,25 @@ def on_mark_attendance(client: Client, data: Any = None) -> dict[str, Any]:
     return {"ok": True, **quorum}
 
 
+@_on("display_stage")
+@requires(PRESIDIUM)  # rules/duties.py DISPLAY_OPERATORS; the service asks it again
+def on_display_stage(client: Client, data: Any = None) -> dict[str, Any]:
+    """The presidium chooses what the hall display shows (会标, 签到情况, 议程, 表决, 结果,
+    黑屏, or ``auto``: follow the votes); the body's screens are told."""
+    p = parse_payload(DisplayStagePayload, data)
+
+    def work(s: Session, _log: AuditLog) -> dict[str, Any]:
+        body = s.get(Body, client.body_id or 0)
+        if body is None:
+            raise Refusal("unknown_body")
+        return display.choose(s, body, p.stage, p.target, client.role, datetime.now(UTC))
+
+    view = transact(work)
+    log.info("display of body %s: %s by user %s", client.body_id, view["chosen"], client.user_id)
+    _emit_staff(client.body_id, "display_stage", view, DISPLAY_WATCHERS)
+    return {"ok": True, "display": view}
+
+
 class DevicePayload(Payload):
     device: DeviceId
 
@@ -528,6 +568,8 @@ def _state(session: Session, client: Client) -> dict[str, Any]:
         for item in sitting.agenda_items
     ]  # fmt: skip
     state["kiosks"] = _kiosk_presence(session, sitting.body_id)
+    state["display"] = display.current(session, sitting.body, sitting)  # the hall display's stage
+    state["banner"] = display.banner_lines(sitting.title)  # its 会标, in lines
     state["venues"] = attendance.sign_in_by_venue(session, sitting)  # 分会场
     state["devices"] = {
         "requests": devices.replacement_requests(session, sitting.body_id),  # 等待确认

@@ -170,22 +170,31 @@
     return el("table", { class: "result" }, el("thead", null, head), el("tbody", null, ...rows));
   }
 
-  function selectionTable(vote, result) {
-    const sel = result.selection;
+  /** The candidates in ballot order, each with its ballot number (序号: its place on the
+   * ballot, 1, 2, 3 …, not its rank); a counted id the vote does not list comes last. */
+  function ballotOrder(vote, sel) {
     const order = (vote.candidates || []).map((c) => c.id);
     Object.keys(sel.votes).forEach((id) => {
       if (order.indexOf(id) < 0) order.push(id);
     });
-    // Most votes first; equal votes keep the candidates' original order (RULES.md).
-    const ranked = order.slice().sort((a, b) => (sel.votes[b] || 0) - (sel.votes[a] || 0) ||
-      order.indexOf(a) - order.indexOf(b));
+    return order.map((id, i) => ({ id: id, number: i + 1 }));
+  }
+
+  /** 入选 / 须再次投票 / 未入选 of a candidate: [word, class]. */
+  function selectionVerdict(sel, id) {
     const runoff = (sel.runoff && sel.runoff.candidates) || [];
-    const rows = ranked.map((id, i) => {
-      let verdict = el("td", { class: "verdict" }, t("verdict.not_selected"));
-      if (sel.selected.indexOf(id) >= 0) verdict = el("td", { class: "verdict pass" }, t("verdict.selected"));
-      else if (runoff.indexOf(id) >= 0) verdict = el("td", { class: "verdict warn" }, t("verdict.runoff"));
-      return el("tr", null, el("td", { class: "n" }, i + 1), el("td", null, titleOf(vote, id)),
-        el("td", { class: "n" }, sel.votes[id] || 0), verdict);
+    if (sel.selected.indexOf(id) >= 0) return [t("term.verdict.selected"), "pass"];
+    if (runoff.indexOf(id) >= 0) return [t("term.verdict.runoff"), "warn"];
+    return [t("term.verdict.not_selected"), ""];
+  }
+
+  function selectionTable(vote, result) {
+    const sel = result.selection;
+    const runoff = (sel.runoff && sel.runoff.candidates) || [];
+    const rows = ballotOrder(vote, sel).map((c) => {
+      const [word, cls] = selectionVerdict(sel, c.id);
+      return el("tr", null, el("td", { class: "n" }, c.number), el("td", null, titleOf(vote, c.id)),
+        el("td", { class: "n" }, sel.votes[c.id] || 0), el("td", { class: "verdict " + cls }, word));
     });
     const notes = [
       t("sel.summary", { seats: vote.seats || "?", selected: sel.selected.length, required: sel.required }),
@@ -240,15 +249,16 @@
         ...columns.map((c) => el("td", { class: "n" }, subjects[id][c]))))));
   }
 
-  // One renderer per vote kind: the table of its result and what that result is called
-  // (表决结果, 票决结果, 测评结果). A kind registered on the server without an entry here
-  // is shown by genericTable under the motion's heading; registerKind adds an entry.
+  // One renderer per vote kind: the table of its result, its stage on the hall display
+  // (renderStage) and what that result is called (the glossary's 表决结果, 票决结果, 测评结果).
+  // A kind registered on the server without an entry here is shown by genericTable under
+  // the plain heading (表决结果); registerKind adds an entry.
   const RENDERERS = {
-    motion: { table: motionTable, heading: "heading.motion" },
-    selection: { table: selectionTable, heading: "heading.selection" },
-    evaluation: { table: evaluationTable, heading: "heading.evaluation" },
+    motion: { table: motionTable, stage: motionStage, heading: "term.result.motion" },
+    selection: { table: selectionTable, stage: selectionStage, heading: "term.result.selection" },
+    evaluation: { table: evaluationTable, stage: evaluationStage, heading: "term.result.evaluation" },
   };
-  const GENERIC = { table: genericTable, heading: "heading.motion" };
+  const GENERIC = { table: genericTable, stage: genericStage, heading: "term.result" };
 
   function registerKind(name, renderer) {
     RENDERERS[name] = renderer;
@@ -274,9 +284,137 @@
     return t(rendererOf(vote, null).heading);
   }
 
+  // --- the hall display's result stages (display.js, static/css/display.css) -------------
+  // Read from 30 m: the four figures in a column on the left, the kind's own stage on the
+  // right — a motion's 赞成 / 反对 / 弃权 and 通过 as figures, a ballot's candidates in
+  // ballot order, an evaluation's departments. Every word is the glossary's (term.*).
+
+  /** One large figure: its label over its numeral (class hall-num: the size rule's). */
+  function hallFigure(label, value, cls) {
+    return el("div", { class: "figure hall-figure " + (cls || "") },
+      el("span", { class: "figure-label hall-label" }, label), el("span", { class: "figure-value hall-num" }, value));
+  }
+
+  /** 应到 / 实到 / 已按 / 未按. */
+  function hallFigures(result) {
+    return el("div", { class: "hall-four" },
+      hallFigure(t("term.members"), result.members), hallFigure(t("term.present"), result.present),
+      hallFigure(t("term.cast"), result.cast), hallFigure(t("term.not_voted"), result.not_voted));
+  }
+
+  /** The outcome in one word, as large as the figures: 通过 / 未通过 (class hall-outcome). */
+  function hallOutcome(passed, extra) {
+    return el("div", { class: "hall-verdict " + (passed ? "pass" : "fail") },
+      el("span", { class: "hall-outcome" }, passed ? t("term.verdict.passed") : t("term.verdict.failed")),
+      extra ? el("span", { class: "hall-required" }, extra) : null);
+  }
+
+  /** A table sized by its number of rows (--rows): few rows, large type. */
+  function hallTable(heads, rows) {
+    const table = el("table", { class: "hall-table" },
+      el("thead", null, el("tr", null, ...heads.map((h) => el("th", { class: h[1] || "" }, h[0])))),
+      el("tbody", null, ...rows));
+    table.style.setProperty("--rows", String(Math.max(1, rows.length))); // CSSOM: allowed by the CSP
+    return table;
+  }
+
+  function required(n) {
+    return t("term.col.required") + " " + t("term.at_least_votes", { n: n });
+  }
+
+  function motionStage(vote, result) {
+    const ids = Object.keys(result.subjects);
+    const anyInvalid = ids.some((id) => result.subjects[id].invalid);
+    if (ids.length === 1) {
+      const s = result.subjects[ids[0]];
+      return el("div", { class: "hall-motion" },
+        el("div", { class: "hall-marks" }, hallFigure(t("term.mark.yes"), s.yes, "yes"),
+          hallFigure(t("term.mark.no"), s.no, "no"), hallFigure(t("term.mark.abstain"), s.abstain, "abstain"),
+          anyInvalid ? hallFigure(t("term.col.invalid"), s.invalid, "") : null),
+        hallOutcome(s.passed, required(s.required)));
+    }
+    // several subjects (分项表决): one row each, the verdict in its own column
+    const rows = ids.map((id) => {
+      const s = result.subjects[id];
+      return el("tr", null, el("td", { class: "hall-name" }, titleOf(vote, id)),
+        el("td", { class: "n yes" }, s.yes), el("td", { class: "n no" }, s.no),
+        el("td", { class: "n abstain" }, s.abstain), anyInvalid ? el("td", { class: "n" }, s.invalid) : null,
+        el("td", { class: "hall-cell-verdict " + (s.passed ? "pass" : "fail") },
+          s.passed ? t("term.verdict.passed") : t("term.verdict.failed")));
+    });
+    const first = result.subjects[ids[0]];
+    return el("div", { class: "hall-motion several" },
+      hallTable([[t("term.col.subject")], [t("term.mark.yes"), "n"], [t("term.mark.no"), "n"],
+        [t("term.mark.abstain"), "n"], anyInvalid ? [t("term.col.invalid"), "n"] : null,
+        [t("term.col.result")]].filter(Boolean), rows),
+      first ? el("p", { class: "hall-note" }, required(first.required)) : null);
+  }
+
+  function selectionStage(vote, result) {
+    const sel = result.selection;
+    const rows = ballotOrder(vote, sel).map((c) => {
+      const [word, cls] = selectionVerdict(sel, c.id);
+      return el("tr", { class: cls ? "is-" + cls : "" }, el("td", { class: "n hall-number" }, c.number),
+        el("td", { class: "hall-name" }, titleOf(vote, c.id)), el("td", { class: "n" }, sel.votes[c.id] || 0),
+        el("td", { class: "hall-cell-verdict " + cls }, word));
+    });
+    const notes = [t("display.sel_note", {
+      seats: vote.seats || "?", selected: sel.selected.length, verdict: t("term.verdict.selected"),
+      at_least: t("term.at_least_votes", { n: sel.required }),
+    })];
+    if (sel.invalid) notes.push(t("sel.invalid", { n: sel.invalid }));
+    if (sel.runoff) notes.push(t("sel.runoff", { n: (sel.runoff.candidates || []).length, seats: sel.runoff.seats }));
+    if (sel.unfilled) notes.push(t("sel.unfilled", { n: sel.unfilled }));
+    return el("div", { class: "hall-selection" },
+      el("p", { class: "hall-note" }, notes.join(t("sel.join")) + t("sel.end")),
+      hallTable([[t("term.col.number"), "n"], [t("term.col.candidate")], [t("term.col.votes"), "n"],
+        [t("term.col.result")]], rows));
+  }
+
+  function evaluationStage(vote, result) {
+    const ids = Object.keys(result.subjects);
+    const anyInvalid = ids.some((id) => result.subjects[id].invalid);
+    const rows = ids.map((id) => {
+      const s = result.subjects[id];
+      let outcome = el("td", { class: "hall-cell-verdict" }, "—");
+      if (s.outcome === "satisfactory") {
+        outcome = el("td", { class: "hall-cell-verdict pass" }, t("term.verdict.satisfactory"));
+      }
+      if (s.outcome === "unsatisfactory") {
+        outcome = el("td", { class: "hall-cell-verdict fail" }, t("term.verdict.unsatisfactory"));
+      }
+      return el("tr", null, el("td", { class: "hall-name" }, titleOf(vote, id)),
+        el("td", { class: "n" }, s.satisfied), el("td", { class: "n" }, s.basic), el("td", { class: "n" }, s.unsatisfied),
+        anyInvalid ? el("td", { class: "n" }, s.invalid) : null,
+        el("td", { class: "n hall-rate" }, s.satisfaction_rate === null ? "—" : s.satisfaction_rate + "%"),
+        outcome, el("td", { class: "n hall-rank" }, s.rank === null || s.rank === undefined ? "—" : s.rank));
+    });
+    return el("div", { class: "hall-evaluation" },
+      hallTable([[t("term.col.evaluated")], [t("term.mark.satisfied"), "n"], [t("term.mark.basic"), "n"],
+        [t("term.mark.unsatisfied"), "n"], anyInvalid ? [t("term.col.invalid"), "n"] : null,
+        [t("term.col.rate"), "n"], [t("term.col.result")], [t("term.col.rank"), "n"]].filter(Boolean), rows));
+  }
+
+  function genericStage(vote, result) {
+    return el("div", { class: "hall-generic" }, genericTable(vote, result));
+  }
+
+  /** A vote's whole result for the hall: the four figures, a void / no-quorum banner, and
+   * the kind's own stage (RENDERERS[kind].stage; a kind without one: its counts). */
+  function renderStage(vote, result) {
+    const renderer = rendererOf(vote, result);
+    const banner = outcomeBanner(result);
+    if (banner) banner.className = "hall-banner";
+    const main = el("div", { class: "hall-main" }, banner);
+    if (result.selection || result.subjects) main.appendChild((renderer.stage || genericStage)(vote, result));
+    return el("div", { class: "hall-result" }, hallFigures(result), main);
+  }
+
   global.Screens = {
     t: t,
     resultHeading: resultHeading,
+    renderStage: renderStage,
+    hall: { figure: hallFigure, outcome: hallOutcome, table: hallTable }, // for a kind's stage
     registerKind: registerKind,
     KIND: KIND,
     STATE: STATE,
