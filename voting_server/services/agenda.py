@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from rules import SchemaError, VoteKind, VoteSpec, parse_vote_config
 from rules.congress import Electorate
+from rules.duties import close_sitting_error
 from rules.kinds import (
     DEFAULT_KEY_POLICY,
     DEFAULT_LIVE_TALLY,
@@ -85,9 +86,11 @@ class FormErrors(Exception):
 
 @dataclass(frozen=True)
 class SittingForm:
+    """What the secretariat types about a sitting. Its status is not typed: it follows
+    what happens (筹备中 → 举行中 at the first sign-in or vote → 已结束 at 闭会)."""
+
     title: str
     starts_at: datetime
-    status: SittingStatus
 
 
 @dataclass(frozen=True)
@@ -120,7 +123,7 @@ def _int(
 
 
 def parse_sitting_form(form: Mapping[str, str]) -> SittingForm:
-    """Title, start (北京时间, ``YYYY-MM-DDTHH:MM`` from a datetime-local field), status."""
+    """Title, start (北京时间, ``YYYY-MM-DDTHH:MM`` from a datetime-local field)."""
     errors: dict[str, FieldError] = {}
     title = _title(form, errors)
     starts_at = datetime.now(UTC)
@@ -128,14 +131,9 @@ def parse_sitting_form(form: Mapping[str, str]) -> SittingForm:
         starts_at = from_form_value(form.get("starts_at", "")).astimezone(UTC)
     except ValueError:
         errors["starts_at"] = _("请填写开会时间（北京时间），如 2027-03-01 09:00。")
-    try:
-        status = SittingStatus(form.get("status", SittingStatus.PLANNED.value))
-    except ValueError:
-        errors["status"] = _("请选择会议状态。")
-        status = SittingStatus.PLANNED
     if errors:
         raise FormErrors(errors)
-    return SittingForm(title, starts_at, status)
+    return SittingForm(title, starts_at)
 
 
 def parse_item_form(form: Mapping[str, str]) -> ItemForm:
@@ -152,7 +150,7 @@ def parse_item_form(form: Mapping[str, str]) -> ItemForm:
 
 def create_sitting(session: Session, body_id: int, form: SittingForm) -> Sitting:
     sitting = Sitting(
-        body_id=body_id, title=form.title, starts_at=form.starts_at, status=form.status
+        body_id=body_id, title=form.title, starts_at=form.starts_at, status=SittingStatus.PLANNED
     )
     session.add(sitting)
     session.flush()
@@ -163,7 +161,28 @@ def update_sitting(session: Session, sitting_id: int, form: SittingForm) -> Sitt
     sitting = session.get(Sitting, sitting_id)
     if sitting is None:
         raise Refusal("invalid_payload", "no such sitting")
-    sitting.title, sitting.starts_at, sitting.status = form.title, form.starts_at, form.status
+    sitting.title, sitting.starts_at = form.title, form.starts_at
+    session.flush()
+    return sitting
+
+
+def close_sitting(session: Session, sitting_id: int, role: str | None) -> Sitting:
+    """闭会: the sitting is over (已结束), declared by the presidium or the secretariat
+    (rules/duties.py). Refused while one of its votes is open ('vote_already_open'): the
+    chair ends or cancels it first. Closing twice changes nothing."""
+    if close_sitting_error(role) is not None:
+        raise Refusal("forbidden", "a sitting is closed by the presidium or the secretariat")
+    sitting = session.get(Sitting, sitting_id)
+    if sitting is None:
+        raise Refusal("invalid_payload", "no such sitting")
+    if session.scalar(
+        select(Vote.id)
+        .join(AgendaItem)
+        .where(AgendaItem.sitting_id == sitting_id, Vote.state == VoteState.OPEN)
+        .limit(1)
+    ):
+        raise Refusal("vote_already_open", "a vote of the sitting is open")
+    sitting.status = SittingStatus.CLOSED
     session.flush()
     return sitting
 

@@ -20,16 +20,17 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from rules.congress import Electorate
+from rules.duties import close_sitting_error
 from rules.kinds import KeyPolicy, LiveTally, ThresholdBase, all_kinds
 from voting_server.extensions import db, sessions
-from voting_server.i18n import kind_labels
+from voting_server.i18n import kind_labels, term
 from voting_server.models import AgendaItem, Document, Sitting, SittingStatus, StaffRole, Vote
 from voting_server.presets import Presets, preset_titles, presets_for
 from voting_server.services import agenda
 from voting_server.services.refusals import Refusal
 from voting_server.services.transactions import write_transaction
 from voting_server.timefmt import form_value
-from voting_server.views.auth import current_user, login_required, message_page
+from voting_server.views.auth import current_user, login_required, message_page, refusal_text
 from voting_server.views.common import current_username, no_body_page, selected_body
 
 log = logging.getLogger(__name__)
@@ -78,11 +79,7 @@ def labels() -> dict[str, Any]:
             LiveTally.PARTICIPATION.value: _("只显示已按、未按人数"),
             LiveTally.BREAKDOWN.value: _("显示各项票数（仅限记名表决）"),
         },
-        "statuses": {
-            SittingStatus.PLANNED.value: _("筹备中"),
-            SittingStatus.OPEN.value: _("举行中"),
-            SittingStatus.CLOSED.value: _("已闭会"),
-        },
+        "statuses": {status.value: term(f"sitting.{status.value}") for status in SittingStatus},
         "vote_states": {
             "draft": _("草稿（可修改）"),
             "open": _("表决中"),
@@ -138,7 +135,7 @@ def sittings(errors: dict[str, str] | None = None, status: int = 200) -> Respons
     rows = db().scalars(
         select(Sitting).where(Sitting.body_id == body.id).order_by(Sitting.starts_at.desc())
     )
-    form = request.form if errors else {"status": SittingStatus.PLANNED.value}
+    form = request.form if errors else {}
     return render_template(
         "operator/sittings.html",
         body=body,
@@ -178,11 +175,7 @@ def sitting(
     found = db().get(Sitting, sitting_id)
     if found is None:
         return _not_found(_("会议"))
-    form = (
-        request.form
-        if errors
-        else {"title": found.title, "starts_at": _local(found.starts_at), "status": found.status}
-    )
+    form = request.form if errors else {"title": found.title, "starts_at": _local(found.starts_at)}
     next_position = max((i.position for i in found.agenda_items), default=0) + 1
     item_form = request.form if item_errors else {"position": str(next_position)}
     return render_template(
@@ -193,6 +186,7 @@ def sitting(
         item_form=item_form,
         item_errors=item_errors or {},
         can_edit=_can_edit(),
+        can_close=_can_close(),
         item_editable=agenda.item_editable,
         labels=labels(),
     ), status
@@ -210,6 +204,36 @@ def sitting_update(sitting_id: int) -> ResponseReturnValue:
     with write_transaction(sessions()) as tx:
         agenda.update_sitting(tx, sitting_id, form)
     return redirect(url_for("agenda.sitting", sitting_id=sitting_id, saved=1))
+
+
+def _can_close() -> bool:
+    user = current_user()
+    return user is not None and close_sitting_error(user.role.value) is None
+
+
+@bp.post("/<int:sitting_id>/close")
+@login_required(*READ)
+def sitting_close(sitting_id: int) -> ResponseReturnValue:
+    """闭会 (结束会议): the presidium or the secretariat, after confirming; never while a
+    vote of the sitting is open."""
+    if db().get(Sitting, sitting_id) is None:
+        return _not_found(_("会议"))
+    user = current_user()
+    if request.form.get("confirm") != "1":
+        return message_page(_("未结束会议"), _("请勾选“确认本次会议已经结束”后再结束会议。"), 400)
+    try:
+        with write_transaction(sessions()) as tx:
+            agenda.close_sitting(tx, sitting_id, user.role.value if user else None)
+    except Refusal as refused:
+        if refused.code == "vote_already_open":
+            return message_page(
+                _("不能结束会议"),
+                _("本次会议有表决正在进行。请先结束或取消该表决，再结束会议。"),
+                409,
+            )
+        return message_page(_("不能结束会议"), refusal_text(refused), 403)
+    log.info("sitting %s closed by %r", sitting_id, current_username())
+    return redirect(url_for("agenda.sitting", sitting_id=sitting_id, closed=1))
 
 
 # --- agenda items ---------------------------------------------------------------------------
