@@ -54,7 +54,8 @@ class VoteSummary:
     members: int | None = None
     present: int | None = None
     cast: int | None = None  # participants (已按), from vote_closed
-    result_line: str | None = None
+    result: dict[str, Any] | None = None  # as the rules engine counted it (rules.md)
+    result_line: str | None = None  # the kind's one line, as the minutes print it
     result_index: int | None = None
     manual: bool = False
     countersignatures: list[Countersignature] = field(default_factory=list)
@@ -104,7 +105,8 @@ def _apply(s: VoteSummary, type_: str, idx: int, t: str, data: dict[str, Any]) -
         s.announced_at = t
     elif type_ in (E.RESULT, E.MANUAL_RESULT):
         s.result_index, s.manual = idx, type_ == E.MANUAL_RESULT
-        s.result_line = _result_line(s, data.get("result") or {})
+        s.result = data.get("result") or {}
+        s.result_line = _result_line(s, s.result)
         if type_ == E.MANUAL_RESULT:
             s.members, s.present = data.get("members", s.members), data.get("present", s.present)
     elif type_ == E.COUNTERSIGNED:

@@ -23,12 +23,14 @@ from rules.congress import Electorate
 from rules.duties import close_sitting_error
 from rules.kinds import KeyPolicy, LiveTally, ThresholdBase, all_kinds
 from voting_server.extensions import db, sessions
-from voting_server.i18n import kind_labels, term
+from voting_server.i18n import current_locale, kind_labels, term
 from voting_server.models import AgendaItem, Document, Sitting, SittingStatus, StaffRole, Vote
 from voting_server.presets import Presets, preset_titles, presets_for
+from voting_server.roster import MAX_BYTES
 from voting_server.services import agenda
 from voting_server.services.refusals import Refusal
 from voting_server.services.transactions import write_transaction
+from voting_server.services.uploads import read_table_upload
 from voting_server.timefmt import form_value
 from voting_server.views.auth import current_user, login_required, message_page, refusal_text
 from voting_server.views.common import current_username, no_body_page, selected_body
@@ -375,13 +377,17 @@ def _vote_page(
     form: Any,
     errors: dict[str, str] | None = None,
     status: int = 200,
+    rows: list[agenda.Row] | None = None,
 ) -> ResponseReturnValue:
     presets = _presets(item_)
+    rows = agenda.rows_of(form) if rows is None else rows
     return render_template(
         "operator/vote.html",
         item=item_,
         vote=vote,
         form=form,
+        rows=rows or [("", "")],
+        max_items=agenda.MAX_ITEMS,
         errors=errors or {},
         editable=_can_edit() and (vote is None or agenda.vote_editable(vote)),
         presets=dict(presets),
@@ -402,6 +408,41 @@ def _preset_titles() -> dict[str, dict[str, str]]:
     return dict(titles)
 
 
+def _row_edit(item_: AgendaItem, vote: Vote | None) -> ResponseReturnValue | None:
+    """The row editor's buttons (添加一行, 上移, 下移, 删除, 导入): the form comes back with
+    its rows changed and nothing saved (the page works without a script). None when the
+    form was sent to be saved. A bad import file leaves the rows as they were."""
+    op = request.form.get("row_op")
+    if op is None:
+        return None
+    rows = agenda.rows_of(request.form)
+    if op == "import":
+        upload = request.files.get("items_file")
+        if upload is None or not upload.filename:
+            return _vote_page(item_, vote, request.form, {"items": _("请选择要导入的CSV或XLSX文件。")},
+                              400, rows)  # fmt: skip
+        data = upload.stream.read(MAX_BYTES + 1)
+        table, refusal = read_table_upload(data, upload.filename)
+        if refusal is not None:
+            message = _("导入失败：%(reason)s", reason=_upload_reason(refusal.message))
+            return _vote_page(item_, vote, request.form, {"items": message}, 400, rows)
+        try:
+            imported = agenda.rows_from_table(table)
+        except agenda.FormErrors as bad:
+            return _vote_page(item_, vote, request.form, _shown(bad), 400, rows)
+        return _vote_page(item_, vote, request.form, None, 200, imported)
+    changed = agenda.apply_row_op(rows, op)
+    if changed is None:
+        return _vote_page(item_, vote, request.form, {"items": _("无法执行该操作。")}, 400, rows)
+    return _vote_page(item_, vote, request.form, None, 200, changed)
+
+
+def _upload_reason(message: str) -> str:
+    """The roster reader's reason ("中文 / English") in the page's language."""
+    zh, _sep, en = message.partition(" / ")
+    return en if en and current_locale() == "en" else zh
+
+
 @bp.get("/items/<int:item_id>/votes/new")
 @login_required(*EDIT)
 def vote_new(item_id: int) -> ResponseReturnValue:
@@ -417,6 +458,9 @@ def vote_create(item_id: int) -> ResponseReturnValue:
     found = db().get(AgendaItem, item_id)
     if found is None:
         return _not_found(_("议程"))
+    edited = _row_edit(found, None)
+    if edited is not None:
+        return edited
     try:
         draft = agenda.parse_vote_form(request.form, _presets(found))
     except agenda.FormErrors as bad:
@@ -449,6 +493,9 @@ def vote_update(vote_id: int) -> ResponseReturnValue:
         return _not_found(_("表决"))
     if not agenda.vote_editable(found):
         return _read_only()
+    edited = _row_edit(found.agenda_item, found)
+    if edited is not None:
+        return edited
     try:
         draft = agenda.parse_vote_form(request.form, _presets(found.agenda_item))
     except agenda.FormErrors as bad:

@@ -28,7 +28,7 @@ from voting_server.i18n import current_locale, term
 from voting_server.models import AuditEntry, StaffRole
 from voting_server.services.audit_log import utc_timestamp
 from voting_server.services.log_check import LogCheck
-from voting_server.services.log_summary import vote_summaries
+from voting_server.services.log_summary import VoteSummary, vote_summaries
 from voting_server.timefmt import from_form_value, log_time
 from voting_server.views.auth import login_required, role_labels
 from voting_server.views.common import no_body_page, selected_body
@@ -87,6 +87,40 @@ def _value(key: str, value: Any) -> str:
         text = json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
         return text if len(text) <= 160 else text[:160] + "…"
     return str(value)
+
+
+def result_lines(summary: VoteSummary) -> list[str]:
+    """A vote's result as a scrutineer checks it against the sheet, in the glossary's
+    words: per subject 赞成 / 反对 / 弃权 and the verdict; the candidates 入选 with their
+    votes; per department the outcome. Falls back to the kind's own line."""
+    r, titles = summary.result or {}, summary.titles
+    try:
+        if r.get("quorum") is False:
+            return [_("未达法定人数，表决结果不生效")]
+        if summary.kind == "selection":
+            sel = r["selection"]
+            chosen = "、".join(
+                _("%(title)s（%(n)s 票）", title=titles.get(c, c), n=sel["votes"].get(c, 0))
+                for c in sel["selected"]
+            )
+            return [f"{term('verdict.selected')}：{chosen or '—'}"]
+        lines = []
+        for key, c in r["subjects"].items():
+            name = (
+                f"{titles.get(key, key)}："
+                if len(r["subjects"]) > 1 or summary.kind != "motion"
+                else ""
+            )
+            if summary.kind == "motion":
+                verdict = term("verdict.passed" if c["passed"] else "verdict.failed")
+                lines.append(f"{name}{term('mark.yes')} {c['yes']}，{term('mark.no')} {c['no']}，"
+                             f"{term('mark.abstain')} {c['abstain']} — {verdict}")  # fmt: skip
+            else:
+                outcome = c.get("outcome")
+                lines.append(name + (term(f"verdict.{outcome}") if outcome else "—"))
+        return lines
+    except (KeyError, TypeError, AttributeError):
+        return [summary.result_line] if summary.result_line else []
 
 
 def readable(line: str) -> dict[str, Any]:
@@ -210,6 +244,7 @@ def index() -> ResponseReturnValue:
         entries=[(e, readable(e.line)) for e in entries],
         summaries=vote_summaries(db(), body.id, filters.get("vote")) if with_summary else [],
         type_names={t: label(t, locale) for t in ENTRY_TYPES},
+        result_lines=result_lines,
         more=more,
         next_args={**args, "after": entries[-1].idx} if more else None,
         subjects={"paper_count": _("人工计票"), "result": term("result")},
