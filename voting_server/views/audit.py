@@ -43,13 +43,13 @@ ENTRY_TYPES = tuple(sorted(t.value for t in EntryType))
 # The fields of entries' ``data`` as a reader names them (docs/audit-log.md has them all);
 # the four figures come from the glossary. A field not listed shows its own key.
 FIELD_LABELS: dict[str, Any] = {
-    "vote": N_("表决"), "sitting": N_("会议"), "member": N_("组成人员编号"),
+    "sitting": N_("会议"), "member": N_("组成人员编号"),
     "seat": N_("座位"), "seats": N_("座位"), "all": N_("全体"), "device": N_("终端"),
     "method": N_("签到方式"), "by": N_("操作人账号"), "role": N_("角色"),
     "name": N_("姓名"), "username": N_("用户名"), "user": N_("账号"), "from": N_("原为"),
     "active": N_("有效"), "bodies": N_("服务机构"), "reason": N_("原因"),
     "press": N_("提交次序"), "nonce": N_("请求编号"), "ballot": N_("选票"),
-    "ballots": N_("选票"), "quorum_required": N_("法定人数"), "closes_at": N_("截止时间"),
+    "ballots": N_("选票"), "closes_at": N_("截止时间"),
     "subject": N_("会签事项"), "public_key": N_("公钥"), "kiosk_sig": N_("终端签名"),
     "server_key": N_("服务器公钥"), "replaces": N_("替换的终端"), "result": N_("结果"),
     "basis": N_("依据"), "scrutineers": N_("监票人账号"), "body": N_("机构"),
@@ -58,7 +58,8 @@ FIELD_LABELS: dict[str, Any] = {
     "counts": N_("票数"), "attendance": N_("签到人数"), "present_reason": N_("实到说明"),
     "existing": N_("原有账号"), "by_delegation": N_("分团表决情况"),
 }  # fmt: skip
-FIGURE_FIELDS = {"members": "members", "present": "present", "cast": "cast"}  # → glossary
+GLOSSARY_FIELDS = {"vote": "act", "members": "members", "present": "present", "cast": "cast",
+                   "quorum_required": "quorum"}  # fmt: skip  # field → its glossary word
 LONG_TEXT = 24  # keys and signatures: shown as their first characters (the line has all)
 MANY = 8  # a list longer than this shows its length (a roster, a secret vote's ballots)
 
@@ -76,9 +77,9 @@ def _value(key: str, value: Any) -> str:
     if key == "role" and isinstance(value, str):
         return role_labels().get(value, value)
     if key == "vote" and isinstance(value, dict):  # vote_configured: the whole configuration
-        return f"{value.get('id')}：{value.get('title', '')}"
+        return _("%(id)s：%(name)s", id=value.get("id"), name=value.get("title", ""))
     if key == "body" and isinstance(value, dict):
-        return f"{value.get('id')}：{value.get('name', '')}"
+        return _("%(id)s：%(name)s", id=value.get("id"), name=value.get("name", ""))
     if isinstance(value, list) and len(value) > MANY:
         return _("共 %(n)s 项", n=len(value))
     if isinstance(value, str) and len(value) > LONG_TEXT * 2:
@@ -99,25 +100,27 @@ def result_lines(summary: VoteSummary) -> list[str]:
             return [_("未达法定人数，表决结果不生效")]
         if summary.kind == "selection":
             sel = r["selection"]
-            chosen = "、".join(
+            chosen = _("、").join(
                 _("%(title)s（%(n)s 票）", title=titles.get(c, c), n=sel["votes"].get(c, 0))
                 for c in sel["selected"]
             )
-            return [f"{term('verdict.selected')}：{chosen or '—'}"]
+            return [_("%(id)s：%(name)s", id=term("verdict.selected"), name=chosen or "—")]
         lines = []
+        named = len(r["subjects"]) > 1 or summary.kind != "motion"
         for key, c in r["subjects"].items():
-            name = (
-                f"{titles.get(key, key)}："
-                if len(r["subjects"]) > 1 or summary.kind != "motion"
-                else ""
-            )
             if summary.kind == "motion":
-                verdict = term("verdict.passed" if c["passed"] else "verdict.failed")
-                lines.append(f"{name}{term('mark.yes')} {c['yes']}，{term('mark.no')} {c['no']}，"
-                             f"{term('mark.abstain')} {c['abstain']} — {verdict}")  # fmt: skip
+                line = _(
+                    "%(yes)s %(y)s，%(no)s %(n)s，%(abstain)s %(a)s — %(verdict)s",
+                    yes=term("mark.yes"), y=c["yes"], no=term("mark.no"), n=c["no"],
+                    abstain=term("mark.abstain"), a=c["abstain"],
+                    verdict=term("verdict.passed" if c["passed"] else "verdict.failed"),
+                )  # fmt: skip
             else:
                 outcome = c.get("outcome")
-                lines.append(name + (term(f"verdict.{outcome}") if outcome else "—"))
+                line = term(f"verdict.{outcome}") if outcome else "—"
+            lines.append(
+                _("%(id)s：%(name)s", id=titles.get(key, key), name=line) if named else line
+            )
         return lines
     except (KeyError, TypeError, AttributeError):
         return [summary.result_line] if summary.result_line else []
@@ -130,7 +133,9 @@ def readable(line: str) -> dict[str, Any]:
     fields: list[tuple[str, str]] = []
     if isinstance(data, dict):
         for key, value in data.items():
-            name = term(FIGURE_FIELDS[key]) if key in FIGURE_FIELDS else FIELD_LABELS.get(key, key)
+            name = (
+                term(GLOSSARY_FIELDS[key]) if key in GLOSSARY_FIELDS else FIELD_LABELS.get(key, key)
+            )
             fields.append((str(name), _value(key, value)))
     return {"time": log_time(entry.get("t")), "fields": fields}
 

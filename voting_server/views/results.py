@@ -235,7 +235,8 @@ def countersign(vote_id: int) -> ResponseReturnValue:
 # --- receipts (the auditor) ---------------------------------------------------------------
 
 
-RECORD_NUMBER = re.compile(r"\s*第?\s*([0-9]{1,10})\s*(?:号(?:记录)?)?\s*")  # 第 38 号记录 / 38
+# What the tablet shows (回执：第 38 号记录) or just 38: matched, never shown.
+RECORD_NUMBER = re.compile(r"\s*第?\s*([0-9]{1,10})\s*(?:号(?:记录)?)?\s*")  # i18n: record
 
 
 @bp.route("/receipt", methods=["GET", "POST"])
@@ -284,7 +285,10 @@ def _choices(ballot: Any, titles: dict[str, str]) -> list[str]:
     """A named ballot as the tablet named it: 《subject》：赞成 per subject, or the
     candidates chosen (a selection)."""
     if isinstance(ballot, dict):
-        return [f"{titles.get(k, k)}：{_mark(str(v))}" for k, v in ballot.items()]
+        return [
+            gettext("%(id)s：%(name)s", id=titles.get(k, k), name=_mark(str(v)))
+            for k, v in ballot.items()
+        ]
     return [titles.get(str(c), str(c)) for c in ballot] if isinstance(ballot, list) else []
 
 
