@@ -18,7 +18,7 @@ import qrcode.image.svg
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from sqlalchemy import select
 
 from crypto.tls import format_fingerprint
@@ -77,8 +77,9 @@ def enrollment_url(base_url: str, code: str, ca_fingerprint: str | None = None) 
     return f"{url}&caf={ca_fingerprint}" if ca_fingerprint else url
 
 
-def qr_svg(data: str) -> Markup:
-    """An inline SVG QR code of ``data`` (sized by CSS through class ``qr``)."""
+def qr_svg(data: str, label: str = "") -> Markup:
+    """An inline SVG QR code of ``data`` (sized by CSS through class ``qr``), named
+    ``label`` for screen readers."""
     image = qrcode.make(
         data,
         image_factory=qrcode.image.svg.SvgPathImage,
@@ -86,7 +87,8 @@ def qr_svg(data: str) -> Markup:
         border=2,
     )
     svg = image.to_string(encoding="unicode")
-    svg = re.sub(r'^<svg width="[^"]*" height="[^"]*"', '<svg class="qr" role="img"', svg)
+    named = f'<svg class="qr" role="img" aria-label="{escape(label)}"'
+    svg = re.sub(r'^<svg width="[^"]*" height="[^"]*"', lambda _m: named, svg)
     return Markup(svg)  # generated here: paths only, no text from the request
 
 
@@ -427,7 +429,7 @@ def enrollment_sheet() -> ResponseReturnValue:
 
 
 def _card(base: str, seat: int, name: str, code: str, caf: str | None) -> dict[str, Any]:
-    qr = qr_svg(enrollment_url(base, code, caf))
+    qr = qr_svg(enrollment_url(base, code, caf), gettext("第 %(seat)s 座的登记二维码", seat=seat))
     return {"seat": seat, "name": name, "code": code, "qr": qr}
 
 

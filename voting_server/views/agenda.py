@@ -378,6 +378,7 @@ def _vote_page(
     errors: dict[str, str] | None = None,
     status: int = 200,
     rows: list[agenda.Row] | None = None,
+    unsaved: bool = False,
 ) -> ResponseReturnValue:
     presets = _presets(item_)
     rows = agenda.rows_of(form) if rows is None else rows
@@ -388,6 +389,7 @@ def _vote_page(
         form=form,
         rows=rows or [("", "")],
         max_items=agenda.MAX_ITEMS,
+        unsaved=unsaved,
         errors=errors or {},
         editable=_can_edit() and (vote is None or agenda.vote_editable(vote)),
         presets=dict(presets),
@@ -430,11 +432,11 @@ def _row_edit(item_: AgendaItem, vote: Vote | None) -> ResponseReturnValue | Non
             imported = agenda.rows_from_table(table)
         except agenda.FormErrors as bad:
             return _vote_page(item_, vote, request.form, _shown(bad), 400, rows)
-        return _vote_page(item_, vote, request.form, None, 200, imported)
+        return _vote_page(item_, vote, request.form, None, 200, imported, unsaved=True)
     changed = agenda.apply_row_op(rows, op)
     if changed is None:
         return _vote_page(item_, vote, request.form, {"items": _("无法执行该操作。")}, 400, rows)
-    return _vote_page(item_, vote, request.form, None, 200, changed)
+    return _vote_page(item_, vote, request.form, None, 200, changed, unsaved=True)
 
 
 def _upload_reason(message: str) -> str:

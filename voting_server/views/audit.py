@@ -60,6 +60,11 @@ FIELD_LABELS: dict[str, Any] = {
 }  # fmt: skip
 GLOSSARY_FIELDS = {"vote": "act", "members": "members", "present": "present", "cast": "cast",
                    "quorum_required": "quorum"}  # fmt: skip  # field → its glossary word
+# The fields a reader looks for first (what, who, the choice); the rest follow, and the
+# keys and signatures (checked by the verifier, not read) come last.
+FIRST_FIELDS = ("vote", "sitting", "seat", "seats", "member", "press", "ballot", "result",
+                "members", "present", "cast", "reason", "subject", "role", "name", "by")  # fmt: skip
+LAST_FIELDS = ("device", "nonce", "public_key", "kiosk_sig", "server_key", "sig", "root")
 LONG_TEXT = 24  # keys and signatures: shown as their first characters (the line has all)
 MANY = 8  # a list longer than this shows its length (a roster, a secret vote's ballots)
 
@@ -78,6 +83,10 @@ def _value(key: str, value: Any) -> str:
         return role_labels().get(value, value)
     if key == "vote" and isinstance(value, dict):  # vote_configured: the whole configuration
         return _("%(id)s：%(name)s", id=value.get("id"), name=value.get("title", ""))
+    if key == "ballot" and isinstance(value, dict):  # subject → mark, in the glossary's words
+        return _("、").join(
+            _("%(id)s：%(name)s", id=k, name=_mark(str(v))) for k, v in value.items()
+        )
     if key == "body" and isinstance(value, dict):
         return _("%(id)s：%(name)s", id=value.get("id"), name=value.get("name", ""))
     if isinstance(value, list) and len(value) > MANY:
@@ -88,6 +97,19 @@ def _value(key: str, value: Any) -> str:
         text = json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
         return text if len(text) <= 160 else text[:160] + "…"
     return str(value)
+
+
+def _mark(mark: str) -> str:
+    try:
+        return term(f"mark.{mark}")
+    except KeyError:
+        return mark
+
+
+def _field_order(key: str) -> tuple[int, int]:
+    if key in FIRST_FIELDS:
+        return (0, FIRST_FIELDS.index(key))
+    return (2, LAST_FIELDS.index(key)) if key in LAST_FIELDS else (1, 0)
 
 
 def result_lines(summary: VoteSummary) -> list[str]:
@@ -132,7 +154,7 @@ def readable(line: str) -> dict[str, Any]:
     data = entry.get("data")
     fields: list[tuple[str, str]] = []
     if isinstance(data, dict):
-        for key, value in data.items():
+        for key, value in sorted(data.items(), key=lambda kv: _field_order(kv[0])):
             name = (
                 term(GLOSSARY_FIELDS[key]) if key in GLOSSARY_FIELDS else FIELD_LABELS.get(key, key)
             )
