@@ -23,8 +23,8 @@ from tests.support.browser import ARTIFACTS, Shots, chromium, csp_violations, ru
 from tests.support.db import migrate
 from voting_server.db import make_engine, make_session_factory
 from voting_server.demo import load_demo
-from voting_server.models import AttendanceMethod, StaffRole, Vote
-from voting_server.services import attendance, devices, staff
+from voting_server.models import AttendanceMethod, StaffRole, StaffUser, Vote
+from voting_server.services import attendance, devices, results, staff
 from voting_server.services.audit_log import AuditLog
 from voting_server.services.voter import Voter
 from voting_server.services.voting import Voting
@@ -46,9 +46,11 @@ def _prepare(instance: Path, url: str) -> dict[str, Any]:
     voting = Voting(instance / "vote-keys")
     with sessions.begin() as s:
         body = load_demo(s)
-        for name, role in (("mishu", StaffRole.SECRETARIAT), ("jianpiao", StaffRole.SCRUTINEER),
-                           ("zhuchi", StaffRole.PRESIDIUM)):  # fmt: skip
-            staff.create_user(s, name, name, role, PASSWORD, log=log)
+        users = {
+            name: staff.create_user(s, name, name, role, PASSWORD, log=log).id
+            for name, role in (("mishu", StaffRole.SECRETARIAT),
+                               ("jianpiao", StaffRole.SCRUTINEER), ("zhuchi", StaffRole.PRESIDIUM))
+        }  # fmt: skip
         sitting = attendance.current_sitting(s, body.id)
         assert sitting is not None
         keys, voters = {}, {}
@@ -80,7 +82,12 @@ def _prepare(instance: Path, url: str) -> dict[str, Any]:
         if seat == 5:
             receipt = got.to_json()
     with sessions.begin() as s:
-        voting.close_vote(s, log, votes[VoteKind.MOTION], 1, "presidium")
+        voting.close_vote(s, log, votes[VoteKind.MOTION], users["zhuchi"], "presidium")
+    with sessions.begin() as s:  # 宣布 and the chair's countersignature: the audit summary
+        voting.announce(s, log, votes[VoteKind.MOTION], users["zhuchi"])
+        chair = s.get(StaffUser, users["zhuchi"])
+        assert chair is not None
+        results.countersign(s, log, votes[VoteKind.MOTION], chair, "result")
         selection = s.scalar(select(Vote.id).where(Vote.kind == VoteKind.SELECTION))
     assert receipt is not None
     return {"receipt": receipt, "motion": votes[VoteKind.MOTION], "selection": selection}
@@ -177,6 +184,7 @@ def test_the_staff_pages_in_the_browser(tmp_path: Path) -> None:
         assert auditor.locator(".entry-type").first.inner_text() == "日志开始"
         summary = auditor.inner_text(f"#vote-{ready['motion']}")
         assert "赞成 39，反对 1，弃权 0 — 通过" in summary, summary
+        assert "宣布" in summary and "表决结果：主持人" in summary, summary
         shots.take(auditor, "audit", DESK)
         auditor.goto(f"{base}/audit/?type=ballot")
         assert auditor.locator(".entry-type").first.inner_text() == "记名选票"
