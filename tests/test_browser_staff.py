@@ -138,11 +138,26 @@ def test_the_staff_pages_in_the_browser(tmp_path: Path) -> None:
         office.goto(f"{base}/admin/sittings/votes/{ready['selection']}")
         titles = office.locator("input[name=item_title]")
         first, second = titles.nth(0).input_value(), titles.nth(1).input_value()
-        office.click("button[name=row_op][value='down:0']")
-        office.wait_for_load_state()
+        count = titles.count()
+        assert office.is_hidden("#rows-unsaved")
+        office.click("button[name=row_op][value='down:0']")  # in the page: no round trip
         titles = office.locator("input[name=item_title]")
         assert [titles.nth(0).input_value(), titles.nth(1).input_value()] == [second, first]
+        assert office.is_visible("#rows-unsaved")
+        assert office.get_attribute("#item-rows tbody tr:first-child button[value^='up:']",
+                                    "disabled") is not None  # fmt: skip
+        office.click("button[name=row_op][value=add]")
+        assert titles.count() == count + 1 and titles.nth(count).input_value() == ""
+        assert office.locator("#item-rows tbody tr").last.locator("td").first.inner_text() == str(
+            count + 1
+        )
+        office.click(f"button[name=row_op][value='remove:{count}']")
+        assert titles.count() == count
         shots.take(office, "candidates-rows", DESK)
+        office.get_by_role("button", name="保存表决事项").click()  # saved: the new order
+        office.wait_for_url(re.compile(r"saved=1"))
+        titles = office.locator("input[name=item_title]")
+        assert [titles.nth(0).input_value(), titles.nth(1).input_value()] == [second, first]
         upload = tmp_path / "候选项目.csv"
         upload.write_text("编号,名称\np1,新建中小学12所\np2,老旧小区改造\np3,公交线路优化\n",
                           encoding="utf-8")  # fmt: skip
