@@ -64,6 +64,7 @@ def _prepare(instance: Path, url: str) -> dict[str, Any]:
             attendance.sign_in(s, log, sitting, member, AttendanceMethod.KIOSK_PIN,
                                device=device.id)  # fmt: skip
         votes = {v.kind: v.id for item in sitting.agenda_items for v in item.votes}
+        sitting_id = sitting.id
         motion = s.get(Vote, votes[VoteKind.MOTION])
         assert motion is not None
         motion.secret = False  # a named vote: the checker names the choice
@@ -90,7 +91,8 @@ def _prepare(instance: Path, url: str) -> dict[str, Any]:
         results.countersign(s, log, votes[VoteKind.MOTION], chair, "result")
         selection = s.scalar(select(Vote.id).where(Vote.kind == VoteKind.SELECTION))
     assert receipt is not None
-    return {"receipt": receipt, "motion": votes[VoteKind.MOTION], "selection": selection}
+    return {"receipt": receipt, "motion": votes[VoteKind.MOTION], "selection": selection,
+            "sitting": sitting_id}  # fmt: skip
 
 
 def _login(page: Any, base: str, user: str, then: str) -> None:
@@ -116,7 +118,7 @@ def test_the_staff_pages_in_the_browser(tmp_path: Path) -> None:
             page.set_default_timeout(TIMEOUT_MS)
             page.on("pageerror", lambda exc: errors.append(str(exc)))
             csp_violations(page, name, errors)
-
+            page.on("dialog", lambda dialog: dialog.accept())  # data-confirm: 确定
         # Codes for the seats ticked and typed, one sheet, a card per seat.
         _login(office, base, "mishu", "/admin/devices")
         shots.take(office, "devices", DESK)
@@ -204,6 +206,16 @@ def test_the_staff_pages_in_the_browser(tmp_path: Path) -> None:
         auditor.goto(f"{base}/audit/?type=ballot")
         assert auditor.locator(".entry-type").first.inner_text() == "记名选票"
         shots.take(auditor, "audit-ballots", DESK)
+
+        # The sitting is held since its first sign-in; the office ends it (闭会).
+        office.goto(f"{base}/admin/sittings/{ready['sitting']}")
+        assert "举行中" in office.inner_text("#sitting-status")
+        shots.take(office, "sitting-held", DESK)
+        office.check("input[name=confirm]")
+        office.get_by_role("button", name="结束会议（闭会）").click()
+        office.wait_for_url(re.compile(r"closed=1"))
+        assert "已结束" in office.inner_text("#sitting-status")
+        assert office.get_by_role("button", name="结束会议（闭会）").count() == 0
 
     assert errors == []
     assert shots.violations == [], "\n".join(shots.violations)
