@@ -492,3 +492,22 @@ def test_the_audit_page_names_types_in_chinese_and_summarises_each_vote(
     assert f'id="vote-{vote}"' in filtered
     with live_app.app_context(), sessions()() as s:
         assert s.scalar(select(func.count()).select_from(AuditEntry)) > 0
+
+
+def test_an_imported_list_reads_the_same_in_the_parser_process() -> None:
+    """Under gevent the file is read in a child process (services.uploads): same rows,
+    same refusal."""
+    from voting_server.services.uploads import read_table_upload
+
+    files = {
+        "list.csv": "编号,名称\nd1,市教育局\n".encode("gb18030"),
+        "list.xlsx": _xlsx([["名称"], ["市民政局"]]),
+        "bad.xlsx": b"PK\x03\x04 cut",
+    }
+    for name, data in files.items():
+        inline = read_table_upload(data, name, off_loop=False)
+        assert read_table_upload(data, name, off_loop=True) == inline, name
+    assert read_table_upload(files["list.xlsx"], "list.xlsx", off_loop=True)[0] == [
+        (1, ["名称"]),
+        (2, ["市民政局"]),
+    ]
