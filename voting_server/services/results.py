@@ -451,4 +451,5 @@ def check_tablet_receipt(session: Session, body_id: int, index: int, code: str) 
         vote = session.get(Vote, found["vote"])
         found["title"] = vote.title if vote is not None else str(found["vote"])
         found["titles"] = dict(vote.titles) if vote is not None else {}
+        found["kind"] = vote.kind if vote is not None else None
     return found
