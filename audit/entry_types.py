@@ -26,6 +26,7 @@ class EntryType(StrEnum):
     DEVICE_ENROLLMENT_CONFIRMED = "device_enrollment_confirmed"
     DEVICE_ENROLLMENT_REJECTED = "device_enrollment_rejected"
     DEVICE_REVOKED = "device_revoked"
+    PINS_RESET = "pins_reset"
     SIGNED_IN = "signed_in"
     PIN_CONFIRMED = "pin_confirmed"
     VOTE_CONFIGURED = "vote_configured"
@@ -57,6 +58,7 @@ DESCRIPTIONS: Mapping[EntryType, str] = {
     E.DEVICE_ENROLLMENT_CONFIRMED: "the presidium confirms a replacement tablet",
     E.DEVICE_ENROLLMENT_REJECTED: "the presidium rejects a replacement tablet",
     E.DEVICE_REVOKED: "a tablet revoked",
+    E.PINS_RESET: "new sign-in PINs (签到密码) for seats, by the secretariat; never the PINs",
     E.SIGNED_IN: "a deputy signed in (签到), on the tablet or by staff",
     E.PIN_CONFIRMED: "a deputy already present entered the PIN on a tablet",
     E.VOTE_CONFIGURED: "a vote's configuration, when it opens or is cancelled as a draft",
@@ -73,6 +75,48 @@ DESCRIPTIONS: Mapping[EntryType, str] = {
     E.MANUAL_RESULT: "the result of a countersigned paper count",
 }
 NAMES = frozenset(t.value for t in EntryType)
+
+# What people read for each type (the auditor's page, in Chinese or English): one label
+# per type, here beside the types, so that a new type cannot go unnamed.
+LABELS: Mapping[EntryType, tuple[str, str]] = {
+    E.LOG_STARTED: ("日志开始", "Log started"),
+    E.CHECKPOINT: ("签名检查点", "Signed checkpoint"),
+    E.ROSTER: ("名册", "Roster"),
+    E.STAFF_CREATED: ("新建工作人员账号", "Staff account created"),
+    E.STAFF_DISABLED: ("停用工作人员账号", "Staff account disabled"),
+    E.STAFF_ROLE_CHANGED: ("更改账号角色", "Staff role changed"),
+    E.STAFF_SCOPE_CHANGED: ("更改服务机构", "Bodies served changed"),
+    E.SCRUTINEERS_DESIGNATED: ("指定监票人", "Scrutineers designated"),
+    E.DEVICE_ENROLLED: ("终端登记", "Tablet enrolled"),
+    E.DEVICE_ENROLLMENT_REQUESTED: ("申请更换终端", "Replacement tablet requested"),
+    E.DEVICE_ENROLLMENT_CONFIRMED: ("确认更换终端", "Replacement tablet confirmed"),
+    E.DEVICE_ENROLLMENT_REJECTED: ("拒绝更换终端", "Replacement tablet rejected"),
+    E.DEVICE_REVOKED: ("停用终端", "Tablet revoked"),
+    E.PINS_RESET: ("重设签到密码", "Sign-in PINs reset"),
+    E.SIGNED_IN: ("签到", "Signed in"),
+    E.PIN_CONFIRMED: ("确认签到密码", "PIN confirmed"),
+    E.VOTE_CONFIGURED: ("表决设置", "Vote configured"),
+    E.VOTE_OPENED: ("表决开始", "Vote opened"),
+    E.BALLOT: ("记名选票", "Named ballot"),
+    E.PARTICIPATION: ("参加无记名表决", "Took part in a secret vote"),
+    E.VOTE_CLOSED: ("表决结束", "Vote closed"),
+    E.BALLOTS_RELEASED: ("公开无记名选票", "Secret ballots released"),
+    E.RESULT: ("计票结果", "Result"),
+    E.VOTE_CANCELLED: ("取消表决", "Vote cancelled"),
+    E.VOTE_ANNOUNCED: ("宣布结果", "Result announced"),
+    E.PAPER_COUNT_ENTERED: ("录入人工计票", "Paper count entered"),
+    E.COUNTERSIGNED: ("会签", "Countersigned"),
+    E.MANUAL_RESULT: ("人工计票结果", "Paper count result"),
+}
+
+
+def label(name: str, locale: str | None = None) -> str:
+    """The type's name for people ("en" → English, else Chinese); an unknown name as is."""
+    try:
+        zh, en = LABELS[EntryType(name)]
+    except ValueError:
+        return name
+    return en if locale == "en" else zh
 
 
 def entry_type(name: str) -> EntryType:

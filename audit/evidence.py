@@ -102,6 +102,43 @@ def check_receipt(
     return proved
 
 
+# --- what the tablet shows: the record number and the check code -------------------
+
+CHECK_CODE_LENGTH = 12  # hex characters of the entry's hash the tablet shows (校验码)
+RECEIPT_TYPES = frozenset({"ballot", "participation"})
+
+
+def parse_check_code(text: str) -> str | None:
+    """A check code as typed (any case, spaces or dashes between) → 12 lowercase hex
+    characters, or None if it is not one."""
+    code = "".join(ch for ch in text.lower() if ch not in " -\t\r\n")
+    if len(code) != CHECK_CODE_LENGTH or any(ch not in "0123456789abcdef" for ch in code):
+        return None
+    return code
+
+
+def check_record(line: bytes | None, code: str) -> dict[str, Any]:
+    """Does the log hold, at the tablet's record number, a ballot or participation
+    whose hash starts with ``code``? ``line``: the log's entry at that index (None if the
+    log is shorter). Answers ``{"status": ...}``: ``no_record``, ``not_a_receipt`` (the
+    index holds another kind of entry), ``wrong_code``, or ``found`` with the entry's
+    ``type``, ``vote`` and ``press`` — and ``ballot`` for a named vote (what the tablet
+    showed); never the member or the seat."""
+    if line is None:
+        return {"status": "no_record"}
+    entry = json.loads(line)
+    if entry.get("type") not in RECEIPT_TYPES:
+        return {"status": "not_a_receipt"}
+    if entry_hash(line)[:CHECK_CODE_LENGTH] != code:
+        return {"status": "wrong_code"}
+    data = entry["data"]
+    found = {"status": "found", "type": entry["type"], "vote": data["vote"],
+             "press": data["press"]}  # fmt: skip
+    if entry["type"] == "ballot":
+        found["ballot"] = data["ballot"]
+    return found
+
+
 # --- result sheets ----------------------------------------------------------------
 
 

@@ -65,6 +65,7 @@ from rules.duties import (
     account_change_error,
     countersign_error,
     designation_error,
+    pin_reset_error,
     present_error,
 )
 from rules.kinds import KeyPolicy
@@ -528,6 +529,17 @@ class Replay:
         device = self.devices.get(str(data["device"]))
         _require(device is not None, f"device {data['device']} was never enrolled")
         device.revoked = True  # type: ignore[union-attr]
+
+    def on_pins_reset(self, data: dict[str, Any]) -> None:
+        """New sign-in PINs for ``seats`` (never the PINs): by the secretariat, or the
+        command line (``by`` null)."""
+        by = self._by(data)
+        seats = data["seats"]
+        _require(isinstance(seats, list) and bool(seats), "seats: a non-empty list")
+        _require(all(isinstance(s, int) and not isinstance(s, bool) for s in seats), "seats: ids")
+        _require(by is None or by in self.staff, f"by: account {by} was never created in the log")
+        error = pin_reset_error(None if by is None else self.role_of(by) or "none")
+        _require(error is None, str(error))
 
     def on_signed_in(self, data: dict[str, Any]) -> None:
         member = int(data["member"])

@@ -34,6 +34,8 @@ PAPER_COUNT_ENTERERS = frozenset({SECRETARIAT})  # 人工计票: never a signer 
 # Who chooses what the hall display (会场大屏) shows: the chair runs the sitting, so the
 # presidium; the secretariat's console is read-only, the display account only shows.
 DISPLAY_OPERATORS = frozenset({PRESIDIUM})
+PIN_RESETTERS = frozenset({SECRETARIAT})  # 签到密码: the office that prints the slips
+SITTING_CLOSERS = frozenset({PRESIDIUM, SECRETARIAT})  # 闭会: the chair, or the office for it
 
 
 def account_change_error(
@@ -122,6 +124,20 @@ def paper_count_error(actor_role: str | None) -> str | None:
     """Who enters a paper count: the secretariat, never a signer of it."""
     if actor_role not in PAPER_COUNT_ENTERERS:
         return "a paper count is entered by the secretariat"
+    return None
+
+
+def pin_reset_error(actor_role: str | None) -> str | None:
+    """Who gives seats new sign-in PINs: the secretariat (None: the command line)."""
+    if actor_role is not None and actor_role not in PIN_RESETTERS:
+        return "sign-in PINs are reset by the secretariat"
+    return None
+
+
+def close_sitting_error(actor_role: str | None) -> str | None:
+    """Who declares a sitting ended (闭会): the presidium or the secretariat."""
+    if actor_role not in SITTING_CLOSERS:
+        return "a sitting is closed by the presidium or the secretariat"
     return None
 
 

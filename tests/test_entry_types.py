@@ -47,6 +47,7 @@ def _sitting(hall: Hall) -> None:
         code = devices.issue_enrollment_code(s, 1, 60, None)
         other = devices.enroll_device(s, hall.log, code, KioskKey.generate().public.spki_b64)
         devices.decide_replacement(s, hall.log, other.id, False, u["zhu"].id, "presidium")
+        devices.reset_pin(s, hall.log, 1, 58, u["sec"].id)  # one seat's new PIN: pins_reset
     hall.sign_in(*range(1, 56))
     with hall.tx() as s:
         sitting = attendance.current_sitting(s, 1)

@@ -247,6 +247,7 @@ def _admin_routes(app: Flask) -> list[tuple[str, str]]:
         if not rule.endpoint.startswith("admin."):
             continue
         path = rule.rule.replace("<int:user_id>", "1").replace("<device_id>", "kd_x")
+        path = path.replace("<int:seat>", "5")
         routes.extend((m, path) for m in sorted(rule.methods - {"HEAD", "OPTIONS"}))
     return routes
 

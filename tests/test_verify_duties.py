@@ -248,3 +248,20 @@ def test_an_account_scoped_into_the_body_acts_there_from_then_on() -> None:
     assert first_error(log) is None
     # Scoping an account is the secretariat's (or the command line's), not the presidium's.
     fails_at(log, scope(log, 7, "scrutineer", None, by=1), "only the secretariat")
+
+
+# --- sign-in PINs (签到密码) ------------------------------------------------------------------
+
+
+def test_pins_are_reset_by_the_secretariat_or_the_command_line_only() -> None:
+    log = LogBuilder(members=5)
+    log.duties()  # 1 presidium, 2 secretariat, 7 and 8 scrutineers
+    log.append("pins_reset", {"seats": [3], "all": False, "by": 2})
+    log.append("pins_reset", {"seats": [1, 2, 3, 4, 5], "all": True, "by": None})
+    assert first_error(log) is None
+    k = log.append("pins_reset", {"seats": [3], "all": False, "by": 7})
+    fails_at(log, k, "sign-in PINs are reset by the secretariat")
+    log = LogBuilder(members=5)
+    log.duties()
+    k = log.append("pins_reset", {"seats": [], "all": False, "by": 2})
+    fails_at(log, k, "seats: a non-empty list")

@@ -149,23 +149,44 @@ class RosterRejected(Exception):
 
 def parse_roster(data: bytes, filename: str = "") -> ParsedRoster:
     """Parse a roster file's bytes; XLSX is recognised by its content, not its name."""
-    if len(data) > MAX_BYTES:
-        return too_large()
-    if data.startswith(b"PK\x03\x04") or filename.lower().endswith(".xlsx"):
-        return parse_xlsx(data)
-    if data.startswith(b"\xd0\xcf\x11\xe0"):  # the pre-2007 binary .xls format
-        return _fail(
-            "file",
-            "不支持旧版.xls文件，请另存为.xlsx或.csv / .xls is not supported: save as .xlsx or .csv",
-        )
-    return parse_csv(data)
+    table, refusal = read_table(data, filename)
+    return refusal or _parse_table(table)
 
 
 def parse_csv(data: bytes) -> ParsedRoster:
     """Parse CSV bytes: UTF-8 (BOM optional), UTF-16 with BOM, or GB18030."""
+    table, refusal = csv_table(data)
+    return refusal or _parse_table(table)
+
+
+def parse_xlsx(data: bytes) -> ParsedRoster:
+    """Parse the first worksheet of an XLSX workbook (values, not formulas)."""
+    table, refusal = xlsx_table(data)
+    return refusal or _parse_table(table)
+
+
+Table = list[tuple[int, list[str]]]  # filled rows: (line or row number, text cells)
+
+
+def read_table(data: bytes, filename: str = "") -> tuple[Table, ParsedRoster | None]:
+    """A CSV or XLSX file's filled rows as text, within the roster's bounds, or the
+    refusal saying why not — for any list staff upload (a vote's candidates too)."""
+    if len(data) > MAX_BYTES:
+        return [], too_large()
+    if data.startswith(b"PK\x03\x04") or filename.lower().endswith(".xlsx"):
+        return xlsx_table(data)
+    if data.startswith(b"\xd0\xcf\x11\xe0"):
+        return [], _fail(
+            "file",
+            "不支持旧版.xls文件，请另存为.xlsx或.csv / .xls is not supported: save as .xlsx or .csv",
+        )
+    return csv_table(data)
+
+
+def csv_table(data: bytes) -> tuple[Table, ParsedRoster | None]:
     text = _decode(data)
     if text is None:
-        return _fail(
+        return [], _fail(
             "file", "无法识别文件编码（应为UTF-8或GB18030） / encoding is neither UTF-8 nor GB18030"
         )
     first = text.split("\n", 1)[0]
@@ -181,19 +202,18 @@ def parse_csv(data: bytes) -> ParsedRoster:
                 break
             start = reader.line_num + 1
     except csv.Error as exc:
-        return _fail("file", f"CSV格式错误 / malformed CSV: {exc}", line=start)
-    return bounded.refusal or _parse_table(bounded.table)
+        return [], _fail("file", f"CSV格式错误 / malformed CSV: {exc}", line=start)
+    return bounded.table, bounded.refusal
 
 
-def parse_xlsx(data: bytes) -> ParsedRoster:
-    """Parse the first worksheet of an XLSX workbook (values, not formulas)."""
+def xlsx_table(data: bytes) -> tuple[Table, ParsedRoster | None]:
     import openpyxl
 
     if len(data) > MAX_BYTES:
-        return too_large()
+        return [], too_large()
     unpacked = _check_zip(data)
     if unpacked is not None:
-        return unpacked
+        return [], unpacked
     bounded = _Bounded()
     try:
         workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
@@ -209,10 +229,10 @@ def parse_xlsx(data: bytes) -> ParsedRoster:
             workbook.close()
     except Exception as exc:  # openpyxl raises anything on a malformed part
         # (BadZipFile, KeyError for a missing part, XML ParseError, ValueError, TypeError...)
-        return _fail(
+        return [], _fail(
             "file", f"不是有效的XLSX文件 / not a valid XLSX file ({exc.__class__.__name__})"
         )
-    return bounded.refusal or _parse_table(bounded.table)
+    return bounded.table, bounded.refusal
 
 
 def _check_zip(data: bytes) -> ParsedRoster | None:

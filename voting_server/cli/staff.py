@@ -313,7 +313,7 @@ def issue_pins_command(out: Path, body_id: int | None, database_url: str | None)
         with os.fdopen(fd, "w", encoding="utf-8-sig", newline="") as f:
             with _transaction(database_url) as session:
                 body = _body(session, body_id)
-                pins = devices.issue_pins(session, body.id)
+                pins = devices.issue_pins(session, body.id, server_log())
                 names = {
                     row.seat: row.name
                     for row in session.execute(

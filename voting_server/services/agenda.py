@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from rules import SchemaError, VoteKind, VoteSpec, parse_vote_config
 from rules.congress import Electorate
+from rules.duties import close_sitting_error
 from rules.kinds import (
     DEFAULT_KEY_POLICY,
     DEFAULT_LIVE_TALLY,
@@ -85,9 +86,11 @@ class FormErrors(Exception):
 
 @dataclass(frozen=True)
 class SittingForm:
+    """What the secretariat types about a sitting. Its status is not typed: it follows
+    what happens (筹备中 → 举行中 at the first sign-in or vote → 已结束 at 闭会)."""
+
     title: str
     starts_at: datetime
-    status: SittingStatus
 
 
 @dataclass(frozen=True)
@@ -120,7 +123,7 @@ def _int(
 
 
 def parse_sitting_form(form: Mapping[str, str]) -> SittingForm:
-    """Title, start (北京时间, ``YYYY-MM-DDTHH:MM`` from a datetime-local field), status."""
+    """Title, start (北京时间, ``YYYY-MM-DDTHH:MM`` from a datetime-local field)."""
     errors: dict[str, FieldError] = {}
     title = _title(form, errors)
     starts_at = datetime.now(UTC)
@@ -128,14 +131,9 @@ def parse_sitting_form(form: Mapping[str, str]) -> SittingForm:
         starts_at = from_form_value(form.get("starts_at", "")).astimezone(UTC)
     except ValueError:
         errors["starts_at"] = _("请填写开会时间（北京时间），如 2027-03-01 09:00。")
-    try:
-        status = SittingStatus(form.get("status", SittingStatus.PLANNED.value))
-    except ValueError:
-        errors["status"] = _("请选择会议状态。")
-        status = SittingStatus.PLANNED
     if errors:
         raise FormErrors(errors)
-    return SittingForm(title, starts_at, status)
+    return SittingForm(title, starts_at)
 
 
 def parse_item_form(form: Mapping[str, str]) -> ItemForm:
@@ -152,7 +150,7 @@ def parse_item_form(form: Mapping[str, str]) -> ItemForm:
 
 def create_sitting(session: Session, body_id: int, form: SittingForm) -> Sitting:
     sitting = Sitting(
-        body_id=body_id, title=form.title, starts_at=form.starts_at, status=form.status
+        body_id=body_id, title=form.title, starts_at=form.starts_at, status=SittingStatus.PLANNED
     )
     session.add(sitting)
     session.flush()
@@ -163,7 +161,28 @@ def update_sitting(session: Session, sitting_id: int, form: SittingForm) -> Sitt
     sitting = session.get(Sitting, sitting_id)
     if sitting is None:
         raise Refusal("invalid_payload", "no such sitting")
-    sitting.title, sitting.starts_at, sitting.status = form.title, form.starts_at, form.status
+    sitting.title, sitting.starts_at = form.title, form.starts_at
+    session.flush()
+    return sitting
+
+
+def close_sitting(session: Session, sitting_id: int, role: str | None) -> Sitting:
+    """闭会: the sitting is over (已结束), declared by the presidium or the secretariat
+    (rules/duties.py). Refused while one of its votes is open ('vote_already_open'): the
+    chair ends or cancels it first. Closing twice changes nothing."""
+    if close_sitting_error(role) is not None:
+        raise Refusal("forbidden", "a sitting is closed by the presidium or the secretariat")
+    sitting = session.get(Sitting, sitting_id)
+    if sitting is None:
+        raise Refusal("invalid_payload", "no such sitting")
+    if session.scalar(
+        select(Vote.id)
+        .join(AgendaItem)
+        .where(AgendaItem.sitting_id == sitting_id, Vote.state == VoteState.OPEN)
+        .limit(1)
+    ):
+        raise Refusal("vote_already_open", "a vote of the sitting is open")
+    sitting.status = SittingStatus.CLOSED
     session.flush()
     return sitting
 
@@ -320,14 +339,14 @@ def _preset_of(spec: VoteSpec, presets: Presets) -> str:
     return CUSTOM
 
 
-def blank_vote_form(presets: Presets) -> dict[str, str]:
+def blank_vote_form(presets: Presets) -> dict[str, Any]:
     """A new vote's form: a secret motion under the default preset, rules explicit."""
     first = names()[0]  # the form's first kind (a motion: 议案表决)
     spec = _default_spec(first)
     return {
         "title": "",
         "kind": first,
-        "items": "",
+        "rows": [("", "")] * BLANK_ROWS,
         "seats": "",
         "rule": "default" if "default" in presets.get(first, {}) else CUSTOM,
         **_rule_fields(spec),
@@ -339,13 +358,13 @@ def blank_vote_form(presets: Presets) -> dict[str, str]:
     }
 
 
-def vote_form_values(vote: Vote, presets: Presets) -> dict[str, str]:
+def vote_form_values(vote: Vote, presets: Presets) -> dict[str, Any]:
     """The form fields of a stored vote (the inverse of ``parse_vote_form``)."""
     spec = vote.spec()
     return {
         "title": vote.title,
         "kind": spec.kind,
-        "items": "\n".join(f"{i} | {t}" for i, t in vote.options()),
+        "rows": [(str(i), str(t)) for i, t in vote.options()],
         "seats": str(spec.seats) if kind_of(spec.kind).has_seats else "",
         "rule": _preset_of(spec, presets),
         **_rule_fields(spec),
@@ -357,8 +376,96 @@ def vote_form_values(vote: Vote, presets: Presets) -> dict[str, str]:
     }
 
 
-def _items(text: str, prefix: str) -> tuple[list[str], dict[str, str]]:
-    """Lines ``id | title`` or just ``title`` (then the id is made: s1, s2 … / c1, c2 …)."""
+Row = tuple[str, str]  # a subject's, candidate's or department's (id, title) as typed
+MAX_ITEMS = 200  # rows of one vote (a livelihood ballot has a few dozen candidates)
+BLANK_ROWS = 3  # empty rows a new vote's form offers
+ROW_OP = re.compile(r"(up|down|remove):([0-9]{1,4})")
+# Headers of an imported list, compared without spaces and case.
+ID_HEADERS = frozenset({"编号", "代号", "序号", "id", "code", "no", "no."})
+TITLE_HEADERS = frozenset({"名称", "项目名称", "候选项目", "项目", "测评对象", "部门", "单位",
+                           "表决事项", "标题", "title", "name"})  # fmt: skip
+
+
+def rows_of(form: Any) -> list[Row]:
+    """The rows of a vote form: the row editor's ``item_id`` / ``item_title`` fields, or
+    the older text field ``items`` (one ``id | title`` or ``title`` a line), or the
+    ``rows`` of ``vote_form_values``. Empty rows are kept: the editor shows them."""
+    if isinstance(form, Mapping) and "rows" in form and not hasattr(form, "getlist"):
+        return list(form["rows"])
+    if hasattr(form, "getlist") and ("item_title" in form or "item_id" in form):
+        ids, titles = form.getlist("item_id"), form.getlist("item_title")
+        width = max(len(ids), len(titles))
+        ids, titles = ids + [""] * (width - len(ids)), titles + [""] * (width - len(titles))
+        return [(i.strip(), " ".join(t.split())) for i, t in zip(ids, titles, strict=True)]
+    return [(i or "", t) for i, t in _lines(form.get("items", "") if form else "")]
+
+
+def apply_row_op(rows: list[Row], op: str) -> list[Row] | None:
+    """The rows after the editor's button: ``add`` a row, or ``up:i`` / ``down:i`` /
+    ``remove:i`` (i from 0). None for anything else (a forged button)."""
+    rows = list(rows)
+    if op == "add":
+        return [*rows, ("", "")] if len(rows) < MAX_ITEMS else rows
+    match = ROW_OP.fullmatch(op)
+    if match is None or int(match.group(2)) >= len(rows):
+        return None
+    what, i = match.group(1), int(match.group(2))
+    if what == "remove":
+        del rows[i]
+    elif what == "up" and i > 0:
+        rows[i - 1], rows[i] = rows[i], rows[i - 1]
+    elif what == "down" and i + 1 < len(rows):
+        rows[i + 1], rows[i] = rows[i], rows[i + 1]
+    return rows
+
+
+def _key(text: str) -> str:
+    return re.sub(r"\s+", "", text).lower()
+
+
+def rows_from_table(table: list[tuple[int, list[str]]]) -> list[Row]:
+    """An uploaded list (CSV or XLSX rows as text) → rows. A header row naming 名称 (and
+    optionally 编号) picks the columns, a title row above it is skipped; without one, a
+    row of one cell is a title and of two or more an id and a title. Raises FormErrors on
+    ``items`` naming the line of the first fault; nothing is half-read."""
+    id_col, title_col, start = None, None, 0
+    for n, (_line, cells) in enumerate(table[:5]):  # a header within the first rows
+        keys = [_key(c) for c in cells]
+        titles = [k for k in keys if k in TITLE_HEADERS]
+        if titles:
+            title_col = keys.index(titles[0])
+            id_col = next((i for i, k in enumerate(keys) if k in ID_HEADERS), None)
+            start = n + 1
+            break
+    rows: list[Row] = []
+    seen: dict[str, int] = {}
+    for line, cells in table[start:]:
+        if title_col is not None:
+            title = cells[title_col] if title_col < len(cells) else ""
+            id_ = cells[id_col] if id_col is not None and id_col < len(cells) else ""
+        elif len(cells) == 1:
+            id_, title = "", cells[0]
+        else:
+            id_, title = cells[0], cells[1]
+        title, id_ = " ".join(title.split()), id_.strip()
+        if not title:
+            raise FormErrors({"items": _("导入失败：第 %(line)s 行没有名称。", line=line)})
+        if len(title) > TITLE_MAX or len(id_) > 64:
+            raise FormErrors({"items": _("导入失败：第 %(line)s 行的名称或编号过长。", line=line)})
+        if id_ and id_ in seen:
+            raise FormErrors({"items": _("导入失败：第 %(line)s 行的编号 %(id)s 与第 %(first)s 行重复。",
+                                         line=line, id=id_, first=seen[id_])})  # fmt: skip
+        seen[id_] = line
+        rows.append((id_, title))
+        if len(rows) > MAX_ITEMS:
+            raise FormErrors({"items": _("导入失败：最多 %(n)s 项。", n=MAX_ITEMS)})
+    if not rows:
+        raise FormErrors({"items": _("导入失败：文件中没有任何项目。")})
+    return rows
+
+
+def _lines(text: str) -> list[tuple[str | None, str]]:
+    """Lines ``id | title`` or just ``title`` (the older text field)."""
     given: list[tuple[str | None, str]] = []
     for line in text.splitlines():
         line = line.strip()
@@ -366,6 +473,11 @@ def _items(text: str, prefix: str) -> tuple[list[str], dict[str, str]]:
             continue
         parts = ITEM_SEPARATOR.split(line, maxsplit=1)
         given.append((parts[0], parts[1]) if len(parts) == 2 else (None, line))
+    return given
+
+
+def _items(given: list[tuple[str | None, str]], prefix: str) -> tuple[list[str], dict[str, str]]:
+    """Rows (id or None, title) → ids and titles; a missing id is made: s1, s2 … / c1, c2 …"""
     taken = {i for i, _t in given if i}
     ids: list[str] = []
     titles: dict[str, str] = {}
@@ -420,10 +532,15 @@ def parse_vote_form(form: Mapping[str, str], presets: Presets) -> VoteDraft:
         raise FormErrors({**errors, "kind": _("请选择表决方式。")})
     kind = kind_of(name)
     candidates = kind.items_key == "candidates"  # ids c1, c2 … rather than s1, s2 …
-    ids, titles = _items(form.get("items", ""), "c" if candidates else "s")
+    rows = [(i, t) for i, t in rows_of(form) if i or t]
+    if any(not t for _i, t in rows):
+        errors["items"] = _("每一项都要填写名称（编号可以不填）。")
+    if len(rows) > MAX_ITEMS:
+        errors["items"] = _("最多 %(n)s 项。", n=MAX_ITEMS)
+    ids, titles = _items([(i or None, t) for i, t in rows], "c" if candidates else "s")
     if not ids:
         errors["items"] = (
-            _("请逐行填写候选项目。") if candidates else _("请逐行填写表决事项或测评对象。")
+            _("请至少填写一项候选项目。") if candidates else _("请至少填写一项表决事项或测评对象。")
         )
     config: dict[str, Any] = {"kind": name, kind.items_key: ids}
     if kind.has_seats:

@@ -301,8 +301,16 @@ def sign_in_many(
     log_roster_if_changed(session, log, sitting.body)
     for member in members:
         _record_sign_in(session, log, sitting, member, method, device=device, by=by)
+    mark_held(sitting)
     session.flush()
     return quorum(session, sitting)
+
+
+def mark_held(sitting: Sitting) -> None:
+    """The sitting is being held (举行中) from its first sign-in or vote on: a planned one
+    (筹备中) becomes open; one declared ended (已结束) stays so."""
+    if sitting.status is SittingStatus.PLANNED:
+        sitting.status = SittingStatus.OPEN
 
 
 def _check_can_sign_in(session: Session, sitting: Sitting, member: Member) -> None:

@@ -20,6 +20,7 @@ PINs are returned to the caller to show once, and never logged or stored.
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -134,12 +135,40 @@ def issue_enrollment_codes(
     *,
     now: datetime | None = None,
     venue: str | None = None,
+    seats: list[int] | None = None,
 ) -> dict[int, str]:
-    """A new code for every seat held by an active member: {seat: code}, by seat."""
+    """A new code for each of ``seats`` (None: every seat held by an active member):
+    {seat: code}, by seat. All or nothing: a seat without an active member refuses the
+    lot (Refusal 'unknown_seat'), and the caller's transaction keeps no code of it."""
+    chosen = active_seats(session, body_id) if seats is None else sorted(set(seats))
+    if not chosen:
+        raise Refusal("unknown_seat", "no seat chosen")
     return {
         seat: issue_enrollment_code(session, body_id, seat, created_by, ttl, now=now, venue=venue)
-        for seat in active_seats(session, body_id)
+        for seat in chosen
     }
+
+
+SEAT_LIST_MAX = 5000  # seats named in one request (a national congress has about 3,000)
+
+
+def parse_seat_list(text: str, high: int) -> list[int] | None:
+    """``"1-10, 15，22"`` → the seats, ascending; None if any part is not a seat number
+    in [1, high] or a range of them (commas, Chinese commas, 、 or spaces separate)."""
+    seats: set[int] = set()
+    text = re.sub(r"\s*([-－~～至])\s*", r"\1", text.strip())  # "1 - 10" is one range
+    for part in re.split(r"[\s,，、;；]+", text):
+        if not part:
+            continue
+        bounds = re.fullmatch(r"([0-9]{1,6})(?:[-－~～至]([0-9]{1,6}))?", part)
+        if bounds is None:
+            return None
+        low = int(bounds.group(1))
+        top = int(bounds.group(2)) if bounds.group(2) else low
+        if not 1 <= low <= top <= high or len(seats) + top - low >= SEAT_LIST_MAX:
+            return None
+        seats.update(range(low, top + 1))
+    return sorted(seats)
 
 
 def clean_venue(venue: str | None) -> str | None:
@@ -450,10 +479,13 @@ def active_seats(session: Session, body_id: int) -> list[int]:
     )
 
 
-def issue_pins(session: Session, body_id: int) -> dict[int, str]:
+def issue_pins(
+    session: Session, body_id: int, log: AuditLog | None = None, by: int | None = None
+) -> dict[int, str]:
     """A new random PIN for every active member: {seat: pin}, by seat, to print
     once on PIN slips. Earlier PINs stop working; wrong-PIN counters and locks
-    are cleared. Only the hashes are stored."""
+    are cleared. Only the hashes are stored; with ``log``, the reset is logged
+    (``pins_reset``: the seats and who, never a PIN)."""
     pins: dict[int, str] = {}
     members = session.scalars(
         select(Member).where(Member.body_id == body_id, Member.active).order_by(Member.seat)
@@ -463,7 +495,32 @@ def issue_pins(session: Session, body_id: int) -> dict[int, str]:
         _store_pin(member, pin)
         pins[member.seat] = pin
     session.flush()
+    if log is not None and pins:
+        _log_reset(session, log, body_id, list(pins), by, every=True)
     return pins
+
+
+def reset_pin(
+    session: Session, log: AuditLog, body_id: int, seat: int, by: int | None
+) -> tuple[Member, str]:
+    """A new random PIN for the member at ``seat`` (a deputy who lost the slip or is
+    locked out): the member and the PIN, shown once. The seat's old PIN stops working,
+    its lock is cleared, and ``pins_reset`` records the seat and who — never the PIN.
+    Refusal('unknown_seat') unless an active member holds the seat."""
+    member = _active_member(session, body_id, seat)
+    if member is None:
+        raise Refusal("unknown_seat", f"seat {seat}")
+    pin = new_pin()
+    _store_pin(member, pin)
+    session.flush()
+    _log_reset(session, log, body_id, [seat], by, every=False)
+    return member, pin
+
+
+def _log_reset(
+    session: Session, log: AuditLog, body_id: int, seats: list[int], by: int | None, every: bool
+) -> None:
+    log.append(session, body_id, EntryType.PINS_RESET, {"seats": seats, "all": every, "by": by})
 
 
 def set_pin(session: Session, member_id: int, pin: str) -> Member:

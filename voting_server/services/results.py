@@ -38,7 +38,7 @@ from sqlalchemy.orm import Session
 
 from audit.checkpoint import CHECKPOINT
 from audit.entry_types import EntryType
-from audit.evidence import sheet_code
+from audit.evidence import check_record, sheet_code
 from rules import SchemaError, tally
 from rules.duties import BASIS_MAX, countersign_error, designation_error, present_error
 from rules.kinds import kind_of
@@ -433,3 +433,23 @@ def _present_note(session: Session, vote: Vote) -> str | None:
         f"实到 {paper.present} 人与签到 {paper.attendance} 人不一致，"
         f"理由：{paper.present_reason or '未说明'}"
     )  # i18n: record — the sheet is an official document
+
+
+# --- receipts: what the tablet shows -------------------------------------------------------
+
+
+def check_tablet_receipt(session: Session, body_id: int, index: int, code: str) -> dict[str, Any]:
+    """The record number and check code a tablet showed (回执：第 N 号记录，校验码 …),
+    checked against ``body_id``'s log (``audit.evidence.check_record``): one entry read,
+    never the whole log. A found one also carries its vote's ``title``, ``secret`` and
+    ``titles`` (of subjects or candidates), to name the choice as the tablet did."""
+    line = session.scalar(
+        select(AuditEntry.line).where(AuditEntry.body_id == body_id, AuditEntry.idx == index)
+    )
+    found = check_record(line.encode("utf-8") if line is not None else None, code)
+    if found["status"] == "found":
+        vote = session.get(Vote, found["vote"])
+        found["title"] = vote.title if vote is not None else str(found["vote"])
+        found["titles"] = dict(vote.titles) if vote is not None else {}
+        found["kind"] = vote.kind if vote is not None else None
+    return found

@@ -28,7 +28,9 @@ from voting_server.roster import (
     ParsedRoster,
     RosterError,
     RosterRow,
+    Table,
     parse_roster,
+    read_table,
     too_large,
 )
 from voting_server.services.event_loop import gevent_patched
@@ -38,6 +40,7 @@ log = logging.getLogger(__name__)
 PARSE_TIMEOUT_S = 30  # a roster at the bounds parses in about a second
 CHILD_MEMORY = 1024 * 1024 * 1024  # address space of the child: ample for a bounded file
 XLSX_ARG = "xlsx"  # the file's name says XLSX (the name itself is not passed)
+TABLE_ARG = "table"  # the child returns the file's rows as text (a vote's candidates)
 
 
 def parse_roster_upload(data: bytes, filename: str, off_loop: bool | None = None) -> ParsedRoster:
@@ -47,28 +50,52 @@ def parse_roster_upload(data: bytes, filename: str, off_loop: bool | None = None
         return too_large()  # refused at once: no process for a file we will not read
     if not (gevent_patched() if off_loop is None else off_loop):
         return parse_roster(data, filename)
+    out = _in_child(data, filename, "")
+    return out if isinstance(out, ParsedRoster) else from_json(out)
+
+
+def read_table_upload(
+    data: bytes, filename: str = "", off_loop: bool | None = None
+) -> tuple[Table, RosterError | None]:
+    """``roster.read_table`` — a CSV or XLSX list's rows as text, under the roster's
+    bounds — off the event loop like ``parse_roster_upload``; the rows, or why not."""
+    if len(data) > MAX_BYTES:
+        return [], too_large().errors[0]
+    if not (gevent_patched() if off_loop is None else off_loop):
+        table, refusal = read_table(data, filename)
+        return table, refusal.errors[0] if refusal is not None else None
+    out = _in_child(data, filename, TABLE_ARG)
+    if isinstance(out, ParsedRoster):
+        return [], out.errors[0]
+    parsed: dict[str, Any] = json.loads(out)
+    error = parsed["error"]
+    return [(line, cells) for line, cells in parsed["rows"]], RosterError(*error) if error else None
+
+
+def _in_child(data: bytes, filename: str, mode: str) -> bytes | ParsedRoster:
+    """The child's stdout, or the refusal when it timed out, did not start or failed."""
     hint = XLSX_ARG if filename.lower().endswith(".xlsx") else ""
     # subprocess is gevent's once patched: the pipes wait cooperatively
     try:
         done = subprocess.run(
-            [sys.executable, "-m", __name__, hint],
+            [sys.executable, "-m", __name__, hint, mode],
             input=data,
             capture_output=True,
             timeout=PARSE_TIMEOUT_S,
             check=False,
         )
     except subprocess.TimeoutExpired:
-        log.warning("roster parsing took over %s s: refused", PARSE_TIMEOUT_S)
+        log.warning("upload parsing took over %s s: refused", PARSE_TIMEOUT_S)
         return _refused(
             f"解析超时：最多 {PARSE_TIMEOUT_S} 秒 / parsing took over {PARSE_TIMEOUT_S} s"
         )
     except OSError as exc:
-        log.warning("roster parser process did not start (%s)", exc)
+        log.warning("upload parser process did not start (%s)", exc)
         return _refused("服务器无法解析文件，请稍后重试 / the server could not parse the file")
     if done.returncode != 0:
-        log.warning("roster parser process failed (exit %s)", done.returncode)
+        log.warning("upload parser process failed (exit %s)", done.returncode)
         return _refused("文件无法解析（内容过大或已损坏） / the file could not be parsed")
-    return from_json(done.stdout)
+    return done.stdout
 
 
 def _refused(message: str) -> ParsedRoster:
@@ -93,18 +120,24 @@ def from_json(text: bytes) -> ParsedRoster:
     )
 
 
-def _child(hint: str) -> None:
-    """The parser process: a roster file's bytes on stdin, the parse as JSON on stdout."""
+def _child(hint: str, mode: str = "") -> None:
+    """The parser process: a file's bytes on stdin, the parse as JSON on stdout."""
     import resource
 
     _, hard = resource.getrlimit(resource.RLIMIT_AS)
     soft = CHILD_MEMORY if hard == resource.RLIM_INFINITY else min(CHILD_MEMORY, hard)
     resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
     data = sys.stdin.buffer.read(MAX_BYTES + 1)
-    parsed = parse_roster(data, "roster.xlsx" if hint == XLSX_ARG else "")
-    sys.stdout.buffer.write(to_json(parsed))
+    name = "upload.xlsx" if hint == XLSX_ARG else ""
+    if mode == TABLE_ARG:
+        table, refusal = read_table(data, name)
+        error = list(refusal.errors[0]) if refusal is not None else None
+        out = json.dumps({"rows": table, "error": error}, ensure_ascii=False).encode("utf-8")
+    else:
+        out = to_json(parse_roster(data, name))
+    sys.stdout.buffer.write(out)
     sys.stdout.buffer.flush()
 
 
 if __name__ == "__main__":
-    _child(sys.argv[1] if len(sys.argv) > 1 else "")
+    _child(*(sys.argv[1:3] or [""]))

@@ -112,6 +112,7 @@ class VoteLifecycle:
                    {"vote": self._configuration(vote, spec)})  # fmt: skip
         vote.state, vote.opened_at, vote.closes_at = opened, now, closes_at  # type: ignore[assignment]
         vote.members_at_open = members
+        attendance.mark_held(sitting)  # 举行中 from its first vote, if nobody signed in
         log.append(session, sitting.body_id, EntryType.VOTE_OPENED, {
             "vote": vote.id, "members": members, "present": present, "quorum_required": required,
             "closes_at": closes_at.isoformat() if closes_at else None, "by": by,

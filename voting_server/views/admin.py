@@ -18,7 +18,7 @@ import qrcode.image.svg
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from sqlalchemy import select
 
 from crypto.tls import format_fingerprint
@@ -77,8 +77,9 @@ def enrollment_url(base_url: str, code: str, ca_fingerprint: str | None = None) 
     return f"{url}&caf={ca_fingerprint}" if ca_fingerprint else url
 
 
-def qr_svg(data: str) -> Markup:
-    """An inline SVG QR code of ``data`` (sized by CSS through class ``qr``)."""
+def qr_svg(data: str, label: str = "") -> Markup:
+    """An inline SVG QR code of ``data`` (sized by CSS through class ``qr``), named
+    ``label`` for screen readers."""
     image = qrcode.make(
         data,
         image_factory=qrcode.image.svg.SvgPathImage,
@@ -86,7 +87,8 @@ def qr_svg(data: str) -> Markup:
         border=2,
     )
     svg = image.to_string(encoding="unicode")
-    svg = re.sub(r'^<svg width="[^"]*" height="[^"]*"', '<svg class="qr" role="img"', svg)
+    named = f'<svg class="qr" role="img" aria-label="{escape(label)}"'
+    svg = re.sub(r'^<svg width="[^"]*" height="[^"]*"', lambda _m: named, svg)
     return Markup(svg)  # generated here: paths only, no text from the request
 
 
@@ -376,6 +378,9 @@ def enrollment_code() -> ResponseReturnValue:
 @bp.post("/enrollment/sheet")
 @login_required(SECRETARIAT)
 def enrollment_sheet() -> ResponseReturnValue:
+    """Codes for the seats ticked or typed (``which=selected``), or for every seat, in one
+    round trip, printed as one sheet of cut-out cards. A bad or empty seat list, or a seat
+    without an active member, refuses the lot: no code is issued."""
     body = selected_body()
     if body is None:
         return no_body_page()
@@ -383,11 +388,25 @@ def enrollment_sheet() -> ResponseReturnValue:
     per_page = per_page if per_page in SHEET_PER_PAGE else 4
     ttl = _ttl_hours()
     me = current_user()
+    seats: list[int] | None = None
+    if request.form.get("which") == "selected":
+        typed = devices.parse_seat_list(request.form.get("seat_list", ""), SEAT_MAX)
+        if typed is None:
+            return message_page(
+                gettext("无法生成登记码"),
+                gettext("座位号填写有误：请填写座位号或范围，如 1-10, 15, 22。"),
+                400,
+            )
+        seats = sorted(set(typed) | set(int_fields(request.form, "seats", high=SEAT_MAX)))
+        if not seats:
+            return message_page(
+                gettext("无法生成登记码"), gettext("请勾选或填写要生成登记码的座位。"), 400
+            )
     try:
         with write_transaction(sessions()) as tx:
             codes = devices.issue_enrollment_codes(
                 tx, body.id, me.id if me else None, timedelta(hours=ttl),
-                venue=request.form.get("venue"),
+                venue=request.form.get("venue"), seats=seats,
             )  # fmt: skip
             names = {
                 m.seat: m.name for m in tx.scalars(select(Member).where(Member.body_id == body.id))
@@ -410,7 +429,7 @@ def enrollment_sheet() -> ResponseReturnValue:
 
 
 def _card(base: str, seat: int, name: str, code: str, caf: str | None) -> dict[str, Any]:
-    qr = qr_svg(enrollment_url(base, code, caf))
+    qr = qr_svg(enrollment_url(base, code, caf), gettext("第 %(seat)s 座的登记二维码", seat=seat))
     return {"seat": seat, "name": name, "code": code, "qr": qr}
 
 
@@ -433,11 +452,44 @@ def pins_issue() -> ResponseReturnValue:
     body = selected_body()
     if body is None:
         return no_body_page()
+    me = current_user()
     with write_transaction(sessions()) as tx:
-        pins = devices.issue_pins(tx, body.id)
+        pins = devices.issue_pins(tx, body.id, audit_log(), me.id if me else None)
         names = {
             m.seat: m.name for m in tx.scalars(select(Member).where(Member.body_id == body.id))
         }
     log.info("PINs issued for %s members by %r", len(pins), current_username())
     slips = [{"seat": seat, "name": names.get(seat, ""), "pin": pin} for seat, pin in pins.items()]
     return _secret_page("admin/pins.html", body=body, slips=slips, per_page=SLIPS_PER_PAGE)
+
+
+@bp.get("/pins/<int:seat>")
+@login_required(SECRETARIAT)
+def pin_confirm(seat: int) -> ResponseReturnValue:
+    """Before one seat's PIN is reset: whose, and what it does (a page, so that the
+    confirmation holds without a script)."""
+    body = selected_body()
+    if body is None:
+        return no_body_page()
+    member = devices.member_at_seat(db(), body.id, seat)
+    if member is None:
+        return message_page(gettext("无法重设签到密码"), gettext("该座位没有在册组成人员"), 404)
+    return render_template("admin/pin_confirm.html", body=body, member=member)
+
+
+@bp.post("/pins/<int:seat>")
+@login_required(SECRETARIAT)
+def pin_reset(seat: int) -> ResponseReturnValue:
+    """One seat's new PIN, shown once on a slip; logged (``pins_reset``) without it."""
+    body = selected_body()
+    if body is None:
+        return no_body_page()
+    me = current_user()
+    try:
+        with write_transaction(sessions()) as tx:
+            member, pin = devices.reset_pin(tx, audit_log(), body.id, seat, me.id if me else None)
+            slip = {"seat": member.seat, "name": member.name, "pin": pin}
+    except Refusal as refused:
+        return message_page(gettext("无法重设签到密码"), refusal_text(refused), 400)
+    log.info("PIN of seat %s reset by %r", seat, current_username())
+    return _secret_page("admin/pins.html", body=body, slips=[slip], per_page=SLIPS_PER_PAGE)

@@ -20,16 +20,19 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from rules.congress import Electorate
+from rules.duties import close_sitting_error
 from rules.kinds import KeyPolicy, LiveTally, ThresholdBase, all_kinds
 from voting_server.extensions import db, sessions
-from voting_server.i18n import kind_labels, term
+from voting_server.i18n import current_locale, kind_labels, term
 from voting_server.models import AgendaItem, Document, Sitting, SittingStatus, StaffRole, Vote
 from voting_server.presets import Presets, preset_titles, presets_for
+from voting_server.roster import MAX_BYTES
 from voting_server.services import agenda
 from voting_server.services.refusals import Refusal
 from voting_server.services.transactions import write_transaction
+from voting_server.services.uploads import read_table_upload
 from voting_server.timefmt import form_value
-from voting_server.views.auth import current_user, login_required, message_page
+from voting_server.views.auth import current_user, login_required, message_page, refusal_text
 from voting_server.views.common import current_username, no_body_page, selected_body
 
 log = logging.getLogger(__name__)
@@ -83,11 +86,7 @@ def labels(body_kind: str | None = None) -> dict[str, Any]:
             LiveTally.PARTICIPATION.value: _("只显示已按、未按人数"),
             LiveTally.BREAKDOWN.value: _("显示各项票数（仅限记名表决）"),
         },
-        "statuses": {
-            SittingStatus.PLANNED.value: _("筹备中"),
-            SittingStatus.OPEN.value: _("举行中"),
-            SittingStatus.CLOSED.value: _("已闭会"),
-        },
+        "statuses": {status.value: term(f"sitting.{status.value}") for status in SittingStatus},
         "vote_states": {
             "draft": _("草稿（可修改）"),
             "open": _("表决中"),
@@ -143,7 +142,7 @@ def sittings(errors: dict[str, str] | None = None, status: int = 200) -> Respons
     rows = db().scalars(
         select(Sitting).where(Sitting.body_id == body.id).order_by(Sitting.starts_at.desc())
     )
-    form = request.form if errors else {"status": SittingStatus.PLANNED.value}
+    form = request.form if errors else {}
     return render_template(
         "operator/sittings.html",
         body=body,
@@ -183,11 +182,7 @@ def sitting(
     found = db().get(Sitting, sitting_id)
     if found is None:
         return _not_found(_("会议"))
-    form = (
-        request.form
-        if errors
-        else {"title": found.title, "starts_at": _local(found.starts_at), "status": found.status}
-    )
+    form = request.form if errors else {"title": found.title, "starts_at": _local(found.starts_at)}
     next_position = max((i.position for i in found.agenda_items), default=0) + 1
     item_form = request.form if item_errors else {"position": str(next_position)}
     return render_template(
@@ -198,6 +193,7 @@ def sitting(
         item_form=item_form,
         item_errors=item_errors or {},
         can_edit=_can_edit(),
+        can_close=_can_close(),
         item_editable=agenda.item_editable,
         labels=labels(),
     ), status
@@ -215,6 +211,36 @@ def sitting_update(sitting_id: int) -> ResponseReturnValue:
     with write_transaction(sessions()) as tx:
         agenda.update_sitting(tx, sitting_id, form)
     return redirect(url_for("agenda.sitting", sitting_id=sitting_id, saved=1))
+
+
+def _can_close() -> bool:
+    user = current_user()
+    return user is not None and close_sitting_error(user.role.value) is None
+
+
+@bp.post("/<int:sitting_id>/close")
+@login_required(*READ)
+def sitting_close(sitting_id: int) -> ResponseReturnValue:
+    """闭会 (结束会议): the presidium or the secretariat, after confirming; never while a
+    vote of the sitting is open."""
+    if db().get(Sitting, sitting_id) is None:
+        return _not_found(_("会议"))
+    user = current_user()
+    if request.form.get("confirm") != "1":
+        return message_page(_("未结束会议"), _("请勾选“确认本次会议已经结束”后再结束会议。"), 400)
+    try:
+        with write_transaction(sessions()) as tx:
+            agenda.close_sitting(tx, sitting_id, user.role.value if user else None)
+    except Refusal as refused:
+        if refused.code == "vote_already_open":
+            return message_page(
+                _("不能结束会议"),
+                _("本次会议有表决正在进行。请先结束或取消该表决，再结束会议。"),
+                409,
+            )
+        return message_page(_("不能结束会议"), refusal_text(refused), 403)
+    log.info("sitting %s closed by %r", sitting_id, current_username())
+    return redirect(url_for("agenda.sitting", sitting_id=sitting_id, closed=1))
 
 
 # --- agenda items ---------------------------------------------------------------------------
@@ -356,13 +382,19 @@ def _vote_page(
     form: Any,
     errors: dict[str, str] | None = None,
     status: int = 200,
+    rows: list[agenda.Row] | None = None,
+    unsaved: bool = False,
 ) -> ResponseReturnValue:
     presets = _presets(item_)
+    rows = agenda.rows_of(form) if rows is None else rows
     return render_template(
         "operator/vote.html",
         item=item_,
         vote=vote,
         form=form,
+        rows=rows or [("", "")],
+        max_items=agenda.MAX_ITEMS,
+        unsaved=unsaved,
         errors=errors or {},
         editable=_can_edit() and (vote is None or agenda.vote_editable(vote)),
         presets=dict(presets),
@@ -383,6 +415,41 @@ def _preset_titles() -> dict[str, dict[str, str]]:
     return dict(titles)
 
 
+def _row_edit(item_: AgendaItem, vote: Vote | None) -> ResponseReturnValue | None:
+    """The row editor's buttons (添加一行, 上移, 下移, 删除, 导入): the form comes back with
+    its rows changed and nothing saved (the page works without a script). None when the
+    form was sent to be saved. A bad import file leaves the rows as they were."""
+    op = request.form.get("row_op")
+    if op is None:
+        return None
+    rows = agenda.rows_of(request.form)
+    if op == "import":
+        upload = request.files.get("items_file")
+        if upload is None or not upload.filename:
+            return _vote_page(item_, vote, request.form, {"items": _("请选择要导入的CSV或XLSX文件。")},
+                              400, rows)  # fmt: skip
+        data = upload.stream.read(MAX_BYTES + 1)
+        table, refusal = read_table_upload(data, upload.filename)
+        if refusal is not None:
+            message = _("导入失败：%(reason)s", reason=_upload_reason(refusal.message))
+            return _vote_page(item_, vote, request.form, {"items": message}, 400, rows)
+        try:
+            imported = agenda.rows_from_table(table)
+        except agenda.FormErrors as bad:
+            return _vote_page(item_, vote, request.form, _shown(bad), 400, rows)
+        return _vote_page(item_, vote, request.form, None, 200, imported, unsaved=True)
+    changed = agenda.apply_row_op(rows, op)
+    if changed is None:
+        return _vote_page(item_, vote, request.form, {"items": _("无法执行该操作。")}, 400, rows)
+    return _vote_page(item_, vote, request.form, None, 200, changed, unsaved=True)
+
+
+def _upload_reason(message: str) -> str:
+    """The roster reader's reason ("中文 / English") in the page's language."""
+    zh, _sep, en = message.partition(" / ")
+    return en if en and current_locale() == "en" else zh
+
+
 @bp.get("/items/<int:item_id>/votes/new")
 @login_required(*EDIT)
 def vote_new(item_id: int) -> ResponseReturnValue:
@@ -398,6 +465,9 @@ def vote_create(item_id: int) -> ResponseReturnValue:
     found = db().get(AgendaItem, item_id)
     if found is None:
         return _not_found(_("议程"))
+    edited = _row_edit(found, None)
+    if edited is not None:
+        return edited
     try:
         draft = agenda.parse_vote_form(request.form, _presets(found))
     except agenda.FormErrors as bad:
@@ -430,6 +500,9 @@ def vote_update(vote_id: int) -> ResponseReturnValue:
         return _not_found(_("表决"))
     if not agenda.vote_editable(found):
         return _read_only()
+    edited = _row_edit(found.agenda_item, found)
+    if edited is not None:
+        return edited
     try:
         draft = agenda.parse_vote_form(request.form, _presets(found.agenda_item))
     except agenda.FormErrors as bad:

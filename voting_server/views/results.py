@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
@@ -21,13 +22,14 @@ from flask_babel import gettext
 from sqlalchemy import select
 
 from audit.bundle import parse_head
-from audit.evidence import EvidenceError, check_receipt
+from audit.evidence import EvidenceError, check_receipt, parse_check_code
 from audit.proofs import ProofError
 from rules import glossary
 from rules.paper import paper_example
 from rules.parsing import load_json, parse_int
 from voting_server.bounds import MAX_ID
 from voting_server.extensions import audit_log, db, sessions, socketio
+from voting_server.i18n import term
 from voting_server.models import (
     AgendaItem,
     Attendance,
@@ -234,38 +236,87 @@ def countersign(vote_id: int) -> ResponseReturnValue:
 # --- receipts (the auditor) ---------------------------------------------------------------
 
 
+# What the tablet shows (回执：第 38 号记录) or just 38: matched, never shown.
+RECORD_NUMBER = re.compile(r"\s*第?\s*([0-9]{1,10})\s*(?:号(?:记录)?)?\s*")  # i18n: record
+
+
 @bp.route("/receipt", methods=["GET", "POST"])
 @login_required(StaffRole.SCRUTINEER, StaffRole.PRESIDIUM)
 def receipt_check() -> ResponseReturnValue:
-    """Check a kiosk receipt against the log (the CLI: ``voting-audit check-receipt``)."""
-    outcome: dict[str, Any] | None = None
-    error = None
-    text = request.form.get("receipt", "") if request.method == "POST" else ""
-    if request.method == "POST":
-        try:
-            receipt = load_json(text[:MAX_FORM_JSON])
-            head_text = request.form.get("head", "").strip()
-            head = parse_head(head_text) if head_text else None  # a published head, if given
-            body = selected_body()  # the chosen body's log: a receipt names its index there
-            if body is None:
-                return no_body_page()
-            with sessions()() as session:
-                lines = list(iter_lines(session, body.id))
-            outcome = check_receipt(receipt, lines, head)
-        except ValueError as exc:  # not JSON, EvidenceError, ProofError
-            kind = (
-                gettext("凭条与记录不符")
-                if isinstance(exc, EvidenceError | ProofError)
-                else gettext("凭条格式有误")
+    """Check what a tablet showed after a press — the record number (第 N 号记录) and the
+    check code (校验码) — against the chosen body's log. The full JSON receipt of
+    ``voting-audit check-receipt`` is still taken (``receipt``), with an inclusion proof."""
+    body = selected_body()  # the chosen body's log: a receipt names its index there
+    if body is None:
+        return no_body_page()
+    form = request.form if request.method == "POST" else {}
+    page: dict[str, Any] = {"record": form.get("record", ""), "code": form.get("code", ""),
+                            "text": form.get("receipt", ""), "head": form.get("head", "")}  # fmt: skip
+    status = 200
+    if request.method == "POST" and page["text"].strip():
+        page |= _json_receipt(body.id, page["text"], page["head"])
+    elif request.method == "POST":
+        page |= _tablet_receipt(body.id, page["record"], page["code"])
+    if page.get("error") or page.get("errors"):
+        status = 400
+    return render_template("results/receipt.html", **page), status
+
+
+def _tablet_receipt(body_id: int, record: str, code_text: str) -> dict[str, Any]:
+    errors: dict[str, str] = {}
+    number = RECORD_NUMBER.fullmatch(record[:100])
+    if number is None:
+        errors["record"] = gettext("请填写平板上显示的记录号，如“38”或“第 38 号记录”。")
+    code = parse_check_code(code_text[:100])
+    if code is None:
+        errors["code"] = gettext(
+            "校验码是平板上显示的 12 位字母或数字（0-9、a-f），如 22bfbff976c2。"
+        )
+    if errors or number is None or code is None:
+        return {"errors": errors}
+    index = int(number.group(1))
+    with sessions()() as session:
+        found = results.check_tablet_receipt(session, body_id, index, code)
+    if "ballot" in found:
+        found["choices"] = _choices(found["ballot"], found["titles"])
+    return {"answer": found, "index": index}
+
+
+def _choices(ballot: Any, titles: dict[str, str]) -> list[str]:
+    """A named ballot as the tablet named it: 《subject》：赞成 per subject, or the
+    candidates chosen (a selection)."""
+    if isinstance(ballot, dict):
+        return [
+            gettext("%(id)s：%(name)s", id=titles.get(k, k), name=_mark(str(v)))
+            for k, v in ballot.items()
+        ]
+    return [titles.get(str(c), str(c)) for c in ballot] if isinstance(ballot, list) else []
+
+
+def _mark(mark: str) -> str:
+    try:
+        return term(f"mark.{mark}")
+    except KeyError:
+        return mark
+
+
+def _json_receipt(body_id: int, text: str, head_text: str) -> dict[str, Any]:
+    """The full receipt (JSON, from a kiosk's export or ``voting-audit``), with a proof."""
+    try:
+        receipt = load_json(text[:MAX_FORM_JSON])
+        head = parse_head(head_text.strip()) if head_text.strip() else None
+        with sessions()() as session:
+            lines = list(iter_lines(session, body_id))
+        return {"outcome": check_receipt(receipt, lines, head)}
+    except (EvidenceError, ProofError) as exc:  # what differs, as the verifier names it
+        kind = gettext("凭条与记录不符")
+        return {"error": gettext("%(kind)s：%(detail)s", kind=kind, detail=exc)}
+    except ValueError:  # not JSON, or not a head: the parser's words are no help to staff
+        return {
+            "error": gettext(
+                "凭条格式有误：应为终端导出的完整凭条（JSON），或改用上面的记录号和校验码核对。"
             )
-            error = gettext("%(kind)s：%(detail)s", kind=kind, detail=exc)
-    return render_template(
-        "results/receipt.html",
-        outcome=outcome,
-        error=error,
-        text=text,
-        head=request.form.get("head", ""),
-    )
+        }
 
 
 # --- the list of results -------------------------------------------------------------------

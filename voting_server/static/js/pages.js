@@ -57,9 +57,84 @@
     update();
   }
 
-  if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", voteForm);
-  } else {
+  // The vote form's rows (subjects, candidates, departments): add, up, down and remove act
+  // in the page; without script each button sends the form and the server answers with
+  // the rows changed (views/agenda.py). Import always goes to the server. The labels come
+  // from the page (data-labels, "{n}" for the row's number): no words here.
+  function rowsEditor() {
+    var table = document.getElementById("item-rows");
+    if (!table || !table.dataset.labels) return;
+    var labels = JSON.parse(table.dataset.labels);
+    var max = parseInt(table.dataset.max || "200", 10);
+    var body = table.tBodies[0];
+    var notice = document.getElementById("rows-unsaved");
+    var add = table.closest("form").querySelector('button[name=row_op][value="add"]');
+
+    function label(key, n) {
+      return labels[key].replace("{n}", String(n));
+    }
+    function renumber() {
+      var rows = body.rows;
+      for (var i = 0; i < rows.length; i++) {
+        var row = rows[i];
+        row.cells[0].textContent = String(i + 1);
+        row.querySelector("input[name=item_id]").setAttribute("aria-label", label("id", i + 1));
+        row.querySelector("input[name=item_title]").setAttribute("aria-label", label("title", i + 1));
+        ["up", "down", "remove"].forEach(function (op) {
+          var button = row.querySelector('button[name=row_op][value^="' + op + ':"]');
+          if (!button) return;
+          button.value = op + ":" + i;
+          button.setAttribute("aria-label", label(op, i + 1));
+          if (op === "up") button.disabled = i === 0;
+          if (op === "down") button.disabled = i === rows.length - 1;
+        });
+      }
+      if (add) add.disabled = rows.length >= max;
+      if (notice) notice.hidden = false;
+    }
+    table.closest("form").addEventListener("click", function (event) {
+      var button = event.target.closest && event.target.closest("button[name=row_op]");
+      if (!button || button.disabled) return;
+      var rows = body.rows;
+      var match = /^(up|down|remove):(\d+)$/.exec(button.value);
+      if (button.value === "add") {
+        var fresh = rows[rows.length - 1].cloneNode(true);
+        Array.prototype.forEach.call(fresh.querySelectorAll("input"), function (input) {
+          input.value = "";
+        });
+        body.appendChild(fresh);
+        renumber();
+        fresh.querySelector("input[name=item_title]").focus();
+      } else if (match && rows[Number(match[2])]) {
+        var row = rows[Number(match[2])];
+        if (match[1] === "up" && row.previousElementSibling) {
+          body.insertBefore(row, row.previousElementSibling);
+        } else if (match[1] === "down" && row.nextElementSibling) {
+          body.insertBefore(row.nextElementSibling, row);
+        } else if (match[1] === "remove") {
+          if (rows.length > 1) body.removeChild(row);
+          else Array.prototype.forEach.call(row.querySelectorAll("input"), function (input) {
+            input.value = "";
+          });
+        }
+        renumber();
+        var again = row.isConnected && row.querySelector('button[value^="' + match[1] + ':"]');
+        if (again && !again.disabled) again.focus();
+      } else {
+        return; // import: the server reads the file
+      }
+      event.preventDefault();
+    });
+  }
+
+  function ready() {
     voteForm();
+    rowsEditor();
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", ready);
+  } else {
+    ready();
   }
 })();
