@@ -28,7 +28,7 @@ from tests.support.live import (
     staff_socket,
 )
 from voting_server.extensions import audit_log, sessions
-from voting_server.models import AuditEntry, StaffRole, Vote
+from voting_server.models import AuditEntry, StaffRole
 from voting_server.services import attendance, devices
 from voting_server.services.transactions import write_transaction
 
