@@ -138,7 +138,7 @@ JS_STRINGS: dict[str, str] = {
     "console.no_votes": N_("无表决事项"),
     "console.rerun_mark": N_("（重新表决）"),
     "console.result_of": N_("%(heading)s：%(title)s"),
-    "console.col.item": N_("议程"),
+    "console.item_line": N_("议程第 %(n)s 项：%(title)s"),
     "console.col.vote": N_("表决事项"),
     "console.col.kind": N_("方式"),
     "console.col.state": N_("状态"),

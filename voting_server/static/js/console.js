@@ -495,7 +495,7 @@
       el("p", { class: "read-aloud small" }, readAloud(vote, vote.result)),
       S.renderResult(vote, vote.result),
       vote.by_delegation ? breakdownTable(vote.by_delegation) : null);
-    return el("tr", { class: "result-row" }, el("td", { colspan: "5" }, details));
+    return el("tr", { class: "result-row" }, el("td", { colspan: "4" }, details));
   }
 
   /** The outcome in a few words for a collapsed result (通过 / 未通过 per subject, 入选 N 项). */
@@ -519,24 +519,25 @@
     }));
     const rows = [];
     state.agenda.forEach((item) => {
+      const itemLine = el("div", { class: "item-line" }, t("console.item_line", { n: item.position, title: item.title }));
       if (!item.votes.length) {
-        rows.push(el("tr", null, el("td", null, item.position + ". " + item.title),
-          el("td", { colspan: "4", class: "muted" }, t("console.no_votes"))));
+        rows.push(el("tr", null, el("td", null, itemLine),
+          el("td", { colspan: "3", class: "muted" }, t("console.no_votes"))));
       }
       item.votes.forEach((vote) => {
         rows.push(el("tr", { "data-vote": vote.id, class: vote.state === "open" ? "row-open" : null },
-          el("td", null, item.position + ". " + item.title),
-          el("td", null, vote.title, vote.rerun_of ? el("div", { class: "muted" }, t("console.rerun_mark")) : null),
-          el("td", null, S.KIND[vote.kind], el("div", { class: "muted" }, word(vote.secret ? "secret" : "named"))),
-          el("td", { class: "state-" + vote.state }, S.STATE[vote.state] || vote.state),
+          el("td", null, itemLine.cloneNode(true), el("div", { class: "vote-title" }, vote.title),
+            vote.rerun_of ? el("div", { class: "muted" }, t("console.rerun_mark")) : null),
+          el("td", { class: "kind" }, S.KIND[vote.kind], el("div", { class: "muted" }, word(vote.secret ? "secret" : "named"))),
+          el("td", { class: "state state-" + vote.state }, S.STATE[vote.state] || vote.state),
           el("td", null, actions(vote, state, rerunOf))));
         if (vote.result) rows.push(resultRow(vote));
       });
     });
     box.appendChild(el("table", { class: "agenda" },
-      el("thead", null, el("tr", null, el("th", null, t("console.col.item")),
-        el("th", null, t("console.col.vote")), el("th", null, t("console.col.kind")),
-        el("th", null, t("console.col.state")), el("th", null, t("console.col.actions")))),
+      el("thead", null, el("tr", null, el("th", null, t("console.col.vote")),
+        el("th", null, t("console.col.kind")), el("th", null, t("console.col.state")),
+        el("th", null, t("console.col.actions")))),
       el("tbody", null, ...rows)));
   }
 
