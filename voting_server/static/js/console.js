@@ -17,6 +17,8 @@
   const el = S.el;
   const $ = (id) => document.getElementById(id);
   const canAct = document.body.dataset.canAct === "true";
+  // A glossary word (rules/glossary.py), as the page's strings carry it: term.<key>.
+  const word = (key) => t(["term", key].join("."));
   const roster = JSON.parse($("roster").textContent); // [{id, seat, name, group, attendee}]
   const ACK_TIMEOUT_MS = 15000; // closing a large vote counts it before answering
 
@@ -285,7 +287,7 @@
       Object.keys(live.counts).forEach((id) => {
         const c = live.counts[id];
         const marks = "yes" in c ? ["yes", "no", "abstain"] : ["satisfied", "basic", "unsatisfied"];
-        const text = marks.map((m) => t("console.live_count", { word: t("term.mark." + m), n: c[m] }))
+        const text = marks.map((m) => t("console.live_count", { word: word("mark." + m), n: c[m] }))
           .join(t("console.live_sep"));
         rows.push(el("tr", null, el("td", null, S.titleOf(vote, id)), el("td", null, text)));
       });
@@ -298,7 +300,6 @@
   // Built from the result and the glossary's words (term.*), so that what the chair reads
   // says what the hall display and the sheet say.
 
-  const word = (key) => t("term." + key);
   const people = (key, n) => t("console.read.people", { word: word(key), n: n });
   const votes = (key, n) => t("console.read.votes", { word: word(key), n: n });
   const sentence = (parts) => parts.filter(Boolean).join(t("console.read.sep")) + t("console.read.end");
