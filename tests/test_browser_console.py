@@ -271,6 +271,7 @@ def test_the_chairs_console(hall: Hall) -> None:
             page.click("#confirm-yes")
             expect(page.locator("#after-state")).to_have_text("已宣布")
             expect(page.locator("#after-announce")).to_be_hidden()
+            expect(details.locator("table.result")).to_be_visible()  # redrawn, still open
 
             # 撤回 a draft: it asks for a reason, then the vote leaves the agenda's drafts.
             evaluation_row.get_by_role("button", name="撤回").click()
@@ -284,6 +285,15 @@ def test_the_chairs_console(hall: Hall) -> None:
             expect(page.locator("#message")).to_have_text("已撤回")
             expect(evaluation_row).to_contain_text("已取消")
             expect(evaluation_row.get_by_role("button", name="撤回")).to_have_count(0)
+
+            # In English, the same line in the glossary's English words.
+            page.goto(f"{hall.base}/console?body={hall.body}&lang=en")
+            expect(page.locator("#read-aloud")).to_have_text(
+                "This sitting: Members: 61, Present: 33, For: 1, Against: 1, Abstain: 0, "
+                "Did not vote: 31, Not passed."
+            )
+            expect(page.locator("#seat-map .seat")).to_have_count(61)
+            shots.take(page, "console-english", sizes)
         finally:
             for client in tablets:
                 client.close()

@@ -6,8 +6,9 @@
  * event, so the secretariat's read-only view is a convenience, not the guard.
  *
  * The page keeps no state of its own: on every change broadcast it asks the
- * server for a fresh `state` snapshot and redraws, so a console that missed
- * events (reconnect, second operator) always shows the truth.
+ * server for a fresh `state` snapshot and seat map and redraws, so a console that
+ * missed events (reconnect, second operator) always shows the truth. Only what
+ * the chair opened (a past result's details) is remembered across redraws.
  */
 (function () {
   "use strict";
@@ -19,7 +20,7 @@
   const canAct = document.body.dataset.canAct === "true";
   // A glossary word (rules/glossary.py), as the page's strings carry it: term.<key>.
   const word = (key) => t(["term", key].join("."));
-  const roster = JSON.parse($("roster").textContent); // [{id, seat, name, group, attendee}]
+  const roster = JSON.parse($("roster").textContent); // [{id, seat, name, group, attendee, presidium}]
   const ACK_TIMEOUT_MS = 15000; // closing a large vote counts it before answering
 
   let snapshot = null;
@@ -489,8 +490,11 @@
   // --- the agenda: past votes collapsed ---------------------------------------------------
 
   /** A result in a row of its own, collapsed: its summary line names the outcome. */
+  const expanded = new Set(); // votes whose result the chair opened: kept open on redraw
+
   function resultRow(vote) {
-    const details = el("details", { class: "past-result" },
+    const details = el("details", { class: "past-result", open: expanded.has(vote.id),
+      ontoggle: (event) => (event.target.open ? expanded.add(vote.id) : expanded.delete(vote.id)) },
       el("summary", null, t("console.result_of", { heading: S.resultHeading(vote), title: vote.title }),
         el("span", { class: "verdict-line" }, shortVerdict(vote.result))),
       el("p", { class: "read-aloud small" }, readAloud(vote, vote.result)),
