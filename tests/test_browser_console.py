@@ -58,6 +58,7 @@ class Hall:
     base: str
     body: int
     motion: int
+    selection: int
     evaluation: int
     tablets: dict[int, tuple[KioskKey, str]]  # seat → key, device
 
@@ -89,8 +90,8 @@ def _prepare(instance: Path, url: str) -> dict[str, Any]:
         votes = [v for item in sitting.agenda_items for v in item.votes]
         assert [v.kind for v in votes] == ["motion", "selection", "evaluation"]
         assert votes[0].secret  # 无记名: the map shows who pressed, never how
-        return {"body": body.id, "motion": votes[0].id, "evaluation": votes[2].id,
-                "tablets": tablets}  # fmt: skip
+        return {"body": body.id, "motion": votes[0].id, "selection": votes[1].id,
+                "evaluation": votes[2].id, "tablets": tablets}  # fmt: skip
 
 
 @pytest.fixture
@@ -100,7 +101,7 @@ def hall(tmp_path: Path) -> Iterator[Hall]:
     url = f"sqlite:///{instance / 'voting.sqlite3'}"
     p = _prepare(instance, url)
     with running_server(instance, url, tmp_path) as (base, _banner):
-        yield Hall(base, p["body"], p["motion"], p["evaluation"], p["tablets"])
+        yield Hall(base, p["body"], p["motion"], p["selection"], p["evaluation"], p["tablets"])
 
 
 def tablet(hall: Hall, seat: int) -> KioskClient:
@@ -131,6 +132,11 @@ def test_the_chairs_console(hall: Hall) -> None:
     expect.set_options(timeout=TIMEOUT_MS)
     shots = Shots(FOLDER)
     sizes = ((WIDTH, HEIGHT), (1920, 1080))
+
+    def take(page: Any, name: str) -> None:
+        page.evaluate("window.scrollTo(0, 0)")  # the whole page, the live panel at its top
+        shots.take(page, name, sizes)
+
     errors: list[str] = []
     tablets: list[KioskClient] = []
     with chromium() as browser:
@@ -177,7 +183,7 @@ def test_the_chairs_console(hall: Hall) -> None:
             for row in (motion_row, evaluation_row):
                 expect(row.get_by_role("button", name="撤回")).to_be_visible()
                 expect(row.get_by_role("button", name="取消表决")).to_have_count(0)
-            shots.take(page, "console-idle", sizes)
+            take(page, "console-idle")
 
             # Three tablets connect and sign in: their seats turn 已签到, online.
             tablets.extend(tablet(hall, s) for s in PINS)
@@ -202,7 +208,7 @@ def test_the_chairs_console(hall: Hall) -> None:
                 page.click("#confirm-yes")
                 expect(page.locator("#confirm-error")).to_have_text(bad)
                 expect(page.locator("#confirm-dialog")).to_be_visible()
-            shots.take(page, "console-countdown-error", sizes)
+            take(page, "console-countdown-error")
             page.get_by_label("2 分钟").check()
             page.click("#confirm-yes")
             expect(page.locator("#live")).to_be_visible()
@@ -232,7 +238,7 @@ def test_the_chairs_console(hall: Hall) -> None:
             assert seats_in(page, "not-pressed-list") == [3, *PRESIGNED]
             assert "赞成" not in (seat(1).get_attribute("title") or "")  # never a choice
             page.screenshot(path=str(FOLDER / "console-open.png"))  # the window, as seen
-            shots.take(page, "console-open", sizes)
+            take(page, "console-open")
 
             # Scrolled to the seat lists, the live panel is still at the top.
             page.locator("#not-pressed-list").scroll_into_view_if_needed()
@@ -260,8 +266,7 @@ def test_the_chairs_console(hall: Hall) -> None:
             details = motion_row.locator("xpath=following-sibling::tr[1]").locator("details")
             expect(details.locator("summary")).to_contain_text("未通过")
             expect(details.locator("table.result")).to_be_hidden()
-            page.evaluate("window.scrollTo(0, 0)")
-            shots.take(page, "console-result", sizes)
+            take(page, "console-result")
             page.screenshot(path=str(FOLDER / "console-result.png"))
             details.locator("summary").click()
             expect(details.locator("table.result")).to_be_visible()
@@ -273,19 +278,6 @@ def test_the_chairs_console(hall: Hall) -> None:
             expect(page.locator("#after-announce")).to_be_hidden()
             expect(details.locator("table.result")).to_be_visible()  # redrawn, still open
 
-            # 撤回 a draft: it asks for a reason, then the vote leaves the agenda's drafts.
-            evaluation_row.get_by_role("button", name="撤回").click()
-            expect(page.locator("#confirm-reason-label")).to_have_text("撤回原因（必填）")
-            expect(page.locator("#confirm-seconds-box")).to_be_hidden()
-            page.click("#confirm-yes")
-            expect(page.locator("#confirm-error")).to_have_text("请填写撤回原因")
-            page.fill("#confirm-reason", "议程调整，本次会议不再测评")
-            shots.take(page, "console-withdraw", sizes)
-            page.click("#confirm-yes")
-            expect(page.locator("#message")).to_have_text("已撤回")
-            expect(evaluation_row).to_contain_text("已取消")
-            expect(evaluation_row.get_by_role("button", name="撤回")).to_have_count(0)
-
             # In English, the same line in the glossary's English words.
             page.goto(f"{hall.base}/console?body={hall.body}&lang=en")
             expect(page.locator("#read-aloud")).to_have_text(
@@ -293,7 +285,74 @@ def test_the_chairs_console(hall: Hall) -> None:
                 "Did not vote: 31, Not passed."
             )
             expect(page.locator("#seat-map .seat")).to_have_count(61)
-            shots.take(page, "console-english", sizes)
+            take(page, "console-english")
+            page.goto(f"{hall.base}/console?body={hall.body}&lang=zh_CN")
+            expect(page.locator("#read-aloud")).to_have_text(line)
+            # The livelihood ballot (票决): the line names the 入选 projects with their votes.
+            selection_row = page.locator(f"tr[data-vote='{hall.selection}']")
+            selection_row.get_by_role("button", name="开始表决").click()
+            page.click("#confirm-yes")  # 不限时
+            expect(page.locator("#live")).to_be_visible()
+            expect(page.locator("#live-countdown")).to_be_hidden()
+            tablets[0].vote(hall.selection, ["p01", "p02"])
+            tablets[1].vote(hall.selection, ["p01"])
+            tablets[2].vote(hall.selection, ["p01", "p03"])
+            expect(page.locator("#live-voted")).to_have_text("3")
+            page.click("#live-close")
+            page.click("#confirm-yes")
+            expect(page.locator("#after-heading")).to_have_text(
+                "票决结果：2027年度民生实事项目票决"
+            )
+            # 入选 needs more than half of all 61 members' votes: with three ballots, none
+            expect(page.locator("#read-aloud")).to_have_text(
+                "本次会议应到61人，实到33人，已按3人，未按30人。入选0项：无。"
+                "尚有 10 项空缺，可另行投票。"
+            )
+            take(page, "console-selection-result")
+
+            # The evaluation (测评): per department, its counts, rate and outcome.
+            evaluation_row.get_by_role("button", name="开始表决").click()
+            page.click("#confirm-yes")
+            expect(page.locator("#live")).to_be_visible()
+            departments = ("civil-affairs", "sports", "sasac")
+            for client, marks in zip(tablets, (("satisfied",) * 3,
+                                               ("satisfied", "basic", "unsatisfied"),
+                                               ("unsatisfied",) * 3), strict=True):  # fmt: skip
+                client.vote(hall.evaluation, dict(zip(departments, marks, strict=True)))
+            expect(page.locator("#live-voted")).to_have_text("3")
+            page.click("#live-close")
+            page.click("#confirm-yes")
+            expect(page.locator("#after-heading")).to_have_text(re.compile(r"^测评结果："))
+            # closed: the map shows who signed in, no longer who pressed
+            expect(seat(1)).to_have_class(re.compile(r"\bpresent\b"))
+            expect(page.locator("#not-pressed-box")).to_be_hidden()
+            expect(page.locator("#read-aloud")).to_have_text(
+                "本次会议应到61人，实到33人，已按3人。"
+                "市民政局：满意2票，基本满意0票，不满意1票，满意率66.67%，测评结果为满意，第1名。"
+                "市体育局：满意1票，基本满意1票，不满意1票，满意率66.67%，测评结果为满意，第1名。"
+                "市人民政府国有资产监督管理委员会：满意1票，基本满意0票，不满意2票，满意率33.33%，"
+                "测评结果为满意，第3名。"
+            )
+            take(page, "console-evaluation-result")
+
+            # 撤回 a draft (the motion's re-run): it asks for a reason, then it is withdrawn.
+            motion_row.get_by_role("button", name="重新表决").click()
+            page.click("#confirm-yes")
+            rerun_row = page.locator("#agenda tbody tr[data-vote]", has_text="（重新表决）")
+            expect(rerun_row).to_have_count(1)
+            expect(rerun_row.get_by_role("button", name="取消表决")).to_have_count(0)
+            rerun_row.get_by_role("button", name="撤回").click()
+            expect(page.locator("#confirm-reason-label")).to_have_text("撤回原因（必填）")
+            expect(page.locator("#confirm-seconds-box")).to_be_hidden()
+            page.click("#confirm-yes")
+            expect(page.locator("#confirm-error")).to_have_text("请填写撤回原因")
+            page.fill("#confirm-reason", "议程调整，不再表决")
+            take(page, "console-withdraw")
+            page.click("#confirm-yes")
+            expect(page.locator("#message")).to_have_text("已撤回")
+            expect(rerun_row).to_contain_text("已取消")
+            expect(rerun_row.get_by_role("button", name="撤回")).to_have_count(0)
+
         finally:
             for client in tablets:
                 client.close()

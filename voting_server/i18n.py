@@ -176,7 +176,7 @@ JS_STRINGS: dict[str, str] = {
     "console.read.people": N_("%(word)s%(n)s人"),
     "console.read.votes": N_("%(word)s%(n)s票"),
     "console.read.sep": N_("，"),
-    "console.read.end": N_("。"),
+    "console.read.sentence": N_("%(text)s。"),
     "console.read.subject": N_("%(title)s："),
     "console.read.rate": N_("%(word)s%(rate)s"),
     "console.read.outcome": N_("%(word)s为%(verdict)s"),

@@ -111,6 +111,7 @@
     showDevices(state.devices);
     renderPanel(state);
     renderAgenda(state);
+    paintSeats(); // at once: a vote that closed takes its 已按 off the map before the map's own answer
   }
 
   function showAttendance(q) {
@@ -243,7 +244,7 @@
     if (last) {
       $("after-state").textContent = S.STATE[last.state] || last.state;
       $("after-heading").textContent = t("console.result_of", { heading: S.resultHeading(last), title: last.title });
-      $("read-aloud").textContent = readAloud(last, last.result);
+      $("read-aloud").textContent = readAloud(last, last.result).trim();
       const announce = $("after-announce");
       if (announce) {
         announce.hidden = last.state !== "closed";
@@ -303,7 +304,8 @@
 
   const people = (key, n) => t("console.read.people", { word: word(key), n: n });
   const votes = (key, n) => t("console.read.votes", { word: word(key), n: n });
-  const sentence = (parts) => parts.filter(Boolean).join(t("console.read.sep")) + t("console.read.end");
+  // One sentence of the line; the sentences follow each other ("。" in Chinese, ". " in English).
+  const sentence = (parts) => t("console.read.sentence", { text: parts.filter(Boolean).join(t("console.read.sep")) });
 
   function readAloud(vote, r) {
     if (!r) return "";
@@ -348,13 +350,11 @@
     const listOf = (ids) => ids.map((id) => t("console.read.candidate",
       { title: S.titleOf(vote, id), n: sel.votes[id] || 0 })).join(t("list.sep"));
     let out = sentence([...head, people("cast", r.cast), people("not_voted", r.not_voted)]);
-    out += t("console.read.selected", { word: word("verdict.selected"), n: sel.selected.length,
-      list: sel.selected.length ? listOf(sel.selected) : t("console.read.none") }) + t("console.read.end");
+    out += sentence([t("console.read.selected", { word: word("verdict.selected"), n: sel.selected.length,
+      list: sel.selected.length ? listOf(sel.selected) : t("console.read.none") })]);
     const runoff = (sel.runoff && sel.runoff.candidates) || [];
-    if (runoff.length) {
-      out += t("console.read.runoff", { word: word("verdict.runoff"), list: listOf(runoff) }) + t("console.read.end");
-    }
-    if (sel.unfilled) out += t("sel.unfilled", { n: sel.unfilled }) + t("console.read.end");
+    if (runoff.length) out += sentence([t("console.read.runoff", { word: word("verdict.runoff"), list: listOf(runoff) })]);
+    if (sel.unfilled) out += sentence([t("sel.unfilled", { n: sel.unfilled })]);
     return out;
   }
 
@@ -497,7 +497,7 @@
       ontoggle: (event) => (event.target.open ? expanded.add(vote.id) : expanded.delete(vote.id)) },
       el("summary", null, t("console.result_of", { heading: S.resultHeading(vote), title: vote.title }),
         el("span", { class: "verdict-line" }, shortVerdict(vote.result))),
-      el("p", { class: "read-aloud small" }, readAloud(vote, vote.result)),
+      el("p", { class: "read-aloud small" }, readAloud(vote, vote.result).trim()),
       S.renderResult(vote, vote.result),
       vote.by_delegation ? breakdownTable(vote.by_delegation) : null);
     return el("tr", { class: "result-row" }, el("td", { colspan: "4" }, details));
