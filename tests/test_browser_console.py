@@ -71,6 +71,7 @@ def _prepare(instance: Path, url: str) -> dict[str, Any]:
         chair = staff.create_user(
             session, "zhuchi", "主持人", StaffRole.PRESIDIUM, PASSWORD, log=log
         )
+        staff.create_user(session, "mishu", "秘书处", StaffRole.SECRETARIAT, PASSWORD, log=log)
         seats = {
             m.seat: m for m in session.scalars(select(Member).where(Member.body_id == body.id))
         }
@@ -239,6 +240,27 @@ def test_the_chairs_console(hall: Hall) -> None:
             assert "赞成" not in (seat(1).get_attribute("title") or "")  # never a choice
             page.screenshot(path=str(FOLDER / "console-open.png"))  # the window, as seen
             take(page, "console-open")
+
+            # The secretariat's console, read-only: the map without presses, no vote buttons.
+            office_context = browser.new_context(viewport={"width": WIDTH, "height": HEIGHT})
+            office = office_context.new_page()
+            office.set_default_timeout(TIMEOUT_MS)
+            office.on("pageerror", lambda exc: errors.append(f"secretariat: {exc}"))
+            office.goto(f"{hall.base}/console?body={hall.body}")
+            office.fill("#username", "mishu")
+            office.fill("#password", PASSWORD)
+            office.click("button[type=submit]")
+            expect(office.locator("#live")).to_be_visible()
+            expect(office.locator("#live-close")).to_have_count(0)
+            expect(office.locator("#live-voted")).to_have_text("–")  # not told: not "0"
+            expect(office.locator(f"tr[data-vote='{hall.motion}'] button")).to_have_count(0)
+            expect(office.locator("#seat-map .seat[data-seat='1']")).to_have_class(
+                re.compile(r"\bpresent\b")
+            )
+            expect(office.locator("#seat-map .seat.pressed")).to_have_count(0)
+            expect(office.locator("#not-pressed-box")).to_be_hidden()
+            take(office, "console-secretariat")
+            office_context.close()
 
             # Scrolled to the seat lists, the live panel is still at the top.
             page.locator("#not-pressed-list").scroll_into_view_if_needed()

@@ -230,9 +230,9 @@
       $("live-title").textContent = open.title;
       stopCountdown = S.countdown($("live-countdown"), open.closes_at);
       if (state.participation) showParticipation(state.participation);
-      else {
-        $("live-voted").textContent = "0";
-        $("live-not-voted").textContent = state.attendance ? state.attendance.present : "–";
+      else { // not told to this role (the secretariat): unknown, not zero
+        $("live-voted").textContent = "–";
+        $("live-not-voted").textContent = "–";
       }
       if ($("live-close")) {
         $("live-close").onclick = () => closeVote(open);
