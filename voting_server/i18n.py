@@ -134,7 +134,7 @@ JS_STRINGS: dict[str, str] = {
     "console.by_delegation": N_("分团签到"),
     "console.delegation": N_("代表团"),
     "console.ungrouped": N_("未分团"),
-    "console.present_of_members": N_("实到 / 应到"),
+    "console.present_of_members": N_("%(present)s / %(members)s"),
     "console.no_votes": N_("无表决事项"),
     "console.rerun_mark": N_("（重新表决）"),
     "console.result_of": N_("%(heading)s：%(title)s"),

@@ -144,7 +144,7 @@
     box.appendChild(el("table", { class: "result delegations" },
       el("caption", null, t("console.by_delegation")),
       el("thead", null, el("tr", null, el("th", null, t("console.delegation")),
-        el("th", { class: "n" }, t("console.present_of_members")))),
+        el("th", { class: "n" }, t("console.present_of_members", { present: word("present"), members: word("members") })))),
       el("tbody", null, ...rows)));
   }
 
