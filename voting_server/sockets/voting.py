@@ -560,6 +560,8 @@ def _state(session: Session, client: Client) -> dict[str, Any]:
 
 
 def _seat_map(session: Session, client: Client) -> dict[str, Any] | None:
+    """The seat map of the staff screen's body (None without a sitting); the presses of
+    the open vote only for the roles that see 已按 (``WATCHERS``)."""
     sitting = attendance.current_sitting(session, client.body_id or 0)
     if sitting is None:
         return None
