@@ -432,6 +432,7 @@ def test_the_congress_and_its_standing_committee_vote_at_once_in_two_browsers(
             motion_row = console_a.locator(f"tr[data-vote='{county.motion}']")
             result_row = motion_row.locator("xpath=following-sibling::tr[1]")
             expect(result_row).to_contain_text("未通过")
+            result_row.locator("summary").click()  # past results are collapsed on the console
             breakdown = result_row.get_by_test_id("breakdown")
             expect(breakdown.locator("caption")).to_have_text("分团表决情况")
             head = breakdown.locator("thead th").all_inner_texts()

@@ -104,7 +104,8 @@ def test_each_page_opens_for_its_roles_only(hall_app: Flask, path: str, role: st
 def test_console_for_the_presidium_acts_and_knows_the_roster(hall_app: Flask) -> None:
     html = logged_in(hall_app, "presidium").client.get("/console").get_data(as_text=True)
     assert 'data-can-act="true"' in html
-    for label in ("主席团控制台", "出席情况", "应到", "实到", "代为签到", "退出登录"):
+    for label in ("主席团控制台", "应到", "实到", "缺席", "结束表决", "座位图", "未签到", "代为签到",
+                  "退出登录"):  # fmt: skip
         assert label in html
     roster = json.loads(
         html.split('<script type="application/json" id="roster">')[1].split("</script>")[0]
@@ -116,7 +117,8 @@ def test_console_for_the_presidium_acts_and_knows_the_roster(hall_app: Flask) ->
         "name": "王建国",
         "group": "第一组",
         "attendee": False,
-    }  # group and 列席: 分团签到 by a delegation's name
+        "presidium": False,
+    }  # group and 列席: 分团签到 by a delegation's name; presidium: a 主席团会议's 未按 list
     assert "/kiosk-static/js/sio.js" in html and "/static/js/console.js" in html
 
 

@@ -49,6 +49,7 @@ from voting_server.services import (
     devices,
     display,
     kiosk_documents,
+    seat_map,
     staff,
 )
 from voting_server.services.audit_log import AuditLog
@@ -329,6 +330,7 @@ def on_sign_in(client: Client, data: Any = None) -> dict[str, Any]:
     log.info("signed in: seat %s", client.seat)
     if not confirmed:  # a PIN confirming attendance changes no figure: nothing to tell the hall
         _broadcast_attendance(client.body_id or 0, quorum)
+        _broadcast_seat_signed_in(client.body_id or 0, client.seat or 0)
     return {"ok": True, "signed_in": True, **quorum}
 
 
@@ -363,6 +365,16 @@ def on_state(client: Client, data: Any = None) -> dict[str, Any]:
     parse_payload(EmptyPayload, {} if data is None else data)
     ensure_resumed()
     return {"ok": True, "state": read(lambda s: _state(s, client))}
+
+
+@_on("seat_map")
+@requires(PRESIDIUM, SECRETARIAT)
+def on_seat_map(client: Client, data: Any = None) -> dict[str, Any]:
+    """The console's seat map (座位图): seats signed in, with a tablet, offline, and —
+    for the presidium, who sees 已按 — pressed in the open vote (services/seat_map.py)."""
+    parse_payload(EmptyPayload, {} if data is None else data)
+    ensure_resumed()
+    return {"ok": True, "seat_map": read(lambda s: _seat_map(s, client))}
 
 
 @_on("document_link")
@@ -457,6 +469,7 @@ def on_announce(client: Client, data: Any = None) -> dict[str, Any]:
 @requires(PRESIDIUM, SECRETARIAT)
 def on_mark_attendance(client: Client, data: Any = None) -> dict[str, Any]:
     p = parse_payload(MemberPayload, data)
+    seat_of: list[int] = []
 
     def work(session: Session, log_: AuditLog) -> dict[str, Any]:
         member = session.get(Member, p.member)
@@ -465,12 +478,14 @@ def on_mark_attendance(client: Client, data: Any = None) -> dict[str, Any]:
         sitting = attendance.current_sitting(session, member.body_id)
         if sitting is None:
             raise Refusal("no_sitting")
+        seat_of.append(member.seat)
         return attendance.sign_in(
             session, log_, sitting, member, AttendanceMethod.OPERATOR, by=client.user_id
         ).to_json()
 
     quorum = transact(work)
     _broadcast_attendance(client.body_id or 0, quorum)
+    _broadcast_seat_signed_in(client.body_id or 0, seat_of[0])
     return {"ok": True, **quorum}
 
 
@@ -587,6 +602,22 @@ def _state(session: Session, client: Client) -> dict[str, Any]:
     return state
 
 
+def _seat_map(session: Session, client: Client) -> dict[str, Any] | None:
+    """The seat map of the staff screen's body (None without a sitting); the presses of
+    the open vote only for the roles that see 已按 (``WATCHERS``)."""
+    sitting = attendance.current_sitting(session, client.body_id or 0)
+    if sitting is None:
+        return None
+    open_vote = None
+    if client.role in WATCHERS:  # 已按 per seat: to whom the 已按 figure goes
+        vote_id = seat_map.open_vote_id(session, sitting.id)
+        open_vote = voting().state_of(session, vote_id) if vote_id is not None else None
+        if open_vote is not None and several_processes():
+            voting().refresh_presses(session, open_vote)
+    online = connection.online_seats(sitting.body_id)
+    return seat_map.seat_map(session, sitting.id, sitting.body_id, online, open_vote)
+
+
 def _staff_vote(session: Session, vote: Vote) -> dict[str, Any]:
     """A vote as the console lists it: with its 分团表决情况 once a named vote is counted."""
     out = public_vote(vote)
@@ -658,6 +689,12 @@ def _emit_body(body_id: int | None, event: str, payload: dict[str, Any]) -> None
 
 def _broadcast_attendance(body_id: int, quorum: dict[str, Any]) -> None:
     _emit_body(body_id, "attendance", quorum)
+
+
+def _broadcast_seat_signed_in(body_id: int, seat: int) -> None:
+    """The seat just signed in, to the consoles' seat maps (not to the tablets: a seat
+    number per sign-in, where ``attendance`` carries the figures)."""
+    _emit_staff(body_id, "seat_signed_in", {"seats": [seat]}, (PRESIDIUM, SECRETARIAT))
 
 
 def several_processes() -> bool:

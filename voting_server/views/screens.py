@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 import kiosk_client
 from crypto.tls import format_fingerprint
-from rules.congress import MemberRole
+from rules.congress import MemberRole, PresidiumSeat
 from voting_server.extensions import db
 from voting_server.models import Member, StaffRole
 from voting_server.services import kiosk_documents
@@ -131,13 +131,15 @@ def display() -> ResponseReturnValue:
 
 
 def _roster(body_id: int) -> list[dict[str, object]]:
-    """Seat → member for operator sign-in (by seat, or a whole 代表团: 分团签到), of the
-    console's body."""
+    """Seat → member, of the console's body: for operator sign-in (by seat, or a whole
+    代表团: 分团签到) and the seat map (座位图), whose 未按 list of a presidium vote
+    (主席团会议) counts the presidium only."""
     members = db().scalars(
         select(Member).where(Member.body_id == body_id, Member.active).order_by(Member.seat)
     )
     return [
         {"id": m.id, "seat": m.seat, "name": m.name, "group": m.group_name,
-         "attendee": m.role is MemberRole.ATTENDEE}
+         "attendee": m.role is MemberRole.ATTENDEE,
+         "presidium": m.presidium is not PresidiumSeat.NONE}
         for m in members
     ]  # fmt: skip

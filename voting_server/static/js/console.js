@@ -6,8 +6,9 @@
  * event, so the secretariat's read-only view is a convenience, not the guard.
  *
  * The page keeps no state of its own: on every change broadcast it asks the
- * server for a fresh `state` snapshot and redraws, so a console that missed
- * events (reconnect, second operator) always shows the truth.
+ * server for a fresh `state` snapshot and seat map and redraws, so a console that
+ * missed events (reconnect, second operator) always shows the truth. Only what
+ * the chair opened (a past result's details) is remembered across redraws.
  */
 (function () {
   "use strict";
@@ -17,7 +18,9 @@
   const el = S.el;
   const $ = (id) => document.getElementById(id);
   const canAct = document.body.dataset.canAct === "true";
-  const roster = JSON.parse($("roster").textContent); // [{id, seat, name, group, attendee}]
+  // A glossary word (rules/glossary.py), as the page's strings carry it: term.<key>.
+  const word = (key) => t(["term", key].join("."));
+  const roster = JSON.parse($("roster").textContent); // [{id, seat, name, group, attendee, presidium}]
   const ACK_TIMEOUT_MS = 15000; // closing a large vote counts it before answering
 
   let snapshot = null;
@@ -54,6 +57,11 @@
   sio.on("kiosks_changed", refresh);
   sio.on("devices_changed", refresh); // a replacement tablet asked, or was decided
   sio.on("participation", showParticipation);
+  sio.on("seat_signed_in", (d) => { // the seat map, without asking again
+    if (!seats || !d || !Array.isArray(d.seats)) return;
+    d.seats.forEach((seat) => seats.present.add(seat));
+    paintSoon();
+  });
   sio.on("live_tally", showLiveTally);
   sio.connect();
 
@@ -76,6 +84,9 @@
       const answer = await sio.emitWithAck("state", {}, ACK_TIMEOUT_MS);
       if (answer.ok) render(answer.state);
       else say(S.problem(answer));
+      const map = await sio.emitWithAck("seat_map", {}, ACK_TIMEOUT_MS);
+      if (map.ok) showSeatMap(map.seat_map);
+      else say(S.problem(map));
     } catch (e) {
       if (e.code !== "offline") say(S.problem(e));
     }
@@ -89,6 +100,8 @@
       $("sitting-title").textContent = t("no_sitting");
       $("agenda").textContent = "";
       $("live").hidden = true;
+      $("after").hidden = true;
+      $("idle").hidden = false;
       return;
     }
     $("sitting-title").textContent = t("console.sitting", { body: state.sitting.body, title: state.sitting.title });
@@ -96,14 +109,16 @@
     showKiosks(state.kiosks);
     showVenues(state.venues);
     showDevices(state.devices);
-    renderLive(state);
+    renderPanel(state);
     renderAgenda(state);
+    paintSeats(); // at once: a vote that closed takes its 已按 off the map before the map's own answer
   }
 
   function showAttendance(q) {
     if (!q) return;
     $("members").textContent = q.members;
     $("present").textContent = q.present;
+    $("absent").textContent = Math.max(0, q.members - q.present);
     $("required").textContent = q.quorum_required;
     const banner = $("quorum");
     if (q.quorate) {
@@ -129,7 +144,7 @@
     box.appendChild(el("table", { class: "result delegations" },
       el("caption", null, t("console.by_delegation")),
       el("thead", null, el("tr", null, el("th", null, t("console.delegation")),
-        el("th", { class: "n" }, t("console.present_of_members")))),
+        el("th", { class: "n" }, t("console.present_of_members", { present: word("present"), members: word("members") })))),
       el("tbody", null, ...rows)));
   }
 
@@ -199,26 +214,63 @@
       t(confirm ? "console.done_confirm_device" : "console.done_reject_device", who));
   }
 
-  function renderLive(state) {
+  // --- the live panel (现场面板) -------------------------------------------------------
+
+  /** The panel: the open vote (已按 / 未按, countdown, 结束表决 / 取消表决); else the last
+   * result with its read-aloud line (宣读稿); else idle. */
+  function renderPanel(state) {
     const open = state.open_vote;
     stopCountdown();
     $("live").hidden = !open;
-    if (!open) return;
-    $("live-title").textContent = t("console.live_title", { title: open.title });
-    stopCountdown = S.countdown($("live-countdown"), open.closes_at);
-    if (state.participation) showParticipation(state.participation);
-    else {
-      $("live-voted").textContent = "0";
-      $("live-not-voted").textContent = state.attendance ? state.attendance.present : "–";
+    $("panel").classList.toggle("panel-open", Boolean(open));
+    const last = open ? null : lastResult(state);
+    $("after").hidden = !last;
+    $("idle").hidden = Boolean(open || last);
+    if (open) {
+      $("live-title").textContent = open.title;
+      stopCountdown = S.countdown($("live-countdown"), open.closes_at);
+      if (state.participation) showParticipation(state.participation);
+      else { // not told to this role (the secretariat): unknown, not zero
+        $("live-voted").textContent = "–";
+        $("live-not-voted").textContent = "–";
+      }
+      if ($("live-close")) {
+        $("live-close").onclick = () => closeVote(open);
+        $("live-cancel").onclick = () => cancelVote(open);
+      }
     }
     $("live-breakdown").textContent = "";
-    if (state.live) showLiveTally(state.live);
+    if (open && state.live) showLiveTally(state.live);
+    if (last) {
+      $("after-state").textContent = S.STATE[last.state] || last.state;
+      $("after-heading").textContent = t("console.result_of", { heading: S.resultHeading(last), title: last.title });
+      $("read-aloud").textContent = readAloud(last, last.result).trim();
+      const announce = $("after-announce");
+      if (announce) {
+        announce.hidden = last.state !== "closed";
+        announce.onclick = () => announceVote(last);
+      }
+    }
+  }
+
+  /** The vote counted last (the highest id with a result: a re-run comes after its vote). */
+  function lastResult(state) {
+    let last = null;
+    state.agenda.forEach((item) => item.votes.forEach((v) => {
+      if (v.result && (v.state === "closed" || v.state === "announced") && (!last || v.id > last.id)) last = v;
+    }));
+    return last;
   }
 
   function showParticipation(p) {
     if (!snapshot || !snapshot.open_vote || snapshot.open_vote.id !== p.vote) return;
     $("live-voted").textContent = p.voted;
     $("live-not-voted").textContent = p.not_voted;
+    if (seats && p.voted_seats) {
+      seats.vote = p.vote;
+      seats.pressed = new Set(p.voted_seats);
+      paintSoon();
+    }
   }
 
   /** Running counts: named votes whose live-tally policy is `breakdown` only. */
@@ -236,12 +288,231 @@
     } else {
       Object.keys(live.counts).forEach((id) => {
         const c = live.counts[id];
-        const text = "yes" in c ? t("console.live_motion", c) : t("console.live_evaluation", c);
+        const marks = "yes" in c ? ["yes", "no", "abstain"] : ["satisfied", "basic", "unsatisfied"];
+        const text = marks.map((m) => t("console.live_count", { word: word("mark." + m), n: c[m] }))
+          .join(t("console.live_sep"));
         rows.push(el("tr", null, el("td", null, S.titleOf(vote, id)), el("td", null, text)));
       });
     }
     box.appendChild(el("table", { class: "result" }, el("caption", null, t("console.live_caption")),
       el("tbody", null, ...rows)));
+  }
+
+  // --- the read-aloud line (宣读稿) ------------------------------------------------------
+  // Built from the result and the glossary's words (term.*), so that what the chair reads
+  // says what the hall display and the sheet say.
+
+  const people = (key, n) => t("console.read.people", { word: word(key), n: n });
+  const votes = (key, n) => t("console.read.votes", { word: word(key), n: n });
+  // One sentence of the line; the sentences follow each other ("。" in Chinese, ". " in English).
+  const sentence = (parts) => t("console.read.sentence", { text: parts.filter(Boolean).join(t("console.read.sep")) });
+
+  function readAloud(vote, r) {
+    if (!r) return "";
+    const head = [t("console.read.sitting") + people("members", r.members), people("present", r.present)];
+    if (r.void || r.quorum === false) {
+      return sentence([...head, r.void ? t("result.void") : t("result.no_quorum")]);
+    }
+    if (r.selection) return readSelection(vote, r, head);
+    const ids = Object.keys(r.subjects || {});
+    const first = ids.length ? r.subjects[ids[0]] : null;
+    if (first && "yes" in first) {
+      const counts = (s) => [votes("mark.yes", s.yes), votes("mark.no", s.no), votes("mark.abstain", s.abstain),
+        s.invalid ? votes("col.invalid", s.invalid) : null];
+      const verdict = (s) => word(s.passed ? "verdict.passed" : "verdict.failed");
+      if (ids.length === 1) {
+        return sentence([...head, ...counts(first), people("not_voted", r.not_voted), verdict(first)]);
+      }
+      return sentence([...head, people("not_voted", r.not_voted)]) + ids.map((id) =>
+        t("console.read.subject", { title: S.titleOf(vote, id) }) +
+        sentence([...counts(r.subjects[id]), verdict(r.subjects[id])])).join("");
+    }
+    if (first && "satisfied" in first) {
+      return sentence([...head, people("cast", r.cast)]) + ids.map((id) => {
+        const s = r.subjects[id];
+        const parts = [votes("mark.satisfied", s.satisfied), votes("mark.basic", s.basic),
+          votes("mark.unsatisfied", s.unsatisfied), s.invalid ? votes("col.invalid", s.invalid) : null];
+        if (s.satisfaction_rate !== null && s.satisfaction_rate !== undefined) {
+          parts.push(t("console.read.rate", { word: word("col.rate"), rate: s.satisfaction_rate + "%" }));
+        }
+        if (s.outcome === "satisfactory" || s.outcome === "unsatisfactory") {
+          parts.push(t("console.read.outcome", { word: word("result.evaluation"), verdict: word("verdict." + s.outcome) }));
+        }
+        if (s.rank !== null && s.rank !== undefined) parts.push(t("console.read.rank", { n: s.rank }));
+        return t("console.read.subject", { title: S.titleOf(vote, id) }) + sentence(parts);
+      }).join("");
+    }
+    return sentence([...head, people("cast", r.cast), people("not_voted", r.not_voted)]);
+  }
+
+  function readSelection(vote, r, head) {
+    const sel = r.selection;
+    const listOf = (ids) => ids.map((id) => t("console.read.candidate",
+      { title: S.titleOf(vote, id), n: sel.votes[id] || 0 })).join(t("list.sep"));
+    let out = sentence([...head, people("cast", r.cast), people("not_voted", r.not_voted)]);
+    out += sentence([t("console.read.selected", { word: word("verdict.selected"), n: sel.selected.length,
+      list: sel.selected.length ? listOf(sel.selected) : t("console.read.none") })]);
+    const runoff = (sel.runoff && sel.runoff.candidates) || [];
+    if (runoff.length) out += sentence([t("console.read.runoff", { word: word("verdict.runoff"), list: listOf(runoff) })]);
+    if (sel.unfilled) out += sentence([t("sel.unfilled", { n: sel.unfilled })]);
+    return out;
+  }
+
+  /** Copy the read-aloud line; without the clipboard API (plain HTTP on the LAN), by selection. */
+  async function copyReadAloud() {
+    const node = $("read-aloud");
+    try {
+      if (!navigator.clipboard) throw new Error("no clipboard");
+      await navigator.clipboard.writeText(node.textContent);
+    } catch (e) {
+      const range = document.createRange();
+      range.selectNodeContents(node);
+      const selection = window.getSelection();
+      selection.removeAllRanges();
+      selection.addRange(range);
+      if (!document.execCommand("copy")) {
+        say(t("console.copy_select"), true);
+        return;
+      }
+    }
+    say(t("console.copied"), true);
+  }
+  $("read-copy").addEventListener("click", copyReadAloud);
+
+  // --- the seat map (座位图) and its lists ------------------------------------------------
+  // Drawn once from the roster; coloured from the server's lists (seat_map), then kept
+  // up to date by seat_signed_in and participation (已按 seats) without asking again.
+
+  const seatCells = new Map(); // seat → its cell
+  const rosterBySeat = new Map(roster.map((m) => [m.seat, m]));
+  let seats = null; // {present, tablets, offline, pressed: Set of seats; vote}
+  let paintDue = false;
+
+  function buildSeatMap() {
+    const box = $("seat-map");
+    box.textContent = "";
+    const groups = [];
+    const byName = new Map();
+    const grouped = roster.some((m) => m.group);
+    roster.forEach((m) => {
+      const name = m.attendee ? "\u0000attendee" : (m.group || "");
+      if (!byName.has(name)) {
+        byName.set(name, []);
+        groups.push(name);
+      }
+      byName.get(name).push(m);
+    });
+    groups.forEach((name) => {
+      const cells = byName.get(name).map((m) => {
+        const cell = el("span", { class: "seat absent" + (m.attendee ? " attendee" : ""), "data-seat": m.seat }, m.seat);
+        seatCells.set(m.seat, cell);
+        return cell;
+      });
+      const label = name === "\u0000attendee" ? word("attendee") : name || (grouped ? t("console.ungrouped") : null);
+      box.appendChild(el("div", { class: "seat-group" }, label ? el("div", { class: "seat-group-name" }, label) : null,
+        el("div", { class: "seat-row" }, ...cells)));
+    });
+  }
+  buildSeatMap();
+
+  function paintSoon() {
+    if (paintDue) return;
+    paintDue = true;
+    requestAnimationFrame(() => {
+      paintDue = false;
+      paintSeats();
+    });
+  }
+
+  function paintSeats() {
+    if (!seats) return;
+    const open = snapshot && snapshot.open_vote;
+    const pressedShown = Boolean(open) && seats.vote === open.id;
+    seatCells.forEach((cell, seat) => {
+      const m = rosterBySeat.get(seat);
+      const present = seats.present.has(seat);
+      const pressed = pressedShown && seats.pressed.has(seat);
+      const offline = seats.offline.has(seat);
+      const state = pressed ? "pressed" : present ? "present" : "absent";
+      cell.className = "seat " + state + (m.attendee ? " attendee" : "") + (offline ? " offline" : "");
+      const status = [t(pressed ? "term.cast" : present ? "console.seat_present" : "console.seat_absent")];
+      if (offline) status.push(t("console.seat_offline"));
+      if (m.attendee) status.push(word("attendee"));
+      cell.title = t("console.seat_title", { seat: seat, name: m.name, status: status.join(t("list.sep")) });
+    });
+    const absent = roster.filter((m) => !seats.present.has(m.seat));
+    const deputiesAbsent = absent.filter((m) => !m.attendee);
+    fillList($("absent-list"), [...deputiesAbsent, ...absent.filter((m) => m.attendee)]);
+    $("absent-count").textContent = t("console.n_people", { n: deputiesAbsent.length });
+    const notPressedBox = $("not-pressed-box");
+    notPressedBox.hidden = !pressedShown;
+    if (pressedShown) {
+      const inElectorate = (m) => !m.attendee && (open.electorate !== "presidium" || m.presidium);
+      const waiting = roster.filter((m) => inElectorate(m) && seats.present.has(m.seat) && !seats.pressed.has(m.seat));
+      fillList($("not-pressed-list"), waiting);
+      $("not-pressed-count").textContent = t("console.n_people", { n: waiting.length });
+    }
+    const offline = roster.filter((m) => seats.offline.has(m.seat));
+    $("offline-box").hidden = !offline.length;
+    fillList($("offline-list"), offline);
+    $("offline-count").textContent = t("console.n_people", { n: offline.length });
+  }
+
+  const LIST_MAX = 300; // a list longer than this names the first ones and says how many more
+
+  function fillList(node, members) {
+    node.textContent = "";
+    if (!members.length) {
+      node.appendChild(el("span", { class: "muted" }, t("console.list_none")));
+      return;
+    }
+    members.slice(0, LIST_MAX).forEach((m) => {
+      node.appendChild(el("span", { class: "who", "data-seat": m.seat },
+        t("console.seat_who", { seat: m.seat, name: m.name }) + (m.attendee ? t("console.attendee_mark", { word: word("attendee") }) : "")));
+    });
+    if (members.length > LIST_MAX) {
+      node.appendChild(el("span", { class: "muted" }, t("console.list_more", { n: members.length - LIST_MAX })));
+    }
+  }
+
+  function showSeatMap(map) {
+    if (!map) {
+      seats = null;
+      return;
+    }
+    seats = {
+      present: new Set(map.present), tablets: new Set(map.tablets), offline: new Set(map.offline),
+      pressed: new Set(map.pressed), vote: map.vote,
+    };
+    paintSeats();
+  }
+
+  // --- the agenda: past votes collapsed ---------------------------------------------------
+
+  /** A result in a row of its own, collapsed: its summary line names the outcome. */
+  const expanded = new Set(); // votes whose result the chair opened: kept open on redraw
+
+  function resultRow(vote) {
+    const details = el("details", { class: "past-result", open: expanded.has(vote.id),
+      ontoggle: (event) => (event.target.open ? expanded.add(vote.id) : expanded.delete(vote.id)) },
+      el("summary", null, t("console.result_of", { heading: S.resultHeading(vote), title: vote.title }),
+        el("span", { class: "verdict-line" }, shortVerdict(vote.result))),
+      el("p", { class: "read-aloud small" }, readAloud(vote, vote.result).trim()),
+      S.renderResult(vote, vote.result),
+      vote.by_delegation ? breakdownTable(vote.by_delegation) : null);
+    return el("tr", { class: "result-row" }, el("td", { colspan: "4" }, details));
+  }
+
+  /** The outcome in a few words for a collapsed result (通过 / 未通过 per subject, 入选 N 项). */
+  function shortVerdict(r) {
+    if (!r) return "";
+    if (r.void) return word("verdict.void");
+    if (r.selection) return t("console.n_selected", { word: word("verdict.selected"), n: r.selection.selected.length });
+    const subjects = Object.values(r.subjects || {});
+    if (subjects.length && "passed" in subjects[0]) {
+      return subjects.map((s) => word(s.passed ? "verdict.passed" : "verdict.failed")).join(t("list.sep"));
+    }
+    return "";
   }
 
   function renderAgenda(state) {
@@ -253,29 +524,25 @@
     }));
     const rows = [];
     state.agenda.forEach((item) => {
+      const itemLine = el("div", { class: "item-line" }, t("console.item_line", { n: item.position, title: item.title }));
       if (!item.votes.length) {
-        rows.push(el("tr", null, el("td", null, item.position + ". " + item.title),
-          el("td", { colspan: "4", class: "muted" }, t("console.no_votes"))));
+        rows.push(el("tr", null, el("td", null, itemLine),
+          el("td", { colspan: "3", class: "muted" }, t("console.no_votes"))));
       }
       item.votes.forEach((vote) => {
-        rows.push(el("tr", { "data-vote": vote.id },
-          el("td", null, item.position + ". " + item.title),
-          el("td", null, vote.title, vote.rerun_of ? el("div", { class: "muted" }, t("console.rerun_mark")) : null),
-          el("td", null, S.KIND[vote.kind], el("div", { class: "muted" }, vote.secret ? t("console.secret") : t("console.named"))),
-          el("td", { class: "state-" + vote.state }, S.STATE[vote.state] || vote.state),
+        rows.push(el("tr", { "data-vote": vote.id, class: vote.state === "open" ? "row-open" : null },
+          el("td", null, itemLine.cloneNode(true), el("div", { class: "vote-title" }, vote.title),
+            vote.rerun_of ? el("div", { class: "muted" }, t("console.rerun_mark")) : null),
+          el("td", { class: "kind" }, S.KIND[vote.kind], el("div", { class: "muted" }, word(vote.secret ? "secret" : "named"))),
+          el("td", { class: "state state-" + vote.state }, S.STATE[vote.state] || vote.state),
           el("td", null, actions(vote, state, rerunOf))));
-        if (vote.result) {
-          rows.push(el("tr", { class: "result-row" },
-            el("td", { colspan: "5" }, el("strong", null, t("console.result_of", { heading: S.resultHeading(vote), title: vote.title })),
-              S.renderResult(vote, vote.result),
-              vote.by_delegation ? breakdownTable(vote.by_delegation) : null)));
-        }
+        if (vote.result) rows.push(resultRow(vote));
       });
     });
-    box.appendChild(el("table", null,
-      el("thead", null, el("tr", null, el("th", null, t("console.col.item")),
-        el("th", null, t("console.col.vote")), el("th", null, t("console.col.kind")),
-        el("th", null, t("console.col.state")), el("th", null, t("console.col.actions")))),
+    box.appendChild(el("table", { class: "agenda" },
+      el("thead", null, el("tr", null, el("th", null, t("console.col.vote")),
+        el("th", null, t("console.col.kind")), el("th", null, t("console.col.state")),
+        el("th", null, t("console.col.actions")))),
       el("tbody", null, ...rows)));
   }
 
@@ -290,12 +557,13 @@
     if (vote.state === "draft") {
       const hint = anotherOpen ? t("console.hint.other_open") : !quorate ? t("console.hint.no_quorum") : null;
       button(t("console.open"), "primary", () => openVote(vote), Boolean(hint), hint);
-      button(t("console.cancel"), "", () => cancelVote(vote));
+      // never opened: 撤回 (withdraw), not 取消表决 — nobody has pressed (lifecycle draft → cancelled)
+      button(t("console.withdraw"), "", () => withdrawVote(vote));
     } else if (vote.state === "open") {
       button(t("console.close"), "danger", () => closeVote(vote));
       button(t("console.cancel"), "", () => cancelVote(vote));
     } else if (vote.state === "closed") {
-      button(t("console.announce"), "primary", () => announce(vote));
+      button(t("console.announce"), "primary", () => announceVote(vote));
     }
     if (["closed", "announced", "cancelled"].indexOf(vote.state) >= 0 && !rerunOf.has(vote.id)) {
       button(t("console.rerun"), "", () => rerun(vote));
@@ -305,13 +573,47 @@
 
   // --- confirmation dialog ---------------------------------------------------------------
 
-  /** Ask before every action. Resolves {seconds, reason} or null when declined. */
+  const COUNTDOWN_MIN_S = 10;
+  const COUNTDOWN_MAX_S = 7200; // bounds.py DURATION_S: the server refuses anything else
+
+  /** A whole number typed in a field ("" → 0); null if anything but ASCII digits. */
+  function digits(text) {
+    const v = text.trim();
+    if (v === "") return 0;
+    return /^[0-9]{1,5}$/.test(v) ? Number(v) : null;
+  }
+
+  /** The countdown chosen in the dialog: seconds, null (none), or an error message. */
+  function chosenCountdown() {
+    const chosen = document.querySelector("input[name=countdown]:checked");
+    const value = chosen ? chosen.value : "";
+    if (value === "") return { seconds: null };
+    if (value !== "custom") return { seconds: Number(value) };
+    const minutes = digits($("confirm-minutes").value);
+    const secs = digits($("confirm-seconds").value);
+    if (minutes === null || secs === null) return { error: t("console.bad_countdown") };
+    const total = minutes * 60 + secs;
+    if (total < COUNTDOWN_MIN_S || total > COUNTDOWN_MAX_S) return { error: t("console.bad_countdown") };
+    return { seconds: total };
+  }
+
+  // Typing a time chooses 自定义.
+  ["confirm-minutes", "confirm-seconds"].forEach((id) => $(id).addEventListener("input", () => {
+    $("countdown-custom").checked = true;
+  }));
+
+  /** Ask before every action. Resolves {seconds, reason} or null when declined.
+   * opts.seconds: offer the countdown; opts.reason: ask for a reason (opts.reasonLabel,
+   * opts.needReason: its label and the message when it is left empty). */
   function ask(text, opts) {
     opts = opts || {};
     const dialog = $("confirm-dialog");
     $("confirm-text").textContent = text;
     $("confirm-seconds-box").hidden = !opts.seconds;
     $("confirm-reason-box").hidden = !opts.reason;
+    $("confirm-reason-label").textContent = opts.reasonLabel || t("console.reason_cancel");
+    document.querySelector("input[name=countdown][value='']").checked = true;
+    $("confirm-minutes").value = "";
     $("confirm-seconds").value = "";
     $("confirm-reason").value = "";
     $("confirm-error").textContent = "";
@@ -328,25 +630,25 @@
       $("confirm-form").onsubmit = (event) => {
         event.preventDefault();
         const out = {};
-        if (opts.seconds && $("confirm-seconds").value !== "") {
-          const seconds = Number($("confirm-seconds").value);
-          if (!Number.isInteger(seconds) || seconds < 10 || seconds > 7200) {
-            $("confirm-error").textContent = t("console.bad_seconds");
+        if (opts.seconds) {
+          const countdown = chosenCountdown();
+          if (countdown.error) {
+            $("confirm-error").textContent = countdown.error;
             return;
           }
-          out.seconds = seconds;
+          if (countdown.seconds) out.seconds = countdown.seconds;
         }
         if (opts.reason) {
           out.reason = $("confirm-reason").value.trim();
           if (!out.reason) {
-            $("confirm-error").textContent = t("console.need_reason");
+            $("confirm-error").textContent = opts.needReason || t("console.need_reason");
             return;
           }
         }
         finish(out);
       };
       dialog.showModal();
-      (opts.reason ? $("confirm-reason") : opts.seconds ? $("confirm-seconds") : $("confirm-yes")).focus();
+      (opts.reason ? $("confirm-reason") : $("confirm-yes")).focus();
     });
   }
 
@@ -383,12 +685,22 @@
     act("cancel_vote", { vote: vote.id, reason: answer.reason }, t("console.done_cancel"));
   }
 
+  /** 撤回: a vote never opened leaves the agenda (the lifecycle's draft → cancelled, with
+   * its reason in the log like any cancellation). */
+  async function withdrawVote(vote) {
+    const answer = await ask(t("console.ask_withdraw", { title: vote.title }), {
+      reason: true, reasonLabel: t("console.reason_withdraw"), needReason: t("console.need_withdraw_reason"),
+    });
+    if (!answer) return;
+    act("cancel_vote", { vote: vote.id, reason: answer.reason }, t("console.done_withdraw"));
+  }
+
   async function rerun(vote) {
     if (!(await ask(t("console.ask_rerun", { title: vote.title })))) return;
     act("rerun_vote", { vote: vote.id }, t("console.done_rerun"));
   }
 
-  async function announce(vote) {
+  async function announceVote(vote) {
     if (!(await ask(t("console.ask_announce", { title: vote.title })))) return;
     act("announce", { vote: vote.id }, t("console.done_announce"));
   }
