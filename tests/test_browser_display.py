@@ -442,7 +442,7 @@ def test_every_stage_of_the_hall_display_reads_from_the_back_row(hall: Hall) -> 
             # --- in English (?lang=en): the same stage fits; labels may take two lines ------
             chair.request("display_stage", {"stage": "result", "target": selection})
             display.goto(hall.base + "/display?lang=en")
-            expect(display.locator("#result-heading")).to_have_text("Result of the ballot")
+            expect(display.locator("#result-heading")).to_have_text("Ballot result")
             expect(figure(result.locator(".hall-four"), "Did not vote")).to_have_text(
                 str(stored_result(hall, selection)["not_voted"])
             )

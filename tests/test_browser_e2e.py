@@ -614,6 +614,29 @@ def expect_figures(result: Any, stored: dict[str, Any]) -> None:
     assert (stored["members"], stored["present"], stored["not_voted"]) == (61, 31, 28)
 
 
+# The sheets speak the glossary's words (issue 17): the title per kind, 已按 (not 投票),
+# 入选 (not 当选), 不少于 N 票 (not N 票以上), and 无效 only where a ballot can be invalid
+# (an electronic motion's cannot: every kiosk ballot is checked on arrival).
+SHEET_WORDS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
+    "results-motion-sheet": ("表决结果", ("已按", "不少于"), ("投票", "票以上", "无效")),
+    "results-selection-sheet": ("票决结果", ("已按", "入选"), ("当选", "票以上")),
+    "results-evaluation-sheet": ("测评结果", ("已按", "无效"), ("投票",)),
+    "results-minutes": ("表决结果汇总", ("入选",), ("当选", "票以上")),
+}
+
+
+def sheet_words(page: Any, title: str, present: tuple[str, ...], absent: tuple[str, ...]) -> None:
+    from playwright.sync_api import expect
+
+    expect(page.locator("h1").first).to_have_text(title)
+    text = page.locator("body").inner_text()
+    head = " ".join(page.locator("th").all_inner_texts())
+    for word in present:
+        assert word in text, (title, word)
+    for word in absent:
+        assert word not in (head if word == "无效" else text), (title, word)
+
+
 def operator_pages(hall_pages: Sitting, hall: Hall) -> Any:
     """The secretariat's, the scrutineer's and the results pages, after the votes.
     Returns the secretariat's page."""
@@ -648,6 +671,8 @@ def operator_pages(hall_pages: Sitting, hall: Hall) -> Any:
         assert answer is not None and answer.status == 200, (path, answer and answer.status)
         if name == "console-secretariat":
             expect(secretariat.locator("#agenda > table")).to_be_visible()
+        if name in SHEET_WORDS:
+            sheet_words(secretariat, *SHEET_WORDS[name])
         hall_pages.shots.take(secretariat, name)
 
     scrutineer = hall_pages.page("scrutineer", 1280, 800)
