@@ -94,7 +94,8 @@ def pdf_text(data: bytes) -> str:
 def decode_qr(image: Any) -> list[str]:
     import zxingcpp
 
-    return [r.text for r in zxingcpp.read_barcodes(image)]
+    # QR codes only: a search for every format once read a stray 1D code ("D-$C") in a PDF
+    return [r.text for r in zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode)]
 
 
 def pdf_qr_codes(data: bytes) -> list[str]:
