@@ -178,6 +178,21 @@ def test_the_staff_pages_in_the_browser(tmp_path: Path) -> None:
         assert "不是有效的XLSX文件" in office.inner_text("#items-error")
         shots.take(office, "candidates-import-refused", DESK)
 
+        # A standing committee's vote form says 全体组成人员, never 全体代表 (术语表).
+        office.goto(f"{base}/admin/sittings/votes/{ready['selection']}")
+        form_text = office.inner_text("main")
+        assert "全体组成人员" in form_text and "全体代表" not in form_text
+
+        # One seat's PIN, reset alone: a slip for that seat, the reset logged without it.
+        office.goto(f"{base}/admin/pins/5")
+        office.get_by_role("button", name="确认重设并打印密码条").click()
+        office.wait_for_selector(".slip .pin")
+        assert office.locator(".slip").count() == 1
+        assert office.inner_text(".slip .seat").startswith("第 5 座")
+        pin = office.inner_text(".slip .pin").strip()
+        assert pin.isdigit() and len(pin) == 6
+        shots.take(office, "pin-reset-one-seat", DESK)
+
         # The receipt checker takes what the tablet showed.
         _login(auditor, base, "jianpiao", "/results/receipt")
         auditor.fill("#record", f"第 {receipt['entry']} 号记录")
@@ -203,6 +218,9 @@ def test_the_staff_pages_in_the_browser(tmp_path: Path) -> None:
         assert "赞成 39，反对 1，弃权 0 — 通过" in summary, summary
         assert "宣布" in summary and "表决结果：主持人" in summary, summary
         shots.take(auditor, "audit", DESK)
+        auditor.goto(f"{base}/audit/?type=pins_reset")
+        reset_entry = auditor.inner_text("main")
+        assert "5" in reset_entry and pin not in reset_entry  # the seat, never the PIN
         auditor.goto(f"{base}/audit/?type=ballot")
         assert auditor.locator(".entry-type").first.inner_text() == "记名选票"
         shots.take(auditor, "audit-ballots", DESK)

@@ -12,7 +12,13 @@ from rules.kinds import (
     DEFAULT_UNSATISFIED_THRESHOLD,
     ThresholdBase,
 )
-from voting_server.presets import load_presets, preset_scopes, presets_for, resolve
+from voting_server.presets import (
+    load_presets,
+    preset_scopes,
+    preset_titles,
+    presets_for,
+    resolve,
+)
 from voting_server.settings import CONFIG_DIR
 
 PRESETS = CONFIG_DIR / "presets.toml"
@@ -109,3 +115,18 @@ def test_a_bad_preset_scope_is_refused_naming_it(tmp_path: Path, scope: str, fie
     with pytest.raises(SchemaError) as err:
         load_presets(path)
     assert err.value.field == field
+
+
+def test_a_title_names_all_members_in_the_words_of_the_body() -> None:
+    """全体代表 at a congress, 全体组成人员 at a standing committee, never the other."""
+    path = CONFIG_DIR / "presets.toml"
+    congress = preset_titles(path, "congress")
+    committee = preset_titles(path, "standing_committee")
+    assert congress["motion"]["default"] == "全体代表过半数通过"
+    assert committee["motion"]["default"] == "全体组成人员过半数通过"
+    assert committee["selection"]["default"] == "得票超过全体组成人员半数，按得票多少确定"
+    every = [
+        t for titles in (congress, committee) for named in titles.values() for t in named.values()
+    ]
+    assert not [t for t in every if "{" in t]
+    assert not [t for named in committee.values() for t in named.values() if "全体代表" in t]

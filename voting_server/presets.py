@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rules import SchemaError, VoteSpec, parse_vote_config
+from rules import SchemaError, VoteSpec, glossary, parse_vote_config
 from rules.kinds import is_kind, kind_of
 from voting_server.models import BodyKind, BodyLevel
 
@@ -81,12 +81,22 @@ def load_presets(path: Path) -> Presets:
     return presets
 
 
-def preset_titles(path: Path) -> dict[str, dict[str, str]]:
-    """Each preset's ``title`` (what a form offers), by kind and name."""
+# In a title, who "all members" are for the body whose form shows it: 全体代表 at a
+# congress, 全体组成人员 at a standing committee (rules/glossary.py).
+ALL_MEMBERS = "{all_members}"
+
+
+def preset_titles(path: Path, body_kind: str | None = None) -> dict[str, dict[str, str]]:
+    """Each preset's ``title`` (what a form offers), by kind and name, with
+    ``{all_members}`` in the words of ``body_kind`` (Chinese: titles are configuration)."""
     with path.open("rb") as f:
         raw = tomllib.load(f)
+    all_members = glossary.term("all_members", body_kind=body_kind)
     return {
-        kind: {name: str(body.get("title", name)) for name, body in named.items()}
+        kind: {
+            name: str(body.get("title", name)).replace(ALL_MEMBERS, all_members)
+            for name, body in named.items()
+        }
         for kind, named in raw.items()
     }
 

@@ -404,14 +404,14 @@ def _vote_page(
             str(v.id): f"{v.id}. {v.title}"
             for v in agenda.requirement_choices(db(), item_.sitting_id, vote.id if vote else None)
         },
-        preset_titles=_preset_titles(),
+        preset_titles=_preset_titles(item_.sitting.body.kind.value),
         labels=labels(item_.sitting.body.kind.value),
         custom=agenda.CUSTOM,
     ), status
 
 
-def _preset_titles() -> dict[str, dict[str, str]]:
-    titles = preset_titles(Path(current_app.config["VOTING_PRESETS_FILE"]))
+def _preset_titles(body_kind: str) -> dict[str, dict[str, str]]:
+    titles = preset_titles(Path(current_app.config["VOTING_PRESETS_FILE"]), body_kind)
     return dict(titles)
 
 
