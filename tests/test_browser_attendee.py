@@ -10,16 +10,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, update
 
-from crypto import ServerKey
 from rules.congress import MemberRole
 from rules.kinds import VoteKind
-from tests.support.browser import ARTIFACTS, chromium, running_server
-from tests.support.db import migrate
-from voting_server.db import make_engine, make_session_factory
+from tests.support.browser import ARTIFACTS, chromium, new_instance, preparing, running_server
 from voting_server.demo import load_demo
 from voting_server.models import AttendanceMethod, Body, Member, Vote
 from voting_server.services import attendance, devices
-from voting_server.services.audit_log import AuditLog
 from voting_server.services.voting import Voting
 
 SEAT = 60  # 列席
@@ -32,9 +28,7 @@ pytestmark = pytest.mark.slow
 def _prepare(instance: Path, url: str) -> str:
     """The demo with seat 60 列席 (PIN issued), 40 deputies present and a named motion
     open; returns the enrollment code of seat 60's tablet."""
-    migrate(url)
-    log = AuditLog(ServerKey.load_or_create(instance / "server_ed25519.pem"))
-    with make_session_factory(make_engine(url)).begin() as session:
+    with preparing(instance, url) as (session, log):
         body = load_demo(session)
         session.execute(update(Member).where(Member.seat == SEAT).values(role=MemberRole.ATTENDEE))
         session.execute(update(Body).values(member_count=60))
@@ -54,9 +48,7 @@ def _prepare(instance: Path, url: str) -> str:
 
 
 def test_an_attendee_tablet_shows_the_notice_instead_of_keys(tmp_path: Path) -> None:
-    instance = tmp_path / "instance"
-    instance.mkdir()
-    url = f"sqlite:///{instance / 'voting.sqlite3'}"
+    instance, url = new_instance(tmp_path)
     code = _prepare(instance, url)
     shots = ARTIFACTS / "congress"
     shots.mkdir(parents=True, exist_ok=True)

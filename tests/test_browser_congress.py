@@ -39,7 +39,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from crypto import KioskKey, ServerKey
+from crypto import KioskKey
 from kiosk_client.client import KioskClient
 from rules.congress import MemberRole
 from tests.support.browser import (
@@ -48,9 +48,10 @@ from tests.support.browser import (
     CHROMIUM_ARGS,
     chromium,
     csp_violations,
+    new_instance,
+    preparing,
     running_server,
 )
-from tests.support.db import migrate
 from voting_server.db import make_engine, make_session_factory
 from voting_server.demo.county import (
     BODIES,
@@ -63,7 +64,6 @@ from voting_server.demo.county import (
 )
 from voting_server.models import AttendanceMethod, Member, StaffRole, Vote
 from voting_server.services import attendance, devices, staff
-from voting_server.services.audit_log import AuditLog
 
 PASSWORD = "county-browser-test-2026"
 TIMEOUT_MS = 20_000
@@ -109,11 +109,9 @@ def _pin(body: int, seat: int) -> str:
 def _prepare(instance: Path, url: str) -> dict[str, Any]:
     """The county's congress and committee, staff with known passwords, PINs and codes
     of the driven seats, Python kiosks enrolled, the other deputies signed in by staff."""
-    migrate(url)
-    log = AuditLog(ServerKey.load_or_create(instance / "server_ed25519.pem"))
     wanted = {d.name: d for d in BODIES if d.name in (COUNTY_CONGRESS, COUNTY_COMMITTEE)}
     out: dict[str, Any] = {"codes": {}, "pins": {}, "python": {}}
-    with make_session_factory(make_engine(url)).begin() as session:
+    with preparing(instance, url) as (session, log):
         congress = load_body(session, wanted[COUNTY_CONGRESS])
         committee = load_body(session, wanted[COUNTY_COMMITTEE])
         for body, prefix in ((congress, "xian"), (committee, "xian.cw")):
@@ -173,9 +171,7 @@ def _prepare(instance: Path, url: str) -> dict[str, Any]:
 
 @pytest.fixture
 def county(tmp_path: Path) -> Iterator[County]:
-    instance = tmp_path / "instance"
-    instance.mkdir()
-    url = f"sqlite:///{instance / 'voting.sqlite3'}"
+    instance, url = new_instance(tmp_path)
     p = _prepare(instance, url)
     with running_server(instance, url, tmp_path) as (base, _banner):
         yield County(

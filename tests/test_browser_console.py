@@ -31,15 +31,20 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from crypto import KioskKey, ServerKey
+from crypto import KioskKey
 from kiosk_client.client import KioskClient
-from tests.support.browser import ARTIFACTS, Shots, chromium, csp_violations, running_server
-from tests.support.db import migrate
-from voting_server.db import make_engine, make_session_factory
+from tests.support.browser import (
+    ARTIFACTS,
+    Shots,
+    chromium,
+    csp_violations,
+    new_instance,
+    preparing,
+    running_server,
+)
 from voting_server.demo import load_demo
 from voting_server.models import AttendanceMethod, Member, StaffRole
 from voting_server.services import attendance, devices, staff
-from voting_server.services.audit_log import AuditLog
 
 pytestmark = pytest.mark.slow
 
@@ -64,9 +69,7 @@ class Hall:
 
 
 def _prepare(instance: Path, url: str) -> dict[str, Any]:
-    migrate(url)
-    log = AuditLog(ServerKey.load_or_create(instance / "server_ed25519.pem"))
-    with make_session_factory(make_engine(url)).begin() as session:
+    with preparing(instance, url) as (session, log):
         body = load_demo(session)
         chair = staff.create_user(
             session, "zhuchi", "主持人", StaffRole.PRESIDIUM, PASSWORD, log=log
@@ -97,9 +100,7 @@ def _prepare(instance: Path, url: str) -> dict[str, Any]:
 
 @pytest.fixture
 def hall(tmp_path: Path) -> Iterator[Hall]:
-    instance = tmp_path / "instance"
-    instance.mkdir()
-    url = f"sqlite:///{instance / 'voting.sqlite3'}"
+    instance, url = new_instance(tmp_path)
     p = _prepare(instance, url)
     with running_server(instance, url, tmp_path) as (base, _banner):
         yield Hall(base, p["body"], p["motion"], p["selection"], p["evaluation"], p["tablets"])

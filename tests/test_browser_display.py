@@ -29,17 +29,23 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from crypto import KioskKey, ServerKey
+from crypto import KioskKey
 from kiosk_client.client import KioskClient
-from tests.support.browser import ARTIFACTS, Shots, chromium, csp_violations, running_server
-from tests.support.db import migrate
+from tests.support.browser import (
+    ARTIFACTS,
+    Shots,
+    chromium,
+    csp_violations,
+    new_instance,
+    preparing,
+    running_server,
+)
 from voting_server.cli.simulate import Console
 from voting_server.db import make_engine, make_session_factory
 from voting_server.demo import load_demo
 from voting_server.demo.city import DEPARTMENTS, LIVELIHOOD_PROJECTS, ensure_agenda_item
 from voting_server.models import AttendanceMethod, Member, StaffRole, Vote
 from voting_server.services import attendance, devices, staff
-from voting_server.services.audit_log import AuditLog
 
 pytestmark = pytest.mark.slow
 
@@ -71,10 +77,8 @@ class Hall:
 
 
 def _prepare(instance: Path, url: str) -> dict[str, Any]:
-    migrate(url)
-    log = AuditLog(ServerKey.load_or_create(instance / "server_ed25519.pem"))
     out: dict[str, Any] = {"kiosks": {}}
-    with make_session_factory(make_engine(url)).begin() as session:
+    with preparing(instance, url) as (session, log):
         body = load_demo(session)
         staff.create_user(session, "zhuchi", "主持人", StaffRole.PRESIDIUM, PASSWORD, log=log)
         staff.create_user(session, "dapin", "会场大屏", StaffRole.DISPLAY, PASSWORD, log=log)
@@ -109,9 +113,7 @@ def _prepare(instance: Path, url: str) -> dict[str, Any]:
 
 @pytest.fixture
 def hall(tmp_path: Path) -> Iterator[Hall]:
-    instance = tmp_path / "instance"
-    instance.mkdir()
-    url = f"sqlite:///{instance / 'voting.sqlite3'}"
+    instance, url = new_instance(tmp_path)
     p = _prepare(instance, url)
     with running_server(instance, url, tmp_path) as (base, _banner):
         yield Hall(base=base, url=url, votes=p["votes"], items=p["items"], kiosks=p["kiosks"])

@@ -37,15 +37,20 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from crypto import ServerKey
 from rules.kinds import VoteKind
-from tests.support.browser import ARTIFACTS, Shots, chromium, csp_violations, running_server
-from tests.support.db import migrate
+from tests.support.browser import (
+    ARTIFACTS,
+    Shots,
+    chromium,
+    csp_violations,
+    new_instance,
+    preparing,
+    running_server,
+)
 from voting_server.db import make_engine, make_session_factory
 from voting_server.demo import DEPARTMENTS, LIVELIHOOD_PROJECTS, REGULATION, load_demo
 from voting_server.models import AttendanceMethod, Document, Member, StaffRole, Vote
 from voting_server.services import attendance, devices, staff
-from voting_server.services.audit_log import AuditLog
 
 PASSWORD = "hall-e2e-test-2026"
 KIOSK_SEATS = (1, 2, 3)
@@ -73,9 +78,7 @@ class Hall:
 
 
 def _prepare(instance: Path, url: str) -> tuple[dict[int, str], int, dict[str, int], int]:
-    migrate(url)
-    log = AuditLog(ServerKey.load_or_create(instance / "server_ed25519.pem"))
-    with make_session_factory(make_engine(url)).begin() as session:
+    with preparing(instance, url) as (session, log):
         body = load_demo(session)
         presidium = staff.create_user(
             session, "zhuchi", "主持人", StaffRole.PRESIDIUM, PASSWORD, log=log
@@ -122,9 +125,7 @@ def _prepare(instance: Path, url: str) -> tuple[dict[int, str], int, dict[str, i
 
 @pytest.fixture
 def hall(tmp_path: Path) -> Iterator[Hall]:
-    instance = tmp_path / "instance"
-    instance.mkdir()
-    url = f"sqlite:///{instance / 'voting.sqlite3'}"
+    instance, url = new_instance(tmp_path)
     codes, sitting_id, votes, item_id = _prepare(instance, url)
     with running_server(instance, url, tmp_path) as (base, _banner):
         yield Hall(base=base, url=url, codes=codes, sitting_id=sitting_id, votes=votes,

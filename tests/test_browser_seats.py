@@ -16,14 +16,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from crypto import KioskKey, ServerKey
-from tests.support.browser import ARTIFACTS, chromium, running_server
-from tests.support.db import migrate
-from voting_server.db import make_engine, make_session_factory
+from crypto import KioskKey
+from tests.support.browser import ARTIFACTS, chromium, new_instance, preparing, running_server
 from voting_server.demo import load_demo
 from voting_server.models import AttendanceMethod, Member, StaffRole
 from voting_server.services import attendance, devices, staff
-from voting_server.services.audit_log import AuditLog
 
 PASSWORD = "hall-seats-test-2026"
 SEAT = 11
@@ -35,9 +32,7 @@ pytestmark = pytest.mark.slow
 def _prepare(instance: Path, url: str) -> str:
     """The demo with seat 11's tablet enrolled and its deputy marked present by staff;
     returns a fresh code for the seat (a second tablet)."""
-    migrate(url)
-    log = AuditLog(ServerKey.load_or_create(instance / "server_ed25519.pem"))
-    with make_session_factory(make_engine(url)).begin() as session:
+    with preparing(instance, url) as (session, log):
         body = load_demo(session)
         presidium = staff.create_user(
             session, "zhuchi", "主持人", StaffRole.PRESIDIUM, PASSWORD, log=log
@@ -54,9 +49,7 @@ def _prepare(instance: Path, url: str) -> str:
 
 
 def test_a_replacement_tablet_waits_then_asks_for_the_pin(tmp_path: Path) -> None:
-    instance = tmp_path / "instance"
-    instance.mkdir()
-    url = f"sqlite:///{instance / 'voting.sqlite3'}"
+    instance, url = new_instance(tmp_path)
     code = _prepare(instance, url)
     shots = ARTIFACTS / "seats"
     shots.mkdir(parents=True, exist_ok=True)

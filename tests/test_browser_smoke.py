@@ -22,14 +22,17 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from crypto import ServerKey
-from tests.support.browser import ARTIFACTS, chromium, csp_violations, running_server
-from tests.support.db import migrate
-from voting_server.db import make_engine, make_session_factory
+from tests.support.browser import (
+    ARTIFACTS,
+    chromium,
+    csp_violations,
+    new_instance,
+    preparing,
+    running_server,
+)
 from voting_server.demo import load_demo
 from voting_server.models import AttendanceMethod, Member, StaffRole
 from voting_server.services import attendance, devices, staff
-from voting_server.services.audit_log import AuditLog
 
 PASSWORD = "hall-smoke-test-2026"
 PIN = "246810"
@@ -53,9 +56,7 @@ class Hall:
 def _prepare(instance: Path, url: str) -> str:
     """The demo, two staff accounts, a PIN and an enrollment code for seat 1,
     and 29 members already present. Returns the enrollment code."""
-    migrate(url)
-    log = AuditLog(ServerKey.load_or_create(instance / "server_ed25519.pem"))  # the server's key
-    with make_session_factory(make_engine(url)).begin() as session:
+    with preparing(instance, url) as (session, log):
         body = load_demo(session)
         presidium = staff.create_user(
             session, "zhuchi", "主持人", StaffRole.PRESIDIUM, PASSWORD, log=log
@@ -77,9 +78,7 @@ def _prepare(instance: Path, url: str) -> str:
 
 @pytest.fixture
 def hall(tmp_path: Path) -> Iterator[Hall]:
-    instance = tmp_path / "instance"
-    instance.mkdir()
-    url = f"sqlite:///{instance / 'voting.sqlite3'}"
+    instance, url = new_instance(tmp_path)
     code = _prepare(instance, url)
     with running_server(instance, url, tmp_path) as (base, banner):
         yield Hall(base=base, code=code, banner=banner)

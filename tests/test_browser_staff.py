@@ -19,7 +19,14 @@ from sqlalchemy import select
 from crypto import KioskKey, ServerKey, b64encode
 from crypto.statements import ballot_bytes, participation_bytes
 from rules.kinds import VoteKind
-from tests.support.browser import ARTIFACTS, Shots, chromium, csp_violations, running_server
+from tests.support.browser import (
+    ARTIFACTS,
+    Shots,
+    chromium,
+    csp_violations,
+    new_instance,
+    running_server,
+)
 from tests.support.db import migrate
 from voting_server.db import make_engine, make_session_factory
 from voting_server.demo import load_demo
@@ -104,9 +111,7 @@ def _login(page: Any, base: str, user: str, then: str) -> None:
 
 
 def test_the_staff_pages_in_the_browser(tmp_path: Path) -> None:
-    instance = tmp_path / "instance"
-    instance.mkdir()
-    url = f"sqlite:///{instance / 'voting.sqlite3'}"
+    instance, url = new_instance(tmp_path)
     ready = _prepare(instance, url)
     receipt = ready["receipt"]
     shots = Shots(ARTIFACTS / "staff")

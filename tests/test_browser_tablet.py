@@ -31,18 +31,23 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from crypto import KioskKey, ServerKey
+from crypto import KioskKey
 from kiosk_client.client import KioskClient
 from rules.kinds import VoteKind
-from tests.support.browser import ARTIFACTS, Shots, chromium, csp_violations, running_server
-from tests.support.db import migrate
+from tests.support.browser import (
+    ARTIFACTS,
+    Shots,
+    chromium,
+    csp_violations,
+    new_instance,
+    preparing,
+    running_server,
+)
 from tests.support.socket_hall import real_staff_channel
-from voting_server.db import make_engine, make_session_factory
 from voting_server.demo import load_demo
 from voting_server.models import AttendanceMethod, Member, StaffRole
 from voting_server.services import attendance, devices, staff
 from voting_server.services.attendance import PIN_ATTEMPTS, PIN_LOCK
-from voting_server.services.audit_log import AuditLog
 from voting_server.timefmt import BEIJING
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
@@ -76,10 +81,8 @@ class Hall:
 
 
 def _prepare(instance: Path, url: str) -> dict[str, Any]:
-    migrate(url)
-    log = AuditLog(ServerKey.load_or_create(instance / "server_ed25519.pem"))
     out: dict[str, Any] = {"codes": {}, "python": {}, "votes": {}, "titles": {}}
-    with make_session_factory(make_engine(url)).begin() as session:
+    with preparing(instance, url) as (session, log):
         body = load_demo(session)
         presidium = staff.create_user(
             session, "zhuchi", "主持人", StaffRole.PRESIDIUM, PASSWORD, log=log
@@ -125,9 +128,7 @@ def _prepare(instance: Path, url: str) -> dict[str, Any]:
 
 @pytest.fixture
 def hall(tmp_path: Path) -> Iterator[Hall]:
-    instance = tmp_path / "instance"
-    instance.mkdir()
-    url = f"sqlite:///{instance / 'voting.sqlite3'}"
+    instance, url = new_instance(tmp_path)
     p = _prepare(instance, url)
     with running_server(instance, url, tmp_path) as (base, _banner):
         yield Hall(base=base, codes=p["codes"], python=p["python"], votes=p["votes"],

@@ -20,9 +20,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy.orm import Session
 
+from crypto import ServerKey
+from tests.support.db import migrate
 from tests.support.services import REPO, unavailable
 from voting_server.cli.processes import free_port
+from voting_server.db import make_engine, make_session_factory
+from voting_server.services.audit_log import AuditLog
 
 CHROMIUM = Path(os.environ.get("VOTING_TEST_CHROMIUM", "/usr/bin/chromium"))
 # What Chromium needs on this machine: no sandbox (root in a container), no GPU,
@@ -43,6 +48,23 @@ SIZES: tuple[tuple[int, int], ...] = ((1280, 800), (800, 1280), (1920, 1080))
 
 # axe-core impacts that fail the check (minor and moderate are reported, not failed).
 BLOCKING_IMPACTS = ("serious", "critical")
+
+
+def new_instance(tmp_path: Path) -> tuple[Path, str]:
+    """An empty instance folder under ``tmp_path`` and the URL of its SQLite database."""
+    instance = tmp_path / "instance"
+    instance.mkdir()
+    return instance, f"sqlite:///{instance / 'voting.sqlite3'}"
+
+
+@contextmanager
+def preparing(instance: Path, url: str) -> Iterator[tuple[Session, AuditLog]]:
+    """The migrated database in one transaction (committed on exit), and the audit log
+    under the server key that ``voting-server run`` will load from ``instance``."""
+    migrate(url)
+    log = AuditLog(ServerKey.load_or_create(instance / "server_ed25519.pem"))
+    with make_session_factory(make_engine(url)).begin() as session:
+        yield session, log
 
 
 @contextmanager
