@@ -469,23 +469,22 @@ def on_announce(client: Client, data: Any = None) -> dict[str, Any]:
 @requires(PRESIDIUM, SECRETARIAT)
 def on_mark_attendance(client: Client, data: Any = None) -> dict[str, Any]:
     p = parse_payload(MemberPayload, data)
-    seat_of: list[int] = []
 
-    def work(session: Session, log_: AuditLog) -> dict[str, Any]:
+    def work(session: Session, log_: AuditLog) -> tuple[dict[str, Any], int]:
         member = session.get(Member, p.member)
         if member is None or not member.active or member.body_id != client.body_id:
             raise Refusal("unknown_member")  # a member of another body is none of this console's
         sitting = attendance.current_sitting(session, member.body_id)
         if sitting is None:
             raise Refusal("no_sitting")
-        seat_of.append(member.seat)
-        return attendance.sign_in(
+        quorum = attendance.sign_in(
             session, log_, sitting, member, AttendanceMethod.OPERATOR, by=client.user_id
-        ).to_json()
+        )
+        return quorum.to_json(), member.seat
 
-    quorum = transact(work)
+    quorum, seat = transact(work)
     _broadcast_attendance(client.body_id or 0, quorum)
-    _broadcast_seat_signed_in(client.body_id or 0, seat_of[0])
+    _broadcast_seat_signed_in(client.body_id or 0, seat)
     return {"ok": True, **quorum}
 
 

@@ -34,6 +34,9 @@
   // --- connection ------------------------------------------------------------------------
 
   const sio = new window.SioClient({ auth: { body: Number(document.body.dataset.body) } }); // its body's rooms (docs/bodies.md)
+  // Shared with the page's other part, the display control (display_control.js): one
+  // connection and one state per console, announced as a "console-state" event.
+  const shared = (window.ConsoleConnection = { sio: sio, state: null });
   S.bindConnection(sio, $("conn"));
   sio.on("connect", () => {
     say("");
@@ -96,6 +99,8 @@
 
   function render(state) {
     snapshot = state;
+    shared.state = state;
+    document.dispatchEvent(new CustomEvent("console-state", { detail: state }));
     if (!state.sitting) {
       $("sitting-title").textContent = t("no_sitting");
       $("agenda").textContent = "";

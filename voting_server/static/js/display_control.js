@@ -2,16 +2,18 @@
  * display_control.js — the console's control of the hall display (会场大屏):
  * templates/_display_control.html. The presidium chooses what the hall sees — 会标,
  * 签到情况, 议程 (one item or all), the vote in progress, a result, 黑屏 — or lets the
- * screen follow the votes again. It sends `display_stage` {stage, target?} on its own
- * connection to the body's rooms; the server validates, keeps the choice and tells the
- * display (docs/protocol.md). The secretariat sees the current stage without the buttons
+ * screen follow the votes again. It sends `display_stage` {stage, target?} on the
+ * console's own connection (console.js `ConsoleConnection`) and draws from the state the
+ * console already fetched; the server validates, keeps the choice and tells the display
+ * (docs/protocol.md). The secretariat sees the current stage without the buttons
  * working (the server refuses them in any case).
  */
 (function () {
   "use strict";
 
   const root = document.getElementById("display-control");
-  if (!root || !window.Screens || !window.SioClient) return;
+  const shared = window.ConsoleConnection;
+  if (!root || !window.Screens || !shared) return;
   const S = window.Screens;
   const t = S.t;
   const $ = (id) => document.getElementById(id);
@@ -27,26 +29,19 @@
   let openVote = null;
   let busy = false;
 
-  const sio = new window.SioClient({ auth: { body: Number(root.dataset.body) } });
-  sio.on("connect", refresh);
+  const sio = shared.sio;
   sio.on("display_stage", showStage);
-  ["vote_opened", "result", "vote_cancelled", "agenda_changed"].forEach((e) => sio.on(e, refresh));
-  sio.connect();
+  document.addEventListener("console-state", (e) => apply(e.detail));
+  if (shared.state) apply(shared.state);
 
   buttons.forEach((button) => button.addEventListener("click", () => choose(button.dataset.stage)));
 
-  async function refresh() {
-    let answer;
-    try {
-      answer = await sio.emitWithAck("state", {}, 10000);
-    } catch (e) {
-      return; // the next connect refreshes again
-    }
-    if (!answer.ok || !answer.state.sitting) {
+  /** Draw from the console's state (what it fetched on connect and after every change). */
+  function apply(state) {
+    if (!state.sitting) {
       showStage({ stage: "idle", chosen: "auto" });
       return;
     }
-    const state = answer.state;
     openVote = state.open_vote;
     fill(itemPick, t("display_control.all_items"), (state.agenda || []).map((item) =>
       [item.id, t("display.item_n", { n: item.position }) + " " + item.title]));
@@ -105,7 +100,7 @@
     if (answer && answer.ok) showStage(answer.display);
     else {
       $("display-control-message").textContent = S.problem(answer);
-      refresh();
+      if (shared.state) apply(shared.state); // the stage in force, as last known
     }
   }
 })();
