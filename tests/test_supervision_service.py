@@ -186,6 +186,8 @@ def test_an_edited_generated_vote_does_not_open(hall: Hall, staff: dict[str, Sta
     with pytest.raises(Refusal) as err:
         hall.open(vote)
     assert err.value.code == "bad_configuration"
+    # nor is it deleted from under its items, which record it
+    refused("vote_not_draft", hall, lambda: act(hall, lambda s: agenda.delete_vote(s, vote)))
 
 
 # --- a dishonest log --------------------------------------------------------------------------
