@@ -154,3 +154,22 @@ def display_stage_error(actor_role: str | None) -> str | None:
     if actor_role not in DISPLAY_OPERATORS:
         return "the hall display's stage is chosen by the presidium"
     return None
+
+
+# --- tracked items (督办事项, rules/supervision.py) ---------------------------------------
+# The office records what arrives (proposals, progress and rectification reports); the
+# presidium (主席团 / 主任会议) decides (初审, deadlines, what goes to a vote); a change
+# that an announced vote decides is made by the system, citing that vote.
+SYSTEM = "system"
+ITEM_RECORDERS = frozenset({SECRETARIAT})
+ITEM_DECIDERS = frozenset({PRESIDIUM})
+ITEM_SYSTEM = frozenset({SYSTEM})
+
+
+def item_role_error(action: str, allowed_roles: Collection[str], role: str | None) -> str | None:
+    """Why ``role`` may not take ``action`` on a tracked item allowed to ``allowed_roles``."""
+    if role in allowed_roles:
+        return None
+    if SYSTEM in allowed_roles:
+        return f"{action} is made by the system when a vote's result is announced, not by {role}"
+    return f"{action} is for {' or '.join(sorted(allowed_roles))}, not {role}"
