@@ -154,3 +154,15 @@ def display_stage_error(actor_role: str | None) -> str | None:
     if actor_role not in DISPLAY_OPERATORS:
         return "the hall display's stage is chosen by the presidium"
     return None
+
+
+# 请假: the secretariat records a member's leave for a sitting (it keeps the attendance
+# register); the presidium runs the sitting, the scrutineers check it.
+LEAVE_RECORDERS = frozenset({SECRETARIAT})
+
+
+def leave_error(actor_role: str | None) -> str | None:
+    """Who records a member's leave (请假) for a sitting: the secretariat."""
+    if actor_role not in LEAVE_RECORDERS:
+        return "leave is recorded by the secretariat"
+    return None
