@@ -158,7 +158,7 @@ def _rows_by_member(
             select(Attendance.sitting_id, Attendance.member_id).where(
                 Attendance.sitting_id.in_(sitting_ids), Attendance.member_id.in_(member_ids)
             )
-        ).tuples()
+        )
     )
     leaves = {
         (s, m): r
@@ -166,7 +166,7 @@ def _rows_by_member(
             select(Leave.sitting_id, Leave.member_id, Leave.reason).where(
                 Leave.sitting_id.in_(sitting_ids), Leave.member_id.in_(member_ids)
             )
-        ).tuples()
+        )
     }
     votes = list(
         session.scalars(
@@ -187,7 +187,7 @@ def _rows_by_member(
             select(Press.vote_id, Press.member_id)
             .where(Press.vote_id.in_(secret_ids), Press.member_id.in_(member_ids))
             .distinct()
-        ).tuples()
+        )
     )
     # Named votes: the press that counted, by the vote's key policy (first or last).
     choices: dict[tuple[int, int], str] = {}
@@ -195,7 +195,7 @@ def _rows_by_member(
         select(Press.vote_id, Press.member_id, Press.ballot)
         .where(Press.vote_id.in_(list(named)), Press.member_id.in_(member_ids))
         .order_by(Press.vote_id, Press.member_id, Press.press_no)
-    ).tuples():
+    ):
         key = (vote_id, member_id)
         pressed.add(key)
         if key not in choices or named[vote_id].key_policy.may_press_again:
@@ -274,7 +274,7 @@ def groups(session: Session, body_id: int) -> list[str]:
         .where(Member.body_id == body_id, Member.role == MemberRole.DEPUTY,
                Member.group_name.is_not(None))
         .order_by(Member.seat)
-    ).tuples()  # fmt: skip
+    )  # fmt: skip
     seen: dict[str, None] = {}
     for name, _seat in rows:
         seen.setdefault(name, None)
