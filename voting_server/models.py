@@ -604,7 +604,6 @@ class Countersignature(Base):
 # --- deputies' records (履职档案): leave (请假), issue 18 -------------------------------------
 
 
-
 class Leave(Base):
     """A member's leave (请假) for a sitting, recorded by the secretariat before or during
     it. Recording again replaces the reason (each time logged). A member on leave who

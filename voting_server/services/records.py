@@ -307,3 +307,16 @@ def _record(member: Member, rows: Iterable[SittingRow], year: int | None) -> Dep
 
 def delegation_rates(found: list[DeputyRecord]) -> list[GroupRate]:
     return group_rates(found)
+
+
+def kiosk_record(session: Session, body_id: int | None, seat: int | None) -> dict[str, Any]:
+    """The record a tablet shows (我的履职): its own seat's deputy, over all sittings; a seat
+    with no deputy (an attendee's, 列席, or empty) has none (``None``)."""
+    if body_id is None or seat is None:
+        raise Refusal("not_authenticated")
+    member = session.scalars(
+        select(Member).where(Member.body_id == body_id, Member.seat == seat, Member.active)
+    ).first()
+    if member is None or member.role is not MemberRole.DEPUTY:
+        return {"member": None}
+    return record_of(session, member).to_json()
