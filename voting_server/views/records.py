@@ -102,7 +102,7 @@ def export(fmt: str) -> ResponseReturnValue:
     year, group = _year(), _group(body)
     found = records.records(db(), body, year, group)
     title = body.name if group is None else f"{body.name} {group}"
-    name = f"出勤率-{title}-{year or '全部'}"
+    name = f"出勤率-{title}-{year or '全部'}"  # i18n: record — a document's file name
     return _export(
         fmt, lambda: records_xlsx(title, found, year), lambda: records_pdf(title, found, year), name
     )
@@ -134,7 +134,7 @@ def member_export(member_id: int, fmt: str) -> ResponseReturnValue:
     found = _member(member_id)
     year = _year()
     record = records.record_of(db(), found, year)
-    name = f"履职档案-{found.name}-{year or '全部'}"
+    name = f"履职档案-{found.name}-{year or '全部'}"  # i18n: record — a document's file name
     return _export(
         fmt, lambda: record_xlsx(record),
         lambda: record_pdf(record, found.body.name, year), name,

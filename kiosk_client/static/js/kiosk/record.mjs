@@ -73,7 +73,7 @@ export function renderRecord(S, record) {
   }
   const a = record.attendance;
   box.appendChild(S.el("p", { class: "k-record-who" },
-    record.name + "　" + t("kiosk.seat", { seat: record.seat }) + (record.group ? "　" + record.group : "")));
+    [record.name, t("kiosk.seat", { seat: record.seat }), record.group].filter(Boolean).join(" · ")));
   box.appendChild(S.el("div", { class: "k-tiles" },
     tile(S, t("term.record.rate"), a.rate === null ? "—" : a.rate + "%"),
     tile(S, t("term.record.present"), a.present),
@@ -91,12 +91,19 @@ export function renderRecord(S, record) {
   return box;
 }
 
+/** 出席 / 请假 / 缺席: the glossary's word for a sitting's status. */
+function statusWord(S, status) {
+  if (status === "present") return S.t("term.record.present");
+  if (status === "leave") return S.t("term.record.leave");
+  return S.t("term.record.absent");
+}
+
 function sittingNode(S, s) {
   const t = S.t;
-  let status = t("term.record." + s.status);
-  if (s.leave_withdrawn) status += "（" + t("term.record.leave_withdrawn") + "）";
+  let status = statusWord(S, s.status);
+  if (s.leave_withdrawn) status += " · " + t("term.record.leave_withdrawn");
   const node = S.el("section", { class: "k-record-sitting status-" + s.status },
-    S.el("h2", {}, s.date + "　" + s.title),
+    S.el("h2", {}, s.date + " " + s.title),
     S.el("p", { class: "k-record-status" }, status));
   if (s.leave_reason) node.appendChild(S.el("p", {}, t("kiosk.record_reason", { reason: s.leave_reason })));
   s.votes.forEach((v) => {
@@ -104,7 +111,7 @@ function sittingNode(S, s) {
     const line = S.el("div", { class: "k-record-vote " + (v.pressed ? "pressed" : "not-pressed") },
       S.el("p", { class: "k-record-vote-title" }, v.title),
       S.el("p", { class: "k-record-vote-mark" },
-        pressed + "　·　" + (v.secret ? t("term.secret") : t("term.named"))));
+        pressed + " · " + (v.secret ? t("term.secret") : t("term.named"))));
     // Only a named vote has a choice; a secret one has no field to show.
     if (!v.secret && v.choice) line.appendChild(S.el("p", { class: "k-record-choice" },
       t("kiosk.record_choice", { choice: v.choice })));
