@@ -192,3 +192,41 @@ def test_no_select_of_a_secret_ballot(hall: Hall) -> None:
 
         rows = s.execute(select(Press.ballot).join(Vote).where(Vote.secret)).scalars().all()
         assert rows and all(r is None for r in rows)
+
+
+def test_a_sitting_counts_for_those_on_the_roster_logged_for_it(hall: Hall) -> None:
+    """Seat 61 leaves the roster after the first sitting, seat 62 joins before the second:
+    each counts only the sitting held while on the roster (the audit log's ``roster``
+    entries); seat 1 counts both."""
+    from datetime import timedelta
+
+    from voting_server.models import AttendanceMethod, Body
+
+    hall.sign_in(*range(1, 41))
+    with hall.tx() as s:
+        body = s.get(Body, 1)
+        assert body is not None
+        first = attendance.current_sitting(s, 1)
+        assert first is not None
+        first.status = SittingStatus.CLOSED
+        second = Sitting(body=body, title="第二十一次会议",
+                         starts_at=first.starts_at + timedelta(days=30))  # fmt: skip
+        s.add(second)
+        member(s, 61).active = False
+        s.add(Member(body_id=1, seat=62, name="新委员", group_name=None))
+        s.flush()
+        attendance.sign_in_many(s, hall.log, second, [member(s, n) for n in range(1, 33)],
+                                AttendanceMethod.OPERATOR)  # fmt: skip
+    hall.verify()
+    with hall.sessions() as s:
+        body = s.get(Body, 1)
+        assert body is not None
+        found = {r.seat: r for r in records.records(s, body)}
+        gone = s.scalars(select(Member).where(Member.seat == 61)).one()
+        assert records.record_of(s, gone).attendance.held == 1
+    assert found[1].attendance.held == 2 and found[1].attendance.percent == "100.00"
+    assert found[62].attendance.held == 1 and found[62].attendance.absent == 1
+    assert found[61].attendance.held == 1 and found[61].attendance.absent == 1
+    assert found[40].attendance.to_json() == {
+        "held": 2, "present": 1, "leave": 0, "absent": 1, "rate": "50.00",
+    }  # fmt: skip

@@ -8,6 +8,8 @@ member's participation is recorded (a press row exists, 已按) is selected.
 
 from __future__ import annotations
 
+import json
+from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -33,6 +35,7 @@ from rules.records import (
 from voting_server.models import (
     AgendaItem,
     Attendance,
+    AuditEntry,
     Body,
     Leave,
     Member,
@@ -201,6 +204,7 @@ def _rows_by_member(
         if key not in choices or named[vote_id].key_policy.may_press_again:
             choices[key] = _choice_text(named[vote_id], ballot)
     last_seen = _last_seen(sittings, signed, leaves)
+    rosters = rosters_at(session, body.id, sitting_ids)
     out: dict[int, list[SittingRow]] = {}
     for member in members:
         rows = []
@@ -219,10 +223,11 @@ def _rows_by_member(
                 for v in by_sitting[sitting.id]
                 if _votes_in(v, member)
             ]
+            # Signed in or on leave: a member then, whatever roster was logged first.
+            was = key in signed or key in leaves or _was_member(member, sitting, last_seen, rosters)
             rows.append(SittingRow(
-                sitting.id, sitting.title, when.strftime("%Y-%m-%d"), when.year,
-                _was_member(member, sitting, last_seen), key in signed, leaves.get(key),
-                tuple(lines),
+                sitting.id, sitting.title, when.strftime("%Y-%m-%d"), when.year, was,
+                key in signed, leaves.get(key), tuple(lines),
             ))  # fmt: skip
         out[member.id] = rows
     return out
@@ -244,17 +249,58 @@ def _last_seen(
     return out
 
 
-def _was_member(member: Member, sitting: Sitting, last_seen: dict[int, int]) -> bool:
-    """Whether a sitting counts for the member. The roster records no dates of joining or
-    leaving: an active member counts every held sitting of the body; a removed one the
-    sittings up to the last where they signed in or had leave (docs/records.md)."""
+def rosters_at(session: Session, body_id: int, sitting_ids: Iterable[int]) -> dict[int, set[int]]:
+    """sitting → the members on the body's roster when it was held, as the audit log knows
+    it: the ``roster`` entry in force at the sitting's first ``signed_in`` (or
+    ``leave_recorded``) entry — the server logs the roster whenever it changed, before
+    either. A sitting the log names in no such entry is left out (the caller falls back)."""
+    wanted = set(sitting_ids)
+    rosters: list[tuple[int, set[int]]] = []
+    for idx, line in session.execute(
+        select(AuditEntry.idx, AuditEntry.line)
+        .where(AuditEntry.body_id == body_id, AuditEntry.type == EntryType.ROSTER)
+        .order_by(AuditEntry.idx)
+    ):
+        members = json.loads(line)["data"]["members"]
+        rosters.append((idx, {int(m["id"]) for m in members}))
+    first: dict[int, int] = {}
+    for idx, line in session.execute(
+        select(AuditEntry.idx, AuditEntry.line)
+        .where(
+            AuditEntry.body_id == body_id,
+            AuditEntry.type.in_([EntryType.SIGNED_IN, EntryType.LEAVE_RECORDED]),
+        )
+        .order_by(AuditEntry.idx)
+    ):
+        sitting = json.loads(line)["data"]["sitting"]
+        if sitting in wanted and sitting not in first:
+            first[sitting] = idx
+            if len(first) == len(wanted):
+                break
+    starts = [idx for idx, _ in rosters]
+    out: dict[int, set[int]] = {}
+    for sitting, idx in first.items():
+        at = bisect_left(starts, idx) - 1
+        if at >= 0:
+            out[sitting] = rosters[at][1]
+    return out
+
+
+def _was_member(
+    member: Member, sitting: Sitting, last_seen: dict[int, int], rosters: dict[int, set[int]]
+) -> bool:
+    """Whether a sitting counts for the member: they were on the roster logged for it
+    (``rosters_at``). A sitting the log has no roster for (none signed in): an active
+    member counts it; a removed one if it came no later than the last sitting where
+    they signed in or had leave (docs/records.md)."""
+    if sitting.id in rosters:
+        return member.id in rosters[sitting.id]
     if member.active:
         return True
     last = last_seen.get(member.id)
     if last is None:
         return False
-    sittings = member.body.sittings
-    held = [s.id for s in sittings if s.status in HELD]
+    held = [s.id for s in member.body.sittings if s.status in HELD]
     return sitting.id in held[: last + 1]
 
 
