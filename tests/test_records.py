@@ -7,6 +7,7 @@ from fractions import Fraction
 
 import pytest
 
+from audit.verify import verify_log
 from rules.records import (
     ABSENT,
     LEAVE,
@@ -20,6 +21,7 @@ from rules.records import (
     sitting_line,
     total,
 )
+from tests.support.logs import LogBuilder
 
 
 def row(n: int, *, signed: bool = False, leave: str | None = None, member: bool = True,
@@ -115,3 +117,47 @@ def test_delegation_rates_sum_their_members_counts() -> None:
 def test_proposals_start_empty_until_tracked_items_fill_them() -> None:
     record = deputy_record(1, 1, 1, "甲", None, [row(1)])
     assert record.proposals == [] and record.to_json()["proposals"] == []
+
+
+# --- the verifier's check of leave_recorded (audit/verify.py) -----------------------------------
+
+
+def _leave(log: LogBuilder, member: int, by: int, **extra: object) -> int:
+    data = {"sitting": 1, "member": member, "seat": member, "reason": "病假", "by": by} | extra
+    return log.append("leave_recorded", data)
+
+
+def _reason(log: LogBuilder) -> list[dict[str, object]]:
+    return verify_log(log.lines, log.server.public_bytes).errors
+
+
+def test_the_verifier_accepts_leave_by_the_secretariat_then_a_sign_in() -> None:
+    log = LogBuilder()
+    log.duties()  # 1 presidium, 2 secretariat
+    _leave(log, 3, by=2)
+    _leave(log, 3, by=2, reason="因公出差")  # again: the reason replaced
+    log.sign_in(3)  # sign-in after leave: present
+    assert _reason(log) == []
+
+
+@pytest.mark.parametrize(
+    ("member", "by", "extra", "reason"),
+    [
+        (3, 1, {}, "leave is recorded by the secretariat"),  # the presidium
+        (3, 7, {}, "leave is recorded by the secretariat"),  # a scrutineer
+        (3, 42, {}, "by: account 42 was never created in the log"),
+        (99, 2, {"seat": 99}, "member 99 is not on the roster"),
+        (3, 2, {"seat": 4}, "member 3 has another seat"),
+        (3, 2, {"reason": " "}, "reason: 1 to 200 characters"),
+        (3, 2, {"reason": "长" * 201}, "reason: 1 to 200 characters"),
+        (4, 2, {}, "member 4 already signed in"),
+    ],
+)
+def test_the_verifier_rejects_leave_it_should_not_see(
+    member: int, by: int, extra: dict[str, object], reason: str
+) -> None:
+    log = LogBuilder()
+    log.duties()
+    log.sign_in(4)
+    index = _leave(log, member, by, **extra)
+    assert _reason(log) == [{"index": index, "reason": f"leave_recorded: {reason}"}]
