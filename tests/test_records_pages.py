@@ -151,3 +151,20 @@ def _sitting_id(hall: Hall) -> str:
         sitting = attendance.current_sitting(s, hall.deputies[1].kiosk.body_id)
         assert sitting is not None
         return str(sitting.id)
+
+
+def test_a_secretariat_sees_the_records_of_the_bodies_it_serves_only(hall: Hall) -> None:
+    from voting_server.services import bodies
+
+    app = hall.app
+    with app.app_context(), write_transaction(sessions()) as s:
+        town = bodies.create_body(s, audit_log(), "示例镇人民代表大会", "congress", "township").id
+    clerk = logged_in(app, "secretariat", "zhen.mishu", bodies=[town]).client
+    city = hall.deputies[1].kiosk.body_id
+    assert clerk.get(f"/admin/records/?body={city}").status_code == 403
+    assert clerk.get(f"/admin/records/members/{hall.deputies[1].member_id}").status_code == 403
+    assert clerk.get(f"/admin/records/export.xlsx?body={city}").status_code == 403
+    leave = post_form(clerk, f"/admin/records/leave?body={city}",
+                      {"sitting": _sitting_id(hall), "seat": "5", "reason": "病假"})  # fmt: skip
+    assert leave.status_code == 403
+    assert clerk.get(f"/admin/records/?body={town}").status_code == 200
