@@ -42,6 +42,7 @@ class EntryType(StrEnum):
     COUNTERSIGNED = "countersigned"
     MANUAL_RESULT = "manual_result"
     ITEM_CHANGED = "item_changed"  # a tracked item (督办事项) changed state: rules/supervision.py
+    LEAVE_RECORDED = "leave_recorded"
 
 
 E = EntryType
@@ -75,6 +76,7 @@ DESCRIPTIONS: Mapping[EntryType, str] = {
     E.COUNTERSIGNED: "a countersignature (会签) of a paper count or a result",
     E.MANUAL_RESULT: "the result of a countersigned paper count",
     E.ITEM_CHANGED: "a tracked item (督办事项) changed state, with who or which vote changed it",
+    E.LEAVE_RECORDED: "a member's leave (请假) for a sitting, with the reason, by the secretariat",
 }
 NAMES = frozenset(t.value for t in EntryType)
 
@@ -110,6 +112,7 @@ LABELS: Mapping[EntryType, tuple[str, str]] = {
     E.COUNTERSIGNED: ("会签", "Countersigned"),
     E.MANUAL_RESULT: ("人工计票结果", "Paper count result"),
     E.ITEM_CHANGED: ("督办事项变更", "Tracked item changed"),
+    E.LEAVE_RECORDED: ("请假", "Leave recorded"),
 }
 
 

@@ -66,6 +66,7 @@ from rules.duties import (
     account_change_error,
     countersign_error,
     designation_error,
+    leave_error,
     pin_reset_error,
     present_error,
 )
@@ -82,6 +83,7 @@ from rules.lifecycle import (
     transition,
 )
 from rules.paper import PAPER_SIGNATURES, ballots_from_counts
+from rules.records import LEAVE_REASON_MAX
 from rules.schema import check_ballot, electronic_ballot_error
 
 PARALLEL_FROM = 10_000  # below this many lines, starting worker processes costs more than it saves
@@ -863,6 +865,26 @@ class Replay(ItemsReplay):
         vote = self._vote(data, Action.ANNOUNCE)
         _require(vote.result_seen, "announced before its result")
         vote.state = transition(vote.state, Action.ANNOUNCE)
+
+    # -- deputies' records (履职档案) -----------------------------------------------------
+
+    def on_leave_recorded(self, data: dict[str, Any]) -> None:
+        """请假: by the secretariat, for a member on the roster who has not signed in to the
+        sitting (one who signs in later is present; the leave is then withdrawn)."""
+        member, sitting, by = int(data["member"]), int(data["sitting"]), self._by(data)
+        _require(member in self.seats, f"member {member} is not on the roster")
+        _require(int(data["seat"]) == self.seats[member][1], f"member {member} has another seat")
+        reason = data["reason"]
+        _require(
+            isinstance(reason, str) and bool(reason.strip()) and len(reason) <= LEAVE_REASON_MAX,
+            f"reason: 1 to {LEAVE_REASON_MAX} characters",
+        )
+        _require(by in self.staff, f"by: account {by} was never created in the log")
+        error = leave_error(self.role_of(by))
+        _require(error is None, str(error))
+        _require(
+            member not in self.attendance.get(sitting, ()), f"member {member} already signed in"
+        )
 
 
 # The states each action may be taken in, looked up once per entry on the press path.

@@ -173,3 +173,15 @@ def item_role_error(action: str, allowed_roles: Collection[str], role: str | Non
     if SYSTEM in allowed_roles:
         return f"{action} is made by the system when a vote's result is announced, not by {role}"
     return f"{action} is for {' or '.join(sorted(allowed_roles))}, not {role}"
+
+
+# 请假: the secretariat records a member's leave for a sitting (it keeps the attendance
+# register); the presidium runs the sitting, the scrutineers check it.
+LEAVE_RECORDERS = frozenset({SECRETARIAT})
+
+
+def leave_error(actor_role: str | None) -> str | None:
+    """Who records a member's leave (请假) for a sitting: the secretariat."""
+    if actor_role not in LEAVE_RECORDERS:
+        return "leave is recorded by the secretariat"
+    return None

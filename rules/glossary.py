@@ -99,6 +99,14 @@ TERMS: dict[str, Term] = {
     # Ballot secrecy.
     "secret": Term("无记名", "Secret"),
     "named": Term("记名", "Named"),
+    # Deputies' records (履职档案, rules/records.py).
+    "record": Term("履职档案", "Record"),
+    "record.present": Term("出席", "Present"),
+    "record.leave": Term("请假", "On leave"),
+    "record.absent": Term("缺席", "Absent"),
+    "record.leave_withdrawn": Term("请假已撤回", "Leave withdrawn"),
+    "record.held": Term("应出席", "Sittings"),
+    "record.rate": Term("出勤率", "Attendance rate"),
 }
 
 

@@ -36,6 +36,7 @@ TABLES = {
     "sitting_scrutineers",  # 0006_duties
     "staff_scopes",  # 0008_body_logs
     *("tracked_items", "item_documents", "item_events"),  # 0011_tracked_items
+    "leaves",  # 0012_leave
 }
 
 

@@ -15,7 +15,7 @@ from tests.support.bodies import only_body_id
 from tests.support.logs import LogBuilder
 from tests.support.service_hall import Hall
 from voting_server.models import AttendanceMethod, StaffRole, Vote
-from voting_server.services import attendance, devices, staff, supervision
+from voting_server.services import attendance, devices, records, staff, supervision
 from voting_server.views.audit import ENTRY_TYPES
 
 hall = service_hall.hall  # the fixture: the demo committee with 61 enrolled kiosks
@@ -55,6 +55,10 @@ def _sitting(hall: Hall) -> None:
         assert sitting is not None and member is not None
         attendance.sign_in(s, hall.log, sitting, member, AttendanceMethod.OPERATOR, by=u["sec"].id)
         attendance.confirm_pin(s, hall.log, sitting, member, hall.voters[59].device)
+        on_leave = attendance.member_at_seat(s, 1, 57)  # 请假: leave_recorded
+        assert on_leave is not None
+        records.record_leave(s, hall.log, sitting, on_leave, "病假", by=u["sec"].id,
+                             by_role="secretariat")  # fmt: skip
     named = hall.configure(VoteKind.MOTION, secret=False)
     hall.open(named)
     hall.press(1, named, {"regulation": "yes"})

@@ -247,6 +247,7 @@ def _sweep(app: Flask, url: str | None = None) -> Iterator[Sweep]:
         "ballot": ballot_payload(kiosk.key, motion, SIGNED_IN_SEAT, new_nonce(), {subject: "no"}),
         "state": {},
         "document_link": {"document": 1},
+        "my_record": {},
         "open_vote": {"vote": hall.votes[VoteKind.SELECTION], "duration_s": 60},
         "close_vote": {"vote": motion},
         "cancel_vote": {"vote": motion, "reason": "设备故障"},

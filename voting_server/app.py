@@ -53,7 +53,7 @@ def create_app(config: object | None = None) -> Flask:
     connection.init_app(app)
     voting.init_app(app)
 
-    from voting_server.views import agenda, audit, health, pages, results, roster, screens
+    from voting_server.views import agenda, audit, health, pages, records, results, roster, screens
 
     app.register_blueprint(health.bp)
     app.register_blueprint(pages.bp)
@@ -65,6 +65,7 @@ def create_app(config: object | None = None) -> Flask:
 
     app.register_blueprint(supervision.bp)
     app.register_blueprint(audit.bp)
+    app.register_blueprint(records.bp)
     app.register_blueprint(screens.kiosk_static)
 
     from voting_server.views import common

@@ -238,6 +238,17 @@ JS_STRINGS: dict[str, str] = {
     "kiosk.agenda_item_n": N_("议程第 %(n)s 项：%(title)s"),
     # kiosk
     "kiosk.title": N_("代表表决终端"),
+    # 我的履职 (kiosk/record.mjs)
+    "kiosk.record_loading": N_("正在读取履职档案…"),
+    "kiosk.record_none": N_("本座位没有代表履职档案。"),
+    "kiosk.record_empty": N_("尚无会议记录。"),
+    "kiosk.record_rule": N_(
+        "出勤率 = 出席次数 ÷ 应出席次数（请假计为未出席）。无记名表决只记是否按键。"
+    ),
+    "kiosk.record_reason": N_("请假事由：%(reason)s"),
+    "kiosk.record_choice": N_("表决意见：%(choice)s"),
+    "kiosk.record_proposals": N_("提出的建议"),
+    "kiosk.record_no_proposals": N_("暂无。"),
     "kiosk.enrolling": N_("正在登记…"),
     "kiosk.enroll_failed": N_("登记失败（%(status)s），请核对登记码"),
     "kiosk.enrolled": N_("登记成功：第 %(seat)s 座"),

@@ -52,6 +52,7 @@ from rules.kinds import (
     kind_of,
 )
 from rules.lifecycle import VoteState  # the column's values; importers of models keep it
+from rules.records import LEAVE_REASON_MAX
 from rules.schema import SchemaError, parse_vote_config
 
 # Every constraint gets a predictable name, so later migrations (and SQLite's
@@ -676,3 +677,22 @@ class ItemEvent(Base):
     item: Mapped[TrackedItem] = relationship(back_populates="events")
     document: Mapped[ItemDocument | None] = relationship()
     by: Mapped[StaffUser | None] = relationship()
+
+
+# --- deputies' records (履职档案): leave (请假), issue 18 -------------------------------------
+
+
+class Leave(Base):
+    """A member's leave (请假) for a sitting, recorded by the secretariat before or during
+    it. Recording again replaces the reason (each time logged). A member on leave who
+    signs in after all is present: the row stays, shown as withdrawn (rules/records.py)."""
+
+    __tablename__ = "leaves"
+    __table_args__ = (UniqueConstraint("sitting_id", "member_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sitting_id: Mapped[int] = mapped_column(ForeignKey("sittings.id"))  # indexed by the pair
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    reason: Mapped[str] = mapped_column(String(LEAVE_REASON_MAX))
+    recorded_by: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -58,6 +58,7 @@ from voting_server.services.collector import TICK_S, Collector
 from voting_server.services.event_loop import gevent_patched
 from voting_server.services.group_commit import GroupCommit
 from voting_server.services.open_votes import OpenVote
+from voting_server.services.records import kiosk_record
 from voting_server.services.refusals import Refusal
 from voting_server.services.transactions import write_transaction
 from voting_server.services.vote_presentation import (
@@ -392,6 +393,15 @@ def on_document_link(client: Client, data: Any = None) -> dict[str, Any]:
         current_app.config["SECRET_KEY"], p.document, client.device_id or ""
     )
     return {"ok": True, "url": url_for("screens.kiosk_document", document_id=p.document, t=token)}
+
+
+@_on("my_record")
+@requires(KIOSK)
+def on_my_record(client: Client, data: Any = None) -> dict[str, Any]:
+    """我的履职: the record of the deputy at this tablet's own seat, and no other. The
+    payload is empty: the seat is the one the tablet's key is bound to (docs/records.md)."""
+    parse_payload(EmptyPayload, {} if data is None else data)
+    return {"ok": True, "record": read(lambda s: kiosk_record(s, client.body_id, client.seat))}
 
 
 # --- the presidium and the secretariat ----------------------------------------------

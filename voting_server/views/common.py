@@ -117,7 +117,7 @@ def check_served_view_args() -> None:
 
 
 STAFF_BLUEPRINTS = frozenset(
-    {"admin", "agenda", "roster", "results", "audit", "screens", "pages", "supervision"}
+    {"admin", "agenda", "roster", "results", "audit", "screens", "pages", "supervision", "records"}
 )
 
 

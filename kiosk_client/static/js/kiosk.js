@@ -22,6 +22,7 @@
  * anywhere but in the ballot itself, and never logged.
  */
 import { ballotKind } from "./kiosk/ballots.mjs";
+import { closeRecord, initRecord } from "./kiosk/record.mjs";
 import { renderResult, resultHeading } from "./kiosk/results.mjs";
 import { authStatement, ballotSignatures, base64, newNonce, signStatement } from "./kiosk/statements.mjs";
 import { forgetDevice, generateDeviceKey, loadDevice, saveDevice } from "./kiosk/storage.mjs";
@@ -58,6 +59,7 @@ let documentAsked = 0; // counts requests for a document link: only the latest o
 function show(name) {
   closeDocument(); // a new screen (a vote opened, closed, cancelled) comes first
   concealChoice(); // a secret vote's choice never stays on a screen left behind
+  if (name !== "waiting") closeRecord(); // 我的履职 gives way to a vote, a result, sign-in
   current = name;
   SCREENS.forEach((s) => {
     $("screen-" + s).hidden = s !== name;
@@ -746,6 +748,7 @@ async function start() {
   $("confirm-back").addEventListener("click", () => show("vote"));
   $("document-back").addEventListener("click", closeDocument);
   $("confirm-send").addEventListener("click", submit);
+  initRecord({ S: S, say: say, ask: (event, payload) => sio.emitWithAck(event, payload, ACK_TIMEOUT_MS) });
   $("sent-change").addEventListener("click", () => {
     if (voteClosed) return;
     renderVote();
