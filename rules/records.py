@@ -147,8 +147,7 @@ class DeputyRecord:
     attendance: Attendance
     pressed: int  # votes pressed (已按) in the sittings attended
     not_pressed: int  # 未按
-    # Proposals made (代表建议 / 项目建议): filled from tracked items once they exist;
-    # empty until then, never invented.
+    # Proposals made (代表建议 / 项目建议): the tracked items (督办事项) the deputy proposed
     proposals: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
@@ -197,13 +196,15 @@ def attendance_of(lines: Iterable[SittingLine]) -> Attendance:
 def deputy_record(
     member: int, body: int, seat: int, name: str, group: str | None,
     rows: Iterable[SittingRow], year: int | None = None,
+    proposals: Iterable[dict[str, Any]] = (),
 ) -> DeputyRecord:  # fmt: skip
-    """The record over the sittings of ``rows`` that count for the member, in the period."""
+    """The record over the sittings of ``rows`` that count for the member, in the period,
+    with the proposals (代表建议) the deputy made, as tracked items record them."""
     lines = tuple(sitting_line(r) for r in rows if r.member and in_period(r, year))
     pressed = sum(1 for s in lines for v in s.votes if v.pressed)
     not_pressed = sum(1 for s in lines for v in s.votes if not v.pressed)
     return DeputyRecord(member, body, seat, name, group, lines, attendance_of(lines),
-                        pressed, not_pressed)  # fmt: skip
+                        pressed, not_pressed, list(proposals))  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -230,3 +230,29 @@ def test_a_sitting_counts_for_those_on_the_roster_logged_for_it(hall: Hall) -> N
     assert found[40].attendance.to_json() == {
         "held": 2, "present": 1, "leave": 0, "absent": 1, "rate": "50.00",
     }  # fmt: skip
+
+
+def test_a_deputys_proposals_are_in_the_record_of_their_year(hall: Hall) -> None:
+    from voting_server.services import supervision
+
+    u = users(hall, designate=False)
+    with hall.tx() as s:
+        deputy = member(s, 3)
+
+        def propose(title: str, year: int) -> None:
+            p = supervision.Proposal(
+                kind="project", title=title, year=year, source="deputy",
+                proposer_member_id=deputy.id,
+            )  # fmt: skip
+            supervision.propose(s, hall.log, 1, u["sec"].id, p)
+
+        propose("新建城南小学", 2026)
+        propose("农贸市场改造", 2027)
+    assert [p["title"] for p in record(hall, 3)["proposals"]] == ["新建城南小学", "农贸市场改造"]
+    assert record(hall, 4)["proposals"] == []
+    with hall.sessions() as s:
+        by_year = records.record_of(s, member(s, 3), year=2027).to_json()
+        every = {r.seat: r for r in records.records(s, s.get(Sitting, 1).body)}
+    assert [p["title"] for p in by_year["proposals"]] == ["农贸市场改造"]
+    assert [p["title"] for p in every[3].proposals] == ["新建城南小学", "农贸市场改造"]
+    hall.verify()

@@ -44,6 +44,7 @@ from voting_server.models import (
     SittingStatus,
     Vote,
 )
+from voting_server.services import supervision
 from voting_server.services.audit_log import AuditLog
 from voting_server.services.refusals import Refusal
 from voting_server.services.rosters import log_roster_if_changed
@@ -335,20 +336,26 @@ def records(
     members = deputies(session, body.id, group)
     rows = _rows_by_member(session, body, members)
     active = {m.id for m in members if m.active}
-    out = [_record(m, rows[m.id], year) for m in members]
+    proposed = supervision.proposals_by_members(session, [m.id for m in members])
+    out = [_record(m, rows[m.id], year, proposed.get(m.id, [])) for m in members]
     return [r for r in out if r.member in active or r.attendance.held]
 
 
 def record_of(session: Session, member: Member, year: int | None = None) -> DeputyRecord:
     """One deputy's record."""
     rows = _rows_by_member(session, member.body, [member])
-    return _record(member, rows[member.id], year)
-
-
-def _record(member: Member, rows: Iterable[SittingRow], year: int | None) -> DeputyRecord:
-    return deputy_record(
-        member.id, member.body_id, member.seat, member.name, member.group_name, rows, year
+    return _record(
+        member, rows[member.id], year, supervision.proposals_by_member(session, member.id)
     )
+
+
+def _record(
+    member: Member, rows: Iterable[SittingRow], year: int | None, proposals: list[dict[str, Any]]
+) -> DeputyRecord:
+    return deputy_record(
+        member.id, member.body_id, member.seat, member.name, member.group_name, rows, year,
+        proposals=[p for p in proposals if year is None or p["year"] == year],
+    )  # fmt: skip
 
 
 def delegation_rates(found: list[DeputyRecord]) -> list[GroupRate]:

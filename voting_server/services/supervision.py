@@ -604,8 +604,18 @@ def _votes_of(session: Session, item: TrackedItem) -> list[dict[str, Any]]:
 
 def proposals_by_member(session: Session, member_id: int) -> list[dict[str, Any]]:
     """The proposals a deputy made (代表履职: 提出的民生实事项目建议), oldest first."""
-    query = select(TrackedItem).where(TrackedItem.proposer_member_id == member_id)
-    return [_summary(i) for i in session.scalars(query.order_by(TrackedItem.id))]
+    return proposals_by_members(session, [member_id]).get(member_id, [])
+
+
+def proposals_by_members(
+    session: Session, member_ids: Sequence[int]
+) -> dict[int, list[dict[str, Any]]]:
+    """member → the proposals the deputy made, oldest first; one query for a whole roster."""
+    query = select(TrackedItem).where(TrackedItem.proposer_member_id.in_(list(member_ids)))
+    found: dict[int, list[dict[str, Any]]] = {}
+    for item in session.scalars(query.order_by(TrackedItem.id)):
+        found.setdefault(item.proposer_member_id or 0, []).append(_summary(item))
+    return found
 
 
 def subject_history(session: Session, body_id: int, subject: str) -> dict[str, Any]:
