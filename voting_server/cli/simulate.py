@@ -200,6 +200,24 @@ def quick_pins(session: Any, body_id: int) -> dict[int, str]:
 # --- the presidium's console ------------------------------------------------------------------
 
 
+def staff_login(base: str, username: str, password: str) -> requests.Session:
+    """A browser's session of a staff account, logged in through the login form."""
+    http = requests.Session()
+    page = http.get(f"{base}/login", timeout=REQUEST_TIMEOUT_S)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    if token is None:
+        raise click.ClickException("the login page carries no CSRF token")
+    answer = http.post(
+        f"{base}/login",
+        data={"username": username, "password": password, "csrf_token": token.group(1)},
+        allow_redirects=False,
+        timeout=REQUEST_TIMEOUT_S,
+    )
+    if answer.status_code != 302:
+        raise click.ClickException(f"login of {username} failed: HTTP {answer.status_code}")
+    return http
+
+
 class Console:
     """The presidium's console over a real Socket.IO connection, logged in by the form."""
 
@@ -207,19 +225,7 @@ class Console:
         """``body``: the body whose screen this is (docs/bodies.md), for an account serving
         several; None: the first body the account serves."""
         self.base = base
-        self.http = requests.Session()
-        page = self.http.get(f"{base}/login", timeout=REQUEST_TIMEOUT_S)
-        token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
-        if token is None:
-            raise click.ClickException("the login page carries no CSRF token")
-        answer = self.http.post(
-            f"{base}/login",
-            data={"username": username, "password": password, "csrf_token": token.group(1)},
-            allow_redirects=False,
-            timeout=REQUEST_TIMEOUT_S,
-        )
-        if answer.status_code != 302:
-            raise click.ClickException(f"presidium login failed: HTTP {answer.status_code}")
+        self.http = staff_login(base, username, password)
         cookie = "; ".join(f"{c.name}={c.value}" for c in self.http.cookies)
         self.events: list[tuple[str, Any]] = []
         self._changed = threading.Condition()
