@@ -41,6 +41,7 @@ class EntryType(StrEnum):
     PAPER_COUNT_ENTERED = "paper_count_entered"
     COUNTERSIGNED = "countersigned"
     MANUAL_RESULT = "manual_result"
+    ITEM_CHANGED = "item_changed"  # a tracked item (督办事项) changed state: rules/supervision.py
 
 
 E = EntryType
@@ -73,6 +74,7 @@ DESCRIPTIONS: Mapping[EntryType, str] = {
     E.PAPER_COUNT_ENTERED: "a hand count (人工计票) entered by the secretariat",
     E.COUNTERSIGNED: "a countersignature (会签) of a paper count or a result",
     E.MANUAL_RESULT: "the result of a countersigned paper count",
+    E.ITEM_CHANGED: "a tracked item (督办事项) changed state, with who or which vote changed it",
 }
 NAMES = frozenset(t.value for t in EntryType)
 
@@ -107,6 +109,7 @@ LABELS: Mapping[EntryType, tuple[str, str]] = {
     E.PAPER_COUNT_ENTERED: ("录入人工计票", "Paper count entered"),
     E.COUNTERSIGNED: ("会签", "Countersigned"),
     E.MANUAL_RESULT: ("人工计票结果", "Paper count result"),
+    E.ITEM_CHANGED: ("督办事项变更", "Tracked item changed"),
 }
 
 

@@ -45,6 +45,7 @@ from audit.lines import (
 )
 from audit.merkle import MerkleStream, tree_root
 from audit.parallel import CheckedChunk, checked_chunks
+from audit.supervision import ItemMismatch, ItemsReplay
 from crypto import CryptoError, KioskPublicKey, b64decode
 from crypto.statements import press_bytes
 from rules import SchemaError, VoteSpec, parse_vote_config, tally
@@ -302,6 +303,7 @@ class VoteRecord:
     electorate: Electorate = DEFAULT_ELECTORATE  # the deputies, or the presidium (主席团会议)
     requires: int | None = None  # the vote that must have been adopted before this one opens
     adopted: bool = False  # counted, and adopted what it put (rules/congress.py)
+    result: dict[str, Any] | None = None  # as recounted: what tracked items follow
 
 
 @dataclass
@@ -312,7 +314,7 @@ class Account:
     active: bool = True
 
 
-class Replay:
+class Replay(ItemsReplay):
     """Replays the log in order, keeping only what later entries are checked against."""
 
     def __init__(self, server_key: bytes, kiosk_hints: Mapping[str, str] | None = None) -> None:
@@ -341,6 +343,7 @@ class Replay:
         self.scrutineers: dict[int, set[int]] = {}  # sitting → its designated scrutineers
         self.voting_sittings: set[int] = set()  # sittings where a vote has been opened
         self._kiosk_check: bool | None = None  # of the entry being applied
+        self._init_items()  # tracked items (audit/supervision.py)
         # every type of audit/entry_types.py has its handler (AttributeError if not)
         self._handlers: dict[str, Callable[[dict[str, Any]], None]] = {
             t.value: getattr(self, f"on_{t.value}") for t in EntryType
@@ -370,7 +373,7 @@ class Replay:
             raise
         except (KeyError, TypeError, ValueError, SchemaError, CryptoError) as exc:
             raise VerificationError(index, f"{type_}: malformed data ({exc})") from None
-        except _Mismatch as exc:
+        except (_Mismatch, ItemMismatch) as exc:
             raise VerificationError(index, f"{type_}: {exc}") from None
 
     def finish(self, size: int) -> None:
@@ -579,6 +582,7 @@ class Replay:
             electorate=Electorate(vote.get("electorate", DEFAULT_ELECTORATE)),
             requires=requires,
         )
+        self._check_sources(vote)  # a vote generated from tracked items names them
 
     # -- the vote ------------------------------------------------------------
 
@@ -723,7 +727,7 @@ class Replay:
             )
             raise _Mismatch(f"logged result differs from the recount in {diff}")
         self._check_breakdown(vote, data.get("by_delegation"))
-        vote.result_seen, vote.adopted = True, adopted(expected)
+        vote.result_seen, vote.adopted, vote.result = True, adopted(expected), expected
 
     def _check_breakdown(self, vote: VoteRecord, logged: Any) -> None:
         """分团: a named vote in a body with delegations publishes each delegation's counts
@@ -853,7 +857,7 @@ class Replay:
                 f"logged result differs from the recount of the paper ballots in {diff}"
             )
         vote.state, vote.result_seen = transition(vote.state, Action.PUBLISH_PAPER_COUNT), True
-        vote.adopted = adopted(expected)
+        vote.adopted, vote.result = adopted(expected), expected
 
     def on_vote_announced(self, data: dict[str, Any]) -> None:
         vote = self._vote(data, Action.ANNOUNCE)

@@ -35,6 +35,7 @@ TABLES = {
     "staff_sessions",  # 0005_staff_sessions
     "sitting_scrutineers",  # 0006_duties
     "staff_scopes",  # 0008_body_logs
+    *("tracked_items", "item_documents", "item_events"),  # 0011_tracked_items
 }
 
 

@@ -598,3 +598,81 @@ class Countersignature(Base):
     signed_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     user: Mapped[StaffUser] = relationship()
+
+
+# --- tracked items (督办事项, issue 18; rules/supervision.py, docs/supervision.md) ----------
+
+DEPARTMENT_MAX = 64  # a department's name doubles as its subject id in generated votes
+SUBJECT_MAX = 64  # rules.kinds.config.Id
+
+
+class TrackedItem(Base):
+    """A livelihood project, a special-report topic or a rectification, followed across
+    sittings. ``state`` changes only through ``services.supervision`` (one ``ItemEvent``
+    and one ``item_changed`` log entry per change, in ``body_id``'s log). ``subject`` is
+    its id in the votes generated from it: a project's candidate id, or a department's
+    stable id linking its evaluations over the years."""
+
+    __tablename__ = "tracked_items"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    body_id: Mapped[int] = mapped_column(ForeignKey("bodies.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # rules.supervision.ItemKind
+    title: Mapped[str] = mapped_column(String(TITLE_MAX))
+    description: Mapped[str] = mapped_column(Text, default="")
+    department: Mapped[str | None] = mapped_column(String(DEPARTMENT_MAX))  # 责任单位
+    year: Mapped[int] = mapped_column(Integer, index=True)
+    subject: Mapped[str] = mapped_column(String(SUBJECT_MAX), index=True)
+    # Who proposed it (征集): a deputy of the body, or the public / a department by name.
+    source: Mapped[str] = mapped_column(String(16))  # deputy, public, department, complaints, …
+    proposer_member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"), index=True)
+    proposer_name: Mapped[str | None] = mapped_column(String(100))
+    state: Mapped[str] = mapped_column(String(32))
+    pending_vote_id: Mapped[int | None] = mapped_column(ForeignKey("votes.id"), index=True)
+    reports: Mapped[list[str]] = mapped_column(JSON, default=list)  # progress periods reported
+    round: Mapped[int] = mapped_column(Integer, default=1)  # 整改轮次
+    deadline: Mapped[str | None] = mapped_column(String(10))  # 整改期限 YYYY-MM-DD
+    issues: Mapped[str | None] = mapped_column(Text)  # 整改问题
+    opened_by_vote_id: Mapped[int | None] = mapped_column(ForeignKey("votes.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    events: Mapped[list[ItemEvent]] = relationship(back_populates="item", order_by="ItemEvent.id")
+
+
+class ItemDocument(Base):
+    """A report of a tracked item (进度报告, 整改报告), as uploaded by the secretariat."""
+
+    __tablename__ = "item_documents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("tracked_items.id"), index=True)
+    title: Mapped[str] = mapped_column(String(TITLE_MAX))
+    filename: Mapped[str] = mapped_column(String(255))
+    media_type: Mapped[str] = mapped_column(String(127))
+    sha256: Mapped[str] = mapped_column(String(64))  # named in the log entry
+    content: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+
+
+class ItemEvent(Base):
+    """One change of a tracked item: who (a staff account, or the system citing a vote),
+    when, from what to what, and the log entry that records it."""
+
+    __tablename__ = "item_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("tracked_items.id"), index=True)
+    action: Mapped[str] = mapped_column(String(32))
+    from_state: Mapped[str | None] = mapped_column(String(32))
+    to_state: Mapped[str] = mapped_column(String(32))
+    by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    role: Mapped[str] = mapped_column(String(16))  # the staff role, or "system"
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    note: Mapped[str] = mapped_column(Text, default="")
+    document_id: Mapped[int | None] = mapped_column(ForeignKey("item_documents.id"))
+    vote_id: Mapped[int | None] = mapped_column(ForeignKey("votes.id"), index=True)
+    period: Mapped[str | None] = mapped_column(String(16))
+    log_index: Mapped[int] = mapped_column(Integer)  # the item_changed entry in the body's log
+
+    item: Mapped[TrackedItem] = relationship(back_populates="events")
+    document: Mapped[ItemDocument | None] = relationship()
+    by: Mapped[StaffUser | None] = relationship()
