@@ -21,6 +21,7 @@ from rules.supervision import (
     Refused,
     announced_action,
     apply,
+    ballot_title,
     follow_rerun,
     unsatisfactory_subjects,
 )
@@ -38,7 +39,7 @@ class _Vote(Protocol):
 @dataclass
 class ItemRecord:
     state: ItemState
-    title: str
+    title: str  # on a generated ballot (rules.supervision.ballot_title)
 
 
 def _need(condition: bool, message: str) -> None:
@@ -128,7 +129,9 @@ class ItemsReplay:
         if vote is not None:
             self._check_vote_cause(item_id, new, record, role, vote, action)
         if record is None:
-            self.items[item_id] = ItemRecord(new, str(data["title"]))
+            department = data.get("department")
+            title = ballot_title(kind, str(data["title"]), department if department else None)
+            self.items[item_id] = ItemRecord(new, title)
         else:
             record.state = new
 

@@ -24,6 +24,7 @@ from fractions import Fraction
 from typing import Any
 
 from rules.duties import ITEM_DECIDERS, ITEM_RECORDERS, ITEM_SYSTEM, item_role_error
+from rules.kinds.vocabulary import Outcome
 
 
 class ItemKind(StrEnum):
@@ -47,6 +48,7 @@ REQUIRED_REPORTS = frozenset({Period.MID_YEAR.value, Period.YEAR_END.value})  # 
 # and the three-grade variant's (RULES.md "Follow-up of results").
 BAD_OUTCOMES = frozenset({"unsatisfactory", "unsatisfied"})
 NEW = None  # the "state" of an item before its first entry
+DECIDED = Outcome.DECIDED.value  # a result that decides (not void, quorate)
 DEADLINE = re.compile(r"^\d{4}-\d{2}-\d{2}$")  # 整改期限, a date (北京时间)
 ISSUES_MAX = 2_000
 
@@ -226,6 +228,12 @@ def _next(state: ItemState, step: Step, event: Event) -> ItemState:
     return replace(state, state=step.target, vote=vote, reports=reports, round=round_)
 
 
+def ballot_title(kind: str, title: str, department: str | None) -> str:
+    """An item's title on a generated ballot: a project's own title; a department (a
+    topic, a rectification) is evaluated by its name."""
+    return title if kind == ItemKind.PROJECT else department or title
+
+
 def follow_rerun(state: ItemState, old: int, new: int) -> ItemState:
     """A re-run (再次表决) of the vote an item awaits: it now awaits the new vote."""
     return replace(state, vote=new) if state.vote == old else state
@@ -234,13 +242,16 @@ def follow_rerun(state: ItemState, old: int, new: int) -> ItemState:
 def announced_action(state: ItemState, result: Mapping[str, Any]) -> str | None:
     """The system's action on an item awaiting a vote whose ``result`` was announced:
     None when the result decides nothing for it (no quorum, void, a runoff for it)."""
+    if result.get("outcome") != DECIDED:
+        return None  # 表决无效 / 不足法定人数: the presidium re-runs it
     if state.state == "submitted":
-        if "selected" not in result:
+        selection = result.get("selection")
+        if not isinstance(selection, Mapping) or "selected" not in selection:
             return None
-        runoff = result.get("runoff") or {}
+        runoff = selection.get("runoff") or {}
         if state.subject in runoff.get("candidates", ()):
             return None  # 再次投票 decides it
-        return "select" if state.subject in result["selected"] else "not_select"
+        return "select" if state.subject in selection["selected"] else "not_select"
     outcome = subject_outcome(result, state.subject)
     if outcome is _MISSING:
         return None
@@ -270,7 +281,7 @@ def subject_outcome(result: Mapping[str, Any], subject: str) -> Any:
 def unsatisfactory_subjects(result: Mapping[str, Any]) -> list[str]:
     """The subjects of an announced evaluation that must rectify (整改), in result order."""
     subjects = result.get("subjects")
-    if not isinstance(subjects, Mapping):
+    if result.get("outcome") != DECIDED or not isinstance(subjects, Mapping):
         return []
     return [s for s in subjects if subject_outcome(result, s) in BAD_OUTCOMES]
 

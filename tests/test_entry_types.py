@@ -15,7 +15,7 @@ from tests.support.bodies import only_body_id
 from tests.support.logs import LogBuilder
 from tests.support.service_hall import Hall
 from voting_server.models import AttendanceMethod, StaffRole, Vote
-from voting_server.services import attendance, devices, staff
+from voting_server.services import attendance, devices, staff, supervision
 from voting_server.views.audit import ENTRY_TYPES
 
 hall = service_hall.hall  # the fixture: the demo committee with 61 enrolled kiosks
@@ -62,6 +62,9 @@ def _sitting(hall: Hall) -> None:
     with hall.tx() as s:
         hall.voting.announce(s, hall.log, named, u["zhu"].id)
     paper.sign(hall, named, u["zhu"], "result")
+    with hall.tx() as s:  # a tracked item (督办事项): item_changed
+        proposal = supervision.Proposal("project", "新建城南小学", 2026, "public")
+        supervision.propose(s, hall.log, only_body_id(s), u["sec"].id, proposal)
     secret = hall.configure(VoteKind.EVALUATION, secret=True)
     hall.open(secret)
     with hall.sessions() as s:

@@ -147,16 +147,21 @@ def test_every_step_names_roles_and_reaches_a_known_state() -> None:
 
 def test_what_an_announced_result_decides() -> None:
     submitted = ItemState("project", "submitted", "p2", vote=7)
-    selection = {"selected": ["p1", "p2"], "runoff": None}
+    selection = {"outcome": "decided", "selection": {"selected": ["p1", "p2"], "runoff": None}}
     assert announced_action(submitted, selection) == "select"
     assert announced_action(ItemState("project", "submitted", "p9", vote=7), selection) == (
         "not_select"
     )
-    tie = {"selected": ["p1"], "runoff": {"candidates": ["p2", "p3"], "seats": 1}}
+    runoff = {"candidates": ["p2", "p3"], "seats": 1}
+    tie = {"outcome": "decided", "selection": {"selected": ["p1"], "runoff": runoff}}
     assert announced_action(submitted, tie) is None  # 再次投票 decides it
-    assert announced_action(submitted, {"outcome": "no_quorum"}) is None
+    no_quorum = {"outcome": "no_quorum", "selection": {"selected": []}}
+    assert announced_action(submitted, no_quorum) is None
 
-    evaluation = {"subjects": {"a": {"outcome": "satisfactory"}, "b": {"outcome": "unsatisfied"}}}
+    evaluation = {
+        "outcome": "decided",
+        "subjects": {"a": {"outcome": "satisfactory"}, "b": {"outcome": "unsatisfied"}},
+    }
     assert announced_action(ItemState("project", "accepted_vote", "a", 4), evaluation) == "accept"
     assert announced_action(ItemState("project", "accepted_vote", "b", 4), evaluation) == (
         "not_accept"
@@ -165,7 +170,9 @@ def test_what_an_announced_result_decides() -> None:
     assert announced_action(scheduled, evaluation) == "reopen"
     assert announced_action(ItemState("topic", "scheduled", "a", 4), evaluation) == "evaluated"
     assert unsatisfactory_subjects(evaluation) == ["b"]
-    assert unsatisfactory_subjects({"subjects": {"x": {"outcome": "unsatisfactory"}}}) == ["x"]
+    bad = {"x": {"outcome": "unsatisfactory"}}
+    assert unsatisfactory_subjects({"outcome": "decided", "subjects": bad}) == ["x"]
+    assert unsatisfactory_subjects({"outcome": "void", "subjects": bad}) == []
     assert follow_rerun(scheduled, 4, 5).vote == 5
 
 

@@ -27,7 +27,7 @@ from rules.congress import Electorate, adopted
 from rules.kinds import live_tally_allowed
 from rules.lifecycle import Action, LifecycleError, allowed, transition
 from voting_server.models import AgendaItem, Press, Sitting, Vote, VoteState, utcnow
-from voting_server.services import attendance
+from voting_server.services import attendance, supervision
 from voting_server.services.audit_log import AuditLog
 from voting_server.services.ballots import vote_aad
 from voting_server.services.delegations import vote_breakdown
@@ -108,8 +108,11 @@ class VoteLifecycle:
                 raise Refusal("invalid_payload", "duration_s: 10 to 7200 seconds")
             closes_at = now + timedelta(seconds=duration_s)
         log_roster_if_changed(session, log, sitting.body)
+        configuration = self._configuration(vote, spec)
+        if sources := supervision.check_sources(session, vote):  # generated from tracked items
+            configuration["source_items"] = sources
         log.append(session, sitting.body_id, EntryType.VOTE_CONFIGURED,
-                   {"vote": self._configuration(vote, spec)})  # fmt: skip
+                   {"vote": configuration})  # fmt: skip
         vote.state, vote.opened_at, vote.closes_at = opened, now, closes_at  # type: ignore[assignment]
         vote.members_at_open = members
         attendance.mark_held(sitting)  # 举行中 from its first vote, if nobody signed in
@@ -193,8 +196,11 @@ class VoteLifecycle:
     ) -> None:
         if vote.state is VoteState.DRAFT:
             # never logged yet: log what is being cancelled, so the entry refers to something
+            configuration = self._configuration(vote, vote.spec())
+            if sources := supervision.source_items(session, vote):
+                configuration["source_items"] = sources
             log.append(session, vote.owner_body_id(), EntryType.VOTE_CONFIGURED,
-                       {"vote": self._configuration(vote, vote.spec())})  # fmt: skip
+                       {"vote": configuration})  # fmt: skip
         else:
             session.execute(update(Press).where(Press.vote_id == vote.id).values(sealed=None))
         log.append(session, vote.owner_body_id(), EntryType.VOTE_CANCELLED,
@@ -227,6 +233,7 @@ class VoteLifecycle:
                    {"vote": vote.id, "by": by})  # fmt: skip
         vote.state = announced  # type: ignore[assignment]
         session.flush()
+        supervision.on_announced(session, log, vote)  # 督办: what the result decides for items
         return vote
 
     @staticmethod
