@@ -128,10 +128,12 @@ COMMITTEE_MIDYEAR = "示例县第十八届人民代表大会常务委员会第�
 COMMITTEE_REVIEW = "示例县第十八届人民代表大会常务委员会第二十八次会议"
 YEAR_END = "示例县第十八届人民代表大会第五次会议"
 
-SELECTION_ITEM = f"票决{YEAR}年县重大民生实事项目"
-SPECIAL_INQUIRY_ITEM = "专题询问并开展满意度测评"
-REVIEW_ITEM = "对专题询问满意度测评不满意部门整改情况开展回头看"
-ACCEPTANCE_ITEM = f"{YEAR}年县重大民生实事项目验单：满意度测评"
+# The votes generated from the items' lists (each on an agenda item of its own, at the
+# end of the sitting's agenda).
+SELECTION_VOTE = f"{YEAR}年县重大民生实事项目票决"
+INQUIRY_VOTE = f"{YEAR}年专题询问满意度测评"
+REVIEW_VOTE = "专题询问满意度测评不满意部门整改情况满意度测评（回头看）"
+ACCEPTANCE_VOTE = f"{YEAR}年县重大民生实事项目验单满意度测评"
 
 SITTINGS: tuple[YearSitting, ...] = (
     YearSitting(
@@ -153,10 +155,6 @@ SITTINGS: tuple[YearSitting, ...] = (
                     electorate=Electorate.PRESIDIUM,
                 ),
             ),
-            CountyItem(
-                title=SELECTION_ITEM,
-                description="候选项目由初审清单生成，差额票决。",
-            ),
         ),
     ),
     YearSitting(
@@ -165,8 +163,8 @@ SITTINGS: tuple[YearSitting, ...] = (
         _at(6, 24),
         (
             CountyItem(
-                title=SPECIAL_INQUIRY_ITEM,
-                description="听取“两高一低”部门专项工作报告并开展专题询问后进行满意度测评。",
+                title="听取“两高一低”部门专项工作报告并开展专题询问",
+                description="专项工作报告部门由12345热线投诉统计排名提出；询问后进行满意度测评。",
             ),
         ),
     ),

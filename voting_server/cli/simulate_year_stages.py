@@ -1,0 +1,476 @@
+"""The stages of ``simulate --year`` that move tracked items (督办事项), and the one place
+that says how each staff step on an item reaches the server (``Office``).
+
+Kept apart from the harness (``simulate_year``: sittings, kiosks, votes, bundles) so
+that a step the server cannot take yet stops the run with its name (``Missing``) instead
+of being made up: an item's state is only ever what the server recorded.
+
+How the staff's steps on items reach the server: every step is the staff pages' form
+(``views/supervision.py``) when the server has that page; a step whose page the server
+does not have calls ``services.supervision`` in this process, against the same database
+and with the server's own log key, inside one write transaction (the log's writer reads
+its tail in the transaction, so the body's log stays one chain). ``Office.via`` records,
+per step, which of the two was used; the report prints it (``"steps"``).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from fractions import Fraction
+from typing import Any
+
+import click
+
+from voting_server.cli.simulate_year import (
+    Body,
+    Missing,
+    Year,
+    evaluation_ballots,
+    open_sitting,
+    selection_ballots,
+    sign_in_all,
+)
+from voting_server.demo import year as demo
+from voting_server.demo.county import COUNTY_COMMITTEE, COUNTY_CONGRESS
+
+
+class Office:
+    """The staff's steps on tracked items (see the module's docstring)."""
+
+    def __init__(self, year: Year) -> None:
+        self.year = year
+        self.via: dict[str, str] = {}  # step → "page" or "service"
+        self.ledger = Ledger()
+
+    def _service(self, step: str) -> Any:
+        try:
+            from voting_server.services import supervision
+        except ImportError:
+            raise Missing(step, "voting_server/services/supervision.py") from None
+        self.via.setdefault(step, "service")
+        return supervision
+
+    @contextmanager
+    def _transaction(self) -> Iterator[tuple[Any, Any]]:
+        from crypto import ServerKey
+        from voting_server.db import make_engine, make_session_factory
+        from voting_server.services.audit_log import AuditLog
+        from voting_server.services.refusals import Refusal
+        from voting_server.services.transactions import write_transaction
+
+        engine = make_engine(self.year.url)
+        log = AuditLog(ServerKey.load_or_create(self.year.instance / "server_ed25519.pem"))
+        try:
+            with write_transaction(make_session_factory(engine)) as session:
+                yield session, log
+        except Refusal as refused:
+            raise click.ClickException(f"refused: {refused.code}: {refused}") from None
+        finally:
+            engine.dispose()
+
+    def account(self, body: Body, which: str) -> int:
+        """The id of the body's presidium (主任会议 / 主席团) or office (秘书处) account."""
+        from sqlalchemy import select
+
+        from voting_server.db import make_engine, make_session_factory
+        from voting_server.models import StaffUser
+
+        assert body.hall.office is not None
+        username = body.hall.hall.presidium[0] if which == "presidium" else body.hall.office[0]
+        engine = make_engine(self.year.url)
+        try:
+            with make_session_factory(engine)() as session:
+                return int(session.scalars(
+                    select(StaffUser.id).where(StaffUser.username == username)
+                ).one())  # fmt: skip
+        finally:
+            engine.dispose()
+
+    def member_id(self, body: Body, seat: int) -> int:
+        from sqlalchemy import select
+
+        from voting_server.db import make_engine, make_session_factory
+        from voting_server.models import Member
+
+        engine = make_engine(self.year.url)
+        try:
+            with make_session_factory(engine)() as session:
+                return int(session.scalars(
+                    select(Member.id).where(Member.body_id == body.hall.body_id, Member.seat == seat)
+                ).one())  # fmt: skip
+        finally:
+            engine.dispose()
+
+    # --- 征集 ----------------------------------------------------------------------------
+
+    def propose(self, body: Body, **fields: Any) -> int:
+        """The secretariat records one proposal (the proposal form)."""
+        sv = self._service("propose")
+        by = self.account(body, "office")
+        with self._transaction() as (session, log):
+            item = sv.propose(session, log, body.hall.body_id, by, sv.Proposal(**fields))
+            return int(item.id)
+
+    def import_proposals(self, body: Body, text: str) -> list[int]:
+        """The secretariat imports a CSV file of proposals (the public's, departments')."""
+        sv = self._service("import_proposals")
+        importer = getattr(sv, "import_proposals", None)
+        by = self.account(body, "office")
+        if importer is None:
+            self._gap("import_proposals", "a proposals import (CSV) in services/supervision",
+                      "each row proposed one by one (propose)")  # fmt: skip
+            return [
+                self.propose(
+                    body,
+                    kind="project",
+                    title=title,
+                    year=demo.YEAR,
+                    source=source,
+                    department=department,
+                    proposer_name=proposer,
+                )
+                for _s, title, department, source, proposer in demo.IMPORTED_PROPOSALS
+            ]
+        with self._transaction() as (session, log):
+            return [int(i.id) for i in importer(session, log, body.hall.body_id, by, text)]
+
+    def import_complaints(self, body: Body, text: str, top: int) -> list[int]:
+        """The secretariat imports the complaint statistics (CSV); the first ``top`` of the
+        ranking "两高一低" are proposed as this year's special-report topics."""
+        sv = self._service("import_complaints")
+        importer = getattr(sv, "import_complaints", None)
+        by = self.account(body, "office")
+        if importer is None:
+            self._gap("import_complaints",
+                      "a complaint-statistics import (CSV) in services/supervision",
+                      "the rules' ranking (propose_top) here, each topic proposed (propose)")  # fmt: skip
+            return [
+                self.propose(
+                    body,
+                    kind="topic",
+                    title=f"{department}专项工作报告",
+                    year=demo.YEAR,
+                    source="complaints",
+                    department=department,
+                )
+                for department in expected_topics()
+            ]
+        with self._transaction() as (session, log):
+            return [int(i.id) for i in importer(session, log, body.hall.body_id, by, text, top)]
+
+    def _gap(self, step: str, what: str, instead: str) -> None:
+        _say(f"gap: {step}: no {what}; instead: {instead}")
+        self.year.gaps.append({"step": step, "missing": what, "instead": instead})
+
+    # --- steps ------------------------------------------------------------------------------
+
+    def change(self, body: Body, who: str, item_id: int, action: str, **fields: Any) -> None:
+        """A step on one item that generates no vote (初审, 交办, reports, deadline)."""
+        sv = self._service(action)
+        by = self.account(body, who)
+        upload = fields.pop("upload", None)
+        with self._transaction() as (session, log):
+            sv.change(
+                session, log, item_id, action, by,
+                upload=sv.Upload(*upload) if upload else None, **fields,
+            )  # fmt: skip
+
+    def generate(self, body: Body, sitting_id: int, item_ids: list[int], title: str,
+                 seats: int | None = None) -> int:  # fmt: skip
+        """The presidium puts a list of items to a vote (a selection with ``seats``, else
+        an evaluation): a new draft vote in the sitting, its candidates or subjects the
+        items'."""
+        step = "generate_selection_vote" if seats else "generate_evaluation_vote"
+        sv = self._service(step)
+        by = self.account(body, "presidium")
+        with self._transaction() as (session, log):
+            if seats:
+                vote = sv.generate_selection_vote(
+                    session, log, sitting_id, item_ids, seats, by, title=title
+                )
+            else:
+                vote = sv.generate_evaluation_vote(
+                    session, log, sitting_id, item_ids, by, title=title
+                )
+            return int(vote.id)
+
+    def items(self, body: Body) -> list[dict[str, Any]]:
+        from voting_server.db import make_engine, make_session_factory
+
+        sv = self._service("items")
+        engine = make_engine(self.year.url)
+        try:
+            with make_session_factory(engine)() as session:
+                return list(sv.items(session, body.hall.body_id))
+        finally:
+            engine.dispose()
+
+
+# --- the files the secretariat imports ----------------------------------------------------------
+
+
+def proposals_csv() -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["title", "department", "source", "proposer", "year"])
+    for _subject, title, department, source, proposer in demo.IMPORTED_PROPOSALS:
+        writer.writerow([title, department, source, proposer, demo.YEAR])
+    return out.getvalue()
+
+
+def complaints_csv() -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["department", "complaints", "repeat_complaints", "satisfaction"])
+    for department, complaints, repeat, satisfaction in demo.COMPLAINTS:
+        writer.writerow([department, complaints, repeat, f"{satisfaction}%"])
+    return out.getvalue()
+
+
+def expected_topics() -> list[str]:
+    """The departments the ranking should propose (computed here from the statistics, by
+    the rules' own ranking, to check the import's proposals against)."""
+    from rules.supervision import ComplaintRow, Refused, propose_top
+
+    rows = [ComplaintRow(d, c, r, Fraction(s) / 100) for d, c, r, s in demo.COMPLAINTS]
+    top = propose_top(rows, demo.SPECIAL_REPORTS)
+    assert not isinstance(top, Refused)
+    return [r.department for r in top]
+
+
+# --- the stages -------------------------------------------------------------------------------
+
+
+class Ledger:
+    """What the year should leave each item in: (body, title) → expected final state."""
+
+    def __init__(self) -> None:
+        self.expected: dict[tuple[str, str], str] = {}
+        self.ids: dict[tuple[str, str], int] = {}  # (body, title) → item id
+
+    def expect(self, body: str, title: str, item_id: int, state: str) -> None:
+        self.ids[(body, title)] = item_id
+        self.expected[(body, title)] = state
+
+
+def run(year: Year, office: Office) -> None:
+    """The year, stage by stage; ``year.done`` lists the stages completed, ``office.ledger``
+    what each item should end in."""
+    ledger = office.ledger
+    congress = year.bodies[COUNTY_CONGRESS]
+    committee = year.bodies[COUNTY_COMMITTEE]
+    stages: list[tuple[str, Callable[[], None]]] = [
+        ("collection", lambda: collect(year, office, ledger, congress, committee)),
+        ("shortlist", lambda: review(year, office, ledger, congress)),
+        ("congress_session", lambda: congress_session(year, office, ledger, congress)),
+        ("mid_year_reports", lambda: progress(year, office, ledger, congress, "mid_year")),
+        ("special_inquiry", lambda: special_inquiry(year, office, ledger, committee)),
+        ("rectification", lambda: rectification(year, office, ledger, committee)),
+        ("year_end_reports", lambda: progress(year, office, ledger, congress, "year_end")),
+        ("acceptance", lambda: acceptance(year, office, ledger, congress)),
+    ]
+    for name, stage in stages:
+        _say(f"stage: {name}")
+        stage()
+        year.done.append(name)
+
+
+def _say(message: str) -> None:
+    click.echo(f"[simulate --year] {message}", err=True)
+
+
+def collect(year: Year, office: Office, ledger: Ledger, congress: Body, committee: Body) -> None:
+    """征集: the deputies' proposals typed in, the public's and departments' imported; the
+    complaint statistics imported, proposing the worst departments for special reports."""
+    for _subject, title, department, seat in demo.DEPUTY_PROPOSALS:
+        item = office.propose(
+            congress, kind="project", title=title, year=demo.YEAR, source="deputy",
+            department=department, proposer_member_id=office.member_id(congress, seat),
+        )  # fmt: skip
+        ledger.expect(congress.hall.name, title, item, "?")
+    imported = office.import_proposals(congress, proposals_csv())
+    if len(imported) != len(demo.IMPORTED_PROPOSALS):
+        raise click.ClickException(f"the proposals import made {len(imported)} items")
+    for (_s, title, *_rest), item in zip(demo.IMPORTED_PROPOSALS, imported, strict=True):
+        ledger.expect(congress.hall.name, title, item, "?")
+    topics = office.import_complaints(committee, complaints_csv(), demo.SPECIAL_REPORTS)
+    listed = {i["id"]: i for i in office.items(committee)}
+    departments = [listed[i]["subject"] for i in topics]
+    if departments != expected_topics():
+        raise click.ClickException(
+            f"the complaint ranking proposed {departments}, expected {expected_topics()}"
+        )
+    for item in topics:
+        ledger.expect(committee.hall.name, listed[item]["title"], item, "evaluated")
+    year.topics = topics
+
+
+def review(year: Year, office: Office, ledger: Ledger, congress: Body) -> None:
+    """初审: the presidium rejects two proposals (with the reason) and shortlists the rest."""
+    name = congress.hall.name
+    shortlist = []
+    for (body, title), item in ledger.ids.items():
+        if body != name:
+            continue
+        subject = _demo_subject(title)
+        if subject in demo.REJECTED:
+            office.change(congress, "presidium", item, "reject", note=demo.REJECTED[subject])
+            ledger.expect(name, title, item, "rejected")
+        else:
+            office.change(congress, "presidium", item, "shortlist")
+            shortlist.append(item)
+    year.shortlist = shortlist
+
+
+def _demo_subject(title: str) -> str:
+    for subject, t, *_ in (*demo.DEPUTY_PROPOSALS, *demo.IMPORTED_PROPOSALS):
+        if t == title:
+            return subject
+    raise KeyError(title)
+
+
+def congress_session(year: Year, office: Office, ledger: Ledger, congress: Body) -> None:
+    """The congress's session: the selection vote generated from the shortlist, the
+    presidium's own vote to submit it, then the deputies' ballot; the announced result
+    selects the projects (the server's announce moves the items)."""
+    from voting_server.cli.simulate_year import presidium_vote_id
+
+    shortlist = year.shortlist
+    vote_id = office.generate(
+        congress, congress.sitting, shortlist, demo.SELECTION_VOTE, seats=demo.PROJECT_SEATS
+    )
+    year.vote(congress, presidium_vote_id(year, congress), None)
+    rng = year.rng("selection")
+    outcome = year.vote(
+        congress, vote_id, lambda spec, voters: selection_ballots(spec, voters, rng)
+    )
+    selected = set(outcome["result"].get("selection", {}).get("selected", ()))
+    listed = {i["id"]: i for i in office.items(congress)}
+    name = congress.hall.name
+    year.selected = []
+    for item in shortlist:
+        chosen = listed[item]["subject"] in selected
+        ledger.expect(name, listed[item]["title"], item, "accepted" if chosen else "not_selected")
+        if chosen:
+            year.selected.append(item)
+    from voting_server.cli.simulate_year import close_sitting
+
+    close_sitting(congress.office, congress.sitting)
+
+
+def progress(year: Year, office: Office, ledger: Ledger, congress: Body, period: str) -> None:
+    """Each selected project's progress report for ``period`` (with its document); at the
+    first, the project is assigned (交办) its responsible department."""
+    listed = {i["id"]: i for i in office.items(congress)}
+    label = {"mid_year": "年中", "year_end": "年底"}[period]
+    for item in year.selected:
+        entry = listed[int(item)]
+        if entry["state"] == "selected":
+            office.change(
+                congress,
+                "office",
+                int(item),
+                "assign",
+                department=entry["department"] or "县人民政府",
+            )
+        text = demo.progress_report(entry["title"], label).encode()
+        office.change(
+            congress, "office", int(item), "report", period=period,
+            upload=(f"{entry['title']}{label}进度报告", f"progress-{period}.txt",
+                    "text/plain; charset=utf-8", text),
+        )  # fmt: skip
+
+
+def special_inquiry(year: Year, office: Office, ledger: Ledger, committee: Body) -> None:
+    """The standing committee's mid-year sitting: the evaluation generated from the
+    topics; more than half of all members press 不满意 for one department."""
+    from voting_server.cli.simulate_year import close_sitting
+
+    topics = year.topics
+    vote_id = office.generate(committee, committee.sitting, topics, demo.INQUIRY_VOTE)
+    rng = year.rng("inquiry")
+    year.vote(
+        committee, vote_id,
+        lambda spec, voters: evaluation_ballots(spec, voters, rng, demo.UNSATISFACTORY),
+    )  # fmt: skip
+    close_sitting(committee.office, committee.sitting)
+    opened = [
+        i for i in office.items(committee)
+        if i["kind"] == "rectification" and i["state"] == "opened"
+    ]  # fmt: skip
+    name = committee.hall.name
+    for item in opened:  # what the server opened; only one is expected (below)
+        ledger.expect(name, item["title"], item["id"], "closed_satisfactory")
+    if [i["subject"] for i in opened] != [demo.UNSATISFACTORY]:
+        raise click.ClickException(
+            f"rectifications opened for {[i['subject'] for i in opened]}, "
+            f"expected [{demo.UNSATISFACTORY}]"
+        )
+    year.rectification = opened[0]["id"]
+
+
+def rectification(year: Year, office: Office, ledger: Ledger, committee: Body) -> None:
+    """整改: 主任会议 sets the deadline and issues, the department's report is filed; the
+    re-evaluation (回头看) is generated in a later sitting and found satisfactory."""
+    item = year.rectification
+    assert item is not None
+    office.change(
+        committee, "presidium", item, "set_deadline",
+        deadline=demo.RECTIFICATION_DEADLINE, issues=demo.RECTIFICATION_ISSUES,
+    )  # fmt: skip
+    office.change(
+        committee, "office", item, "report",
+        upload=("整改情况报告", "rectification.txt", "text/plain; charset=utf-8",
+                demo.RECTIFICATION_REPORT.encode()),
+    )  # fmt: skip
+    sitting = next(s for s in demo.SITTINGS if s.title == demo.COMMITTEE_REVIEW)
+    open_sitting(year, committee, sitting)
+    sign_in_all(committee)
+    vote_id = office.generate(committee, committee.sitting, [item], demo.REVIEW_VOTE)
+    rng = year.rng("review")
+    year.vote(committee, vote_id, lambda spec, voters: evaluation_ballots(spec, voters, rng, None))
+    from voting_server.cli.simulate_year import close_sitting
+
+    close_sitting(committee.office, committee.sitting)
+
+
+def acceptance(year: Year, office: Office, ledger: Ledger, congress: Body) -> None:
+    """验单: the congress's year-end session evaluates the selected projects, generated
+    from the list; each is found satisfactory and accepted."""
+    from voting_server.cli.simulate_year import close_sitting
+
+    sitting = next(s for s in demo.SITTINGS if s.title == demo.YEAR_END)
+    open_sitting(year, congress, sitting)
+    sign_in_all(congress)
+    vote_id = office.generate(
+        congress, congress.sitting, [int(i) for i in year.selected], demo.ACCEPTANCE_VOTE
+    )
+    rng = year.rng("acceptance")
+    year.vote(congress, vote_id, lambda spec, voters: evaluation_ballots(spec, voters, rng, None))
+    close_sitting(congress.office, congress.sitting)
+
+
+# --- the items at the end -----------------------------------------------------------------------
+
+
+def final_items(year: Year, office: Office) -> list[dict[str, Any]]:
+    """Every tracked item of both bodies as the server left it, with the state the year
+    should have left it in (``expected``; None for an item nobody expected)."""
+    ledger = office.ledger
+    found: list[dict[str, Any]] = []
+    for body in year.bodies.values():
+        try:
+            listed = office.items(body)
+        except Missing:
+            return []
+        for i in listed:
+            expected = ledger.expected.get((body.hall.name, i["title"]))
+            found.append({
+                "id": i["id"], "body": body.hall.name, "kind": i["kind"], "title": i["title"],
+                "subject": i["subject"], "department": i["department"], "state": i["state"],
+                "expected": expected, "match": i["state"] == expected,
+            })  # fmt: skip
+    return found
