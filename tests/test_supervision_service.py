@@ -283,7 +283,7 @@ def test_a_change_by_the_wrong_role_fails(hall: Hall, selected: dict[str, int]) 
 
     error = failure(hall, resign(hall, k, by_office))
     assert error == {"index": k, "reason": (
-        "item_changed: item %d: shortlist is for presidium, not secretariat" % a
+        f"item_changed: item {a}: shortlist is for presidium, not secretariat"
     )}  # fmt: skip
 
     def claims_presidium(data: dict[str, Any]) -> None:  # the office's account, claiming more

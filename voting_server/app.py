@@ -61,6 +61,9 @@ def create_app(config: object | None = None) -> Flask:
     app.register_blueprint(results.bp)
     app.register_blueprint(roster.bp)
     app.register_blueprint(agenda.bp)
+    from voting_server.views import supervision  # 督办事项 (docs/supervision.md)
+
+    app.register_blueprint(supervision.bp)
     app.register_blueprint(audit.bp)
     app.register_blueprint(screens.kiosk_static)
 

@@ -116,7 +116,9 @@ def check_served_view_args() -> None:
         check_served(body_id)
 
 
-STAFF_BLUEPRINTS = frozenset({"admin", "agenda", "roster", "results", "audit", "screens", "pages"})
+STAFF_BLUEPRINTS = frozenset(
+    {"admin", "agenda", "roster", "results", "audit", "screens", "pages", "supervision"}
+)
 
 
 def keep_body_in_links(endpoint: str, values: dict[str, Any]) -> None:
