@@ -52,7 +52,6 @@ import socketio
 
 from rules import VoteSpec, tally
 from rules.congress import Electorate
-from rules.kinds import VoteKind
 from rules.kinds.vocabulary import EvaluationMark
 from voting_server.cli.processes import served
 from voting_server.cli.simulate import (
@@ -141,6 +140,22 @@ class Staff:
             why = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", answer.text))
             raise click.ClickException(f"POST {path}: HTTP {answer.status_code}: {why[:400]}")
         return answer.headers.get("Location", "")
+
+    def post_page(
+        self, path: str, data: dict[str, Any], files: dict[str, Any] | None = None
+    ) -> str:
+        """Submit a form that answers with a page (a preview to confirm): its HTML."""
+        answer = self.http.post(
+            self.base + path,
+            params={"body": self.body_id},
+            data={**data, "csrf_token": self.token},
+            files=files,
+            allow_redirects=False,
+            timeout=REQUEST_TIMEOUT_S,
+        )
+        if answer.status_code != 200:
+            raise click.ClickException(f"POST {path}: HTTP {answer.status_code}")
+        return answer.text
 
 
 def _id_in(location: str, after: str) -> int:
@@ -458,7 +473,8 @@ def simulate_year(seed: int, out: Path | None, burst_s: float) -> dict[str, Any]
     workdir = Path(tempfile.mkdtemp(prefix="voting-simulate-year-"))
     instance = workdir / "instance"
     instance.mkdir(mode=0o700)
-    url = f"sqlite:///{workdir / 'simulate.sqlite3'}"
+    # the instance's own database file: `voting-server publish --instance DIR` finds it
+    url = f"sqlite:///{instance / 'voting.sqlite3'}"
     out = out or workdir / "bundles"
     _progress(f"working in {workdir}; server log: {workdir / 'server.log'}")
     halls = prepare(url, instance, False, load=demo.load_year, office=True)
@@ -544,4 +560,3 @@ def succeeded(report: dict[str, Any]) -> bool:
     )
 
 
-__all__ = ["Missing", "Staff", "VoteKind", "Year", "simulate_year", "succeeded"]

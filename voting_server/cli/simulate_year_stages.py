@@ -16,9 +16,10 @@ per step, which of the two was used; the report prints it (``"steps"``).
 from __future__ import annotations
 
 import csv
+import html
 import io
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+import re
+from collections.abc import Callable
 from fractions import Fraction
 from typing import Any
 
@@ -27,7 +28,9 @@ import click
 from voting_server.cli.simulate_year import (
     Body,
     Missing,
+    Staff,
     Year,
+    _id_in,
     evaluation_ballots,
     open_sitting,
     selection_ballots,
@@ -38,175 +41,108 @@ from voting_server.demo.county import COUNTY_COMMITTEE, COUNTY_CONGRESS
 
 
 class Office:
-    """The staff's steps on tracked items (see the module's docstring)."""
+    """The staff's steps on tracked items, each through its staff page (see the module's
+    docstring); ``via`` records, per step, the page used."""
 
     def __init__(self, year: Year) -> None:
         self.year = year
-        self.via: dict[str, str] = {}  # step → "page" or "service"
+        self.via: dict[str, str] = {}  # step → the page (path) that took it
         self.ledger = Ledger()
 
-    def _service(self, step: str) -> Any:
-        try:
-            from voting_server.services import supervision
-        except ImportError:
-            raise Missing(step, "voting_server/services/supervision.py") from None
-        self.via.setdefault(step, "service")
-        return supervision
-
-    @contextmanager
-    def _transaction(self) -> Iterator[tuple[Any, Any]]:
-        from crypto import ServerKey
-        from voting_server.db import make_engine, make_session_factory
-        from voting_server.services.audit_log import AuditLog
-        from voting_server.services.refusals import Refusal
-        from voting_server.services.transactions import write_transaction
-
-        engine = make_engine(self.year.url)
-        log = AuditLog(ServerKey.load_or_create(self.year.instance / "server_ed25519.pem"))
-        try:
-            with write_transaction(make_session_factory(engine)) as session:
-                yield session, log
-        except Refusal as refused:
-            raise click.ClickException(f"refused: {refused.code}: {refused}") from None
-        finally:
-            engine.dispose()
-
-    def account(self, body: Body, which: str) -> int:
-        """The id of the body's presidium (主任会议 / 主席团) or office (秘书处) account."""
-        from sqlalchemy import select
-
-        from voting_server.db import make_engine, make_session_factory
-        from voting_server.models import StaffUser
-
-        assert body.hall.office is not None
-        username = body.hall.hall.presidium[0] if which == "presidium" else body.hall.office[0]
-        engine = make_engine(self.year.url)
-        try:
-            with make_session_factory(engine)() as session:
-                return int(session.scalars(
-                    select(StaffUser.id).where(StaffUser.username == username)
-                ).one())  # fmt: skip
-        finally:
-            engine.dispose()
-
-    def member_id(self, body: Body, seat: int) -> int:
-        from sqlalchemy import select
-
-        from voting_server.db import make_engine, make_session_factory
-        from voting_server.models import Member
-
-        engine = make_engine(self.year.url)
-        try:
-            with make_session_factory(engine)() as session:
-                return int(session.scalars(
-                    select(Member.id).where(Member.body_id == body.hall.body_id, Member.seat == seat)
-                ).one())  # fmt: skip
-        finally:
-            engine.dispose()
+    def _page(self, step: str, staff: Staff, path: str) -> str:
+        if not staff.exists(PAGES):
+            raise Missing(step, f"the staff pages {PAGES} (views/supervision.py)")
+        self.via.setdefault(step, f"POST {path}")
+        return path
 
     # --- 征集 ----------------------------------------------------------------------------
 
     def propose(self, body: Body, **fields: Any) -> int:
-        """The secretariat records one proposal (the proposal form)."""
-        sv = self._service("propose")
-        by = self.account(body, "office")
-        with self._transaction() as (session, log):
-            item = sv.propose(session, log, body.hall.body_id, by, sv.Proposal(**fields))
-            return int(item.id)
+        """The secretariat types one proposal into the proposal form."""
+        path = self._page("propose", body.office, f"{PAGES}proposals")
+        location = body.office.post(path, {k: str(v) for k, v in fields.items()})
+        return _id_in(location, f"{PAGES}items/")
 
     def import_proposals(self, body: Body, text: str) -> list[int]:
-        """The secretariat imports a CSV file of proposals (the public's, departments')."""
-        sv = self._service("import_proposals")
-        importer = getattr(sv, "import_proposals", None)
-        by = self.account(body, "office")
-        if importer is None:
-            self._gap("import_proposals", "a proposals import (CSV) in services/supervision",
-                      "each row proposed one by one (propose)")  # fmt: skip
-            return [
-                self.propose(
-                    body,
-                    kind="project",
-                    title=title,
-                    year=demo.YEAR,
-                    source=source,
-                    department=department,
-                    proposer_name=proposer,
-                )
-                for _s, title, department, source, proposer in demo.IMPORTED_PROPOSALS
-            ]
-        with self._transaction() as (session, log):
-            return [int(i.id) for i in importer(session, log, body.hall.body_id, by, text)]
+        """The secretariat uploads a CSV file of proposals (the public's, departments')."""
+        path = self._page("import_proposals", body.office, f"{PAGES}import/proposals")
+        before = {i["id"] for i in self.items(body)}
+        body.office.post(
+            path, {"year": str(demo.YEAR)},
+            files={"file": ("proposals.csv", text.encode(), "text/csv")},
+        )  # fmt: skip
+        return [i["id"] for i in self.items(body) if i["id"] not in before]
 
-    def import_complaints(self, body: Body, text: str, top: int) -> list[int]:
-        """The secretariat imports the complaint statistics (CSV); the first ``top`` of the
-        ranking "两高一低" are proposed as this year's special-report topics."""
-        sv = self._service("import_complaints")
-        importer = getattr(sv, "import_complaints", None)
-        by = self.account(body, "office")
-        if importer is None:
-            self._gap("import_complaints",
-                      "a complaint-statistics import (CSV) in services/supervision",
-                      "the rules' ranking (propose_top) here, each topic proposed (propose)")  # fmt: skip
-            return [
-                self.propose(
-                    body,
-                    kind="topic",
-                    title=f"{department}专项工作报告",
-                    year=demo.YEAR,
-                    source="complaints",
-                    department=department,
-                )
-                for department in expected_topics()
-            ]
-        with self._transaction() as (session, log):
-            return [int(i.id) for i in importer(session, log, body.hall.body_id, by, text, top)]
-
-    def _gap(self, step: str, what: str, instead: str) -> None:
-        _say(f"gap: {step}: no {what}; instead: {instead}")
-        self.year.gaps.append({"step": step, "missing": what, "instead": instead})
+    def import_complaints(self, body: Body, text: str) -> list[int]:
+        """The secretariat uploads the complaint statistics (CSV); the ranking page ticks
+        the first departments of "两高一低", which are proposed as this year's topics."""
+        path = self._page("import_complaints", body.office, f"{PAGES}import/complaints")
+        page = body.office.post_page(
+            path, {}, files={"file": ("complaints.csv", text.encode(), "text/csv")}
+        )
+        ticked = [
+            html.unescape(m.group(1))
+            for m in re.finditer(r'name="department" value="([^"]*)" checked', page)
+        ]
+        hidden = {
+            name: html.unescape(m.group(1))
+            for name in ("data", "filename")
+            if (m := re.search(rf'name="{name}" value="([^"]*)"', page))
+        }
+        before = {i["id"] for i in self.items(body)}
+        topics = self._page("propose_topics", body.office, f"{PAGES}topics")
+        body.office.post(topics, {"department": ticked, "year": str(demo.YEAR), **hidden})
+        return [i["id"] for i in self.items(body) if i["id"] not in before]
 
     # --- steps ------------------------------------------------------------------------------
 
     def change(self, body: Body, who: str, item_id: int, action: str, **fields: Any) -> None:
-        """A step on one item that generates no vote (初审, 交办, reports, deadline)."""
-        sv = self._service(action)
-        by = self.account(body, who)
+        """A step on one item that generates no vote (初审, 交办, reports, deadline): the
+        form of that step on the item's page, by the presidium or the office."""
+        staff = body.presidium if who == "presidium" else body.office
+        path = self._page(action, staff, f"{PAGES}items/{item_id}")
         upload = fields.pop("upload", None)
-        with self._transaction() as (session, log):
-            sv.change(
-                session, log, item_id, action, by,
-                upload=sv.Upload(*upload) if upload else None, **fields,
-            )  # fmt: skip
+        data = {"action": action, **{k: str(v) for k, v in fields.items()}}
+        files = None
+        if upload is not None:
+            title, filename, media_type, content = upload
+            data["doc_title"] = title
+            files = {"file": (filename, content, media_type)}
+        staff.post(path, data, files=files)
 
     def generate(self, body: Body, sitting_id: int, item_ids: list[int], title: str,
                  seats: int | None = None) -> int:  # fmt: skip
-        """The presidium puts a list of items to a vote (a selection with ``seats``, else
-        an evaluation): a new draft vote in the sitting, its candidates or subjects the
-        items'."""
+        """The presidium ticks a list of items and puts it to a vote of a sitting (a
+        selection with ``seats``, else an evaluation): a new draft vote whose candidates or
+        subjects are the items', nothing retyped."""
         step = "generate_selection_vote" if seats else "generate_evaluation_vote"
-        sv = self._service(step)
-        by = self.account(body, "presidium")
-        with self._transaction() as (session, log):
-            if seats:
-                vote = sv.generate_selection_vote(
-                    session, log, sitting_id, item_ids, seats, by, title=title
-                )
-            else:
-                vote = sv.generate_evaluation_vote(
-                    session, log, sitting_id, item_ids, by, title=title
-                )
-            return int(vote.id)
+        path = self._page(step, body.presidium, f"{PAGES}votes")
+        data: dict[str, Any] = {
+            "item": [str(i) for i in item_ids], "sitting": str(sitting_id), "title": title,
+            "vote_kind": "selection" if seats else "evaluation",
+        }  # fmt: skip
+        if seats:
+            data["seats"] = str(seats)
+        return _id_in(body.presidium.post(path, data), "/admin/sittings/votes/")
 
     def items(self, body: Body) -> list[dict[str, Any]]:
+        """The body's tracked items as the server recorded them (a read of the database:
+        what the list page shows, without parsing it)."""
         from voting_server.db import make_engine, make_session_factory
 
-        sv = self._service("items")
+        try:
+            from voting_server.services import supervision
+        except ImportError:
+            raise Missing("items", "voting_server/services/supervision.py") from None
         engine = make_engine(self.year.url)
         try:
             with make_session_factory(engine)() as session:
-                return list(sv.items(session, body.hall.body_id))
+                return list(supervision.items(session, body.hall.body_id))
         finally:
             engine.dispose()
+
+
+PAGES = "/admin/supervision/"  # the staff pages of tracked items (督办事项)
 
 
 # --- the files the secretariat imports ----------------------------------------------------------
@@ -215,16 +151,18 @@ class Office:
 def proposals_csv() -> str:
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["title", "department", "source", "proposer", "year"])
+    writer.writerow(["项目名称", "来源", "提出人", "责任单位"])
     for _subject, title, department, source, proposer in demo.IMPORTED_PROPOSALS:
-        writer.writerow([title, department, source, proposer, demo.YEAR])
+        writer.writerow(
+            [title, {"public": "群众", "department": "部门"}[source], proposer, department]
+        )
     return out.getvalue()
 
 
 def complaints_csv() -> str:
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["department", "complaints", "repeat_complaints", "satisfaction"])
+    writer.writerow(["部门", "投诉量", "重复投诉量", "满意度"])
     for department, complaints, repeat, satisfaction in demo.COMPLAINTS:
         writer.writerow([department, complaints, repeat, f"{satisfaction}%"])
     return out.getvalue()
@@ -288,7 +226,7 @@ def collect(year: Year, office: Office, ledger: Ledger, congress: Body, committe
     for _subject, title, department, seat in demo.DEPUTY_PROPOSALS:
         item = office.propose(
             congress, kind="project", title=title, year=demo.YEAR, source="deputy",
-            department=department, proposer_member_id=office.member_id(congress, seat),
+            department=department, seat=seat,
         )  # fmt: skip
         ledger.expect(congress.hall.name, title, item, "?")
     imported = office.import_proposals(congress, proposals_csv())
@@ -296,7 +234,7 @@ def collect(year: Year, office: Office, ledger: Ledger, congress: Body, committe
         raise click.ClickException(f"the proposals import made {len(imported)} items")
     for (_s, title, *_rest), item in zip(demo.IMPORTED_PROPOSALS, imported, strict=True):
         ledger.expect(congress.hall.name, title, item, "?")
-    topics = office.import_complaints(committee, complaints_csv(), demo.SPECIAL_REPORTS)
+    topics = office.import_complaints(committee, complaints_csv())
     listed = {i["id"]: i for i in office.items(committee)}
     departments = [listed[i]["subject"] for i in topics]
     if departments != expected_topics():
