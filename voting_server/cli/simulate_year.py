@@ -558,5 +558,3 @@ def succeeded(report: dict[str, Any]) -> bool:
             v["match"] and v.get("by_delegation", {"match": True})["match"] for v in report["votes"]
         )
     )
-
-
