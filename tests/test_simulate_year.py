@@ -14,13 +14,17 @@ it; each body's bundle verifies alone, and one altered item event makes it fail.
 from __future__ import annotations
 
 import json
+import random
 import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from rules import tally
+from rules.schema import parse_vote_config
 from tests.support.sim import simulate, verify
+from voting_server.cli.simulate_year import evaluation_ballots, selection_ballots
 from voting_server.demo import year as demo
 from voting_server.demo.county import COUNTY_COMMITTEE, COUNTY_CONGRESS, DELEGATIONS
 
@@ -143,3 +147,31 @@ def test_year_takes_no_other_flags() -> None:
     for flags in (("--members", "10"), ("--secret",), ("--congress",)):
         code, report, stderr = simulate("--year", *flags)
         assert code == 2 and report == {} and flags[0] in stderr
+
+
+def test_the_inquiry_plan_finds_one_department_unsatisfactory_by_a_majority_of_all() -> None:
+    spec = parse_vote_config({"kind": "evaluation", "subjects": ["edu", "housing", "health"]})
+    voters = list(range(1, 36))
+    for seed in range(5):
+        ballots = evaluation_ballots(spec, voters, random.Random(seed), "housing")
+        assert sorted(ballots) == voters  # every member presses
+        result = tally(spec, len(voters), len(voters), list(ballots.values()))["subjects"]
+        assert result["housing"]["outcome"] == "unsatisfactory"
+        assert result["housing"]["unsatisfied"] > len(voters) // 2
+        assert result["edu"]["outcome"] == result["health"]["outcome"] == "satisfactory"
+        # not a copy of one ballot: the members' marks differ
+        assert len({json.dumps(b, sort_keys=True) for b in ballots.values()}) > 1
+    calm = evaluation_ballots(spec, voters, random.Random(1), None)
+    outcomes = tally(spec, 35, 35, list(calm.values()))["subjects"]
+    assert {r["outcome"] for r in outcomes.values()} == {"satisfactory"}
+
+
+def test_the_selection_plan_fills_every_seat_without_a_tie() -> None:
+    candidates = [f"p{n}" for n in range(1, 11)]
+    spec = parse_vote_config({"kind": "selection", "candidates": candidates, "seats": 8})
+    voters = list(range(1, 251))
+    for seed in range(3):
+        ballots = selection_ballots(spec, voters, random.Random(seed))
+        assert all(len(b) == 8 == len(set(b)) for b in ballots.values())
+        counted = tally(spec, 250, 250, list(ballots.values()))["selection"]
+        assert len(counted["selected"]) == 8 and counted["runoff"] is None

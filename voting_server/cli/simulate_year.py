@@ -40,6 +40,7 @@ from __future__ import annotations
 import random
 import re
 import tempfile
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -280,6 +281,7 @@ class Body:
     """One body's hall during the year: its accounts' sessions and its kiosks."""
 
     hall: BodyHall
+    base: str  # the server's URL
     console: Console
     presidium: Staff
     office: Staff
@@ -351,15 +353,37 @@ class Year:
         return random.Random(f"{self.seed}:{name}")
 
 
-SETTLE_S = 120.0  # how long a kiosk may take to reconnect by itself (a loaded machine)
+SETTLE_S = 45.0  # how long a kiosk may take to reconnect by itself (a loaded machine)
 
 
 def settle(body: Body) -> None:
     """Wait until every kiosk of the body is connected and authenticated: between the
     year's sittings a tablet's connection may drop (a missed ping on a loaded machine)
-    and come back by itself; a vote opened meanwhile would not reach it."""
+    and come back by itself; a vote opened meanwhile would not reach it. A tablet not
+    back by then is switched off and on again (a new connection, the same key)."""
     for s in body.seats:
-        s.client.wait_authenticated(SETTLE_S)
+        ready(s, body.base)
+    deadline = time.monotonic() + SETTLE_S
+    while not body.console.sio.connected and time.monotonic() < deadline:
+        time.sleep(0.5)  # the console reconnects by itself too (its login cookie)
+
+
+def ready(seat: Seat, base: str) -> None:
+    """``seat``'s kiosk connected and authenticated, reconnected from scratch if need be."""
+    from kiosk_client.client import KioskClient
+
+    try:
+        seat.client.wait_authenticated(SETTLE_S)
+        return
+    except TimeoutError:
+        pass
+    old = seat.client
+    _progress(f"seat {seat.seat}: not back by itself; connecting it again")
+    old.close()
+    fresh = KioskClient(base, old.key, device_id=old.device_id)
+    fresh.ack_ms = old.ack_ms  # the seat's acknowledgement times, kept
+    fresh.connect(timeout=REQUEST_TIMEOUT_S)
+    seat.client = fresh
 
 
 def sign_in_all(body: Body) -> None:
@@ -371,7 +395,7 @@ def sign_in_all(body: Body) -> None:
 
     def one(seat: Seat) -> None:
         for _ in range(3):
-            seat.client.wait_authenticated(SETTLE_S)
+            ready(seat, body.base)
             try:
                 seat.client.sign_in(pins[seat.seat], timeout=REQUEST_TIMEOUT_S)
                 return
@@ -494,7 +518,7 @@ def simulate_year(seed: int, out: Path | None, burst_s: float) -> dict[str, Any]
                 assert bh.office is not None
                 presidium = Staff(base, bh.hall.presidium, bh.body_id, console.http)
                 office = Staff(base, bh.office, bh.body_id, None)
-                bodies[bh.name] = Body(bh, console, presidium, office, seats)
+                bodies[bh.name] = Body(bh, base, console, presidium, office, seats)
                 bodies[bh.name].sitting = first_sitting_id(year, bodies[bh.name])
             office_steps = stages.Office(year)
             try:

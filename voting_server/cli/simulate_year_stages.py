@@ -2,15 +2,18 @@
 that says how each staff step on an item reaches the server (``Office``).
 
 Kept apart from the harness (``simulate_year``: sittings, kiosks, votes, bundles) so
-that a step the server cannot take yet stops the run with its name (``Missing``) instead
-of being made up: an item's state is only ever what the server recorded.
+that a step the server cannot take stops the run with its name (``Missing``) instead of
+being made up: an item's state is only ever what the server recorded.
 
-How the staff's steps on items reach the server: every step is the staff pages' form
-(``views/supervision.py``) when the server has that page; a step whose page the server
-does not have calls ``services.supervision`` in this process, against the same database
-and with the server's own log key, inside one write transaction (the log's writer reads
-its tail in the transaction, so the body's log stays one chain). ``Office.via`` records,
-per step, which of the two was used; the report prints it (``"steps"``).
+Every staff step on items is the form of the staff pages of tracked items
+(``views/supervision.py``, under ``/admin/supervision/``), posted by the secretariat's or
+the presidium's logged-in session: the proposal form, the CSV uploads (proposals; the
+complaint statistics, then the ranking page's ticked departments), the forms on an
+item's page (初审, 交办, reports with their documents, the deadline) and the generation
+of a vote from ticked items. ``Office.via`` records the page of each kind of step; the
+report prints it (``"steps"``). Only reading is done here directly: the items' ids and
+states come from ``services.supervision.items`` on the same database (what the list
+page shows, without parsing it).
 """
 
 from __future__ import annotations
@@ -48,11 +51,14 @@ class Office:
         self.year = year
         self.via: dict[str, str] = {}  # step → the page (path) that took it
         self.ledger = Ledger()
+        self._pages = False  # the server has the pages (checked once)
 
     def _page(self, step: str, staff: Staff, path: str) -> str:
-        if not staff.exists(PAGES):
-            raise Missing(step, f"the staff pages {PAGES} (views/supervision.py)")
-        self.via.setdefault(step, f"POST {path}")
+        if not self._pages:
+            if not staff.exists(PAGES):
+                raise Missing(step, f"the staff pages {PAGES} (views/supervision.py)")
+            self._pages = True
+        self.via.setdefault(step, f"POST {PAGES}{_shape(path[len(PAGES) :])}")
         return path
 
     # --- 征集 ----------------------------------------------------------------------------
@@ -143,6 +149,11 @@ class Office:
 
 
 PAGES = "/admin/supervision/"  # the staff pages of tracked items (督办事项)
+
+
+def _shape(path: str) -> str:
+    """``items/12`` → ``items/<id>``: the page, not the item."""
+    return re.sub(r"\d+", "<id>", path)
 
 
 # --- the files the secretariat imports ----------------------------------------------------------
