@@ -407,13 +407,17 @@ def act(tracked_id: int) -> ResponseReturnValue:
             return item(tracked_id, error=_("文件过大（超过 20 MB）。"), status=400)
         upload = supervision.Upload(form.get("doc_title", ""), file.filename,
                                     file.mimetype or "", content)  # fmt: skip
+    generated = None
     try:
         with write_transaction(sessions()) as tx:
             if step.vote:
                 sitting = int_field(form, "sitting")
                 if sitting is None:
                     raise Refusal("no_sitting", "sitting")
-                supervision.generate_evaluation_vote(tx, audit_log(), sitting, [tracked_id], by)
+                vote = supervision.generate_evaluation_vote(
+                    tx, audit_log(), sitting, [tracked_id], by
+                )
+                generated = vote.id
             else:
                 supervision.change(
                     tx, audit_log(), tracked_id, action, by, note=form.get("note", ""),
@@ -423,6 +427,8 @@ def act(tracked_id: int) -> ResponseReturnValue:
                 )  # fmt: skip
     except Refusal as refusal:
         return item(tracked_id, error=_refused(refusal), detail=refusal.detail, status=400)
+    if generated is not None:  # the vote made from the item: the presidium sees it
+        return redirect(url_for("agenda.vote", vote_id=generated))
     return redirect(url_for("supervision.item", tracked_id=tracked_id, body=found.body_id))
 
 
