@@ -41,8 +41,9 @@ import random
 import re
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -91,6 +92,20 @@ class Missing(click.ClickException):
     def __init__(self, step: str, what: str) -> None:
         super().__init__(f"{step}: {what}")
         self.step, self.what = step, what
+
+
+@contextmanager
+def reading(url: str) -> Iterator[Any]:
+    """A read-only look at the year's database (what a vote is, which items there are):
+    never a write — every change goes through the server."""
+    from voting_server.db import make_engine, make_session_factory
+
+    engine = make_engine(url)
+    try:
+        with make_session_factory(engine)() as session:
+            yield session
+    finally:
+        engine.dispose()
 
 
 # --- the staff pages ------------------------------------------------------------------------
@@ -159,7 +174,7 @@ class Staff:
         return answer.text
 
 
-def _id_in(location: str, after: str) -> int:
+def id_in(location: str, after: str) -> int:
     found = re.search(rf"{re.escape(after)}(\d+)", location)
     if found is None:
         raise click.ClickException(f"no id after {after!r} in {location!r}")
@@ -172,7 +187,7 @@ def create_sitting(office: Staff, sitting: demo.YearSitting) -> int:
         "/admin/sittings/",
         {"title": sitting.title, "starts_at": sitting.starts_at.strftime("%Y-%m-%dT%H:%M")},
     )
-    return _id_in(location, "/admin/sittings/")
+    return id_in(location, "/admin/sittings/")
 
 
 def add_agenda_item(office: Staff, sitting_id: int, position: int, title: str, text: str) -> int:
@@ -180,7 +195,7 @@ def add_agenda_item(office: Staff, sitting_id: int, position: int, title: str, t
         f"/admin/sittings/{sitting_id}/items",
         {"position": str(position), "title": title, "description": text},
     )
-    return _id_in(location, "/admin/sittings/items/")
+    return id_in(location, "/admin/sittings/items/")
 
 
 def designate(presidium: Staff, sitting_id: int, scrutineers: tuple[int, ...]) -> None:
@@ -313,21 +328,16 @@ class Year:
 
     def planned_vote(self, vote_id: int) -> CongressVote:
         """What the kiosks need to know of a vote (read from the database)."""
-        from voting_server.db import make_engine, make_session_factory
         from voting_server.models import Vote
 
-        engine = make_engine(self.url)
-        try:
-            with make_session_factory(engine)() as session:
-                vote = session.get(Vote, vote_id)
-                if vote is None:
-                    raise click.ClickException(f"no vote {vote_id}")
-                return CongressVote(
-                    PlannedVote(vote.id, vote.title, vote.spec(), vote.key_policy, vote.secret),
-                    vote.electorate,
-                )
-        finally:
-            engine.dispose()
+        with reading(self.url) as session:
+            vote = session.get(Vote, vote_id)
+            if vote is None:
+                raise click.ClickException(f"no vote {vote_id}")
+            return CongressVote(
+                PlannedVote(vote.id, vote.title, vote.spec(), vote.key_policy, vote.secret),
+                vote.electorate,
+            )
 
     def vote(
         self, body: Body, vote_id: int, ballots: Callable[[VoteSpec, list[int]], Ballots] | None
@@ -411,7 +421,7 @@ def sign_in_all(body: Body) -> None:
         list(pool.map(one, body.seats))
 
 
-def open_sitting(year: Year, body: Body, sitting: demo.YearSitting) -> int:
+def open_sitting(body: Body, sitting: demo.YearSitting) -> int:
     """The secretariat creates the body's next sitting, the presidium designates its
     scrutineers; the previous sitting must be closed already."""
     sitting_id = create_sitting(body.office, sitting)
@@ -424,66 +434,31 @@ def open_sitting(year: Year, body: Body, sitting: demo.YearSitting) -> int:
 def first_sitting_id(year: Year, body: Body) -> int:
     from sqlalchemy import select
 
-    from voting_server.db import make_engine, make_session_factory
     from voting_server.models import Sitting
 
-    engine = make_engine(year.url)
-    try:
-        with make_session_factory(engine)() as session:
-            return int(
-                session.scalars(
-                    select(Sitting.id)
-                    .where(Sitting.body_id == body.hall.body_id)
-                    .order_by(Sitting.id)
-                ).first()
-                or 0
-            )
-    finally:
-        engine.dispose()
+    with reading(year.url) as session:
+        found = session.scalars(
+            select(Sitting.id).where(Sitting.body_id == body.hall.body_id).order_by(Sitting.id)
+        ).first()
+    if found is None:
+        raise click.ClickException(f"{body.hall.name} has no sitting")
+    return int(found)
 
 
 def presidium_vote_id(year: Year, body: Body) -> int:
     """The congress session's own presidium vote (loaded with the sitting)."""
     from sqlalchemy import select
 
-    from voting_server.db import make_engine, make_session_factory
     from voting_server.models import AgendaItem, Vote
 
-    engine = make_engine(year.url)
-    try:
-        with make_session_factory(engine)() as session:
-            found = session.scalar(
-                select(Vote.id)
-                .join(AgendaItem)
-                .where(
-                    AgendaItem.sitting_id == body.sitting, Vote.electorate == Electorate.PRESIDIUM
-                )
-            )
-    finally:
-        engine.dispose()
+    with reading(year.url) as session:
+        found = session.scalar(
+            select(Vote.id)
+            .join(AgendaItem)
+            .where(AgendaItem.sitting_id == body.sitting, Vote.electorate == Electorate.PRESIDIUM)
+        )
     if found is None:
         raise click.ClickException("the congress session has no presidium vote")
-    return int(found)
-
-
-def agenda_item_id(year: Year, sitting_id: int, title: str) -> int:
-    from sqlalchemy import select
-
-    from voting_server.db import make_engine, make_session_factory
-    from voting_server.models import AgendaItem
-
-    engine = make_engine(year.url)
-    try:
-        with make_session_factory(engine)() as session:
-            found = session.scalar(
-                select(AgendaItem.id).where(
-                    AgendaItem.sitting_id == sitting_id, AgendaItem.title == title
-                )
-            )
-    finally:
-        engine.dispose()
-    if found is None:
-        raise click.ClickException(f"no agenda item {title!r} in sitting {sitting_id}")
     return int(found)
 
 

@@ -33,9 +33,12 @@ from voting_server.cli.simulate_year import (
     Missing,
     Staff,
     Year,
-    _id_in,
+    close_sitting,
     evaluation_ballots,
+    id_in,
     open_sitting,
+    presidium_vote_id,
+    reading,
     selection_ballots,
     sign_in_all,
 )
@@ -67,7 +70,7 @@ class Office:
         """The secretariat types one proposal into the proposal form."""
         path = self._page("propose", body.office, f"{PAGES}proposals")
         location = body.office.post(path, {k: str(v) for k, v in fields.items()})
-        return _id_in(location, f"{PAGES}items/")
+        return id_in(location, f"{PAGES}items/")
 
     def import_proposals(self, body: Body, text: str) -> list[int]:
         """The secretariat uploads a CSV file of proposals (the public's, departments')."""
@@ -129,23 +132,17 @@ class Office:
         }  # fmt: skip
         if seats:
             data["seats"] = str(seats)
-        return _id_in(body.presidium.post(path, data), "/admin/sittings/votes/")
+        return id_in(body.presidium.post(path, data), "/admin/sittings/votes/")
 
     def items(self, body: Body) -> list[dict[str, Any]]:
         """The body's tracked items as the server recorded them (a read of the database:
         what the list page shows, without parsing it)."""
-        from voting_server.db import make_engine, make_session_factory
-
         try:
             from voting_server.services import supervision
         except ImportError:
             raise Missing("items", "voting_server/services/supervision.py") from None
-        engine = make_engine(self.year.url)
-        try:
-            with make_session_factory(engine)() as session:
-                return list(supervision.items(session, body.hall.body_id))
-        finally:
-            engine.dispose()
+        with reading(self.year.url) as session:
+            return list(supervision.items(session, body.hall.body_id))
 
 
 PAGES = "/admin/supervision/"  # the staff pages of tracked items (督办事项)
@@ -285,8 +282,6 @@ def congress_session(year: Year, office: Office, ledger: Ledger, congress: Body)
     """The congress's session: the selection vote generated from the shortlist, the
     presidium's own vote to submit it, then the deputies' ballot; the announced result
     selects the projects (the server's announce moves the items)."""
-    from voting_server.cli.simulate_year import presidium_vote_id
-
     shortlist = year.shortlist
     vote_id = office.generate(
         congress, congress.sitting, shortlist, demo.SELECTION_VOTE, seats=demo.PROJECT_SEATS
@@ -305,8 +300,6 @@ def congress_session(year: Year, office: Office, ledger: Ledger, congress: Body)
         ledger.expect(name, listed[item]["title"], item, "accepted" if chosen else "not_selected")
         if chosen:
             year.selected.append(item)
-    from voting_server.cli.simulate_year import close_sitting
-
     close_sitting(congress.office, congress.sitting)
 
 
@@ -336,8 +329,6 @@ def progress(year: Year, office: Office, ledger: Ledger, congress: Body, period:
 def special_inquiry(year: Year, office: Office, ledger: Ledger, committee: Body) -> None:
     """The standing committee's mid-year sitting: the evaluation generated from the
     topics; more than half of all members press 不满意 for one department."""
-    from voting_server.cli.simulate_year import close_sitting
-
     topics = year.topics
     vote_id = office.generate(committee, committee.sitting, topics, demo.INQUIRY_VOTE)
     rng = year.rng("inquiry")
@@ -376,23 +367,19 @@ def rectification(year: Year, office: Office, ledger: Ledger, committee: Body) -
                 demo.RECTIFICATION_REPORT.encode()),
     )  # fmt: skip
     sitting = next(s for s in demo.SITTINGS if s.title == demo.COMMITTEE_REVIEW)
-    open_sitting(year, committee, sitting)
+    open_sitting(committee, sitting)
     sign_in_all(committee)
     vote_id = office.generate(committee, committee.sitting, [item], demo.REVIEW_VOTE)
     rng = year.rng("review")
     year.vote(committee, vote_id, lambda spec, voters: evaluation_ballots(spec, voters, rng, None))
-    from voting_server.cli.simulate_year import close_sitting
-
     close_sitting(committee.office, committee.sitting)
 
 
 def acceptance(year: Year, office: Office, ledger: Ledger, congress: Body) -> None:
     """验单: the congress's year-end session evaluates the selected projects, generated
     from the list; each is found satisfactory and accepted."""
-    from voting_server.cli.simulate_year import close_sitting
-
     sitting = next(s for s in demo.SITTINGS if s.title == demo.YEAR_END)
-    open_sitting(year, congress, sitting)
+    open_sitting(congress, sitting)
     sign_in_all(congress)
     vote_id = office.generate(
         congress, congress.sitting, [int(i) for i in year.selected], demo.ACCEPTANCE_VOTE
