@@ -102,3 +102,20 @@ def test_a_bad_file_names_every_row_and_imports_nothing(live_app: Flask) -> None
     assert _items(live_app) == []
     page = _text(office.client.get("/admin/supervision/subjects?subject=县交通运输局"))
     assert "历次测评" in page
+
+
+def test_on_each_database_and_on_the_audit_page(app_on_each_database: Flask) -> None:
+    """The same steps on SQLite and PostgreSQL; the scrutineer reads them in the log."""
+    app = app_on_each_database
+    office = logged_in(app, StaffRole.SECRETARIAT)
+    chair = logged_in(app, StaffRole.PRESIDIUM)
+    auditor = logged_in(app, StaffRole.SCRUTINEER)
+    post_form(office.client, "/admin/supervision/proposals",
+              {"kind": "topic", "title": "县住建局专项工作报告", "source": "office",
+               "department": "县住建局"})  # fmt: skip
+    (topic,) = _items(app)
+    done = post_form(chair.client, f"/admin/supervision/items/{topic['id']}", {"action": "drop"})
+    assert done.status_code == 302
+    assert _items(app, state="dropped")[0]["subject"] == "县住建局"
+    page = _text(auditor.client.get("/audit/?type=item_changed"))
+    assert page.count("督办事项变更") >= 2

@@ -169,6 +169,29 @@ def test_a_rectification_from_evaluation_to_re_evaluation(
     hall.verify()
 
 
+def test_a_project_not_accepted_opens_no_rectification(
+    hall: Hall, staff: dict[str, StaffUser]
+) -> None:
+    sec, zhu = staff["sec"], staff["zhu"]
+    school = propose(hall, sec, "新建城南小学")
+    act(hall, lambda s: supervision.change(s, hall.log, school, "shortlist", zhu.id))
+    vote = act(hall, lambda s: supervision.generate_selection_vote(
+        s, hall.log, paper.SITTING, [school], 1, zhu.id).id)  # fmt: skip
+    hold(hall, vote, [f"p{school}"], range(1, 36), zhu)
+    act(hall, lambda s: supervision.change(s, hall.log, school, "assign", sec.id,
+                                           department="县教育局"))  # fmt: skip
+    for period in ("mid_year", "year_end"):
+        act(hall, lambda s, p=period: supervision.change(
+            s, hall.log, school, "report", sec.id, period=p, upload=report(p)))  # fmt: skip
+    acceptance = act(hall, lambda s: supervision.generate_evaluation_vote(
+        s, hall.log, paper.SITTING, [school], zhu.id).id)  # fmt: skip
+    hold(hall, acceptance, {f"p{school}": "unsatisfied"}, range(1, 33), zhu)
+    assert state(hall, school) == "not_accepted"
+    with hall.sessions() as s:
+        assert supervision.items(s, BODY, kind="rectification") == []
+    hall.verify()
+
+
 def test_an_edited_generated_vote_does_not_open(hall: Hall, staff: dict[str, StaffUser]) -> None:
     sec, zhu = staff["sec"], staff["zhu"]
     ids = [propose(hall, sec, f"项目{n}") for n in range(3)]
@@ -186,6 +209,8 @@ def test_an_edited_generated_vote_does_not_open(hall: Hall, staff: dict[str, Sta
     with pytest.raises(Refusal) as err:
         hall.open(vote)
     assert err.value.code == "bad_configuration"
+    # nor is it deleted from under its items, which record it
+    refused("vote_not_draft", hall, lambda: act(hall, lambda s: agenda.delete_vote(s, vote)))
 
 
 # --- a dishonest log --------------------------------------------------------------------------

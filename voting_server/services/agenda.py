@@ -43,6 +43,7 @@ from voting_server.models import (
     TITLE_MAX,
     AgendaItem,
     Document,
+    ItemEvent,
     Sitting,
     SittingStatus,
     Vote,
@@ -666,6 +667,9 @@ def delete_vote(session: Session, vote_id: int) -> int:
         raise Refusal("unknown_vote")
     if not vote_editable(vote):
         raise Refusal("vote_not_draft")
+    if session.scalar(select(ItemEvent.id).where(ItemEvent.vote_id == vote.id).limit(1)):
+        # generated from tracked items (督办事项), which record it: it stays, as a draft
+        raise Refusal("vote_not_draft", "generated from tracked items")
     item_id = vote.agenda_item_id
     session.delete(vote)
     session.flush()

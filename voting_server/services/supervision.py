@@ -477,7 +477,8 @@ def on_announced(session: Session, log: AuditLog, vote: Vote) -> list[int]:
     """The system's changes an announced result calls for (rules.supervision): items
     awaiting the vote are selected or not, accepted or not, evaluated, closed or
     reopened; every unsatisfactory subject of an evaluation that is not a re-evaluation
-    opens a rectification. Returns the ids of the items changed or opened."""
+    opens a rectification (not a project's at 验单: it is not accepted). Returns the ids
+    of the items changed or opened."""
     result = vote.result or {}
     changed: list[int] = []
     chain = _votes_chain(session, vote)
@@ -485,20 +486,22 @@ def on_announced(session: Session, log: AuditLog, vote: Vote) -> list[int]:
         select(TrackedItem).where(TrackedItem.pending_vote_id.in_(chain),
                                   TrackedItem.state.in_(AWAITING)).order_by(TrackedItem.id)
     ).all()  # fmt: skip
-    reevaluated: set[str] = set()
+    followed: set[str] = set()  # subjects whose own item this vote decides
     for item in awaiting:
         item.pending_vote_id = vote.id  # a re-run decides for the vote it re-runs
         action = announced_action(_state(item), result)
-        if item.kind == ItemKind.RECTIFICATION:
-            reevaluated.add(item.subject)
+        if item.kind in (ItemKind.RECTIFICATION, ItemKind.PROJECT):
+            followed.add(item.subject)
         if action is not None:
             _record(session, log, item, action, None, SYSTEM, vote=vote.id)
             changed.append(item.id)
     body_id = vote.owner_body_id()
     year = (vote.closed_at or utcnow()).year
     for subject in unsatisfactory_subjects(result):
-        if subject in reevaluated:
-            continue  # 回头看 still unsatisfied: that rectification reopens, no new one
+        if subject in followed:
+            # 回头看 still unsatisfied: that rectification reopens, no new one; a project
+            # not accepted at 验单 is not a department's rectification
+            continue
         department = vote.titles.get(subject, subject)[:DEPARTMENT_MAX]
         item = TrackedItem(
             body_id=body_id, kind=ItemKind.RECTIFICATION, title=f"{department}整改",
@@ -581,7 +584,7 @@ def public_timeline(session: Session, item_id: int) -> dict[str, Any]:
     staff member's name. Votes are given only once announced."""
     item = _item(session, item_id)
     out = {k: v for k, v in _summary(item).items() if k not in ("proposer_member_id",)}
-    if item.source != "deputy":
+    if item.source == "public":
         out["proposer_name"] = None  # a member of the public is not named
     out["events"] = [_event(e, public=True) for e in item.events]
     out["votes"] = [v for v in _votes_of(session, item) if v["state"] == VoteState.ANNOUNCED]
