@@ -124,6 +124,26 @@ def test_each_bundle_verifies_alone_and_an_altered_item_event_fails(
         assert code == 0 and verified["ok"], verified["errors"]
         assert verified["head"] == body["head"]
     assert year["bundle"] == year["bodies"][COUNTY_CONGRESS]["bundle"]
+    # each generated vote names, in its logged configuration, the items it was made from
+    # (the verifier checks its candidates/subjects against them)
+    sources = {
+        name: [
+            e["data"]["vote"]["source_items"]
+            for e in map(json.loads, (Path(b["bundle"]) / "log.jsonl").read_bytes().splitlines())
+            if e["type"] == "vote_configured" and "source_items" in e["data"]["vote"]
+        ]
+        for name, b in year["bodies"].items()
+    }
+    ids = {
+        kind: [i["id"] for i in year["items"] if i["kind"] == kind and i["state"] in states]
+        for kind, states in (
+            ("project", {"accepted", "not_selected"}),
+            ("topic", {"evaluated"}), ("rectification", {"closed_satisfactory"}),
+        )
+    }  # fmt: skip
+    ids["accepted"] = [i["id"] for i in year["items"] if i["state"] == "accepted"]
+    assert sources[COUNTY_CONGRESS] == [ids["project"], ids["accepted"]]
+    assert sources[COUNTY_COMMITTEE] == [ids["topic"], ids["rectification"]]
     assert Path(year["instance"]).is_dir()  # kept, for `voting-server publish --instance`
 
     tampered = tmp_path / "tampered"
