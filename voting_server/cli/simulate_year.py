@@ -45,6 +45,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -172,6 +173,36 @@ class Staff:
         if answer.status_code != 200:
             raise click.ClickException(f"POST {path}: HTTP {answer.status_code}")
         return answer.text
+
+
+class _Inputs(HTMLParser):
+    """The inputs of a page's forms, as a browser would submit them: hidden and text
+    fields with their values, checkboxes only when checked."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fields: list[tuple[str, str]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag != "input":
+            return
+        a = dict(attrs)
+        name, kind = a.get("name"), (a.get("type") or "text").lower()
+        if not name or kind in ("submit", "button", "file"):
+            return
+        if kind in ("checkbox", "radio") and "checked" not in a:
+            return
+        self.fields.append((name, a.get("value") or ""))
+
+
+def submitted_fields(page: str) -> dict[str, list[str]]:
+    """What the forms of ``page`` submit as they stand (name → values)."""
+    parser = _Inputs()
+    parser.feed(page)
+    out: dict[str, list[str]] = {}
+    for name, value in parser.fields:
+        out.setdefault(name, []).append(value)
+    return out
 
 
 def id_in(location: str, after: str) -> int:

@@ -19,7 +19,6 @@ page shows, without parsing it).
 from __future__ import annotations
 
 import csv
-import html
 import io
 import re
 from collections.abc import Callable
@@ -41,6 +40,7 @@ from voting_server.cli.simulate_year import (
     reading,
     selection_ballots,
     sign_in_all,
+    submitted_fields,
 )
 from voting_server.demo import year as demo
 from voting_server.demo.county import COUNTY_COMMITTEE, COUNTY_CONGRESS
@@ -89,15 +89,9 @@ class Office:
         page = body.office.post_page(
             path, {}, files={"file": ("complaints.csv", text.encode(), "text/csv")}
         )
-        ticked = [
-            html.unescape(m.group(1))
-            for m in re.finditer(r'name="department" value="([^"]*)" checked', page)
-        ]
-        hidden = {
-            name: html.unescape(m.group(1))
-            for name in ("data", "filename")
-            if (m := re.search(rf'name="{name}" value="([^"]*)"', page))
-        }
+        fields = submitted_fields(page)  # the ranking's first departments come ticked
+        ticked = fields.get("department", [])
+        hidden = {name: fields[name][0] for name in ("data", "filename") if name in fields}
         before = {i["id"] for i in self.items(body)}
         topics = self._page("propose_topics", body.office, f"{PAGES}topics")
         body.office.post(topics, {"department": ticked, "year": str(demo.YEAR), **hidden})
