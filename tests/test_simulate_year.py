@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import random
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,11 +33,13 @@ SEED = "18"
 
 
 @pytest.fixture(scope="module")
-def year(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+def year(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     out = tmp_path_factory.mktemp("year")
     code, report, stderr = simulate("--year", "--seed", SEED, "--out", str(out))
     assert code == 0, stderr[-4000:]
-    return report
+    yield report
+    # the instance is kept for `publish`; its work directory is the test's to remove
+    shutil.rmtree(Path(report["instance"]).parent, ignore_errors=True)
 
 
 def _votes(report: dict[str, Any], body: str) -> list[dict[str, Any]]:
