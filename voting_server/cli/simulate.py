@@ -200,6 +200,24 @@ def quick_pins(session: Any, body_id: int) -> dict[int, str]:
 # --- the presidium's console ------------------------------------------------------------------
 
 
+def staff_login(base: str, username: str, password: str) -> requests.Session:
+    """A browser's session of a staff account, logged in through the login form."""
+    http = requests.Session()
+    page = http.get(f"{base}/login", timeout=REQUEST_TIMEOUT_S)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    if token is None:
+        raise click.ClickException("the login page carries no CSRF token")
+    answer = http.post(
+        f"{base}/login",
+        data={"username": username, "password": password, "csrf_token": token.group(1)},
+        allow_redirects=False,
+        timeout=REQUEST_TIMEOUT_S,
+    )
+    if answer.status_code != 302:
+        raise click.ClickException(f"login of {username} failed: HTTP {answer.status_code}")
+    return http
+
+
 class Console:
     """The presidium's console over a real Socket.IO connection, logged in by the form."""
 
@@ -207,19 +225,7 @@ class Console:
         """``body``: the body whose screen this is (docs/bodies.md), for an account serving
         several; None: the first body the account serves."""
         self.base = base
-        self.http = requests.Session()
-        page = self.http.get(f"{base}/login", timeout=REQUEST_TIMEOUT_S)
-        token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
-        if token is None:
-            raise click.ClickException("the login page carries no CSRF token")
-        answer = self.http.post(
-            f"{base}/login",
-            data={"username": username, "password": password, "csrf_token": token.group(1)},
-            allow_redirects=False,
-            timeout=REQUEST_TIMEOUT_S,
-        )
-        if answer.status_code != 302:
-            raise click.ClickException(f"presidium login failed: HTTP {answer.status_code}")
+        self.http = staff_login(base, username, password)
         cookie = "; ".join(f"{c.name}={c.value}" for c in self.http.cookies)
         self.events: list[tuple[str, Any]] = []
         self._changed = threading.Condition()
@@ -486,6 +492,15 @@ def simulate(
     help="The demo county's congress session and its standing committee's sitting at the "
     "same time (CONTRACTS.md §6); takes --secret, --seed, --out and --burst only.",
 )
+@click.option(
+    "--year",
+    "year",
+    is_flag=True,
+    help="The demo county's year of supervision: proposals, the shortlist, the congress's "
+    "selection vote, progress reports, the special-inquiry evaluations, a rectification "
+    "and its re-evaluation, the year-end 验单 (CONTRACTS.md §6); takes --seed, --out "
+    "and --burst only.",
+)
 def simulate_command(
     members: int | None,
     seed: int | None,
@@ -495,6 +510,7 @@ def simulate_command(
     burst: float,
     server_url: str | None,
     congress: bool,
+    year: bool,
 ) -> None:
     """Run the demo sitting end to end with N simulated kiosks over a real socket.
 
@@ -503,6 +519,22 @@ def simulate_command(
     """
     if seed is None:
         seed = random.SystemRandom().randrange(2**31)
+    if year:
+        from voting_server.cli.simulate_year import simulate_year
+        from voting_server.cli.simulate_year import succeeded as year_succeeded
+
+        for flag, given in (
+            ("--members", members is not None), ("--database-url", database_url is not None),
+            ("--server-url", server_url is not None), ("--secret", secret),
+            ("--congress", congress),
+        ):  # fmt: skip
+            if given:  # the county's rosters and its year are fixed; its database is its own
+                raise click.UsageError(f"--year does not take {flag}")
+        year_report = simulate_year(seed, out, burst)
+        click.echo(json.dumps(year_report, ensure_ascii=False))
+        if not year_succeeded(year_report):
+            sys.exit(1)
+        return
     if congress:
         from voting_server.cli.simulate_congress import simulate_congress, succeeded
 

@@ -46,7 +46,9 @@ from voting_server.cli.simulate import (
     REQUEST_TIMEOUT_S,
     Console,
     Hall,
+    Plan,
     PlannedVote,
+    Seat,
     connect_kiosks,
     counted_ballots,
     percentiles,
@@ -83,12 +85,24 @@ class BodyHall:
     deputies: list[int]  # seats, in order
     presidium: set[int]  # seats on the presidium
     groups: dict[int, str | None]  # seat → delegation (deputies)
+    office: tuple[str, str] | None = None  # the secretariat's account, if made (``prepare``)
+    scrutineers: tuple[int, ...] = ()  # the two scrutineers' account ids
 
 
-def prepare(database_url: str, instance: Path, secret: bool) -> list[BodyHall]:
+def prepare(
+    database_url: str,
+    instance: Path,
+    secret: bool,
+    load: Callable[[Any], list[Any]] | None = None,
+    office: bool = False,
+) -> list[BodyHall]:
     """Migrate an empty database and load the county's congress and standing committee,
     with a presidium and a display account, two designated scrutineers, an enrollment
-    code and a PIN (argon2 at the harness's cost, ``quick_pins``) per seat, per body."""
+    code and a PIN (argon2 at the harness's cost, ``quick_pins``) per seat, per body.
+
+    ``load``: what loads the bodies (a session → the bodies; default: the county demo's
+    congress and standing committee with their sittings); ``office``: a secretariat
+    account per body too."""
     from sqlalchemy import func, select
 
     from crypto import ServerKey
@@ -111,10 +125,12 @@ def prepare(database_url: str, instance: Path, secret: bool) -> list[BodyHall]:
                     "数据库非空 the database already holds data: simulate needs an empty one"
                 )
             log = AuditLog(ServerKey.load_or_create(instance / "server_ed25519.pem"))
-            wanted = [d for d in BODIES if d.name in (COUNTY_CONGRESS, COUNTY_COMMITTEE)]
-            for demo in wanted:
-                body = load_body(session, demo)
-
+            if load is None:
+                wanted = [d for d in BODIES if d.name in (COUNTY_CONGRESS, COUNTY_COMMITTEE)]
+                loaded = [load_body(session, demo) for demo in wanted]
+            else:
+                loaded = load(session)
+            for body in loaded:
                 presidium, password = _account(
                     session, log, body.id, "presidium", "主持人", StaffRole.PRESIDIUM
                 )
@@ -131,6 +147,11 @@ def prepare(database_url: str, instance: Path, secret: bool) -> list[BodyHall]:
                     results.designate_scrutineers(
                         session, log, sitting.id, presidium, pair, results.DEFAULT_BASIS[body.kind]
                     )
+                secretariat = (
+                    _account(session, log, body.id, "office", "秘书处", StaffRole.SECRETARIAT)
+                    if office
+                    else None
+                )
                 codes = devices.issue_enrollment_codes(session, body.id, presidium.id)
                 pins = quick_pins(session, body.id)
                 members = list(
@@ -169,6 +190,8 @@ def prepare(database_url: str, instance: Path, secret: bool) -> list[BodyHall]:
                             m.seat for m in members if m.presidium is not PresidiumSeat.NONE
                         },
                         groups={m.seat: m.group_name for m in members},
+                        office=(secretariat[0].username, secretariat[1]) if secretariat else None,
+                        scrutineers=tuple(pair),
                     )
                 )
     finally:
@@ -206,56 +229,71 @@ def run_body(
     say: Callable[[str], None] = lambda m: _progress(f"{bh.name}: {m}")  # noqa: E731
     say(f"enrolling and signing in {len(bh.hall.codes)} kiosks")
     seats = connect_kiosks(base, bh.hall, seed)
-    deputies = set(bh.deputies)
     console = Console(base, *bh.hall.presidium, body=bh.body_id)
     display = Console(base, *bh.display, body=bh.body_id)
-    outcomes: list[dict[str, Any]] = []
     try:
-        for cv in bh.votes:
-            vote = cv.planned
-            in_presidium = cv.electorate is Electorate.PRESIDIUM
-            # who may press: the presidium, or every deputy; 列席 attendees never
-            voters = [s for s in seats if s.seat in (bh.presidium if in_presidium else deputies)]
-            for s in seats:
-                s.pressed.clear()
-            marks = [s.client.events.mark() for s in seats]
-            console.request("open_vote", {"vote": vote.id})
-            for s, mark in zip(seats, marks, strict=True):  # attendees' tablets see it too
-                s.client.events.wait_for(
-                    "vote_opened", lambda d, v=vote.id: d.get("id") == v, REQUEST_TIMEOUT_S, mark
-                )
-            say(f"vote {vote.id} open: {vote.title}")
-            run_burst(vote, voters, burst_s, yes_plan if in_presidium else press_plan)
-            closed = console.request("close_vote", {"vote": vote.id})["vote"]
-            console.request("announce", {"vote": vote.id})
-            ballots = counted_ballots(voters, vote.key_policy)
-            # Everyone signed in: 实到 is the electorate (the presidium, or the deputies).
-            electorate = len(bh.presidium) if in_presidium else len(bh.deputies)
-            expected = tally(vote.spec, electorate, electorate, ballots)
-            result = closed["result"]
-            outcome: dict[str, Any] = {
-                "body": bh.name, "body_kind": bh.kind, "vote": vote.id, "kind": vote.spec.kind,
-                "secret": vote.secret, "electorate": cv.electorate.value,
-                "result": result, "expected": expected, "match": result == expected,
-            }  # fmt: skip
-            if bh.kind == "congress" and not vote.secret:
-                outcome["by_delegation"] = {
-                    "expected": None
-                    if in_presidium  # the presidium's own vote is not the delegations'
-                    else by_delegation(
-                        vote.spec,
-                        [(seat, bh.groups[seat]) for seat in bh.deputies],
-                        set(bh.deputies),
-                        {s.seat: vote.key_policy.counted(s.pressed) for s in voters if s.pressed},
-                    )
-                }
-            outcomes.append(outcome)
-            say(f"vote {vote.id} closed: {len(ballots)} ballots, match={result == expected}")
+        outcomes = [drive_vote(console, seats, bh, cv, burst_s, say) for cv in bh.votes]
     finally:
         console.close()
         for s in seats:
             s.client.close()
     return outcomes, [ms for s in seats for ms in s.client.ack_ms], display
+
+
+def drive_vote(
+    console: Console,
+    seats: list[Seat],
+    bh: BodyHall,
+    cv: CongressVote,
+    burst_s: float,
+    say: Callable[[str], None],
+    plan: Plan | None = None,
+) -> dict[str, Any]:
+    """One vote of the body: opened from its console, pressed by its electorate's kiosks
+    (``plan``, default: ``yes_plan`` in the presidium's own vote, else ``press_plan``),
+    closed and announced; the outcome compares the published result with the tally of
+    what the kiosks pressed (``by_delegation``'s expectation included, for a named
+    congress vote)."""
+    vote = cv.planned
+    in_presidium = cv.electorate is Electorate.PRESIDIUM
+    deputies = set(bh.deputies)
+    # who may press: the presidium, or every deputy; 列席 attendees never
+    voters = [s for s in seats if s.seat in (bh.presidium if in_presidium else deputies)]
+    for s in seats:
+        s.pressed.clear()
+    marks = [s.client.events.mark() for s in seats]
+    console.request("open_vote", {"vote": vote.id})
+    for s, mark in zip(seats, marks, strict=True):  # attendees' tablets see it too
+        s.client.events.wait_for(
+            "vote_opened", lambda d, v=vote.id: d.get("id") == v, REQUEST_TIMEOUT_S, mark
+        )
+    say(f"vote {vote.id} open: {vote.title}")
+    run_burst(vote, voters, burst_s, plan or (yes_plan if in_presidium else press_plan))
+    closed = console.request("close_vote", {"vote": vote.id})["vote"]
+    console.request("announce", {"vote": vote.id})
+    ballots = counted_ballots(voters, vote.key_policy)
+    # Everyone signed in: 实到 is the electorate (the presidium, or the deputies).
+    electorate = len(bh.presidium) if in_presidium else len(bh.deputies)
+    expected = tally(vote.spec, electorate, electorate, ballots)
+    result = closed["result"]
+    outcome: dict[str, Any] = {
+        "body": bh.name, "body_kind": bh.kind, "vote": vote.id, "kind": vote.spec.kind,
+        "secret": vote.secret, "electorate": cv.electorate.value,
+        "result": result, "expected": expected, "match": result == expected,
+    }  # fmt: skip
+    if bh.kind == "congress" and not vote.secret:
+        outcome["by_delegation"] = {
+            "expected": None
+            if in_presidium  # the presidium's own vote is not the delegations'
+            else by_delegation(
+                vote.spec,
+                [(seat, bh.groups[seat]) for seat in bh.deputies],
+                deputies,
+                {s.seat: vote.key_policy.counted(s.pressed) for s in voters if s.pressed},
+            )
+        }
+    say(f"vote {vote.id} closed: {len(ballots)} ballots, match={result == expected}")
+    return outcome
 
 
 def logged_breakdowns(bundle: Path) -> dict[int, Any]:
@@ -266,6 +304,17 @@ def logged_breakdowns(bundle: Path) -> dict[int, Any]:
         if entry["type"] == "result":
             found[int(entry["data"]["vote"])] = entry["data"].get("by_delegation")
     return found
+
+
+def fill_breakdowns(outcomes: list[dict[str, Any]], bundle: Path) -> None:
+    """Each outcome's ``by_delegation`` gets the breakdown the server logged (``result``)
+    and whether it equals the kiosks' (``match``)."""
+    published = logged_breakdowns(bundle)
+    for outcome in outcomes:
+        if "by_delegation" in outcome:
+            breakdown = outcome["by_delegation"]
+            breakdown["result"] = published.get(outcome["vote"])
+            breakdown["match"] = breakdown["result"] == breakdown["expected"]
 
 
 def heard_votes(display: Console) -> set[int]:
@@ -313,12 +362,7 @@ def simulate_congress(seed: int, secret: bool, out: Path | None, burst_s: float)
         report = verify_bundle(bundle)  # the bundle alone, as `voting-audit verify DIR` does
         _progress(f"{bh.name}: verify {'ok' if report.ok else report.errors}")
         errors += [f"{bh.name}: {e}" for e in report.errors]
-        published = logged_breakdowns(bundle)
-        for outcome in outcomes:
-            if "by_delegation" in outcome:
-                breakdown = outcome["by_delegation"]
-                breakdown["result"] = published.get(outcome["vote"])
-                breakdown["match"] = breakdown["result"] == breakdown["expected"]
+        fill_breakdowns(outcomes, bundle)
         own = {o["vote"] for o in outcomes}
         strangers = heard_votes(display) - own
         if strangers:  # cross-talk: this body's display heard another body's vote
