@@ -123,8 +123,9 @@ def test_a_rectification_from_evaluation_to_re_evaluation(
     hall: Hall, staff: dict[str, StaffUser]
 ) -> None:
     sec, zhu = staff["sec"], staff["zhu"]
+    # the topic of next year's plan: the rectification is that year's, not the vote's day's
     topic = propose(hall, sec, "农村公路养护专项工作报告", kind="topic", source="complaints",
-                    department="县交通运输局")  # fmt: skip
+                    department="县交通运输局", year=2027)  # fmt: skip
     vote = act(hall, lambda s: supervision.generate_evaluation_vote(
         s, hall.log, paper.SITTING, [topic], zhu.id).id)  # fmt: skip
     # 31 不满意 of 61 members: more than half → unsatisfactory
@@ -132,8 +133,8 @@ def test_a_rectification_from_evaluation_to_re_evaluation(
     assert state(hall, topic) == "evaluated"
     with hall.sessions() as s:
         (rect,) = supervision.items(s, BODY, kind="rectification")
-    assert (rect["subject"], rect["state"], rect["department"]) == (
-        "县交通运输局", "opened", "县交通运输局",
+    assert (rect["subject"], rect["state"], rect["department"], rect["year"]) == (
+        "县交通运输局", "opened", "县交通运输局", 2027,
     )  # fmt: skip
     item = rect["id"]
     act(hall, lambda s: supervision.change(s, hall.log, item, "set_deadline", zhu.id,

@@ -496,7 +496,10 @@ def on_announced(session: Session, log: AuditLog, vote: Vote) -> list[int]:
             _record(session, log, item, action, None, SYSTEM, vote=vote.id)
             changed.append(item.id)
     body_id = vote.owner_body_id()
-    year = (vote.closed_at or utcnow()).year
+    # a rectification belongs to the year of the topic evaluated (专项工作报告的年度), not
+    # to the calendar day of the vote; a hand-made evaluation has no topic: its closing year
+    topic_years = {item.subject: item.year for item in awaiting}
+    closed_year = (vote.closed_at or utcnow()).year
     for subject in unsatisfactory_subjects(result):
         if subject in followed:
             # 回头看 still unsatisfied: that rectification reopens, no new one; a project
@@ -505,8 +508,8 @@ def on_announced(session: Session, log: AuditLog, vote: Vote) -> list[int]:
         department = vote.titles.get(subject, subject)[:DEPARTMENT_MAX]
         item = TrackedItem(
             body_id=body_id, kind=ItemKind.RECTIFICATION, title=f"{department}整改",
-            description=vote.title, department=department, year=year, subject=subject,
-            source="evaluation", state="-", reports=[], round=1, opened_by_vote_id=vote.id,
+            description=vote.title, department=department,
+            year=topic_years.get(subject, closed_year), subject=subject, source="evaluation", state="-", reports=[], round=1, opened_by_vote_id=vote.id,
             created_at=utcnow(),
         )  # fmt: skip
         session.add(item)
