@@ -243,6 +243,13 @@ class Evaluation(MarksKind):
     def admits_attending(self, spec: VoteSpec) -> bool:
         return spec.evaluation.admit_attending
 
+    def public_items(self, spec: VoteSpec, options: list[dict[str, str]]) -> dict[str, Any]:
+        """The departments, and for 现场打分 the range a tablet's number pad allows."""
+        scores = spec.evaluation.scores
+        if scores is None:
+            return {"subjects": options}
+        return {"subjects": options, "scores": {"min": scores.low, "max": scores.high}}
+
     # --- ballots: marks, or scores -------------------------------------------------
 
     def electronic_error(self, spec: VoteSpec, ballot: Any) -> str | None:
