@@ -279,6 +279,7 @@ JS_STRINGS: dict[str, str] = {
     "kiosk.score_pad": N_("为%(title)s打分"),
     "kiosk.score_too_high": N_("%(title)s：最高 %(max)s 分，不能再输入"),
     "kiosk.score_too_low": N_("不能低于 %(min)s 分"),
+    "kiosk.trimmed": N_("平均分已去掉最高分和最低分"),
     "kiosk.next": N_("下一步：核对选择"),
     "kiosk.picked": N_("您选择了 %(n)s 项（最多 %(seats)s 项）："),
     "kiosk.picked_none": N_("您没有选择任何项目。"),

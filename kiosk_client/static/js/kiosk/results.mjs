@@ -151,7 +151,7 @@ function evaluation(S, vote, result) {
       tile(S, S.t("term.col.rank"), s.rank === null || s.rank === undefined ? null : s.rank, "rank"),
       "outcome" in s || !scored ? verdict : null);
     const notes = [];
-    if (scored && s.trimmed) notes.push(S.t("term.col.trimmed"));
+    if (scored && s.trimmed) notes.push(S.t("kiosk.trimmed"));
     if ("members" in s) ["members", "attending", "all"].forEach((g) => notes.push(groupNote(S, g, s[g] || {})));
     return card(S, titleOf(vote, id), tiles, outcome, notes);
   });
