@@ -187,6 +187,7 @@ JS_STRINGS: dict[str, str] = {
     "console.read.rate": N_("%(word)s%(rate)s"),
     "console.read.outcome": N_("%(word)s为%(verdict)s"),
     "console.read.rank": N_("第%(n)s名"),
+    "console.read.mean": N_("%(word)s%(mean)s分"),
     "console.read.candidate": N_("%(title)s（%(n)s票）"),
     "console.read.selected": N_("%(word)s%(n)s项：%(list)s"),
     "console.read.runoff": N_("%(word)s：%(list)s"),
