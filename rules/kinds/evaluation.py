@@ -537,7 +537,7 @@ class Evaluation(MarksKind):
         if judged:
             head.append(term("result.evaluation"))
         head.append(term("col.rank"))
-        widths = [4.2, 1.1, 1.1, 1.5, 2.4] + ([1.6] if judged else []) + [1.1]
+        widths = [3.6, 1.1, 1.1, 1.5, 3.6] + ([1.6] if judged else []) + [1.1]
         return SheetTable(head=head, rows=rows, marks=marks, widths=widths, notes=notes)
 
     def summary(self, result: Mapping[str, Any], titles: Mapping[str, str]) -> str:
