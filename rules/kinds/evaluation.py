@@ -233,9 +233,8 @@ class Evaluation(MarksKind):
             out["unsatisfied_threshold"] = rule.unsatisfied_threshold.to_json()
         else:
             out["satisfaction_below"] = list(rule.satisfaction_below or ())
-        if (
-            rule.admit_attending
-        ):  # absent otherwise: earlier votes' logged configs stay as they were
+        # absent unless admitted: earlier votes' logged configurations stay as they were
+        if rule.admit_attending:
             out["admit_attending"] = True
             out["outcome_on"] = rule.outcome_on.value
         return out
