@@ -482,12 +482,21 @@ def test_the_vote_form_makes_a_score_evaluation_with_attending_deputies(
 
 
 def test_the_vote_form_makes_three_grades(live_app: Flask, secretariat: LoggedIn) -> None:
-    form = _vote_form(kind="evaluation", items="县教育局", eval_rule="three")
+    half_of_valid = {"base": "valid", "num": "1", "den": "2", "strict": "at_least"}
+    t1 = {f"grade_satisfied_{k}": v for k, v in half_of_valid.items()}
+    t2 = {f"grade_basic_{k}": v for k, v in {**half_of_valid, "num": "2", "den": "3"}.items()}
+    form = _vote_form(kind="evaluation", items="县教育局", eval_rule="three", **t1, **t2)
     made = post_form(secretariat.client, "/admin/sittings/items/1/votes", form)
     assert made.status_code == 302, _text(made)
     with live_app.app_context(), sessions()() as s:
         vote = s.get(Vote, _new_vote_id(made))
-        assert vote is not None and vote.spec().evaluation.grades is not None
+        assert vote is not None
+        grades = vote.spec().evaluation.grades
+        assert grades is not None
+        assert (grades.satisfied.num, grades.satisfied.den, grades.basic.num) == (1, 2, 2)
+    bad = post_form(secretariat.client, "/admin/sittings/items/1/votes",
+                    {**form, "grade_basic_den": "0"})  # fmt: skip
+    assert bad.status_code == 400 and 'id="grade_basic-error"' in _text(bad)
 
 
 @pytest.mark.parametrize(

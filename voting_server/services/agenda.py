@@ -30,6 +30,7 @@ from rules.kinds import (
     DEFAULT_UNSATISFIED_THRESHOLD,
     SCORE_LIMIT,
     EvaluationRule,
+    GradeRule,
     KeyPolicy,
     LiveTally,
     OutcomeGroup,
@@ -296,7 +297,8 @@ class VoteDraft:
         return parse_vote_config(self.config)
 
 
-THRESHOLD_GROUPS = ("threshold", "quorum", "unsatisfied")  # form prefixes of thresholds
+# form prefixes of thresholds (T1 and T2 of the three grades: grade_satisfied, grade_basic)
+THRESHOLD_GROUPS = ("threshold", "quorum", "unsatisfied", "grade_satisfied", "grade_basic")
 
 
 def _default_spec(kind: str) -> VoteSpec:
@@ -321,6 +323,7 @@ def _rule_fields(spec: VoteSpec) -> dict[str, str]:
     unsatisfied = rule.unsatisfied_threshold or DEFAULT_UNSATISFIED_THRESHOLD
     below = rule.satisfaction_below
     scores = rule.scores or ScoreRule()
+    grades = rule.grades or GradeRule()
     eval_rule = (
         "scores" if rule.scores else "three" if rule.grades else "below" if below else "unsatisfied"
     )
@@ -328,6 +331,8 @@ def _rule_fields(spec: VoteSpec) -> dict[str, str]:
         **_threshold_fields("threshold", threshold),
         **_threshold_fields("quorum", spec.quorum),
         **_threshold_fields("unsatisfied", unsatisfied),
+        **_threshold_fields("grade_satisfied", grades.satisfied),
+        **_threshold_fields("grade_basic", grades.basic),
         "eval_rule": eval_rule,
         "below_num": str(below[0]) if below else "",
         "below_den": str(below[1]) if below else "",
@@ -348,8 +353,12 @@ def _evaluation_rules(form: Mapping[str, str], errors: dict[str, FieldError]) ->
         num = _int(form, "below_num", errors, 0, 1_000_000, "below")
         den = _int(form, "below_den", errors, 1, 1_000_000, "below")
         config["satisfaction_below"] = [num, den]
-    elif choice == "three":  # 三档结论, at half of the valid marks (the preset's default)
+    elif choice == "three":  # 三档结论: T1 on 满意, T2 on 满意 + 基本满意
         config["grades"] = "three"
+        config["grade_thresholds"] = {
+            "satisfied": _threshold(form, "grade_satisfied", errors),
+            "basic": _threshold(form, "grade_basic", errors),
+        }
     elif choice == "scores":  # 现场打分
         low = _int(form, "score_min", errors, 0, SCORE_LIMIT, "scores")
         high = _int(form, "score_max", errors, 0, SCORE_LIMIT, "scores")
@@ -567,7 +576,7 @@ _SCHEMA_FIELDS = {
     "satisfaction_below": "below",
     "scores": "scores",
     "grades": "eval_rule",
-    "grade_thresholds": "eval_rule",
+    "grade_thresholds": "grade_satisfied",
     "admit_attending": "attending",
     "outcome_on": "attending",
     "kind": "kind",
