@@ -56,7 +56,9 @@ from rules.congress import (
     MemberRole,
     PresidiumSeat,
     adopted,
+    attending_secrecy_error,
     in_electorate,
+    may_cast,
     standing_error,
     standing_of,
 )
@@ -70,7 +72,7 @@ from rules.duties import (
     pin_reset_error,
     present_error,
 )
-from rules.kinds import KeyPolicy
+from rules.kinds import KeyPolicy, kind_of
 from rules.lifecycle import (
     COUNTERSIGN_ACTIONS,
     INITIAL,
@@ -306,6 +308,18 @@ class VoteRecord:
     requires: int | None = None  # the vote that must have been adopted before this one opens
     adopted: bool = False  # counted, and adopted what it put (rules/congress.py)
     result: dict[str, Any] | None = None  # as recounted: what tracked items follow
+    # 列席代表参加测评: who pressed as an attending deputy, and their released ballots
+    attending: set[int] = field(default_factory=set)
+    released_attending: list[Any] | None = None
+
+    def counted_groups(self) -> tuple[list[Any], list[Any]]:
+        """A named vote's counted ballots: the members', then the attending deputies'."""
+        members, attending = [], []
+        for member, presses in self.presses.items():
+            (attending if member in self.attending else members).append(
+                self.key_policy.counted(presses)
+            )
+        return members, attending
 
 
 @dataclass
@@ -637,6 +651,14 @@ class Replay(ItemsReplay):
         required = vote.spec.quorum.required(members)
         _require(int(data["quorum_required"]) == required, "quorum_required is wrong")
         _require(present >= required, f"opened without quorum ({present} < {required})")
+        attendees = sum(
+            1
+            for m in self.attendance.get(vote.sitting, ())
+            if self.standing.get(m, (MemberRole.DEPUTY,))[0] is MemberRole.ATTENDEE
+        )
+        admits = kind_of(vote.spec.kind).admits_attending(vote.spec)
+        error = attending_secrecy_error(vote.secret, admits, attendees)
+        _require(error is None, f"opened: {error}")
         vote.state, vote.members, vote.opened = transition(vote.state, Action.OPEN), members, True
         self.voting_sittings.add(vote.sitting)
 
@@ -645,7 +667,11 @@ class Replay(ItemsReplay):
         if member not in self.attendance.get(vote.sitting, ()):
             raise _Mismatch(f"member {member} not signed in")
         if not self._votes_in(vote, member):
-            raise _Mismatch(f"member {member} is not a voter of this vote ({vote.electorate})")
+            standing = self.standing.get(member, (MemberRole.DEPUTY, PresidiumSeat.NONE))
+            admits = kind_of(vote.spec.kind).admits_attending(vote.spec)
+            if not may_cast(vote.electorate, *standing, admits):
+                raise _Mismatch(f"member {member} is not a voter of this vote ({vote.electorate})")
+            vote.attending.add(member)  # 列席代表, admitted: counted apart
         if self.seats.get(member) != (vote.body, seat):
             raise _Mismatch(f"seat {seat} is not member {member}'s")
         device = self.devices.get(str(data["device"]))
@@ -694,10 +720,16 @@ class Replay(ItemsReplay):
         _require(
             present == self._present(vote), f"present {present} ≠ signed in {self._present(vote)}"
         )
-        _require(
-            int(data["cast"]) == len(vote.presses),
-            f"cast {data['cast']} ≠ {len(vote.presses)} voters",
-        )
+        voters = len(vote.presses) - len(vote.attending)
+        _require(int(data["cast"]) == voters, f"cast {data['cast']} ≠ {voters} voters")
+        if kind_of(vote.spec.kind).admits_attending(vote.spec):
+            attending = int(data["attending_cast"])
+            _require(
+                attending == len(vote.attending),
+                f"attending_cast {attending} ≠ {len(vote.attending)} attending deputies",
+            )
+        else:
+            _require("attending_cast" not in data, "attending_cast in a vote not admitting them")
         vote.state, vote.present = transition(vote.state, Action.CLOSE), present
 
     def on_ballots_released(self, data: dict[str, Any]) -> None:
@@ -705,23 +737,31 @@ class Replay(ItemsReplay):
         _require(vote.secret, "ballots released for a named vote")
         _require(vote.released is None, "ballots released twice")
         ballots = list(data["ballots"])
-        _require(
-            len(ballots) == len(vote.presses),
-            f"{len(ballots)} ballots released for {len(vote.presses)} voters",
-        )
-        for ballot in ballots:
+        voters = len(vote.presses) - len(vote.attending)
+        _require(len(ballots) == voters, f"{len(ballots)} ballots released for {voters} voters")
+        attending: list[Any] = []
+        if kind_of(vote.spec.kind).admits_attending(vote.spec):
+            attending = list(data["attending_ballots"])  # released as a group of their own
+            _require(
+                len(attending) == len(vote.attending),
+                f"{len(attending)} attending ballots released for {len(vote.attending)} "
+                "attending deputies",
+            )
+        else:
+            _require("attending_ballots" not in data, "attending ballots in a vote without them")
+        for ballot in [*ballots, *attending]:
             _require_ballot(vote.spec, ballot)
-        vote.released = ballots
+        vote.released, vote.released_attending = ballots, attending
 
     def on_result(self, data: dict[str, Any]) -> None:
         vote = self._vote(data, Action.COUNT)
         _require(not vote.result_seen, "result logged twice")
         if vote.secret:
             _require(vote.released is not None, "result before the ballots were released")
-            ballots = vote.released
+            ballots, attending = vote.released, vote.released_attending or []
         else:
-            ballots = [vote.key_policy.counted(presses) for presses in vote.presses.values()]
-        expected = tally(vote.spec, vote.members, vote.present, ballots)  # type: ignore[arg-type]
+            ballots, attending = vote.counted_groups()
+        expected = tally(vote.spec, vote.members, vote.present, ballots, attending)  # type: ignore[arg-type]
         logged = data["result"]
         if logged != expected:
             diff = sorted(
@@ -742,7 +782,9 @@ class Replay(ItemsReplay):
             _require(logged is None, "a presidium vote's result is broken down by delegation")
             return
         ballots = {
-            member: vote.key_policy.counted(presses) for member, presses in vote.presses.items()
+            member: vote.key_policy.counted(presses)
+            for member, presses in vote.presses.items()
+            if member not in vote.attending  # 列席代表 belong to no delegation
         }
         expected = by_delegation(
             vote.spec,

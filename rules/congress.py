@@ -65,6 +65,36 @@ def in_electorate(electorate: Electorate, role: MemberRole, presidium: Presidium
     return electorate is Electorate.BODY or presidium is not PresidiumSeat.NONE
 
 
+# A secret evaluation admits attending deputies only if at least this many are signed
+# in: their ballots are released and counted as a group of their own (the three-way
+# report), and a group of one or two would show how each of them voted
+# (docs/secret-ballot.md).
+MIN_SECRET_ATTENDING = 3
+
+
+def may_cast(
+    electorate: Electorate, role: MemberRole, presidium: PresidiumSeat, admits_attending: bool
+) -> bool:
+    """Whether a member may cast a ballot in a vote: a member of its electorate, or — in a
+    vote of the whole body that admits them (an evaluation's 列席代表参加测评) — a 列席
+    attendee, whose ballot is counted apart (``attending``) and never in 应到, 实到, 已按."""
+    if in_electorate(electorate, role, presidium):
+        return True
+    return admits_attending and role is MemberRole.ATTENDEE and electorate is Electorate.BODY
+
+
+def attending_secrecy_error(secret: bool, admits_attending: bool, attendees: int) -> str | None:
+    """Why a vote may not open with ``attendees`` 列席 signed in, or None: a secret vote
+    admitting them needs at least MIN_SECRET_ATTENDING (their group's counts are
+    published apart)."""
+    if secret and admits_attending and attendees < MIN_SECRET_ATTENDING:
+        return (
+            f"a secret vote admitting attending deputies needs at least {MIN_SECRET_ATTENDING} "
+            f"of them signed in ({attendees})"
+        )
+    return None
+
+
 def adopted(result: Mapping[str, Any] | None) -> bool:
     """Whether a counted vote adopted what it put: decided, and every subject passed.
 

@@ -49,12 +49,21 @@ __all__ = [
 Ballot = Mapping[str, Any] | Sequence[Any]
 
 
-def tally(spec: VoteSpec, members: int, present: int, ballots: Sequence[Ballot]) -> dict[str, Any]:
+def tally(
+    spec: VoteSpec,
+    members: int,
+    present: int,
+    ballots: Sequence[Ballot],
+    attending: Sequence[Ballot] = (),
+) -> dict[str, Any]:
     """Count ``ballots`` of a vote described by ``spec``.
 
     Preconditions: 0 <= present <= members, members >= 1, ballots shaped as
-    described in the module docstring. Returns the result dict of
-    CONTRACTS.md §2, with an extra top-level ``outcome`` (see ``Outcome``).
+    described in the module docstring. ``attending``: the ballots of attending
+    deputies (列席代表), only where the vote admits them (``Kind.admits_attending``);
+    they are counted apart by the kind and never enter ``cast``, 未按 or a void vote.
+    Returns the result dict of CONTRACTS.md §2, with an extra top-level
+    ``outcome`` (see ``Outcome``).
     """
     if members < 1 or not 0 <= present <= members:
         raise ValueError(f"need members >= 1 and 0 <= present <= members; got {members}, {present}")
@@ -78,5 +87,7 @@ def tally(spec: VoteSpec, members: int, present: int, ballots: Sequence[Ballot])
         )
     decides = outcome is Outcome.DECIDED
     kind = kind_of(spec.kind)
-    result[kind.result_key] = kind.tally(spec, turnout, ballots, decides)
+    if attending and not kind.admits_attending(spec):
+        raise ValueError("this vote does not admit attending deputies (admit_attending)")
+    result.update(kind.count(spec, turnout, ballots, attending, decides))
     return result

@@ -76,6 +76,10 @@ TERMS: dict[str, Term] = {
     "verdict.satisfactory": Term("满意", "Satisfactory"),
     "verdict.unsatisfactory": Term("不满意", "Unsatisfactory"),
     "verdict.void": Term("无效", "Void"),
+    # 三档结论 (three grades): the outcome is one of the three grades
+    "verdict.satisfied": Term("满意", "Satisfied"),
+    "verdict.basic": Term("基本满意", "Basically satisfied"),
+    "verdict.unsatisfied": Term("不满意", "Unsatisfied"),
     # Columns of result tables and sheets.
     "col.number": Term("序号", "No."),
     "col.subject": Term("表决事项", "Item"),
@@ -84,6 +88,16 @@ TERMS: dict[str, Term] = {
     "col.votes": Term("得票", "Votes"),
     "col.rate": Term("满意率", "Satisfaction"),
     "col.rank": Term("名次", "Rank"),
+    # 现场打分 (scores) and the overall rate of an evaluation
+    "col.valid": Term("有效", "Valid"),
+    "col.mean": Term("平均分", "Mean score"),
+    "col.trimmed": Term("去掉最高分最低分", "Highest and lowest dropped"),
+    "score": Term("分", "points"),
+    "overall_rate": Term("总体满意率", "Overall satisfaction"),
+    # Whose ballots a result counts when attending deputies (列席代表) vote too
+    "group.members": Term("组成人员", "Members"),
+    "group.attending": Term("列席代表", "Attending deputies"),
+    "group.all": Term("全体", "All"),
     "col.required": Term("通过所需", "Needed"),
     "col.result": Term("结果", "Outcome"),
     # 无效 only where ballots can be invalid: paper counts and secret ballots.

@@ -42,6 +42,8 @@ def _models(_generation: int) -> tuple[TypeAdapter[Any], Any]:
         __base__=_ScenarioBase,
         vote=(vote, ...),
         ballots=(Annotated[list[Any], Field(max_length=1_000_000)], ...),
+        # 列席代表's ballots, where the vote admits them (counted apart from members')
+        attending_ballots=(Annotated[list[Any], Field(max_length=1_000_000)], []),
     )
     return TypeAdapter(vote), scenario
 
@@ -67,6 +69,7 @@ class Scenario(BaseModel):
     present: int
     spec: VoteSpec
     ballots: tuple[Any, ...]
+    attending_ballots: tuple[Any, ...] = ()
 
 
 def format_loc(loc: tuple[int | str, ...]) -> str:
@@ -148,6 +151,14 @@ def parse_scenario(text: str | bytes) -> Scenario:
     spec = model.vote.to_spec()
     for i, ballot in enumerate(model.ballots):
         check_ballot(spec, ballot, f"ballots[{i}]")
+    if model.attending_ballots and not kind_of(spec.kind).admits_attending(spec):
+        raise SchemaError("attending_ballots", "the vote does not say admit_attending: true")
+    for i, ballot in enumerate(model.attending_ballots):
+        check_ballot(spec, ballot, f"attending_ballots[{i}]")
     return Scenario(
-        members=model.members, present=model.present, spec=spec, ballots=tuple(model.ballots)
+        members=model.members,
+        present=model.present,
+        spec=spec,
+        ballots=tuple(model.ballots),
+        attending_ballots=tuple(model.attending_ballots),
     )

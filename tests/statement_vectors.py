@@ -62,6 +62,9 @@ GOOD: list[tuple[str, str, dict[str, Any]]] = [
     ("ballot-evaluation", st.BALLOT, {"vote": 8, "seat": 3, "nonce": NONCE,
      "ballot": {"1": "satisfied", "2": "basic", "10": "unsatisfied"}}),
     # a list keeps its order (the kiosk lists candidates in the order shown)
+    # 现场打分: scores are JSON integers, signed as they are (100, not "100")
+    ("ballot-scores", st.BALLOT, {"vote": 11, "seat": 5, "nonce": NONCE,
+     "ballot": {"1": 100, "2": 0, "10": 85}}),
     ("ballot-selection", st.BALLOT, {"vote": 9, "seat": 140, "nonce": NONCE,
      "ballot": ["3", "1"]}),
     ("ballot-selection-empty", st.BALLOT, {"vote": 9, "seat": 141, "nonce": NONCE, "ballot": []}),
@@ -102,6 +105,10 @@ TAMPERED: list[tuple[str, str, Callable[[dict[str, Any]], tuple[str, dict[str, A
      lambda i: (st.PARTICIPATION, {k: v for k, v in i.items() if k != "ballot"})),
     ("ballot-selection/reordered", "ballot-selection",
      lambda i: (st.BALLOT, _changed(i, ("ballot",), ["1", "3"]))),
+    ("ballot-scores/score-changed", "ballot-scores",
+     lambda i: (st.BALLOT, _changed(i, ("ballot", "10"), 86))),
+    ("ballot-scores/score-as-text", "ballot-scores",
+     lambda i: (st.BALLOT, _changed(i, ("ballot", "10"), "85"))),
     ("ballot-evaluation/mark-dropped", "ballot-evaluation",
      lambda i: (st.BALLOT, _changed(i, ("ballot",), {"1": "satisfied", "2": "basic"}))),
     ("participation/other-seat", "participation",

@@ -355,6 +355,7 @@ def test_the_chairs_console(hall: Hall) -> None:
                 "市体育局：满意1票，基本满意1票，不满意1票，满意率66.67%，测评结果为满意，第1名。"
                 "市人民政府国有资产监督管理委员会：满意1票，基本满意0票，不满意2票，满意率33.33%，"
                 "测评结果为满意，第3名。"
+                "总体满意率55.56%。"  # (2 + 0 + 1 + 1 + 1 + 0) of 9 valid marks
             )
             take(page, "console-evaluation-result")
 

@@ -449,3 +449,75 @@ def test_a_platform_account_creates_a_body_whose_log_starts_at_once(
     assert denied.status_code == 403
     with live_app.app_context(), sessions()() as s:
         assert s.scalar(select(func.count()).select_from(Body)) == 2
+
+
+def _new_vote_id(response: Any) -> int:
+    return int(re.search(r"/votes/(\d+)", response.headers["Location"]).group(1))  # type: ignore[union-attr]
+
+
+def test_the_vote_form_makes_a_score_evaluation_with_attending_deputies(
+    live_app: Flask, secretariat: LoggedIn
+) -> None:
+    """The secretariat chooses 现场打分 (range, trim, pass mark) and 列席代表参加测评."""
+    form = _vote_form(kind="evaluation", items="县教育局\n县民政局", eval_rule="scores",
+                      score_min="0", score_max="100", score_trim="1", score_pass="60",
+                      admit_attending="1", outcome_on="all")  # fmt: skip
+    made = post_form(secretariat.client, "/admin/sittings/items/1/votes", form)
+    assert made.status_code == 302, _text(made)
+    with live_app.app_context(), sessions()() as s:
+        vote = s.get(Vote, _new_vote_id(made))
+        assert vote is not None
+        rule = vote.spec().evaluation
+        assert rule.scores is not None
+        assert (rule.scores.low, rule.scores.high, rule.scores.trim, rule.scores.pass_mark) == (
+            0,
+            100,
+            1,
+            60,
+        )
+        assert rule.admit_attending and rule.outcome_on.value == "all"
+    page = _text(secretariat.client.get(made.headers["Location"]))
+    assert 'name="eval_rule" value="scores" checked' in page
+    assert 'name="admit_attending" value="1" checked' in page
+
+
+def test_the_vote_form_makes_three_grades(live_app: Flask, secretariat: LoggedIn) -> None:
+    half_of_valid = {"base": "valid", "num": "1", "den": "2", "strict": "at_least"}
+    t1 = {f"grade_satisfied_{k}": v for k, v in half_of_valid.items()}
+    t2 = {f"grade_basic_{k}": v for k, v in {**half_of_valid, "num": "2", "den": "3"}.items()}
+    form = _vote_form(kind="evaluation", items="县教育局", eval_rule="three", **t1, **t2)
+    made = post_form(secretariat.client, "/admin/sittings/items/1/votes", form)
+    assert made.status_code == 302, _text(made)
+    with live_app.app_context(), sessions()() as s:
+        vote = s.get(Vote, _new_vote_id(made))
+        assert vote is not None
+        grades = vote.spec().evaluation.grades
+        assert grades is not None
+        assert (grades.satisfied.num, grades.satisfied.den, grades.basic.num) == (1, 2, 2)
+    bad = post_form(secretariat.client, "/admin/sittings/items/1/votes",
+                    {**form, "grade_basic_den": "0"})  # fmt: skip
+    assert bad.status_code == 400 and 'id="grade_basic-error"' in _text(bad)
+
+
+@pytest.mark.parametrize(
+    ("fields", "error"),
+    [
+        ({"score_min": "90", "score_max": "10"}, "scores"),
+        ({"score_max": "1001"}, "scores"),
+        ({"score_trim": "-1"}, "scores"),
+        ({"score_pass": "101"}, "scores"),
+        ({"score_min": "abc"}, "scores"),
+        ({"admit_attending": "1", "outcome_on": "attending"}, "attending"),
+    ],
+)
+def test_a_bad_score_setting_is_shown_under_its_field(
+    live_app: Flask, secretariat: LoggedIn, fields: dict[str, str], error: str
+) -> None:
+    with live_app.app_context(), sessions()() as s:
+        before = s.scalar(select(func.count()).select_from(Vote))
+    form = _vote_form(kind="evaluation", items="县教育局", eval_rule="scores", **fields)
+    response = post_form(secretariat.client, "/admin/sittings/items/1/votes", form)
+    assert response.status_code == 400
+    assert f'id="{error}-error"' in _text(response)
+    with live_app.app_context(), sessions()() as s:
+        assert s.scalar(select(func.count()).select_from(Vote)) == before

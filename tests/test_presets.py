@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from rules import SchemaError, VoteKind, tally
+from rules import SchemaError, VoteKind, VoteSpec, tally
 from rules.kinds import (
     DEFAULT_MOTION_THRESHOLD,
     DEFAULT_UNSATISFIED_THRESHOLD,
@@ -60,6 +60,52 @@ def test_satisfaction_below_60_preset() -> None:
     assert tally(spec, 5, 5, exactly_60)["subjects"]["d"]["outcome"] == "satisfactory"
     below = [{"d": "satisfied"}] * 3 + [{"d": "unsatisfied"}] * 3
     assert tally(spec, 6, 6, below)["subjects"]["d"]["outcome"] == "unsatisfactory"
+
+
+def _evaluation(name: str, subjects: list[str]) -> VoteSpec:
+    return resolve(load_presets(PRESETS), VoteKind.EVALUATION, name, {"subjects": subjects})
+
+
+def test_three_grades_preset_is_half_of_the_valid_marks_half_included() -> None:
+    spec = _evaluation("three_grades", ["d"])
+    half = [{"d": "satisfied"}] * 5 + [{"d": "unsatisfied"}] * 5  # 5 of 10: 满意
+    assert tally(spec, 12, 12, half)["subjects"]["d"]["outcome"] == "satisfied"
+    basic = [{"d": "satisfied"}] * 4 + [{"d": "basic"}] + [{"d": "unsatisfied"}] * 5
+    assert tally(spec, 12, 12, basic)["subjects"]["d"]["outcome"] == "basic"
+    under = [{"d": "satisfied"}] * 4 + [{"d": "unsatisfied"}] * 6
+    assert tally(spec, 12, 12, under)["subjects"]["d"]["outcome"] == "unsatisfied"
+
+
+def test_scores_presets_drop_the_highest_and_the_lowest() -> None:
+    spec = _evaluation("scores", ["d"])
+    result = tally(spec, 5, 5, [{"d": 0}, {"d": 80}, {"d": 90}, {"d": 100}])["subjects"]["d"]
+    assert (result["mean"], result["trimmed"], "outcome" in result) == ("85.00", True, False)
+    spec = _evaluation("scores_pass_60", ["d"])
+    assert tally(spec, 3, 3, [{"d": 60}])["subjects"]["d"]["outcome"] == "satisfactory"
+    assert tally(spec, 3, 3, [{"d": 59}])["subjects"]["d"]["outcome"] == "unsatisfactory"
+
+
+def test_attending_deputies_preset_reports_three_ways_and_members_decide() -> None:
+    spec = _evaluation("attending_deputies", ["d"])
+    assert spec.evaluation.admit_attending
+    members = [{"d": "satisfied"}] * 3
+    attending = [{"d": "unsatisfied"}] * 5
+    result = tally(spec, 5, 3, members, attending)
+    d = result["subjects"]["d"]
+    assert d["outcome"] == "satisfactory" and d["unsatisfied"] == 0
+    assert (d["members"]["satisfied"], d["attending"]["unsatisfied"], d["all"]["invalid"]) == (
+        3,
+        5,
+        0,
+    )
+    assert result["cast"] == 3 and result["overall_rate"] == "100.00"
+
+
+def test_every_evaluation_preset_reports_the_overall_rate_unless_scored() -> None:
+    for name in load_presets(PRESETS)[VoteKind.EVALUATION]:
+        spec = _evaluation(name, ["a", "b"])
+        result = tally(spec, 3, 3, [{"a": "satisfied", "b": "unsatisfied"}])
+        assert ("overall_rate" in result) is (spec.evaluation.scores is None), name
 
 
 def test_unknown_preset_is_refused() -> None:

@@ -953,3 +953,41 @@ def test_the_attendance_export_of_a_hostile_name_is_text(live_app: Flask) -> Non
     xlsx_export = staff.client.get("/results/sittings/1/attendance.xlsx")
     assert xlsx_export.status_code == 200
     assert_inert_xlsx(xlsx_export.data, HOSTILE)
+
+
+# --- the evaluation variants -----------------------------------------------------------
+
+
+def _variant_sheet(name: str) -> ResultSheet:
+    scenario = json.loads(
+        (REPO / "tests" / "testdata" / "scenarios" / f"{name}.json").read_text(encoding="utf-8")
+    )
+    parsed = parse_scenario(json.dumps(scenario))
+    result = tally(parsed.spec, parsed.members, parsed.present, list(parsed.ballots),
+                   parsed.attending_ballots)  # fmt: skip
+    return sheet_of(scenario, result=result, secret=False)
+
+
+def test_a_score_evaluation_sheet_shows_means_and_the_pass_mark(font: None) -> None:
+    sheet = _variant_sheet("evaluation-scores-pass-mark")
+    text = pdf_text(render_pdf(sheet))
+    assert "有效 无效 平均分 去掉最高分最低分 测评结果 名次" in text
+    assert "事项shows-60 202 0 60.00 是 满意 2" in text
+    assert "事项shows-59.99 202 0 59.99 是 不满意 3" in text
+    assert "事项no-valid 0 202 — 否 不满意 4" in text
+    rows = parse_html(render_html(sheet)).tables["result"]
+    assert rows[0][:4] == ["测评对象", "有效", "无效", "平均分"]
+    assert "总体满意率" not in text  # scores have no overall rate
+    assert [r["mean"] for r in sheets.result_rows([sheet])] == ["60.00", "59.99", "60.00", None]
+
+
+def test_a_three_grades_sheet_with_attending_deputies(font: None) -> None:
+    sheet = _variant_sheet("evaluation-attending-all")
+    text = pdf_text(render_pdf(sheet))
+    assert "事项x 3 0 6 0 33.33% 不满意 2" in text  # decided on all
+    assert "组成人员 3 0 3 0 50.00%" in text and "列席代表 0 0 3 0 0.00%" in text
+    assert "总体满意率：66.67%" in text and "按全体的票确定" in text
+    rows = sheets.result_rows([sheet])
+    assert [r["group"] for r in rows] == [None, "组成人员", "列席代表", "全体"] * 2
+    assert "overall_rate" in sheets.result_columns(rows)
+    assert "mean" not in sheets.result_columns(rows)

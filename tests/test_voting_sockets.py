@@ -453,7 +453,10 @@ def test_malformed_ballots_are_refused_with_a_clear_error_and_change_nothing(hal
         ({**good, "nonce": "not a nonce!" * 3}, "nonce"),
         ({**good, "nonce": "n" * (1 << 20)}, "nonce"),
         ({**good, "ballot": "yes"}, "ballot"),
-        ({**good, "ballot": {reg: 1}}, "ballot"),
+        ({**good, "ballot": {reg: 1.5}}, "ballot"),
+        ({**good, "ballot": {reg: -1}}, "ballot"),  # a score (现场打分) is 0 to 1000
+        ({**good, "ballot": {reg: 1001}}, "ballot"),
+        ({**good, "ballot": {reg: True}}, "ballot"),
         ({**good, "ballot": {reg: MEGABYTE}}, "ballot"),
         ({**good, "ballot": {MEGABYTE: "yes"}}, "ballot"),
         ({**good, "ballot": ["p01"] * 501}, "ballot"),
@@ -465,7 +468,8 @@ def test_malformed_ballots_are_refused_with_a_clear_error_and_change_nothing(hal
         refused(hall, "invalid_payload", lambda p=payload: a.call("ballot", p), detail=field)
 
     # Well-formed, but not a valid ballot of this vote.
-    for ballot in ({reg: "maybe"}, {reg: "YES"}, {"budget": "yes"}, ["p01"], {reg: ""}):
+    # (a number is a score, 现场打分: well-formed, but a motion takes marks)
+    for ballot in ({reg: "maybe"}, {reg: "YES"}, {"budget": "yes"}, ["p01"], {reg: ""}, {reg: 1}):
         refused(hall, "invalid_ballot", lambda x=ballot: a.call("ballot", signed(alice, motion, x)))
     refused(hall, "unknown_vote", lambda: a.call("ballot", signed(alice, 999, {reg: "yes"})))
     refused(hall, "not_signed_in", lambda: late.call("ballot", signed(hall.deputies[50], motion,

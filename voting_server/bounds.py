@@ -15,6 +15,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from rules.kinds import SCORE_LIMIT
 from voting_server.models import SEAT_MAX
 
 # Every id column is an SQL INTEGER (32 bits on PostgreSQL, SERIAL): no row has a
@@ -37,8 +38,10 @@ DeviceId = Annotated[str, Field(min_length=1, max_length=DEVICE_ID_MAX)]
 Nonce = Annotated[str, Field(pattern=NONCE_PATTERN)]
 Signature = Annotated[str, Field(min_length=1, max_length=SIGNATURE_MAX)]
 Mark = Annotated[str, Field(max_length=MARK_MAX)]
+# 现场打分: a department's score is an integer (the kind checks its range)
+Score = Annotated[int, Field(ge=0, le=SCORE_LIMIT)]
 Ballot = (
-    Annotated[dict[Mark, Mark], Field(max_length=BALLOT_ENTRIES_MAX)]
+    Annotated[dict[Mark, Mark | Score], Field(max_length=BALLOT_ENTRIES_MAX)]
     | Annotated[list[Mark], Field(max_length=BALLOT_ENTRIES_MAX)]
 )
 Reason = Annotated[str, Field(min_length=1, max_length=REASON_MAX)]

@@ -23,7 +23,18 @@ from voting_server.models import BodyKind, BodyLevel
 
 Presets = dict[str, dict[str, dict[str, Any]]]  # kind name → preset name → rules
 
-_RULE_KEYS = {"threshold", "quorum", "unsatisfied_threshold", "satisfaction_below"}
+_RULE_KEYS = {
+    "threshold",
+    "quorum",
+    "unsatisfied_threshold",
+    "satisfaction_below",
+    # the evaluation variants (RULES.md "Evaluation variants")
+    "grades",
+    "grade_thresholds",
+    "scores",
+    "admit_attending",
+    "outcome_on",
+}
 _SCOPE_KEYS = {"bodies", "levels"}
 # The bodies a preset may name: the values of models.BodyKind and BodyLevel, their one home.
 BODY_KINDS = tuple(k.value for k in BodyKind)

@@ -170,6 +170,24 @@ class Kind(ABC):
     def tally(self, spec: VoteSpec, turnout: Turnout, ballots: Sequence[Any], decides: bool) -> Any:
         """The counts under ``result[result_key]``; nothing passes unless ``decides``."""
 
+    def admits_attending(self, spec: VoteSpec) -> bool:
+        """Whether attending deputies (列席代表) vote in ``spec`` too (counted apart)."""
+        return False
+
+    def count(
+        self,
+        spec: VoteSpec,
+        turnout: Turnout,
+        ballots: Sequence[Any],
+        attending: Sequence[Any],
+        decides: bool,
+    ) -> dict[str, Any]:
+        """What this kind adds to the result: ``{result_key: tally(...)}``, unless the kind
+        reports more (a top-level figure, attending deputies' ballots counted apart)."""
+        if attending:
+            raise ValueError(f"this {self.name} vote does not admit attending deputies")
+        return {self.result_key: self.tally(spec, turnout, ballots, decides)}
+
     @abstractmethod
     def paper_example(self, spec: VoteSpec) -> dict[str, Any]:
         """A blank hand count (人工计票) of ``spec``'s shape, to fill in."""

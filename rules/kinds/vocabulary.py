@@ -161,20 +161,89 @@ DEFAULT_SECRET = True  # hall electronic voting is 无记名 by default
 DEFAULT_LIVE_TALLY = LiveTally.HIDDEN  # nothing leaks before close unless the vote says so
 
 
+# 半数以上 of the subject's valid marks, the half included: the three grades' default
+HALF_OF_VALID = Threshold(ThresholdBase.VALID, 1, 2, strict=False)
+
+
+class OutcomeGroup(StrEnum):
+    """Whose marks decide an evaluation that admits attending deputies (列席代表)."""
+
+    MEMBERS = "members"  # 组成人员 only: the default
+    ALL = "all"  # members and attending deputies together
+
+
+@dataclass(frozen=True, slots=True)
+class GradeRule:
+    """三档结论: 满意 when satisfied marks reach ``satisfied``; otherwise 基本满意 when
+    satisfied + basic marks reach ``basic``; otherwise 不满意."""
+
+    satisfied: Threshold = HALF_OF_VALID
+    basic: Threshold = HALF_OF_VALID
+
+
+SCORE_LIMIT = 1000  # the highest score a vote may allow (a kiosk's pad has four digits)
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreRule:
+    """现场打分: an integer score in [low, high] per subject; the mean drops the ``trim``
+    highest and ``trim`` lowest (去掉最高分、最低分) when more than 2 × trim are valid;
+    ``pass_mark`` (optional) gives the outcome on the shown mean."""
+
+    low: int = 0
+    high: int = 100
+    trim: int = 1
+    pass_mark: int | None = None
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.low < self.high <= SCORE_LIMIT:
+            raise ValueError(f"scores need 0 <= min < max <= {SCORE_LIMIT}")
+        if not 0 <= self.trim <= 100:
+            raise ValueError("trim must be from 0 to 100")
+        if self.pass_mark is not None and not self.low <= self.pass_mark <= self.high:
+            raise ValueError(f"pass_mark must lie in [{self.low}, {self.high}]")
+
+    def valid(self, score: object) -> bool:
+        """A score a deputy may give: an integer (not a boolean) in [low, high]."""
+        return type(score) is int and self.low <= score <= self.high
+
+
 @dataclass(frozen=True, slots=True)
 class EvaluationRule:
-    """When an evaluated department is ``unsatisfactory``.
+    """How an evaluated department's result is decided.
 
-    Exactly one of the two is set: ``unsatisfied_threshold`` (unsatisfied marks
-    reach it) or ``satisfaction_below`` (the rate is strictly below num/den).
+    Exactly one rule is set: ``unsatisfied_threshold`` (``unsatisfactory`` when
+    unsatisfied marks reach it), ``satisfaction_below`` (``unsatisfactory`` when
+    the rate is strictly below num/den), ``grades`` (三档结论) or ``scores``
+    (现场打分). ``admit_attending``: attending deputies (列席代表) vote too, and
+    ``outcome_on`` says whose ballots decide.
     """
 
     unsatisfied_threshold: Threshold | None = DEFAULT_UNSATISFIED_THRESHOLD
     satisfaction_below: tuple[int, int] | None = None
+    grades: GradeRule | None = None
+    scores: ScoreRule | None = None
+    admit_attending: bool = False
+    outcome_on: OutcomeGroup = OutcomeGroup.MEMBERS
 
     def __post_init__(self) -> None:
-        if (self.unsatisfied_threshold is None) == (self.satisfaction_below is None):
-            raise ValueError("exactly one of unsatisfied_threshold, satisfaction_below")
+        chosen = [
+            rule
+            for rule in (
+                self.unsatisfied_threshold,
+                self.satisfaction_below,
+                self.grades,
+                self.scores,
+            )
+            if rule is not None
+        ]
+        if len(chosen) != 1:
+            raise ValueError(
+                "exactly one of unsatisfied_threshold, satisfaction_below, grades, scores"
+            )
+        object.__setattr__(self, "outcome_on", OutcomeGroup(self.outcome_on))
+        if self.outcome_on is OutcomeGroup.ALL and not self.admit_attending:
+            raise ValueError("outcome_on all needs admit_attending")
         if self.satisfaction_below is not None:
             num, den = self.satisfaction_below
             if den <= 0 or num < 0 or num > den:

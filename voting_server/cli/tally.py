@@ -28,7 +28,9 @@ def tally_command(scenario: Path) -> None:
         parsed = parse_scenario(text)
     except SchemaError as exc:
         _fail(f"{scenario}: {exc}")
-    result = tally(parsed.spec, parsed.members, parsed.present, parsed.ballots)
+    result = tally(
+        parsed.spec, parsed.members, parsed.present, parsed.ballots, parsed.attending_ballots
+    )
     click.echo(json.dumps(result, ensure_ascii=False, indent=2))
 
 

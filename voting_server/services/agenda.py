@@ -28,9 +28,13 @@ from rules.kinds import (
     DEFAULT_MOTION_THRESHOLD,
     DEFAULT_SECRET,
     DEFAULT_UNSATISFIED_THRESHOLD,
+    SCORE_LIMIT,
     EvaluationRule,
+    GradeRule,
     KeyPolicy,
     LiveTally,
+    OutcomeGroup,
+    ScoreRule,
     ThresholdBase,
     is_kind,
     kind_of,
@@ -294,7 +298,8 @@ class VoteDraft:
         return parse_vote_config(self.config)
 
 
-THRESHOLD_GROUPS = ("threshold", "quorum", "unsatisfied")  # form prefixes of thresholds
+# form prefixes of thresholds (T1 and T2 of the three grades: grade_satisfied, grade_basic)
+THRESHOLD_GROUPS = ("threshold", "quorum", "unsatisfied", "grade_satisfied", "grade_basic")
 
 
 def _default_spec(kind: str) -> VoteSpec:
@@ -318,14 +323,64 @@ def _rule_fields(spec: VoteSpec) -> dict[str, str]:
     rule = spec.evaluation if "evaluation" in rules else EvaluationRule()
     unsatisfied = rule.unsatisfied_threshold or DEFAULT_UNSATISFIED_THRESHOLD
     below = rule.satisfaction_below
+    scores = rule.scores or ScoreRule()
+    grades = rule.grades or GradeRule()
+    eval_rule = (
+        "scores" if rule.scores else "three" if rule.grades else "below" if below else "unsatisfied"
+    )
     return {
         **_threshold_fields("threshold", threshold),
         **_threshold_fields("quorum", spec.quorum),
         **_threshold_fields("unsatisfied", unsatisfied),
-        "eval_rule": "below" if below else "unsatisfied",
+        **_threshold_fields("grade_satisfied", grades.satisfied),
+        **_threshold_fields("grade_basic", grades.basic),
+        "eval_rule": eval_rule,
         "below_num": str(below[0]) if below else "",
         "below_den": str(below[1]) if below else "",
+        "score_min": str(scores.low),
+        "score_max": str(scores.high),
+        "score_trim": str(scores.trim),
+        "score_pass": "" if scores.pass_mark is None else str(scores.pass_mark),
+        "admit_attending": "1" if rule.admit_attending else "",
+        "outcome_on": rule.outcome_on.value,
     }
+
+
+def _evaluation_rules(form: Mapping[str, str], errors: dict[str, FieldError]) -> dict[str, Any]:
+    """The evaluation's rule from the form's custom fields (RULES.md, and its variants)."""
+    config: dict[str, Any] = {}
+    choice = form.get("eval_rule", "unsatisfied")
+    if choice == "below":
+        num = _int(form, "below_num", errors, 0, 1_000_000, "below")
+        den = _int(form, "below_den", errors, 1, 1_000_000, "below")
+        config["satisfaction_below"] = [num, den]
+    elif choice == "three":  # 三档结论: T1 on 满意, T2 on 满意 + 基本满意
+        config["grades"] = "three"
+        config["grade_thresholds"] = {
+            "satisfied": _threshold(form, "grade_satisfied", errors),
+            "basic": _threshold(form, "grade_basic", errors),
+        }
+    elif choice == "scores":  # 现场打分
+        low = _int(form, "score_min", errors, 0, SCORE_LIMIT, "scores")
+        high = _int(form, "score_max", errors, 0, SCORE_LIMIT, "scores")
+        trim = _int(form, "score_trim", errors, 0, 100, "scores")
+        scores: dict[str, Any] = {"min": low, "max": high, "trim": trim}
+        if "scores" not in errors and low >= high:
+            errors["scores"] = _("最高分应大于最低分。")
+        if form.get("score_pass", "").strip():
+            scores["pass_mark"] = _int(form, "score_pass", errors, low, max(low, high), "scores")
+        config["scores"] = scores
+    elif choice == "unsatisfied":
+        config["unsatisfied_threshold"] = _threshold(form, "unsatisfied", errors)
+    else:
+        errors["eval_rule"] = _("请选择测评结果的确定办法。")
+    if form.get("admit_attending") == "1":  # 列席代表参加测评
+        outcome_on = form.get("outcome_on", OutcomeGroup.MEMBERS.value)
+        if outcome_on not in {g.value for g in OutcomeGroup}:
+            errors["attending"] = _("请选择按谁的票确定测评结果。")
+        config["admit_attending"] = True
+        config["outcome_on"] = outcome_on
+    return config
 
 
 def _preset_of(spec: VoteSpec, presets: Presets) -> str:
@@ -520,6 +575,11 @@ _SCHEMA_FIELDS = {
     "quorum": "quorum",
     "unsatisfied_threshold": "unsatisfied",
     "satisfaction_below": "below",
+    "scores": "scores",
+    "grades": "eval_rule",
+    "grade_thresholds": "grade_satisfied",
+    "admit_attending": "attending",
+    "outcome_on": "attending",
     "kind": "kind",
 }
 
@@ -558,12 +618,7 @@ def parse_vote_form(form: Mapping[str, str], presets: Presets) -> VoteDraft:
             config["threshold"] = _threshold(form, "threshold", errors)
         config["quorum"] = _threshold(form, "quorum", errors)
         if "evaluation" in kind.rules:
-            if form.get("eval_rule") == "below":
-                num = _int(form, "below_num", errors, 0, 1_000_000, "below")
-                den = _int(form, "below_den", errors, 1, 1_000_000, "below")
-                config["satisfaction_below"] = [num, den]
-            else:
-                config["unsatisfied_threshold"] = _threshold(form, "unsatisfied", errors)
+            config.update(_evaluation_rules(form, errors))
 
     secret = form.get("secret", "1") == "1"
     try:

@@ -100,6 +100,19 @@ def present_count(
     )
 
 
+def attendees_signed_in(session: Session, sitting_id: int) -> int:
+    """列席 attendees signed in for the sitting (those an evaluation may admit)."""
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(Attendance)
+            .join(Member, Member.id == Attendance.member_id)
+            .where(Attendance.sitting_id == sitting_id, Member.role == MemberRole.ATTENDEE)
+        )
+        or 0
+    )
+
+
 def signed_in_count(session: Session, sitting_id: int) -> int:
     """Everyone signed in, attendees included (the console's 列席 figure is the difference)."""
     return (

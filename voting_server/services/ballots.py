@@ -24,7 +24,7 @@ from audit.entry_types import EntryType
 from crypto import CryptoError, b64decode
 from crypto.statements import ballot_bytes, participation_bytes
 from rules import VoteSpec
-from rules.congress import in_electorate
+from rules.congress import MemberRole, may_cast
 from rules.kinds import KeyPolicy, kind_of
 from rules.schema import electronic_ballot_error
 from voting_server.models import Attendance, Device, Member, Press, Vote, utcnow
@@ -115,6 +115,7 @@ class _Accepted:
     press_no: int
     entry_type: str
     entry_data: dict[str, Any]
+    attending: bool = False  # a 列席代表's press, counted apart from the members'
 
 
 class Ballots:
@@ -207,13 +208,16 @@ class Ballots:
             press_rows.append({
                 "vote_id": r.vote_id, "member_id": w.member_id, "nonce": r.nonce,
                 "press_no": w.press_no, "entry_idx": entry.index,
-                "receipt": {**receipt.to_json(), "seat": r.voter.seat},
+                "receipt": {**receipt.to_json(), "seat": r.voter.seat,
+                            **({"attending": True} if w.attending else {})},
                 "ballot": None if state.secret else r.ballot, "sealed": sealed,
             })  # fmt: skip
             outcomes[w.index] = (receipt, state)
             stored = None if state.secret else r.ballot
             seat = r.voter.seat or 0
-            after_commit(session, partial(state.record_press, w.member_id, seat, stored))
+            after_commit(
+                session, partial(state.record_press, w.member_id, seat, stored, w.attending)
+            )
         if press_rows:
             session.execute(insert(Press), press_rows)
         assert all(o is not None for o in outcomes)
@@ -299,6 +303,7 @@ class Ballots:
             ).all()
         )  # fmt: skip
         signed: list[tuple[int, int]] = []  # request, member
+        attending: set[int] = set()  # members pressing as 列席代表 (counted apart)
         unchecked: list[Check] = []  # of requests not checked on arrival against the stored key
         verdicts: dict[int, tuple[bool, bool]] = {}
         for i in fresh:
@@ -307,8 +312,10 @@ class Ballots:
                 member = members.get(r.voter.seat or 0)
                 if member is None:
                     raise Refusal("unknown_member", f"seat {r.voter.seat} has no member")
-                if not in_electorate(state.electorate, member.role, member.presidium):
-                    # 列席, or a deputy outside the presidium in a 主席团 vote: no ballot
+                admits = kind_of(state.spec.kind).admits_attending(state.spec)
+                if not may_cast(state.electorate, member.role, member.presidium, admits):
+                    # 列席 (unless the evaluation admits them), or a deputy outside the
+                    # presidium in a 主席团 vote: no ballot
                     raise Refusal("not_a_voter", f"seat {r.voter.seat} ({member.role.value})")
                 if member.attendance is None:
                     raise Refusal("not_signed_in")
@@ -325,6 +332,8 @@ class Ballots:
                 outcomes[i] = refused
                 continue
             signed.append((i, member.id))
+            if member.role is MemberRole.ATTENDEE:
+                attending.add(member.id)
         late = iter(self.signatures.verify(unchecked))
         for i, _ in signed:
             if i not in verdicts:
@@ -353,7 +362,8 @@ class Ballots:
                         EntryType.BALLOT,
                         {**data, "ballot": r.ballot, "kiosk_sig": r.signature},
                     )
-                writes.append(_Accepted(i, state, member_id, press_no, *entry))
+                writes.append(_Accepted(i, state, member_id, press_no, *entry,
+                                        attending=member_id in attending))  # fmt: skip
 
     @staticmethod
     def _device_key(r: BallotRequest, device: Any) -> str:

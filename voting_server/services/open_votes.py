@@ -47,17 +47,35 @@ class Pressed:
     presses: dict[int, int] = field(default_factory=dict)  # member → presses so far
     seats: dict[int, int] = field(default_factory=dict)  # member → seat, of those who pressed
     counted: dict[int, Any] = field(default_factory=dict)  # named: member → counted ballot
+    # members who pressed as 列席代表 (an evaluation admitting them): not in 已按 / 未按
+    attending: set[int] = field(default_factory=set)
 
-    def record(self, member_id: int, seat: int, ballot: Any, policy: KeyPolicy) -> None:
+    def record(
+        self, member_id: int, seat: int, ballot: Any, policy: KeyPolicy, attending: bool = False
+    ) -> None:
         """Note one press; ``ballot`` None (a secret vote) counts nothing here."""
+        if attending:
+            self.attending.add(member_id)
         first = member_id not in self.presses
         self.presses[member_id] = self.presses.get(member_id, 0) + 1
         self.seats[member_id] = seat
         if ballot is not None and (first or policy.may_press_again):
             self.counted[member_id] = ballot
 
+    @property
+    def voted(self) -> int:
+        """已按: the members of the electorate who pressed (列席代表 apart)."""
+        return len(self.presses) - len(self.attending)
+
+    def counted_groups(self) -> tuple[list[Any], list[Any]]:
+        """The counted ballots of a named vote: the members', then the 列席代表's."""
+        members = [b for m, b in self.counted.items() if m not in self.attending]
+        return members, [b for m, b in self.counted.items() if m in self.attending]
+
     def copy(self) -> Pressed:
-        return Pressed(dict(self.presses), dict(self.seats), dict(self.counted))
+        return Pressed(
+            dict(self.presses), dict(self.seats), dict(self.counted), set(self.attending)
+        )
 
 
 @dataclass
@@ -81,9 +99,9 @@ class OpenVote:
     recounted: Pressed | None = None
     recounted_up_to: int = 0
 
-    def record_press(self, member_id: int, seat: int, ballot: Any) -> None:
-        """Note a stored press (``ballot``: None for a secret vote)."""
-        self.pressed.record(member_id, seat, ballot, self.key_policy)
+    def record_press(self, member_id: int, seat: int, ballot: Any, attending: bool = False) -> None:
+        """Note a stored press (``ballot``: None for a secret vote; ``attending``: a 列席代表's)."""
+        self.pressed.record(member_id, seat, ballot, self.key_policy, attending)
 
 
 def open_state(vote: Vote, key: VoteKey | None) -> OpenVote:
@@ -179,7 +197,8 @@ class OpenVotes:
             .where(Press.vote_id == state.id, Press.id > last)
             .order_by(Press.id)
         ):
-            seen.record(member_id, int(receipt.get("seat", 0)), ballot, state.key_policy)
+            seen.record(member_id, int(receipt.get("seat", 0)), ballot, state.key_policy,
+                        bool(receipt.get("attending")))  # fmt: skip
             last = press_id
         state.recounted, state.recounted_up_to = seen, last
         # A copy: this process records its own presses into ``state`` after each commit.

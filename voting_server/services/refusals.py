@@ -69,6 +69,7 @@ CODES: frozenset[str] = RETRYABLE | frozenset(
         "invalid_designation",
         "voting_started",
         "not_a_voter",
+        "too_few_attending",
         "requirement_not_met",
         "internal_error",
     }

@@ -23,10 +23,15 @@ from sqlalchemy.orm import Session
 from audit.entry_types import EntryType
 from crypto import CryptoError, VoteKey, destroy_key_file
 from rules import VoteSpec, tally
-from rules.congress import Electorate, adopted
-from rules.kinds import live_tally_allowed
+from rules.congress import (
+    Electorate,
+    MemberRole,
+    adopted,
+    attending_secrecy_error,
+)
+from rules.kinds import kind_of, live_tally_allowed
 from rules.lifecycle import Action, LifecycleError, allowed, transition
-from voting_server.models import AgendaItem, Press, Sitting, Vote, VoteState, utcnow
+from voting_server.models import AgendaItem, Member, Press, Sitting, Vote, VoteState, utcnow
 from voting_server.services import attendance, supervision
 from voting_server.services.audit_log import AuditLog
 from voting_server.services.ballots import vote_aad
@@ -101,6 +106,11 @@ class VoteLifecycle:
             raise Refusal(
                 "no_quorum", f"实到 {present}，需 {required} (present {present}, need {required})"
             )
+        admits = kind_of(spec.kind).admits_attending(spec)
+        if admits and vote.secret:  # 列席代表 too few to keep their group's ballots secret
+            attendees = attendance.attendees_signed_in(session, sitting.id)
+            if (error := attending_secrecy_error(True, admits, attendees)) is not None:
+                raise Refusal("too_few_attending", error)
         now = _now()
         closes_at = None
         if duration_s is not None:
@@ -150,20 +160,33 @@ class VoteLifecycle:
             .order_by(Press.member_id, Press.press_no)
         ).all()
         chosen = self._chosen_presses(state, presses)
+        # 列席代表参加测评: the attending deputies' ballots are counted apart, never in 已按
+        admits = kind_of(state.spec.kind).admits_attending(state.spec)
+        attendees = self._attendees(session, chosen) if admits else set()
+        theirs = {m: p for m, p in chosen.items() if m in attendees}
+        chosen = {m: p for m, p in chosen.items() if m not in attendees}
         ballots = self._counted_ballots(state, chosen)
+        attending = self._counted_ballots(state, theirs)
         present = attendance.present_count(session, state.sitting_id, state.electorate)
         body_id = state.body_id
-        log.append(session, body_id, EntryType.VOTE_CLOSED, {
+        closed_data: dict[str, Any] = {
             "vote": vote.id, "members": state.members, "present": present, "cast": len(ballots),
             "reason": reason, "by": by,
-        })  # fmt: skip
+        }  # fmt: skip
+        if admits:
+            closed_data["attending_cast"] = len(attending)
+        log.append(session, body_id, EntryType.VOTE_CLOSED, closed_data)
         if state.secret:
+            # each group shuffled and released on its own: the three-way report needs to
+            # know whose ballot is whose group, and nothing more (docs/secret-ballot.md)
             secrets.SystemRandom().shuffle(ballots)
-            log.append(
-                session, body_id, EntryType.BALLOTS_RELEASED, {"vote": vote.id, "ballots": ballots}
-            )
+            released: dict[str, Any] = {"vote": vote.id, "ballots": ballots}
+            if admits:
+                secrets.SystemRandom().shuffle(attending)
+                released["attending_ballots"] = attending
+            log.append(session, body_id, EntryType.BALLOTS_RELEASED, released)
             session.execute(update(Press).where(Press.vote_id == vote.id).values(sealed=None))
-        result = tally(state.spec, state.members, present, ballots)
+        result = tally(state.spec, state.members, present, ballots, attending)
         published: dict[str, Any] = {"vote": vote.id, "result": result}
         # 分团: named votes of the whole body only; a secret vote never breaks down, and a
         # presidium's own vote (主席团会议) is not the delegations' business
@@ -280,6 +303,19 @@ class VoteLifecycle:
             if state.key_policy.may_press_again or press.member_id not in chosen:
                 chosen[press.member_id] = press
         return chosen
+
+    @staticmethod
+    def _attendees(session: Session, chosen: dict[int, Any]) -> set[int]:
+        """Of the members who pressed, the 列席 attendees (an evaluation admitting them)."""
+        if not chosen:
+            return set()
+        return set(
+            session.scalars(
+                select(Member.id).where(
+                    Member.id.in_(list(chosen)), Member.role == MemberRole.ATTENDEE
+                )
+            )
+        )
 
     def _counted_ballots(self, state: OpenVote, chosen: dict[int, Any]) -> list[Any]:
         """One ballot per member who pressed (``_chosen_presses``), opened if secret."""

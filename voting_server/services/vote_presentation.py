@@ -29,6 +29,8 @@ def public_vote(vote: Vote) -> dict[str, Any]:
         "key_policy": vote.key_policy.value,
         "live_tally": vote.live_tally.value,
         "electorate": vote.electorate.value,  # body, or presidium (主席团会议)
+        # 列席代表参加测评: attending deputies' tablets show the vote too
+        "admit_attending": kind_of(spec.kind).admits_attending(spec),
         "agenda_item": {
             "id": vote.agenda_item.id,
             "position": vote.agenda_item.position,
@@ -50,7 +52,7 @@ def public_vote(vote: Vote) -> dict[str, Any]:
 
 def participation(state: OpenVote, present: int) -> dict[str, Any]:
     """已按 / 未按 for the presidium and the display."""
-    voted = len(state.pressed.presses)
+    voted = state.pressed.voted  # the electorate's presses: 列席代表 are not 已按
     return {"vote": state.id, "voted": voted, "not_voted": max(0, present - voted),
             "voted_seats": sorted(state.pressed.seats.values())}  # fmt: skip
 
@@ -59,7 +61,8 @@ def live_counts(state: OpenVote, present: int) -> dict[str, Any] | None:
     """Running counts, only for named votes whose policy shows them."""
     if state.secret or state.live_tally is not LiveTally.BREAKDOWN:
         return None
-    result = tally(state.spec, state.members, present, list(state.pressed.counted.values()))
+    members, attending = state.pressed.counted_groups()
+    result = tally(state.spec, state.members, present, members, attending)
     return {"vote": state.id, "counts": result[kind_of(state.spec.kind).result_key]}
 
 

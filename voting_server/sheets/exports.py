@@ -33,6 +33,7 @@ RESULT_COLUMNS = (
     "subject",
     "title",
     "delegation",
+    "group",
     "members",
     "present",
     "cast",
@@ -43,6 +44,7 @@ RESULT_COLUMNS = (
     "satisfied",
     "basic",
     "unsatisfied",
+    "valid",
     "invalid",
     "votes",
     "required",
@@ -50,9 +52,15 @@ RESULT_COLUMNS = (
     "selected",
     "runoff",
     "satisfaction_rate",
+    "mean",
+    "trimmed",
     "outcome",
     "rank",
+    "overall_rate",
 )
+# The evaluation variants' columns (RULES.md "Evaluation variants"): exported only when a
+# row has a value in them, so that an export of other votes keeps its columns.
+VARIANT_COLUMNS = ("group", "valid", "mean", "trimmed", "overall_rate")
 COLUMN_LABELS = {
     "vote": "表决编号",
     "vote_title": term("col.subject"),
@@ -64,6 +72,11 @@ COLUMN_LABELS = {
     "subject": "编号",
     "title": "名称",
     "delegation": "代表团（组别）",
+    "group": "口径",  # 组成人员 / 列席代表 / 全体
+    "valid": term("col.valid"),
+    "mean": term("col.mean"),
+    "trimmed": term("col.trimmed"),
+    "overall_rate": term("overall_rate"),
     **{c: term(c) for c in ("members", "present", "cast", "not_voted")},
     **{m: term(f"mark.{m}") for m in ("yes", "no", "abstain", "satisfied", "basic", "unsatisfied")},
     "invalid": term("col.invalid"),
@@ -129,10 +142,12 @@ def result_rows(sheets: Iterable[ResultSheet]) -> list[dict[str, Any]]:
 
 def result_columns(rows: Sequence[Mapping[str, Any]]) -> tuple[str, ...]:
     """RESULT_COLUMNS for ``rows``: without 无效 when no row has a count of it (no vote
-    exported could have invalid ballots, e.g. electronic motions alone)."""
-    if any(row.get("invalid") is not None for row in rows):
-        return RESULT_COLUMNS
-    return tuple(c for c in RESULT_COLUMNS if c != "invalid")
+    exported could have invalid ballots, e.g. electronic motions alone), and without the
+    evaluation variants' columns that no row fills."""
+    unused = {c for c in VARIANT_COLUMNS if all(row.get(c) is None for row in rows)}
+    if all(row.get("invalid") is None for row in rows):
+        unused.add("invalid")
+    return tuple(c for c in RESULT_COLUMNS if c not in unused)
 
 
 @dataclass(frozen=True)

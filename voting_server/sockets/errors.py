@@ -35,6 +35,7 @@ TEXTS: dict[str, str] = {
     "no_quorum": N_("出席人数未过半数，不能开始表决"),
     "not_signed_in": N_("请先签到"),
     # 列席 attendees never vote; in a 主席团会议 only the presidium's members do.
+    "too_few_attending": N_("签到的列席代表人数太少，无记名测评不能让列席代表参加（无法保密）"),
     "not_a_voter": N_("您不是本项表决的表决人（列席人员或非主席团成员不参加表决）"),
     "requirement_not_met": N_("所依据的表决尚未通过，不能开始本项表决"),
     # 代为签到 marks attendance only: a ballot needs the deputy's own PIN on this tablet.

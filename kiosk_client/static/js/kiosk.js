@@ -374,7 +374,8 @@ function isAttendee() {
  * (主席团会议) only the presidium's members. The server refuses the others' ballots
  * all the same (not_a_voter): this only spares them keys that cannot count. */
 function votesIn(v) {
-  if (isAttendee()) return false;
+  // 列席代表参加测评: an attendee votes where the evaluation admits them
+  if (isAttendee()) return Boolean(v.admit_attending) && v.electorate !== "presidium";
   return v.electorate !== "presidium" || !member || member.presidium !== "none";
 }
 

@@ -340,7 +340,21 @@
         if (s.satisfaction_rate !== null && s.satisfaction_rate !== undefined) {
           parts.push(t("console.read.rate", { word: word("col.rate"), rate: s.satisfaction_rate + "%" }));
         }
-        if (s.outcome === "satisfactory" || s.outcome === "unsatisfactory") {
+        // 满意 / 不满意, or a grade of the three (满意 / 基本满意 / 不满意)
+        if (s.outcome) {
+          parts.push(t("console.read.outcome", { word: word("result.evaluation"), verdict: word("verdict." + s.outcome) }));
+        }
+        if (s.rank !== null && s.rank !== undefined) parts.push(t("console.read.rank", { n: s.rank }));
+        return t("console.read.subject", { title: S.titleOf(vote, id) }) + sentence(parts);
+      }).join("") + ("overall_rate" in r && r.overall_rate !== null
+        ? sentence([t("console.read.rate", { word: word("overall_rate"), rate: r.overall_rate + "%" })]) : "");
+    }
+    if (first && "mean" in first) { // 现场打分
+      return sentence([...head, people("cast", r.cast)]) + ids.map((id) => {
+        const s = r.subjects[id];
+        const parts = [votes("col.valid", s.valid), s.invalid ? votes("col.invalid", s.invalid) : null,
+          t("console.read.mean", { word: word("col.mean"), mean: s.mean === null ? "—" : s.mean })];
+        if (s.outcome) {
           parts.push(t("console.read.outcome", { word: word("result.evaluation"), verdict: word("verdict." + s.outcome) }));
         }
         if (s.rank !== null && s.rank !== undefined) parts.push(t("console.read.rank", { n: s.rank }));

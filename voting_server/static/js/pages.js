@@ -54,7 +54,20 @@
     }
     kind.addEventListener("change", update);
     rule.addEventListener("change", update);
+    // 现场打分's range, trim and pass mark only while scores are chosen
+    var scoreFields = document.querySelector(".score-fields");
+    var gradeFields = document.querySelector(".grade-fields");
+    var evalRules = document.querySelectorAll('input[name="eval_rule"]');
+    function updateScores() {
+      var chosen = document.querySelector('input[name="eval_rule"]:checked');
+      if (scoreFields) scoreFields.hidden = !chosen || chosen.value !== "scores";
+      if (gradeFields) gradeFields.hidden = !chosen || chosen.value !== "three";
+    }
+    Array.prototype.forEach.call(evalRules, function (r) {
+      r.addEventListener("change", updateScores);
+    });
     update();
+    updateScores();
   }
 
   // The vote form's rows (subjects, candidates, departments): add, up, down and remove act

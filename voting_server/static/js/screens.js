@@ -211,29 +211,76 @@
         el("tbody", null, ...rows)));
   }
 
-  function evaluationTable(vote, result) {
+  // An evaluation's result in columns, for the console's table and the hall's stage alike:
+  // marks (满意 / 基本满意 / 不满意, 满意率) or scores (现场打分: 有效, 平均分, 去掉最高分最低分);
+  // the outcome (满意 / 不满意, or the three grades' 满意 / 基本满意 / 不满意) and 名次; under
+  // each department, when attending deputies voted, its 组成人员 / 列席代表 / 全体 lines.
+  const GROUPS = ["members", "attending", "all"];
+  const VERDICT_CLASS = { satisfactory: "pass", satisfied: "pass", basic: "warn",
+    unsatisfactory: "fail", unsatisfied: "fail" };
+
+  function evaluationColumns(result) {
     const ids = Object.keys(result.subjects);
+    const first = ids.length ? result.subjects[ids[0]] : {};
+    const scored = "mean" in first;
     const anyInvalid = ids.some((id) => result.subjects[id].invalid);
-    const rows = ids.map((id) => {
+    const judged = ids.some((id) => "outcome" in result.subjects[id]);
+    const counts = scored
+      ? [["col.valid", "n", (s) => s.valid], anyInvalid ? ["col.invalid", "n", (s) => s.invalid] : null,
+        ["col.mean", "n rate", (s) => (s.mean === null ? "—" : s.mean)],
+        ["col.trimmed", "n", (s) => (s.trimmed ? "✓" : "—")]]
+      : [["mark.satisfied", "n", (s) => s.satisfied], ["mark.basic", "n", (s) => s.basic],
+        ["mark.unsatisfied", "n", (s) => s.unsatisfied],
+        anyInvalid ? ["col.invalid", "n", (s) => s.invalid] : null,
+        ["col.rate", "n rate", (s) => (s.satisfaction_rate === null ? "—" : s.satisfaction_rate + "%")]];
+    return { ids: ids, judged: judged, counts: counts.filter(Boolean), grouped: "members" in first };
+  }
+
+  /** Rows and heads of an evaluation's result; ``c`` names the classes of the two places. */
+  function evaluationParts(vote, result, c) {
+    const cols = evaluationColumns(result);
+    const rows = [];
+    cols.ids.forEach((id) => {
       const s = result.subjects[id];
-      let outcome = el("td", { class: "verdict" }, "—");
-      if (s.outcome === "satisfactory") outcome = el("td", { class: "verdict pass" }, t("verdict.satisfactory"));
-      if (s.outcome === "unsatisfactory") outcome = el("td", { class: "verdict fail" }, t("verdict.unsatisfactory"));
-      return el("tr", null, el("td", null, titleOf(vote, id)),
-        el("td", { class: "n" }, s.satisfied), el("td", { class: "n" }, s.basic),
-        el("td", { class: "n" }, s.unsatisfied),
-        anyInvalid ? el("td", { class: "n" }, s.invalid) : null,
-        el("td", { class: "n" }, s.satisfaction_rate === null ? "—" : s.satisfaction_rate + "%"),
-        outcome, el("td", { class: "n" }, s.rank === null || s.rank === undefined ? "—" : s.rank));
+      const verdict = s.outcome ? t(["term", "verdict", s.outcome].join(".")) : "—";
+      rows.push(el("tr", null, el("td", { class: c.name }, titleOf(vote, id)),
+        ...cols.counts.map((col) => el("td", { class: col[1].replace("rate", c.rate) }, col[2](s))),
+        cols.judged ? el("td", { class: c.verdict + " " + (VERDICT_CLASS[s.outcome] || "") }, verdict) : null,
+        el("td", { class: "n " + c.rank }, s.rank === null || s.rank === undefined ? "—" : s.rank)));
+      if (!cols.grouped) return;
+      GROUPS.forEach((group) => {
+        const g = s[group] || {};
+        rows.push(el("tr", { class: "group-row" }, el("td", { class: c.name + " group" }, t(["term", "group", group].join("."))),
+          ...cols.counts.map((col) => el("td", { class: col[1].replace("rate", "") }, col[2](g))),
+          cols.judged ? el("td", null, "") : null, el("td", null, "")));
+      });
     });
-    return el("table", { class: "result" },
-      el("thead", null, el("tr", null, el("th", null, t("col.evaluated")),
-        el("th", { class: "n" }, t("mark.satisfied")), el("th", { class: "n" }, t("mark.basic")),
-        el("th", { class: "n" }, t("mark.unsatisfied")),
-        anyInvalid ? el("th", { class: "n" }, t("col.invalid")) : null,
-        el("th", { class: "n" }, t("col.rate")), el("th", null, t("col.evaluation")),
-        el("th", { class: "n" }, t("col.rank")))),
-      el("tbody", null, ...rows));
+    const heads = [[t("term.col.evaluated")], ...cols.counts.map((col) => [t(["term", col[0]].join(".")), "n"])];
+    if (cols.judged) heads.push([t("term.col.result")]);
+    heads.push([t("term.col.rank"), "n"]);
+    return { heads: heads, rows: rows };
+  }
+
+  /** Under the table: the overall rate (总体满意率), and whose marks decided (列席代表). */
+  function evaluationNotes(result) {
+    const notes = [];
+    if ("overall_rate" in result) {
+      notes.push(t("eval.overall", { word: t("term.overall_rate"),
+        rate: result.overall_rate === null ? "—" : result.overall_rate + "%" }));
+    }
+    if (result.outcome_on) {
+      notes.push(t("eval.decided_by", { group: t(["term", "group", result.outcome_on].join(".")) }));
+    }
+    return notes;
+  }
+
+  function evaluationTable(vote, result) {
+    const parts = evaluationParts(vote, result, { name: "", rate: "", verdict: "verdict", rank: "" });
+    return el("div", null,
+      el("table", { class: "result" },
+        el("thead", null, el("tr", null, ...parts.heads.map((h) => el("th", { class: h[1] || "" }, h[0])))),
+        el("tbody", null, ...parts.rows)),
+      ...evaluationNotes(result).map((n) => el("p", { class: "notes" }, n)));
   }
 
   /** A kind without a renderer of its own: each subject's counts, as the result gives them. */
@@ -269,7 +316,7 @@
     if (vote && vote.kind) return RENDERERS[vote.kind] || GENERIC;
     if (result && result.selection) return RENDERERS.selection;
     const first = result && result.subjects && Object.values(result.subjects)[0];
-    return first && "satisfied" in first ? RENDERERS.evaluation : RENDERERS.motion;
+    return first && ("satisfied" in first || "mean" in first) ? RENDERERS.evaluation : RENDERERS.motion;
   }
 
   /** The whole result of a vote as a DOM node: figures, banner, and the kind's table. */
@@ -372,27 +419,11 @@
   }
 
   function evaluationStage(vote, result) {
-    const ids = Object.keys(result.subjects);
-    const anyInvalid = ids.some((id) => result.subjects[id].invalid);
-    const rows = ids.map((id) => {
-      const s = result.subjects[id];
-      let outcome = el("td", { class: "hall-cell-verdict" }, "—");
-      if (s.outcome === "satisfactory") {
-        outcome = el("td", { class: "hall-cell-verdict pass" }, t("term.verdict.satisfactory"));
-      }
-      if (s.outcome === "unsatisfactory") {
-        outcome = el("td", { class: "hall-cell-verdict fail" }, t("term.verdict.unsatisfactory"));
-      }
-      return el("tr", null, el("td", { class: "hall-name" }, titleOf(vote, id)),
-        el("td", { class: "n" }, s.satisfied), el("td", { class: "n" }, s.basic), el("td", { class: "n" }, s.unsatisfied),
-        anyInvalid ? el("td", { class: "n" }, s.invalid) : null,
-        el("td", { class: "n hall-rate" }, s.satisfaction_rate === null ? "—" : s.satisfaction_rate + "%"),
-        outcome, el("td", { class: "n hall-rank" }, s.rank === null || s.rank === undefined ? "—" : s.rank));
-    });
+    const parts = evaluationParts(vote, result,
+      { name: "hall-name", rate: "hall-rate", verdict: "hall-cell-verdict", rank: "hall-rank" });
     return el("div", { class: "hall-evaluation" },
-      hallTable([[t("term.col.evaluated")], [t("term.mark.satisfied"), "n"], [t("term.mark.basic"), "n"],
-        [t("term.mark.unsatisfied"), "n"], anyInvalid ? [t("term.col.invalid"), "n"] : null,
-        [t("term.col.rate"), "n"], [t("term.col.result")], [t("term.col.rank"), "n"]].filter(Boolean), rows));
+      hallTable(parts.heads, parts.rows),
+      ...evaluationNotes(result).map((n) => el("p", { class: "hall-note" }, n)));
   }
 
   function genericStage(vote, result) {

@@ -12,6 +12,9 @@
  *                             [{title, mark, cls}] (``title`` null for a lone subject)
  * ``ui`` is {S (window.Screens), vote, choice, choose(newChoice), say(text)}:
  * ``choose`` stores the choice and draws the screen again.
+ *
+ * A kind whose votes differ in how they are drawn (an evaluation by marks, or by
+ * scores: 现场打分) gives ``variant(vote)``, the renderer of that vote.
  */
 
 /** Motion and evaluation: one row of three large keys per subject. */
@@ -131,15 +134,111 @@ const selection = {
   ballot: (vote, choice) => vote.candidates.map((c) => c.id).filter((id) => choice.indexOf(id) >= 0),
 };
 
+/** The digits a score may have: as many as its highest value. */
+function digitsOf(vote) {
+  return String(vote.scores.max).length;
+}
+
+/** A score that counts: an integer in the vote's range. */
+function inRange(vote, value) {
+  return Number.isInteger(value) && value >= vote.scores.min && value <= vote.scores.max;
+}
+
+/** 现场打分: per department a large number pad (1–9, 清除, 0) beside a big display of the
+ * score and its range ("0–100 分"). A digit that would take the score above the highest
+ * is refused and said; a score below the lowest shows in red and cannot be submitted. */
+const scores = {
+  empty: () => ({}),
+
+  render(body, ui) {
+    const S = ui.S;
+    const el = S.el;
+    const vote = ui.vote;
+    const choice = ui.choice;
+    const range = S.t("kiosk.score_range", { min: vote.scores.min, max: vote.scores.max });
+    vote.subjects.forEach((subject) => {
+      const value = choice[subject.id];
+      const given = value !== undefined;
+      const low = given && !inRange(vote, value);
+      const display = el("div", { class: "score-display" + (given ? " given" : "") + (low ? " low" : ""),
+        role: "status", "aria-live": "polite" },
+      el("span", { class: "score-value" }, given ? String(value) : "—"),
+      el("span", { class: "score-unit" }, S.t("term.score")));
+      const note = el("div", { class: "score-range" }, range);
+      const side = el("div", { class: "score-side" }, display, note);
+      if (low) side.appendChild(el("div", { class: "score-low" }, S.t("kiosk.score_too_low", { min: vote.scores.min })));
+      const press = (digit) => () => {
+        const next = given ? value * 10 + digit : digit;
+        if (next > vote.scores.max || String(next).length > digitsOf(vote)) {
+          ui.say(S.t("kiosk.score_too_high", { title: subject.title, max: vote.scores.max }));
+          return; // out of range: not entered
+        }
+        ui.say("");
+        ui.choose(Object.assign({}, choice, { [subject.id]: next }));
+      };
+      const clear = () => {
+        ui.say("");
+        const next = Object.assign({}, choice);
+        delete next[subject.id];
+        ui.choose(next);
+      };
+      const pad = el("div", { class: "score-pad", role: "group",
+        "aria-label": S.t("kiosk.score_pad", { title: subject.title }) });
+      [1, 2, 3, 4, 5, 6, 7, 8, 9].forEach((d) => pad.appendChild(
+        el("button", { type: "button", class: "score-key", onclick: press(d) }, String(d))));
+      pad.appendChild(el("button", { type: "button", class: "score-key clear", onclick: clear },
+        S.t("kiosk.key_clear")));
+      pad.appendChild(el("button", { type: "button", class: "score-key", onclick: press(0) }, "0"));
+      body.appendChild(el("div", { class: "subject score-subject", "data-subject": subject.id },
+        el("div", { class: "subject-title" }, subject.title),
+        el("div", { class: "score-row" }, side, pad)));
+    });
+  },
+
+  missing: (vote, choice) => vote.subjects.filter((s) => !inRange(vote, choice[s.id])).length,
+
+  summarize(list, ui) {
+    const S = ui.S;
+    const el = S.el;
+    ui.vote.subjects.forEach((s) => {
+      list.appendChild(el("li", { class: "score-line" }, S.t("kiosk.subject_mark", { title: s.title }),
+        el("strong", null, S.t("kiosk.score_value", { score: ui.choice[s.id] }))));
+    });
+  },
+
+  chosen(S, vote, choice) {
+    const lone = vote.subjects.length === 1;
+    return vote.subjects.map((s) => ({
+      title: lone ? null : s.title,
+      mark: choice[s.id] === undefined ? "—" : S.t("kiosk.score_value", { score: choice[s.id] }),
+      cls: "score",
+    }));
+  },
+
+  // integers, as the server counts and signs them (a JSON number, never "85")
+  ballot(vote, choice) {
+    const ballot = {};
+    vote.subjects.forEach((s) => {
+      if (inRange(vote, choice[s.id])) ballot[s.id] = choice[s.id];
+    });
+    return ballot;
+  },
+};
+
+const evaluationMarks = marksKind((S) => S.EVALUATION_MARKS);
+
 export const BALLOTS = {
   motion: marksKind((S) => S.MOTION_MARKS),
   selection: selection,
-  evaluation: marksKind((S) => S.EVALUATION_MARKS),
+  // 三档 and the default mark the same three keys; 现场打分 has a number pad
+  evaluation: Object.assign({}, evaluationMarks, {
+    variant: (vote) => (vote.scores ? scores : evaluationMarks),
+  }),
 };
 
-/** The renderer of a vote's kind. */
+/** The renderer of a vote's kind (of the vote's variant, where the kind has several). */
 export function ballotKind(vote) {
   const kind = BALLOTS[vote.kind];
   if (!kind) throw new Error("no ballot renderer for vote kind " + vote.kind);
-  return kind;
+  return kind.variant ? kind.variant(vote) : kind;
 }

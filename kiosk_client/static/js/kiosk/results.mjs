@@ -16,7 +16,7 @@ function kindOf(vote, result) {
   if (vote && vote.kind) return vote.kind;
   if (result && result.selection) return "selection";
   const first = result && result.subjects && Object.values(result.subjects)[0];
-  return first && "satisfied" in first ? "evaluation" : "motion";
+  return first && ("satisfied" in first || "mean" in first) ? "evaluation" : "motion";
 }
 
 /** 表决结果 / 票决结果 / 测评结果: the glossary's word for the kind's result. */
@@ -117,23 +117,49 @@ function selection(S, vote, result) {
   ];
 }
 
-/** Per department: the three marks, then 满意率, 名次 and the outcome on one row. */
+const VERDICT_CLASS = { satisfactory: "pass", satisfied: "pass", basic: "warn",
+  unsatisfactory: "fail", unsatisfied: "fail" };
+
+/** One group's line under a department (列席代表参加测评): 组成人员 / 列席代表 / 全体. */
+function groupNote(S, group, g) {
+  const value = "mean" in g
+    ? S.t("kiosk.label_value", { label: S.t("term.col.mean"), value: g.mean === null ? "—" : g.mean })
+    : S.t("kiosk.label_value", { label: S.t("term.col.rate"),
+      value: g.satisfaction_rate === null ? "—" : g.satisfaction_rate + "%" });
+  return S.t("kiosk.label_value", { label: S.t(["term", "group", group].join(".")), value: value });
+}
+
+/** Per department: the three marks (or, for scores, 有效 and 平均分), then 满意率, 名次 and
+ * the outcome on one row; under it the three groups' lines when attending deputies voted;
+ * the overall rate (总体满意率) after the last department. */
 function evaluation(S, vote, result) {
-  return Object.keys(result.subjects).map((id) => {
+  const cards = Object.keys(result.subjects).map((id) => {
     const s = result.subjects[id];
-    const tiles = [tile(S, S.t("term.mark.satisfied"), s.satisfied, "yes"),
-      tile(S, S.t("term.mark.basic"), s.basic, "abstain"),
-      tile(S, S.t("term.mark.unsatisfied"), s.unsatisfied, "no")];
+    const scored = "mean" in s;
+    const tiles = scored
+      ? [tile(S, S.t("term.col.valid"), s.valid), tile(S, S.t("term.col.mean"), s.mean, "rate")]
+      : [tile(S, S.t("term.mark.satisfied"), s.satisfied, "yes"),
+        tile(S, S.t("term.mark.basic"), s.basic, "abstain"),
+        tile(S, S.t("term.mark.unsatisfied"), s.unsatisfied, "no")];
     if (s.invalid) tiles.push(tile(S, S.t("term.col.invalid"), s.invalid));
-    let verdict = verdictOf(S, "—", "none");
-    if (s.outcome === "satisfactory") verdict = verdictOf(S, S.t("term.verdict.satisfactory"), "pass");
-    if (s.outcome === "unsatisfactory") verdict = verdictOf(S, S.t("term.verdict.unsatisfactory"), "fail");
+    const verdict = s.outcome
+      ? verdictOf(S, S.t(["term", "verdict", s.outcome].join(".")), VERDICT_CLASS[s.outcome] || "none")
+      : verdictOf(S, "—", "none");
     const outcome = S.el("div", { class: "k-tiles k-outcome" },
-      tile(S, S.t("term.col.rate"), s.satisfaction_rate === null ? null : s.satisfaction_rate + "%", "rate"),
+      scored ? null
+        : tile(S, S.t("term.col.rate"), s.satisfaction_rate === null ? null : s.satisfaction_rate + "%", "rate"),
       tile(S, S.t("term.col.rank"), s.rank === null || s.rank === undefined ? null : s.rank, "rank"),
-      verdict);
-    return card(S, titleOf(vote, id), tiles, outcome);
+      "outcome" in s || !scored ? verdict : null);
+    const notes = [];
+    if (scored && s.trimmed) notes.push(S.t("kiosk.trimmed"));
+    if ("members" in s) ["members", "attending", "all"].forEach((g) => notes.push(groupNote(S, g, s[g] || {})));
+    return card(S, titleOf(vote, id), tiles, outcome, notes);
   });
+  if ("overall_rate" in result) {
+    cards.push(S.el("p", { class: "k-note k-overall" }, S.t("eval.overall", { word: S.t("term.overall_rate"),
+      rate: result.overall_rate === null ? "—" : result.overall_rate + "%" })));
+  }
+  return cards;
 }
 
 /** A kind without a renderer here: each subject's numbers as tiles, under its title. */
