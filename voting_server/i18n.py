@@ -302,7 +302,31 @@ JS_STRINGS: dict[str, str] = {
     "kiosk.document_opening": N_("正在打开文件…"),
     "kiosk.ca_mismatch": N_(
         "警告：本服务器的根证书指纹与登记二维码上的不一致。请停止登记，联系工作人员。"
+    ),    # the public results' proof check (static/js/public_proof.js, docs/public.md)
+    "public.verified": N_("已核验"),
+    "public.failed": N_("核验失败：%(what)s"),
+    "public.sep": N_("；"),
+    "public.verified_unsigned": N_(
+        "已核验包含证明；此浏览器不能核验 Ed25519 签名，请用 voting-audit 核验签名"
     ),
+    "public.no_crypto": N_(
+        "此浏览器不能在本页核验（WebCrypto 只在 HTTPS 或本机地址下可用）；"
+        "请下载下列文件，用 voting-audit 核验。"
+    ),
+    "public.entry.log_started": N_("日志第一条记录（服务器公钥）"),
+    "public.entry.result": N_("结果记录"),
+    "public.entry.vote_announced": N_("宣布记录"),
+    "public.check.in_head": N_("%(entry)s（第 %(index)s 条）在签名的日志头之内"),
+    "public.check.shown": N_("页面显示的结果与日志中的结果记录一致"),
+    "public.check.sig": N_("服务器对日志头的 Ed25519 签名有效"),
+    "public.bad.leaf": N_("%(entry)s的原文与证明中的哈希不符"),
+    "public.bad.shape": N_("%(entry)s的证明与签名日志头的条数或根不符"),
+    "public.bad.root": N_("%(entry)s：由证明算出的根 %(computed)s 与签名日志头的根 %(root)s 不符"),
+    "public.bad.content": N_("%(entry)s不是本项表决的记录"),
+    "public.bad.shown": N_("页面显示的结果与日志中的结果记录不一致"),
+    "public.bad.sig": N_("服务器对日志头的签名无效"),
+    "public.sig_unsupported": N_("此浏览器不支持 Ed25519 签名核验，请用 voting-audit 核验签名"),
+    "public.no_announcement_proof": N_("宣布记录之后尚无签名的日志头，只核验了结果记录"),
 }
 
 
