@@ -157,7 +157,11 @@
   }
 
   async function checkEntry(name, proved, data, failures) {
-    const label = t("public.entry." + name);
+    const label = {
+      log_started: t("public.entry.log_started"),
+      result: t("public.entry.result"),
+      vote_announced: t("public.entry.vote_announced"),
+    }[name];
     const doc = proved.proof;
     const line = new TextEncoder().encode(proved.line);
     const leaf = await leafHash(line);
