@@ -67,7 +67,9 @@ def lines(app: Flask, body: int) -> list[bytes]:
 
 
 @pytest.mark.parametrize("state", HIDDEN)
-def test_a_vote_not_announced_is_absent_everywhere(hall: tuple[Flask, PublicHall], state: str) -> None:
+def test_a_vote_not_announced_is_absent_everywhere(
+    hall: tuple[Flask, PublicHall], state: str
+) -> None:
     app, h = hall
     vote = h.votes[state]
     assert get(app, f"/public/votes/{vote}/").status_code == 404
@@ -88,6 +90,7 @@ def test_a_hidden_vote_answers_like_one_that_does_not_exist(hall: tuple[Flask, P
     closed = get(app, f"/public/votes/{h.votes['closed']}/")
     assert missing.status_code == closed.status_code == 404
     assert titles(app, h.votes["closed"])[0] not in closed.get_data(as_text=True)
+
     def normalize(answer: Any) -> str:  # the page's nonce and the numbers aside
         return re.sub(r'nonce="[^"]*"|\d+', "N", answer.get_data(as_text=True))
 
@@ -95,7 +98,9 @@ def test_a_hidden_vote_answers_like_one_that_does_not_exist(hall: tuple[Flask, P
 
 
 @pytest.mark.parametrize("state", SHOWN)
-def test_an_announced_vote_is_public_without_a_login(hall: tuple[Flask, PublicHall], state: str) -> None:
+def test_an_announced_vote_is_public_without_a_login(
+    hall: tuple[Flask, PublicHall], state: str
+) -> None:
     app, h = hall
     vote = h.votes[state]
     page = get(app, f"/public/votes/{vote}/")
@@ -103,11 +108,15 @@ def test_an_announced_vote_is_public_without_a_login(hall: tuple[Flask, PublicHa
     html = page.get_data(as_text=True)
     assert titles(app, vote)[0] in html
     assert 'id="public-proof"' in html and "js/public_proof.js" in html
-    assert f'href="../../votes/{vote}/"' in get(app, f"/public/bodies/{h.body}/").get_data(as_text=True)
+    assert f'href="../../votes/{vote}/"' in get(app, f"/public/bodies/{h.body}/").get_data(
+        as_text=True
+    )
     assert f'href="bodies/{h.body}/"' in get(app, "/public/").get_data(as_text=True)
 
 
-def test_pages_are_get_only_with_the_csp_and_caching_headers(hall: tuple[Flask, PublicHall]) -> None:
+def test_pages_are_get_only_with_the_csp_and_caching_headers(
+    hall: tuple[Flask, PublicHall],
+) -> None:
     app, h = hall
     page = get(app, f"/public/votes/{h.votes['named']}/")
     csp = page.headers["Content-Security-Policy"]
@@ -121,7 +130,9 @@ def test_pages_are_get_only_with_the_csp_and_caching_headers(hall: tuple[Flask, 
     assert app.test_client().post(f"/public/votes/{h.votes['named']}/").status_code in {400, 405}
 
 
-def test_the_body_page_lists_sittings_and_votes_newest_first(hall: tuple[Flask, PublicHall]) -> None:
+def test_the_body_page_lists_sittings_and_votes_newest_first(
+    hall: tuple[Flask, PublicHall],
+) -> None:
     app, h = hall
     html = get(app, f"/public/bodies/{h.body}/").get_data(as_text=True)
     # the secret vote was announced after the named one
@@ -143,7 +154,9 @@ def _rows(html: str) -> dict[int, str]:
     table = table[: table.index("</table>")]
     rows = {}
     for row in re.findall(r"<tr class=\"\w+\">(.*?)</tr>", table, flags=re.S):
-        cells = [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
+        cells = [
+            re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)
+        ]
         rows[int(cells[0])] = " ".join(cells[1:])
     return rows
 
@@ -170,14 +183,18 @@ def test_a_secret_vote_shows_totals_only_never_anyone(hall: tuple[Flask, PublicH
     assert [name for name in MEMBER_NAMES if name in html] == []
     # the totals are there (the sheet's figures)
     assert f'data-field="{term("cast")}">{len(PRESSING)}<' in html
-    files = b"".join(get(app, f"/public/votes/{h.votes['secret']}/{n}").get_data() for n in file_names())
+    files = b"".join(
+        get(app, f"/public/votes/{h.votes['secret']}/{n}").get_data() for n in file_names()
+    )
     assert [n for n in MEMBER_NAMES if n.encode() in files] == []
 
 
 # --- the evidence -------------------------------------------------------------------------
 
 
-def test_a_signed_head_follows_every_announcement_and_the_log_verifies(hall: tuple[Flask, PublicHall]) -> None:
+def test_a_signed_head_follows_every_announcement_and_the_log_verifies(
+    hall: tuple[Flask, PublicHall],
+) -> None:
     app, h = hall
     logged = [json.loads(line) for line in lines(app, h.body)]
     announced = [e["i"] for e in logged if e["type"] == "vote_announced"]
@@ -209,11 +226,15 @@ def test_the_downloads_are_what_voting_audit_checks(
         assert (proof["size"], proof["root"]) == (head["size"], head["root"])
         path = tmp_path / f"{name}.proof.json"
         path.write_bytes(files[f"{name}.proof.json"])
-        done = subprocess.run([str(VOTING_AUDIT), "check-proof", str(path)], capture_output=True, text=True)
+        done = subprocess.run(
+            [str(VOTING_AUDIT), "check-proof", str(path)], capture_output=True, text=True
+        )
         assert done.returncode == 0, done.stderr
         proof["proof"][0] = "0" * 64  # one sibling changed: the proof no longer reaches the root
         path.write_text(json.dumps(proof))
-        done = subprocess.run([str(VOTING_AUDIT), "check-proof", str(path)], capture_output=True, text=True)
+        done = subprocess.run(
+            [str(VOTING_AUDIT), "check-proof", str(path)], capture_output=True, text=True
+        )
         assert done.returncode == 1 and "FAILED" in done.stdout
     assert json.loads(files["result.entry.json"])["data"]["vote"] == vote
 
@@ -251,7 +272,12 @@ def test_the_pages_through_a_real_server(hall: tuple[Flask, PublicHall]) -> None
             answer = requests.get(requests.compat.urljoin(page.url, ref), timeout=10)
             assert answer.status_code == 200, ref
         for state in HIDDEN:
-            assert requests.get(f"{base}/public/votes/{h.votes[state]}/", timeout=10).status_code == 404
-        assert requests.get(f"{base}/public/votes/{h.votes['named']}", timeout=10).status_code == 200
+            assert (
+                requests.get(f"{base}/public/votes/{h.votes[state]}/", timeout=10).status_code
+                == 404
+            )
+        assert (
+            requests.get(f"{base}/public/votes/{h.votes['named']}", timeout=10).status_code == 200
+        )
     finally:
         server.stop()

@@ -302,7 +302,8 @@ JS_STRINGS: dict[str, str] = {
     "kiosk.document_opening": N_("正在打开文件…"),
     "kiosk.ca_mismatch": N_(
         "警告：本服务器的根证书指纹与登记二维码上的不一致。请停止登记，联系工作人员。"
-    ),    # the public results' proof check (static/js/public_proof.js, docs/public.md)
+    ),
+    # the public results' proof check (static/js/public_proof.js, docs/public.md)
     "public.verified": N_("已核验"),
     "public.failed": N_("核验失败：%(what)s"),
     "public.sep": N_("；"),
