@@ -175,10 +175,10 @@ def _write_site(session: Any, root: Path, lang: str) -> dict[str, Any]:
                 problems += [f"vote {vote_id}: {p}" for p in evidence.problems()]
                 heads.add((body["id"], evidence.head["size"]))
             vpath = pages.vote_path(vote_id)
-            html = pages.render_vote(session, vote_id, pages.Site(vpath, static=True))
+            html = pages.render_vote(session, vote_id, pages.Site(vpath, static=True), vote)
             assert html is not None
             write(vpath + "index.html", html)
-            for name, data in (pages.vote_files(session, vote_id) or {}).items():
+            for name, data in (pages.vote_files(session, vote_id, vote) or {}).items():
                 write(vpath + name, data)
             page_count += 1
             votes += 1

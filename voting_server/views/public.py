@@ -116,8 +116,11 @@ def render_body(session: Session, body_id: int, site: Site) -> str | None:
     return _render("public/body.html", site, body=body)
 
 
-def render_vote(session: Session, vote_id: int, site: Site) -> str | None:
-    found = public.public_vote(session, vote_id)
+def render_vote(
+    session: Session, vote_id: int, site: Site, found: dict[str, Any] | None = None
+) -> str | None:
+    """``found``: ``public.public_vote``'s answer when the caller has it already."""
+    found = found or public.public_vote(session, vote_id)
     if found is None:
         return None
     sheet = ResultSheet.from_source(found["sheet"])
@@ -139,10 +142,12 @@ def render_vote(session: Session, vote_id: int, site: Site) -> str | None:
     )
 
 
-def vote_files(session: Session, vote_id: int) -> dict[str, bytes] | None:
+def vote_files(
+    session: Session, vote_id: int, found: dict[str, Any] | None = None
+) -> dict[str, bytes] | None:
     """The downloads of a public vote, by file name (``file_names``); None if not public
     or not yet under a signed head."""
-    found = public.public_vote(session, vote_id)
+    found = found or public.public_vote(session, vote_id)
     if found is None or found["evidence"] is None:
         return None
     evidence: public.Evidence = found["evidence"]
