@@ -281,3 +281,16 @@ def test_the_pages_through_a_real_server(hall: tuple[Flask, PublicHall]) -> None
         )
     finally:
         server.stop()
+
+
+def test_tracked_items_wait_for_their_service(hall: tuple[Flask, PublicHall]) -> None:
+    """督办事项: one view and one template, live once services/supervision.py exists."""
+    from voting_server.views import public
+
+    app, h = hall
+    answer = get(app, f"/public/bodies/{h.body}/items/")
+    if public.supervision is None:
+        assert answer.status_code == 404
+        assert "items/" not in get(app, f"/public/bodies/{h.body}/").get_data(as_text=True)
+    else:
+        assert answer.status_code == 200
