@@ -41,7 +41,8 @@ HIDDEN = ("closed", "cancelled", "draft", "open")
 DESK = ((1280, 800),)
 PHONE = ((390, 844),)  # the public reads on phones too
 BIN = Path(sys.executable).parent
-SCREENSHOT = Path(__file__).resolve().parents[1] / "docs" / "screens" / "public-result.png"
+# docs/screens/public-result.png is a copy of this one (docs/screens.md)
+SCREENSHOT = ARTIFACTS / "public" / "public-result.png"
 
 
 def checked(page: Any) -> tuple[str, str]:
@@ -125,6 +126,7 @@ def test_public_results_in_chromium(tmp_path: Path) -> None:
         shots.take(page, "named", DESK + PHONE)
         bottom = page.locator("section.proof").bounding_box()
         assert bottom is not None
+        SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
         page.screenshot(
             path=str(SCREENSHOT), full_page=True,
             clip={"x": 0, "y": 0, "width": 1280, "height": bottom["y"] + bottom["height"] + 20},
