@@ -98,16 +98,24 @@ def summary(vote: Vote) -> str:
     return kind_of(vote.kind).summary(result, dict(vote.titles))
 
 
+RECENT = 3  # the latest announced votes the index shows under each body
+
+
 def overview(session: Session) -> list[dict[str, Any]]:
-    """Every body (its name is public), with its count of announced votes and the time
-    of the latest announcement."""
+    """Every body (its name is public), with its count of announced votes, the time of
+    the latest announcement and the latest few (``recent``: id, title, sitting)."""
     out = []
     for body in session.scalars(select(Body).order_by(Body.id)):
         public = _public_votes(session, body.id)
+        recent = [
+            {"id": v.id, "title": v.title, "sitting": v.agenda_item.sitting.title,
+             "announced_at": a["time"]}
+            for v, a in public[:RECENT]
+        ]  # fmt: skip
         out.append(
             {"id": body.id, "name": body.name, "kind": body.kind.value,
              "level": body.level.value, "announced": len(public),
-             "latest": public[0][1]["time"] if public else None}
+             "latest": public[0][1]["time"] if public else None, "recent": recent}
         )  # fmt: skip
     return out
 
