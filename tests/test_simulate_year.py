@@ -198,3 +198,43 @@ def test_the_selection_plan_fills_every_seat_without_a_tie() -> None:
         assert all(len(b) == 8 == len(set(b)) for b in ballots.values())
         counted = tally(spec, 250, 250, list(ballots.values()))["selection"]
         assert len(counted["selected"]) == 8 and counted["runoff"] is None
+
+
+@pytest.mark.slow
+def test_the_year_is_published_with_its_items_timelines(
+    year: dict[str, Any], tmp_path: Path
+) -> None:
+    """全程公开: ``voting-server publish`` on the year's instance writes every announced
+    vote with proofs `voting-audit check-proof` accepts, and each body's tracked items with
+    their timelines linking the votes that decided them."""
+    import os
+    import subprocess
+    import sys
+
+    bin_dir = Path(sys.executable).parent
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VOTING_")}
+    site = tmp_path / "site"
+    done = subprocess.run(
+        [str(bin_dir / "voting-server"), "publish", "--instance", year["instance"],
+         "--out", str(site)],
+        capture_output=True, text=True, env=env, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    summary = json.loads(done.stdout)
+    assert summary["ok"] is True and summary["votes"] == len(year["votes"])
+    inquiry, review = _votes(year, COUNTY_COMMITTEE)
+    committee = year["bodies"][COUNTY_COMMITTEE]["id"]
+    items = (site / f"bodies/{committee}/items/index.html").read_text(encoding="utf-8")
+    # evaluation → rectification → re-evaluation, each vote linked to its public result
+    assert f"{demo.UNSATISFACTORY}整改" in items
+    for vote in (inquiry, review):
+        assert f"votes/{vote['vote']}/" in items
+        proof = site / f"votes/{vote['vote']}/result.proof.json"
+        check = subprocess.run([str(bin_dir / "voting-audit"), "check-proof", str(proof)],
+                               capture_output=True, timeout=60)  # fmt: skip
+        assert check.returncode == 0, check.stderr
+    _, selection, acceptance = _votes(year, COUNTY_CONGRESS)
+    congress = year["bodies"][COUNTY_CONGRESS]["id"]
+    projects = (site / f"bodies/{congress}/items/index.html").read_text(encoding="utf-8")
+    assert f"votes/{selection['vote']}/" in projects
+    assert f"votes/{acceptance['vote']}/" in projects

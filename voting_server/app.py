@@ -68,6 +68,10 @@ def create_app(config: object | None = None) -> Flask:
     app.register_blueprint(records.bp)
     app.register_blueprint(screens.kiosk_static)
 
+    from voting_server.views import public
+
+    app.register_blueprint(public.bp)  # the public results: no login (docs/public.md)
+
     from voting_server.views import common
 
     common.init_app(app)

@@ -46,6 +46,70 @@ def N_(msgid: str) -> str:  # gettext's name for "mark for extraction only"
     return msgid
 
 
+# The names of tracked items' kinds, states, steps, sources and report periods (督办事项,
+# rules/supervision.py), for the staff pages and the public site alike.
+ITEM_KIND_LABELS = {
+    "project": N_("民生实事项目"),
+    "topic": N_("专项工作报告议题"),
+    "rectification": N_("整改事项"),
+}
+ITEM_STATE_LABELS = {
+    "proposed": N_("待初审"),
+    "shortlisted": N_("初审通过"),
+    "rejected": N_("初审未通过"),
+    "submitted": N_("已列入票决"),
+    "selected": N_("票决选中"),
+    "not_selected": N_("票决未选中"),
+    "in_progress": N_("实施中"),
+    "accepted_vote": N_("验单测评中"),
+    "accepted": N_("验单满意"),
+    "not_accepted": N_("验单不满意"),
+    "dropped": N_("不列入"),
+    "scheduled": N_("已列入测评"),
+    "evaluated": N_("已测评"),
+    "opened": N_("待定整改期限"),
+    "deadline_set": N_("整改中"),
+    "reported": N_("已报送整改报告"),
+    "reevaluation_scheduled": N_("回头看测评中"),
+    "closed_satisfactory": N_("整改完成"),
+    "reopened": N_("回头看仍不满意"),
+}
+ITEM_ACTION_LABELS = {
+    "propose": N_("提出建议"),
+    "shortlist": N_("初审通过"),
+    "reject": N_("初审不通过"),
+    "submit": N_("列入票决"),
+    "select": N_("票决选中"),
+    "not_select": N_("票决未选中"),
+    "assign": N_("交办责任单位"),
+    "report": N_("报送报告"),
+    "submit_acceptance": N_("列入验单测评"),
+    "accept": N_("验单满意"),
+    "not_accept": N_("验单不满意"),
+    "drop": N_("不列入"),
+    "schedule": N_("列入满意度测评"),
+    "evaluated": N_("测评结果"),
+    "open": N_("开启整改"),
+    "set_deadline": N_("确定整改期限和问题"),
+    "schedule_reevaluation": N_("安排回头看测评"),
+    "close": N_("整改完成"),
+    "reopen": N_("重新整改"),
+}
+ITEM_SOURCE_LABELS = {
+    "deputy": N_("代表"),
+    "public": N_("群众"),
+    "department": N_("部门"),
+    "complaints": N_("投诉统计"),
+    "office": N_("秘书处"),
+    "evaluation": N_("测评结果"),
+}
+ITEM_PERIOD_LABELS = {
+    "q1": N_("第一季度"),
+    "mid_year": N_("年中"),
+    "q3": N_("第三季度"),
+    "year_end": N_("年底"),
+}
+
 # One home for the names of vote states (状态) on every page and script. A vote kind's
 # names (表决方式) are its module's (rules.kinds.*: label_zh, label_en): ``kind_label``.
 STATE_LABELS = {
@@ -323,6 +387,31 @@ JS_STRINGS: dict[str, str] = {
     "kiosk.ca_mismatch": N_(
         "警告：本服务器的根证书指纹与登记二维码上的不一致。请停止登记，联系工作人员。"
     ),
+    # the public results' proof check (static/js/public_proof.js, docs/public.md)
+    "public.verified": N_("已核验"),
+    "public.failed": N_("核验失败：%(what)s"),
+    "public.sep": N_("；"),
+    "public.verified_unsigned": N_(
+        "已核验包含证明；此浏览器不能核验 Ed25519 签名，请用 voting-audit 核验签名"
+    ),
+    "public.no_crypto": N_(
+        "此浏览器不能在本页核验（WebCrypto 只在 HTTPS 或本机地址下可用）；"
+        "请下载下列文件，用 voting-audit 核验。"
+    ),
+    "public.entry.log_started": N_("日志第一条记录（服务器公钥）"),
+    "public.entry.result": N_("结果记录"),
+    "public.entry.vote_announced": N_("宣布记录"),
+    "public.check.in_head": N_("%(entry)s（第 %(index)s 条）在签名的日志头之内"),
+    "public.check.shown": N_("页面显示的结果与日志中的结果记录一致"),
+    "public.check.sig": N_("服务器对日志头的 Ed25519 签名有效"),
+    "public.bad.leaf": N_("%(entry)s的原文与证明中的哈希不符"),
+    "public.bad.shape": N_("%(entry)s的证明与签名日志头的条数或根不符"),
+    "public.bad.root": N_("%(entry)s：由证明算出的根 %(computed)s 与签名日志头的根 %(root)s 不符"),
+    "public.bad.content": N_("%(entry)s不是本项表决的记录"),
+    "public.bad.shown": N_("页面显示的结果与日志中的结果记录不一致"),
+    "public.bad.sig": N_("服务器对日志头的签名无效"),
+    "public.sig_unsupported": N_("此浏览器不支持 Ed25519 签名核验，请用 voting-audit 核验签名"),
+    "public.no_announcement_proof": N_("宣布记录之后尚无签名的日志头，只核验了结果记录"),
 }
 
 

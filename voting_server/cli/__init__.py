@@ -9,6 +9,7 @@ import click
 
 from voting_server.cli import database
 from voting_server.cli import staff as staff_cli
+from voting_server.cli.publish import publish_command
 from voting_server.cli.serve import run_command
 from voting_server.cli.simulate import simulate_command
 from voting_server.cli.stack import stack_command
@@ -26,5 +27,6 @@ main.add_command(run_command)
 main.add_command(simulate_command)
 main.add_command(tls_group)
 main.add_command(stack_command)
+main.add_command(publish_command)
 database.register(main)
 staff_cli.register(main)

@@ -71,16 +71,30 @@ class AuditLog:
         for body_id in sorted(set(body_ids)):
             self.lock(session, body_id)
 
-    def append(self, session: Session, body_id: int, type_: str, data: dict[str, Any]) -> Appended:
+    def append(
+        self,
+        session: Session,
+        body_id: int,
+        type_: str,
+        data: dict[str, Any],
+        *,
+        head_after: bool = False,
+    ) -> Appended:
         """Add an entry to ``body_id``'s log in ``session``'s transaction. An empty log is
-        started first.
+        started first. ``head_after``: a signed head (checkpoint) follows the entry even
+        where the rule does not call for one — the verifier takes a checkpoint anywhere.
 
         Precondition: the caller holds the write transaction (``write_transaction``).
         """
-        return self.append_many(session, body_id, [(type_, data)])[0]
+        return self.append_many(session, body_id, [(type_, data)], head_after=head_after)[0]
 
     def append_many(
-        self, session: Session, body_id: int, entries: list[tuple[str, dict[str, Any]]]
+        self,
+        session: Session,
+        body_id: int,
+        entries: list[tuple[str, dict[str, Any]]],
+        *,
+        head_after: bool = False,
     ) -> list[Appended]:
         """Add ``entries`` (type, data) in order, in ``session``'s transaction, with the
         checkpoints they make due; returns where each of them went (not the checkpoints).
@@ -113,6 +127,14 @@ class AuditLog:
             while checkpoint_due(tail.index, entry_type):
                 self._insert(session, rows)  # the head is computed over stored lines
                 tail, entry_type = self._checkpoint(session, body_id, rows, tail), CHECKPOINT
+        if head_after and entry_type != CHECKPOINT:
+            # e.g. after an announcement (宣布): the public page's proofs need a signed head
+            # that covers it, without waiting for the next result (docs/public.md)
+            self._insert(session, rows)
+            tail, entry_type = self._checkpoint(session, body_id, rows, tail), CHECKPOINT
+            while checkpoint_due(tail.index, entry_type):
+                self._insert(session, rows)
+                tail = self._checkpoint(session, body_id, rows, tail)
         self._insert(session, rows)
         return appended  # the callers' entries (a receipt names one), not checkpoints after them
 

@@ -252,8 +252,10 @@ class VoteLifecycle:
             announced = transition(vote.state, Action.ANNOUNCE)
         except LifecycleError:
             raise Refusal("vote_not_closed") from None
+        # a signed head right after it: the public results (docs/public.md) prove the
+        # result and its announcement under one head as soon as it is announced
         log.append(session, vote.owner_body_id(), EntryType.VOTE_ANNOUNCED,
-                   {"vote": vote.id, "by": by})  # fmt: skip
+                   {"vote": vote.id, "by": by}, head_after=True)  # fmt: skip
         vote.state = announced  # type: ignore[assignment]
         session.flush()
         supervision.on_announced(session, log, vote)  # 督办: what the result decides for items

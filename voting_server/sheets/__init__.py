@@ -47,7 +47,7 @@ from voting_server.sheets.exports import (
     to_csv,
     to_xlsx,
 )
-from voting_server.sheets.html import minutes_html, render_html
+from voting_server.sheets.html import minutes_html, render_html, render_section
 from voting_server.sheets.model import (
     BLANK_SIGNATURES,
     MANUAL_NOTE,
@@ -102,6 +102,7 @@ __all__ = [
     "qr_image",
     "render_html",
     "render_pdf",
+    "render_section",
     "result_columns",
     "result_rows",
     "results_csv",

@@ -33,3 +33,9 @@ def minutes_html(
     return _env.get_template("sheets/minutes.html").render(
         views=[sheet_view(s) for s in sheets], sitting=sitting_title, body=body_name, nonce=nonce
     )
+
+
+def render_section(sheet: ResultSheet) -> str:
+    """The sheet alone (its ``<section class="sheet">``, no page around it), as the
+    printed sheet shows it: for a page of its own (the public results, views/public.py)."""
+    return _env.get_template("sheets/section.html").render(v=sheet_view(sheet))

@@ -25,6 +25,21 @@ from werkzeug.wrappers import Response
 from rules.duties import SYSTEM
 from rules.supervision import PERIODS, step_of
 from voting_server.extensions import audit_log, db, sessions
+from voting_server.i18n import (
+    ITEM_ACTION_LABELS as ACTION_LABELS,
+)
+from voting_server.i18n import (
+    ITEM_KIND_LABELS as KIND_LABELS,
+)
+from voting_server.i18n import (
+    ITEM_PERIOD_LABELS as PERIOD_LABELS,
+)
+from voting_server.i18n import (
+    ITEM_SOURCE_LABELS as SOURCE_LABELS,
+)
+from voting_server.i18n import (
+    ITEM_STATE_LABELS as STATE_LABELS,
+)
 from voting_server.i18n import N_
 from voting_server.models import Body, Sitting, SittingStatus, StaffRole, TrackedItem
 from voting_server.roster import MAX_BYTES, RosterError
@@ -42,67 +57,6 @@ log = logging.getLogger(__name__)
 bp = Blueprint("supervision", __name__, url_prefix="/admin/supervision")
 STAFF = (StaffRole.SECRETARIAT, StaffRole.PRESIDIUM)
 
-KIND_LABELS = {
-    "project": N_("民生实事项目"),
-    "topic": N_("专项工作报告议题"),
-    "rectification": N_("整改事项"),
-}
-STATE_LABELS = {
-    "proposed": N_("待初审"),
-    "shortlisted": N_("初审通过"),
-    "rejected": N_("初审未通过"),
-    "submitted": N_("已列入票决"),
-    "selected": N_("票决选中"),
-    "not_selected": N_("票决未选中"),
-    "in_progress": N_("实施中"),
-    "accepted_vote": N_("验单测评中"),
-    "accepted": N_("验单满意"),
-    "not_accepted": N_("验单不满意"),
-    "dropped": N_("不列入"),
-    "scheduled": N_("已列入测评"),
-    "evaluated": N_("已测评"),
-    "opened": N_("待定整改期限"),
-    "deadline_set": N_("整改中"),
-    "reported": N_("已报送整改报告"),
-    "reevaluation_scheduled": N_("回头看测评中"),
-    "closed_satisfactory": N_("整改完成"),
-    "reopened": N_("回头看仍不满意"),
-}
-ACTION_LABELS = {
-    "propose": N_("提出建议"),
-    "shortlist": N_("初审通过"),
-    "reject": N_("初审不通过"),
-    "submit": N_("列入票决"),
-    "select": N_("票决选中"),
-    "not_select": N_("票决未选中"),
-    "assign": N_("交办责任单位"),
-    "report": N_("报送报告"),
-    "submit_acceptance": N_("列入验单测评"),
-    "accept": N_("验单满意"),
-    "not_accept": N_("验单不满意"),
-    "drop": N_("不列入"),
-    "schedule": N_("列入满意度测评"),
-    "evaluated": N_("测评结果"),
-    "open": N_("开启整改"),
-    "set_deadline": N_("确定整改期限和问题"),
-    "schedule_reevaluation": N_("安排回头看测评"),
-    "close": N_("整改完成"),
-    "reopen": N_("重新整改"),
-}
-SOURCE_LABELS = {
-    "deputy": N_("代表"),
-    "public": N_("群众"),
-    "department": N_("部门"),
-    "complaints": N_("投诉统计"),
-    "office": N_("秘书处"),
-    "evaluation": N_("测评结果"),
-}
-PERIOD_LABELS = {
-    "q1": N_("第一季度"),
-    "mid_year": N_("年中"),
-    "q3": N_("第三季度"),
-    "year_end": N_("年底"),
-}
 ROLE_LABELS = {
     "secretariat": N_("秘书处"),
     "presidium": N_("主席团"),
