@@ -331,9 +331,25 @@ def heard_votes(display: Console) -> set[int]:
     return ids
 
 
-def simulate_congress(seed: int, secret: bool, out: Path | None, burst_s: float) -> dict[str, Any]:
+def export_verified(
+    url: str, instance: Path, out: Path, bh: BodyHall, say: Callable[[str], None]
+) -> tuple[Path, Any, Any]:
+    """Export ``bh``'s own bundle to ``out/body-<id>`` and verify it alone, as
+    ``voting-audit verify DIR`` does: (the bundle, its export, the verification)."""
     from audit.bundle import verify_bundle
     from voting_server.services.export import export_bundle
+
+    bundle = out / f"body-{bh.body_id}"
+    say(f"exporting {bh.name}'s bundle to {bundle}")
+    exported = export_bundle(
+        url, bundle, server_key_file=instance / "server_ed25519.pem", body=str(bh.body_id)
+    )
+    report = verify_bundle(bundle)
+    say(f"{bh.name}: verify {'ok' if report.ok else report.errors}")
+    return bundle, exported, report
+
+
+def simulate_congress(seed: int, secret: bool, out: Path | None, burst_s: float) -> dict[str, Any]:
 
     workdir = Path(tempfile.mkdtemp(prefix="voting-simulate-congress-"))
     instance = workdir / "instance"
@@ -354,13 +370,7 @@ def simulate_congress(seed: int, secret: bool, out: Path | None, burst_s: float)
     ack_ms: list[float] = []
     errors: list[str] = []
     for bh, (outcomes, acks, display) in zip(halls, runs, strict=True):
-        bundle = out / f"body-{bh.body_id}"
-        _progress(f"exporting {bh.name}'s bundle to {bundle}")
-        exported = export_bundle(
-            url, bundle, server_key_file=instance / "server_ed25519.pem", body=str(bh.body_id)
-        )
-        report = verify_bundle(bundle)  # the bundle alone, as `voting-audit verify DIR` does
-        _progress(f"{bh.name}: verify {'ok' if report.ok else report.errors}")
+        bundle, exported, report = export_verified(url, instance, out, bh, _progress)
         errors += [f"{bh.name}: {e}" for e in report.errors]
         fill_breakdowns(outcomes, bundle)
         own = {o["vote"] for o in outcomes}

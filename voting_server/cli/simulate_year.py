@@ -70,6 +70,7 @@ from voting_server.cli.simulate_congress import (
     BodyHall,
     CongressVote,
     drive_vote,
+    export_verified,
     fill_breakdowns,
     prepare,
 )
@@ -497,8 +498,6 @@ def presidium_vote_id(year: Year, body: Body) -> int:
 
 
 def simulate_year(seed: int, out: Path | None, burst_s: float) -> dict[str, Any]:
-    from audit.bundle import verify_bundle
-    from voting_server.services.export import export_bundle
 
     workdir = Path(tempfile.mkdtemp(prefix="voting-simulate-year-"))
     instance = workdir / "instance"
@@ -541,13 +540,7 @@ def simulate_year(seed: int, out: Path | None, burst_s: float) -> dict[str, Any]
     votes = year.outcomes
     report_bodies: dict[str, Any] = {}
     for bh in halls:
-        bundle = out / f"body-{bh.body_id}"
-        _progress(f"exporting {bh.name}'s bundle to {bundle}")
-        exported = export_bundle(
-            url, bundle, server_key_file=instance / "server_ed25519.pem", body=str(bh.body_id)
-        )
-        report = verify_bundle(bundle)  # the bundle alone, as `voting-audit verify DIR` does
-        _progress(f"{bh.name}: verify {'ok' if report.ok else report.errors}")
+        bundle, exported, report = export_verified(url, instance, out, bh, _progress)
         errors += [f"{bh.name}: {e}" for e in report.errors]
         fill_breakdowns([v for v in votes if v["body"] == bh.name], bundle)
         report_bodies[bh.name] = {

@@ -131,6 +131,18 @@ COUNTY_PROJECTS: tuple[tuple[str, str], ...] = (
 COUNTY_PROJECT_SEATS = 8
 PROJECT_YEAR = "2027年"
 
+# 主席团会议: the presidium's own vote to submit the candidate list to the congress (the
+# congress's ballot requires it); the year's simulation holds it too (demo/year.py).
+PRESIDIUM_SUBMITS = CountyItem(
+    title="主席团会议：决定将重大民生实事候选项目提交大会表决",
+    description="主席团根据各代表团审议意见，决定是否将候选项目提交大会表决。",
+    vote=CountyVote(
+        title="关于将重大民生实事候选项目提交大会表决的决定",
+        config={"kind": VoteKind.MOTION.value, "subjects": ["submit"]},
+        titles={"submit": "将候选项目提交大会表决"},
+        electorate=Electorate.PRESIDIUM,
+    ),
+)
 _CANDIDATE_TEXT = (
     f"示例县人民政府关于{PROJECT_YEAR}县重大民生实事候选项目的说明\n\n"
     "经广泛征集、部门论证和县人民政府常务会议研究，提出候选项目"
@@ -148,16 +160,7 @@ CONGRESS_AGENDA: tuple[CountyItem, ...] = (
         title="分团审议重大民生实事候选项目",
         description="各代表团分别审议候选项目，酝酿讨论，意见报大会主席团。",
     ),
-    CountyItem(
-        title="主席团会议：决定将重大民生实事候选项目提交大会表决",
-        description="主席团根据各代表团审议意见，决定是否将候选项目提交大会表决。",
-        vote=CountyVote(
-            title="关于将重大民生实事候选项目提交大会表决的决定",
-            config={"kind": VoteKind.MOTION.value, "subjects": ["submit"]},
-            titles={"submit": "将候选项目提交大会表决"},
-            electorate=Electorate.PRESIDIUM,
-        ),
-    ),
+    PRESIDIUM_SUBMITS,
     CountyItem(
         title=f"票决{PROJECT_YEAR}县重大民生实事项目",
         description=(

@@ -29,14 +29,12 @@ from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
 
-from rules.congress import Electorate
-from rules.kinds import VoteKind
 from voting_server.demo.county import (
     BODIES,
     COUNTY_COMMITTEE,
     COUNTY_CONGRESS,
+    PRESIDIUM_SUBMITS,
     CountyItem,
-    CountyVote,
 )
 from voting_server.models import Body
 from voting_server.timefmt import BEIJING
@@ -145,16 +143,7 @@ SITTINGS: tuple[YearSitting, ...] = (
                 title="分团审议重大民生实事候选项目",
                 description="各代表团分别审议经初审的候选项目，意见报大会主席团。",
             ),
-            CountyItem(
-                title="主席团会议：决定将重大民生实事候选项目提交大会表决",
-                description="主席团根据各代表团审议意见，决定是否将候选项目提交大会表决。",
-                vote=CountyVote(
-                    title="关于将重大民生实事候选项目提交大会表决的决定",
-                    config={"kind": VoteKind.MOTION.value, "subjects": ["submit"]},
-                    titles={"submit": "将候选项目提交大会表决"},
-                    electorate=Electorate.PRESIDIUM,
-                ),
-            ),
+            PRESIDIUM_SUBMITS,
         ),
     ),
     YearSitting(
