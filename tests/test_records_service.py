@@ -255,4 +255,13 @@ def test_a_deputys_proposals_are_in_the_record_of_their_year(hall: Hall) -> None
         every = {r.seat: r for r in records.records(s, s.get(Sitting, 1).body)}
     assert [p["title"] for p in by_year["proposals"]] == ["农贸市场改造"]
     assert [p["title"] for p in every[3].proposals] == ["新建城南小学", "农贸市场改造"]
+    # the exports list them too, with the item's state (待初审: proposed, not yet reviewed)
+    import io
+
+    import openpyxl
+
+    book = openpyxl.load_workbook(io.BytesIO(record_xlsx(every[3])))
+    rows = [[c.value for c in row] for row in book["建议"].iter_rows(min_row=2)]
+    assert rows == [[2026, "新建城南小学", "待初审"], [2027, "农贸市场改造", "待初审"]]
+    assert record_pdf(every[3]).startswith(b"%PDF")
     hall.verify()

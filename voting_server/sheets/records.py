@@ -15,6 +15,7 @@ from fpdf.enums import WrapMode
 from rules.breakdown import group_label
 from rules.glossary import term
 from rules.records import DeputyRecord, GroupRate, SittingLine, group_rates, total
+from voting_server.i18n import ITEM_STATE_LABELS
 from voting_server.sheets.exports import inert_row
 from voting_server.sheets.pdf import FONT, HEAD_FILL, _new_pdf, _output, _text
 
@@ -99,6 +100,13 @@ def _summary(record: DeputyRecord) -> list[list[object]]:
 
 SITTING_HEAD = ["日期", "会议", "出席情况", "请假事由"]
 VOTE_HEAD = ["日期", "会议", "表决事项", "方式", "按键", "表决意见（仅记名表决）"]
+PROPOSAL_HEAD = ["年度", "提出的建议（民生实事项目等）", "办理状态"]
+
+
+def _proposal_rows(record: DeputyRecord) -> list[list[object]]:
+    """The deputy's proposals (代表建议) as tracked items: year, title, state (Chinese)."""
+    return [[p["year"], p["title"], ITEM_STATE_LABELS.get(p["state"], p["state"])]
+            for p in record.proposals]  # fmt: skip
 
 
 def record_xlsx(record: DeputyRecord) -> bytes:
@@ -107,6 +115,7 @@ def record_xlsx(record: DeputyRecord) -> bytes:
         (term("record"), ["项目", "内容"], _summary(record)),
         ("会议", SITTING_HEAD, _sitting_rows(record)),
         ("表决", VOTE_HEAD, _vote_rows(record)),
+        ("建议", PROPOSAL_HEAD, _proposal_rows(record)),
     ])  # fmt: skip
 
 
@@ -184,6 +193,9 @@ def record_pdf(record: DeputyRecord, body_name: str = "", year: int | None = Non
     _text(pdf, "表决", size=13, h=8, heavy=True)
     _table(pdf, VOTE_HEAD, _vote_rows(record) or [[DASH] * 6], [1.3, 2.2, 3, 0.9, 0.9, 2.6])
     _text(pdf, "无记名表决只记载是否按键，不记载表决意见。", size=9, h=6)
+    pdf.ln(4)
+    _text(pdf, "提出的建议", size=13, h=8, heavy=True)
+    _table(pdf, PROPOSAL_HEAD, _proposal_rows(record) or [[DASH] * 3], [1, 5, 2])
     return _output(pdf)
 
 
