@@ -17,6 +17,7 @@ from rules.lifecycle import VoteState
 from rules.schema import parse_vote_config
 from rules.supervision import (
     Event,
+    ItemKind,
     ItemState,
     Refused,
     announced_action,
@@ -57,6 +58,34 @@ class ItemsReplay:
 
     def _init_items(self) -> None:
         self.items: dict[int, ItemRecord] = {}
+        # What an announced vote still owes (completeness, 督办不落空): the system's step of
+        # every item awaiting it, and a rectification for every subject found
+        # unsatisfactory that is not an awaiting item's own. The server logs them right
+        # after the announcement (and its signed head); any other entry first fails.
+        self.owed_vote: int | None = None
+        self.owed: set[tuple[str, int | str]] = set()
+
+    def _owe_follow_ups(self, vote_id: int, result: Mapping[str, Any]) -> None:
+        """At ``vote_announced``: what the announced ``result`` calls for."""
+        awaiting = {i: r for i, r in self.items.items() if r.state.vote == vote_id}
+        followed = {
+            r.state.subject
+            for r in awaiting.values()
+            if r.state.kind in (ItemKind.RECTIFICATION, ItemKind.PROJECT)
+        }
+        owed: set[tuple[str, int | str]] = {
+            ("item", i) for i, r in awaiting.items() if announced_action(r.state, result)
+        }
+        owed |= {("open", s) for s in unsatisfactory_subjects(result) if s not in followed}
+        self.owed_vote, self.owed = vote_id, owed
+
+    def owed_error(self) -> str | None:
+        """Why the log may not go on (or end) here: an announced vote's follow-up missing."""
+        if not self.owed:
+            return None
+        missing = sorted(f"item {k}" if w == "item" else f"a rectification of {k!r}"
+                         for w, k in self.owed)  # fmt: skip
+        return f"vote {self.owed_vote} was announced, but not followed up: {', '.join(missing)}"
 
     def _check_sources(self, vote: dict[str, Any]) -> None:
         """At ``vote_configured``: a vote that items await (put to it, or to the vote it
@@ -128,6 +157,8 @@ class ItemsReplay:
         )
         if vote is not None:
             self._check_vote_cause(item_id, new, record, role, vote, action)
+            if role == SYSTEM and vote == self.owed_vote:
+                self.owed.discard(("item", item_id) if record else ("open", new.subject))
         if record is None:
             department = data.get("department")
             title = ballot_title(kind, str(data["title"]), department if department else None)

@@ -380,6 +380,8 @@ class Replay(ItemsReplay):
         if self.checkpoint_due_at == index and type_ != CHECKPOINT:
             raise VerificationError(index, f"a checkpoint must follow entry {index - 1}")
         self.checkpoint_due_at = index + 1 if checkpoint_due(index, type_) else None
+        if type_ not in (EntryType.ITEM_CHANGED, CHECKPOINT) and (owed := self.owed_error()):
+            raise VerificationError(index, owed)
         handler = self._handlers.get(type_)
         if handler is None:
             raise VerificationError(index, f"unknown entry type {type_!r}")
@@ -396,6 +398,8 @@ class Replay(ItemsReplay):
         """Checks at the end of the log: a checkpoint owed by its last entry is missing."""
         if self.checkpoint_due_at is not None and self.checkpoint_due_at == size:
             raise VerificationError(size, f"a checkpoint must follow entry {size - 1}")
+        if owed := self.owed_error():
+            raise VerificationError(size, owed)
 
     # -- checkpoints (signed heads) ------------------------------------------------
 
@@ -907,6 +911,7 @@ class Replay(ItemsReplay):
         vote = self._vote(data, Action.ANNOUNCE)
         _require(vote.result_seen, "announced before its result")
         vote.state = transition(vote.state, Action.ANNOUNCE)
+        self._owe_follow_ups(int(data["vote"]), vote.result or {})
 
     # -- deputies' records (履职档案) -----------------------------------------------------
 

@@ -317,3 +317,27 @@ def test_a_change_by_the_wrong_role_fails(hall: Hall, selected: dict[str, int]) 
 
     error = failure(hall, resign(hall, k, claims_presidium))
     assert error["index"] == k and "but account" in error["reason"]
+
+
+def test_an_unsatisfactory_finding_not_followed_up_fails(
+    hall: Hall, staff: dict[str, StaffUser]
+) -> None:
+    """督办不落空: a server that announces a department unsatisfactory but never opens its
+    rectification, or never marks the topic evaluated, fails where the log stops."""
+    sec, zhu = staff["sec"], staff["zhu"]
+    topic = propose(hall, sec, "城市内涝治理专项工作报告", kind="topic", source="office",
+                    department="县水利局")  # fmt: skip
+    vote = act(hall, lambda s: supervision.generate_evaluation_vote(
+        s, hall.log, paper.SITTING, [topic], zhu.id).id)  # fmt: skip
+    hold(hall, vote, {"县水利局": "unsatisfied"}, range(1, 32), zhu)
+    hall.verify()
+    k = first(hall, "item_changed", lambda d: d["action"] == "open")
+    evaluated = first(hall, "item_changed", lambda d: d["action"] == "evaluated")
+    lines = hall.lines()
+    report = verify_log(lines[:k], hall.log.key.public_bytes)
+    assert report.errors == [{"index": k, "reason": (
+        f"vote {vote} was announced, but not followed up: a rectification of '县水利局'"
+    )}]  # fmt: skip
+    report = verify_log(lines[:evaluated], hall.log.key.public_bytes)
+    assert report.errors[0]["index"] == evaluated
+    assert f"item {topic}" in report.errors[0]["reason"]

@@ -77,10 +77,13 @@ def cycle(**tamper: Callable[..., Any]) -> tuple[LogBuilder, dict[str, int]]:
     log.close(11, EVALUATION, 4, [{"县交通运输局": mark}] * 4, secret=False)
     log.append("vote_announced", {"vote": 11, "by": 1})
     change(log, 3, "evaluated", "scheduled", "evaluated", None, "system", 11, kind="topic")
-    marks["open"] = change(log, 4, "open", None, "opened", None, "system", 11,
-                           kind="rectification", **created("县交通运输局整改", "县交通运输局",
-                                                           "县交通运输局"))  # fmt: skip
+    marks["open"] = tamper.get("follow_up", open_rectification)(log)
     return log, marks
+
+
+def open_rectification(log: LogBuilder) -> int:
+    return change(log, 4, "open", None, "opened", None, "system", 11, kind="rectification",
+                  **created("县交通运输局整改", "县交通运输局", "县交通运输局"))  # fmt: skip
 
 
 def first_error(log: LogBuilder) -> dict[str, Any] | None:
@@ -175,3 +178,16 @@ def test_a_vote_generated_after_it_was_configured_fails() -> None:
         "index": k,
         "reason": "item_changed: item 1: vote 10 was configured before it",
     }
+
+
+def test_an_unsatisfactory_finding_must_open_its_rectification() -> None:
+    """督办不落空: after the announcement, the server's own follow-up comes first; a log
+    that goes on without the rectification, or ends, fails there."""
+    log, marks = cycle(follow_up=lambda log: log.append("vote_announced", {"vote": 10, "by": 1}))
+    assert first_error(log) == {"index": marks["open"], "reason": (
+        "vote 11 was announced, but not followed up: a rectification of '县交通运输局'"
+    )}  # fmt: skip
+    log, marks = cycle(follow_up=lambda log: len(log.lines))  # the log ends
+    assert first_error(log) == {"index": len(log.lines), "reason": (
+        "vote 11 was announced, but not followed up: a rectification of '县交通运输局'"
+    )}  # fmt: skip

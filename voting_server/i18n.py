@@ -331,7 +331,9 @@ JS_STRINGS: dict[str, str] = {
     ),
     "kiosk.wait_text": N_("请等待表决开始。"),
     "kiosk.attendee_heading": N_("列席"),
-    "kiosk.attendee_text": N_("您列席本次会议，可查看文件和表决结果；除邀请列席代表参加的满意度测评外，不参加表决。"),
+    "kiosk.attendee_text": N_(
+        "您列席本次会议，可查看文件和表决结果；除邀请列席代表参加的满意度测评外，不参加表决。"
+    ),
     "kiosk.presidium_only_text": N_("本项为主席团会议表决，由主席团成员表决。"),
     "kiosk.attendance": N_("%(present_word)s %(present)s 人　/　%(members_word)s %(members)s 人"),
     "kiosk.key_clear": N_("清除"),
