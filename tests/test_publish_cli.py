@@ -25,6 +25,9 @@ from voting_server.extensions import sessions
 from voting_server.models import Vote
 from voting_server.views.public import file_names
 
+# each test runs `voting-server publish` as a subprocess, as a body's staff would: seconds
+pytestmark = pytest.mark.slow
+
 BIN = Path(sys.executable).parent
 HIDDEN = ("closed", "cancelled", "draft", "open")
 
