@@ -68,11 +68,12 @@ test: install
 
 ## make check: the fast lane while working — ruff, then every test not marked slow (the
 ## storm, the kill -9 moments, the browsers, the stack, installs…): a few minutes, not half
-## an hour. Like make test, exit 5 (no test ran) is a failure. make test is what CI runs.
+## an hour, on every core (pytest-xdist: one worker per core). Like make test, exit 5 (no
+## test ran) is a failure. make test is what CI runs.
 check: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/pytest -m "not slow"; status=$$?; \
+	$(BIN)/pytest -m "not slow" -n auto; status=$$?; \
 	if [ $$status -eq 5 ]; then echo "make check: pytest ran no test (exit 5)" >&2; fi; \
 	exit $$status
 
