@@ -312,8 +312,9 @@ class Ballots:
                 member = members.get(r.voter.seat or 0)
                 if member is None:
                     raise Refusal("unknown_member", f"seat {r.voter.seat} has no member")
-                admits = kind_of(state.spec.kind).admits_attending(state.spec)
-                if not may_cast(state.electorate, member.role, member.presidium, admits):
+                if not may_cast(
+                    state.electorate, member.role, member.presidium, state.admits_attending
+                ):
                     # 列席 (unless the evaluation admits them), or a deputy outside the
                     # presidium in a 主席团 vote: no ballot
                     raise Refusal("not_a_voter", f"seat {r.voter.seat} ({member.role.value})")

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from crypto import CryptoError, VoteKey, destroy_key_file
 from rules import VoteSpec
 from rules.congress import Electorate
-from rules.kinds import KeyPolicy, LiveTally
+from rules.kinds import KeyPolicy, LiveTally, kind_of
 from voting_server.models import Press, Vote, VoteState
 
 KEY_DIR = "vote-keys"  # in the instance dir, mode 0700
@@ -93,6 +93,7 @@ class OpenVote:
     closes_at: datetime | None
     key: VoteKey | None = None  # secret votes only
     electorate: Electorate = Electorate.BODY  # who votes: the deputies, or the presidium
+    admits_attending: bool = False  # 列席代表 vote too (an evaluation admitting them)
     pressed: Pressed = field(default_factory=Pressed)
     # What ``refresh_presses`` has read from the database so far (the presses up to
     # Press.id ``recounted_up_to``), kept so that the next recount reads only newer ones.
@@ -107,11 +108,12 @@ class OpenVote:
 def open_state(vote: Vote, key: VoteKey | None) -> OpenVote:
     """What the ballot path keeps of open ``vote`` (``key``: a secret vote's)."""
     sitting = vote.agenda_item.sitting
+    spec = vote.spec()
     return OpenVote(
-        id=vote.id, body_id=sitting.body_id, sitting_id=sitting.id, spec=vote.spec(),
+        id=vote.id, body_id=sitting.body_id, sitting_id=sitting.id, spec=spec,
         secret=vote.secret, key_policy=vote.key_policy, live_tally=vote.live_tally,
         members=vote.members_at_open or sitting.body.member_count, closes_at=vote.closes_at, key=key,
-        electorate=vote.electorate,
+        electorate=vote.electorate, admits_attending=kind_of(spec.kind).admits_attending(spec),
     )  # fmt: skip
 
 
