@@ -24,6 +24,7 @@ from fractions import Fraction
 from typing import Any
 
 from rules.duties import ITEM_DECIDERS, ITEM_RECORDERS, ITEM_SYSTEM, item_role_error
+from rules.kinds.evaluation import FAILING_OUTCOMES
 from rules.kinds.vocabulary import Outcome
 
 
@@ -44,9 +45,9 @@ class Period(StrEnum):
 
 PERIODS = tuple(p.value for p in Period)
 REQUIRED_REPORTS = frozenset({Period.MID_YEAR.value, Period.YEAR_END.value})  # before 验单
-# The outcomes of an evaluation subject that call for rectification: the default kind's
-# and the three-grade variant's (RULES.md "Follow-up of results").
-BAD_OUTCOMES = frozenset({"unsatisfactory", "unsatisfied"})
+# The outcomes of an evaluation subject that call for rectification: the evaluation's
+# own (RULES.md "Follow-up of results").
+BAD_OUTCOMES = FAILING_OUTCOMES
 NEW = None  # the "state" of an item before its first entry
 DECIDED = Outcome.DECIDED.value  # a result that decides (not void, quorate)
 DEADLINE = re.compile(r"^\d{4}-\d{2}-\d{2}$")  # 整改期限, a date (北京时间)

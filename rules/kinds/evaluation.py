@@ -30,7 +30,13 @@ from rules.kinds.config import (
     proper_fraction,
     unique,
 )
-from rules.kinds.evaluation_scores import ScoresModel, count_scores, reaches, scores_json
+from rules.kinds.evaluation_scores import (
+    ScoresModel,
+    count_scores,
+    reaches,
+    scores_json,
+    two_decimals,
+)
 from rules.kinds.vocabulary import (
     DEFAULT_QUORUM,
     EVALUATION_MARKS,
@@ -56,6 +62,8 @@ OUTCOME_LABELS = {o: term(f"verdict.{o}") for o in OUTCOMES}
 # how a sheet marks a row: 满意 passes, 不满意 fails, 基本满意 neither
 OUTCOME_MARKS = {"satisfactory": "pass", "satisfied": "pass", "unsatisfactory": "fail",
                  "unsatisfied": "fail"}  # fmt: skip
+# the outcomes that call for rectification (整改): 不满意 in the default and in three grades
+FAILING_OUTCOMES = frozenset(o for o, mark in OUTCOME_MARKS.items() if mark == "fail")
 GROUP_TERMS = {g: f"group.{g}" for g in ("members", "attending", "all")}
 
 
@@ -146,8 +154,7 @@ def satisfaction_rate(satisfied: int, basic: int, unsatisfied: int) -> Fraction 
 
 def percent_half_up(rate: Fraction) -> str:
     """A rate in [0, 1] as a percentage with two decimals, rounded half up (2/3 → "66.67")."""
-    hundredths = (rate.numerator * 20000 // rate.denominator + 1) // 2
-    return f"{hundredths // 100}.{hundredths % 100:02d}"
+    return two_decimals(rate * 100)
 
 
 def competition_ranks(rates: Sequence[Fraction | None]) -> list[int]:

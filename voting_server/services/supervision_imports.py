@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rules.congress import MemberRole
+from rules.kinds.evaluation import percent_half_up
 from rules.supervision import ComplaintRow, Ranked, Refused, rank_departments
 from voting_server.models import DEPARTMENT_MAX, TITLE_MAX, Member, TrackedItem
 from voting_server.roster import RosterError, Table
@@ -201,9 +202,9 @@ def rank_file(data: bytes, filename: str) -> list[Ranked]:
 
 
 def percent(value: Fraction) -> str:
-    """85.5% for Fraction(171, 200): two decimals at most, as typed."""
-    shown = f"{float(value * 100):.2f}".rstrip("0").rstrip(".")
-    return f"{shown}%"
+    """85.5% for Fraction(171, 200): rounded as every rate is (``percent_half_up``), then
+    without trailing zeros, as typed."""
+    return f"{percent_half_up(value).rstrip('0').rstrip('.')}%"
 
 
 def propose_topics(
