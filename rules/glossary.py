@@ -140,6 +140,12 @@ def term(key: str, *, body_kind: str | None = None, kind: str | None = None,
     return TERMS[key].in_(locale)
 
 
+def mark_word(value: object, locale: str | None = None) -> str:
+    """A logged mark as people read it (``yes`` → 赞成); anything else — a score — as it is."""
+    found = TERMS.get(f"mark.{value}")
+    return found.in_(locale) if found is not None else str(value)
+
+
 def at_least_votes(n: int, locale: str | None = None) -> str:
     """不少于 N 票: the minimum of votes, in ``locale``."""
     return term("at_least_votes", locale=locale) % {"n": n}

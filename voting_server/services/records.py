@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from audit.entry_types import EntryType
 from rules.congress import Electorate, MemberRole, PresidiumSeat
 from rules.duties import leave_error
-from rules.glossary import term
+from rules.glossary import mark_word
 from rules.lifecycle import VoteState
 from rules.records import (
     LEAVE_REASON_MAX,
@@ -118,15 +118,8 @@ def leaves_of(session: Session, sitting_id: int) -> dict[int, str]:
 def _choice_text(vote: Vote, ballot: Any) -> str:
     """A named ballot as people read it: 事项：赞成；… or the candidates chosen."""
     titles = vote.titles or {}
-
-    def mark(value: Any) -> str:
-        try:
-            return term(f"mark.{value}")
-        except KeyError:
-            return str(value)  # a score, or a mark of a kind the glossary names otherwise
-
     if isinstance(ballot, dict):
-        return "；".join(f"{titles.get(k, k)}：{mark(v)}" for k, v in ballot.items())
+        return "；".join(f"{titles.get(k, k)}：{mark_word(v)}" for k, v in ballot.items())
     if isinstance(ballot, list):
         return "、".join(titles.get(str(c), str(c)) for c in ballot) or "—"
     return str(ballot)

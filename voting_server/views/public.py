@@ -38,6 +38,7 @@ from markupsafe import Markup
 from sqlalchemy.orm import Session
 
 from audit.evidence import RESULT_TYPES
+from rules import glossary
 from voting_server.extensions import db
 from voting_server.i18n import (
     ITEM_ACTION_LABELS,
@@ -45,7 +46,6 @@ from voting_server.i18n import (
     ITEM_PERIOD_LABELS,
     ITEM_STATE_LABELS,
     current_locale,
-    term,
 )
 from voting_server.services import public, supervision
 from voting_server.sheets import ResultSheet, render_section
@@ -99,10 +99,7 @@ def file_names() -> list[str]:
 
 def mark_word(value: Any) -> str:
     """A logged mark in the page's language (赞成 …); a score or anything else as it is."""
-    try:
-        return term(f"mark.{value}")
-    except KeyError:
-        return str(value)
+    return glossary.mark_word(value, current_locale())
 
 
 def _render(template: str, site: Site, **context: Any) -> str:
