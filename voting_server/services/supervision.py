@@ -59,13 +59,13 @@ from voting_server.models import (
     utcnow,
 )
 from voting_server.services import staff
+from voting_server.services.agenda import DOCUMENT_MAX_BYTES  # a report: as any document
 from voting_server.services.audit_log import AuditLog
 from voting_server.services.refusals import Refusal
 
 SOURCES = ("deputy", "public", "department", "complaints", "office", "evaluation")
 NOTE_MAX = 2_000
 DESCRIPTION_MAX = 20_000
-DOCUMENT_MAX_BYTES = 20_000_000  # as an agenda item's documents (services/agenda.py)
 YEARS = (2000, 2100)
 
 

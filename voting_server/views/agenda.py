@@ -11,9 +11,8 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
-from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext
 from flask_babel import gettext as _
@@ -33,7 +32,7 @@ from voting_server.services.transactions import write_transaction
 from voting_server.services.uploads import read_table_upload
 from voting_server.timefmt import form_value
 from voting_server.views.auth import current_user, login_required, message_page, refusal_text
-from voting_server.views.common import current_username, no_body_page, selected_body
+from voting_server.views.common import current_username, download, no_body_page, selected_body
 
 log = logging.getLogger(__name__)
 
@@ -353,11 +352,7 @@ def document(document_id: int) -> ResponseReturnValue:
     found = db().get(Document, document_id)
     if found is None:
         return _not_found(_("文件"))
-    response = Response(found.content, mimetype=found.media_type)
-    response.headers["Content-Disposition"] = (
-        f"attachment; filename*=UTF-8''{quote(found.filename)}"
-    )
-    return response
+    return download(found.content, found.media_type, found.filename)
 
 
 @bp.post("/documents/<int:document_id>/delete")

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any, NoReturn
+from urllib.parse import quote
 
-from flask import Flask, abort, current_app, make_response, request, url_for
+from flask import Flask, Response, abort, current_app, make_response, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext
 from sqlalchemy import select
@@ -158,3 +159,12 @@ def init_app(app: Flask) -> None:
             "body_switch_url": body_switch_url,
         }
     )
+
+
+def download(
+    data: bytes, mimetype: str, filename: str, disposition: str = "attachment"
+) -> Response:
+    """A file to save (or, ``inline``, to show) under its own name, UTF-8 safe (RFC 6266)."""
+    response = Response(data, mimetype=mimetype)
+    response.headers["Content-Disposition"] = f"{disposition}; filename*=UTF-8''{quote(filename)}"
+    return response

@@ -9,9 +9,8 @@ A secret vote shows 已按 / 未按 only, here as everywhere (docs/records.md).
 from __future__ import annotations
 
 from collections.abc import Callable
-from urllib.parse import quote
 
-from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
+from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext
 from sqlalchemy import select
@@ -33,7 +32,7 @@ from voting_server.sheets.records import (
     status_text,
 )
 from voting_server.views.auth import current_user, login_required, message_page, refusal_text
-from voting_server.views.common import check_served, no_body_page, selected_body
+from voting_server.views.common import check_served, download, no_body_page, selected_body
 from voting_server.views.forms import int_field
 
 bp = Blueprint("records", __name__, url_prefix="/admin/records")
@@ -58,21 +57,15 @@ def _group(body: Body) -> str | None:
     return group
 
 
-def _download(data: bytes, mimetype: str, filename: str) -> Response:
-    response = Response(data, mimetype=mimetype)
-    response.headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(filename)}"
-    return response
-
-
 def _export(
     fmt: str, xlsx: Callable[[], bytes], pdf: Callable[[], bytes], name: str
 ) -> ResponseReturnValue:
     if fmt == "xlsx":
-        return _download(xlsx(), XLSX, f"{name}.xlsx")
+        return download(xlsx(), XLSX, f"{name}.xlsx")
     if fmt != "pdf":
         abort(404)
     try:
-        return _download(pdf(), "application/pdf", f"{name}.pdf")
+        return download(pdf(), "application/pdf", f"{name}.pdf")
     except SheetError as exc:
         return message_page(gettext("无法生成 PDF"), str(exc), 503)
 

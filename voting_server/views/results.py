@@ -14,9 +14,8 @@ import logging
 import re
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import quote
 
-from flask import Blueprint, Response, redirect, render_template, request, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext
 from sqlalchemy import select
@@ -62,7 +61,7 @@ from voting_server.sheets import (
 )
 from voting_server.sockets.identity import body_room, kiosks_room
 from voting_server.views.auth import current_user, login_required, message_page, refusal_text
-from voting_server.views.common import no_body_page, selected_body
+from voting_server.views.common import download, no_body_page, selected_body
 from voting_server.views.forms import int_fields
 from voting_server.views.security import csp_nonce
 
@@ -351,15 +350,9 @@ def _sheet(vote_id: int) -> ResultSheet:
     return ResultSheet.from_source(results.sheet_source(db(), vote_id))
 
 
-def _download(data: bytes, mimetype: str, filename: str) -> Response:
-    response = Response(data, mimetype=mimetype)
-    response.headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(filename)}"
-    return response
-
-
 def _pdf_or_message(render: Callable[[], bytes], filename: str) -> ResponseReturnValue:
     try:
-        return _download(render(), "application/pdf", filename)
+        return download(render(), "application/pdf", filename)
     except SheetError as exc:
         return message_page(gettext("无法生成 PDF"), str(exc), 503)
 
@@ -437,8 +430,8 @@ def results_export(sitting_id: int, fmt: str) -> ResponseReturnValue:
     rows = result_rows(found[1])
     columns = result_columns(rows)  # 无效 only if a vote exported can have invalid ballots
     if fmt == "csv":
-        return _download(to_csv(rows, columns), "text/csv", f"{DOC_RESULTS}-{sitting_id}.csv")
-    return _download(to_xlsx(rows, columns, DOC_RESULTS), XLSX, f"{DOC_RESULTS}-{sitting_id}.xlsx")
+        return download(to_csv(rows, columns), "text/csv", f"{DOC_RESULTS}-{sitting_id}.csv")
+    return download(to_xlsx(rows, columns, DOC_RESULTS), XLSX, f"{DOC_RESULTS}-{sitting_id}.xlsx")
 
 
 @bp.get("/sittings/<int:sitting_id>/attendance.<fmt>")
@@ -462,8 +455,8 @@ def attendance_export(sitting_id: int, fmt: str) -> ResponseReturnValue:
     )  # fmt: skip
     if fmt == "csv":
         name = f"{DOC_ATTENDANCE}-{sitting_id}.csv"
-        return _download(to_csv(rows, ATTENDANCE_COLUMNS), "text/csv", name)
-    return _download(
+        return download(to_csv(rows, ATTENDANCE_COLUMNS), "text/csv", name)
+    return download(
         to_xlsx(rows, ATTENDANCE_COLUMNS, DOC_ATTENDANCE),
         XLSX,
         f"{DOC_ATTENDANCE}-{sitting_id}.xlsx",

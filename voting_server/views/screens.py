@@ -10,9 +10,8 @@ from __future__ import annotations
 import mimetypes
 import time
 from pathlib import Path
-from urllib.parse import quote
 
-from flask import Blueprint, Response, current_app, render_template, request
+from flask import Blueprint, current_app, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext
 from sqlalchemy import select
@@ -24,7 +23,7 @@ from voting_server.extensions import db
 from voting_server.models import Member, StaffRole
 from voting_server.services import kiosk_documents
 from voting_server.views.auth import current_user, login_required, message_page
-from voting_server.views.common import no_body_page, selected_body, venue_ca_fingerprint
+from voting_server.views.common import download, no_body_page, selected_body, venue_ca_fingerprint
 from voting_server.views.security import allow_framing_by_this_server
 
 # RFC 9239: JavaScript is text/javascript. Some systems' mime tables still say
@@ -84,10 +83,7 @@ def kiosk_document(document_id: int) -> ResponseReturnValue:
             )
         )
     else:
-        response = Response(found.content, mimetype=found.media_type)
-        response.headers["Content-Disposition"] = (
-            f"inline; filename*=UTF-8''{quote(found.filename)}"
-        )
+        response = download(found.content, found.media_type, found.filename, "inline")
         # The kiosk's origin holds the device's signing key (IndexedDB): an uploaded
         # HTML or SVG served here must never run script in it. ``sandbox`` gives the
         # response an opaque origin with scripts and forms off; ``nosniff``

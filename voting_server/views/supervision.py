@@ -14,13 +14,11 @@ import binascii
 import datetime as dt
 import logging
 from typing import Any
-from urllib.parse import quote
 
 from flask import Blueprint, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from sqlalchemy import select
-from werkzeug.wrappers import Response
 
 from rules.duties import SYSTEM
 from rules.supervision import PERIODS, step_of
@@ -43,13 +41,14 @@ from voting_server.i18n import (
 from voting_server.i18n import N_
 from voting_server.models import Body, Sitting, SittingStatus, StaffRole, TrackedItem
 from voting_server.roster import MAX_BYTES, RosterError
-from voting_server.services import attendance, supervision
+from voting_server.services import agenda, attendance, supervision
 from voting_server.services import supervision_imports as imports
 from voting_server.services.refusals import Refusal
 from voting_server.services.transactions import write_transaction
 from voting_server.timefmt import log_time
+from voting_server.views import auth
 from voting_server.views.auth import current_user, login_required, message_page
-from voting_server.views.common import check_served, no_body_page, selected_body
+from voting_server.views.common import check_served, download, no_body_page, selected_body
 from voting_server.views.forms import int_field, int_fields
 
 log = logging.getLogger(__name__)
@@ -57,11 +56,8 @@ log = logging.getLogger(__name__)
 bp = Blueprint("supervision", __name__, url_prefix="/admin/supervision")
 STAFF = (StaffRole.SECRETARIAT, StaffRole.PRESIDIUM)
 
-ROLE_LABELS = {
-    "secretariat": N_("秘书处"),
-    "presidium": N_("主席团"),
-    "system": N_("系统（依表决结果）"),
-}
+# who took a step: a staff role (the accounts' labels), or the system citing a vote
+ROLE_LABELS = {**auth.ROLE_LABELS, SYSTEM: N_("系统（依表决结果）")}
 REFUSALS = {
     "forbidden": N_("您的角色不能进行此操作。"),
     "invalid_payload": N_("输入有误，或事项当前状态不允许此操作。"),
@@ -135,7 +131,7 @@ def index(
         return no_body_page()
     kind = request.args.get("kind") or None
     kind = kind if kind in KIND_LABELS else None
-    year = int_field(request.args, "year", low=2000, high=2100)
+    year = int_field(request.args, "year", low=supervision.YEARS[0], high=supervision.YEARS[1])
     state = request.args.get("state") or None
     state = state if state in STATE_LABELS else None
     listed = supervision.items(db(), body.id, kind=kind, year=year, state=state)
@@ -168,7 +164,7 @@ def propose() -> ResponseReturnValue:
         member = found.id
     proposal = supervision.Proposal(
         kind=form.get("kind", "project"), title=form.get("title", ""),
-        year=int_field(form, "year", low=2000, high=2100) or _year(),
+        year=int_field(form, "year", low=supervision.YEARS[0], high=supervision.YEARS[1]) or _year(),
         source=form.get("source", "public"), description=form.get("description", ""),
         department=form.get("department") or None,
         proposer_member_id=member, proposer_name=form.get("proposer") or None,
@@ -192,7 +188,8 @@ def _file() -> tuple[bytes, str] | None:
             data = base64.b64decode(request.form["data"], validate=True)
         except (binascii.Error, ValueError):
             return None
-        return data, request.form.get("filename", "")
+        # bounded as an upload is: one byte over the bound, and the parser refuses it
+        return data[: MAX_BYTES + 1], request.form.get("filename", "")
     return None
 
 
@@ -206,7 +203,10 @@ def import_proposals() -> ResponseReturnValue:
     read = _file()
     if read is None:
         return index(error=_("请选择文件（CSV 或 XLSX）。"), status=400)
-    year = int_field(request.form, "year", low=2000, high=2100) or _year()
+    year = (
+        int_field(request.form, "year", low=supervision.YEARS[0], high=supervision.YEARS[1])
+        or _year()
+    )
     try:
         with write_transaction(sessions()) as tx:
             made = imports.import_proposals(tx, audit_log(), body.id, by, *read, year)
@@ -252,7 +252,10 @@ def propose_topics() -> ResponseReturnValue:
         return no_body_page()
     by, _role = _user()
     chosen = set(request.form.getlist("department"))
-    year = int_field(request.form, "year", low=2000, high=2100) or _year()
+    year = (
+        int_field(request.form, "year", low=supervision.YEARS[0], high=supervision.YEARS[1])
+        or _year()
+    )
     read = _file()
     if read is None or not chosen:
         return index(error=_("请至少选择一个部门。"), status=400)
@@ -356,8 +359,8 @@ def act(tracked_id: int) -> ResponseReturnValue:
         file = request.files.get("file")
         if file is None or not file.filename:
             return item(tracked_id, error=_("请选择要上传的文件。"), status=400)
-        content = file.stream.read(supervision.DOCUMENT_MAX_BYTES + 1)
-        if len(content) > supervision.DOCUMENT_MAX_BYTES:
+        content = file.stream.read(agenda.DOCUMENT_MAX_BYTES + 1)
+        if len(content) > agenda.DOCUMENT_MAX_BYTES:
             return item(tracked_id, error=_("文件过大（超过 20 MB）。"), status=400)
         upload = supervision.Upload(form.get("doc_title", ""), file.filename,
                                     file.mimetype or "", content)  # fmt: skip
@@ -395,11 +398,7 @@ def document(doc_id: int) -> ResponseReturnValue:
         return message_page(_("未找到"), _("没有这份文件。"), 404)
     if _tracked(found.item_id) is None:
         return message_page(_("未找到"), _("没有这份文件。"), 404)
-    response = Response(found.content, mimetype=found.media_type)
-    response.headers["Content-Disposition"] = (
-        f"attachment; filename*=UTF-8''{quote(found.filename)}"
-    )
-    return response
+    return download(found.content, found.media_type, found.filename)
 
 
 @bp.get("/subjects")
