@@ -380,8 +380,8 @@ class Replay(ItemsReplay):
         if self.checkpoint_due_at == index and type_ != CHECKPOINT:
             raise VerificationError(index, f"a checkpoint must follow entry {index - 1}")
         self.checkpoint_due_at = index + 1 if checkpoint_due(index, type_) else None
-        if type_ not in (EntryType.ITEM_CHANGED, CHECKPOINT) and (owed := self.owed_error()):
-            raise VerificationError(index, owed)
+        if self.owed and type_ not in (EntryType.ITEM_CHANGED, CHECKPOINT):
+            raise VerificationError(index, str(self.owed_error()))
         handler = self._handlers.get(type_)
         if handler is None:
             raise VerificationError(index, f"unknown entry type {type_!r}")
