@@ -57,6 +57,18 @@ def propose(hall: Hall, sec: StaffUser, title: str, **kw: Any) -> int:
     return act(hall, lambda s: supervision.propose(s, hall.log, BODY, sec.id, proposal).id)
 
 
+def put_to_acceptance(hall: Hall, project: int, sec: StaffUser, zhu: StaffUser) -> int:
+    """A selected project assigned to 县教育局, reported mid-year and at year end, then put
+    to its acceptance vote (验单); the vote's id."""
+    act(hall, lambda s: supervision.change(s, hall.log, project, "assign", sec.id,
+                                           department="县教育局"))  # fmt: skip
+    for period in ("mid_year", "year_end"):
+        act(hall, lambda s, p=period: supervision.change(
+            s, hall.log, project, "report", sec.id, period=p, upload=report(p)))  # fmt: skip
+    return int(act(hall, lambda s: supervision.generate_evaluation_vote(
+        s, hall.log, paper.SITTING, [project], zhu.id).id))  # fmt: skip
+
+
 @pytest.fixture
 def staff(hall: Hall) -> dict[str, StaffUser]:
     users = paper.users(hall)
@@ -88,13 +100,7 @@ def test_a_project_from_proposal_to_acceptance(hall: Hall, staff: dict[str, Staf
     assert result["selection"]["selected"] == [f"p{school}"]
     assert (state(hall, school), state(hall, road)) == ("selected", "not_selected")
 
-    act(hall, lambda s: supervision.change(s, hall.log, school, "assign", sec.id,
-                                           department="县教育局"))  # fmt: skip
-    for period in ("mid_year", "year_end"):
-        act(hall, lambda s, p=period: supervision.change(
-            s, hall.log, school, "report", sec.id, period=p, upload=report(p)))  # fmt: skip
-    acceptance = act(hall, lambda s: supervision.generate_evaluation_vote(
-        s, hall.log, paper.SITTING, [school], zhu.id).id)  # fmt: skip
+    acceptance = put_to_acceptance(hall, school, sec, zhu)
     hold(hall, acceptance, {f"p{school}": "satisfied"}, range(1, 36), zhu)
     assert state(hall, school) == "accepted"
     hall.verify()
@@ -179,13 +185,7 @@ def test_a_project_not_accepted_opens_no_rectification(
     vote = act(hall, lambda s: supervision.generate_selection_vote(
         s, hall.log, paper.SITTING, [school], 1, zhu.id).id)  # fmt: skip
     hold(hall, vote, [f"p{school}"], range(1, 36), zhu)
-    act(hall, lambda s: supervision.change(s, hall.log, school, "assign", sec.id,
-                                           department="县教育局"))  # fmt: skip
-    for period in ("mid_year", "year_end"):
-        act(hall, lambda s, p=period: supervision.change(
-            s, hall.log, school, "report", sec.id, period=p, upload=report(p)))  # fmt: skip
-    acceptance = act(hall, lambda s: supervision.generate_evaluation_vote(
-        s, hall.log, paper.SITTING, [school], zhu.id).id)  # fmt: skip
+    acceptance = put_to_acceptance(hall, school, sec, zhu)
     hold(hall, acceptance, {f"p{school}": "unsatisfied"}, range(1, 33), zhu)
     assert state(hall, school) == "not_accepted"
     with hall.sessions() as s:

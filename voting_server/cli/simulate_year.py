@@ -143,10 +143,9 @@ class Staff:
         )
         return answer.status_code != 404
 
-    def post(self, path: str, data: dict[str, Any], files: dict[str, Any] | None = None) -> str:
-        """Submit a form; returns where the server redirected to (its answer to a form it
-        accepted). A page shown again (4xx) is a refusal: its text says why."""
-        answer = self.http.post(
+    def _submit(self, path: str, data: dict[str, Any], files: dict[str, Any] | None) -> Any:
+        """POST a form of this body's pages with the session's CSRF token, unredirected."""
+        return self.http.post(
             self.base + path,
             params={"body": self.body_id},
             data={**data, "csrf_token": self.token},
@@ -154,6 +153,11 @@ class Staff:
             allow_redirects=False,
             timeout=REQUEST_TIMEOUT_S,
         )
+
+    def post(self, path: str, data: dict[str, Any], files: dict[str, Any] | None = None) -> str:
+        """Submit a form; returns where the server redirected to (its answer to a form it
+        accepted). A page shown again (4xx) is a refusal: its text says why."""
+        answer = self._submit(path, data, files)
         if answer.status_code not in (302, 303):
             why = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", answer.text))
             raise click.ClickException(f"POST {path}: HTTP {answer.status_code}: {why[:400]}")
@@ -163,14 +167,7 @@ class Staff:
         self, path: str, data: dict[str, Any], files: dict[str, Any] | None = None
     ) -> str:
         """Submit a form that answers with a page (a preview to confirm): its HTML."""
-        answer = self.http.post(
-            self.base + path,
-            params={"body": self.body_id},
-            data={**data, "csrf_token": self.token},
-            files=files,
-            allow_redirects=False,
-            timeout=REQUEST_TIMEOUT_S,
-        )
+        answer = self._submit(path, data, files)
         if answer.status_code != 200:
             raise click.ClickException(f"POST {path}: HTTP {answer.status_code}")
         return answer.text
