@@ -920,7 +920,7 @@ VERIFY_NOTE = (
               "development: a proxy sign-in alone lets no tablet vote).")  # fmt: skip
 @click.option("--kind", type=click.Choice(KINDS), default="motion", show_default=True,
               help="The vote measured: the demo agenda's motion, selection (12 candidates for "
-              "10 seats) or evaluation (3 departments).")  # fmt: skip
+              "10 seats) or evaluation (3 departments); --scale-out measures the motion.")  # fmt: skip
 @click.option("--secret", is_flag=True, help="Make the vote secret (default: named).")
 @click.option("--verify-entries", default=1_000_000, show_default=True, type=click.IntRange(1))
 @click.option("--skip-verify", is_flag=True, help="Quick run: leave the verify figures out.")
