@@ -18,7 +18,7 @@ CDF_TOP, CDF_BOTTOM = 370, 600
 COLORS = {"ballot": "#c0392b", "echo": "#2c7fb8"}
 # Other series, in their order (colour-blind-safe: Okabe and Ito's palette).
 PALETTE = ("#e69f00", "#56b4e9", "#009e73", "#d55e00", "#0072b2", "#cc79a7", "#000000", "#999999")
-LEGEND_ROWS = 3  # the legend's rows that fit above the histogram; more push the plots down
+LEGEND_ROWS = 2  # the legend's rows that fit above the histogram; more push the plots down
 BINS_PER_DECADE = 10
 
 
