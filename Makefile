@@ -14,7 +14,7 @@ LOCK     := requirements.lock
 DEV_LOCK := requirements-dev.lock
 AUDIT_LOCK := auditor/requirements.lock
 
-.PHONY: install lock run stack test check soak storm bench lint format clean translations
+.PHONY: install lock run stack test check soak storm bench bench-matrix lint format clean translations
 
 $(STAMP): pyproject.toml $(LOCK) $(DEV_LOCK)
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed (found " + sys.version.split()[0] + ")")'
@@ -92,6 +92,12 @@ storm: install
 ## bench/results/ack_latency.svg (BENCH_ARGS="--members 300 --skip-verify" for a quick run)
 bench: install
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
+## make bench-matrix: the ballot and echo bursts of make bench for every kind of vote (motion,
+## selection, evaluation), named and secret, on SQLite, and the secret selection on PostgreSQL
+## → bench/results/matrix.json and matrix.svg (MATRIX_ARGS="--members 300" for a quick run)
+bench-matrix: install
+	$(BIN)/python -m bench.matrix $(MATRIX_ARGS)
 
 ## make translations: extract every _() into messages.pot, merge it into the zh_CN and en
 ## catalogs, compile them (.mo files are committed: a fresh clone runs without this step)

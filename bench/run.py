@@ -8,7 +8,8 @@ Phases, in one run (progress on stderr, the JSON on stdout and in the file):
    ``--client-procs`` processes apart from the server (bench/kiosks.py, one
    asyncio loop each) enroll, connect, authenticate and sign in one kiosk per
    seat; a presidium console and a hall display log in through the login
-   form. The console opens the first vote of the agenda; every kiosk presses
+   form. The console opens the agenda's first vote of ``--kind`` (motion,
+   selection or evaluation; ``--secret``: made secret); every kiosk presses
    once, at a random moment within ``--burst`` seconds; ack latency is press
    → receipt. The console closes the vote; ``result_to_all_ms`` runs from the
    moment the close request is sent to the ``result`` event's arrival on each
@@ -50,10 +51,11 @@ import click
 import socketio
 
 from bench import biglog, plot, pyspy
-from kiosk_client.client import DEFAULT_ACK_TIMEOUT_S, DEFAULT_DEADLINE_S
+from crypto import KioskKey
+from kiosk_client.client import DEFAULT_ACK_TIMEOUT_S, DEFAULT_DEADLINE_S, ballot_payload, new_nonce
 from rules import tally
 from voting_server.cli.processes import free_port, served, serving
-from voting_server.cli.simulate import Console, percentiles, prepare, random_ballot
+from voting_server.cli.simulate import Console, PlannedVote, percentiles, prepare, random_ballot
 from voting_server.settings import CONFIG_DIR
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -61,10 +63,12 @@ RESULTS = ROOT / "bench" / "results"
 TMP = ROOT / "bench" / "tmp"
 LEAD_S = 1.0  # between arming the kiosks and the first moment of the burst
 PROFILE_MAX_S = 600  # py-spy is stopped when the burst is over
-QUIET_WAIT_S = 300.0  # at most this long, for other processes to leave the CPU alone
+# At most this long, for other processes to leave the CPU alone (a test sets it to 0).
+QUIET_WAIT_S = float(os.environ.get("BENCH_QUIET_WAIT_S", "300"))
 QUIET_CORES = 0.15
 RESULT_TIMEOUT_S = 60.0
 TARGETS = {"ack_p99_ms": 1000, "result_p99_ms": 500, "ratio_to_echo": 0.6, "verify_ratio": 0.8}
+KINDS = ("motion", "selection", "evaluation")  # the demo agenda's three votes, in its order
 
 
 def progress(message: str) -> None:
@@ -396,9 +400,11 @@ def ballot_phase(
     sign_in: str,
     serve: Callable[[str, Path, Path], AbstractContextManager[str]] = served,
     source_addresses: int = 0,
+    kind: str = "motion",
 ) -> dict[str, Any]:
     """``serve(database_url, instance, log)``: the server to measure (default: one
-    ``voting-server run``); ``source_addresses``: see bench/kiosks.py ``setup``."""
+    ``voting-server run``); ``source_addresses``: see bench/kiosks.py ``setup``;
+    ``kind``: the vote measured, the agenda's first of that kind (``KINDS``)."""
     from audit.bundle import verify_bundle
     from voting_server.services.export import export_bundle
 
@@ -413,11 +419,14 @@ def ballot_phase(
                    operator_sign_in=staff_sign_in)  # fmt: skip
     display_login = add_display_user(url)
     timings["prepare_s"] = round(time.monotonic() - t, 1)
-    vote = hall.votes[0]
+    vote = planned_vote(hall.votes, kind)
     rng = random.Random(seed)
     plan = {seat: (rng.uniform(0, burst_s), random_ballot(vote.spec, rng)) for seat in hall.codes}
     share = [sorted(hall.codes)[i :: len(shards)] for i in range(len(shards))]
-    out: dict[str, Any] = {"db": url.split(":", 1)[0], "vote": {"id": vote.id, "kind": vote.spec.kind, "secret": secret}}  # fmt: skip
+    out: dict[str, Any] = {"db": url.split(":", 1)[0], "vote": {
+        "id": vote.id, "kind": vote.spec.kind, "secret": secret,
+        "payload_bytes": payload_bytes(vote.id, [ballot for _offset, ballot in plan.values()]),
+    }}  # fmt: skip
     rss: dict[str, float | None] = {}
     with serve(url, instance, workdir / "server.log") as base:
         workers = server_workers(base)
@@ -534,6 +543,26 @@ def ballot_phase(
     return out
 
 
+def planned_vote(votes: list[PlannedVote], kind: str) -> PlannedVote:
+    """The first of ``votes`` (the prepared agenda's) of ``kind``."""
+    for vote in votes:
+        if vote.spec.kind == kind:
+            return vote
+    raise click.ClickException(f"the demo agenda has no {kind} vote")
+
+
+def payload_bytes(vote: int, ballots: list[Any]) -> dict[str, float]:
+    """How large the ``ballot`` events of ``ballots`` are: each signed as a kiosk signs it
+    (``ballot_payload``, a throwaway key: every signature is as long) and measured as
+    Socket.IO sends it (compact JSON); min, p50, p99 and max bytes."""
+    key = KioskKey.generate()
+    sizes = [
+        len(json.dumps(ballot_payload(key, vote, 1, new_nonce(), b), separators=(",", ":")))
+        for b in ballots
+    ]
+    return {"min": min(sizes, default=0), **percentiles([float(n) for n in sizes])}
+
+
 @contextmanager
 def fresh_postgres(admin_url: str, name: str) -> Iterator[str]:
     """An empty PostgreSQL database ``name`` (dropped first if left over), dropped after."""
@@ -613,6 +642,19 @@ def scale_out_phase(
         "complete": complete,
         "runs": {"1": runs[1], "2": runs[2]},
     }
+
+
+def echo_like(
+    ballots: dict[str, Any], *, shards: list[Shard], profile: bool, workdir: Path, burst_s: float
+) -> dict[str, Any]:
+    """The echo phase mirroring ``ballots`` (``ballot_phase``'s output): the seats that
+    pressed, at the same moments of the burst, sending the payloads they signed (which
+    the shards kept), so that ``ratio_to_echo`` compares like with like."""
+    offsets: dict[int, float] = ballots["_offsets"]
+    seats = sorted(ballots["_pressed"])
+    share = [seats[i :: len(shards)] for i in range(len(shards))]
+    return echo_phase(shards=shards, seats=share, offsets=offsets, profile=profile,
+                      workdir=workdir, burst_s=burst_s)  # fmt: skip
 
 
 def echo_phase(
@@ -759,6 +801,105 @@ def verify_phase(entries: int) -> dict[str, Any]:
     }
 
 
+def section5(
+    *,
+    members: int,
+    burst_s: float,
+    ballots: dict[str, Any],
+    echo: dict[str, Any] | None,
+    verify: dict[str, Any] | None,
+    client_procs: int,
+    load_at_start: list[str],
+    scale_out: dict[str, Any] | None = None,
+) -> tuple[dict[str, Any], dict[str, list[float]]]:
+    """The §5 object of one run (CONTRACTS.md) from its phases' outputs: ``ballots``
+    from ``ballot_phase`` (its ``_offsets`` and ``_pressed`` left out), ``echo`` from
+    ``echo_phase`` and ``verify`` from ``verify_phase`` (None: the phase did not run).
+
+    Returns the object (without ``total_s`` and ``notes``, which the caller knows) and
+    the ack latencies in ms, ``ballot`` and ``echo`` (when it ran), for the plot: they
+    are taken out of the bursts' figures, where they would only bloat the JSON.
+    """
+    b = ballots["burst"]
+    e = echo["burst"] if echo else None
+    checks = ballots["checks"]
+    report: dict[str, Any] = {
+        "machine": machine(),
+        "members": members,
+        "burst_s": burst_s,
+        "ballots": b["presses"],
+        "acked": b["acked"],
+        "lost": checks["lost"],
+        "duplicated": checks["duplicated"],
+        "ack_ms": b["ack_ms"],
+        "result_to_all_ms": ballots["result_to_all_ms"],
+        "ballots_per_s": b["per_s"],
+        "echo_per_s": e["per_s"] if e else None,
+        "ratio_to_echo": round(b["per_s"] / e["per_s"], 3) if e and e["per_s"] else None,
+        "verify_entries_per_s": verify["entries_per_s"] if verify else None,
+        "ed25519_verify_per_s": verify["ed25519_verify_per_s"] if verify else None,
+        "verify_ratio": (
+            round(verify["entries_per_s"] / verify["ed25519_verify_per_s"], 3) if verify else None
+        ),
+    }
+    samples = {"ballot": b.pop("ack_samples_ms")}
+    if e:
+        samples["echo"] = e.pop("ack_samples_ms")
+    report["targets"] = {
+        "lost_0": report["lost"] == 0,
+        "duplicated_0": report["duplicated"] == 0,
+        "ack_p99_le_1000ms": b["ack_ms"]["p99"] <= TARGETS["ack_p99_ms"],
+        "result_p99_le_500ms": ballots["result_to_all_ms"]["p99"] <= TARGETS["result_p99_ms"]
+        and ballots["result_to_all_ms"]["missing"] == 0,
+        "ratio_to_echo_ge_0.6": None
+        if report["ratio_to_echo"] is None
+        else report["ratio_to_echo"] >= TARGETS["ratio_to_echo"],
+        "verify_ratio_ge_0.8": None
+        if report["verify_ratio"] is None
+        else report["verify_ratio"] >= TARGETS["verify_ratio"],
+    }
+    report["receipts_not_matching_log"] = checks["receipts_not_matching_log"]
+    report["loadavg_at_start"] = load_at_start
+    report["db"] = ballots["db"]
+    report["kind"] = ballots["vote"]["kind"]
+    report["secret"] = ballots["vote"]["secret"]
+    report["client_procs"] = client_procs
+    report["ballot"] = {
+        k: v
+        for k, v in ballots.items()
+        if k not in {"db", "result_to_all_ms", "_offsets", "_pressed"}
+    }
+    report["echo"] = echo
+    report["scale_out"] = scale_out
+    report["verify"] = verify
+    return report, samples
+
+
+# What every report's figures mean (the ``notes`` of the JSON).
+NOTES = [
+    "Clients run in a separate process (bench/kiosks.py, asyncio, websocket transport) on the "
+    "same 2-core machine as the server: they share its CPU.",
+    "A ballot not acknowledged within 5 s is resent with the same payload, as the kiosk "
+    "library does (`resent` counts them); the server answers a known nonce with the same "
+    "receipt, so resends add load but never a second ballot.",
+    "Each kiosk signs its ballot (ballot_payload, two P-256 signatures) when the vote opens, "
+    "before the burst; press → receipt starts at the emit, as the kiosk library's own ack_ms "
+    "does (it timestamps the press after signing).",
+    "result_to_all_ms: from sending close_vote to the `result` event on every kiosk, the "
+    "hall display and the presidium console.",
+    "ballots_per_s and echo_per_s: acknowledged / (last ack − first press); with a burst the "
+    "server keeps up with, both are bounded by the offered rate (clients / burst_s).",
+    "server_cpu_s: the gunicorn workers and their signature checker processes "
+    "(services/signatures.py); server_rss_mb: the worker alone, its checker apart "
+    "(checker_after_burst).",
+]
+VERIFY_NOTE = (
+    "verify: audit.bundle.verify_bundle over bench/biglog.py's log (cached in bench/tmp/); "
+    "ed25519_verify_per_s: cryptography's Ed25519PublicKey.verify on one core, best of "
+    "before and after the verify run."
+)
+
+
 # --- the command ----------------------------------------------------------------------------
 
 
@@ -777,6 +918,9 @@ def verify_phase(entries: int) -> dict[str, Any]:
               "to every connected kiosk); staff: every member marked present by staff, then each "
               "kiosk confirms with a PIN hashed at argon2's lowest cost (a quick run for "
               "development: a proxy sign-in alone lets no tablet vote).")  # fmt: skip
+@click.option("--kind", type=click.Choice(KINDS), default="motion", show_default=True,
+              help="The vote measured: the demo agenda's motion, selection (12 candidates for "
+              "10 seats) or evaluation (3 departments); --scale-out measures the motion.")  # fmt: skip
 @click.option("--secret", is_flag=True, help="Make the vote secret (default: named).")
 @click.option("--verify-entries", default=1_000_000, show_default=True, type=click.IntRange(1))
 @click.option("--skip-verify", is_flag=True, help="Quick run: leave the verify figures out.")
@@ -797,7 +941,7 @@ def verify_phase(entries: int) -> dict[str, Any]:
               default=RESULTS / "ack_latency.svg", show_default=True)  # fmt: skip
 def main(
     members: int, burst: float, database_url: str | None, seed: int, client_procs: int,
-    sign_in: str, secret: bool, verify_entries: int, skip_verify: bool, skip_echo: bool, profile: bool,
+    sign_in: str, kind: str, secret: bool, verify_entries: int, skip_verify: bool, skip_echo: bool, profile: bool,
     scale_out: bool, scale_out_postgres: str, scale_out_redis: str, out: Path, plot_path: Path,
 ) -> None:  # fmt: skip
     """Run the benchmark of CONTRACTS.md §5 and write its JSON (and the latency plot)."""
@@ -815,14 +959,12 @@ def main(
         ballots = ballot_phase(
             members=members, burst_s=burst, database_url=database_url, seed=seed,
             shards=shards, secret=secret, profile=profile, workdir=workdir, sign_in=sign_in,
+            kind=kind,
         )  # fmt: skip
-        offsets: dict[int, float] = ballots.pop("_offsets")  # the ballots' moments, again
-        seats = sorted(ballots.pop("_pressed"))
         echo = None
         if not skip_echo:
-            share = [seats[i :: len(shards)] for i in range(len(shards))]
-            echo = echo_phase(shards=shards, seats=share, offsets=offsets, profile=profile,
-                              workdir=workdir, burst_s=burst)  # fmt: skip
+            echo = echo_like(ballots, shards=shards, profile=profile, workdir=workdir,
+                             burst_s=burst)  # fmt: skip
         scaled = None
         if scale_out:
             scaled = scale_out_phase(
@@ -835,84 +977,22 @@ def main(
             shard.quit()
     verify = None if skip_verify else verify_phase(verify_entries)
 
-    b = ballots["burst"]
-    e = echo["burst"] if echo else None
-    checks = ballots["checks"]
-    report: dict[str, Any] = {
-        "machine": machine(),
-        "members": members,
-        "burst_s": burst,
-        "ballots": b["presses"],
-        "acked": b["acked"],
-        "lost": checks["lost"],
-        "duplicated": checks["duplicated"],
-        "ack_ms": b["ack_ms"],
-        "result_to_all_ms": ballots["result_to_all_ms"],
-        "ballots_per_s": b["per_s"],
-        "echo_per_s": e["per_s"] if e else None,
-        "ratio_to_echo": round(b["per_s"] / e["per_s"], 3) if e and e["per_s"] else None,
-        "verify_entries_per_s": verify["entries_per_s"] if verify else None,
-        "ed25519_verify_per_s": verify["ed25519_verify_per_s"] if verify else None,
-        "verify_ratio": (
-            round(verify["entries_per_s"] / verify["ed25519_verify_per_s"], 3) if verify else None
-        ),
-    }
-    ack_samples = b.pop("ack_samples_ms")
-    echo_samples = e.pop("ack_samples_ms") if e else []
-    report["targets"] = {
-        "lost_0": report["lost"] == 0,
-        "duplicated_0": report["duplicated"] == 0,
-        "ack_p99_le_1000ms": b["ack_ms"]["p99"] <= TARGETS["ack_p99_ms"],
-        "result_p99_le_500ms": ballots["result_to_all_ms"]["p99"] <= TARGETS["result_p99_ms"]
-        and ballots["result_to_all_ms"]["missing"] == 0,
-        "ratio_to_echo_ge_0.6": None
-        if report["ratio_to_echo"] is None
-        else report["ratio_to_echo"] >= TARGETS["ratio_to_echo"],
-        "verify_ratio_ge_0.8": None
-        if report["verify_ratio"] is None
-        else report["verify_ratio"] >= TARGETS["verify_ratio"],
-    }
-    report["receipts_not_matching_log"] = checks["receipts_not_matching_log"]
-    report["loadavg_at_start"] = load_at_start
-    report["db"] = ballots["db"]
-    report["client_procs"] = client_procs
-    report["ballot"] = {k: v for k, v in ballots.items() if k not in {"db", "result_to_all_ms"}}
-    report["echo"] = echo
-    report["scale_out"] = scaled
-    report["verify"] = verify
+    report, samples = section5(
+        members=members, burst_s=burst, ballots=ballots, echo=echo, verify=verify,
+        client_procs=client_procs, load_at_start=load_at_start, scale_out=scaled,
+    )  # fmt: skip
     report["total_s"] = round(time.monotonic() - started, 1)
-    report["notes"] = [
-        "Clients run in a separate process (bench/kiosks.py, asyncio, websocket transport) on the "
-        "same 2-core machine as the server: they share its CPU.",
-        "A ballot not acknowledged within 5 s is resent with the same payload, as the kiosk "
-        "library does (`resent` counts them); the server answers a known nonce with the same "
-        "receipt, so resends add load but never a second ballot.",
-        "Each kiosk signs its ballot (ballot_payload, two P-256 signatures) when the vote opens, "
-        "before the burst; press → receipt starts at the emit, as the kiosk library's own ack_ms "
-        "does (it timestamps the press after signing).",
-        "result_to_all_ms: from sending close_vote to the `result` event on every kiosk, the "
-        "hall display and the presidium console.",
-        "ballots_per_s and echo_per_s: acknowledged / (last ack − first press); with a burst the "
-        "server keeps up with, both are bounded by the offered rate (clients / burst_s).",
-        "server_cpu_s: the gunicorn workers and their signature checker processes "
-        "(services/signatures.py); server_rss_mb: the worker alone, its checker apart "
-        "(checker_after_burst).",
-        "verify: audit.bundle.verify_bundle over bench/biglog.py's log (cached in bench/tmp/); "
-        "ed25519_verify_per_s: cryptography's Ed25519PublicKey.verify on one core, best of "
-        "before and after the verify run.",
-    ]
+    report["notes"] = [*NOTES, VERIFY_NOTE]
     text = json.dumps(report, ensure_ascii=False, indent=1)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text + "\n")
-    series = {"ballot": ack_samples}
-    if echo_samples:
-        series["echo"] = echo_samples
     subtitle = (
-        f"{members:,} kiosks, {burst:g} s burst, {report['db']}; ballots {b['per_s']:,.0f}/s"
-        + (f", echo {e['per_s']:,.0f}/s" if e else "")
+        f"{members:,} kiosks, {burst:g} s burst, {report['db']}; "
+        f"ballots {report['ballots_per_s']:,.0f}/s"
+        + (f", echo {report['echo_per_s']:,.0f}/s" if echo else "")
         + f"; {machine().split(':')[0]}"
     )
-    plot_path.write_text(plot.ack_latency_svg(series, "Ack latency: press → receipt", subtitle))
+    plot_path.write_text(plot.ack_latency_svg(samples, "Ack latency: press → receipt", subtitle))
     progress(f"wrote {out} and {plot_path} in {report['total_s']} s")
     click.echo(text)
 
