@@ -14,7 +14,7 @@ LOCK     := requirements.lock
 DEV_LOCK := requirements-dev.lock
 AUDIT_LOCK := auditor/requirements.lock
 
-.PHONY: install lock run stack test check soak storm bench bench-matrix lint format clean translations
+.PHONY: install lock run stack test check soak storm bench bench-matrix bench-bodies lint format clean translations
 
 $(STAMP): pyproject.toml $(LOCK) $(DEV_LOCK)
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed (found " + sys.version.split()[0] + ")")'
@@ -98,6 +98,11 @@ bench: install
 ## → bench/results/matrix.json and matrix.svg (MATRIX_ARGS="--members 300" for a quick run)
 bench-matrix: install
 	$(BIN)/python -m bench.matrix $(MATRIX_ARGS)
+
+## make bench-bodies: 10 bodies × 300 kiosks voting in the same second on one server →
+## bench/results/bodies.json (BENCH_ARGS="--bodies 3 --members 50" for a quick run)
+bench-bodies: install
+	$(BIN)/python -m bench.bodies $(BENCH_ARGS)
 
 ## make translations: extract every _() into messages.pot, merge it into the zh_CN and en
 ## catalogs, compile them (.mo files are committed: a fresh clone runs without this step)

@@ -44,6 +44,8 @@ Commands (``cmd``):
 - ``authenticated`` {timeout}: until every seat is authenticated again; how
   many are, and how many times each seat's connection dropped.
 - ``results`` {vote, timeout}: when each kiosk received the ``result`` event.
+- ``heard``: every vote whose ``vote_opened`` and ``result`` reached the kiosks,
+  with how many kiosks each (bench/bodies.py counts another body's as leaks).
 - ``disconnect``, ``quit``.
 """
 
@@ -57,6 +59,7 @@ import random
 import resource
 import sys
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -584,6 +587,15 @@ class Shard:
             "result_at": {str(s.seat): s.results.get(vote) for s in self.seats.values()},
         }
 
+    async def heard(self, _cmd: dict[str, Any]) -> dict[str, Any]:
+        """{event: {vote id: kiosks that received it}} for ``vote_opened`` and ``result``,
+        of every vote, whichever body's it is."""
+        seats = list(self.seats.values())
+        return {
+            event: dict(Counter(str(vote) for s in seats for vote in getattr(s, kept)))
+            for event, kept in (("vote_opened", "opened"), ("result", "results"))
+        }
+
     async def disconnect(self, _cmd: dict[str, Any]) -> dict[str, Any]:
         seats = list(self.seats.values())
         await self._each("disconnected", seats, lambda s: s.leave(), 200)
@@ -627,6 +639,7 @@ async def main() -> None:
         "arm": shard.arm,
         "fire": shard.fire,
         "results": shard.results,
+        "heard": shard.heard,
         "press": shard.press,
         "collect": shard.collect,
         "drop": shard.drop,

@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import json
 import re
+import threading
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -209,6 +212,55 @@ def test_two_bodies_vote_at_once_and_never_hear_each_other(
     done = run("export", "--out", str(tmp_path / "which"), "--database-url", url, env=env)
     assert done.returncode == 2
     assert f"{city} " in done.stderr and f"{town} {TOWN}" in done.stderr
+
+
+def test_the_same_seat_of_two_bodies_pressing_together_shares_one_batch(
+    two_bodies: dict[str, Any],
+) -> None:
+    """A batch of the group commit holds one ballot per member at most (its press number
+    counts from the previous commit), and a member is a seat OF A BODY: seat 1 of the
+    city and seat 1 of the town, queued together, are committed together — not one
+    batch each, which with ten bodies numbering their seats from 1 split every batch."""
+    h = two_bodies
+    city, town, votes, tablets = h["city"], h["town"], h["votes"], h["tablets"]
+    commit = h["app"].extensions["voting.group_commit"]
+    cast_batch = commit.batch
+    batches: list[list[tuple[int, int]]] = []
+    held, release = threading.Event(), threading.Event()
+
+    def watched(session: Any, log: Any, requests_: list[Any]) -> list[Any]:
+        """The server's own batch function; the first batch waits until the others queue."""
+        batches.append(sorted((r.voter.body, r.voter.seat) for r in requests_))
+        if len(batches) == 1:
+            held.set()
+            assert release.wait(WAIT)
+        return cast_batch(session, log, requests_)
+
+    def press(body: int, seat: int) -> dict[str, Any]:
+        ballot = {s: "yes" for s in _subjects(h["app"], votes[body])}
+        return tablets[body][seat].vote(votes[body], ballot, deadline_s=WAIT)
+
+    for body in (city, town):
+        assert h["consoles"][body].call("open_vote", {"vote": votes[body]})["ok"]
+        for tablet in tablets[body].values():
+            tablet.events.wait_for("vote_opened", lambda v, b=body: v["id"] == votes[b], WAIT)
+    commit.batch = watched
+    try:
+        with ThreadPoolExecutor(3) as pool:
+            first = pool.submit(press, city, 2)  # leads, and is held in its batch
+            assert held.wait(WAIT)
+            same_seat = [pool.submit(press, body, 1) for body in (city, town)]
+            deadline = time.monotonic() + WAIT
+            while len(commit._queue) < 2 and time.monotonic() < deadline:  # both queued
+                time.sleep(0.01)
+            release.set()
+            receipts = [f.result(WAIT) for f in (first, *same_seat)]
+    finally:
+        commit.batch = cast_batch
+        release.set()
+
+    assert all(r["entry"] > 0 for r in receipts)
+    assert batches == [[(city, 2)], sorted([(city, 1), (town, 1)])]
 
 
 def _vote_of(data: dict[str, Any]) -> Any:

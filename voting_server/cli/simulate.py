@@ -116,8 +116,8 @@ def prepare(
     from crypto import ServerKey
     from voting_server.db import make_engine, make_session_factory, upgrade
     from voting_server.demo import load_demo
-    from voting_server.models import AttendanceMethod, AuditEntry, Body, Member, StaffRole
-    from voting_server.services import attendance, devices, results, staff
+    from voting_server.models import AuditEntry, Body, StaffRole
+    from voting_server.services import devices, results, staff
     from voting_server.services.audit_log import AuditLog
 
     os.environ["VOTING_INSTANCE_DIR"] = str(instance)
@@ -155,14 +155,7 @@ def prepare(
             if operator_sign_in and not pins:
                 issued = quick_pins(session, body.id)
             if operator_sign_in:
-                sitting = attendance.current_sitting(session, body.id)
-                assert sitting is not None  # the demo has one
-                roster = session.scalars(
-                    select(Member).where(Member.body_id == body.id, Member.active)
-                ).all()
-                attendance.sign_in_many(
-                    session, log, sitting, list(roster), AttendanceMethod.OPERATOR, by=user.id
-                )
+                sign_in_by_staff(session, log, body.id, user.id)
             planned = []
             for sitting in body.sittings:
                 for item in sitting.agenda_items:
@@ -174,6 +167,20 @@ def prepare(
             return Hall(members, (user.username, password), codes, issued, planned)
     finally:
         engine.dispose()
+
+
+def sign_in_by_staff(session: Any, log: Any, body_id: int, by: int) -> None:
+    """Every active member of body ``body_id`` marked present at its current sitting by
+    staff account ``by`` (签到 by the hall's operator, logged in ``log``)."""
+    from sqlalchemy import select
+
+    from voting_server.models import AttendanceMethod, Member
+    from voting_server.services import attendance
+
+    sitting = attendance.current_sitting(session, body_id)
+    assert sitting is not None  # the harnesses' bodies have one
+    roster = session.scalars(select(Member).where(Member.body_id == body_id, Member.active)).all()
+    attendance.sign_in_many(session, log, sitting, list(roster), AttendanceMethod.OPERATOR, by=by)
 
 
 def quick_pins(session: Any, body_id: int) -> dict[int, str]:

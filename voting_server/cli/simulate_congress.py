@@ -55,6 +55,7 @@ from voting_server.cli.simulate import (
     press_plan,
     quick_pins,
     run_burst,
+    sign_in_by_staff,
 )
 
 # In the presidium's vote nearly everyone presses 赞成, so that the list is submitted
@@ -95,6 +96,7 @@ def prepare(
     secret: bool,
     load: Callable[[Any], list[Any]] | None = None,
     office: bool = False,
+    operator_sign_in: bool = False,
 ) -> list[BodyHall]:
     """Migrate an empty database and load the county's congress and standing committee,
     with a presidium and a display account, two designated scrutineers, an enrollment
@@ -102,7 +104,8 @@ def prepare(
 
     ``load``: what loads the bodies (a session → the bodies; default: the county demo's
     congress and standing committee with their sittings); ``office``: a secretariat
-    account per body too."""
+    account per body too; ``operator_sign_in``: every member marked present by the
+    body's presidium account (each tablet still confirms with its PIN before voting)."""
     from sqlalchemy import func, select
 
     from crypto import ServerKey
@@ -154,6 +157,8 @@ def prepare(
                 )
                 codes = devices.issue_enrollment_codes(session, body.id, presidium.id)
                 pins = quick_pins(session, body.id)
+                if operator_sign_in:
+                    sign_in_by_staff(session, log, body.id, presidium.id)
                 members = list(
                     session.scalars(
                         select(Member)

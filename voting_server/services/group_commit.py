@@ -5,12 +5,13 @@ every commit waits for the disk (``synchronous=FULL``). One transaction per
 ballot would make a burst of 3,000 presses wait for 3,000 flushes in turn.
 Instead the first ballot to arrive while nobody is committing becomes the
 *leader*: it takes every ballot queued meanwhile (up to ``max_batch``, and
-at most one per seat, since a member's press number is counted from the
-previous commit), hands them all to the batch function (``Voting.cast_batch``:
-a few queries for the batch, one insert of its entries, one of its presses;
-a refused ballot writes nothing), commits once, and wakes each waiter with
-its own answer. Then it yields, so that ballots read meanwhile join the next
-batch, and leads until the queue is empty.
+at most one per member, i.e. per seat of a body, since a member's press
+number is counted from the previous commit), hands them all to the batch
+function (``Voting.cast_batch``: a few queries for the batch, one insert of
+its entries, one of its presses; a refused ballot writes nothing), commits
+once, and wakes each waiter with its own answer. Then it yields, so that
+ballots read meanwhile join the next batch, and leads until the queue is
+empty.
 
 If the commit fails, no ballot of the batch is acknowledged: each gets the
 retryable ``database_unavailable`` and is resent with the same nonce. A failure

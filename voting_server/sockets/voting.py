@@ -345,9 +345,11 @@ def on_ballot(client: Client, data: Any = None) -> dict[str, Any]:
     )
     if client.public_key is not None:  # checked now, beside the loop (services/signatures.py)
         request = voting().precheck(request, client.public_key)
-    # Committed together with the ballots that arrive alongside (services/group_commit.py).
+    # Committed together with the ballots that arrive alongside (services/group_commit.py),
+    # but for the member's own: a press number counts from the previous commit. The member
+    # is the seat of a body: seat 5 of one body and seat 5 of another share a batch.
     receipt, state = current_app.extensions["voting.group_commit"].submit(
-        client.seat,
+        (client.body_id, client.seat),
         request,
         sessions(),
         audit_log(),
