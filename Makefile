@@ -93,6 +93,14 @@ storm: install
 bench: install
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
+## make bench-scale-out: the ballot burst against the scale-out stack with one and with two
+## server processes, 3,000 kiosks, staff sign-in → bench/results/scale_out.json (the whole
+## stack's CPU per 1,000 ballots and cpu_per_1000_ratio; SCALE_OUT_ARGS: more options)
+.PHONY: bench-scale-out
+bench-scale-out: install
+	$(BIN)/python -m bench.run --scale-out --sign-in staff --skip-echo --skip-verify \
+		--out bench/results/scale_out.json --plot bench/tmp/scale_out_ack_latency.svg $(SCALE_OUT_ARGS)
+
 ## make translations: extract every _() into messages.pot, merge it into the zh_CN and en
 ## catalogs, compile them (.mo files are committed: a fresh clone runs without this step)
 I18N := voting_server/translations
