@@ -713,6 +713,19 @@ def parts_cpu_s(trees: dict[str, set[int]]) -> dict[str, float]:
     return {part: sum(cpu_with_reaped_s(pid) for pid in pids) for part, pids in trees.items()}
 
 
+def press_batches(bundle: Path, vote: int) -> int:
+    """How many group commits stored ``vote``'s presses, from the exported ``bundle``: the
+    entries of one batch share one time (services/ballots.py), so one time, one batch."""
+    times = set()
+    with (bundle / "log.jsonl").open("rb") as f:
+        for raw in f:
+            if b'"type":"ballot"' in raw or b'"type":"participation"' in raw:
+                entry = json.loads(raw)
+                if entry["data"].get("vote") == vote:
+                    times.add(entry["t"])
+    return len(times)
+
+
 def stack_cpu_s(base: str) -> dict[str, float] | None:
     """``parts_cpu_s`` of the stack served at ``base``; None for a lone server."""
     return parts_cpu_s(STACKS[base].trees()) if base in STACKS else None
@@ -777,6 +790,7 @@ def scale_out_phase(
             "machine_busy_cpu_s": b["machine_busy_cpu_s"], "span_s": b["span_s"],
             "kiosks_setup_s": out["timings"]["kiosks_setup_s"],
             "bench_cpu_s": b["bench_cpu_s"], **b["stack"],
+            "batches": press_batches(sub / "bundle", out["vote"]["id"]),
         }  # fmt: skip
     one, two = runs[1]["per_s"], runs[2]["per_s"]
     cost_one, cost_two = runs[1]["stack_cpu_per_1000_s"], runs[2]["stack_cpu_per_1000_s"]
@@ -802,6 +816,8 @@ def scale_out_phase(
             "PostgreSQL and Redis are the machine's own, shared: whatever else used them "
             "during the burst counts in the stack. other_cpu_s: the machine's busy CPU "
             "(machine_busy_cpu_s) less the stack, the clients and the bench.",
+            "batches: the group commits that stored the burst's presses (one time per batch "
+            "in the log): each pays its transaction, the log's lock and tail, and a commit.",
             "cpu_per_1000_ratio: stack_cpu_per_1000_s with two processes / with one, at the "
             "same offered load (members, burst, seed); target <= 1.2; null unless both runs "
             "acknowledged every press.",

@@ -46,5 +46,6 @@ def test_scale_out_run_reports_the_whole_stacks_cpu(
         assert found["nginx"] >= 2  # its master and worker
         assert found["postgres"] > 1  # the postmaster and its children
         assert found["redis"] >= 1
+        assert 1 <= run["batches"] <= 24
     assert isinstance(report["cpu_per_1000_ratio"], float)
     assert report["cpu_per_1000_ratio"] > 0
