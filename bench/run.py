@@ -175,10 +175,11 @@ def machine_busy_s() -> float:
 
 
 def wait_for_quiet(pids: list[int | None], limit_s: float | None = None) -> dict[str, Any]:
-    """Wait (up to ``limit_s``, by default ``QUIET_WAIT_S``) until processes other than ours (``pids``: the server
-    worker, the client processes) and this one use less than ``QUIET_CORES`` cores
-    for 3 s in a row: the machine is shared, and a burst measured while something
-    else runs is not comparable. Returns how long it waited and what it saw last."""
+    """Wait (up to ``limit_s``, by default ``QUIET_WAIT_S``) until processes other than
+    ours (``pids``: the server worker, the client processes) and this one use less than
+    ``QUIET_CORES`` cores for 3 s in a row: the machine is shared, and a burst measured
+    while something else runs is not comparable. Returns how long it waited and what it
+    saw last."""
     limit_s = QUIET_WAIT_S if limit_s is None else limit_s
     started, quiet_for, seen = time.monotonic(), 0.0, 0.0
     while True:
