@@ -14,7 +14,7 @@ LOCK     := requirements.lock
 DEV_LOCK := requirements-dev.lock
 AUDIT_LOCK := auditor/requirements.lock
 
-.PHONY: install lock run stack test check soak storm bench bench-matrix bench-bodies lint format clean translations
+.PHONY: install lock run stack test check soak storm bench bench-matrix bench-bodies bench-scale-out lint format clean translations
 
 $(STAMP): pyproject.toml $(LOCK) $(DEV_LOCK)
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed (found " + sys.version.split()[0] + ")")'
@@ -100,9 +100,16 @@ bench-matrix: install
 	$(BIN)/python -m bench.matrix $(MATRIX_ARGS)
 
 ## make bench-bodies: 10 bodies × 300 kiosks voting in the same second on one server →
-## bench/results/bodies.json (BENCH_ARGS="--bodies 3 --members 50" for a quick run)
+## bench/results/bodies.json (BODIES_ARGS="--bodies 3 --members 50" for a quick run)
 bench-bodies: install
-	$(BIN)/python -m bench.bodies $(BENCH_ARGS)
+	$(BIN)/python -m bench.bodies $(BODIES_ARGS)
+
+## make bench-scale-out: the ballot burst against the scale-out stack with one and with two
+## server processes, 3,000 kiosks, staff sign-in → bench/results/scale_out.json (the whole
+## stack's CPU per 1,000 ballots and cpu_per_1000_ratio; SCALE_OUT_ARGS: more options)
+bench-scale-out: install
+	$(BIN)/python -m bench.run --scale-out --sign-in staff --skip-echo --skip-verify \
+		--out bench/results/scale_out.json --plot bench/tmp/scale_out_ack_latency.svg $(SCALE_OUT_ARGS)
 
 ## make translations: extract every _() into messages.pot, merge it into the zh_CN and en
 ## catalogs, compile them (.mo files are committed: a fresh clone runs without this step)

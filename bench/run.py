@@ -43,9 +43,10 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, suppress
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 import socketio
@@ -57,6 +58,9 @@ from rules import tally
 from voting_server.cli.processes import free_port, served, serving
 from voting_server.cli.simulate import Console, PlannedVote, percentiles, prepare, random_ballot
 from voting_server.settings import CONFIG_DIR
+
+if TYPE_CHECKING:
+    from voting_server.cli.stack import Stack
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -131,13 +135,14 @@ def children(pid: int) -> list[int]:
     return found
 
 
-# nginx URL of a running stack → its server processes' URLs (filled in by stack_served).
-STACK_BACKENDS: dict[str, list[str]] = {}
+# nginx URL of a running stack → where its processes are (filled in by stack_served).
+STACKS: dict[str, StackProcesses] = {}
 
 
 def server_workers(base: str) -> list[int]:
     """The gunicorn workers serving ``base``: a lone server's, or each of a stack's."""
-    binds = [b.removeprefix("http://") for b in STACK_BACKENDS.get(base, [base])]
+    backends = STACKS[base].backends if base in STACKS else [base]
+    binds = [b.removeprefix("http://") for b in backends]
     return [pid for bind in binds if (pid := gunicorn_worker(bind)) is not None]
 
 
@@ -173,11 +178,13 @@ def machine_busy_s() -> float:
     return (sum(fields[:8]) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
 
 
-def wait_for_quiet(pids: list[int | None], limit_s: float = QUIET_WAIT_S) -> dict[str, Any]:
-    """Wait (up to ``limit_s``) until processes other than ours (``pids``: the server
-    worker, the client processes) and this one use less than ``QUIET_CORES`` cores
-    for 3 s in a row: the machine is shared, and a burst measured while something
-    else runs is not comparable. Returns how long it waited and what it saw last."""
+def wait_for_quiet(pids: list[int | None], limit_s: float | None = None) -> dict[str, Any]:
+    """Wait (up to ``limit_s``, by default ``QUIET_WAIT_S``) until processes other than
+    ours (``pids``: the server worker, the client processes) and this one use less than
+    ``QUIET_CORES`` cores for 3 s in a row: the machine is shared, and a burst measured
+    while something else runs is not comparable. Returns how long it waited and what it
+    saw last."""
+    limit_s = QUIET_WAIT_S if limit_s is None else limit_s
     started, quiet_for, seen = time.monotonic(), 0.0, 0.0
     while True:
         busy0, ours0 = machine_busy_s(), own_cpu_s() + sum(cpu_s(p) or 0 for p in pids)
@@ -477,6 +484,7 @@ def ballot_phase(
                 else None
             )
             cpu0, machine0, self0 = workers_cpu_s(workers), machine_busy_s(), own_cpu_s()
+            stack0 = stack_cpu_s(base)  # the whole stack's, against the scale-out stack
             progress(f"burst: {ready:,} presses within {burst_s} s")
             fired = each(shards, [{"cmd": "fire", "start": start, "deadline_s": DEFAULT_DEADLINE_S,
                                    "ack_timeout_s": DEFAULT_ACK_TIMEOUT_S}] * len(shards))  # fmt: skip
@@ -484,6 +492,8 @@ def ballot_phase(
             presses = [p for a in fired for p in a["presses"]]
             figures = burst_figures(presses, start)
             _cpu_figures(figures, fired, server_cpu, machine0, self0)
+            if stack0 is not None:
+                figures["stack"] = stack_cpu_figures(base, stack0, figures)
             progress(
                 f"burst: {figures['acked']:,}/{figures['presses']:,} acknowledged, ack p99 {figures['ack_ms']['p99']} ms, {figures['per_s']:,}/s"
             )
@@ -591,22 +601,200 @@ def stack_served(
         url, instance=instance, workdir=instance.parent / "stack", processes=processes,
         message_queue=message_queue, progress=progress,
     ) as running:  # fmt: skip
-        STACK_BACKENDS[running.url] = running.backends
+        STACKS[running.url] = StackProcesses.of(running, url, message_queue)
         try:
             yield running.url
         finally:
-            STACK_BACKENDS.pop(running.url, None)
+            STACKS.pop(running.url, None)
+
+
+# --- the whole stack's CPU (the scale-out run) -----------------------------------------------
+
+STACK_PARTS = ("server", "checkers", "nginx", "postgres", "redis")
+
+
+def process_parents() -> dict[int, int]:
+    """Every live process of this machine and its parent, ``{pid: ppid}`` (one pass over /proc)."""
+    parents = {}
+    for pid in _proc_pids():
+        with suppress(OSError, ValueError):
+            parents[pid] = _ppid(pid)
+    return parents
+
+
+def process_tree(roots: list[int], parents: dict[int, int]) -> set[int]:
+    """``roots`` (those alive) and all their live descendants, by ``parents``
+    (``process_parents()``)."""
+    offspring: dict[int, list[int]] = {}
+    for pid, parent in parents.items():
+        offspring.setdefault(parent, []).append(pid)
+    found: set[int] = set()
+    todo = [pid for pid in roots if pid in parents]
+    while todo:
+        pid = todo.pop()
+        if pid not in found:
+            found.add(pid)
+            todo.extend(offspring.get(pid, []))
+    return found
+
+
+def cpu_with_reaped_s(pid: int) -> float:
+    """User + system CPU seconds of ``pid`` so far, with those of its children that ended
+    and were waited for (/proc/PID/stat's cutime and cstime): a PostgreSQL backend that
+    ends within a window still counts there, in its postmaster. 0.0 once ``pid`` is gone."""
+    with suppress(OSError, ValueError):
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        fields = stat[stat.rfind(")") + 2 :].split()
+        return sum(int(v) for v in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+    return 0.0
+
+
+def postmaster_pid(database_url: str) -> int | None:
+    """The postmaster of the PostgreSQL server holding ``database_url``: the parent of this
+    connection's own backend (``pg_backend_pid()``). None when that backend is not a
+    ``postgres`` process of this machine (a server elsewhere, or in another container)."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            backend = int(conn.execute(sa.text("SELECT pg_backend_pid()")).scalar_one())
+            with suppress(OSError, ValueError):  # read while the backend is still there
+                if Path(f"/proc/{backend}/comm").read_text().strip() == "postgres":
+                    return _ppid(backend)
+    finally:
+        engine.dispose()
+    return None
+
+
+def listening_pid(port: int) -> int | None:
+    """The process listening on TCP ``port`` of this machine: the listening socket's inode
+    from /proc/net/tcp (and tcp6), then the process holding it among /proc/*/fd — the
+    eldest of those holding it (a forked child inherits the socket). None if none here."""
+    sockets = set()
+    for table in ("tcp", "tcp6"):
+        with suppress(OSError):
+            for row in Path(f"/proc/net/{table}").read_text().splitlines()[1:]:
+                fields = row.split()
+                local, state, inode = fields[1], fields[3], fields[9]
+                if state == "0A" and int(local.rsplit(":", 1)[1], 16) == port:  # 0A: LISTEN
+                    sockets.add(f"socket:[{inode}]")
+    holders: dict[int, int] = {}
+    for pid in _proc_pids():
+        with suppress(OSError, ValueError):
+            if any(_fd_target(fd) in sockets for fd in Path(f"/proc/{pid}/fd").iterdir()):
+                holders[pid] = _ppid(pid)
+    eldest = [pid for pid, parent in holders.items() if parent not in holders]
+    return min(eldest) if eldest else None
+
+
+def _fd_target(fd: Path) -> str:
+    """What a /proc/PID/fd entry points to ("" if it closed meanwhile)."""
+    try:
+        return os.readlink(fd)
+    except OSError:
+        return ""
+
+
+@dataclass(frozen=True)
+class StackProcesses:
+    """Where a running stack's processes are: the root of each part's process tree. The
+    trees are read again at each count (PostgreSQL's backends come and go)."""
+
+    backends: list[str]  # each server process's own URL
+    servers: list[int]  # the server processes the stack started (voting-server run)
+    workers: list[int]  # their gunicorn workers, each the parent of a signature checker
+    nginx: int  # nginx's master (daemon off: the stack's own child), its worker below it
+    postgres: int | None  # the postmaster (not on this machine: None, counted as 0)
+    redis: int | None  # the redis-server of the message queue (likewise)
+
+    @classmethod
+    def of(cls, stack: Stack, database_url: str, message_queue: str) -> StackProcesses:
+        """``stack``'s processes, with its database's postmaster and its Redis (by the
+        port of ``message_queue``'s URL)."""
+        from urllib.parse import urlsplit
+
+        binds = [b.removeprefix("http://") for b in stack.backends]
+        return cls(
+            backends=stack.backends,
+            servers=[p.pid for p in stack.processes[: len(stack.backends)]],
+            workers=[pid for bind in binds if (pid := gunicorn_worker(bind)) is not None],
+            nginx=stack.processes[-1].pid,
+            postgres=postmaster_pid(database_url),
+            redis=listening_pid(urlsplit(message_queue).port or 6379),
+        )
+
+    def trees(self) -> dict[str, set[int]]:
+        """Each part's processes now (``STACK_PARTS``). ``checkers``: the workers' children;
+        ``server``: the rest of the servers' trees (the gunicorn masters and workers)."""
+        parents = process_parents()
+        checkers = process_tree([p for p, up in parents.items() if up in self.workers], parents)
+        return {
+            "server": process_tree(self.servers, parents) - checkers,
+            "checkers": checkers,
+            "nginx": process_tree([self.nginx], parents),
+            "postgres": process_tree([self.postgres] if self.postgres else [], parents),
+            "redis": process_tree([self.redis] if self.redis else [], parents),
+        }
+
+
+def parts_cpu_s(trees: dict[str, set[int]]) -> dict[str, float]:
+    """Each part's CPU seconds so far (``StackProcesses.trees``), its ended children's too."""
+    return {part: sum(cpu_with_reaped_s(pid) for pid in pids) for part, pids in trees.items()}
+
+
+def press_batches(bundle: Path, vote: int) -> int:
+    """How many group commits stored ``vote``'s presses, from the exported ``bundle``: the
+    entries of one batch share one time (services/ballots.py), so one time, one batch."""
+    times = set()
+    with (bundle / "log.jsonl").open("rb") as f:
+        for raw in f:
+            if b'"type":"ballot"' in raw or b'"type":"participation"' in raw:
+                entry = json.loads(raw)
+                if entry["data"].get("vote") == vote:
+                    times.add(entry["t"])
+    return len(times)
+
+
+def stack_cpu_s(base: str) -> dict[str, float] | None:
+    """``parts_cpu_s`` of the stack served at ``base``; None for a lone server."""
+    return parts_cpu_s(STACKS[base].trees()) if base in STACKS else None
+
+
+def stack_cpu_figures(base: str, before: dict[str, float], burst: dict[str, Any]) -> dict[str, Any]:
+    """The whole stack's CPU over a burst: from ``before`` (``stack_cpu_s`` at its start)
+    to now (its last receipt, just after ``_cpu_figures`` filled ``burst``). Returns the
+    total, its parts, the total per 1,000 acknowledged ballots, and ``other_cpu_s``: the
+    machine's busy CPU that neither the stack, the client processes nor the bench used;
+    ``stack_processes``: how many processes each part had at the end."""
+    trees = STACKS[base].trees()
+    after = parts_cpu_s(trees)
+    parts = {part: round(after[part] - before[part], 2) for part in STACK_PARTS}
+    total = sum(after[part] - before[part] for part in STACK_PARTS)
+    accounted = total + burst["client_cpu_s"] + burst["bench_cpu_s"]
+    return {
+        "stack_cpu_s": round(total, 2),
+        "stack_cpu_parts_s": parts,
+        "stack_processes": {part: len(pids) for part, pids in trees.items()},
+        "stack_cpu_per_1000_s": round(total / burst["acked"] * 1000, 3) if burst["acked"] else None,
+        "other_cpu_s": round(burst["machine_busy_cpu_s"] - accounted, 2),
+    }
 
 
 def scale_out_phase(
     *, members: int, burst_s: float, seed: int, shards: list[Shard], secret: bool,
     workdir: Path, sign_in: str, postgres_admin_url: str, message_queue: str,
+    database_prefix: str = "voting_bench_scale_",
 ) -> dict[str, Any]:  # fmt: skip
     """The ballot burst against the scale-out stack (voting-server stack: nginx, Redis,
-    PostgreSQL) with one and with two server processes, each on a fresh database.
+    PostgreSQL) with one and with two server processes, each on a fresh database
+    (``database_prefix`` + the number of processes, on ``postgres_admin_url``'s server).
 
     The kiosks leave from 64 loopback addresses, so that nginx's sticky hash of the
-    client address spreads them over the processes as it spreads a hall LAN.
+    client address spreads them over the processes as it spreads a hall LAN. Each run
+    reports the whole stack's CPU over its burst (``stack_cpu_figures``), and the top
+    level ``cpu_per_1000_ratio``: the stack's CPU per 1,000 ballots with two processes
+    divided by that with one, at the same offered load (the same members, burst, seed).
     """
     runs: dict[int, dict[str, Any]] = {}
     for processes in (1, 2):
@@ -614,7 +802,7 @@ def scale_out_phase(
         sub.mkdir()
 
         progress(f"scale-out: the stack with {processes} process(es)")
-        with fresh_postgres(postgres_admin_url, f"voting_bench_scale_{processes}") as url:
+        with fresh_postgres(postgres_admin_url, f"{database_prefix}{processes}") as url:
             out = ballot_phase(
                 members=members, burst_s=burst_s, database_url=url, seed=seed, shards=shards,
                 secret=secret, profile=False, workdir=sub, sign_in=sign_in,
@@ -631,16 +819,39 @@ def scale_out_phase(
             "other_processes_cpu_s": b["other_processes_cpu_s"],
             "machine_busy_cpu_s": b["machine_busy_cpu_s"], "span_s": b["span_s"],
             "kiosks_setup_s": out["timings"]["kiosks_setup_s"],
+            "bench_cpu_s": b["bench_cpu_s"], **b["stack"],
+            "batches": press_batches(sub / "bundle", out["vote"]["id"]),
         }  # fmt: skip
     one, two = runs[1]["per_s"], runs[2]["per_s"]
+    cost_one, cost_two = runs[1]["stack_cpu_per_1000_s"], runs[2]["stack_cpu_per_1000_s"]
     # A run that lost or refused ballots measured a different workload: no ratio then.
     complete = all(r["acked"] == r["presses"] and r["lost"] == 0 for r in runs.values())
+    cost_ratio = round(cost_two / cost_one, 3) if cost_one and cost_two and complete else None
     return {
         "one_process_per_s": one,
         "two_processes_per_s": two,
         "ratio": round(two / one, 3) if one and complete else None,
+        "cpu_per_1000_ratio": cost_ratio,
+        "targets": {"cpu_per_1000_ratio_le_1.2": None if cost_ratio is None else cost_ratio <= 1.2},
         "complete": complete,
         "runs": {"1": runs[1], "2": runs[2]},
+        "notes": [
+            "stack_cpu_s: user + system CPU seconds, from the burst's first press to its last "
+            "receipt, of every process of the stack, read from /proc: the server processes "
+            "(voting-server run: its gunicorn master and worker), their signature checkers, "
+            "nginx (master and worker), PostgreSQL (the postmaster and all its children: "
+            "backends, walwriter, checkpointer …, with the children that ended meanwhile) and "
+            "the redis-server listening on the message queue's port; not the client processes "
+            "(client_cpu_s) nor the bench's own (bench_cpu_s).",
+            "PostgreSQL and Redis are the machine's own, shared: whatever else used them "
+            "during the burst counts in the stack. other_cpu_s: the machine's busy CPU "
+            "(machine_busy_cpu_s) less the stack, the clients and the bench.",
+            "batches: the group commits that stored the burst's presses (one time per batch "
+            "in the log): each pays its transaction, the log's lock and tail, and a commit.",
+            "cpu_per_1000_ratio: stack_cpu_per_1000_s with two processes / with one, at the "
+            "same offered load (members, burst, seed); target <= 1.2; null unless both runs "
+            "acknowledged every press.",
+        ],
     }
 
 
@@ -714,7 +925,9 @@ def _cpu_figures(
     figures["server_cpu_s"] = round(server_cpu, 2)
     figures["client_cpu_s"] = round(client, 2)
     figures["machine_busy_cpu_s"] = round(busy, 2)
-    figures["other_processes_cpu_s"] = round(busy - server_cpu - client - (own_cpu_s() - self0), 2)
+    bench = own_cpu_s() - self0  # this process: the consoles' clients, the shards' pipes
+    figures["bench_cpu_s"] = round(bench, 2)
+    figures["other_processes_cpu_s"] = round(busy - server_cpu - client - bench, 2)
     figures["dropped_connections"] = sum(a["dropped"] for a in fired)
     logs: Counter[str] = Counter()
     for a in fired:

@@ -1,0 +1,51 @@
+"""The benchmark's scale-out run (``python -m bench.run --scale-out``, bench/README.md):
+the ballot burst against the stack with one and with two server processes, and the
+whole stack's CPU per 1,000 ballots — a small run, real processes throughout (nginx,
+Redis, PostgreSQL, the kiosks' client processes)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+import bench.run
+from bench.run import STACK_PARTS, Shard, scale_out_phase
+
+pytestmark = pytest.mark.slow  # two stacks, two bursts: make check leaves it out
+
+
+def test_scale_out_run_reports_the_whole_stacks_cpu(
+    postgres_url: str, redis_url: str, nginx_path: str, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    # Figures, not a measurement: no waiting minutes for a shared machine to quieten.
+    monkeypatch.setattr(bench.run, "QUIET_WAIT_S", 5.0)
+    database = sa.make_url(postgres_url).database
+    shards = [Shard("kiosks-0")]
+    try:
+        report = scale_out_phase(
+            members=24, burst_s=1.0, seed=3, shards=shards, secret=False, workdir=tmp_path,
+            sign_in="staff", postgres_admin_url=postgres_url, message_queue=redis_url,
+            database_prefix=f"{database}_scale_",
+        )  # fmt: skip
+    finally:
+        for shard in shards:
+            shard.quit()
+    assert report["complete"], report["runs"]
+    for processes, run in report["runs"].items():
+        assert run["acked"] == run["presses"] == 24
+        assert set(run["stack_cpu_parts_s"]) == set(STACK_PARTS)
+        assert run["stack_cpu_s"] > 0
+        per_1000 = run["stack_cpu_s"] / 24 * 1000  # stack_cpu_s is rounded to 0.01 s
+        assert run["stack_cpu_per_1000_s"] == pytest.approx(per_1000, abs=0.25)
+        found = run["stack_processes"]  # every part of the stack was found in /proc
+        assert found["checkers"] == int(processes)  # one signature checker per server
+        assert found["server"] >= 2 * int(processes)  # a gunicorn master and worker each
+        assert found["nginx"] >= 2  # its master and worker
+        assert found["postgres"] > 1  # the postmaster and its children
+        assert found["redis"] >= 1
+        assert 1 <= run["batches"] <= 24
+    assert isinstance(report["cpu_per_1000_ratio"], float)
+    assert report["cpu_per_1000_ratio"] > 0
