@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import secrets
 import tempfile
 import time
@@ -65,6 +66,21 @@ def prepare(url: str, members: int, key_dir: Path, secret: bool) -> tuple[Any, .
     return sessions, log, voting, keys, clients, vote_id, subjects
 
 
+def postgres_cpu_s() -> float:
+    """CPU seconds (user + system) of every PostgreSQL process on this machine so far: the
+    database's own share of a batch (its backend, the WAL writer), apart from this process's."""
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue  # gone meanwhile
+        if text[text.find("(") + 1 : text.rfind(")")] == "postgres":
+            fields = text[text.rfind(")") + 2 :].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
 def signed_request(key: KioskKey, client: Voter, vote_id: int, ballot: Any) -> BallotRequest:
     nonce = secrets.token_urlsafe(16)
     signature, participation = ballot_signatures(key, vote_id, client.seat, nonce, ballot)
@@ -103,6 +119,7 @@ def main() -> None:
             requests = [voting.precheck(r, keys[r.voter.seat or 0].public.spki_b64)
                         for r in requests]  # fmt: skip
         cpu, wall, refused = time.process_time(), time.perf_counter(), 0
+        database_cpu = postgres_cpu_s()
         recount = recount_wall = 0.0
         for start in range(0, len(requests), args.batch):
             with write_transaction(sessions) as s:
@@ -114,6 +131,7 @@ def main() -> None:
                     voting.refresh_presses(s, voting.open[vote_id])
                     recount += time.process_time() - started
                     recount_wall += time.perf_counter() - started_wall
+        database_cpu = postgres_cpu_s() - database_cpu
         # the batches' own figures: the recounts are reported apart
         cpu = time.process_time() - cpu - recount
         wall = time.perf_counter() - wall - recount_wall
@@ -123,6 +141,8 @@ def main() -> None:
         "prechecked": args.prechecked,
         "db": url.split(":", 1)[0], "cpu_us_per_ballot": round(cpu / n * 1e6, 1),
         "wall_us_per_ballot": round(wall / n * 1e6, 1), "ballots_per_cpu_s": round(n / cpu),
+        **({"postgres_cpu_us_per_ballot": round(database_cpu / n * 1e6, 1)}
+           if url.startswith("postgresql") else {}),
         **({"recounts": -(-n // args.batch), "recount_cpu_ms": round(recount * 1e3)}
            if args.recount else {}),
     }))  # fmt: skip

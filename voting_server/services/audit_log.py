@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from audit.checkpoint import CHECKPOINT, checkpoint_due, signed_head
@@ -26,6 +26,7 @@ from audit.entry import GENESIS_PREV, entry_hash, signed_line, unsigned_entry
 from audit.entry_types import EntryType
 from audit.merkle import MerkleStream
 from crypto import ServerKey
+from voting_server.db import insert_rows
 from voting_server.models import AuditEntry, Body
 
 SOFTWARE = "congress-voting 0.1.0"
@@ -219,7 +220,7 @@ class AuditLog:
     def _insert(session: Session, rows: list[dict[str, Any]]) -> None:
         """Insert the queued rows in one statement and empty the queue."""
         if rows:
-            session.execute(insert(AuditEntry), rows)
+            insert_rows(session, AuditEntry.__table__, rows)
             rows.clear()
 
 

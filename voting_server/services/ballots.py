@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from audit.entry import canonical_bytes
@@ -27,6 +27,7 @@ from rules import VoteSpec
 from rules.congress import MemberRole, may_cast
 from rules.kinds import KeyPolicy, kind_of
 from rules.schema import electronic_ballot_error
+from voting_server.db import insert_rows
 from voting_server.models import Attendance, Device, Member, Press, Vote, utcnow
 from voting_server.services.audit_log import Appended, AuditLog
 from voting_server.services.open_votes import OpenVote, OpenVotes
@@ -218,8 +219,7 @@ class Ballots:
             after_commit(
                 session, partial(state.record_press, w.member_id, seat, stored, w.attending)
             )
-        if press_rows:
-            session.execute(insert(Press), press_rows)
+        insert_rows(session, Press.__table__, press_rows)
         assert all(o is not None for o in outcomes)
         return outcomes  # type: ignore[return-value]
 
