@@ -154,6 +154,39 @@ def insert_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> N
             )
 
 
+# PostgreSQL settings under which a committed transaction may be lost if PostgreSQL (or
+# the machine) crashes: an acknowledged ballot would be gone. Value → why.
+_UNSAFE_COMMITS = {
+    ("fsync", "off"): "fsync=off: the WAL is never forced to disk",
+    ("synchronous_commit", "off"): (
+        "synchronous_commit=off: a commit returns before its WAL is flushed"
+    ),
+}
+
+
+def commit_durability_problems(url: str | URL) -> list[str]:
+    """Why a commit on this database might not survive a crash of the database server
+    (empty: it will). An acknowledged ballot must survive one (docs/deployment.md):
+    the server acknowledges only after the commit returns, and on PostgreSQL that
+    holds only while ``fsync`` and ``synchronous_commit`` are on (their defaults;
+    ``local``, ``remote_write`` and ``remote_apply`` also flush the local WAL
+    first). SQLite is always opened with ``synchronous=FULL`` (``make_engine``).
+    """
+    parsed = normalize_url(url)
+    if parsed.get_backend_name() != "postgresql":
+        return []
+    engine = make_engine(parsed)
+    try:
+        with engine.connect() as connection:
+            settings = {
+                name: str(connection.exec_driver_sql(f"SHOW {name}").scalar()).lower()
+                for name in ("fsync", "synchronous_commit")
+            }
+    finally:
+        engine.dispose()
+    return [why for (name, bad), why in _UNSAFE_COMMITS.items() if settings[name] == bad]
+
+
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     """Sessions on ``engine``; ``with factory.begin() as session:`` is one transaction."""
     return sessionmaker(bind=engine)

@@ -41,7 +41,7 @@ def run_command(
 ) -> None:
     """Migrate the database to the current schema, then serve the app."""
     from crypto.tls import TlsPaths
-    from voting_server.db import default_database_url, upgrade
+    from voting_server.db import commit_durability_problems, default_database_url, upgrade
 
     paths = TlsPaths(tls_dir())
     if tls and not paths.ready():
@@ -57,10 +57,17 @@ def run_command(
     try:
         upgrade(url)
         sweep_vote_keys(url)
+        unsafe = commit_durability_problems(url)
     except Exception as exc:  # report any database failure in one line, then stop
         raise click.ClickException(
             f"数据库不可用 database unavailable: {exc.__class__.__name__}: {exc}"
         ) from None
+    if unsafe:  # an acknowledged ballot could be lost in a crash of the database server
+        raise click.ClickException(
+            "数据库提交不持久 the database may lose committed ballots in a crash: "
+            + "; ".join(unsafe)
+            + " (docs/deployment.md)"
+        )
     shown = "localhost" if host in {"0.0.0.0", "127.0.0.1"} else host
     base = f"{'https' if serve_tls else 'http'}://{shown}:{port}"
     click.echo(f"电子表决系统 serving on {base}")
