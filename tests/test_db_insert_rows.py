@@ -3,8 +3,11 @@ databases (on PostgreSQL through COPY), inside the caller's transaction."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.orm import Session, sessionmaker
 
 from voting_server.db import insert_rows, make_engine, make_session_factory, upgrade
 from voting_server.demo import load_demo
@@ -31,42 +34,41 @@ def _rows(vote_id: int, member_ids: list[int]) -> list[dict[str, object]]:
     ]  # fmt: skip
 
 
-def test_rows_read_back_as_written(url: str) -> None:
+@pytest.fixture
+def hall(url: str) -> Iterator[tuple[sessionmaker[Session], list[dict[str, object]]]]:
+    """The demo's sessions, and two presses of its first vote to insert."""
     engine = make_engine(url)
-    try:
-        sessions = make_session_factory(engine)
-        with sessions.begin() as session:
-            body = load_demo(session, members=3)
-            vote_id = session.scalars(sa.select(Vote.id)).first()
-            member_ids = [m.id for m in body.members]
-            rows = _rows(vote_id, member_ids)
-            insert_rows(session, Press.__table__, rows)
-        with sessions() as session:
-            stored = session.execute(
-                sa.select(Press.nonce, Press.receipt, Press.ballot, Press.sealed).order_by(
-                    Press.nonce
-                )
-            ).all()
-        assert [tuple(r) for r in stored] == [
-            (r["nonce"], r["receipt"], r["ballot"], r["sealed"]) for r in rows
-        ]
-    finally:
-        engine.dispose()
+    sessions = make_session_factory(engine)
+    with sessions.begin() as session:
+        body = load_demo(session, members=3)
+        vote_id = session.scalars(sa.select(Vote.id)).first()
+        rows = _rows(vote_id, [m.id for m in body.members])
+    yield sessions, rows
+    engine.dispose()
 
 
-def test_rows_are_part_of_the_callers_transaction(url: str) -> None:
+def test_rows_read_back_as_written(
+    hall: tuple[sessionmaker[Session], list[dict[str, object]]],
+) -> None:
+    sessions, rows = hall
+    with sessions.begin() as session:
+        insert_rows(session, Press.__table__, rows)
+    with sessions() as session:
+        stored = session.execute(
+            sa.select(Press.nonce, Press.receipt, Press.ballot, Press.sealed).order_by(Press.nonce)
+        ).all()
+    assert [tuple(r) for r in stored] == [
+        (r["nonce"], r["receipt"], r["ballot"], r["sealed"]) for r in rows
+    ]
+
+
+def test_rows_are_part_of_the_callers_transaction(
+    hall: tuple[sessionmaker[Session], list[dict[str, object]]],
+) -> None:
     """A batch that fails after its inserts leaves nothing behind (no ballot half-stored)."""
-    engine = make_engine(url)
-    try:
-        sessions = make_session_factory(engine)
-        with sessions.begin() as session:
-            body = load_demo(session, members=3)
-            vote_id = session.scalars(sa.select(Vote.id)).first()
-            member_ids = [m.id for m in body.members]
-        with pytest.raises(RuntimeError), sessions.begin() as session:
-            insert_rows(session, Press.__table__, _rows(vote_id, member_ids))
-            raise RuntimeError("the batch fails after its inserts")
-        with sessions() as session:
-            assert session.scalar(sa.select(sa.func.count()).select_from(Press)) == 0
-    finally:
-        engine.dispose()
+    sessions, rows = hall
+    with pytest.raises(RuntimeError), sessions.begin() as session:
+        insert_rows(session, Press.__table__, rows)
+        raise RuntimeError("the batch fails after its inserts")
+    with sessions() as session:
+        assert session.scalar(sa.select(sa.func.count()).select_from(Press)) == 0
