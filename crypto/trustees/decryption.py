@@ -199,7 +199,7 @@ def decrypt_counts(
             ms = {}
             for i, table_i in partials.items():
                 pd = table_i[n][o]
-                verify_partial(h_v, i, public_shares[i], agg, pd, f"[{n}][{o}]")
+                verify_partial(h_v, i, public_shares[i], agg, pd, f"of {field}")
                 ms[i] = pd.m
             counts[contest.id][option] = table.log(agg.beta / combine(ms, k), field)
     return counts
