@@ -119,7 +119,7 @@ def start_ceremony(
     if not staff.serves(session, user.id, sitting.body_id):
         raise Refusal("forbidden", "the account does not serve the sitting's body")
     log.lock(session, sitting.body_id)
-    designated = [(s.user_id, s.user.name) for s in scrutineers(session, sitting_id)]
+    designated = [(s.user_id, s.user.display_name) for s in scrutineers(session, sitting_id)]
     ceremony_id = secrets.token_hex(16)
     ceremony = ceremonies.start(
         ceremony_id, sitting_id, designated, k, staff.actor_role(session, user.id)

@@ -154,11 +154,13 @@ def start(sitting_id: int) -> ResponseReturnValue:
         user = _caller(StaffRole.PRESIDIUM)
         k = _threshold(_body())
         with write_transaction(sessions()) as tx:
-            row = trustee_ceremony.start_ceremony(tx, audit_log(), sitting_id, tx.merge(user), k)
+            merged = tx.merge(user)
+            row = trustee_ceremony.start_ceremony(tx, audit_log(), sitting_id, merged, k)
             ceremony_id = row.ceremony_id
+            state = trustee_ceremony.ceremony_state(tx, ceremony_id, merged)
         log.info("key ceremony %s started for sitting %s by user %s",
                  ceremony_id, sitting_id, user.id)  # fmt: skip
-        return trustee_ceremony.ceremony_state(db(), _ceremony_id(ceremony_id), user)
+        return state
 
     return _answer(work)
 
