@@ -66,3 +66,35 @@ class Player:
             except ValueError:
                 verdicts.append({"sender": sender, "verdict": "complaint", "share": share.hex()})
         return {"verdicts": verdicts}
+
+
+def ceremonies(hall: Any, presidium: Any, trustees: list[Any], sitting: int) -> dict[str, Any]:
+    """Through the service (tests/support/service_hall.py's ``hall``): a ceremony that
+    fails on a complaint, then one that makes the key — every ``trustee_*`` entry type.
+    ``trustees``: the sitting's designated scrutineers (StaffUser), in account order.
+    Returns the second ceremony's final state."""
+    from voting_server.services import trustee_ceremony as service
+
+    state: dict[str, Any] = {}
+    for cheat in (True, False):
+        with hall.tx() as s:
+            row = service.start_ceremony(s, hall.log, sitting, s.merge(presidium), None)
+            ceremony_id = row.ceremony_id
+            state = service.ceremony_state(s, ceremony_id, s.merge(trustees[0]))
+        players = {i: Player.for_state(state, i) for i in range(1, state["n"] + 1)}
+        if cheat:
+            players[1].cheat_for = 2
+        for step in ("commitments", "shares", "verdicts"):
+            for i, player in players.items():
+                with hall.tx() as s:
+                    user = s.merge(trustees[i - 1])
+                    now = service.ceremony_state(s, ceremony_id, user)
+                    if now["phase"] == "failed":
+                        break
+                    payload = (
+                        player.commitments()
+                        if step == "commitments"
+                        else getattr(player, step)(now)
+                    )
+                    state = service.post_step(s, hall.log, ceremony_id, step, user, payload)
+    return state
