@@ -43,6 +43,13 @@ class EntryType(StrEnum):
     MANUAL_RESULT = "manual_result"
     ITEM_CHANGED = "item_changed"  # a tracked item (督办事项) changed state: rules/supervision.py
     LEAVE_RECORDED = "leave_recorded"
+    # 密钥仪式: the trustees' key ceremony (docs/trustees.md, audit/trustee_ceremony.py)
+    TRUSTEE_CEREMONY_STARTED = "trustee_ceremony_started"
+    TRUSTEE_COMMITMENTS = "trustee_commitments"
+    TRUSTEE_SHARES = "trustee_shares"
+    TRUSTEE_VERDICTS = "trustee_verdicts"
+    TRUSTEE_CEREMONY_FAILED = "trustee_ceremony_failed"
+    TRUSTEE_KEY = "trustee_key"
 
 
 E = EntryType
@@ -77,6 +84,12 @@ DESCRIPTIONS: Mapping[EntryType, str] = {
     E.MANUAL_RESULT: "the result of a countersigned paper count",
     E.ITEM_CHANGED: "a tracked item (督办事项) changed state, with who or which vote changed it",
     E.LEAVE_RECORDED: "a member's leave (请假) for a sitting, with the reason, by the secretariat",
+    E.TRUSTEE_CEREMONY_STARTED: "the presidium starts a key ceremony: the sitting's scrutineers as trustees, n and k",
+    E.TRUSTEE_COMMITMENTS: "a trustee's k coefficient commitments, each with its Schnorr proof",
+    E.TRUSTEE_SHARES: "a trustee's shares for the other trustees, each encrypted to its recipient",
+    E.TRUSTEE_VERDICTS: "a trustee's verdict on each share it received: verified, or a complaint with the share",
+    E.TRUSTEE_CEREMONY_FAILED: "a key ceremony failed (a valid complaint) or was abandoned for a new one",
+    E.TRUSTEE_KEY: "the joint public key and each trustee's public share, from the commitments",
 }
 NAMES = frozenset(t.value for t in EntryType)
 
@@ -113,6 +126,12 @@ LABELS: Mapping[EntryType, tuple[str, str]] = {
     E.MANUAL_RESULT: ("人工计票结果", "Paper count result"),
     E.ITEM_CHANGED: ("督办事项变更", "Tracked item changed"),
     E.LEAVE_RECORDED: ("请假", "Leave recorded"),
+    E.TRUSTEE_CEREMONY_STARTED: ("开始密钥仪式", "Key ceremony started"),
+    E.TRUSTEE_COMMITMENTS: ("监票人公开承诺", "Trustee commitments"),
+    E.TRUSTEE_SHARES: ("监票人分发密钥份额", "Trustee shares"),
+    E.TRUSTEE_VERDICTS: ("监票人核验份额", "Trustee verdicts"),
+    E.TRUSTEE_CEREMONY_FAILED: ("密钥仪式失败", "Key ceremony failed"),
+    E.TRUSTEE_KEY: ("联合公钥", "Joint key"),
 }
 
 

@@ -46,6 +46,7 @@ from audit.lines import (
 from audit.merkle import MerkleStream, tree_root
 from audit.parallel import CheckedChunk, checked_chunks
 from audit.supervision import ItemMismatch, ItemsReplay
+from audit.trustee_ceremony import TrusteeMismatch, TrusteesReplay
 from crypto import CryptoError, KioskPublicKey, b64decode
 from crypto.statements import press_bytes
 from rules import SchemaError, VoteSpec, parse_vote_config, tally
@@ -330,7 +331,7 @@ class Account:
     active: bool = True
 
 
-class Replay(ItemsReplay):
+class Replay(ItemsReplay, TrusteesReplay):
     """Replays the log in order, keeping only what later entries are checked against."""
 
     def __init__(self, server_key: bytes, kiosk_hints: Mapping[str, str] | None = None) -> None:
@@ -360,6 +361,7 @@ class Replay(ItemsReplay):
         self.voting_sittings: set[int] = set()  # sittings where a vote has been opened
         self._kiosk_check: bool | None = None  # of the entry being applied
         self._init_items()  # tracked items (audit/supervision.py)
+        self._init_trustees()  # key ceremonies (audit/trustee_ceremony.py)
         # every type of audit/entry_types.py has its handler (AttributeError if not)
         self._handlers: dict[str, Callable[[dict[str, Any]], None]] = {
             t.value: getattr(self, f"on_{t.value}") for t in EntryType
@@ -391,7 +393,7 @@ class Replay(ItemsReplay):
             raise
         except (KeyError, TypeError, ValueError, SchemaError, CryptoError) as exc:
             raise VerificationError(index, f"{type_}: malformed data ({exc})") from None
-        except (_Mismatch, ItemMismatch) as exc:
+        except (_Mismatch, ItemMismatch, TrusteeMismatch) as exc:
             raise VerificationError(index, f"{type_}: {exc}") from None
 
     def finish(self, size: int) -> None:

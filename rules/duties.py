@@ -185,3 +185,29 @@ def leave_error(actor_role: str | None) -> str | None:
     if actor_role not in LEAVE_RECORDERS:
         return "leave is recorded by the secretariat"
     return None
+
+
+# 密钥仪式 (trustee-mode secret votes, docs/trustees.md): the presidium starts the key
+# ceremony of a sitting; the trustees are the sitting's designated scrutineers, each acting
+# only for its own seat in the ceremony. Nobody's role alone makes a result: the key is
+# the trustees' joint one, and a count needs k of them.
+CEREMONY_STARTERS = frozenset({PRESIDIUM})
+TRUSTEES = frozenset({SCRUTINEER})
+
+
+def ceremony_start_error(actor_role: str | None) -> str | None:
+    """Who starts a sitting's key ceremony (密钥仪式): the presidium."""
+    if actor_role not in CEREMONY_STARTERS:
+        return "a key ceremony is started by the presidium"
+    return None
+
+
+def trustee_error(actor: int, actor_role: str | None, designated: Collection[int]) -> str | None:
+    """Why account ``actor`` may not act as a trustee of a sitting whose designated
+    scrutineers are ``designated``, or None: an active scrutineer account designated
+    for the sitting."""
+    if actor_role not in TRUSTEES:
+        return f"account {actor} is not an active scrutineer account"
+    if actor not in designated:
+        return f"scrutineer {actor} is not designated for this sitting"
+    return None

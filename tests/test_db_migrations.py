@@ -37,6 +37,7 @@ TABLES = {
     "staff_scopes",  # 0008_body_logs
     *("tracked_items", "item_documents", "item_events"),  # 0011_tracked_items
     "leaves",  # 0012_leave
+    *("trustee_ceremonies", "trustee_posts"),  # 0013_trustee_ceremony
 }
 
 

@@ -66,6 +66,9 @@ def create_app(config: object | None = None) -> Flask:
     app.register_blueprint(supervision.bp)
     app.register_blueprint(audit.bp)
     app.register_blueprint(records.bp)
+    from voting_server.views import trustees  # 密钥仪式 (docs/trustees.md)
+
+    app.register_blueprint(trustees.bp)
     app.register_blueprint(screens.kiosk_static)
 
     from voting_server.views import public

@@ -696,3 +696,45 @@ class Leave(Base):
     reason: Mapped[str] = mapped_column(String(LEAVE_REASON_MAX))
     recorded_by: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+# --- the trustees' key ceremony (密钥仪式, issue 20; docs/trustees.md) ------------------------
+
+
+class TrusteeCeremony(Base):
+    """A key ceremony of a sitting (audit/trustee_ceremony.py): its trustees are the
+    sitting's designated scrutineers when it started. ``started`` is the logged
+    ``trustee_ceremony_started`` data; ``status`` the phase it reached as last stored
+    (``commitments`` … ``done``, ``failed``); ``key`` the ``trustee_key`` data once done."""
+
+    __tablename__ = "trustee_ceremonies"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ceremony_id: Mapped[str] = mapped_column(String(64), unique=True)
+    body_id: Mapped[int] = mapped_column(ForeignKey("bodies.id"))
+    sitting_id: Mapped[int] = mapped_column(ForeignKey("sittings.id"), index=True)
+    n: Mapped[int] = mapped_column(Integer)
+    k: Mapped[int] = mapped_column(Integer)
+    started: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16))
+    started_by: Mapped[int] = mapped_column(ForeignKey("staff_users.id"))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    key: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class TrusteePost(Base):
+    """One trustee's step in a ceremony (``commitments``, ``shares``, ``verdicts``), as
+    logged: ``data`` is the entry's data, ``log_index`` its index in the body's log."""
+
+    __tablename__ = "trustee_posts"
+    __table_args__ = (UniqueConstraint("ceremony_id", "step", "trustee_index"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ceremony_id: Mapped[int] = mapped_column(ForeignKey("trustee_ceremonies.id"))  # the pair's
+    step: Mapped[str] = mapped_column(String(16))
+    trustee_index: Mapped[int] = mapped_column(Integer)
+    user_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    posted_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    log_index: Mapped[int] = mapped_column(Integer)

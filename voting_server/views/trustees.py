@@ -1,0 +1,196 @@
+"""The key ceremony's JSON API (密钥仪式, docs/trustees.md): what the scrutineers' pages
+call, and the presidium's start.
+
+- ``GET  /api/trustees/sittings/<sitting>``: the sitting's latest ceremony for the caller
+  (``ceremony_id`` null when none was started);
+- ``POST /api/trustees/sittings/<sitting>/start`` ``{"k": k | null}``: presidium only;
+- ``GET  /api/trustees/ceremonies/<ceremony_id>``: the ceremony for the caller;
+- ``POST /api/trustees/ceremonies/<ceremony_id>/commitments`` ``{"commitments"}``,
+  ``…/shares`` ``{"shares"}``, ``…/verdicts`` ``{"verdicts"}``: the calling trustee's step.
+
+Staff sessions as every page: the session cookie, and on a POST the CSRF token in the
+``X-CSRF-Token`` header (views/auth.py). Answers are JSON: the ceremony's state
+(``services.trustee_ceremony.state_for``) or the protocol's refusal (``ok`` false,
+``error``, ``message`` in the page's language, ``message_en``, ``retry``, ``detail``);
+a refusal changes nothing. Bodies are bounded (``MAX_BODY``) and parsed with bounded depth.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from typing import Any
+
+from flask import Blueprint, jsonify, request
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext
+from sqlalchemy.exc import SQLAlchemyError
+
+from audit.trustee_ceremony import CODES, MAX_TRUSTEES, CeremonyError
+from rules.parsing import load_json
+from voting_server.extensions import audit_log, db, sessions
+from voting_server.i18n import N_
+from voting_server.models import StaffRole, StaffUser
+from voting_server.services import trustee_ceremony
+from voting_server.services.refusals import Refusal
+from voting_server.services.transactions import write_transaction
+from voting_server.sockets.errors import answer_to, refusal
+from voting_server.views.auth import current_user
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("trustees", __name__, url_prefix="/api/trustees")
+
+MAX_BODY = 32_768  # bytes of a request: 9 trustees' shares are under 3 KB
+CEREMONY_ID = re.compile(r"[0-9a-f]{1,64}")  # the server makes them: 32 hex digits
+READERS = (StaffRole.PRESIDIUM, StaffRole.SCRUTINEER)
+
+# code → the Chinese msgid a scrutineer or the presidium reads (docs/i18n.md)
+TEXTS: dict[str, str] = {
+    "ceremony_no_trustees": N_("本次会议尚未指定监票人（或多于9名），不能开始密钥仪式"),
+    "ceremony_bad_threshold": N_("门限值有误：须为1至监票人人数之间的整数"),
+    "ceremony_unknown": N_("没有该密钥仪式"),
+    "ceremony_wrong_phase": N_("密钥仪式当前不在这一步骤，操作未执行"),
+    "ceremony_not_trustee": N_("您不是本次密钥仪式的监票人"),
+    "ceremony_duplicate": N_("您已提交过这一步骤，不能重复提交"),
+    "ceremony_malformed": N_("提交的数据格式有误，操作未执行"),
+    "ceremony_bad_proof": N_("承诺的证明验证失败，操作未执行"),
+    "ceremony_complaint_unfounded": N_("异议不成立：公开的份额与发送人的承诺相符"),
+    "ceremony_forbidden": N_("密钥仪式由主席团开始"),
+}
+STATUS = {
+    "ceremony_unknown": 404,
+    "ceremony_not_trustee": 403,
+    "ceremony_forbidden": 403,
+    "ceremony_wrong_phase": 409,
+    "ceremony_duplicate": 409,
+    "ceremony_complaint_unfounded": 409,
+    "ceremony_no_trustees": 409,
+    "no_sitting": 404,
+    "forbidden": 403,
+    "not_authenticated": 401,
+}
+if TEXTS.keys() != CODES.keys():
+    raise RuntimeError(f"ceremony codes without a message: {sorted(CODES.keys() ^ TEXTS.keys())}")
+
+
+def _refused(error: CeremonyError | Refusal) -> ResponseReturnValue:
+    if isinstance(error, Refusal):
+        return jsonify(answer_to(error)), STATUS.get(error.code, 400)
+    answer = {
+        "ok": False,
+        "error": error.code,
+        "message": gettext(TEXTS[error.code]),
+        "message_en": CODES[error.code],
+        "retry": False,
+        "detail": error.detail,
+    }
+    return jsonify(answer), STATUS.get(error.code, 400)
+
+
+def _caller(*roles: StaffRole) -> StaffUser:
+    """The logged-in account, in one of ``roles``; Refusal otherwise (JSON, not a page)."""
+    user = current_user()
+    if user is None:
+        raise Refusal("not_authenticated")
+    if user.role not in roles:
+        raise Refusal("forbidden", f"role {user.role.value}")
+    return user
+
+
+def _body() -> dict[str, Any]:
+    """The request's JSON object, bounded in size and depth."""
+    if not request.is_json:
+        raise Refusal("invalid_payload", "Content-Type must be application/json")
+    if (request.content_length or 0) > MAX_BODY:
+        raise Refusal("invalid_payload", f"at most {MAX_BODY} bytes")
+    raw = request.get_data(cache=False)
+    if len(raw) > MAX_BODY:
+        raise Refusal("invalid_payload", f"at most {MAX_BODY} bytes")
+    try:
+        body = load_json(raw)
+    except ValueError as exc:
+        raise Refusal("invalid_payload", f"not JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise Refusal("invalid_payload", "the body must be an object")
+    return body
+
+
+def _answer(work: Callable[[], dict[str, Any]]) -> ResponseReturnValue:
+    try:
+        return jsonify(work())
+    except (CeremonyError, Refusal) as error:
+        log.info("key ceremony request refused: %s", error)
+        return _refused(error)
+    except SQLAlchemyError as exc:
+        log.warning("key ceremony: database unavailable: %s", exc.__class__.__name__)
+        return jsonify(refusal("database_unavailable")), 503
+
+
+@bp.get("/sittings/<int:sitting_id>")
+def sitting_state(sitting_id: int) -> ResponseReturnValue:
+    def work() -> dict[str, Any]:
+        user = _caller(*READERS)
+        return trustee_ceremony.sitting_state(db(), sitting_id, user)
+
+    return _answer(work)
+
+
+def _threshold(body: dict[str, Any]) -> int | None:
+    if set(body) - {"k"}:
+        raise CeremonyError("ceremony_malformed", "the only field is k")
+    k = body.get("k")
+    if k is None:
+        return None
+    if not isinstance(k, int) or isinstance(k, bool) or not 1 <= k <= MAX_TRUSTEES:
+        raise CeremonyError("ceremony_bad_threshold", f"k: an integer 1 to {MAX_TRUSTEES}")
+    return k
+
+
+@bp.post("/sittings/<int:sitting_id>/start")
+def start(sitting_id: int) -> ResponseReturnValue:
+    def work() -> dict[str, Any]:
+        user = _caller(StaffRole.PRESIDIUM)
+        k = _threshold(_body())
+        with write_transaction(sessions()) as tx:
+            merged = tx.merge(user)
+            row = trustee_ceremony.start_ceremony(tx, audit_log(), sitting_id, merged, k)
+            ceremony_id = row.ceremony_id
+            state = trustee_ceremony.ceremony_state(tx, ceremony_id, merged)
+        log.info("key ceremony %s started for sitting %s by user %s",
+                 ceremony_id, sitting_id, user.id)  # fmt: skip
+        return state
+
+    return _answer(work)
+
+
+def _ceremony_id(text: str) -> str:
+    if not CEREMONY_ID.fullmatch(text):
+        raise CeremonyError("ceremony_unknown", "a ceremony id is hex")
+    return text
+
+
+@bp.get("/ceremonies/<ceremony_id>")
+def ceremony_state(ceremony_id: str) -> ResponseReturnValue:
+    def work() -> dict[str, Any]:
+        user = _caller(*READERS)
+        return trustee_ceremony.ceremony_state(db(), _ceremony_id(ceremony_id), user)
+
+    return _answer(work)
+
+
+@bp.post("/ceremonies/<ceremony_id>/<any(commitments, shares, verdicts):step>")
+def post_step(ceremony_id: str, step: str) -> ResponseReturnValue:
+    def work() -> dict[str, Any]:
+        user = _caller(StaffRole.SCRUTINEER)
+        payload = _body()
+        with write_transaction(sessions()) as tx:
+            state = trustee_ceremony.post_step(
+                tx, audit_log(), _ceremony_id(ceremony_id), step, tx.merge(user), payload
+            )
+        log.info("key ceremony %s: %s of trustee %s (user %s) logged",
+                 ceremony_id, step, state["you"], user.id)  # fmt: skip
+        return state
+
+    return _answer(work)
