@@ -10,7 +10,7 @@ from audit.entry_types import DESCRIPTIONS, NAMES, EntryType, entry_type
 from audit.verify import Replay, verify_log
 from crypto import KioskKey
 from rules import VoteKind
-from tests.support import paper, service_hall
+from tests.support import paper, service_hall, trustees
 from tests.support.bodies import only_body_id
 from tests.support.logs import LogBuilder
 from tests.support.service_hall import Hall
@@ -35,6 +35,8 @@ def _sitting(hall: Hall) -> None:
     scrutineers, a replacement tablet, sign-ins by tablet and by staff, a named
     vote announced and countersigned, a secret one, and one counted on paper."""
     u = paper.users(hall)  # staff_created, scrutineers_designated
+    # a key ceremony that fails on a complaint, then one that makes the key: trustee_*
+    trustees.ceremonies(hall, u["zhu"], [u["jp1"], u["jp2"]], paper.SITTING)
     with hall.tx() as s:
         staff.change_role(s, u["jp3"].id, StaffRole.DISPLAY, log=hall.log, by=u["sec"].id)
         body = only_body_id(s)  # scoped to the one body it already served: logged all the same
