@@ -498,19 +498,3 @@ def test_first_difference_names_the_path() -> None:
     assert first_difference({"a": 1}, {"a": 1, "b": 2}) == "result.b: not in the recomputed result"
     assert first_difference({"a": 1}, {"a": True}) == "result.a: published True, recomputed 1"
     assert first_difference({"a": [1]}, {"a": [1]}) is None
-
-
-def test_the_kinds_layouts_are_crypto_trustees_layouts() -> None:
-    """The manifest hashed into H_V comes from the kind (one home); crypto.trustees's
-    own layout constructors, used by its vectors, must agree with it."""
-    assert (
-        kind_of("motion").encrypted_layout(MOTION) == bal.Layout.motion(MOTION.subjects).to_json()
-    )
-    assert (
-        kind_of("selection").encrypted_layout(SELECTION)
-        == bal.Layout.selection(SELECTION.candidates, SELECTION.seats).to_json()
-    )
-    assert (
-        kind_of("evaluation").encrypted_layout(EVALUATION)
-        == bal.Layout.evaluation(EVALUATION.subjects).to_json()
-    )
