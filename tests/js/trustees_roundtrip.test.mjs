@@ -34,7 +34,7 @@ async function runCeremony() {
         shares.get(l).push(evaluatePolynomial(polys[i - 1], l));
         continue;
       }
-      const sent = await encryptShare(hC, i, l, published[l - 1].commitments[0], evaluatePolynomial(polys[i - 1], l));
+      const sent = await encryptShare(hC, i, l, published[l - 1][0].commitment, evaluatePolynomial(polys[i - 1], l));
       const share = await decryptShare(hC, i, l, polys[l - 1][0], sent);
       assert.ok(feldmanHolds(points[i - 1], l, share), `Feldman ${i}→${l}`);
       shares.get(l).push(share);
@@ -135,9 +135,10 @@ test("the ceremony's checks refuse a false proof, a share for another trustee, a
   const hC = ceremonyHash(CEREMONY.id, 3, 2);
   const poly = newPolynomial(2);
   const mine = commitToPolynomial(hC, 1, poly);
-  assert.throws(() => checkCommitments(hC, 2, 2, mine), refused("trustee 2.proofs[0]"), "proof moved to another seat");
-  const swapped = { commitments: [...mine.commitments].reverse(), proofs: mine.proofs };
-  assert.throws(() => checkCommitments(hC, 1, 2, swapped), refused("trustee 1.proofs[0]"));
+  assert.throws(() => checkCommitments(hC, 2, 2, mine), refused("trustee 2 commitments[0].proof"), "moved to another seat");
+  const swapped = [{ ...mine[0], proof: mine[1].proof }, { ...mine[1], proof: mine[0].proof }];
+  assert.throws(() => checkCommitments(hC, 1, 2, swapped), refused("trustee 1 commitments[0].proof"));
+  assert.throws(() => checkCommitments(hC, 1, 3, mine), refused("trustee 1 commitments"), "fewer than k");
   const points = checkCommitments(hC, 1, 2, mine);
   const other = newPolynomial(2);
   const sent = await encryptShare(hC, 1, 2, elementToHex(mulSecret(G, other[0])), evaluatePolynomial(poly, 2));

@@ -37,44 +37,46 @@ export function evaluatePolynomial(coefficients, x) {
 }
 
 /**
- * Trustee i's published commitments with their Schnorr proofs:
- * `{commitments: [hex K_{i,j}…], proofs: [{c, v}…]}`. `draw(label)` for vectors only.
+ * Trustee i's published commitments, each with its Schnorr proof:
+ * `[{commitment: hex K_{i,j}, proof: {c, v}}…]`, j = 0 … k−1. `draw(label)` for vectors only.
  */
 export function commitToPolynomial(hC, i, coefficients, draw = randomScalar) {
   checkSeat(i, "i");
-  const commitments = [];
-  const proofs = [];
-  coefficients.forEach((a, j) => {
+  return coefficients.map((a, j) => {
     const K = mulSecret(G, a);
     const u = draw(`u${j}`);
-    const h = mulSecret(G, u);
-    const c = Hq(hC, sep(COEFFICIENT_PROOF), int(i), int(j), element(K), element(h));
-    commitments.push(elementToHex(K));
-    proofs.push({ c: scalarToHex(c), v: scalarToHex(Fq.sub(u, Fq.mul(c, a))) });
+    const c = Hq(hC, sep(COEFFICIENT_PROOF), int(i), int(j), element(K), element(mulSecret(G, u)));
+    return { commitment: elementToHex(K), proof: { c: scalarToHex(c), v: scalarToHex(Fq.sub(u, Fq.mul(c, a))) } };
   });
-  return { commitments, proofs };
 }
 
 /**
- * Decodes and checks trustee i's commitments (k of them) and every Schnorr proof:
- * h = g^v·K^c, then c = Hq(H_C; 0x10, i, j, K, h). Returns the points; throws naming
- * the coefficient otherwise.
+ * Decodes and checks trustee i's k published commitments and every Schnorr proof:
+ * h = g^v·K^c, then c = Hq(H_C; 0x10, i, j, K, h). Returns the points K_{i,j}; throws
+ * naming the trustee and coefficient otherwise.
  */
-export function checkCommitments(hC, i, k, { commitments, proofs }) {
+export function checkCommitments(hC, i, k, published) {
   checkSeat(i, "i");
-  const where = `trustee ${i}`;
-  if (!Array.isArray(commitments) || commitments.length !== k) throw new TrusteeCryptoError(`${where}.commitments`, `not ${k} elements`);
-  if (!Array.isArray(proofs) || proofs.length !== k) throw new TrusteeCryptoError(`${where}.proofs`, `not ${k} proofs`);
-  return commitments.map((hex, j) => {
-    const K = elementFromHex(hex, `${where}.commitments[${j}]`);
-    const c = scalarFromHex(proofs[j]?.c, `${where}.proofs[${j}].c`);
-    const v = scalarFromHex(proofs[j]?.v, `${where}.proofs[${j}].v`);
+  const where = `trustee ${i} commitments`;
+  if (!Array.isArray(published) || published.length !== k) throw new TrusteeCryptoError(where, `not ${k} commitments`);
+  return published.map((entry, j) => {
+    checkKeys(entry, ["commitment", "proof"], `${where}[${j}]`);
+    checkKeys(entry.proof, ["c", "v"], `${where}[${j}].proof`);
+    const K = elementFromHex(entry.commitment, `${where}[${j}].commitment`);
+    const c = scalarFromHex(entry.proof.c, `${where}[${j}].proof.c`);
+    const v = scalarFromHex(entry.proof.v, `${where}[${j}].proof.v`);
     const h = mulPublic(G, v).add(mulPublic(K, c));
     if (c !== Hq(hC, sep(COEFFICIENT_PROOF), int(i), int(j), element(K), element(h))) {
-      throw new TrusteeCryptoError(`${where}.proofs[${j}]`, "the Schnorr proof is false");
+      throw new TrusteeCryptoError(`${where}[${j}].proof`, "the Schnorr proof is false");
     }
     return K;
   });
+}
+
+function checkKeys(value, keys, where) {
+  if (value === null || typeof value !== "object" || Array.isArray(value)) throw new TrusteeCryptoError(where, "not an object");
+  const have = Object.keys(value).sort().join(",");
+  if (have !== keys.join(",")) throw new TrusteeCryptoError(where, `keys are ${have}, not ${keys.join(",")}`);
 }
 
 async function shareCipher(hC, i, l, Kl, alpha, beta, usage) {
