@@ -81,10 +81,12 @@ test("a ceremony, ballots of every kind, and any 2 of 3 trustees count them; 1 c
       }
       for (const pair of [[1, 2], [1, 3], [2, 3]]) {
         const some = Object.fromEntries(pair.map((i) => [i, partials[i]]));
-        assert.equal(combine(ceremony.K, agg, some, 3), expected, `${kind} ${contest.id}/${option} by ${pair}`);
+        assert.equal(combine(ceremony.K, agg, some, 2, 3), expected, `${kind} ${contest.id}/${option} by ${pair}`);
       }
+      assert.throws(() => combine(ceremony.K, agg, { 1: partials[1] }, 2, 3), refused("partials"), "below the threshold");
       if (expected > 0) {
-        assert.throws(() => combine(ceremony.K, agg, { 1: partials[1] }, 3), refused("aggregate"), "one trustee alone");
+        // even told k = 1, one trustee's share does not open the aggregate
+        assert.throws(() => combine(ceremony.K, agg, { 1: partials[1] }, 1, 3), refused("aggregate"), "one trustee alone");
       }
     }));
   }
@@ -160,13 +162,13 @@ test("a partial decryption's proof binds the trustee, the aggregate and the vote
   const partial = partialDecrypt(ctx.hV, 1, ceremony.secret.get(1), agg);
   const K1 = publicShare(ceremony.points, 1);
   checkPartial(ctx.hV, 1, K1, agg, partial);
-  assert.throws(() => checkPartial(ctx.hV, 2, publicShare(ceremony.points, 2), agg, partial), refused("partial 2"));
+  assert.throws(() => checkPartial(ctx.hV, 2, publicShare(ceremony.points, 2), agg, partial), refused("trustee 2 partial"));
   const otherAgg = aggregate([ballot.contests[1].selections[0]]);
-  assert.throws(() => checkPartial(ctx.hV, 1, K1, otherAgg, partial), refused("partial 1"));
+  assert.throws(() => checkPartial(ctx.hV, 1, K1, otherAgg, partial), refused("trustee 1 partial"));
   const wrongM = { ...partial, m: agg.alpha };
-  assert.throws(() => checkPartial(ctx.hV, 1, K1, agg, wrongM), refused("partial 1"));
+  assert.throws(() => checkPartial(ctx.hV, 1, K1, agg, wrongM), refused("trustee 1 partial"));
   const other = voteContext({ ceremony: CEREMONY, voteId: "v-other", layout: layouts.motion, jointKey: ceremony.K });
-  assert.throws(() => checkPartial(other.hV, 1, K1, agg, partial), refused("partial 1"));
+  assert.throws(() => checkPartial(other.hV, 1, K1, agg, partial), refused("trustee 1 partial"));
 });
 
 test("the backup file restores the trustee's secrets with the passphrase, and nothing without it", async () => {
