@@ -6,6 +6,7 @@
 // Run: node --test tests/js  (tests/test_js.py runs it in the Python suite).
 
 import assert from "node:assert/strict";
+import { readFileSync, readdirSync } from "node:fs";
 import { test } from "node:test";
 
 import {
@@ -183,4 +184,18 @@ test("the backup file restores the trustee's secrets with the passphrase, and no
   altered.cipher.iv = "00".repeat(12);
   await assert.rejects(restoreTrustee(JSON.stringify(altered), "监票人的口令 correct horse"), refused("backup"));
   await assert.rejects(backupTrustee(secrets, "short"), refused("passphrase"));
+});
+
+test("variable-time multiplication stays behind mulPublic, and the tablet's prover never uses it", () => {
+  const dir = new URL("../../kiosk_client/static/js/trustees/", import.meta.url);
+  for (const name of readdirSync(dir).filter((n) => n.endsWith(".mjs"))) {
+    const source = readFileSync(new URL(name, dir), "utf8");
+    if (name !== "group.mjs") assert.doesNotMatch(source, /multiplyUnsafe/, name);
+  }
+  const ballot = readFileSync(new URL("ballot.mjs", dir), "utf8");
+  const body = (fn) => ballot.slice(ballot.indexOf(`function ${fn}(`), ballot.indexOf("\n}\n", ballot.indexOf(`function ${fn}(`)));
+  for (const fn of ["proveRange", "encryptBallot"]) {
+    assert.ok(body(fn).length > 100, fn);
+    assert.doesNotMatch(body(fn), /mulPublic/, `${fn} multiplies in variable time`);
+  }
 });
