@@ -20,8 +20,8 @@ Modules and their main calls (every error is a ``TrusteeCryptoError(ValueError)`
   share, xi=None) -> EncryptedShare``, ``decrypt_share(h_c, i, ell, a_ell0, enc)``,
   ``verify_share(i, ell, share, commitments)`` (Feldman); ``joint_key([K_i0])``,
   ``public_share(ell, [[K_ij]])``, ``secret_share([P_i(ell)])``.
-- ``ballot``: ``Layout`` (``motion(subjects)``, ``selection(candidates, seats)``,
-  ``evaluation(departments)``, ``from_json``/``to_json``/``manifest``);
+- ``ballot``: ``Layout`` (``from_json``/``to_json``/``manifest``: contests, options and
+  limits — each vote kind makes its own, ``Kind.encrypted_layout``);
   ``vote_hash(h_c, vote_id, layout, K)``; ``encrypt_ballot(h_v, K, layout, member_id,
   nonce, marks, nonces=None) -> dict``; ``verify_ballot(h_v, K, layout, member_id,
   nonce, data) -> EncryptedBallot``; ``aggregate(layout, ballots) -> Aggregates``,
