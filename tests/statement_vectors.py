@@ -59,6 +59,7 @@ TEST_ONLY = "TEST ONLY: published in this repository, protects nothing; never us
 NONCE = "q0XbNn1iT4uGk2Zf8wYc7A"  # 22 URL-safe characters, as the Python kiosk makes them
 CHALLENGE = "yZkq3m8T0p9JvW2nA4sB6dE1fG5hJ7kL9mN0pQ2rS4t"  # 32 bytes, base64url
 
+
 def _hex(label: str) -> str:
     """64 hex digits standing for an element or a scalar: the statement signs them as text."""
     return hashlib.sha256(label.encode()).hexdigest()
@@ -66,14 +67,24 @@ def _hex(label: str) -> str:
 
 # A one-contest motion ballot in the wire form of docs/trustee-crypto.md (the values stand
 # for elements and scalars: what is signed is their text).
-ENCRYPTED = {"contests": [{
-    "selections": [
-        {"alpha": _hex(f"alpha{o}"), "beta": _hex(f"beta{o}"),
-         "proof": {"c": [_hex(f"c{o}0"), _hex(f"c{o}1")], "v": [_hex(f"v{o}0"), _hex(f"v{o}1")]}}
-        for o in range(2)
-    ],
-    "proof": {"c": [_hex("lc0"), _hex("lc1")], "v": [_hex("lv0"), _hex("lv1")]},
-}]}
+ENCRYPTED = {
+    "contests": [
+        {
+            "selections": [
+                {
+                    "alpha": _hex(f"alpha{o}"),
+                    "beta": _hex(f"beta{o}"),
+                    "proof": {
+                        "c": [_hex(f"c{o}0"), _hex(f"c{o}1")],
+                        "v": [_hex(f"v{o}0"), _hex(f"v{o}1")],
+                    },
+                }
+                for o in range(2)
+            ],
+            "proof": {"c": [_hex("lc0"), _hex("lc1")], "v": [_hex("lv0"), _hex("lv1")]},
+        }
+    ]
+}
 
 # (name, statement kind, inputs): the statements that verify.
 GOOD: list[tuple[str, str, dict[str, Any]]] = [
