@@ -43,6 +43,9 @@ REQUEST_TIMEOUT_S = 30.0
 POLL_S = 0.2  # between two looks at the ceremony's or the votes' state
 CEREMONY_DEADLINE_S = 120.0  # from the first look to the joint key
 IDENTITY_HEX = "00" * 32  # an aggregate over no ballot: nothing to decrypt
+# Refusals that mean "nothing more to do here": k others were faster, or this trustee's
+# share is already in (a retry after a lost answer).
+DONE_ALREADY = frozenset({"vote_has_result", "decryption_duplicate"})
 
 
 class TrusteeError(RuntimeError):
@@ -290,8 +293,9 @@ class TrusteeClient:
         h_v = tballot.vote_hash(seat.base_hash, str(state["vote"]), layout,
                                 Element.from_hex(state["joint_key"], "joint_key"))  # fmt: skip
         shares: dict[str, Any] = {}
+        cast = state.get("cast") or {}
         for group, data in (state.get("aggregates") or {}).items():
-            if all(
+            if cast.get(group) == 0 or all(
                 c[key] == IDENTITY_HEX for row in data for c in row for key in ("alpha", "beta")
             ):
                 continue  # no counted ballot in this group: nothing to decrypt
@@ -315,7 +319,7 @@ class TrusteeClient:
                 try:
                     self.decrypt_vote(vote)
                 except TrusteeRefused as refused:
-                    if refused.status != 409:  # already counted / already posted: fine
+                    if refused.code not in DONE_ALREADY:
                         raise
             stop.wait(self.poll_s if poll_s is None else poll_s)
 
