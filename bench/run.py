@@ -42,7 +42,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager, suppress
+from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -55,8 +55,10 @@ from bench import biglog, plot, pyspy
 from crypto import KioskKey
 from kiosk_client.client import DEFAULT_ACK_TIMEOUT_S, DEFAULT_DEADLINE_S, ballot_payload, new_nonce
 from rules import tally
+from rules.kinds import kind_of
 from voting_server.cli.processes import free_port, served, serving
 from voting_server.cli.simulate import Console, PlannedVote, percentiles, prepare, random_ballot
+from voting_server.cli.simulate_trustees import decrypting, key_ceremonies
 from voting_server.settings import CONFIG_DIR
 
 if TYPE_CHECKING:
@@ -285,10 +287,36 @@ class TimedConsole(Console):
         super()._record(event, data)
 
     def result_at(self, vote: int) -> float | None:
+        """When the vote's result (not a close without one) arrived, if it did."""
         for at, event, data in list(self.arrivals):
-            if event == "result" and isinstance(data, dict) and data.get("vote") == vote:
+            if (event == "result" and isinstance(data, dict) and data.get("vote") == vote
+                    and data.get("result") is not None):  # fmt: skip
                 return at
         return None
+
+    def result_of(self, vote: int) -> Any:
+        """The vote's result as the console received it (None: not yet)."""
+        at = self.result_at(vote)
+        for when, event, data in list(self.arrivals):
+            if when == at and event == "result" and data.get("vote") == vote:
+                return data["result"]
+        return None
+
+
+def member_ids(database_url: str) -> dict[int, int]:
+    """seat → member id of the (one) benchmark body: the id a trustee-mode tablet hashes
+    into its ballot (the kiosk learns it as its deputy signs in; the harness reads it)."""
+    from sqlalchemy import select
+
+    from voting_server.db import make_engine, make_session_factory
+    from voting_server.models import Member
+
+    engine = make_engine(database_url)
+    try:
+        with make_session_factory(engine)() as session:
+            return dict(session.execute(select(Member.seat, Member.id)).tuples().all())
+    finally:
+        engine.dispose()
 
 
 def staff_request(console: Console, event: str, data: dict[str, Any]) -> dict[str, Any]:
@@ -352,7 +380,11 @@ def log_checks(bundle: Path, vote: int, presses: list[dict[str, Any]], cast: int
     with (bundle / "log.jsonl").open("rb") as f:
         for index, raw in enumerate(f):
             line = raw.rstrip(b"\n")
-            if b'"type":"ballot"' not in line and b'"type":"participation"' not in line:
+            if (
+                b'"type":"ballot"' not in line
+                and b'"type":"participation"' not in line
+                and b'"type":"encrypted_ballot"' not in line
+            ):
                 continue
             data = json.loads(line)["data"]
             if data.get("vote") == vote:
@@ -410,10 +442,13 @@ def ballot_phase(
     serve: Callable[[str, Path, Path], AbstractContextManager[str]] = served,
     source_addresses: int = 0,
     kind: str = "motion",
+    trustees: int = 0,
 ) -> dict[str, Any]:
     """``serve(database_url, instance, log)``: the server to measure (default: one
     ``voting-server run``); ``source_addresses``: see bench/kiosks.py ``setup``;
-    ``kind``: the vote measured, the agenda's first of that kind (``KINDS``)."""
+    ``kind``: the vote measured, the agenda's first of that kind (``KINDS``);
+    ``trustees`` N > 0 (secret): trustee mode, N trustee clients make the key before
+    the kiosks connect and decrypt at close (in the measured close → result time)."""
     from audit.bundle import verify_bundle
     from voting_server.services.export import export_bundle
 
@@ -425,7 +460,8 @@ def ballot_phase(
     progress(f"preparing the database ({members:,} members; argon2 PIN hashes take a while)")
     staff_sign_in = sign_in == "staff"  # cheap PINs: a quick run, not the contract's
     hall = prepare(url, instance, members, secret, pins=not staff_sign_in,
-                   operator_sign_in=staff_sign_in)  # fmt: skip
+                   operator_sign_in=staff_sign_in, trustees=trustees)  # fmt: skip
+    seat_members = member_ids(url) if trustees else {}
     display_login = add_display_user(url)
     timings["prepare_s"] = round(time.monotonic() - t, 1)
     vote = planned_vote(hall.votes, kind)
@@ -433,7 +469,7 @@ def ballot_phase(
     plan = {seat: (rng.uniform(0, burst_s), random_ballot(vote.spec, rng)) for seat in hall.codes}
     share = [sorted(hall.codes)[i :: len(shards)] for i in range(len(shards))]
     out: dict[str, Any] = {"db": url.split(":", 1)[0], "vote": {
-        "id": vote.id, "kind": vote.spec.kind, "secret": secret,
+        "id": vote.id, "kind": vote.spec.kind, "secret": secret, "trustees": trustees,
         "payload_bytes": payload_bytes(vote.id, [ballot for _offset, ballot in plan.values()]),
     }}  # fmt: skip
     rss: dict[str, float | None] = {}
@@ -442,6 +478,13 @@ def ballot_phase(
         worker = workers[0] if len(workers) == 1 else None  # RSS and py-spy: one worker only
         progress(f"server on {base}, worker pid(s) {workers}; log {workdir / 'server.log'}")
         rss["idle"] = rss_mb(worker)
+        keyholders = None
+        if trustees:
+            t = time.monotonic()
+            keyholders = key_ceremonies(
+                base, hall.presidium, hall.trustees, hall.sittings, progress
+            )
+            timings["key_ceremony_s"] = round(time.monotonic() - t, 1)
         t = time.monotonic()
         cpu0 = workers_cpu_s(workers)
         rows = [[[s, hall.codes[s], hall.pins.get(s, "")] for s in seats] for seats in share]
@@ -466,7 +509,16 @@ def ballot_phase(
         display = TimedConsole(base, *display_login)
         try:
             present = int(staff_request(console, "state", {})["state"]["attendance"]["present"])
-            staff_request(console, "open_vote", {"vote": vote.id})
+            opened = staff_request(console, "open_vote", {"vote": vote.id})["vote"]
+            arm_extra: dict[str, Any] = {}
+            if trustees:  # what the tablets encrypt to, and each seat's marks and member
+                if not opened.get("trustees"):
+                    raise click.ClickException(f"vote {vote.id} did not open in trustee mode")
+                arm_extra["trustees"] = opened["trustees"]
+                marks = kind_of(vote.spec.kind)
+                for s in plan:
+                    ballot = plan[s][1]
+                    plan[s] = (*plan[s], seat_members[s], marks.option_marks(vote.spec, ballot))
             seen = each(
                 shards, [{"cmd": "wait_open", "vote": vote.id, "timeout": 60}] * len(shards)
             )
@@ -474,7 +526,8 @@ def ballot_phase(
                 f"vote {vote.id} open ({vote.spec.kind}); seen by {sum(a['seen'] for a in seen):,} kiosks"
             )
             armed = each(shards, [
-                {"cmd": "arm", "vote": vote.id, "plan": [[s, *plan[s]] for s in seats]}
+                {"cmd": "arm", "vote": vote.id, "plan": [[s, *plan[s]] for s in seats],
+                 **arm_extra}
                 for seats in share
             ])  # fmt: skip
             out["client_presign_s"] = round(max(a["seconds"] for a in armed), 3)
@@ -506,19 +559,21 @@ def ballot_phase(
                 _finish_profile(
                     spy, workdir / "ballot.pyspy", time.monotonic() - start + LEAD_S, "ballot", out
                 )
-            t_close = time.monotonic()
-            closed = staff_request(console, "close_vote", {"vote": vote.id})["vote"]
-            t_closed = time.monotonic()
-            results = each(
-                shards,
-                [{"cmd": "results", "vote": vote.id, "timeout": RESULT_TIMEOUT_S}] * len(shards),
-            )
-            deadline = time.monotonic() + RESULT_TIMEOUT_S
-            while time.monotonic() < deadline and None in (
-                console.result_at(vote.id),
-                display.result_at(vote.id),
-            ):
-                time.sleep(0.02)
+            with decrypting(keyholders, hall.sittings) if keyholders is not None else nullcontext():
+                t_close = time.monotonic()
+                closed = staff_request(console, "close_vote", {"vote": vote.id})["vote"]
+                t_closed = time.monotonic()
+                results = each(
+                    shards,
+                    [{"cmd": "results", "vote": vote.id, "timeout": RESULT_TIMEOUT_S}]
+                    * len(shards),
+                )
+                deadline = time.monotonic() + RESULT_TIMEOUT_S
+                while time.monotonic() < deadline and None in (
+                    console.result_at(vote.id),
+                    display.result_at(vote.id),
+                ):
+                    time.sleep(0.02)
             arrivals = [at for a in results for at in a["result_at"].values()]
             arrivals += [console.result_at(vote.id), display.result_at(vote.id)]
             to_all = [(at - t_close) * 1000 for at in arrivals if at is not None]
@@ -531,17 +586,19 @@ def ballot_phase(
             progress(f"result on every screen: p99 {out['result_to_all_ms']['p99']} ms after close")
             with suppress(click.ClickException, socketio.exceptions.SocketIOError):
                 staff_request(console, "announce", {"vote": vote.id})  # not measured
-            result = closed["result"]
+            result = closed["result"] or console.result_of(vote.id)
             ballots = [plan[p["seat"]][1] for p in presses if p["acked_at"] is not None]
             out["result_match"] = result == tally(vote.spec, members, present, ballots)
         finally:
             console.close()
             display.close()
+            if keyholders is not None:
+                keyholders.close()
         rss["after_close"] = rss_mb(worker)
         each(shards, [{"cmd": "disconnect"}] * len(shards))
     out["server_rss_mb"] = rss
     out["burst"] = figures
-    out["_offsets"] = {seat: offset for seat, (offset, _ballot) in plan.items()}
+    out["_offsets"] = {seat: row[0] for seat, row in plan.items()}
     out["_pressed"] = [p["seat"] for p in presses]
     with (workdir / "presses.jsonl").open("w") as f:  # for a post-mortem
         f.writelines(json.dumps(p) + "\n" for p in presses)
@@ -1090,6 +1147,8 @@ def section5(
     report["db"] = ballots["db"]
     report["kind"] = ballots["vote"]["kind"]
     report["secret"] = ballots["vote"]["secret"]
+    if ballots["vote"].get("trustees"):
+        report["trustees"] = ballots["vote"]["trustees"]
     report["client_procs"] = client_procs
     report["ballot"] = {
         k: v
@@ -1149,6 +1208,10 @@ VERIFY_NOTE = (
               help="The vote measured: the demo agenda's motion, selection (12 candidates for "
               "10 seats) or evaluation (3 departments); --scale-out measures the motion.")  # fmt: skip
 @click.option("--secret", is_flag=True, help="Make the vote secret (default: named).")
+@click.option("--trustees", type=click.IntRange(1, 9),
+              help="With --secret: the vote in trustee mode (issue 20), ballots encrypted by the "
+              "kiosk processes before the burst, N trustee clients making the key and "
+              "decrypting at close.")  # fmt: skip
 @click.option("--verify-entries", default=1_000_000, show_default=True, type=click.IntRange(1))
 @click.option("--skip-verify", is_flag=True, help="Quick run: leave the verify figures out.")
 @click.option("--skip-echo", is_flag=True, help="Quick run: leave the echo baseline out.")
@@ -1168,10 +1231,14 @@ VERIFY_NOTE = (
               default=RESULTS / "ack_latency.svg", show_default=True)  # fmt: skip
 def main(
     members: int, burst: float, database_url: str | None, seed: int, client_procs: int,
-    sign_in: str, kind: str, secret: bool, verify_entries: int, skip_verify: bool, skip_echo: bool, profile: bool,
+    sign_in: str, kind: str, secret: bool, trustees: int | None, verify_entries: int, skip_verify: bool, skip_echo: bool, profile: bool,
     scale_out: bool, scale_out_postgres: str, scale_out_redis: str, out: Path, plot_path: Path,
 ) -> None:  # fmt: skip
     """Run the benchmark of CONTRACTS.md §5 and write its JSON (and the latency plot)."""
+    if trustees is not None and not secret:
+        raise click.UsageError("--trustees needs --secret: trustee mode is for secret votes")
+    if trustees is not None and scale_out:
+        raise click.UsageError("--trustees does not take --scale-out")
     if profile and pyspy.py_spy() is None:
         raise click.ClickException("--profile needs py-spy: .venv/bin/pip install py-spy")
     started = time.monotonic()
@@ -1186,7 +1253,7 @@ def main(
         ballots = ballot_phase(
             members=members, burst_s=burst, database_url=database_url, seed=seed,
             shards=shards, secret=secret, profile=profile, workdir=workdir, sign_in=sign_in,
-            kind=kind,
+            kind=kind, trustees=trustees or 0,
         )  # fmt: skip
         echo = None
         if not skip_echo:

@@ -54,6 +54,7 @@ REQUEST_TIMEOUT_S = 30.0
 CHANGE_OF_MIND = 0.1  # share of kiosks that press a second time
 NO_PRESS = 0.03  # share of kiosks that never press (未按)
 SETUP_THREADS = 16  # kiosks enrolling and connecting at once
+RESULT_WAIT_S = 60.0  # from close to a trustee-mode vote's result (the trustees decrypt)
 
 
 def _progress(message: str) -> None:
@@ -81,6 +82,8 @@ class Hall:
     codes: dict[int, str]  # seat → enrollment code
     pins: dict[int, str]  # seat → PIN (none when issued without)
     votes: list[PlannedVote]
+    trustees: list[tuple[str, str]] = field(default_factory=list)  # scrutineers' logins
+    sittings: list[int] = field(default_factory=list)  # the sittings whose votes these are
 
 
 def prepare(
@@ -92,6 +95,7 @@ def prepare(
     pins: bool = True,
     operator_sign_in: bool = False,
     server_key: Path | None = None,
+    trustees: int = 0,
 ) -> Hall:
     """Migrate an empty database and load the demo sitting, sized to ``members``.
 
@@ -100,7 +104,10 @@ def prepare(
     on ``instance`` loads): the key of the server that writes the rest of the log.
 
     ``pins=False`` issues no PINs (an argon2 hash each: 3,000 take minutes);
-    ``operator_sign_in`` has the presidium mark every member present (签到 by
+    ``trustees`` > 0 designates that many scrutineers (with known passwords, for the
+    trustee clients) instead of the usual two, and makes every secret vote a
+    trustee-mode one (docs/trustee-votes.md). ``operator_sign_in`` has the presidium
+    mark every member present (签到 by
     staff, logged like the hall's operator does it). Staff sign-in marks attendance
     only: each kiosk still enters its deputy's PIN before it may vote, so with
     ``operator_sign_in`` and no ``pins`` every member gets a PIN hashed at argon2's
@@ -140,11 +147,14 @@ def prepare(
             user = staff.create_user(
                 session, "simulate-presidium", "模拟主持人", StaffRole.PRESIDIUM, password, log=log
             )
-            # Two scrutineers, designated before voting starts, as in a real sitting.
+            # Scrutineers, designated before voting starts, as in a real sitting: two, or
+            # the trustees (each logs in with its password, as its own device).
+            logins = [(f"simulate-jianpiao{i}", secrets_.token_urlsafe(18))
+                      for i in range(1, max(2, trustees) + 1)]  # fmt: skip
             pair = [
-                staff.create_user(session, f"simulate-jianpiao{i}", f"模拟监票人{i}",
-                                  StaffRole.SCRUTINEER, secrets_.token_urlsafe(18), log=log).id
-                for i in (1, 2)
+                staff.create_user(session, name, f"模拟监票人{i}", StaffRole.SCRUTINEER,
+                                  password_, log=log).id
+                for i, (name, password_) in enumerate(logins, start=1)
             ]  # fmt: skip
             for sitting in body.sittings:
                 results.designate_scrutineers(
@@ -161,12 +171,25 @@ def prepare(
                 for item in sitting.agenda_items:
                     for vote in item.votes:
                         vote.secret = secret
+                        if trustees:
+                            trustee_mode(vote)
                         planned.append(
                             PlannedVote(vote.id, vote.title, vote.spec(), vote.key_policy, secret)
                         )
-            return Hall(members, (user.username, password), codes, issued, planned)
+            return Hall(members, (user.username, password), codes, issued, planned,
+                        logins[:trustees], [sitting.id for sitting in body.sittings])  # fmt: skip
     finally:
         engine.dispose()
+
+
+def trustee_mode(vote: Any) -> None:
+    """Make a secret vote a trustee-mode one (docs/trustee-votes.md): its configuration
+    gains ``"trustees": true``, as the secretariat's form sets it."""
+    from voting_server.models import Vote
+
+    if not hasattr(Vote, "trustees"):
+        raise click.ClickException("this server has no trustee-mode votes (votes.trustees)")
+    vote.trustees = True
 
 
 def sign_in_by_staff(session: Any, log: Any, body_id: int, by: int) -> None:
@@ -249,6 +272,20 @@ class Console:
         with self._changed:
             self.events.append((event, data))
             self._changed.notify_all()
+
+    def wait_for(self, event: str, predicate: Callable[[Any], bool], timeout: float) -> Any:
+        """The first ``event`` received (since connecting) whose data satisfies
+        ``predicate``, waiting at most ``timeout`` seconds for it."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while True:
+                for name, data in self.events:
+                    if name == event and predicate(data):
+                        return data
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise click.ClickException(f"no matching {event} event within {timeout} s")
+                self._changed.wait(left)
 
     def request(self, event: str, data: dict[str, Any]) -> dict[str, Any]:
         answer = self.sio.call(event, data, timeout=REQUEST_TIMEOUT_S)
@@ -363,9 +400,12 @@ def run_sitting(
     burst_s: float,
     progress: Callable[[str], None],
     kiosk_bases: list[str] | None = None,
+    result_wait_s: float = 0.0,
 ) -> tuple[list[dict[str, Any]], list[float], list[dict[str, Any]]]:
     """The agenda's votes, driven by the presidium's console at ``base``; the kiosks
-    talk to ``base`` too, or are spread over ``kiosk_bases``."""
+    talk to ``base`` too, or are spread over ``kiosk_bases``. ``result_wait_s`` > 0:
+    a vote closed without a result (trustee mode: counted once k trustees have
+    decrypted) is waited for that long, and ``close_to_result_ms`` is reported."""
     progress(f"enrolling and signing in {hall.members} kiosks")
     seats = connect_kiosks(base, hall, seed, kiosk_bases)
     console = Console(base, *hall.presidium)
@@ -383,14 +423,24 @@ def run_sitting(
                 )
             progress(f"vote {vote.id} open: {vote.title}")
             run_burst(vote, seats, burst_s)
+            closed_at = time.monotonic()
             closed = console.request("close_vote", {"vote": vote.id})["vote"]
+            result = closed["result"]
+            extra: dict[str, Any] = {}
+            if result is None and result_wait_s > 0:
+                progress(f"vote {vote.id} closed: waiting for the trustees' decryption")
+                result = console.wait_for(
+                    "result",
+                    lambda d, v=vote.id: d.get("vote") == v and d.get("result") is not None,
+                    result_wait_s,
+                )["result"]
+                extra["close_to_result_ms"] = round((time.monotonic() - closed_at) * 1000, 1)
             console.request("announce", {"vote": vote.id})
             ballots = counted_ballots(seats, vote.key_policy)
             expected = tally(vote.spec, hall.members, present, ballots)
-            result = closed["result"]
             outcomes.append({
                 "vote": vote.id, "kind": vote.spec.kind, "secret": vote.secret,
-                "result": result, "expected": expected, "match": result == expected,
+                "result": result, "expected": expected, "match": result == expected, **extra,
             })  # fmt: skip
             progress(f"vote {vote.id} closed: {len(ballots)} ballots, match={result == expected}")
     finally:
@@ -409,9 +459,13 @@ def simulate(
     out: Path | None,
     burst_s: float,
     server_url: str | None = None,
+    trustees: int = 0,
 ) -> dict[str, Any]:
     """``server_url``: drive that running server (or stack) instead of starting one;
-    ``database_url`` must then be its database, still empty."""
+    ``database_url`` must then be its database, still empty. ``trustees`` N > 0 (with
+    ``secret``): every vote in trustee mode, N trustee clients making the sitting's key
+    and decrypting each vote as it closes; each vote then reports the verifier's
+    ``content``, and matches only when it is ``proven``."""
     from audit.bundle import verify_bundle
     from voting_server.services.export import export_bundle
 
@@ -434,14 +488,18 @@ def simulate(
                 f"--server-url: 服务器密钥不存在 no server key at {server_key}: set "
                 "VOTING_INSTANCE_DIR to the running server's instance dir"
             )
-    hall = prepare(url, instance, members, secret, server_key=server_key)
+    hall = prepare(url, instance, members, secret, server_key=server_key, trustees=trustees)
+    ceremony: dict[str, Any] | None = None
     with (
         nullcontext(server_url.rstrip("/"))
         if server_url is not None
         else served(url, instance, workdir / "server.log")
     ) as base:
         _progress(f"server on {base}")
-        outcomes, ack_ms, receipts = run_sitting(base, hall, seed, burst_s, _progress)
+        if trustees:
+            outcomes, ack_ms, receipts, ceremony = run_trustee_sitting(base, hall, seed, burst_s)
+        else:
+            outcomes, ack_ms, receipts = run_sitting(base, hall, seed, burst_s, _progress)
     receipts_file = workdir / "receipts.jsonl"  # what the kiosks kept: checkable against the bundle
     receipts_file.write_text("".join(json.dumps(r) + "\n" for r in receipts))
     _progress(f"exporting the audit bundle to {out}")
@@ -451,6 +509,13 @@ def simulate(
     exported = export_bundle(url, out, server_key_file=key_file)
     report = verify_bundle(out)
     _progress(f"verify: {'ok' if report.ok else report.errors}")
+    if trustees:  # what `voting-audit verify --json` says of each vote's content
+        from voting_server.cli.simulate_trustees import contents
+
+        content = contents(report.to_json())
+        for outcome in outcomes:
+            outcome["content"] = content.get(outcome["vote"])
+            outcome["match"] = outcome["match"] and outcome["content"] == "proven"
     if database_url is None or server_url is not None:  # our own instance: not needed any more
         shutil.rmtree(instance, ignore_errors=True)
     return {
@@ -465,7 +530,28 @@ def simulate(
         "head": exported.head,
         "verified": report.ok,
         "errors": report.errors,
+        **({"trustees": ceremony} if ceremony is not None else {}),
     }
+
+
+def run_trustee_sitting(
+    base: str, hall: Hall, seed: int, burst_s: float
+) -> tuple[list[dict[str, Any]], list[float], list[dict[str, Any]], dict[str, Any]]:
+    """``run_sitting`` in trustee mode: first the key ceremony of every sitting (the
+    presidium starts it, the trustee clients run it), then the votes, each decrypted by
+    the trustees as it closes. Returns ``run_sitting``'s and the trustees' summary."""
+    from voting_server.cli.simulate_trustees import decrypting, key_ceremonies
+
+    _progress(f"key ceremony: {len(hall.trustees)} trustees")
+    trustees = key_ceremonies(base, hall.presidium, hall.trustees, hall.sittings, _progress)
+    try:
+        with decrypting(trustees, hall.sittings):
+            outcomes, ack_ms, receipts = run_sitting(
+                base, hall, seed, burst_s, _progress, result_wait_s=RESULT_WAIT_S
+            )
+    finally:
+        trustees.close()
+    return outcomes, ack_ms, receipts, trustees.summary()
 
 
 @click.command("simulate")
@@ -494,6 +580,13 @@ def simulate(
     "VOTING_INSTANCE_DIR of its instance dir (the server's key signs what simulate logs).",
 )
 @click.option(
+    "--trustees",
+    type=click.IntRange(1, 9),
+    help="With --secret: every vote in trustee mode (docs/trustee-votes.md), N scrutineers "
+    "played by trustee clients making the joint key (any majority decrypts); the verifier "
+    "must report each vote's content as proven.",
+)
+@click.option(
     "--congress",
     is_flag=True,
     help="The demo county's congress session and its standing committee's sitting at the "
@@ -516,6 +609,7 @@ def simulate_command(
     out: Path | None,
     burst: float,
     server_url: str | None,
+    trustees: int | None,
     congress: bool,
     year: bool,
 ) -> None:
@@ -526,6 +620,13 @@ def simulate_command(
     """
     if seed is None:
         seed = random.SystemRandom().randrange(2**31)
+    if trustees is not None:
+        if not secret:
+            raise click.UsageError("--trustees needs --secret: trustee mode is for secret votes")
+        for flag, given in (("--congress", congress), ("--year", year),
+                            ("--server-url", server_url is not None)):  # fmt: skip
+            if given:
+                raise click.UsageError(f"--trustees does not take {flag}")
     if year:
         from voting_server.cli.simulate_year import simulate_year
         from voting_server.cli.simulate_year import succeeded as year_succeeded
@@ -556,7 +657,7 @@ def simulate_command(
             sys.exit(1)
         return
     members = 61 if members is None else members
-    report = simulate(members, seed, secret, database_url, out, burst, server_url)
+    report = simulate(members, seed, secret, database_url, out, burst, server_url, trustees or 0)
     click.echo(json.dumps(report, ensure_ascii=False))
     if not (report["verified"] and all(v["match"] for v in report["votes"])):
         sys.exit(1)
