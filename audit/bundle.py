@@ -195,6 +195,7 @@ def verify_bundle(
         entries=report.entries,
         head=report.head,
         errors=[] if first is None else [first],
+        votes=report.votes,
     )
 
 

@@ -50,6 +50,10 @@ class EntryType(StrEnum):
     TRUSTEE_VERDICTS = "trustee_verdicts"
     TRUSTEE_CEREMONY_FAILED = "trustee_ceremony_failed"
     TRUSTEE_KEY = "trustee_key"
+    # a trustee-mode secret vote (docs/trustee-votes.md, audit/trustee_content.py)
+    ENCRYPTED_BALLOT = statements.ENCRYPTED_BALLOT_ENTRY  # signed: ``encrypted-ballot``
+    AGGREGATES = "aggregates"
+    DECRYPTION_SHARE = "decryption_share"
 
 
 E = EntryType
@@ -90,6 +94,9 @@ DESCRIPTIONS: Mapping[EntryType, str] = {
     E.TRUSTEE_VERDICTS: "a trustee's verdict on each share it received: verified, or a complaint with the share",
     E.TRUSTEE_CEREMONY_FAILED: "a key ceremony failed (a valid complaint) or was abandoned for a new one",
     E.TRUSTEE_KEY: "the joint public key and each trustee's public share, from the commitments",
+    E.ENCRYPTED_BALLOT: "a trustee-mode secret vote's encrypted ballot with its proofs, signed by the tablet",
+    E.AGGREGATES: "a trustee-mode vote's counted ballots multiplied per option, at its close",
+    E.DECRYPTION_SHARE: "a scrutineer's partial decryption of the aggregates, with its proofs",
 }
 NAMES = frozenset(t.value for t in EntryType)
 
@@ -132,6 +139,9 @@ LABELS: Mapping[EntryType, tuple[str, str]] = {
     E.TRUSTEE_VERDICTS: ("监票人核验份额", "Trustee verdicts"),
     E.TRUSTEE_CEREMONY_FAILED: ("密钥仪式失败", "Key ceremony failed"),
     E.TRUSTEE_KEY: ("联合公钥", "Joint key"),
+    E.ENCRYPTED_BALLOT: ("加密选票", "Encrypted ballot"),
+    E.AGGREGATES: ("密文汇总", "Aggregates"),
+    E.DECRYPTION_SHARE: ("监票人部分解密", "Decryption share"),
 }
 
 

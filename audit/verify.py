@@ -31,6 +31,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from audit import trustee_content, trustee_votes
 from audit.checkpoint import CHECKPOINT, checkpoint_due, head_error
 from audit.entry import (
     GENESIS_PREV,
@@ -49,6 +50,7 @@ from audit.supervision import ItemMismatch, ItemsReplay
 from audit.trustee_ceremony import TrusteeMismatch, TrusteesReplay
 from crypto import CryptoError, KioskPublicKey, b64decode
 from crypto.statements import press_bytes
+from crypto.trustees.group import TrusteeCryptoError
 from rules import SchemaError, VoteSpec, parse_vote_config, tally
 from rules.breakdown import by_delegation, roster_pairs
 from rules.congress import (
@@ -72,6 +74,7 @@ from rules.duties import (
     leave_error,
     pin_reset_error,
     present_error,
+    trustee_error,
 )
 from rules.kinds import KeyPolicy, kind_of
 from rules.lifecycle import (
@@ -80,7 +83,9 @@ from rules.lifecycle import (
     STEPS,
     Action,
     State,
+    VoteState,
     allowed,
+    cancellable,
     log_name,
     role_error,
     transition,
@@ -105,9 +110,14 @@ class Report:
     entries: int
     head: dict[str, Any]
     errors: list[dict[str, Any]]
+    # per secret vote: {"vote", "content"}: "proven" (trustee mode, every ballot's proofs,
+    # the aggregates, the partial decryptions and the result checked) or "server-trusted"
+    # (vote-key mode: the content rests on the server, docs/secret-ballot.md)
+    votes: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        return {"ok": self.ok, "entries": self.entries, "head": self.head, "errors": self.errors}
+        return {"ok": self.ok, "entries": self.entries, "head": self.head,
+                "errors": self.errors, "votes": self.votes}  # fmt: skip
 
 
 def available_cores() -> int:
@@ -187,6 +197,7 @@ def verify_log(
         entries=len(lines),
         head={"size": len(lines), "root": whole.hex()},
         errors=errors,
+        votes=replay.content_report(),
     )
 
 
@@ -312,6 +323,14 @@ class VoteRecord:
     # 列席代表参加测评: who pressed as an attending deputy, and their released ballots
     attending: set[int] = field(default_factory=set)
     released_attending: list[Any] | None = None
+    # trustee mode (docs/trustee-votes.md): the vote's context, every encrypted ballot
+    # entry (audit/trustee_content.py's ballot entries), the aggregates, the partials
+    trustees: bool = False
+    trustee_context: dict[str, Any] | None = None
+    encrypted: list[dict[str, Any]] = field(default_factory=list)
+    aggregates: dict[str, Any] | None = None
+    cast: dict[str, int] | None = None
+    partials: list[dict[str, Any]] = field(default_factory=list)
 
     def counted_groups(self) -> tuple[list[Any], list[Any]]:
         """A named vote's counted ballots: the members', then the attending deputies'."""
@@ -603,7 +622,12 @@ class Replay(ItemsReplay, TrusteesReplay):
             key_policy=KeyPolicy(vote["key_policy"]),
             electorate=Electorate(vote.get("electorate", DEFAULT_ELECTORATE)),
             requires=requires,
+            trustees=vote.get("trustees", False) is True,
         )
+        record = self.votes[vote_id]
+        if record.trustees:
+            error = trustee_votes.configuration_error(record.secret, record.spec)
+            _require(error is None, f"trustees: {error}")
         self._check_sources(vote)  # a vote generated from tracked items names them
 
     # -- the vote ------------------------------------------------------------
@@ -665,8 +689,33 @@ class Replay(ItemsReplay, TrusteesReplay):
         admits = kind_of(vote.spec.kind).admits_attending(vote.spec)
         error = attending_secrecy_error(vote.secret, admits, attendees)
         _require(error is None, f"opened: {error}")
+        self._open_trustees(int(data["vote"]), vote, data.get("trustees"))
         vote.state, vote.members, vote.opened = transition(vote.state, Action.OPEN), members, True
         self.voting_sittings.add(vote.sitting)
+
+    def _open_trustees(self, vote_id: int, vote: VoteRecord, logged: Any) -> None:
+        """A trustee-mode vote opens with the sitting's latest joint key, the kind's
+        layout and H_V, recomputed; a vote-key vote with no ``trustees``."""
+        if not vote.trustees:
+            _require(logged is None, "trustees in the opening of a vote not in trustee mode")
+            return
+        key = self.trustee_keys.get(vote.sitting)
+        _require(
+            key is not None,
+            f"trustee mode without a completed key ceremony of sitting {vote.sitting}",
+        )
+        assert key is not None
+        context = {"ceremony_id": key["ceremony_id"], "n": key["n"], "k": key["k"],
+                   "vote_id": str(vote_id), "manifest": kind_of(vote.spec.kind).encrypted_layout(vote.spec),
+                   "joint_key": key["joint_key"], "public_shares": key["public_shares"]}  # fmt: skip
+        expected = {"ceremony_id": key["ceremony_id"], "joint_key": key["joint_key"],
+                    "manifest": context["manifest"],
+                    "vote_hash": trustee_content.vote_hash(context).hex()}  # fmt: skip
+        _require(isinstance(logged, dict), "trustees: missing from the opening")
+        for name, value in expected.items():
+            _require(logged.get(name) == value, f"trustees.{name}: not the recomputed {name}")
+        _require(set(logged) == set(expected), f"trustees: the fields are {sorted(expected)}")
+        vote.trustee_context = context
 
     def _check_press(self, vote: VoteRecord, data: dict[str, Any], type_: str) -> int:
         member, seat, nonce = int(data["member"]), int(data["seat"]), str(data["nonce"])
@@ -713,9 +762,112 @@ class Replay(ItemsReplay, TrusteesReplay):
         member = self._check_press(vote, data, "ballot")
         vote.presses[member].append(data["ballot"])
 
+    def on_encrypted_ballot(self, data: dict[str, Any]) -> None:
+        """A trustee-mode ballot: the kiosk's signature over the ``encrypted-ballot``
+        statement and every proof of the ballot (audit/trustee_content.py)."""
+        vote = self._vote(data, _PRESS)
+        _require(vote.trustee_context is not None, "encrypted ballot in a vote not in trustee mode")
+        member = self._check_press(vote, data, EntryType.ENCRYPTED_BALLOT)
+        entry = {"member": member, "nonce": str(data["nonce"]), "ballot": data["ballot"],
+                 "attending": member in vote.attending}  # fmt: skip
+        try:
+            trustee_content.check_ballot(vote.trustee_context, entry)  # type: ignore[arg-type]
+        except trustee_content.ContentMismatch as exc:
+            raise _Mismatch(f"{exc}") from None
+        vote.presses[member].append(None)
+        vote.encrypted.append(entry)
+
+    def on_aggregates(self, data: dict[str, Any]) -> None:
+        """The counted ballots' aggregates, recomputed from the encrypted ballots."""
+        vote = self._vote(data, Action.COUNT)
+        context = vote.trustee_context
+        _require(context is not None, "aggregates of a vote not in trustee mode")
+        _require(vote.aggregates is None, "aggregates logged twice")
+        assert context is not None
+        groups = trustee_content.groups_of(vote.spec)
+        counted = trustee_content.by_group(
+            trustee_content.counted_ballots(vote.encrypted, vote.key_policy), groups
+        )
+        try:
+            checked = trustee_content.check_aggregates(
+                trustee_content.layout_of(context), counted, data["aggregates"]
+            )
+        except trustee_content.ContentMismatch as exc:
+            raise _Mismatch(str(exc)) from None
+        cast = {g: len(b) for g, b in counted.items()}
+        _require(data["cast"] == cast, f"cast {data['cast']} ≠ recounted {cast}")
+        vote.aggregates, vote.cast = checked, cast
+
+    def on_decryption_share(self, data: dict[str, Any]) -> None:
+        """A trustee's partial decryptions, each proof checked against its public share;
+        the trustee is the ceremony's at that index, a designated scrutineer."""
+        vote = self._vote(data, Action.COUNT)
+        context = vote.trustee_context
+        _require(context is not None and vote.aggregates is not None,
+                 "decryption share before the aggregates")  # fmt: skip
+        _require(not vote.result_seen, "decryption share after the result")
+        assert context is not None and vote.cast is not None
+        index, user = int(data["trustee"]), data["user"]
+        key = self.trustee_keys.get(vote.sitting) or {}
+        trustees = key.get("trustees", [])
+        _require(1 <= index <= len(trustees) and trustees[index - 1] == user,
+                 f"user {user} is not trustee {index} of the vote's ceremony")  # fmt: skip
+        error = trustee_error(user, self.role_of(user), self.scrutineers.get(vote.sitting, ()))
+        _require(error is None, str(error))
+        _require(all(p["trustee"] != index for p in vote.partials), f"trustee {index} posted twice")
+        posted = {"trustee": index, "shares": data["shares"]}
+        try:  # this trustee's proofs: k = 1 checks them without combining
+            trustee_votes.check_own_partials(
+                context,
+                trustee_content.vote_hash(context),
+                index,
+                vote.aggregates,
+                vote.cast,
+                data["shares"],
+            )
+        except (trustee_content.ContentMismatch, TrusteeCryptoError) as exc:
+            raise _Mismatch(str(exc)) from None
+        vote.partials.append(posted)
+
+    def _trustee_result(self, vote: VoteRecord, data: dict[str, Any]) -> dict[str, Any]:
+        """A trustee-mode result: recomputed from the partials (k of them, the ones named
+        in ``content``), the totals, the kind's paper count and the rules engine."""
+        context = vote.trustee_context
+        _require(
+            vote.aggregates is not None and vote.cast is not None, "result before the aggregates"
+        )
+        assert context is not None and vote.cast is not None
+        try:
+            totals = trustee_content.check_partials(
+                context, vote.aggregates, vote.partials, vote.cast
+            )
+            expected = trustee_content.content_result(
+                vote.spec, vote.members, vote.present, totals, vote.cast
+            )
+            trustee_content.check_result(expected, data["result"])
+        except (trustee_content.ContentMismatch, TrusteeCryptoError) as exc:
+            raise _Mismatch(str(exc)) from None
+        content = {"mode": "trustees", "trustees": sorted(p["trustee"] for p in vote.partials),
+                   "totals": trustee_votes.totals_lists(context["manifest"], totals)}  # fmt: skip
+        _require(data.get("content") == content, "content: not the recomputed totals and trustees")
+        return expected
+
+    def content_report(self) -> list[dict[str, Any]]:
+        """Per secret vote that was opened: ``"proven"`` (trustee mode, counted) or
+        ``"server-trusted"`` (vote-key mode)."""
+        out = []
+        for vote_id, vote in sorted(self.votes.items()):
+            if not vote.secret or not vote.opened:
+                continue
+            proven = vote.trustee_context is not None and vote.result_seen
+            mode = "proven" if proven else "server-trusted" if not vote.trustees else "unproven"
+            out.append({"vote": vote_id, "content": mode})
+        return out
+
     def on_participation(self, data: dict[str, Any]) -> None:
         vote = self._vote(data, _PRESS)
         _require(vote.secret, "participation entry in a named vote")
+        _require(not vote.trustees, "participation entry in a trustee-mode vote")
         member = self._check_press(vote, data, "participation")
         vote.presses[member].append(None)  # the choice is not in the log until release
 
@@ -741,6 +893,7 @@ class Replay(ItemsReplay, TrusteesReplay):
     def on_ballots_released(self, data: dict[str, Any]) -> None:
         vote = self._vote(data, Action.COUNT)
         _require(vote.secret, "ballots released for a named vote")
+        _require(not vote.trustees, "ballots released in a trustee-mode vote")
         _require(vote.released is None, "ballots released twice")
         ballots = list(data["ballots"])
         voters = len(vote.presses) - len(vote.attending)
@@ -762,6 +915,11 @@ class Replay(ItemsReplay, TrusteesReplay):
     def on_result(self, data: dict[str, Any]) -> None:
         vote = self._vote(data, Action.COUNT)
         _require(not vote.result_seen, "result logged twice")
+        if vote.trustees:
+            expected = self._trustee_result(vote, data)
+            vote.result_seen, vote.adopted, vote.result = True, adopted(expected), expected
+            return
+        _require("content" not in data, "content in the result of a vote not in trustee mode")
         if vote.secret:
             _require(vote.released is not None, "result before the ballots were released")
             ballots, attending = vote.released, vote.released_attending or []
@@ -813,9 +971,10 @@ class Replay(ItemsReplay, TrusteesReplay):
     def on_vote_cancelled(self, data: dict[str, Any]) -> None:
         vote = self.votes.get(int(data["vote"]))
         _require(
-            vote is not None and allowed(vote.state, Action.CANCEL), "cancel of a vote not pending"
+            vote is not None and cancellable(vote.state, vote.trustees and not vote.result_seen),
+            "cancel of a vote not pending",
         )
-        vote.state = transition(vote.state, Action.CANCEL)  # type: ignore[union-attr]
+        vote.state = VoteState.CANCELLED  # type: ignore[union-attr]
         reason, by = data["reason"], data["by"]
         vote.cancelled_by_presidium = (  # type: ignore[union-attr]
             isinstance(reason, str) and bool(reason.strip()) and self.role_of(by) == PRESIDIUM

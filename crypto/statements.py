@@ -6,6 +6,9 @@ A statement is a small JSON object; what is signed is its canonical bytes
 - ``ballot``: ``{"type": "ballot", "vote", "seat", "nonce", "ballot"}``
 - ``participation``: ``{"type": "participation", "vote", "seat", "nonce"}`` —
   what a secret vote (无记名投票) logs instead of the choice;
+- ``encrypted-ballot``: ``{"type": "encrypted-ballot", "vote", "seat", "nonce",
+  "ballot"}`` — a trustee-mode secret vote's ballot, ``ballot`` its encrypted wire form
+  (docs/trustee-crypto.md), logged as the ``encrypted_ballot`` entry;
 - ``kiosk-auth``: ``{"type": "kiosk-auth", "device", "challenge"}`` — the
   answer to the connection's challenge.
 
@@ -31,6 +34,8 @@ from crypto.canonical import canonical_bytes, canonical_bytes_without_floats
 
 BALLOT = "ballot"
 PARTICIPATION = "participation"
+ENCRYPTED_BALLOT = "encrypted-ballot"
+ENCRYPTED_BALLOT_ENTRY = "encrypted_ballot"  # the log entry whose statement it is
 KIOSK_AUTH = "kiosk-auth"
 CHECKPOINT = "checkpoint"
 
@@ -54,16 +59,28 @@ def participation_statement(vote: int, seat: int, nonce: str) -> dict[str, Any]:
     return {"type": PARTICIPATION, "vote": vote, "seat": seat, "nonce": nonce}
 
 
+def encrypted_ballot_statement(
+    vote: int, seat: int, nonce: str, encrypted: Any
+) -> dict[str, Any]:
+    """A trustee-mode ballot: the encrypted marks with their proofs, bound to the vote,
+    the seat and the nonce (docs/trustee-votes.md)."""
+    return {"type": ENCRYPTED_BALLOT, "vote": vote, "seat": seat, "nonce": nonce,
+            "ballot": encrypted}  # fmt: skip
+
+
 def auth_statement(device: str, challenge: str) -> dict[str, Any]:
     """The connection proof: this device answers this connection's challenge."""
     return {"type": KIOSK_AUTH, "device": device, "challenge": challenge}
 
 
 def press_statement(type_: str, data: Mapping[str, Any]) -> dict[str, Any]:
-    """What the kiosk signed for a ``ballot`` or ``participation`` log entry's ``data``."""
+    """What the kiosk signed for a ``ballot``, ``participation`` or ``encrypted_ballot``
+    log entry's ``data``."""
     vote, seat, nonce = int(data["vote"]), int(data["seat"]), str(data["nonce"])
     if type_ == BALLOT:
         return ballot_statement(vote, seat, nonce, data["ballot"])
+    if type_ == ENCRYPTED_BALLOT_ENTRY:
+        return encrypted_ballot_statement(vote, seat, nonce, data["ballot"])
     if type_ == PARTICIPATION:
         return participation_statement(vote, seat, nonce)
     raise ValueError(f"a kiosk signs no {type_!r} entry")
@@ -75,6 +92,10 @@ def ballot_bytes(vote: int, seat: int, nonce: str, ballot: Any) -> bytes:
 
 def participation_bytes(vote: int, seat: int, nonce: str) -> bytes:
     return canonical_bytes(participation_statement(vote, seat, nonce))
+
+
+def encrypted_ballot_bytes(vote: int, seat: int, nonce: str, encrypted: Any) -> bytes:
+    return canonical_bytes(encrypted_ballot_statement(vote, seat, nonce, encrypted))
 
 
 def auth_bytes(device: str, challenge: str) -> bytes:

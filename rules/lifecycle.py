@@ -162,6 +162,13 @@ def allowed(state: State, action: Action) -> bool:
     return state in STEPS[action].sources
 
 
+def cancellable(state: State, awaiting_decryption: bool = False) -> bool:
+    """Whether a vote may be cancelled: a draft or an open vote, or a trustee-mode vote
+    closed whose result its scrutineers cannot decrypt (``awaiting_decryption``: closed,
+    no result), which then goes to a paper count (docs/trustee-votes.md)."""
+    return allowed(state, Action.CANCEL) or (awaiting_decryption and state is VoteState.CLOSED)
+
+
 def role_error(action: Action, role: Actor) -> str | None:
     """Why ``role`` may not take ``action``, or None. The duties of a paper count
     answer in rules/duties.py's words; a countersignature also needs the signer to

@@ -44,16 +44,47 @@ VECTORS = Path(__file__).resolve().parent / "vectors" / "statements.json"
 BUILD: dict[str, Callable[[dict[str, Any]], bytes]] = {
     st.BALLOT: lambda i: st.ballot_bytes(i["vote"], i["seat"], i["nonce"], i["ballot"]),
     st.PARTICIPATION: lambda i: st.participation_bytes(i["vote"], i["seat"], i["nonce"]),
+    st.ENCRYPTED_BALLOT: lambda i: st.encrypted_ballot_bytes(
+        i["vote"], i["seat"], i["nonce"], i["ballot"]
+    ),
     st.KIOSK_AUTH: lambda i: st.auth_bytes(i["device"], i["challenge"]),
     "entry": lambda i: st.entry_bytes(i["entry"]),
     st.CHECKPOINT: lambda i: st.head_bytes(i["size"], i["root"], i["time"]),
 }
 KEY_OF = {st.BALLOT: "kiosk", st.PARTICIPATION: "kiosk", st.KIOSK_AUTH: "kiosk",
+          st.ENCRYPTED_BALLOT: "kiosk",
           "entry": "server", st.CHECKPOINT: "server"}  # fmt: skip
 
 TEST_ONLY = "TEST ONLY: published in this repository, protects nothing; never use it for a hall"
 NONCE = "q0XbNn1iT4uGk2Zf8wYc7A"  # 22 URL-safe characters, as the Python kiosk makes them
 CHALLENGE = "yZkq3m8T0p9JvW2nA4sB6dE1fG5hJ7kL9mN0pQ2rS4t"  # 32 bytes, base64url
+
+
+def _hex(label: str) -> str:
+    """64 hex digits standing for an element or a scalar: the statement signs them as text."""
+    return hashlib.sha256(label.encode()).hexdigest()
+
+
+# A one-contest motion ballot in the wire form of docs/trustee-crypto.md (the values stand
+# for elements and scalars: what is signed is their text).
+ENCRYPTED = {
+    "contests": [
+        {
+            "selections": [
+                {
+                    "alpha": _hex(f"alpha{o}"),
+                    "beta": _hex(f"beta{o}"),
+                    "proof": {
+                        "c": [_hex(f"c{o}0"), _hex(f"c{o}1")],
+                        "v": [_hex(f"v{o}0"), _hex(f"v{o}1")],
+                    },
+                }
+                for o in range(2)
+            ],
+            "proof": {"c": [_hex("lc0"), _hex("lc1")], "v": [_hex("lv0"), _hex("lv1")]},
+        }
+    ]
+}
 
 # (name, statement kind, inputs): the statements that verify.
 GOOD: list[tuple[str, str, dict[str, Any]]] = [
@@ -69,6 +100,9 @@ GOOD: list[tuple[str, str, dict[str, Any]]] = [
      "ballot": ["3", "1"]}),
     ("ballot-selection-empty", st.BALLOT, {"vote": 9, "seat": 141, "nonce": NONCE, "ballot": []}),
     ("participation", st.PARTICIPATION, {"vote": 7, "seat": 12, "nonce": NONCE}),
+    # a trustee-mode ballot: the encrypted marks and their proofs (docs/trustee-votes.md)
+    ("encrypted-ballot", st.ENCRYPTED_BALLOT, {"vote": 12, "seat": 4, "nonce": NONCE,
+     "ballot": ENCRYPTED}),
     ("kiosk-auth", st.KIOSK_AUTH, {"device": "d-7f3a9c2e", "challenge": CHALLENGE}),
     # 会签: a scrutineer's countersignature is an entry the server signs
     ("entry-countersigned", "entry", {"entry": {
@@ -84,7 +118,7 @@ GOOD: list[tuple[str, str, dict[str, Any]]] = [
 ]  # fmt: skip
 
 
-def _changed(inputs: dict[str, Any], path: tuple[str, ...], value: Any) -> dict[str, Any]:
+def _changed(inputs: dict[str, Any], path: tuple[str | int, ...], value: Any) -> dict[str, Any]:
     out = copy.deepcopy(inputs)
     target = out
     for key in path[:-1]:
@@ -111,6 +145,13 @@ TAMPERED: list[tuple[str, str, Callable[[dict[str, Any]], tuple[str, dict[str, A
      lambda i: (st.BALLOT, _changed(i, ("ballot", "10"), "85"))),
     ("ballot-evaluation/mark-dropped", "ballot-evaluation",
      lambda i: (st.BALLOT, _changed(i, ("ballot",), {"1": "satisfied", "2": "basic"}))),
+    ("encrypted-ballot/changed-alpha", "encrypted-ballot",
+     lambda i: (st.ENCRYPTED_BALLOT, _changed(i, ("ballot", "contests", 0, "selections", 0,
+                                                 "alpha"), _hex("other")))),
+    ("encrypted-ballot/as-ballot", "encrypted-ballot",
+     lambda i: (st.BALLOT, i)),
+    ("encrypted-ballot/other-seat", "encrypted-ballot",
+     lambda i: (st.ENCRYPTED_BALLOT, _changed(i, ("seat",), 5))),
     ("participation/other-seat", "participation",
      lambda i: (st.PARTICIPATION, _changed(i, ("seat",), 21))),
     ("kiosk-auth/other-challenge", "kiosk-auth",

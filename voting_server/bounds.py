@@ -44,6 +44,35 @@ Ballot = (
     Annotated[dict[Mark, Mark | Score], Field(max_length=BALLOT_ENTRIES_MAX)]
     | Annotated[list[Mark], Field(max_length=BALLOT_ENTRIES_MAX)]
 )
+# 监票人模式: an encrypted ballot (docs/trustee-crypto.md's wire form): 64 lowercase hex
+# digits per element or scalar; a range proof has R + 1 values (R ≤ seats ≤ 500)
+Hex32 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+
+
+class RangeProofWire(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    c: Annotated[list[Hex32], Field(min_length=2, max_length=BALLOT_ENTRIES_MAX + 1)]
+    v: Annotated[list[Hex32], Field(min_length=2, max_length=BALLOT_ENTRIES_MAX + 1)]
+
+
+class SelectionWire(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    alpha: Hex32
+    beta: Hex32
+    proof: RangeProofWire
+
+
+class ContestWire(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    selections: Annotated[list[SelectionWire], Field(min_length=1, max_length=BALLOT_ENTRIES_MAX)]
+    proof: RangeProofWire
+
+
+class EncryptedBallot(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    contests: Annotated[list[ContestWire], Field(min_length=1, max_length=BALLOT_ENTRIES_MAX)]
+
+
 Reason = Annotated[str, Field(min_length=1, max_length=REASON_MAX)]
 Pin = Annotated[str, Field(pattern=PIN_PATTERN)]
 DurationS = Annotated[int, Field(ge=DURATION_S[0], le=DURATION_S[1])]

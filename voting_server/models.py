@@ -314,6 +314,12 @@ class Vote(Base):
     # The vote that must have been adopted before this one may open (e.g. the presidium's
     # 提交大会表决 before the congress's livelihood-project ballot).
     requires_vote_id: Mapped[int | None] = mapped_column(ForeignKey("votes.id"), index=True)
+    # Trustee mode (docs/trustee-votes.md): a secret vote whose ballots are encrypted on
+    # the tablets to the sitting's joint key; ``trustee_data`` is set at open (the
+    # ``trustees`` object of ``vote_opened`` and the public shares), gains the aggregates
+    # at close and each scrutineer's decryption shares (services/trustee_votes.py).
+    trustees: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    trustee_data: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     agenda_item: Mapped[AgendaItem] = relationship(back_populates="votes")
     rerun_of: Mapped[Vote | None] = relationship(remote_side=[id], foreign_keys=[rerun_of_id])

@@ -38,7 +38,7 @@ from rules.kinds.vocabulary import (
 )
 
 # isort: split
-from rules.kinds.base import Kind, KindConfig, MarksKind, SheetTable
+from rules.kinds.base import Kind, KindConfig, MarksKind, NoTrusteeMode, SheetTable
 from rules.kinds.evaluation import Evaluation
 from rules.kinds.motion import Motion
 from rules.kinds.registry import UnknownKind, all_kinds, is_kind, kind_of, names, register
@@ -70,6 +70,7 @@ __all__ = [
     "LiveTally",
     "MarksKind",
     "MotionMark",
+    "NoTrusteeMode",
     "Outcome",
     "OutcomeGroup",
     "ScoreRule",

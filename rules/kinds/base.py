@@ -37,6 +37,59 @@ def json_size(value: Any) -> int:
     return len(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode())
 
 
+class NoTrusteeMode(SchemaError):
+    """A vote that cannot be held in trustee mode (encrypted ballots, docs/trustee-crypto.md)."""
+
+    def __init__(self, kind: str, why: str = "") -> None:
+        detail = f" ({why})" if why else ""
+        super().__init__(
+            "vote.kind", f"trustee mode is not available for this kind: {kind}{detail}"
+        )
+
+
+# A contest of an encrypted ballot (docs/trustee-crypto.md, "Layout"): its id, its
+# options (each encrypted as 0 or 1, in this order) and the most that may be 1 together.
+Contest = dict[str, Any]  # {"id": str, "options": [str, ...], "limit": int}
+# Decrypted per-contest, per-option totals: contest id → option → how many ballots marked it.
+OptionTotals = Mapping[str, Mapping[str, int]]
+
+
+def checked_option_totals(
+    layout: Sequence[Contest], cast: int, totals: Any
+) -> dict[str, dict[str, int]]:
+    """``totals`` as a plain dict, if they are possible for ``cast`` ballots of ``layout``.
+
+    Possible: exactly the layout's contests and options, each total an integer from 0
+    to ``cast``, and a contest's totals together at most ``limit × cast``. Otherwise
+    SchemaError naming the contest (``totals.<contest>``) or the option
+    (``totals.<contest>.<option>``). ``cast`` must be an integer from 0 to
+    MAX_PAPER_BALLOTS (SchemaError ``cast`` otherwise).
+    """
+    cast = paper_count(cast, "cast")
+    ids = tuple(c["id"] for c in layout)
+    given = paper_object(totals, "totals", ids)
+    out: dict[str, dict[str, int]] = {}
+    for contest in layout:
+        field = f"totals.{contest['id']}"
+        row = paper_object(given[contest["id"]], field, tuple(contest["options"]))
+        numbers: dict[str, int] = {}
+        for option in contest["options"]:
+            n = row[option]
+            if not isinstance(n, int) or isinstance(n, bool) or not 0 <= n <= cast:
+                raise SchemaError(
+                    f"{field}.{option}", f"{n!r} is not a total from 0 to the {cast} ballots cast"
+                )
+            numbers[option] = n
+        marked, most = sum(numbers.values()), contest["limit"] * cast
+        if marked > most:
+            raise SchemaError(
+                field,
+                f"{marked} marks in all, more than {contest['limit']} on each of {cast} ballots",
+            )
+        out[contest["id"]] = numbers
+    return out
+
+
 @dataclass(frozen=True)
 class SheetTable:
     """The table of a result sheet (表决结果), as strings; HTML and PDF print it alike."""
@@ -212,6 +265,38 @@ class Kind(ABC):
         """``breakdown_counts`` as export rows, keyed by sheets' RESULT_COLUMNS (one per item)."""
         raise NotImplementedError(f"the {self.name} kind does not break down by delegation")
 
+    # --- trustee mode: encrypted ballots (docs/trustee-crypto.md) --------------------
+
+    def supports_trustees(self, spec: VoteSpec) -> bool:
+        """Whether a secret vote of ``spec`` can be held in trustee mode: its ballots
+        encrypted as 0/1 marks under ``encrypted_layout`` and counted from the
+        decrypted totals alone. False unless the kind implements the three methods below."""
+        return False
+
+    def encrypted_layout(self, spec: VoteSpec) -> list[Contest]:
+        """The manifest of ``spec``'s encrypted ballot: contests ``{"id", "options",
+        "limit"}`` in ballot order. NoTrusteeMode unless ``supports_trustees(spec)``."""
+        raise NoTrusteeMode(self.name)
+
+    def option_marks(self, spec: VoteSpec, ballot: Any) -> list[list[int]]:
+        """A kiosk's ballot as the 0/1 marks the tablet encrypts, contest by contest and
+        option by option in layout order. Precondition: ``electronic_error`` is None."""
+        raise NoTrusteeMode(self.name)
+
+    def counts_from_option_totals(self, spec: VoteSpec, cast: int, totals: Any) -> Any:
+        """The paper count (``ballots_from_counts``'s format) of ``cast`` counted
+        ballots whose decrypted per-option totals are ``totals`` (``OptionTotals``),
+        so that the result goes through the rules engine as a hand count does.
+        SchemaError naming the contest or option if the totals are impossible.
+
+        A kind admitting attending deputies (``admits_attending``) has each group's
+        ballots aggregated and decrypted apart: call this once per group."""
+        raise NoTrusteeMode(self.name)
+
+    def ballots_from_option_totals(self, spec: VoteSpec, cast: int, totals: Any) -> list[Any]:
+        """Ballots whose tally is that of ``cast`` kiosk ballots with these ``totals``."""
+        return self.ballots_from_counts(spec, self.counts_from_option_totals(spec, cast, totals))
+
     # --- presentation ----------------------------------------------------------------
 
     @abstractmethod
@@ -337,3 +422,40 @@ class MarksKind(Kind):
                         ballot[subject] = unmarked
                 position += number
         return ballots
+
+    # --- trustee mode ------------------------------------------------------------------
+
+    # The paper column a subject left unmarked on a kiosk counts in (弃权 in a motion,
+    # invalid in an evaluation); None: this kind has no trustee mode. Each other paper
+    # column but "invalid" is an option of the subject's contest, limit 1.
+    unmarked_column: ClassVar[str | None] = None
+
+    def _options(self) -> list[str]:
+        skip = {self.unmarked_column, "invalid"}
+        return [c for c in self.paper_columns if c not in skip]
+
+    def supports_trustees(self, spec: VoteSpec) -> bool:
+        return self.unmarked_column is not None
+
+    def encrypted_layout(self, spec: VoteSpec) -> list[Contest]:
+        """One contest per subject: its marks but the unmarked one, at most one of them."""
+        if not self.supports_trustees(spec):
+            raise NoTrusteeMode(self.name)
+        options = self._options()
+        return [{"id": s, "options": list(options), "limit": 1} for s in spec.subjects]
+
+    def option_marks(self, spec: VoteSpec, ballot: Any) -> list[list[int]]:
+        layout = self.encrypted_layout(spec)
+        return [[int(ballot.get(c["id"]) == o) for o in c["options"]] for c in layout]
+
+    def counts_from_option_totals(self, spec: VoteSpec, cast: int, totals: Any) -> dict[str, Any]:
+        """Per subject its options' totals, ``unmarked_column`` the rest of ``cast``, and
+        every other paper column 0 (a kiosk sends no spoiled mark)."""
+        checked = checked_option_totals(self.encrypted_layout(spec), cast, totals)
+        subjects: dict[str, dict[str, int]] = {}
+        for subject in spec.subjects:
+            row = dict.fromkeys(self.paper_columns, 0)
+            row.update(checked[subject])
+            row[str(self.unmarked_column)] = cast - sum(checked[subject].values())
+            subjects[subject] = row
+        return {"cast": cast, "subjects": subjects}

@@ -17,7 +17,16 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from rules.glossary import term
-from rules.kinds.base import DASH, KindConfig, MarksKind, SheetTable, json_size, yes_no
+from rules.kinds.base import (
+    DASH,
+    Contest,
+    KindConfig,
+    MarksKind,
+    NoTrusteeMode,
+    SheetTable,
+    json_size,
+    yes_no,
+)
 from rules.kinds.config import (
     MAX_PAPER_BALLOTS,
     Id,
@@ -224,6 +233,10 @@ class Evaluation(MarksKind):
     # a department left unmarked on a kiosk's ballot is invalid (不选择的无效)
     kiosk_invalid = True
     rules = ("quorum", "evaluation")
+    # trustee mode: a department's contest is its three marks, at most one; unmarked is
+    # invalid (不选择的无效). Attending deputies' ballots are aggregated apart (``count``'s
+    # ``attending``): ``counts_from_option_totals`` is called once per group.
+    unmarked_column = "invalid"
 
     def spec_json(self, spec: VoteSpec) -> dict[str, object]:
         rule = spec.evaluation
@@ -248,6 +261,18 @@ class Evaluation(MarksKind):
 
     def admits_attending(self, spec: VoteSpec) -> bool:
         return spec.evaluation.admit_attending
+
+    def supports_trustees(self, spec: VoteSpec) -> bool:
+        """Marks only: a score (现场打分) is a number, not a 0/1 mark, and its trimmed
+        mean needs every score, not a total."""
+        return spec.evaluation.scores is None
+
+    def encrypted_layout(self, spec: VoteSpec) -> list[Contest]:
+        if spec.evaluation.scores is not None:
+            raise NoTrusteeMode(
+                self.name, "现场打分: scores cannot be counted from encrypted totals"
+            )
+        return super().encrypted_layout(spec)
 
     def public_items(self, spec: VoteSpec, options: list[dict[str, str]]) -> dict[str, Any]:
         """The departments, and for 现场打分 the range a tablet's number pad allows."""

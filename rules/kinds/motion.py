@@ -61,6 +61,8 @@ class Motion(MarksKind):
     # a kiosk's unmarked subject is 弃权 and its marks are checked on arrival: only a
     # paper count has invalid votes
     kiosk_invalid = False
+    # trustee mode: a subject's contest is yes / no, at most one; unmarked is 弃权
+    unmarked_column = MotionMark.ABSTAIN.value
 
     def spec_json(self, spec: VoteSpec) -> dict[str, object]:
         return {

@@ -9,7 +9,16 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, ValidationInfo, field_validator
 
 from rules.glossary import at_least_votes, term
-from rules.kinds.base import CHECK, Kind, KindConfig, SheetTable, json_size, yes_no
+from rules.kinds.base import (
+    CHECK,
+    Contest,
+    Kind,
+    KindConfig,
+    SheetTable,
+    checked_option_totals,
+    json_size,
+    yes_no,
+)
 from rules.kinds.config import Id, SchemaError, ThresholdModel, paper_count, paper_object, unique
 from rules.kinds.vocabulary import (
     DEFAULT_QUORUM,
@@ -19,6 +28,7 @@ from rules.kinds.vocabulary import (
 )
 
 MAX_ENTRIES = 10_000  # a paper or scenario ballot longer than this is refused as malformed
+CONTEST = "candidates"  # the one contest of an encrypted selection ballot (trustee mode)
 
 
 class SelectionVote(KindConfig):
@@ -214,6 +224,24 @@ class Selection(Kind):
                 position += 1
         spoiled = [[spec.candidates[0], spec.candidates[0]] for _ in range(invalid)]  # a name twice
         return ballots + spoiled
+
+    # --- trustee mode: one contest of the candidates, at most ``seats`` of them --------
+
+    def supports_trustees(self, spec: VoteSpec) -> bool:
+        return True
+
+    def encrypted_layout(self, spec: VoteSpec) -> list[Contest]:
+        return [{"id": CONTEST, "options": list(spec.candidates), "limit": spec.seats}]
+
+    def option_marks(self, spec: VoteSpec, ballot: Any) -> list[list[int]]:
+        chosen = set(ballot)
+        return [[int(c in chosen) for c in spec.candidates]]
+
+    def counts_from_option_totals(self, spec: VoteSpec, cast: int, totals: Any) -> dict[str, Any]:
+        """Every kiosk ballot is valid (checked whole on arrival, its limit proven), so
+        ``valid`` is ``cast``, ``invalid`` 0 and ``votes`` the candidates' totals."""
+        checked = checked_option_totals(self.encrypted_layout(spec), cast, totals)
+        return {"valid": cast, "invalid": 0, "votes": checked[CONTEST]}
 
     def sheet_table(
         self, result: Mapping[str, Any], titles: Mapping[str, str], seats: int | None, decided: bool

@@ -13,6 +13,7 @@ import {
   ballotSignatures,
   ballotStatement,
   canonical,
+  encryptedBallotStatement,
   newNonce,
   participationStatement,
   signStatement,
@@ -28,6 +29,7 @@ const P256 = { name: "ECDSA", namedCurve: "P-256" };
 const KIOSK = {
   ballot: (i) => ballotStatement(i.vote, i.seat, i.nonce, i.ballot),
   participation: (i) => participationStatement(i.vote, i.seat, i.nonce),
+  "encrypted-ballot": (i) => encryptedBallotStatement(i.vote, i.seat, i.nonce, i.ballot),
   "kiosk-auth": (i) => authStatement(i.device, i.challenge),
 };
 const kioskVectors = FILE.vectors.filter((v) => v.key === "kiosk");

@@ -6,7 +6,10 @@ the batch of ballots committed together (services/group_commit.py, which calls
 ``cast_batch``). A batch is decided with a few queries whatever its size; each
 ballot is acknowledged with its receipt only after the commit. In a secret vote
 the choice is padded and sealed under the vote key (docs/secret-ballot.md) and
-the log holds only the participation.
+the log holds only the participation. In a trustee-mode secret vote
+(docs/trustee-votes.md) the kiosk sends the ballot encrypted, with its proofs:
+the signature and the proofs are checked in the checker process, and the log
+holds the encrypted ballot (``encrypted_ballot``); nothing is sealed.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from sqlalchemy.orm import Session
 from audit.entry import canonical_bytes
 from audit.entry_types import EntryType
 from crypto import CryptoError, b64decode
-from crypto.statements import ballot_bytes, participation_bytes
+from crypto.statements import ballot_bytes, encrypted_ballot_bytes, participation_bytes
 from rules import VoteSpec
 from rules.congress import MemberRole, may_cast
 from rules.kinds import KeyPolicy, kind_of
@@ -32,8 +35,9 @@ from voting_server.models import Attendance, Device, Member, Press, Vote, utcnow
 from voting_server.services.audit_log import Appended, AuditLog
 from voting_server.services.open_votes import OpenVote, OpenVotes
 from voting_server.services.refusals import Refusal
-from voting_server.services.signatures import Check, SignatureChecker
+from voting_server.services.signatures import PROOF, Check, ProofCheck, SignatureChecker
 from voting_server.services.transactions import after_commit
+from voting_server.services.trustee_votes import TrusteeContext, shape_error
 from voting_server.services.voter import Voter
 
 _now = utcnow  # the clock of every vote time (aware UTC), under the name the code reads
@@ -86,11 +90,13 @@ class Receipt:
 class Prechecked:
     """The ballot's two signatures, checked on arrival against ``key`` (the device's
     key when the kiosk authenticated). The batch uses these verdicts only if the
-    device's stored key is still ``key``."""
+    device's stored key is still ``key``. An encrypted ballot: its signature, and its
+    proofs (``participation_ok``) checked for ``member``, whose id they are bound to."""
 
     key: str
     ballot_ok: bool
     participation_ok: bool
+    member: int | None = None
 
 
 @dataclass(frozen=True)
@@ -104,6 +110,7 @@ class BallotRequest:
     signature: str
     participation_signature: str
     checked: Prechecked | None = None
+    encrypted: bool = False  # a trustee-mode ballot: ``ballot`` is the encrypted wire form
 
 
 @dataclass(frozen=True)
@@ -130,11 +137,23 @@ class Ballots:
         """``request`` with its signatures checked against ``key`` (base64 SPKI), as the
         ballot arrives and before it joins a batch: in the server the checks run in the
         checker process while the event loop goes on (services/signatures.py)."""
+        member = None
         try:
-            checks = _signature_checks(request, key)
+            if request.encrypted:
+                state = self.votes.open.get(request.vote_id)
+                trustee = state.trustee if state is not None else None
+                member = trustee.seat_members.get(request.voter.seat or 0) if trustee else None
+                if trustee is None or member is None:
+                    return request  # the batch decides, with the vote as the database has it
+                if shape_error(trustee.manifest, request.ballot) is not None:
+                    return request  # the batch refuses it, naming the place
+                checks = _encrypted_checks(request, key, trustee, member)
+            else:
+                checks = _signature_checks(request, key)
         except Refusal:
             return request  # undecodable: the batch refuses it, after the vote's own checks
-        return replace(request, checked=Prechecked(key, *self.signatures.verify(checks)))
+        verdicts = self.signatures.verify(checks)
+        return replace(request, checked=Prechecked(key, *verdicts, member=member))
 
     def cast(
         self,
@@ -146,9 +165,11 @@ class Ballots:
         ballot: Any,
         signature: str,
         participation_signature: str,
+        encrypted: bool = False,
     ) -> tuple[Receipt, OpenVote | None]:
         """One ballot through ``cast_batch``; raises its Refusal."""
-        request = BallotRequest(voter, vote_id, nonce, ballot, signature, participation_signature)
+        request = BallotRequest(voter, vote_id, nonce, ballot, signature, participation_signature,
+                                encrypted=encrypted)  # fmt: skip
         outcome = self.cast_batch(session, log, [request])[0]
         if isinstance(outcome, Refusal):
             raise outcome
@@ -203,7 +224,7 @@ class Ballots:
             receipt = Receipt(r.vote_id, r.nonce, entry.index, entry.hash, entry.sig,
                               w.press_no, state.secret)  # fmt: skip
             sealed = None
-            if state.secret:
+            if state.secret and state.trustee is None:
                 assert state.key is not None
                 sealed = state.key.seal(pad_ballot(r.ballot, state.spec), vote_aad(r.vote_id))
             press_rows.append({
@@ -211,7 +232,9 @@ class Ballots:
                 "press_no": w.press_no, "entry_idx": entry.index,
                 "receipt": {**receipt.to_json(), "seat": r.voter.seat,
                             **({"attending": True} if w.attending else {})},
-                "ballot": None if state.secret else r.ballot, "sealed": sealed,
+                # trustee mode: the encrypted ballot (as logged), aggregated at close
+                "ballot": r.ballot if state.trustee or not state.secret else None,
+                "sealed": sealed,
             })  # fmt: skip
             outcomes[w.index] = (receipt, state)
             stored = None if state.secret else r.ballot
@@ -304,7 +327,9 @@ class Ballots:
         )  # fmt: skip
         signed: list[tuple[int, int]] = []  # request, member
         attending: set[int] = set()  # members pressing as 列席代表 (counted apart)
-        unchecked: list[Check] = []  # of requests not checked on arrival against the stored key
+        unchecked: list[
+            Check | ProofCheck
+        ] = []  # of requests not checked on arrival against the stored key
         verdicts: dict[int, tuple[bool, bool]] = {}
         for i in fresh:
             r = requests[i]
@@ -320,13 +345,16 @@ class Ballots:
                     raise Refusal("not_a_voter", f"seat {r.voter.seat} ({member.role.value})")
                 if member.attendance is None:
                     raise Refusal("not_signed_in")
-                if (error := electronic_ballot_error(state.spec, r.ballot)) is not None:
-                    raise Refusal("invalid_ballot", error)
+                _check_form(state, r)
                 key = self._device_key(r, devices.get(r.voter.device or ""))
                 if member.pin_device != r.voter.device:  # 代为签到 only, or PIN elsewhere
                     raise Refusal("pin_required")
-                if r.checked is not None and r.checked.key == key:
-                    verdicts[i] = (r.checked.ballot_ok, r.checked.participation_ok)
+                checked = r.checked
+                if (checked is not None and checked.key == key
+                        and (not r.encrypted or checked.member == member.id)):  # fmt: skip
+                    verdicts[i] = (checked.ballot_ok, checked.participation_ok)
+                elif state.trustee is not None:
+                    unchecked += _encrypted_checks(r, key, state.trustee, member.id)
                 else:
                     unchecked += _signature_checks(r, key)
             except Refusal as refused:
@@ -345,6 +373,8 @@ class Ballots:
             ballot_ok, participation_ok = verdicts[i]
             if not ballot_ok:
                 outcomes[i] = Refusal("bad_signature", "ballot signature")
+            elif not participation_ok and r.encrypted:
+                outcomes[i] = Refusal("bad_proof", "the encrypted ballot's proofs do not verify")
             elif not participation_ok:
                 outcomes[i] = Refusal("bad_signature", "participation signature")
             elif press_no > 1 and state.key_policy is KeyPolicy.FIRST_PRESS:
@@ -353,7 +383,12 @@ class Ballots:
                 data: dict[str, Any] = {"vote": vote_id, "seat": r.voter.seat,
                                         "nonce": r.nonce, "member": member_id,
                                         "device": r.voter.device, "press": press_no}  # fmt: skip
-                if state.secret:
+                if state.trustee is not None:
+                    entry = (
+                        EntryType.ENCRYPTED_BALLOT,
+                        {**data, "ballot": r.ballot, "kiosk_sig": r.signature},
+                    )
+                elif state.secret:
                     entry = (
                         EntryType.PARTICIPATION,
                         {**data, "kiosk_sig": r.participation_signature},
@@ -375,6 +410,32 @@ class Ballots:
         if device.seat != r.voter.seat:
             raise Refusal("wrong_seat")
         return str(device.public_key)
+
+
+def _check_form(state: OpenVote, r: BallotRequest) -> None:
+    """The ballot has the vote's form: plain and valid, or in trustee mode encrypted with
+    the layout's shape (its proofs are checked with the signatures). Raises Refusal."""
+    if state.trustee is not None:
+        if not r.encrypted:
+            raise Refusal("invalid_ballot", "this vote takes encrypted ballots (trustee mode)")
+        if (error := shape_error(state.trustee.manifest, r.ballot)) is not None:
+            raise Refusal("invalid_ballot", error)
+    elif r.encrypted:
+        raise Refusal("invalid_ballot", "this vote takes no encrypted ballot")
+    elif (error := electronic_ballot_error(state.spec, r.ballot)) is not None:
+        raise Refusal("invalid_ballot", error)
+
+
+def _encrypted_checks(
+    r: BallotRequest, key: str, trustee: TrusteeContext, member: int
+) -> tuple[Check, ProofCheck]:
+    """An encrypted ballot's signature over the ``encrypted-ballot`` statement, and its
+    proofs, bound to ``member`` (docs/trustee-crypto.md). Refusal('bad_signature') for a
+    signature that is not base64."""
+    signed = encrypted_ballot_bytes(r.vote_id, r.voter.seat or 0, r.nonce, r.ballot)
+    proofs = (PROOF, trustee.vote_hash, trustee.joint_key, trustee.manifest_text,
+              str(member), r.nonce, r.ballot)  # fmt: skip
+    return (key, _b64(r.signature), signed), proofs
 
 
 def _signature_checks(r: BallotRequest, key: str) -> tuple[Check, Check]:

@@ -18,7 +18,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -28,6 +28,9 @@ from rules import VoteSpec
 from rules.congress import Electorate
 from rules.kinds import KeyPolicy, LiveTally, kind_of
 from voting_server.models import Press, Vote, VoteState
+
+if TYPE_CHECKING:
+    from voting_server.services.trustee_votes import TrusteeContext
 
 KEY_DIR = "vote-keys"  # in the instance dir, mode 0700
 
@@ -91,7 +94,9 @@ class OpenVote:
     live_tally: LiveTally
     members: int
     closes_at: datetime | None
-    key: VoteKey | None = None  # secret votes only
+    key: VoteKey | None = None  # secret votes in vote-key mode only
+    # a trustee-mode secret vote's context (services/trustee_votes.py): no vote key
+    trustee: TrusteeContext | None = None
     electorate: Electorate = Electorate.BODY  # who votes: the deputies, or the presidium
     admits_attending: bool = False  # 列席代表 vote too (an evaluation admitting them)
     pressed: Pressed = field(default_factory=Pressed)
@@ -105,8 +110,9 @@ class OpenVote:
         self.pressed.record(member_id, seat, ballot, self.key_policy, attending)
 
 
-def open_state(vote: Vote, key: VoteKey | None) -> OpenVote:
-    """What the ballot path keeps of open ``vote`` (``key``: a secret vote's)."""
+def open_state(vote: Vote, key: VoteKey | None, trustee: TrusteeContext | None = None) -> OpenVote:
+    """What the ballot path keeps of open ``vote`` (``key``: a vote-key secret vote's;
+    ``trustee``: a trustee-mode vote's context)."""
     sitting = vote.agenda_item.sitting
     spec = vote.spec()
     return OpenVote(
@@ -114,6 +120,7 @@ def open_state(vote: Vote, key: VoteKey | None) -> OpenVote:
         secret=vote.secret, key_policy=vote.key_policy, live_tally=vote.live_tally,
         members=vote.members_at_open or sitting.body.member_count, closes_at=vote.closes_at, key=key,
         electorate=vote.electorate, admits_attending=kind_of(spec.kind).admits_attending(spec),
+        trustee=trustee,
     )  # fmt: skip
 
 
@@ -199,8 +206,9 @@ class OpenVotes:
             .where(Press.vote_id == state.id, Press.id > last)
             .order_by(Press.id)
         ):
-            seen.record(member_id, int(receipt.get("seat", 0)), ballot, state.key_policy,
-                        bool(receipt.get("attending")))  # fmt: skip
+            # a trustee-mode vote stores the encrypted ballot: counted at close, not here
+            seen.record(member_id, int(receipt.get("seat", 0)), None if state.secret else ballot,
+                        state.key_policy, bool(receipt.get("attending")))  # fmt: skip
             last = press_id
         state.recounted, state.recounted_up_to = seen, last
         # A copy: this process records its own presses into ``state`` after each commit.
@@ -212,13 +220,16 @@ class OpenVotes:
         the process that opened it is the one to cancel it (``resume``)."""
         vote = session.get(Vote, vote_id)
         assert vote is not None
+        from voting_server.services.trustee_votes import context_of  # imports the services
+
         key = None
-        if vote.secret:
+        trustee = context_of(session, vote)
+        if vote.secret and trustee is None:
             try:
                 key = VoteKey.load(self.key_path(vote.id))
             except (FileNotFoundError, CryptoError):
                 return None
-        state = open_state(vote, key)
+        state = open_state(vote, key, trustee)
         self.refresh_presses(session, state)
         self.open[vote.id] = state
         return state

@@ -19,6 +19,12 @@ Each ballot is checked as it arrives, before it joins a group commit
 this one. Without gevent (the test client's threads, the tools) the checks
 run inline: the verdicts are the same, only where the CPU is spent differs.
 
+A trustee-mode ballot (docs/trustee-votes.md) carries, instead of the participation
+signature, zero-knowledge proofs that each mark is 0 or 1 and each contest within its
+limit: a ``ProofCheck`` goes down the same pipe and is answered the same way (its
+group operations cost more than a signature: all the more reason to keep them off the
+event loop).
+
 The checker process is trusted like the worker (same user, same code); it is
 given public keys and signed bytes only, never a secret. If it dies, the frame
 it held is checked inline and the next one starts a new process.
@@ -26,6 +32,7 @@ it held is checked inline and the next one starts a new process.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import pickle
@@ -43,17 +50,40 @@ from voting_server.services.event_loop import gevent_patched
 log = logging.getLogger(__name__)
 
 Check = tuple[str, bytes, bytes]  # the device's key (base64 SPKI, as stored), raw r‖s, signed bytes
+# A trustee-mode ballot's proofs: ("trustee-proof", H_V, joint key hex, manifest JSON,
+# member id text, nonce, the encrypted ballot) — crypto.trustees.ballot.verify_ballot's inputs.
+ProofCheck = tuple[str, bytes, str, str, str, str, Any]
+PROOF = "trustee-proof"
+AnyCheck = Check | ProofCheck
 
 _LENGTH = struct.Struct(">I")
 KEYS_KEPT = 20_000  # parsed keys remembered per process (a hall has one per seat)
 
 
 class KeyCache:
-    """Parsed kiosk keys by their stored text: parsing one costs more than a check."""
+    """Parsed kiosk keys by their stored text: parsing one costs more than a check.
+    Also the trustee-mode votes' parsed layouts and joint keys, by their text."""
 
     def __init__(self, limit: int = KEYS_KEPT) -> None:
         self.limit = limit
         self._keys: dict[str, KioskPublicKey | None] = {}
+        self._contexts: dict[tuple[str, str], Any] = {}
+
+    def context(self, joint_key: str, manifest: str) -> Any:
+        """(Element, Layout) of a vote, parsed once; raises TrusteeCryptoError."""
+        found = self._contexts.get((joint_key, manifest))
+        if found is None:
+            from crypto.trustees.ballot import Layout  # only where trustee mode is used
+            from crypto.trustees.group import Element
+
+            if len(self._contexts) >= 64:
+                self._contexts.clear()
+            found = (
+                Element.from_hex(joint_key, "joint_key"),
+                Layout.from_json(json.loads(manifest)),
+            )
+            self._contexts[(joint_key, manifest)] = found
+        return found
 
     def get(self, spki_b64: str) -> KioskPublicKey | None:
         """The parsed key; None if the text is not a P-256 SubjectPublicKeyInfo."""
@@ -71,21 +101,40 @@ class KeyCache:
         return key
 
 
-def verify_inline(checks: Sequence[Check], keys: KeyCache) -> list[bool]:
-    """Whether each ``(key, signature, data)`` verifies, in order, in this thread.
+def verify_inline(checks: Sequence[AnyCheck], keys: KeyCache) -> list[bool]:
+    """Whether each ``(key, signature, data)`` verifies — or each ``ProofCheck``'s
+    proofs — in order, in this thread.
 
-    Precondition: none (a malformed key or signature is simply False).
+    Precondition: none (a malformed key, signature or ballot is simply False).
     """
     verdicts = []
-    for spki, signature, data in checks:
+    for check in checks:
+        if len(check) == 7 and check[0] == PROOF:
+            verdicts.append(proof_verifies(check, keys))  # type: ignore[arg-type]
+            continue
+        spki, signature, data = check  # type: ignore[misc]
         key = keys.get(spki)
         verdicts.append(key is not None and key.verify(signature, data))
     return verdicts
 
 
+def proof_verifies(check: ProofCheck, keys: KeyCache) -> bool:
+    """Whether a trustee-mode ballot's proofs verify (crypto.trustees.ballot.verify_ballot)."""
+    from crypto.trustees.ballot import verify_ballot
+    from crypto.trustees.group import TrusteeCryptoError
+
+    _, h_v, joint_key, manifest, member, nonce, ballot = check
+    try:
+        key, layout = keys.context(joint_key, manifest)
+        verify_ballot(h_v, key, layout, member, nonce, ballot)
+    except (TrusteeCryptoError, ValueError, TypeError, KeyError):
+        return False
+    return True
+
+
 @dataclass
 class _Waiting:
-    checks: Sequence[Check]
+    checks: Sequence[AnyCheck]
     done: threading.Event = field(default_factory=threading.Event)
     verdicts: list[bool] | None = None
 
@@ -109,7 +158,7 @@ class SignatureChecker:
         self.frames = 0  # frames the checker answered, and checks in them
         self.sent = 0
 
-    def verify(self, checks: Sequence[Check]) -> list[bool]:
+    def verify(self, checks: Sequence[AnyCheck]) -> list[bool]:
         """Whether each ``(key, signature, data)`` verifies, in order.
 
         Precondition: none (a malformed key or signature is simply False).
@@ -165,7 +214,7 @@ class SignatureChecker:
                         waiting.verdicts = verify_inline(waiting.checks, self.keys)
                     waiting.done.set()
 
-    def _ask_child(self, checks: list[Check]) -> list[bool]:
+    def _ask_child(self, checks: list[AnyCheck]) -> list[bool]:
         try:
             child = self._running_child()
             body = pickle.dumps(checks, protocol=pickle.HIGHEST_PROTOCOL)

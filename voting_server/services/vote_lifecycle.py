@@ -21,6 +21,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from audit.entry_types import EntryType
+from audit.trustee_content import ATTENDING, MEMBERS
 from crypto import CryptoError, VoteKey, destroy_key_file
 from rules import VoteSpec, tally
 from rules.congress import (
@@ -30,9 +31,9 @@ from rules.congress import (
     attending_secrecy_error,
 )
 from rules.kinds import kind_of, live_tally_allowed
-from rules.lifecycle import Action, LifecycleError, allowed, transition
+from rules.lifecycle import Action, LifecycleError, allowed, cancellable, transition
 from voting_server.models import AgendaItem, Member, Press, Sitting, Vote, VoteState, utcnow
-from voting_server.services import attendance, supervision
+from voting_server.services import attendance, supervision, trustee_votes
 from voting_server.services.audit_log import AuditLog
 from voting_server.services.ballots import vote_aad
 from voting_server.services.delegations import vote_breakdown
@@ -63,7 +64,8 @@ class VoteLifecycle:
         self.votes.open.clear()
         for vote in session.scalars(select(Vote).where(Vote.state == VoteState.OPEN)):
             key = None
-            if vote.secret:
+            trustee = trustee_votes.context_of(session, vote)  # trustee mode: no vote key
+            if vote.secret and trustee is None:
                 try:
                     key = VoteKey.load(self.votes.key_path(vote.id))
                 except (FileNotFoundError, CryptoError):
@@ -71,7 +73,7 @@ class VoteLifecycle:
                         session, log, vote, "表决密钥丢失，须重新表决 (vote key lost)", None
                     )
                     continue
-            state = open_state(vote, key)
+            state = open_state(vote, key, trustee)
             self.votes.refresh_presses(session, state)
             self.votes.open[vote.id] = state
             resumed.append(vote.id)
@@ -117,6 +119,8 @@ class VoteLifecycle:
             if not 10 <= duration_s <= MAX_DURATION.total_seconds():
                 raise Refusal("invalid_payload", "duration_s: 10 to 7200 seconds")
             closes_at = now + timedelta(seconds=duration_s)
+        # trustee mode: the sitting's joint key, checked before anything is written
+        trustees = trustee_votes.open_trustees(session, vote, spec) if vote.trustees else None
         log_roster_if_changed(session, log, sitting.body)
         configuration = self._configuration(vote, spec)
         if sources := supervision.check_sources(session, vote):  # generated from tracked items
@@ -126,18 +130,21 @@ class VoteLifecycle:
         vote.state, vote.opened_at, vote.closes_at = opened, now, closes_at  # type: ignore[assignment]
         vote.members_at_open = members
         attendance.mark_held(sitting)  # 举行中 from its first vote, if nobody signed in
-        log.append(session, sitting.body_id, EntryType.VOTE_OPENED, {
+        opened_data: dict[str, Any] = {
             "vote": vote.id, "members": members, "present": present, "quorum_required": required,
             "closes_at": closes_at.isoformat() if closes_at else None, "by": by,
-        })  # fmt: skip
+        }  # fmt: skip
+        if trustees is not None:
+            opened_data["trustees"] = trustees
+        log.append(session, sitting.body_id, EntryType.VOTE_OPENED, opened_data)
         key = None
-        if vote.secret:
+        if vote.secret and trustees is None:
             key = VoteKey.generate()
             path = self.votes.key_path(vote.id)
             destroy_key_file(path)  # a stale file from an aborted attempt
             key.save(path)
         session.flush()
-        state = open_state(vote, key)
+        state = open_state(vote, key, trustee_votes.context_of(session, vote))
         # the commit expires ``vote``: the callback must not touch it
         after_commit(session, lambda: self.votes.open.__setitem__(vote_id, state))
         return vote
@@ -155,7 +162,7 @@ class VoteLifecycle:
         if state is None:
             raise Refusal("vote_not_open", "vote key unreadable in this process")
         presses = session.execute(  # the columns, not 3,000 ORM objects: the hall waits
-            select(Press.member_id, Press.ballot, Press.sealed)
+            select(Press.member_id, Press.ballot, Press.sealed, Press.entry_idx)
             .where(Press.vote_id == vote.id)
             .order_by(Press.member_id, Press.press_no)
         ).all()
@@ -165,17 +172,25 @@ class VoteLifecycle:
         attendees = self._attendees(session, chosen) if admits else set()
         theirs = {m: p for m, p in chosen.items() if m in attendees}
         chosen = {m: p for m, p in chosen.items() if m not in attendees}
-        ballots = self._counted_ballots(state, chosen)
-        attending = self._counted_ballots(state, theirs)
         present = attendance.present_count(session, state.sitting_id, state.electorate)
         body_id = state.body_id
         closed_data: dict[str, Any] = {
-            "vote": vote.id, "members": state.members, "present": present, "cast": len(ballots),
+            "vote": vote.id, "members": state.members, "present": present, "cast": len(chosen),
             "reason": reason, "by": by,
         }  # fmt: skip
         if admits:
-            closed_data["attending_cast"] = len(attending)
+            closed_data["attending_cast"] = len(theirs)
         log.append(session, body_id, EntryType.VOTE_CLOSED, closed_data)
+        if state.trustee is not None:
+            # trustee mode: the aggregates now, the result once k scrutineers decrypt them
+            groups = {MEMBERS: list(chosen.values()), ATTENDING: list(theirs.values())}
+            trustee_votes.close_aggregates(log, session, vote, state.spec, groups, present)
+            vote.state, vote.closed_at = closed, _now()  # type: ignore[assignment]
+            session.flush()
+            after_commit(session, lambda: self.votes.forget(vote_id))
+            return vote
+        ballots = self._counted_ballots(state, chosen)
+        attending = self._counted_ballots(state, theirs)
         if state.secret:
             # each group shuffled and released on its own: the three-way report needs to
             # know whose ballot is whose group, and nothing more (docs/secret-ballot.md)
@@ -209,7 +224,7 @@ class VoteLifecycle:
         self, session: Session, log: AuditLog, vote_id: int, by: int, reason: str
     ) -> Vote:
         vote = self._vote(session, vote_id)
-        if not allowed(vote.state, Action.CANCEL):
+        if not cancellable(vote.state, awaiting_decryption(vote)):
             raise Refusal("vote_not_open")
         self._cancel(session, log, vote, reason, by)
         return vote
@@ -228,7 +243,7 @@ class VoteLifecycle:
             session.execute(update(Press).where(Press.vote_id == vote.id).values(sealed=None))
         log.append(session, vote.owner_body_id(), EntryType.VOTE_CANCELLED,
                    {"vote": vote.id, "reason": reason, "by": by})  # fmt: skip
-        vote.state, vote.closed_at = transition(vote.state, Action.CANCEL), _now()  # type: ignore[assignment]
+        vote.state, vote.closed_at = VoteState.CANCELLED, _now()  # cancellable() said so
         session.flush()
         vote_id = vote.id
         after_commit(session, lambda: self.votes.forget(vote_id))
@@ -240,7 +255,8 @@ class VoteLifecycle:
             raise Refusal("vote_not_closed")
         new = Vote(agenda_item_id=old.agenda_item_id, title=old.title, secret=old.secret,
                    key_policy=old.key_policy, live_tally=old.live_tally, rerun_of_id=old.id,
-                   electorate=old.electorate, requires_vote_id=old.requires_vote_id)  # fmt: skip
+                   electorate=old.electorate, requires_vote_id=old.requires_vote_id,
+                   trustees=old.trustees)  # fmt: skip
         new.configure(old.config, old.titles)
         session.add(new)
         session.flush()
@@ -252,6 +268,8 @@ class VoteLifecycle:
             announced = transition(vote.state, Action.ANNOUNCE)
         except LifecycleError:
             raise Refusal("vote_not_closed") from None
+        if awaiting_decryption(vote):
+            raise Refusal("awaiting_decryption", f"vote {vote.id} has no result yet")
         # a signed head right after it: the public results (docs/public.md) prove the
         # result and its announcement under one head as soon as it is announced
         log.append(session, vote.owner_body_id(), EntryType.VOTE_ANNOUNCED,
@@ -288,6 +306,8 @@ class VoteLifecycle:
                   "config": spec.to_json(), "titles": vote.titles, "secret": vote.secret,
                   "key_policy": vote.key_policy.value, "live_tally": vote.live_tally.value,
                   "rerun_of": vote.rerun_of_id}  # fmt: skip
+        if vote.trustees:  # trustee mode (docs/trustee-votes.md)
+            config["trustees"] = True
         # Only when they differ from the defaults, so that a standing committee's log
         # reads as before (and old verifiers, which know neither field, still read it).
         if vote.electorate is not Electorate.BODY:
@@ -327,3 +347,9 @@ class VoteLifecycle:
         return [
             json.loads(state.key.open(p.sealed or b"", vote_aad(state.id))) for p in chosen.values()
         ]
+
+
+def awaiting_decryption(vote: Vote) -> bool:
+    """A trustee-mode vote closed without a result: its scrutineers have not decrypted
+    it (yet). It is not announced; it may be cancelled for a paper count (人工计票)."""
+    return bool(vote.trustees) and vote.state is VoteState.CLOSED and vote.result is None

@@ -13,6 +13,7 @@ from rules import tally
 from rules.kinds import LiveTally, kind_of
 from rules.lifecycle import VoteState
 from voting_server.models import Sitting, Vote
+from voting_server.services import trustee_votes
 from voting_server.services.open_votes import OpenVote
 
 
@@ -47,6 +48,10 @@ def public_vote(vote: Vote) -> dict[str, Any]:
         "result": vote.result,
     }
     out.update(kind_of(spec.kind).public_items(spec, options))
+    # trustee mode (docs/trustee-votes.md): the key the tablet encrypts to, and on the
+    # console 等待监票人解密 (x/k) while a closed vote awaits its scrutineers
+    out["trustees"] = trustee_votes.kiosk_view(vote)
+    out["decryption"] = trustee_votes.decryption_view(vote)
     return out
 
 

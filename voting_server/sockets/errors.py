@@ -45,6 +45,15 @@ TEXTS: dict[str, str] = {
     "already_signed_in": N_("已经签到"),
     "wrong_seat": N_("座位与设备不符"),
     "invalid_ballot": N_("选票无效"),
+    # 监票人模式 (trustee mode): docs/trustee-votes.md
+    "bad_proof": N_("加密选票的证明验证失败，选票未被接受，请重新表决"),
+    "trustees_unsupported": N_("只有无记名的议案、选举或测评表决才能采用监票人密钥加密"),
+    "trustees_no_key": N_("本次会议尚未完成监票人密钥仪式，不能开始监票人模式的表决"),
+    "awaiting_decryption": N_("表决结果尚待监票人解密，暂不能宣布"),
+    "decryption_not_trustee": N_("您不是该表决的监票人，不能提交解密份额"),
+    "decryption_not_ready": N_("该表决尚未结束，暂不能解密"),
+    "decryption_duplicate": N_("您已提交过该表决的解密份额"),
+    "decryption_bad_proof": N_("解密份额的证明验证失败，操作未执行"),
     "already_voted": N_("已经表决，本次表决不允许更改"),
     "nonce_reused": N_("重复的请求编号"),
     # The kiosk adds what the refusal's data says: tries left, or the end of the lock.

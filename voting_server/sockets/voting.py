@@ -26,6 +26,7 @@ from voting_server.bounds import (
     Ballot,
     DeviceId,
     DurationS,
+    EncryptedBallot,
     Nonce,
     Payload,
     Pin,
@@ -95,6 +96,17 @@ class BallotPayload(Payload):
     ballot: Ballot
     signature: Signature
     participation_signature: Signature
+
+
+class EncryptedBallotPayload(Payload):
+    """A trustee-mode ballot (docs/trustee-votes.md): the encrypted wire form of
+    docs/trustee-crypto.md, bounded here; its shape against the vote's layout is
+    checked by the ballot path."""
+
+    vote: RecordId
+    nonce: Nonce
+    encrypted: EncryptedBallot
+    sig: Signature
 
 
 class SignInPayload(Payload):
@@ -338,11 +350,18 @@ def on_sign_in(client: Client, data: Any = None) -> dict[str, Any]:
 @_on("ballot")
 @requires(KIOSK)
 def on_ballot(client: Client, data: Any = None) -> dict[str, Any]:
-    p = parse_payload(BallotPayload, data)
+    if isinstance(data, dict) and "encrypted" in data:  # a trustee-mode ballot
+        e = parse_payload(EncryptedBallotPayload, data)
+        p = BallotPayload(vote=e.vote, nonce=e.nonce, ballot=[], signature=e.sig,
+                          participation_signature=e.sig)  # fmt: skip
+        request = BallotRequest(voter_of(client), e.vote, e.nonce,
+                                e.encrypted.model_dump(), e.sig, "", encrypted=True)  # fmt: skip
+    else:
+        p = parse_payload(BallotPayload, data)
+        request = BallotRequest(
+            voter_of(client), p.vote, p.nonce, p.ballot, p.signature, p.participation_signature
+        )
     ensure_resumed()
-    request = BallotRequest(
-        voter_of(client), p.vote, p.nonce, p.ballot, p.signature, p.participation_signature
-    )
     if client.public_key is not None:  # checked now, beside the loop (services/signatures.py)
         request = voting().precheck(request, client.public_key)
     # Committed together with the ballots that arrive alongside (services/group_commit.py),
@@ -764,6 +783,16 @@ def _broadcast_result(body_id: int | None, vote: dict[str, Any]) -> None:
     _emit_staff(body_id, "vote_closed", {"vote": vote["id"]})
     result = {"vote": vote["id"], "title": vote["title"], "result": vote["result"]}
     _emit_body(body_id, "result", result)
+
+
+def broadcast_decryption(body_id: int, vote: dict[str, Any], counted: bool) -> None:
+    """A trustee-mode vote's decryption moved on (views/trustees.py): the consoles get
+    ``decryption`` (等待监票人解密 x/k); once counted, every screen gets the ``result``
+    as for every vote."""
+    _emit_staff(body_id, "decryption", {"vote": vote["id"], **(vote["decryption"] or {})})
+    if counted:
+        _emit_body(body_id, "result",
+                   {"vote": vote["id"], "title": vote["title"], "result": vote["result"]})  # fmt: skip
 
 
 # --- deadlines ---------------------------------------------------------------------------

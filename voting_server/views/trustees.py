@@ -7,6 +7,10 @@ call, and the presidium's start.
 - ``GET  /api/trustees/ceremonies/<ceremony_id>``: the ceremony for the caller;
 - ``POST /api/trustees/ceremonies/<ceremony_id>/commitments`` ``{"commitments"}``,
   ``…/shares`` ``{"shares"}``, ``…/verdicts`` ``{"verdicts"}``: the calling trustee's step.
+- ``GET  /api/trustees/votes/<vote>``: a trustee-mode vote for its trustees and the
+  presidium; ``GET /api/trustees/sittings/<sitting>/votes``: the sitting's votes awaiting
+  decryption; ``POST /api/trustees/votes/<vote>/decryption`` ``{"shares"}``: the calling
+  trustee's partial decryptions (docs/trustee-votes.md; services/trustee_votes.py).
 
 Staff sessions as every page: the session cookie, and on a POST the CSRF token in the
 ``X-CSRF-Token`` header (views/auth.py). Answers are JSON: the ceremony's state
@@ -31,11 +35,13 @@ from audit.trustee_ceremony import CODES, MAX_TRUSTEES, CeremonyError
 from rules.parsing import load_json
 from voting_server.extensions import audit_log, db, sessions
 from voting_server.i18n import N_
-from voting_server.models import StaffRole, StaffUser
-from voting_server.services import trustee_ceremony
+from voting_server.models import StaffRole, StaffUser, Vote
+from voting_server.services import trustee_ceremony, trustee_votes
 from voting_server.services.refusals import Refusal
 from voting_server.services.transactions import write_transaction
+from voting_server.services.vote_presentation import public_vote
 from voting_server.sockets.errors import answer_to, refusal
+from voting_server.sockets.voting import broadcast_decryption
 from voting_server.views.auth import current_user
 
 log = logging.getLogger(__name__)
@@ -191,6 +197,47 @@ def post_step(ceremony_id: str, step: str) -> ResponseReturnValue:
             )
         log.info("key ceremony %s: %s of trustee %s (user %s) logged",
                  ceremony_id, step, state["you"], user.id)  # fmt: skip
+        return state
+
+    return _answer(work)
+
+
+# --- trustee-mode votes: the scrutineers decrypt (docs/trustee-votes.md) -------------------
+
+
+@bp.get("/votes/<int:vote_id>")
+def vote_state(vote_id: int) -> ResponseReturnValue:
+    def work() -> dict[str, Any]:
+        user = _caller(*READERS)
+        return trustee_votes.vote_state(db(), vote_id, user)
+
+    return _answer(work)
+
+
+@bp.get("/sittings/<int:sitting_id>/votes")
+def awaiting_votes(sitting_id: int) -> ResponseReturnValue:
+    def work() -> dict[str, Any]:
+        user = _caller(*READERS)
+        return trustee_votes.awaiting(db(), sitting_id, user)
+
+    return _answer(work)
+
+
+@bp.post("/votes/<int:vote_id>/decryption")
+def post_decryption(vote_id: int) -> ResponseReturnValue:
+    def work() -> dict[str, Any]:
+        user = _caller(StaffRole.SCRUTINEER)
+        payload = _body()
+        with write_transaction(sessions()) as tx:
+            state, counted = trustee_votes.post_decryption(
+                tx, audit_log(), vote_id, tx.merge(user), payload
+            )
+            vote = tx.get(Vote, vote_id)
+            assert vote is not None
+            body_id, public = vote.owner_body_id(), public_vote(vote)
+        log.info("vote %s: decryption share of trustee %s (user %s) logged%s",
+                 vote_id, state["you"], user.id, "; result logged" if counted else "")  # fmt: skip
+        broadcast_decryption(body_id, public, counted)
         return state
 
     return _answer(work)

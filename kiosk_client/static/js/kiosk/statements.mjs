@@ -13,6 +13,7 @@
 
 export const BALLOT = "ballot";
 export const PARTICIPATION = "participation";
+export const ENCRYPTED_BALLOT = "encrypted-ballot";
 export const KIOSK_AUTH = "kiosk-auth";
 
 const ECDSA_P256 = { name: "ECDSA", hash: "SHA-256" };
@@ -51,6 +52,12 @@ export function ballotStatement(vote, seat, nonce, ballot) {
 /** That this seat voted, without the choice: what a secret vote (无记名投票) logs. */
 export function participationStatement(vote, seat, nonce) {
   return { type: PARTICIPATION, vote: vote, seat: seat, nonce: nonce };
+}
+
+/** A trustee-mode ballot: the encrypted marks with their proofs (the wire form of
+ * docs/trustee-crypto.md), bound to the vote, the seat and the nonce. */
+export function encryptedBallotStatement(vote, seat, nonce, encrypted) {
+  return { type: ENCRYPTED_BALLOT, vote: vote, seat: seat, nonce: nonce, ballot: encrypted };
 }
 
 /** The connection proof: this device answers this connection's challenge. */
