@@ -460,7 +460,9 @@ JS_STRINGS: dict[str, str] = {
     "trustee.restore_malformed": N_("这不是本系统的监票人备份文件"),
     "trustee.restore_other": N_("这个备份文件属于另一次密钥仪式或另一位监票人，不能用于本次"),
     "trustee.ready_heading": N_("准备就绪：等待表决结束"),
-    "trustee.ready_text": N_("无记名表决结束后，本页会自动解密票数总和并提交。请保持本页打开。"),
+    "trustee.ready_text": N_(
+        "无记名表决结束后，本页会自动解密票数总和并提交，进展见下方“无记名表决的解密”。请保持本页打开。"
+    ),
     "trustee.decrypt_heading": N_("正在解密计票"),
     "trustee.decrypt_text": N_("正在用您的密钥份额解密各选项的票数总和，并附上证明提交…"),
     "trustee.key_mismatch": N_(
@@ -480,6 +482,7 @@ JS_STRINGS: dict[str, str] = {
     "trustee.vote_mine_done": N_("您已提交解密，等待其他监票人"),
     "trustee.vote_waiting": N_("等待解密"),
     "trustee.vote_counted": N_("解密完成，表决结果已生成"),
+    "trustee.vote_cancelled": N_("该表决已取消，不再解密"),
     "trustee.vote_no_key": N_("这项表决使用的密钥不在本电脑上，无法解密"),
     # the tablet: the joint key's fingerprint under a trustee-mode ballot
     "kiosk.trustee_fingerprint": N_("加密密钥指纹：%(fingerprint)s"),

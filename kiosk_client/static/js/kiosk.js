@@ -32,7 +32,7 @@ import { ballotKind, trusteeChoice } from "./kiosk/ballots.mjs";
 import { keyFingerprint } from "./kiosk/fingerprint.mjs";
 import { closeRecord, initRecord } from "./kiosk/record.mjs";
 import { renderResult, resultHeading } from "./kiosk/results.mjs";
-import { authStatement, ballotSignatures, base64, newNonce, signStatement } from "./kiosk/statements.mjs";
+import { authStatement, ballotSignatures, base64, encryptedBallotStatement, newNonce, signStatement } from "./kiosk/statements.mjs";
 import { forgetDevice, generateDeviceKey, loadDevice, saveDevice } from "./kiosk/storage.mjs";
 import { encryptBallot, marksFromChoice, voteContext } from "./trustees/index.mjs";
 
@@ -453,11 +453,6 @@ function trusteeContext(v) {
     trusteeCtx = { vote: v.id, key: tr.joint_key, ctx: ctx };
   }
   return trusteeCtx.ctx;
-}
-
-/** The statement an encrypted ballot's ``sig`` is over (crypto/statements.py's twin). */
-function encryptedBallotStatement(voteId, seat, nonce, ballot) {
-  return { type: "encrypted-ballot", vote: voteId, seat: seat, nonce: nonce, ballot: ballot };
 }
 
 /** The ``ballot`` payload of a trustee-mode vote: ``{vote, nonce, encrypted, sig}``. */

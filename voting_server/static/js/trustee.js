@@ -479,15 +479,25 @@ async function decryptVote(id, v) {
   voteLine(id, v, t("trustee.vote_decrypting"));
   panel(t("trustee.decrypt_heading"), t("trustee.decrypt_text"));
   steps("decrypt", "backup");
-  const answer = await api(`/votes/${encodeURIComponent(id)}/decryption`, { shares: partials(v) });
-  votesSeen.set(String(id), Object.assign({}, v, answer.vote ? answer : {}, { posted: true }));
+  let answer;
+  try {
+    answer = await api(`/votes/${encodeURIComponent(id)}/decryption`, { shares: partials(v) });
+  } catch (e) {
+    // k other trustees were quicker (the result is in), or this page's post already
+    // landed before a reload: nothing is missing, the list shows the vote's state
+    const code = e instanceof Problem && e.answer ? e.answer.error : null;
+    if (code !== "vote_has_result" && code !== "decryption_duplicate") throw e;
+    answer = await api(`/votes/${encodeURIComponent(id)}`);
+  }
+  votesSeen.set(String(id), answer);
+  const [status, ok] = describeVote(answer);
+  voteLine(id, answer, status, ok);
 }
 
+/** [what the list says of vote v, whether it is over]. */
 function describeVote(v) {
-  const x = (v.shares || []).length;
-  if (x >= v.k || (v.state && v.state !== "closed" && v.state !== "open" && v.next === null)) {
-    return [t("trustee.vote_counted"), true];
-  }
+  if (v.result) return [t("trustee.vote_counted"), true];
+  if (v.state === "cancelled") return [t("trustee.vote_cancelled"), true];
   if (v.aggregates === null || v.state === "open") return [t("trustee.vote_open"), false];
   if (v.you !== null && (v.shares || []).includes(v.you)) return [t("trustee.vote_mine_done"), false];
   return [t("trustee.vote_waiting"), false];
