@@ -59,9 +59,7 @@ def participation_statement(vote: int, seat: int, nonce: str) -> dict[str, Any]:
     return {"type": PARTICIPATION, "vote": vote, "seat": seat, "nonce": nonce}
 
 
-def encrypted_ballot_statement(
-    vote: int, seat: int, nonce: str, encrypted: Any
-) -> dict[str, Any]:
+def encrypted_ballot_statement(vote: int, seat: int, nonce: str, encrypted: Any) -> dict[str, Any]:
     """A trustee-mode ballot: the encrypted marks with their proofs, bound to the vote,
     the seat and the nonce (docs/trustee-votes.md)."""
     return {"type": ENCRYPTED_BALLOT, "vote": vote, "seat": seat, "nonce": nonce,

@@ -12,6 +12,14 @@ it already gave.
 
 Everything signed is a statement of ``crypto.statements``, the bytes the
 server and the verifier check.
+
+A trustee-mode secret vote (docs/trustee-votes.md) carries ``trustees``: the
+client turns the ballot into the kind's 0/1 marks, encrypts them to the joint
+key with ``crypto.trustees`` under H_V it computes itself (from the vote's
+ceremony id, n, k, manifest, joint key and id — never a hash from the server),
+signs the ``encrypted-ballot`` statement and sends ``{"vote", "nonce",
+"encrypted", "sig"}``. Only that wire form is kept: the encryption's
+randomness (ξ, and the proofs' u) is dropped as soon as the ballot is built.
 """
 
 from __future__ import annotations
@@ -19,7 +27,7 @@ from __future__ import annotations
 import secrets
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,8 +38,12 @@ from crypto import KioskKey
 
 # auth_statement and sign_statement are part of this client's API (bench/kiosks.py, tests).
 from crypto.statements import auth_statement as auth_statement
-from crypto.statements import ballot_signatures
+from crypto.statements import ballot_signatures, encrypted_ballot_statement
 from crypto.statements import sign_statement as sign_statement
+from crypto.trustees import ballot as tballot
+from crypto.trustees.ceremony import ceremony_hash
+from crypto.trustees.group import Element
+from rules.kinds import VoteSpec, kind_of
 
 DEFAULT_ACK_TIMEOUT_S = 5.0  # resend a ballot not acknowledged within this
 DEFAULT_DEADLINE_S = 60.0  # give up waiting for a ballot's receipt after this
@@ -100,7 +112,91 @@ def ballot_payload(key: KioskKey, vote: int, seat: int, nonce: str, ballot: Any)
     }
 
 
+@dataclass(frozen=True)
+class TrusteeVote:
+    """What a tablet needs to encrypt ballots for one trustee-mode vote, computed by the
+    client from the vote object alone (docs/trustee-votes.md): the spec, the layout,
+    the joint key and H_V = H(H_C; vote id, manifest, K) with H_C from the ceremony's
+    id, n and k. Build it once per vote (``from_vote``) and encrypt many ballots."""
+
+    vote_id: int
+    spec: VoteSpec
+    layout: tballot.Layout
+    joint_key: Element
+    vote_hash: bytes
+
+    @staticmethod
+    def from_vote(vote: Mapping[str, Any]) -> TrusteeVote:
+        """Precondition: ``vote`` is a vote object as the kiosk receives it (``vote_opened``,
+        ``state.open_vote``) whose ``trustees`` is not null. ProtocolError if the object
+        is malformed, or if its manifest is not the layout the vote's kind gives for its
+        items (a server cannot make a tablet encrypt to another ballot than it shows)."""
+        trustees = vote.get("trustees")
+        if not isinstance(trustees, Mapping):
+            raise ProtocolError(f"vote {vote.get('id')!r} is not in trustee mode")
+        try:
+            spec = spec_of_vote(vote)
+            layout = tballot.Layout.from_json(trustees["manifest"])
+            expected = tballot.Layout.from_json(kind_of(spec.kind).encrypted_layout(spec))
+            h_c = ceremony_hash(str(trustees["ceremony_id"]), trustees["n"], trustees["k"])
+            key = Element.from_hex(trustees["joint_key"], "trustees.joint_key")
+        except (
+            KeyError,
+            TypeError,
+            ValueError,
+        ) as exc:  # ValueError: TrusteeCryptoError, SchemaError
+            raise ProtocolError(f"vote {vote.get('id')!r}: trustees: {exc}") from None
+        if layout != expected:
+            raise ProtocolError(
+                f"vote {vote['id']}: trustees.manifest is not the layout of the vote's items"
+            )
+        vote_id = int(vote["id"])
+        return TrusteeVote(vote_id, spec, layout, key,
+                           tballot.vote_hash(h_c, str(vote_id), layout, key))  # fmt: skip
+
+    def encrypt(self, member_id: int, nonce: str, ballot: Any) -> dict[str, Any]:
+        """The wire form of ``ballot`` (the kind's plaintext ballot) for ``member_id``:
+        ciphertexts and proofs only. ValueError if the ballot is not one a kiosk may
+        send (``electronic_error``); the randomness never leaves this call."""
+        kind = kind_of(self.spec.kind)
+        kind.check_ballot(self.spec, ballot, "ballot")
+        if (error := kind.electronic_error(self.spec, ballot)) is not None:
+            raise ValueError(error)
+        marks = kind.option_marks(self.spec, ballot)
+        return tballot.encrypt_ballot(
+            self.vote_hash, self.joint_key, self.layout, str(member_id), nonce, marks
+        )
+
+
+def spec_of_vote(vote: Mapping[str, Any]) -> VoteSpec:
+    """The items of a vote object as a ``VoteSpec`` (kind, subject or candidate ids,
+    seats): what ``Kind.encrypted_layout`` and ``option_marks`` read."""
+
+    def ids(name: str) -> tuple[str, ...]:
+        return tuple(str(item["id"]) for item in vote.get(name) or ())
+
+    return VoteSpec(kind=str(vote["kind"]), subjects=ids("subjects"),
+                    candidates=ids("candidates"), seats=int(vote.get("seats") or 0))  # fmt: skip
+
+
+def encrypted_ballot_payload(
+    key: KioskKey, trustee_vote: TrusteeVote, seat: int, member_id: int, nonce: str, ballot: Any
+) -> dict[str, Any]:
+    """The ``ballot`` event of a trustee-mode vote: ``{"vote", "nonce", "encrypted",
+    "sig"}``, ``sig`` over the ``encrypted-ballot`` statement. Signed once; resent as is.
+    ``member_id`` is the seat's member (``state.member.id``), bound into the proofs."""
+    encrypted = trustee_vote.encrypt(member_id, nonce, ballot)
+    statement = encrypted_ballot_statement(trustee_vote.vote_id, seat, nonce, encrypted)
+    return {"vote": trustee_vote.vote_id, "nonce": nonce, "encrypted": encrypted,
+            "sig": sign_statement(key, statement)}  # fmt: skip
+
+
 # --- the outbox ---------------------------------------------------------------------
+
+
+def _content(payload: Mapping[str, Any]) -> tuple[Any, Any]:
+    """A payload's vote and ballot: the plain ballot, or the encrypted wire form."""
+    return payload["vote"], payload.get("ballot", payload.get("encrypted"))
 
 
 @dataclass
@@ -162,10 +258,7 @@ class Outbox:
             pending = self._pending.get(payload["nonce"])
             if pending is None:
                 pending = self._pending[payload["nonce"]] = Pending(payload, pressed_at)
-            elif (pending.payload["vote"], pending.payload["ballot"]) != (
-                payload["vote"],
-                payload["ballot"],
-            ):
+            elif _content(pending.payload) != _content(payload):
                 raise ValueError(f"nonce {payload['nonce']} is already used for another ballot")
             return pending
 
@@ -277,6 +370,7 @@ class KioskClient:
         self.outbox = Outbox()
         self.events = EventLog()
         self.ack_ms: list[float] = []  # press → receipt of every acknowledged ballot
+        self._trustee_votes: dict[int, tuple[Any, TrusteeVote]] = {}  # vote id → (trustees, …)
         self._authed = threading.Event()
         self._auth_changed = threading.Condition()
         self._auth_answer: dict[str, Any] = {}
@@ -386,22 +480,73 @@ class KioskClient:
     def fetch_state(self, timeout: float = 10.0) -> Any:
         return self._request("state", {}, timeout)["state"]
 
-    def vote(
-        self,
-        vote_id: int,
-        ballot: Any,
-        nonce: str | None = None,
-        *,
-        deadline_s: float = DEFAULT_DEADLINE_S,
+    def known_vote(self, vote_id: int) -> dict[str, Any] | None:
+        """The vote object last heard for ``vote_id`` (``vote_opened``, or the open vote
+        of the ``state`` answered at authentication / ``fetch_state``), or None."""
+        for name in ("vote_opened",):
+            for data in reversed(self.events.all(name)):
+                if isinstance(data, dict) and data.get("id") == vote_id:
+                    return data
+        open_vote = self.state.get("open_vote") if isinstance(self.state, dict) else None
+        if isinstance(open_vote, dict) and open_vote.get("id") == vote_id:
+            return open_vote
+        return None
+
+    def prepare(
+        self, vote_id: int, ballot: Any, nonce: str | None = None, *, vote: Any = None
     ) -> dict[str, Any]:
-        """Cast ``ballot`` and return the receipt; resends the same payload until
-        acknowledged. Raises Refused (final refusal) or NotAcknowledged (deadline)."""
+        """The signed ``ballot`` payload for ``ballot``, built now and sent later
+        (``vote(…, prepared=…)``): the benchmark builds its ballots before the burst.
+
+        A trustee-mode vote (``vote``, or the vote object this client last heard, has
+        ``trustees``) gets the encrypted payload; ``self.member`` must be known."""
         if self.seat is None:
             raise RuntimeError("the seat is not known: enroll or connect first")
         nonce = nonce or new_nonce()
-        pending = self.outbox.add(
-            ballot_payload(self.key, vote_id, self.seat, nonce, ballot), time.perf_counter()
+        vote = vote if vote is not None else self.known_vote(vote_id)
+        if isinstance(vote, dict) and vote.get("trustees"):
+            if vote.get("id") != vote_id:
+                raise ValueError(f"vote object {vote.get('id')!r} is not vote {vote_id}")
+            member = self.member or (self.state or {}).get("member")
+            if not isinstance(member, dict) or not isinstance(member.get("id"), int):
+                raise RuntimeError("the seat's member is not known: connect first")
+            trustee_vote = self._trustee_vote(vote)
+            return encrypted_ballot_payload(
+                self.key, trustee_vote, self.seat, member["id"], nonce, ballot
+            )
+        return ballot_payload(self.key, vote_id, self.seat, nonce, ballot)
+
+    def _trustee_vote(self, vote: dict[str, Any]) -> TrusteeVote:
+        cached = self._trustee_votes.get(vote["id"])
+        if cached is None or cached[0] != vote["trustees"]:
+            cached = (vote["trustees"], TrusteeVote.from_vote(vote))
+            self._trustee_votes[vote["id"]] = cached
+        return cached[1]
+
+    def vote(
+        self,
+        vote_id: int,
+        ballot: Any = None,
+        nonce: str | None = None,
+        *,
+        deadline_s: float = DEFAULT_DEADLINE_S,
+        prepared: dict[str, Any] | None = None,
+        vote: Any = None,
+    ) -> dict[str, Any]:
+        """Cast ``ballot`` (or send the ``prepared`` payload) and return the receipt;
+        resends the same payload until acknowledged. Raises Refused (final refusal) or
+        NotAcknowledged (deadline). A trustee-mode vote's ballot is encrypted (``prepare``)."""
+        if prepared is None and nonce is not None:
+            kept = self.outbox.get(nonce)
+            if kept is not None and "encrypted" in kept.payload:
+                prepared = kept.payload  # waiting again: the same ciphertexts, never re-encrypted
+        payload = (
+            prepared if prepared is not None else self.prepare(vote_id, ballot, nonce, vote=vote)
         )
+        if payload.get("vote") != vote_id:
+            raise ValueError(f"the prepared payload is for vote {payload.get('vote')!r}")
+        nonce = str(payload["nonce"])
+        pending = self.outbox.add(payload, time.perf_counter())
         deadline = time.monotonic() + deadline_s
         backoff = RETRY_BACKOFF_S[0]
         self._send(pending)  # when not authenticated, re-authentication sends it

@@ -14,8 +14,9 @@ from tests.support import paper, service_hall, trustees
 from tests.support.bodies import only_body_id
 from tests.support.logs import LogBuilder
 from tests.support.service_hall import Hall
+from tests.test_trustee_votes_hall import _cast, _decrypt, _encrypted
 from voting_server.models import AttendanceMethod, StaffRole, Vote
-from voting_server.services import attendance, devices, records, staff, supervision
+from voting_server.services import attendance, devices, records, staff, supervision, trustee_votes
 from voting_server.views.audit import ENTRY_TYPES
 
 hall = service_hall.hall  # the fixture: the demo committee with 61 enrolled kiosks
@@ -36,7 +37,7 @@ def _sitting(hall: Hall) -> None:
     vote announced and countersigned, a secret one, and one counted on paper."""
     u = paper.users(hall)  # staff_created, scrutineers_designated
     # a key ceremony that fails on a complaint, then one that makes the key: trustee_*
-    trustees.ceremonies(hall, u["zhu"], [u["jp1"], u["jp2"]], paper.SITTING)
+    key = trustees.ceremonies(hall, u["zhu"], [u["jp1"], u["jp2"]], paper.SITTING)
     with hall.tx() as s:
         staff.change_role(s, u["jp3"].id, StaffRole.DISPLAY, log=hall.log, by=u["sec"].id)
         body = only_body_id(s)  # scoped to the one body it already served: logged all the same
@@ -68,6 +69,17 @@ def _sitting(hall: Hall) -> None:
     with hall.tx() as s:
         hall.voting.announce(s, hall.log, named, u["zhu"].id)
     paper.sign(hall, named, u["zhu"], "result")
+    # a trustee-mode secret vote (a re-run of the motion): encrypted_ballot, aggregates,
+    # decryption_share, and its result
+    with hall.tx() as s:
+        encrypted = hall.voting.rerun_vote(s, named).id
+        s.get(Vote, encrypted).secret = True  # type: ignore[union-attr]
+        trustee_votes.set_trustee_mode(s, encrypted, True)
+    hall.open(encrypted)
+    _cast(hall, encrypted, 3, *_encrypted(hall, encrypted, 3, {"regulation": "no"}))
+    hall.close(encrypted)
+    for index, user in ((1, u["jp1"]), (2, u["jp2"])):
+        _decrypt(hall, encrypted, user, index, key["secret_shares"][index])
     with hall.tx() as s:  # a tracked item (督办事项): item_changed
         proposal = supervision.Proposal("project", "新建城南小学", 2026, "public")
         supervision.propose(s, hall.log, only_body_id(s), u["sec"].id, proposal)

@@ -47,7 +47,14 @@ def test_signature_verifies_exactly_when_valid(vector: dict[str, Any]) -> None:
 
 
 def test_every_kind_has_a_good_vector_and_a_tampered_one() -> None:
-    kinds = {st.BALLOT, st.PARTICIPATION, st.ENCRYPTED_BALLOT, st.KIOSK_AUTH, "entry", st.CHECKPOINT}
+    kinds = {
+        st.BALLOT,
+        st.PARTICIPATION,
+        st.ENCRYPTED_BALLOT,
+        st.KIOSK_AUTH,
+        "entry",
+        st.CHECKPOINT,
+    }
     assert {v["statement"] for v in FILE["vectors"] if v["valid"]} == kinds
     tampered = [v for v in FILE["vectors"] if not v["valid"]]
     assert {BY_NAME[v["tampered_from"]]["statement"] for v in tampered} == kinds

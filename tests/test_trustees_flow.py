@@ -14,6 +14,7 @@ from crypto.trustees import ballot as bal
 from crypto.trustees import ceremony as cer
 from crypto.trustees import decryption as dec
 from crypto.trustees.group import Element, G, Scalar, TrusteeCryptoError
+from tests.support import layouts
 
 N, K = 3, 2
 MEMBERS = 20
@@ -67,11 +68,11 @@ def test_the_public_shares_are_the_secret_shares_in_the_exponent(trustees: Trust
 
 
 LAYOUTS = {
-    "motion": (bal.Layout.motion(["subject-1", "subject-2"]),
+    "motion": (layouts.motion(["subject-1", "subject-2"]),
                [[[1, 0], [0, 1]], [[0, 1], [0, 0]], [[1, 0], [1, 0]], [[0, 0], [0, 0]]]),
-    "selection": (bal.Layout.selection([f"candidate-{n}" for n in range(1, 13)], 10),
+    "selection": (layouts.selection([f"candidate-{n}" for n in range(1, 13)], 10),
                   [[[1] * 10 + [0, 0]], [[0] * 11 + [1]], [[1, 1, 1] + [0] * 9]]),
-    "evaluation": (bal.Layout.evaluation(["教育局", "民政局", "财政局"]),
+    "evaluation": (layouts.evaluation(["教育局", "民政局", "财政局"]),
                    [[[1, 0, 0], [0, 0, 1], [0, 1, 0]], [[0, 0, 0], [0, 0, 1], [1, 0, 0]]]),
 }  # fmt: skip
 
@@ -125,7 +126,7 @@ def test_a_vote_is_counted_by_any_k_trustees_and_not_by_fewer(
 
 
 def test_no_ballot_counts_zero_and_decrypts_nothing(trustees: Trustees) -> None:
-    layout = bal.Layout.motion(["s"])
+    layout = layouts.motion(["s"])
     h_v = bal.vote_hash(trustees.h_c, "empty", layout, trustees.joint_key)
     aggregates = bal.aggregate(layout, [])
     with pytest.raises(TrusteeCryptoError, match="identity is not decrypted"):
@@ -141,7 +142,7 @@ def test_no_ballot_counts_zero_and_decrypts_nothing(trustees: Trustees) -> None:
 
 @pytest.fixture(scope="module")
 def motion(trustees: Trustees) -> tuple[bytes, bal.Layout, dict[str, Any]]:
-    layout = bal.Layout.motion(["a", "b"])
+    layout = layouts.motion(["a", "b"])
     h_v = bal.vote_hash(trustees.h_c, "vote-refusals", layout, trustees.joint_key)
     wire = bal.encrypt_ballot(h_v, trustees.joint_key, layout, "m1", "n1", [[1, 0], [0, 0]])
     return h_v, layout, wire
@@ -223,13 +224,13 @@ def test_a_proof_copied_from_another_ballot_is_refused(trustees: Trustees, motio
 
 
 def test_over_the_limit_cannot_be_proven(trustees: Trustees) -> None:
-    layout = bal.Layout.selection([f"c{n}" for n in range(12)], 10)
+    layout = layouts.selection([f"c{n}" for n in range(12)], 10)
     h_v = bal.vote_hash(trustees.h_c, "vote-limit", layout, trustees.joint_key)
     eleven = [[1] * 11 + [0]]
     with pytest.raises(TrusteeCryptoError, match="allows at most 10 marks"):
         bal.encrypt_ballot(h_v, trustees.joint_key, layout, "m", "n", eleven)
     # motion: yes and no together
-    mlayout = bal.Layout.motion(["s"])
+    mlayout = layouts.motion(["s"])
     with pytest.raises(TrusteeCryptoError, match="allows at most 1 marks"):
         bal.encrypt_ballot(h_v, trustees.joint_key, mlayout, "m", "n", [[1, 1]])
     with pytest.raises(TrusteeCryptoError, match="every mark is 0 or 1"):
@@ -334,8 +335,8 @@ def test_layout_validation() -> None:
     with pytest.raises(TrusteeCryptoError, match="an option appears twice"):
         bal.Layout.from_json([{"id": "x", "options": ["a", "a"], "limit": 1}])
     with pytest.raises(TrusteeCryptoError, match="two contests with the same id"):
-        bal.Layout.motion(["s", "s"])
-    layout = bal.Layout.evaluation(["教育局"])
+        bal.Layout.from_json([{"id": "s", "options": ["yes", "no"], "limit": 1}] * 2)
+    layout = layouts.evaluation(["教育局"])
     assert layout.manifest() == (
         '[{"id":"教育局","limit":1,"options":["satisfied","basic","unsatisfied"]}]'
     )

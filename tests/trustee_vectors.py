@@ -44,6 +44,7 @@ from crypto.trustees import ceremony as cer
 from crypto.trustees import decryption as dec
 from crypto.trustees.group import ORDER, Element, G, Scalar, TrusteeCryptoError
 from crypto.trustees.hashing import H, Hq, Part, Separator
+from tests.support import layouts
 
 VECTORS = Path(__file__).resolve().parent / "vectors" / "trustees.json"
 TEST_ONLY = "TEST ONLY: every secret here is published and protects nothing"
@@ -159,11 +160,11 @@ class Ceremony:
 # ------------------------------------------------------------------ votes
 
 VOTES: list[tuple[str, bal.Layout, list[list[list[int]]]]] = [
-    ("motion", bal.Layout.motion(["regulation", "budget"]),
+    ("motion", layouts.motion(["regulation", "budget"]),
      [[[1, 0], [0, 1]], [[1, 0], [0, 0]], [[0, 1], [1, 0]], [[0, 0], [0, 0]]]),
-    ("selection", bal.Layout.selection([f"c{n}" for n in range(1, 13)], 10),
+    ("selection", layouts.selection([f"c{n}" for n in range(1, 13)], 10),
      [[[1] * 10 + [0, 0]], [[0, 1, 1] + [0] * 9], [[0] * 12]]),
-    ("evaluation", bal.Layout.evaluation(["教育局", "卫生健康委员会", "交通运输局"]),
+    ("evaluation", layouts.evaluation(["教育局", "卫生健康委员会", "交通运输局"]),
      [[[1, 0, 0], [0, 1, 0], [0, 0, 1]], [[1, 0, 0], [0, 0, 0], [1, 0, 0]],
       [[0, 0, 1], [0, 1, 0], [0, 1, 0]]]),
 ]  # fmt: skip

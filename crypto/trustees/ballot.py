@@ -27,10 +27,6 @@ from crypto.trustees.group import (
 )
 from crypto.trustees.hashing import SEP_BALLOT, SEP_LIMIT, SEP_RANGE, SEP_VOTE, H, Hq, Part
 
-MOTION_OPTIONS = ("yes", "no")
-EVALUATION_OPTIONS = ("satisfied", "basic", "unsatisfied")
-
-
 # ---------------------------------------------------------------------------- layout
 
 
@@ -69,21 +65,6 @@ class Layout:
                 raise TrusteeCryptoError(f"{field}.limit", "not an integer")
             if not 1 <= limit <= len(options):
                 raise TrusteeCryptoError(f"{field}.limit", f"not in 1 … {len(options)}")
-
-    @staticmethod
-    def motion(subjects: Sequence[str]) -> Layout:
-        """One contest per subject, options yes/no, limit 1 (none marked = abstain)."""
-        return Layout(tuple(Contest(s, MOTION_OPTIONS, 1) for s in subjects))
-
-    @staticmethod
-    def selection(candidates: Sequence[str], seats: int) -> Layout:
-        """One contest ``candidates``, options the candidate ids, limit = seats."""
-        return Layout((Contest("candidates", tuple(candidates), seats),))
-
-    @staticmethod
-    def evaluation(departments: Sequence[str]) -> Layout:
-        """One contest per department, options satisfied/basic/unsatisfied, limit 1."""
-        return Layout(tuple(Contest(d, EVALUATION_OPTIONS, 1) for d in departments))
 
     @staticmethod
     def from_json(data: Any) -> Layout:

@@ -4,12 +4,13 @@
 
 import { readFileSync } from "node:fs";
 
-import { authStatement, ballotStatement, participationStatement, signStatement } from "../../kiosk_client/static/js/kiosk/statements.mjs";
+import { authStatement, ballotStatement, encryptedBallotStatement, participationStatement, signStatement } from "../../kiosk_client/static/js/kiosk/statements.mjs";
 
 const FILE = JSON.parse(readFileSync(new URL("../vectors/statements.json", import.meta.url), "utf-8"));
 const KIOSK = {
   ballot: (i) => ballotStatement(i.vote, i.seat, i.nonce, i.ballot),
   participation: (i) => participationStatement(i.vote, i.seat, i.nonce),
+  "encrypted-ballot": (i) => encryptedBallotStatement(i.vote, i.seat, i.nonce, i.ballot),
   "kiosk-auth": (i) => authStatement(i.device, i.challenge),
 };
 const key = await globalThis.crypto.subtle.importKey("pkcs8", Buffer.from(FILE.keys.kiosk.private_pkcs8, "base64"),

@@ -6,6 +6,7 @@
 // Run: node --test tests/js  (tests/test_js.py runs it in the Python suite).
 
 import assert from "node:assert/strict";
+import { readFileSync, readdirSync } from "node:fs";
 import { test } from "node:test";
 
 import {
@@ -81,10 +82,12 @@ test("a ceremony, ballots of every kind, and any 2 of 3 trustees count them; 1 c
       }
       for (const pair of [[1, 2], [1, 3], [2, 3]]) {
         const some = Object.fromEntries(pair.map((i) => [i, partials[i]]));
-        assert.equal(combine(ceremony.K, agg, some, 3), expected, `${kind} ${contest.id}/${option} by ${pair}`);
+        assert.equal(combine(ceremony.K, agg, some, 2, 3), expected, `${kind} ${contest.id}/${option} by ${pair}`);
       }
+      assert.throws(() => combine(ceremony.K, agg, { 1: partials[1] }, 2, 3), refused("partials"), "below the threshold");
       if (expected > 0) {
-        assert.throws(() => combine(ceremony.K, agg, { 1: partials[1] }, 3), refused("aggregate"), "one trustee alone");
+        // even told k = 1, one trustee's share does not open the aggregate
+        assert.throws(() => combine(ceremony.K, agg, { 1: partials[1] }, 1, 3), refused("aggregate"), "one trustee alone");
       }
     }));
   }
@@ -160,13 +163,13 @@ test("a partial decryption's proof binds the trustee, the aggregate and the vote
   const partial = partialDecrypt(ctx.hV, 1, ceremony.secret.get(1), agg);
   const K1 = publicShare(ceremony.points, 1);
   checkPartial(ctx.hV, 1, K1, agg, partial);
-  assert.throws(() => checkPartial(ctx.hV, 2, publicShare(ceremony.points, 2), agg, partial), refused("partial 2"));
+  assert.throws(() => checkPartial(ctx.hV, 2, publicShare(ceremony.points, 2), agg, partial), refused("trustee 2 partial"));
   const otherAgg = aggregate([ballot.contests[1].selections[0]]);
-  assert.throws(() => checkPartial(ctx.hV, 1, K1, otherAgg, partial), refused("partial 1"));
+  assert.throws(() => checkPartial(ctx.hV, 1, K1, otherAgg, partial), refused("trustee 1 partial"));
   const wrongM = { ...partial, m: agg.alpha };
-  assert.throws(() => checkPartial(ctx.hV, 1, K1, agg, wrongM), refused("partial 1"));
+  assert.throws(() => checkPartial(ctx.hV, 1, K1, agg, wrongM), refused("trustee 1 partial"));
   const other = voteContext({ ceremony: CEREMONY, voteId: "v-other", layout: layouts.motion, jointKey: ceremony.K });
-  assert.throws(() => checkPartial(other.hV, 1, K1, agg, partial), refused("partial 1"));
+  assert.throws(() => checkPartial(other.hV, 1, K1, agg, partial), refused("trustee 1 partial"));
 });
 
 test("the backup file restores the trustee's secrets with the passphrase, and nothing without it", async () => {
@@ -181,4 +184,18 @@ test("the backup file restores the trustee's secrets with the passphrase, and no
   altered.cipher.iv = "00".repeat(12);
   await assert.rejects(restoreTrustee(JSON.stringify(altered), "监票人的口令 correct horse"), refused("backup"));
   await assert.rejects(backupTrustee(secrets, "short"), refused("passphrase"));
+});
+
+test("variable-time multiplication stays behind mulPublic, and the tablet's prover never uses it", () => {
+  const dir = new URL("../../kiosk_client/static/js/trustees/", import.meta.url);
+  for (const name of readdirSync(dir).filter((n) => n.endsWith(".mjs"))) {
+    const source = readFileSync(new URL(name, dir), "utf8");
+    if (name !== "group.mjs") assert.doesNotMatch(source, /multiplyUnsafe/, name);
+  }
+  const ballot = readFileSync(new URL("ballot.mjs", dir), "utf8");
+  const body = (fn) => ballot.slice(ballot.indexOf(`function ${fn}(`), ballot.indexOf("\n}\n", ballot.indexOf(`function ${fn}(`)));
+  for (const fn of ["proveRange", "encryptBallot"]) {
+    assert.ok(body(fn).length > 100, fn);
+    assert.doesNotMatch(body(fn), /mulPublic/, `${fn} multiplies in variable time`);
+  }
 });

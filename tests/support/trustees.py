@@ -18,6 +18,7 @@ class Player:
     base: bytes  # H_C
     polynomial: dkg.Polynomial = field(init=False)
     cheat_for: int | None = None  # a recipient this trustee sends a wrong share to
+    received: dict[int, Scalar] = field(default_factory=dict)  # sender → P_sender(index)
 
     def __post_init__(self) -> None:
         self.polynomial = dkg.Polynomial.random(self.k)
@@ -96,5 +97,12 @@ def ceremonies(hall: Any, presidium: Any, trustees: list[Any], sitting: int) -> 
                         if step == "commitments"
                         else getattr(player, step)(now)
                     )
+                    if step == "verdicts":
+                        player.received = player.opened(now)
                     state = service.post_step(s, hall.log, ceremony_id, step, user, payload)
+    # each trustee's secret share s_i, as its browser keeps it: for decrypting test votes
+    state["secret_shares"] = {
+        i: dkg.secret_share([*p.received.values(), p.polynomial.evaluate(i)])
+        for i, p in players.items()
+    }
     return state

@@ -25,9 +25,7 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     with op.batch_alter_table("votes") as batch:
-        batch.add_column(
-            sa.Column("trustees", sa.Boolean(), nullable=False, server_default="0")
-        )
+        batch.add_column(sa.Column("trustees", sa.Boolean(), nullable=False, server_default="0"))
         batch.add_column(sa.Column("trustee_data", sa.JSON(), nullable=True))
 
 

@@ -134,7 +134,6 @@ export function encryptBallot(ctx, { memberId, nonce, marks }, draw = freshRando
   const layout = ctx.layout;
   if (!Array.isArray(marks) || marks.length !== layout.length) throw new TrusteeCryptoError("marks", `not ${layout.length} contests`);
   const K = ctx.K;
-  const secrets = [];
   const ciphertexts = layout.map((contest, c) => {
     const row = marks[c];
     if (!Array.isArray(row) || row.length !== contest.options.length) {
@@ -144,7 +143,6 @@ export function encryptBallot(ctx, { memberId, nonce, marks }, draw = freshRando
     if (row.reduce((a, b) => a + b, 0) > contest.limit) throw new TrusteeCryptoError(`marks[${c}]`, `more than ${contest.limit} marked`);
     return row.map((sigma, o) => {
       const xi = draw(`xi/${c}/${o}`);
-      secrets.push(xi);
       return { alpha: mulSecret(G, xi), beta: mulSecret(K, Fq.add(xi, BigInt(sigma))), xi, sigma };
     });
   });
@@ -163,7 +161,6 @@ export function encryptBallot(ctx, { memberId, nonce, marks }, draw = freshRando
     const proof = proveRange(ctx, [sep(LIMIT_PROOF), hB, int(c)], alpha, beta, xi, total, contest.limit, scoped(draw, `limit/${c}`));
     return { selections, proof };
   });
-  secrets.length = 0;
   return { contests };
 }
 

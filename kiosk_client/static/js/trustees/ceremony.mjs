@@ -110,7 +110,7 @@ export async function encryptShare(hC, i, l, recipientKey, share, draw = randomS
 export async function decryptShare(hC, i, l, ownSecret, { alpha, beta, ct }) {
   checkSeat(i, "i");
   checkSeat(l, "l");
-  const where = `share ${i}→${l}`;
+  const where = `share from trustee ${i} to trustee ${l}`;
   const A = elementFromHex(alpha, `${where}.alpha`);
   const B = elementFromHex(beta, `${where}.beta`);
   if (!mulSecret(A, ownSecret).equals(B)) throw new TrusteeCryptoError(`${where}.beta`, "not α^{a_{l,0}}: not encrypted to this trustee");

@@ -5,7 +5,7 @@
  * decryptions by Lagrange coefficients into the count t (T = B / M = K^t, searched in
  * 0 … the number of members).
  */
-import { Fq, G, TrusteeCryptoError, elementFromHex, elementToHex, mulPublic, mulSecret, randomScalar, scalarFromHex, scalarToHex } from "./group.mjs";
+import { Fq, G, IDENTITY, TrusteeCryptoError, elementFromHex, elementToHex, mulPublic, mulSecret, randomScalar, scalarFromHex, scalarToHex } from "./group.mjs";
 import { Hq, element, int, sep } from "./hashing.mjs";
 
 const PARTIAL_PROOF = 0x30;
@@ -47,10 +47,9 @@ export function partialDecrypt(hV, i, share, { alpha, beta }, draw = randomScala
 /**
  * Throws unless `partial` ({m, c, v}) is trustee i's proven partial decryption of the
  * aggregate under its public share K̂_i (hex): a = g^v·K̂_i^c, b = A^v·M^c, c recomputed.
- * Returns M as a point.
+ * Returns M as a point. `where` names it in a refusal.
  */
-export function checkPartial(hV, i, publicShare, { alpha, beta }, partial) {
-  const where = `partial ${i}`;
+export function checkPartial(hV, i, publicShare, { alpha, beta }, partial, where = `trustee ${i} partial decryption`) {
   const Khat = elementFromHex(publicShare, `${where}.public_share`);
   const A = elementFromHex(alpha, "aggregate.alpha");
   const B = elementFromHex(beta, "aggregate.beta");
@@ -71,14 +70,15 @@ export function lagrange(seats) {
 }
 
 /**
- * The count t of an aggregate from k checked partial decryptions `{seat: M (hex)}`:
- * M = ∏ M_i^{w_i}, T = B / M, t ∈ 0 … maxCount with K^t = T. Throws if none is.
- * `jointKey` hex.
+ * The count t of an aggregate from at least k checked partial decryptions
+ * `{seat: M (hex)}`: M = ∏ M_i^{w_i}, T = B / M, t ∈ 0 … maxCount with K^t = T.
+ * Throws with fewer than k, or if no t is in range. `jointKey` hex.
  */
-export function combine(jointKey, { beta }, partials, maxCount) {
+export function combine(jointKey, { beta }, partials, k, maxCount) {
+  const seats = Object.keys(partials).map(Number);
+  if (seats.length < k) throw new TrusteeCryptoError("partials", `${seats.length} trustees, fewer than the threshold ${k}`);
   const K = elementFromHex(jointKey, "joint_key");
   const B = elementFromHex(beta, "aggregate.beta");
-  const seats = Object.keys(partials).map(Number);
   const weights = lagrange(seats);
   let M = null;
   for (const i of seats) {
@@ -86,10 +86,52 @@ export function combine(jointKey, { beta }, partials, maxCount) {
     M = M === null ? term : M.add(term);
   }
   const T = B.subtract(M);
-  let power = T.subtract(T); // the identity: K^0
+  let power = IDENTITY; // K^0
   for (let t = 0; t <= maxCount; t++) {
     if (power.equals(T)) return t;
     power = power.add(K);
   }
   throw new TrusteeCryptoError("aggregate", `no count in 0…${maxCount}: refused`);
+}
+
+const IDENTITY_HEX = "00".repeat(32);
+
+/**
+ * Every option's aggregate over the counted wire ballots (already verified), per
+ * contest per option in layout order: `[[{alpha, beta}…]…]`. With no ballot, each is
+ * the identity pair (all-zero hex), as the spec states.
+ */
+export function aggregateBallots(layout, ballots) {
+  return layout.map((contest, c) => contest.options.map((_, o) => (ballots.length === 0
+    ? { alpha: IDENTITY_HEX, beta: IDENTITY_HEX }
+    : aggregate(ballots.map((ballot) => ballot.contests[c].selections[o])))));
+}
+
+/**
+ * The counts `{contestId: {option: t}}` from the aggregates (`[[{alpha, beta}]]`), the
+ * trustees' public shares `{seat: hex}` and their partial decryptions
+ * `{seat: [[{m, c, v}]]}` (at least k trustees; every proof is checked first). An
+ * identity aggregate (no ballot) counts 0 and needs no partial decryption.
+ */
+export function decryptCounts(hV, layout, aggregates, publicShares, partialsBySeat, k, jointKey, maxCount) {
+  const seats = Object.keys(partialsBySeat).map(Number);
+  if (seats.length < k) throw new TrusteeCryptoError("partials", `${seats.length} trustees, fewer than the threshold ${k}`);
+  const counts = {};
+  layout.forEach((contest, c) => {
+    counts[contest.id] = {};
+    contest.options.forEach((option, o) => {
+      const agg = aggregates[c][o];
+      if (agg.alpha === IDENTITY_HEX && agg.beta === IDENTITY_HEX) {
+        counts[contest.id][option] = 0;
+        return;
+      }
+      const ms = {};
+      for (const i of seats) {
+        const where = `trustee ${i} partial decryption of aggregates[${c}][${o}]`;
+        ms[i] = elementToHex(checkPartial(hV, i, publicShares[i], agg, partialsBySeat[i][c][o], where));
+      }
+      counts[contest.id][option] = combine(jointKey, agg, ms, k, maxCount);
+    });
+  });
+  return counts;
 }

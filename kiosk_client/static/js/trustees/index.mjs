@@ -11,5 +11,5 @@ export {
   checkCommitments, commitToPolynomial, decryptShare, encryptShare, evaluatePolynomial,
   feldmanHolds, jointKey, newPolynomial, publicShare, publicShareFrom, secretShare,
 } from "./ceremony.mjs";
-export { aggregate, checkPartial, combine, lagrange, partialDecrypt } from "./decryption.mjs";
+export { aggregate, aggregateBallots, checkPartial, combine, decryptCounts, lagrange, partialDecrypt } from "./decryption.mjs";
 export { backupTrustee, restoreTrustee } from "./backup.mjs";
