@@ -167,6 +167,7 @@ def test_three_scrutineers_make_the_joint_key_and_one_restores_its_backup(
         assert "coefficients" not in text  # the secrets are inside the ciphertext only
         _wait_heading(first, "准备就绪：等待表决结束")
         first.wait_for_selector("#trustee-votes:not([hidden])")
+        first.wait_for_selector("#trustee-vote-list li.none")
         assert first.inner_text("#trustee-vote-list") == "目前没有需要解密的无记名表决。"
         shots.take(first, "ready", SIZES)
 
@@ -311,7 +312,7 @@ def test_a_trustee_mode_secret_vote_from_the_tablets_to_the_decrypted_result(
         marks = {1: "赞成", 2: "反对", 3: "赞成"}
         for seat, page in kiosks.items():
             expect(page.locator("#screen-vote")).to_be_visible()
-            expect(page.locator("#vote-fingerprint")).to_have_text(f"加密密钥指纹：{fingerprint}")
+            expect(page.locator("#vote-fingerprint")).to_have_text(f"联合公钥指纹：{fingerprint}")
             page.locator(
                 "#vote-body button.mark", has_text=re.compile(f"^✔? ?{marks[seat]}$")
             ).click()

@@ -485,7 +485,7 @@ JS_STRINGS: dict[str, str] = {
     "trustee.vote_cancelled": N_("该表决已取消，不再解密"),
     "trustee.vote_no_key": N_("这项表决使用的密钥不在本电脑上，无法解密"),
     # the tablet: the joint key's fingerprint under a trustee-mode ballot
-    "kiosk.trustee_fingerprint": N_("加密密钥指纹：%(fingerprint)s"),
+    "kiosk.trustee_fingerprint": N_("联合公钥指纹：%(fingerprint)s"),
     "kiosk.encrypt_failed": N_("无法加密选票，请联系工作人员"),
 }
 
