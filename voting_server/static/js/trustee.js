@@ -44,7 +44,7 @@ const STEPS = ["commitments", "shares", "verdicts", "backup", "decrypt"];
 let ceremony = null; // the last ceremony state from the server
 let record = null; // this trustee's secrets for `ceremony` (IndexedDB), or null
 let busy = false; // a step is being computed or posted
-let generateAsked = false; // the trustee pressed 生成我的密钥
+let generateAsked = null; // the ceremony the trustee pressed the generate button for
 const votesSeen = new Map(); // vote id → its last state, for the list
 
 // --- the server -------------------------------------------------------------------------
@@ -204,22 +204,19 @@ function baseHash(state) {
   return T.ceremonyHash(state.ceremony_id, state.n, state.k);
 }
 
-async function generate() {
-  generateAsked = true;
-  busy = true;
+/** 生成我的密钥: asked here, done by the loop (never two steps at once). */
+function generate() {
+  generateAsked = ceremony.ceremony_id;
   panel(t("trustee.working"), t("trustee.generate_working"));
-  try {
-    const coefficients = T.newPolynomial(ceremony.k);
-    record = { ceremony: { id: ceremony.ceremony_id, n: ceremony.n, k: ceremony.k }, seat: ceremony.you,
-      coefficients: coefficients.map(scalarHex), secret_share: null, joint_key: null, backed_up: false };
-    await saveRecord(record); // kept before anything is posted: a reload finds it
-    await postCommitments();
-  } catch (e) {
-    problem(describe(e));
-  } finally {
-    busy = false;
-  }
-  tick();
+  if (!busy) tick();
+}
+
+/** Draws the polynomial and keeps it before anything is posted: a reload finds it. */
+async function drawPolynomial() {
+  const coefficients = T.newPolynomial(ceremony.k);
+  record = { ceremony: { id: ceremony.ceremony_id, n: ceremony.n, k: ceremony.k }, seat: ceremony.you,
+    coefficients: coefficients.map(scalarHex), secret_share: null, joint_key: null, backed_up: false };
+  await saveRecord(record);
 }
 
 async function postCommitments() {
@@ -341,13 +338,14 @@ async function ceremonyStep() {
     return;
   }
   if (state.next === "commitments") {
-    if (!record) {
+    if (!record && generateAsked !== state.ceremony_id) {
       panel(t("trustee.generate_heading"), t("trustee.generate_text"),
         { id: "trustee-generate", label: t("trustee.generate_button"), run: generate });
       return;
     }
     panel(t("trustee.working"), t("trustee.generate_working"));
-    await postCommitments(); // generated here before, not yet posted
+    if (!record) await drawPolynomial();
+    await postCommitments(); // drawn now, or before a reload and not yet posted
   } else if (state.next === "shares") {
     panel(t("trustee.working"), t("trustee.shares_working"));
     await postShares();
