@@ -295,6 +295,22 @@ def test_several_subjects_each_with_its_own_outcome(font: None) -> None:
     assert "人工计票（纸质表决）" in html_text(html) and "无记名表决" not in html
 
 
+def test_a_secret_sheet_says_what_its_content_rests_on(font: None) -> None:
+    """An electronic secret vote's sheet names its content as the verifier reports it:
+    proven (encrypted to the scrutineers' joint key) or server-trusted (the vote key)."""
+    for trustees, label, other in (
+        (True, "content: proven", "server-trusted"),
+        (False, "content: server-trusted", "content: proven"),
+    ):
+        sheet = sheet_of(MOTION, trustees=trustees)
+        html = html_text(render_html(sheet))
+        assert label in html and other not in html
+        text = pdf_text(render_pdf(sheet)).replace("\n", "")
+        assert label in text and other not in text
+    for named_or_paper in (sheet_of(MOTION, secret=False), sheet_of(MOTION, manual=True)):
+        assert "content:" not in html_text(render_html(named_or_paper))
+
+
 def test_no_quorum_is_said_plainly_and_nothing_passes(font: None) -> None:
     scenario = {**MOTION, "present": 30, "ballots": [{"a": "yes", "b": "yes"}] * 30}
     sheet = sheet_of(scenario)

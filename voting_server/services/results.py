@@ -395,6 +395,7 @@ def sheet_source(session: Session, vote_id: int) -> dict[str, Any]:
         "kind": vote.kind,
         "secret": vote.secret,
         "manual": vote.manual,
+        "trustees": bool(vote.trustees),
         "opened_at": vote.opened_at,
         "closed_at": vote.closed_at,
         "members": vote.result.get("members"),

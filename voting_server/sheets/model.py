@@ -40,6 +40,15 @@ STATUS_LABELS = {
 METHOD_LABELS = {"kiosk_pin": "表决器签到", "operator": "工作人员代签到"}
 MANUAL_NOTE = "人工计票（纸质表决）：本结果由监票人监督下人工计票得出并录入系统。"
 NO_CODE = "本结果尚未写入签名的日志检查点，暂无核验二维码；请在检查点生成后重新打印。"
+# What a secret electronic vote's content rests on (``voting-audit verify``'s ``content``)
+CONTENT_NOTES = {
+    "proven": "选票内容：监票人密钥加密（content: proven）。每张选票在表决器上加密，"
+    "只有足够多的监票人共同才能解密合计，任何一张选票都不单独解密；"
+    "任何人可用核验工具从审计日志独立证明本结果是全部选票之和。",
+    "server-trusted": "选票内容：服务器保管（content: server-trusted）。本次无记名表决未采用"
+    "监票人密钥加密：核验工具能证明参加人数与计票一致，但不能独立证明每张选票的内容，"
+    "表决期间选票内容由服务器保管。",
+}
 
 
 class SheetError(RuntimeError):
@@ -79,6 +88,17 @@ class ResultSheet:
     # 分团表决情况: the logged ``by_delegation`` of a named vote (rules/breakdown.py), or None
     by_delegation: Sequence[Mapping[str, Any]] | None = None
     group_head: str = "代表团"  # what the roster's groups are: 代表团, or a committee's 组别
+    # a secret electronic vote: encrypted to the scrutineers' joint key (监票人密钥加密)
+    trustees: bool = False
+
+    @property
+    def content(self) -> str | None:
+        """What a secret electronic vote's content rests on, as the verifier reports it:
+        ``proven`` (trustee mode) or ``server-trusted`` (the server's vote key); None for
+        a named vote or a paper count, whose content is not secret or not electronic."""
+        if not self.secret or self.manual:
+            return None
+        return "proven" if self.trustees else "server-trusted"
 
     def __post_init__(self) -> None:
         if not is_kind(self.kind):
@@ -261,7 +281,11 @@ def sheet_view(sheet: ResultSheet) -> SheetView:
         table=table,
         breakdown=by_group,
         breakdown_title=breakdown_title(sheet.group_head),
-        notes=[*notes, sheet.present_note] if sheet.present_note else notes,
+        notes=[
+            *notes,
+            *([sheet.present_note] if sheet.present_note else []),
+            *([CONTENT_NOTES[sheet.content]] if sheet.content else []),
+        ],
         signatures=_signatures(sheet),
         qr_png=png(qr_image(code)) if code is not None else None,
         code=code,
