@@ -79,7 +79,9 @@ def build() -> dict[str, Any]:
 
     ballots: dict[str, list[Data]] = {"members": [], "attending": []}
     for seat, (member, group, marks) in VOTERS.items():
-        ballots[group].append(_signed(keys[seat], seat, member, f"n-{seat}", encrypted(seat, marks)))
+        ballots[group].append(
+            _signed(keys[seat], seat, member, f"n-{seat}", encrypted(seat, marks))
+        )
     devices = {f"dev-{s}": {"seat": s, "public_key": k.public.spki_b64} for s, k in keys.items()}
     honest = {"ballots": ballots, "devices": devices, "aggregates": _aggregates(ballots),
               "cast": {g: len(rows) for g, rows in ballots.items()}}  # fmt: skip
@@ -127,7 +129,7 @@ def build() -> dict[str, Any]:
         d["ballots"]["attending"][0]["vote"] = VOTE + 1
 
     cases = [
-        case("single ballot as the aggregate", "aggregates.members[0][0] (contest 'budget' option 'yes')", single),  # noqa: E501
+        case("single ballot as the aggregate", "aggregates.members[0][0] (contest 'budget' option 'yes')", single),
         case("forged ballot", "ballots.members[1] (member 105 nonce n-5).kiosk_sig", forged),
         case("member counted twice", "ballots.members[3] (member 103 nonce n-3).member", twice),
         case("fewer ballots than cast", "ballots.members", fewer),
