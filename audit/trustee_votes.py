@@ -51,6 +51,28 @@ def check_own_partials(
                 tdecrypt.verify_partial(h_v, index, k_hat, published[n][o], partial, place)
 
 
+def decrypted_totals(
+    context: Mapping[str, Any],
+    aggregates: Mapping[str, Any],
+    partials: Sequence[Mapping[str, Any]],
+    cast: Mapping[str, int],
+    h_v: bytes | None = None,
+) -> content.Totals:
+    """The totals of every group: from k trustees' partial decryptions
+    (``content.check_partials``), or — when no group has a counted ballot — every total
+    0 with no partial at all: each aggregate is then the identity (``check_aggregates``
+    recomputed it from no ballot), whose count is publicly 0, so the result is logged at
+    close. Precondition: ``aggregates`` passed ``check_aggregates``. Pure."""
+    if any(cast[group] > 0 for group in cast):
+        return content.check_partials(context, aggregates, partials, cast, h_v)
+    if partials:
+        raise content.ContentMismatch(
+            "partials", "no ballot was counted: there is nothing to decrypt"
+        )
+    layout = content.layout_of(context)
+    return {group: {c.id: dict.fromkeys(c.options, 0) for c in layout.contests} for group in cast}
+
+
 def totals_lists(
     layout: Sequence[Mapping[str, Any]], totals: Mapping[str, Mapping[str, Mapping[str, int]]]
 ) -> dict[str, list[list[int]]]:

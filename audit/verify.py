@@ -838,7 +838,7 @@ class Replay(ItemsReplay, TrusteesReplay):
         )
         assert context is not None and vote.cast is not None
         try:
-            totals = trustee_content.check_partials(
+            totals = trustee_votes.decrypted_totals(
                 context, vote.aggregates, vote.partials, vote.cast
             )
             expected = trustee_content.content_result(

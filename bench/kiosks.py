@@ -67,13 +67,15 @@ import aiohttp
 import socketio
 import uvloop
 
-from crypto import KioskKey, b64encode
-from crypto.statements import auth_statement, encrypted_ballot_bytes, sign_statement
+from crypto import KioskKey
+from crypto.statements import auth_statement, sign_statement
 from kiosk_client.client import (
     CONNECT_WAIT_S,
     RECONNECT_DELAY_S,
     RETRY_BACKOFF_S,
+    TrusteeVote,
     ballot_payload,
+    encrypted_ballot_payload,
     new_nonce,
 )
 
@@ -496,7 +498,10 @@ class Shard:
 
     async def arm(self, cmd: dict[str, Any]) -> dict[str, Any]:
         t, cpu = _now(), _cpu_s()
-        encrypt = encrypter(int(cmd["vote"]), cmd["trustees"]) if cmd.get("trustees") else None
+        # a trustee-mode vote: the client's own TrusteeVote (H_C, H_V computed, never taken)
+        trustee_vote = (
+            TrusteeVote.from_vote(cmd["trustee_vote"]) if cmd.get("trustee_vote") else None
+        )
         for row in cmd["plan"]:
             seat = self.seats.get(int(row[0]))
             if seat is None:
@@ -504,8 +509,10 @@ class Shard:
             if seat.mode == "kiosk":
                 assert seat.key is not None
                 ballot = row[2]
-                if encrypt is not None:  # trustee mode: row = [seat, offset, ballot, member, marks]
-                    payload = encrypt(seat.key, seat.seat, int(row[3]), row[4])
+                if trustee_vote is not None:  # trustee mode: row = [seat, offset, ballot, member]
+                    payload = encrypted_ballot_payload(
+                        seat.key, trustee_vote, seat.seat, int(row[3]), new_nonce(), ballot
+                    )
                 else:
                     payload = ballot_payload(
                         seat.key, int(cmd["vote"]), seat.seat, new_nonce(), ballot
@@ -625,29 +632,6 @@ class Shard:
                 timeout=aiohttp.ClientTimeout(total=SETUP_TIMEOUT_S),
             )
         return self.by_source[address]
-
-
-def encrypter(vote: int, trustees: dict[str, Any]) -> Any:
-    """What a trustee-mode tablet does before sending (docs/trustee-votes.md): H_C and
-    H_V computed from the vote's ``trustees`` view (never a hash from the server), the
-    marks encrypted and proven to the joint key, the wire form signed. Returns
-    ``(key, seat, member, marks) -> payload``; the randomness is dropped with the call."""
-    from crypto.trustees import ballot as tballot
-    from crypto.trustees import ceremony as dkg
-    from crypto.trustees.group import Element
-
-    layout = tballot.Layout.from_json(trustees["manifest"])
-    joint = Element.from_hex(trustees["joint_key"], "joint_key")
-    h_c = dkg.ceremony_hash(trustees["ceremony_id"], int(trustees["n"]), int(trustees["k"]))
-    h_v = tballot.vote_hash(h_c, str(vote), layout, joint)
-
-    def encrypt(key: KioskKey, seat: int, member: int, marks: Any) -> dict[str, Any]:
-        nonce = new_nonce()
-        wire = tballot.encrypt_ballot(h_v, joint, layout, str(member), nonce, marks)
-        sig = b64encode(key.sign(encrypted_ballot_bytes(vote, seat, nonce, wire)))
-        return {"vote": vote, "nonce": nonce, "encrypted": wire, "sig": sig}
-
-    return encrypt
 
 
 def _filler_payload() -> dict[str, Any]:

@@ -55,7 +55,6 @@ from bench import biglog, plot, pyspy
 from crypto import KioskKey
 from kiosk_client.client import DEFAULT_ACK_TIMEOUT_S, DEFAULT_DEADLINE_S, ballot_payload, new_nonce
 from rules import tally
-from rules.kinds import kind_of
 from voting_server.cli.processes import free_port, served, serving
 from voting_server.cli.simulate import Console, PlannedVote, percentiles, prepare, random_ballot
 from voting_server.cli.simulate_trustees import decrypting, key_ceremonies
@@ -514,11 +513,9 @@ def ballot_phase(
             if trustees:  # what the tablets encrypt to, and each seat's marks and member
                 if not opened.get("trustees"):
                     raise click.ClickException(f"vote {vote.id} did not open in trustee mode")
-                arm_extra["trustees"] = opened["trustees"]
-                marks = kind_of(vote.spec.kind)
+                arm_extra["trustee_vote"] = opened  # the vote object, as a tablet gets it
                 for s in plan:
-                    ballot = plan[s][1]
-                    plan[s] = (*plan[s], seat_members[s], marks.option_marks(vote.spec, ballot))
+                    plan[s] = (*plan[s], seat_members[s])
             seen = each(
                 shards, [{"cmd": "wait_open", "vote": vote.id, "timeout": 60}] * len(shards)
             )

@@ -226,3 +226,32 @@ def test_trustee_mode_is_refused_for_named_votes_and_without_a_key(hall: Hall) -
     paper.act(hall, lambda s: trustee_votes.set_trustee_mode(s, vote_id, True))
     hall.sign_in(*SEATS)
     service_hall.refused("trustees_no_key", hall, lambda: hall.open(vote_id))
+
+
+def test_a_trustee_mode_vote_without_a_ballot_has_its_result_at_close(hall: Hall) -> None:
+    """Every aggregate is the identity, whose count is publicly 0: no scrutineer is asked
+    to decrypt, the result is logged at close and the verifier proves it."""
+    users, shares, _ = _ceremony(hall)
+    vote_id = hall.configure(VoteKind.SELECTION, secret=True)
+    paper.act(hall, lambda s: trustee_votes.set_trustee_mode(s, vote_id, True))
+    hall.sign_in(*SEATS)
+    hall.open(vote_id)
+    with hall.sessions() as s:
+        spec = s.get(Vote, vote_id).spec()  # type: ignore[union-attr]
+    result = hall.close(vote_id)
+    assert result == tally(spec, 61, len(SEATS), [])
+    lines = [json.loads(line) for line in hall.lines()]
+    aggregates = next(e["data"] for e in lines if e["type"] == "aggregates")
+    assert set(aggregates["cast"].values()) == {0}
+    assert {pair["alpha"] for rows in aggregates["aggregates"].values() for row in rows
+            for pair in row} == {"00" * 32}  # fmt: skip
+    logged = next(e["data"] for e in lines if e["type"] == "result")
+    assert logged["content"]["trustees"] == []
+    with hall.sessions() as s:
+        vote = s.get(Vote, vote_id)
+        assert vote is not None
+        assert trustee_votes.decryption_view(vote) == {"shares": 0, "k": 2, "awaiting": False}
+    service_hall.refused(
+        "vote_has_result", hall, lambda: _decrypt(hall, vote_id, users["jp1"], 1, shares[1])
+    )
+    assert _report(hall)[vote_id] == "proven"

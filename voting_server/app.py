@@ -69,6 +69,9 @@ def create_app(config: object | None = None) -> Flask:
     from voting_server.views import trustees  # 密钥仪式 (docs/trustees.md)
 
     app.register_blueprint(trustees.bp)
+    from voting_server.views import trustee_page  # 监票人密钥页 (docs/trustees.md)
+
+    app.register_blueprint(trustee_page.bp)
     app.register_blueprint(screens.kiosk_static)
 
     from voting_server.views import public

@@ -414,6 +414,79 @@ JS_STRINGS: dict[str, str] = {
     "public.bad.sig": N_("服务器对日志头的签名无效"),
     "public.sig_unsupported": N_("此浏览器不支持 Ed25519 签名核验，请用 voting-audit 核验签名"),
     "public.no_announcement_proof": N_("宣布记录之后尚无签名的日志头，只核验了结果记录"),
+    # the scrutineer's trustee page (static/js/trustee.js, docs/trustees.md)
+    "trustee.working": N_("正在计算，请稍候…"),
+    "trustee.none_heading": N_("等待主席团开始密钥仪式"),
+    "trustee.none_text": N_("主席团开始密钥仪式后，本页会自动进入第一步。请保持本页打开。"),
+    "trustee.generate_heading": N_("第一步：生成您的密钥"),
+    "trustee.generate_text": N_(
+        "请按下面的按钮。本电脑将生成您的密钥，只把可以公开的部分（承诺）交给服务器；密钥本身留在本电脑的浏览器里。"
+    ),
+    "trustee.generate_button": N_("生成我的密钥"),
+    "trustee.generate_working": N_("正在生成您的密钥并提交承诺…"),
+    "trustee.shares_working": N_("正在核验各监票人的承诺，并把您的份额加密发给其他监票人…"),
+    "trustee.verdicts_working": N_("正在解开并核对其他监票人发给您的份额…"),
+    "trustee.wait_commitments": N_("等待其他监票人生成密钥"),
+    "trustee.wait_shares": N_("等待其他监票人交换份额"),
+    "trustee.wait_verdicts": N_("等待其他监票人核对份额"),
+    "trustee.wait_text": N_("您这一步已完成，无需操作。其他监票人完成后，本页会自动继续。"),
+    "trustee.progress": N_("已完成 %(done)s / %(n)s 人："),
+    "trustee.who": N_("%(index)s号 %(name)s"),
+    "trustee.who_short": N_("%(index)s号监票人"),
+    "trustee.list_separator": N_("、"),
+    "trustee.posted": N_("✔ 已完成"),
+    "trustee.not_posted": N_("… 未完成"),
+    "trustee.failed_heading": N_("本次密钥仪式未成功"),
+    "trustee.failed_text": N_(
+        "有监票人收到的份额与发送人的承诺不符（发送人：%(who)s）。请主席团重新开始密钥仪式，本页会自动跟进。"
+    ),
+    "trustee.lost_heading": N_("这台电脑上没有您的密钥"),
+    "trustee.lost_text": N_(
+        "您已在其他电脑或浏览器上参加本次密钥仪式。请在下方用备份文件和备份口令恢复密钥。"
+    ),
+    "trustee.backup_heading": N_("密钥已生成：请下载加密备份文件"),
+    "trustee.backup_text": N_(
+        "请先与其他监票人核对下方的联合公钥指纹，再在下方设定备份口令、下载备份文件。完成后本页进入解密计票。"
+    ),
+    "trustee.backup_button": N_("下载加密备份文件"),
+    "trustee.backup_working": N_("正在加密备份…"),
+    "trustee.backup_done": N_("备份文件已下载：%(file)s。请存放在U盘等安全处，并牢记备份口令。"),
+    "trustee.pass_short": N_("备份口令至少需要8个字符"),
+    "trustee.pass_mismatch": N_("两次输入的备份口令不一致，请重新输入"),
+    "trustee.restore_button": N_("恢复密钥"),
+    "trustee.restore_working": N_("正在恢复…"),
+    "trustee.restore_no_file": N_("请先选择备份文件"),
+    "trustee.restore_wrong": N_("无法恢复：备份口令不对，或文件已被改动"),
+    "trustee.restore_malformed": N_("这不是本系统的监票人备份文件"),
+    "trustee.restore_other": N_("这个备份文件属于另一次密钥仪式或另一位监票人，不能用于本次"),
+    "trustee.ready_heading": N_("准备就绪：等待表决结束"),
+    "trustee.ready_text": N_(
+        "无记名表决结束后，本页会自动解密票数总和并提交，进展见下方“无记名表决的解密”。请保持本页打开。"
+    ),
+    "trustee.decrypt_heading": N_("正在解密计票"),
+    "trustee.decrypt_text": N_("正在用您的密钥份额解密各选项的票数总和，并附上证明提交…"),
+    "trustee.key_mismatch": N_(
+        "联合公钥与本页根据各监票人承诺算出的不一致。请停止操作，立即告知主席团。"
+    ),
+    "trustee.check_failed": N_("核验未通过：%(detail)s。请告知主席团。"),
+    "trustee.shares_missing": N_("还没有收到全部份额，请稍候"),
+    "trustee.shares_bad": N_("收到的份额与发送人的承诺不符。请告知主席团重新开始密钥仪式。"),
+    "trustee.storage_failed": N_(
+        "无法在本浏览器中保存密钥。请不要使用无痕（隐私）模式，或换一台电脑。"
+    ),
+    "trustee.no_votes": N_("目前没有需要解密的无记名表决。"),
+    "trustee.vote_number": N_("第 %(id)s 号表决"),
+    "trustee.vote_progress": N_("已有 %(x)s / %(k)s 名监票人提交解密"),
+    "trustee.vote_open": N_("表决进行中，结束后自动解密"),
+    "trustee.vote_decrypting": N_("正在解密…"),
+    "trustee.vote_mine_done": N_("您已提交解密，等待其他监票人"),
+    "trustee.vote_waiting": N_("等待解密"),
+    "trustee.vote_counted": N_("解密完成，表决结果已生成"),
+    "trustee.vote_cancelled": N_("该表决已取消，不再解密"),
+    "trustee.vote_no_key": N_("这项表决使用的密钥不在本电脑上，无法解密"),
+    # the tablet: the joint key's fingerprint under a trustee-mode ballot
+    "kiosk.trustee_fingerprint": N_("联合公钥指纹：%(fingerprint)s"),
+    "kiosk.encrypt_failed": N_("无法加密选票，请联系工作人员"),
 }
 
 

@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from audit.trustee_votes import configuration_error
 from rules import SchemaError, VoteKind, VoteSpec, parse_vote_config
 from rules.congress import Electorate
 from rules.duties import close_sitting_error
@@ -293,6 +294,7 @@ class VoteDraft:
     live_tally: LiveTally
     electorate: Electorate = Electorate.BODY  # 主席团会议: only the presidium votes
     requires: int | None = None  # a vote of the sitting that must be adopted first
+    trustees: bool = False  # 监票人密钥加密: trustee mode (docs/trustee-votes.md)
 
     def spec(self) -> VoteSpec:
         return parse_vote_config(self.config)
@@ -411,6 +413,7 @@ def blank_vote_form(presets: Presets) -> dict[str, Any]:
         "live_tally": DEFAULT_LIVE_TALLY.value,
         "electorate": Electorate.BODY.value,
         "requires": "",
+        "trustees": "0",
     }
 
 
@@ -429,6 +432,7 @@ def vote_form_values(vote: Vote, presets: Presets) -> dict[str, Any]:
         "live_tally": vote.live_tally.value,
         "electorate": vote.electorate.value,
         "requires": str(vote.requires_vote_id or ""),
+        "trustees": "1" if vote.trustees else "0",
     }
 
 
@@ -650,8 +654,21 @@ def parse_vote_form(form: Mapping[str, str], presets: Presets) -> VoteDraft:
     except SchemaError as exc:
         field = _SCHEMA_FIELDS.get(re.split(r"[.\[]", exc.field)[0], "items")
         raise FormErrors({field: _("设置有误：%(detail)s", detail=str(exc))}) from None
+    trustees = form.get("trustees") == "1"
+    if trustees and (error := trustees_error(secret, spec)) is not None:
+        raise FormErrors({"trustees": error})
     return VoteDraft(title, spec.to_json(), probe.titles, secret, key_policy, live_tally,
-                     electorate, requires)  # fmt: skip
+                     electorate, requires, trustees)  # fmt: skip
+
+
+def trustees_error(secret: bool, spec: VoteSpec) -> FieldError | None:
+    """Why the form may not hold this vote in trustee mode (监票人密钥加密), in Chinese;
+    the rule is ``audit.trustee_votes.configuration_error``, shared with the verifier."""
+    if configuration_error(secret, spec) is None:
+        return None
+    if not secret:
+        return _("记名表决公开每位代表的选择，不能采用监票人密钥加密。")
+    return _("只有无记名的议案、选举或测评表决才能采用监票人密钥加密")
 
 
 def vote_editable(vote: Vote) -> bool:
@@ -677,6 +694,7 @@ def save_vote(session: Session, item_id: int, vote_id: int | None, draft: VoteDr
     vote.configure(draft.config, draft.titles)
     vote.secret, vote.key_policy, vote.live_tally = draft.secret, draft.key_policy, draft.live_tally
     vote.electorate = draft.electorate
+    vote.trustees = draft.trustees
     session.flush()
     if draft.requires is not None:
         _check_requirement(session, item, vote, draft.requires)

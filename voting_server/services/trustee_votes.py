@@ -35,7 +35,12 @@ from sqlalchemy.orm import Session
 
 from audit import trustee_content as content
 from audit.entry_types import EntryType
-from audit.trustee_votes import check_own_partials, configuration_error, totals_lists
+from audit.trustee_votes import (
+    check_own_partials,
+    configuration_error,
+    decrypted_totals,
+    totals_lists,
+)
 from crypto.trustees import ballot as tballot
 from crypto.trustees.group import TrusteeCryptoError
 from rules import VoteSpec
@@ -199,7 +204,8 @@ def close_aggregates(
 ) -> dict[str, Any]:
     """Log ``aggregates`` over the counted ballots: ``chosen`` maps each group (members,
     attending) to its counted presses (rows with ``ballot`` and ``entry_idx``). Keeps the
-    aggregates, the cast and the present count in ``vote.trustee_data``."""
+    aggregates, the cast and the present count in ``vote.trustee_data``. With no counted
+    ballot at all the ``result`` is logged too (``decrypted_totals``: all 0)."""
     data = dict(vote.trustee_data or {})
     layout = content.layout_of(data)
     groups = content.groups_of(spec)
@@ -211,6 +217,13 @@ def close_aggregates(
     log.append(session, vote.owner_body_id(), EntryType.AGGREGATES, logged)
     by_group = {g: sorted(p.entry_idx for p in chosen.get(g, ())) for g in groups}
     data.update(aggregates=aggregates, cast=cast, present=present, counted=by_group)
+    if not any(cast.values()):
+        # no ballot in any group: every aggregate is the identity, every count publicly
+        # 0 — nothing for the scrutineers to decrypt, the result now
+        result, content_obj = _count(vote, data, bytes.fromhex(data["vote_hash"]))
+        log.append(session, vote.owner_body_id(), EntryType.RESULT,
+                   {"vote": vote.id, "result": result, "content": content_obj})  # fmt: skip
+        vote.result = result
     vote.trustee_data = data
     return logged
 
@@ -389,7 +402,7 @@ def _count(
     """The result from the posted shares (k or more): totals, the kind's paper count,
     the rules engine — as the verifier recomputes it."""
     spec = vote.spec()
-    totals = content.check_partials(
+    totals = decrypted_totals(
         vote_context(data), data["aggregates"], _partials(data), data["cast"], h_v
     )
     result = content.content_result(

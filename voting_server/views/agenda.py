@@ -29,6 +29,7 @@ from voting_server.roster import MAX_BYTES
 from voting_server.services import agenda
 from voting_server.services.refusals import Refusal
 from voting_server.services.transactions import write_transaction
+from voting_server.services.trustee_ceremony import sitting_key
 from voting_server.services.uploads import read_table_upload
 from voting_server.timefmt import form_value
 from voting_server.views.auth import current_user, login_required, message_page, refusal_text
@@ -402,6 +403,8 @@ def _vote_page(
         preset_titles=_preset_titles(item_.sitting.body.kind.value),
         labels=labels(item_.sitting.body.kind.value),
         custom=agenda.CUSTOM,
+        # 监票人密钥加密 is offered once the sitting's scrutineers completed a key ceremony
+        trustee_key=sitting_key(db(), item_.sitting_id) is not None,
     ), status
 
 

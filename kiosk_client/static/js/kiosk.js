@@ -16,16 +16,25 @@
  * pending ballot lives in memory only: the choice is never written to the
  * tablet's storage.
  *
+ * Trustee mode (docs/trustee-votes.md): a vote carrying ``trustees`` is sent encrypted
+ * to the scrutineers' joint key (trustees/*.mjs): the marks per the vote's manifest,
+ * H_C and H_V computed here from the vote (never taken from the server), the wire
+ * ballot signed as an ``encrypted-ballot`` statement. The randomness stays inside
+ * encryptBallot: it is never stored, shown or sent. The joint key's fingerprint is
+ * shown small under the ballot, for a scrutineer to compare.
+ *
  * After the receipt the tablet shows the deputy's own choice (您的选择): large in a
  * named vote; in a secret vote (无记名) only while the deputy holds a button, so that
  * a neighbour cannot read it. The choice is the one kept in memory; it is never sent
  * anywhere but in the ballot itself, and never logged.
  */
-import { ballotKind } from "./kiosk/ballots.mjs";
+import { ballotKind, trusteeChoice } from "./kiosk/ballots.mjs";
+import { keyFingerprint } from "./kiosk/fingerprint.mjs";
 import { closeRecord, initRecord } from "./kiosk/record.mjs";
 import { renderResult, resultHeading } from "./kiosk/results.mjs";
-import { authStatement, ballotSignatures, base64, newNonce, signStatement } from "./kiosk/statements.mjs";
+import { authStatement, ballotSignatures, base64, encryptedBallotStatement, newNonce, signStatement } from "./kiosk/statements.mjs";
 import { forgetDevice, generateDeviceKey, loadDevice, saveDevice } from "./kiosk/storage.mjs";
+import { encryptBallot, marksFromChoice, voteContext } from "./trustees/index.mjs";
 
 const S = window.Screens;
 const t = S.t;
@@ -53,6 +62,7 @@ let receipt = null; // the last receipt for `vote`
 let submitted = null; // {vote, choice}: what the acknowledged ballot chose (memory only)
 let stopCountdown = () => {};
 let documentAsked = 0; // counts requests for a document link: only the latest one opens
+let trusteeCtx = null; // {vote, key, ctx}: the trustee-mode vote's context, built once per vote
 
 // --- screens and messages ----------------------------------------------------------
 
@@ -413,8 +423,47 @@ function startVote(v) {
   });
   stopCountdown();
   stopCountdown = S.countdown($("vote-countdown"), v.closes_at);
+  showFingerprint(v);
   renderVote();
   show("vote");
+  if (v.trustees) setTimeout(() => trusteeContext(v), 0); // ready before the deputy presses
+}
+
+// --- trustee mode (docs/trustee-votes.md) ----------------------------------------------
+
+/** The joint key's fingerprint, small under a trustee-mode ballot; hidden otherwise. */
+function showFingerprint(v) {
+  const box = $("vote-fingerprint");
+  let fingerprint = null;
+  try {
+    fingerprint = v.trustees ? keyFingerprint(v.trustees.joint_key) : null;
+  } catch (e) {
+    fingerprint = null; // a malformed key: encrypting will refuse it and say so
+  }
+  box.textContent = fingerprint ? t("kiosk.trustee_fingerprint", { fingerprint: fingerprint }) : "";
+  box.hidden = !fingerprint;
+}
+
+/** H_C, H_V and the joint key's table for vote ``v``, computed here from the vote. */
+function trusteeContext(v) {
+  const tr = v.trustees;
+  if (!trusteeCtx || trusteeCtx.vote !== v.id || trusteeCtx.key !== tr.joint_key) {
+    const ctx = voteContext({ ceremony: { id: tr.ceremony_id, n: tr.n, k: tr.k }, voteId: String(v.id),
+      layout: tr.manifest, jointKey: tr.joint_key });
+    trusteeCtx = { vote: v.id, key: tr.joint_key, ctx: ctx };
+  }
+  return trusteeCtx.ctx;
+}
+
+/** The ``ballot`` payload of a trustee-mode vote: ``{vote, nonce, encrypted, sig}``. */
+async function encryptedPayload(v, chosen) {
+  if (!member || member.id === undefined || member.id === null) throw new Error("no member signed in");
+  const marks = marksFromChoice(v.trustees.manifest, trusteeChoice(v, chosen));
+  const nonce = newNonce();
+  const encrypted = encryptBallot(trusteeContext(v), { memberId: String(member.id), nonce: nonce, marks: marks });
+  const sig = await signStatement(device.keyPair.privateKey,
+    encryptedBallotStatement(v.id, device.seat, nonce, encrypted));
+  return { vote: v.id, nonce: nonce, encrypted: encrypted, sig: sig };
 }
 
 // --- the agenda item's documents (议程文件) ---------------------------------------------
@@ -511,15 +560,26 @@ async function submit() {
   if (voteClosed || pending) return;
   $("confirm-send").disabled = true;
   try {
-    const ballot = ballotKind(vote).ballot(vote, choice);
-    const nonce = newNonce();
-    const signed = await ballotSignatures(device.keyPair.privateKey, vote.id, device.seat, nonce, ballot);
+    let payload;
+    if (vote.trustees) {
+      try {
+        payload = await encryptedPayload(vote, choice);
+      } catch (e) {
+        say(t("kiosk.encrypt_failed"));
+        return;
+      }
+    } else {
+      const ballot = ballotKind(vote).ballot(vote, choice);
+      const nonce = newNonce();
+      const signed = await ballotSignatures(device.keyPair.privateKey, vote.id, device.seat, nonce, ballot);
+      payload = { vote: vote.id, nonce: nonce, ballot: ballot,
+        signature: signed.signature, participation_signature: signed.participation_signature };
+    }
     pending = {
       vote: vote.id,
       // a copy: the receipt's screen shows what THIS ballot chose, whatever is pressed later
       choice: Array.isArray(choice) ? choice.slice() : Object.assign({}, choice),
-      payload: { vote: vote.id, nonce: nonce, ballot: ballot,
-        signature: signed.signature, participation_signature: signed.participation_signature },
+      payload: payload, // resent unchanged until acknowledged: the same ciphertexts and nonce
     };
   } catch (e) {
     say(t("kiosk.sign_failed"));

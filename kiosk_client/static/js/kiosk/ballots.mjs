@@ -10,6 +10,8 @@
  *   ballot(vote, choice)      the ballot as signed and sent (the ``tally`` format)
  *   chosen(S, vote, choice)   what was chosen, for "您的选择" after pressing:
  *                             [{title, mark, cls}] (``title`` null for a lone subject)
+ *   options(vote, choice)     trustee mode: the chosen option ids per contest of the
+ *                             vote's manifest, {contestId: [optionId…]} (trusteeChoice)
  * ``ui`` is {S (window.Screens), vote, choice, choose(newChoice), say(text)}:
  * ``choose`` stores the choice and draws the screen again.
  *
@@ -69,6 +71,16 @@ function marksKind(marksOf) {
         if (choice[s.id]) ballot[s.id] = choice[s.id];
       });
       return ballot;
+    },
+
+    // one contest per subject, named by its id; a mark the layout has no option for
+    // (弃权) is nothing marked
+    options(vote, choice) {
+      const chosen = {};
+      vote.subjects.forEach((s) => {
+        chosen[s.id] = choice[s.id] ? [choice[s.id]] : [];
+      });
+      return chosen;
     },
   };
 }
@@ -132,6 +144,9 @@ const selection = {
 
   // in the order the candidates are listed, whatever the order they were pressed in
   ballot: (vote, choice) => vote.candidates.map((c) => c.id).filter((id) => choice.indexOf(id) >= 0),
+
+  // the layout's one contest holds the candidates
+  options: (vote, choice) => ({ [vote.trustees.manifest[0].id]: selection.ballot(vote, choice) }),
 };
 
 /** The digits a score may have: as many as its highest value. */
@@ -241,4 +256,24 @@ export function ballotKind(vote) {
   const kind = BALLOTS[vote.kind];
   if (!kind) throw new Error("no ballot renderer for vote kind " + vote.kind);
   return kind.variant ? kind.variant(vote) : kind;
+}
+
+/**
+ * Trustee mode (docs/trustee-votes.md): the deputy's choice as the option ids chosen per
+ * contest of the vote's manifest (``vote.trustees.manifest``), for trustees/ballot.mjs's
+ * marksFromChoice. A mark the manifest has no option for (a motion's 弃权: abstain is
+ * nothing marked) is dropped; a contest the manifest does not have is left for
+ * marksFromChoice to refuse.
+ */
+export function trusteeChoice(vote, choice) {
+  const kind = ballotKind(vote);
+  if (!kind.options) throw new Error("no trustee-mode ballot for vote kind " + vote.kind);
+  const layout = vote.trustees.manifest;
+  const chosen = kind.options(vote, choice);
+  const out = {};
+  Object.keys(chosen).forEach((id) => {
+    const contest = layout.find((c) => c.id === id);
+    out[id] = contest ? chosen[id].filter((option) => contest.options.includes(option)) : chosen[id];
+  });
+  return out;
 }
