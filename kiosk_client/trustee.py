@@ -5,7 +5,10 @@ in Python, for ``voting-server simulate --trustees`` and the benchmark: it logs 
 a scrutineer through the login form, takes its seat in the sitting's key ceremony over
 the JSON API (commitments, encrypted shares, verdicts), and afterwards decrypts —
 partially, with a proof — the aggregates of the sitting's trustee-mode votes once they
-close. The cryptography is ``crypto.trustees``'s.
+close. The cryptography is ``crypto.trustees``'s. Before decrypting a vote it fetches
+the counted encrypted ballots and checks that the aggregates it is asked to decrypt are
+their product (audit/trustee_presented.py): a server that presented one deputy's
+ciphertexts as a sum is refused (``AggregatesRefused``) and nothing is posted.
 
 Its secrets (the polynomial, the secret share s_i) live in this object's memory only:
 nothing is written to disk, logged or sent; ``__repr__`` names the seat, not the key.
@@ -31,6 +34,8 @@ from typing import Any
 
 import requests
 
+from audit.trustee_content import ContentMismatch
+from audit.trustee_presented import check_presented_aggregates
 from crypto.trustees import ballot as tballot
 from crypto.trustees import ceremony as dkg
 from crypto.trustees import decryption as tdecrypt
@@ -62,6 +67,15 @@ class TrusteeRefused(TrusteeError):
         self.status = status
         text = body.get("message_en") or body.get("message") or str(answer)[:200]
         super().__init__(f"{what}: refused ({status} {self.code}): {text} {self.detail or ''}")
+
+
+class AggregatesRefused(TrusteeError):
+    """The aggregates a vote presents are not the product of genuine, distinct, counted
+    ballots: this device decrypted and posted nothing. ``field`` names what mismatched."""
+
+    def __init__(self, vote: int, mismatch: ContentMismatch) -> None:
+        super().__init__(f"vote {vote}: refused to decrypt the aggregates: {mismatch}")
+        self.field = mismatch.field
 
 
 class TrusteeTimeout(TrusteeError, TimeoutError):
@@ -280,7 +294,9 @@ class TrusteeClient:
         """Post this trustee's partial decryption of ``vote``'s aggregates, if the vote
         asks for it (``next`` = ``decrypt``); True when posted. H_V is computed here from
         the ceremony's H_C, the vote id, the manifest and the joint key (never taken
-        from the server); a joint key other than the ceremony's is refused."""
+        from the server); a joint key other than the ceremony's is refused, and so are
+        aggregates that are not the product of the counted ballots (``check_aggregates``:
+        AggregatesRefused, nothing posted)."""
         state = self.get(f"votes/{vote}")
         if state.get("next") != "decrypt":
             return False
@@ -292,6 +308,7 @@ class TrusteeClient:
         layout = tballot.Layout.from_json(state["manifest"])
         h_v = tballot.vote_hash(seat.base_hash, str(state["vote"]), layout,
                                 Element.from_hex(state["joint_key"], "joint_key"))  # fmt: skip
+        self.check_aggregates(vote, state)
         shares: dict[str, Any] = {}
         cast = state.get("cast") or {}
         for group, data in (state.get("aggregates") or {}).items():
@@ -306,6 +323,37 @@ class TrusteeClient:
         self.decrypted.append(vote)
         log.info("trustee %s decrypted vote %s", seat.index, vote)
         return True
+
+    def presented_ballots(self, vote: int) -> tuple[dict[str, list[Any]], dict[str, Any]]:
+        """The vote's counted encrypted ballots as logged (``{group: [data…]}``) and the
+        keys of the tablets that signed them, every page of ``votes/<vote>/ballots``."""
+        ballots: dict[str, list[Any]] = {}
+        devices: dict[str, Any] = {}
+        offset: int | None = 0
+        while offset is not None:
+            page = self.get(f"votes/{vote}/ballots?offset={offset}")
+            for group, rows in page["ballots"].items():
+                ballots.setdefault(group, []).extend(rows)
+            devices.update(page["devices"])
+            following = page.get("next")
+            if following is not None and (not isinstance(following, int) or following <= offset):
+                raise TrusteeError(f"vote {vote}: the ballots' pages do not advance ({following})")
+            offset = following
+        return ballots, devices
+
+    def check_aggregates(self, vote: int, state: dict[str, Any]) -> None:
+        """The aggregates of ``state`` (``GET votes/<vote>``) recomputed from the counted
+        ballots, each signed by its seat's tablet, one per member, ``cast`` per group;
+        AggregatesRefused names the first mismatch."""
+        ballots, devices = self.presented_ballots(vote)
+        context = {"vote_id": str(vote), "manifest": state["manifest"]}
+        try:
+            check_presented_aggregates(
+                context, ballots, devices, state.get("aggregates"), state.get("cast") or {}
+            )
+        except ContentMismatch as mismatch:
+            log.warning("trustee %s: vote %s not decrypted: %s", self.username, vote, mismatch)
+            raise AggregatesRefused(vote, mismatch) from None
 
     def decrypt_pending(self, sitting: int) -> list[int]:
         """Every vote of the sitting waiting for this trustee, decrypted; their ids."""

@@ -13,7 +13,10 @@ The rules and the checks are pure and shared with the verifier
 - ``post_decryption`` (a trustee's page): one trustee's partial decryptions, every proof
   checked, logged as ``decryption_share``; with k of them the totals go through the
   kind's rules as a paper count and the ``result`` is logged.
-- ``vote_state`` / ``awaiting``: what a scrutineer's page reads.
+- ``vote_state`` / ``awaiting``: what a scrutineer's page reads;
+  ``presented_ballots``: the counted encrypted ballots as logged, with their tablets'
+  keys, from which the page recomputes the aggregates before decrypting them
+  (audit/trustee_presented.py).
 
 Every request is checked completely before anything is written: a refusal changes
 nothing. Each function runs inside the caller's write transaction.
@@ -21,6 +24,7 @@ nothing. Each function runs inside the caller's write transaction.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -43,7 +47,7 @@ from rules import VoteSpec
 from rules.duties import trustee_error
 from rules.kinds import kind_of
 from rules.lifecycle import VoteState
-from voting_server.models import AgendaItem, Member, StaffUser, Vote
+from voting_server.models import AgendaItem, AuditEntry, Device, Member, StaffUser, Vote
 from voting_server.services import staff
 from voting_server.services.audit_log import AuditLog
 from voting_server.services.refusals import Refusal
@@ -52,6 +56,7 @@ from voting_server.services.trustee_ceremony import sitting_key
 
 MAX_CONTESTS = 500  # bounds.BALLOT_ENTRIES_MAX: subjects of a motion or evaluation
 MAX_OPTIONS = 500  # candidates of a selection
+BALLOTS_PAGE = 500  # counted ballots per answer of presented_ballots: ≤ 4 MB for 12 candidates
 
 
 # --- configuration -----------------------------------------------------------------------
@@ -210,7 +215,8 @@ def close_aggregates(
     counted = sorted(p.entry_idx for g in groups for p in chosen.get(g, ()))
     logged = {"vote": vote.id, "counted": counted, "cast": cast, "aggregates": aggregates}
     log.append(session, vote.owner_body_id(), EntryType.AGGREGATES, logged)
-    data.update(aggregates=aggregates, cast=cast, present=present)
+    by_group = {g: sorted(p.entry_idx for p in chosen.get(g, ())) for g in groups}
+    data.update(aggregates=aggregates, cast=cast, present=present, counted=by_group)
     if not any(cast.values()):
         # no ballot in any group: every aggregate is the identity, every count publicly
         # 0 — nothing for the scrutineers to decrypt, the result now
@@ -293,6 +299,53 @@ def awaiting(session: Session, sitting_id: int, user: StaffUser) -> dict[str, An
                     "shares": sorted(int(i) for i in data["shares"]),
                     "next": _next(vote, index)})  # fmt: skip
     return {"ok": True, "sitting": sitting_id, "votes": out}
+
+
+def presented_ballots(
+    session: Session, vote_id: int, user: StaffUser, offset: int = 0
+) -> dict[str, Any]:
+    """The counted ``encrypted_ballot`` entries' data as logged, ``BALLOTS_PAGE`` from
+    ``offset`` (members first, then attending deputies, each in log order), with the
+    enrolled keys of the tablets that signed them: what a scrutineer's device checks the
+    aggregates against before decrypting (docs/trustee-votes.md). For the vote's
+    trustees and the presidium, once the vote is closed; ``next`` is the following
+    page's offset, or None."""
+    vote = _vote(session, vote_id)
+    trustee_index(session, vote, user)
+    data = vote.trustee_data or {}
+    if data.get("aggregates") is None:
+        raise Refusal("decryption_not_ready", f"vote {vote.id} is {vote.state.value}")
+    counted: Mapping[str, Sequence[int]] | None = data.get("counted")
+    if counted is None:  # closed by a server that did not keep them: the bundle has them
+        raise Refusal("decryption_not_ready", f"vote {vote.id}: no counted ballots kept")
+    order = [(group, idx) for group in counted for idx in counted[group]]
+    if offset < 0 or offset > len(order):
+        raise Refusal("invalid_payload", f"offset: 0 to {len(order)}")
+    page = order[offset : offset + BALLOTS_PAGE]
+    lines = dict(
+        session.execute(
+            select(AuditEntry.idx, AuditEntry.line).where(
+                AuditEntry.body_id == vote.owner_body_id(),
+                AuditEntry.idx.in_([idx for _, idx in page]),
+            )
+        ).all()
+    )
+    ballots: dict[str, list[dict[str, Any]]] = {group: [] for group in counted}
+    for group, idx in page:
+        entry = json.loads(lines[idx])
+        if entry["type"] != EntryType.ENCRYPTED_BALLOT or entry["data"]["vote"] != vote.id:
+            raise RuntimeError(f"log entry {idx} is not an encrypted ballot of vote {vote.id}")
+        ballots[group].append(entry["data"])
+    names = sorted({str(b["device"]) for rows in ballots.values() for b in rows})
+    devices = session.execute(
+        select(Device.id, Device.seat, Device.public_key).where(Device.id.in_(names))
+    ).all()
+    end = offset + len(page)
+    return {
+        "ok": True, "vote": vote.id, "cast": data["cast"], "total": len(order),
+        "offset": offset, "next": end if end < len(order) else None, "ballots": ballots,
+        "devices": {d.id: {"seat": d.seat, "public_key": d.public_key} for d in devices},
+    }  # fmt: skip
 
 
 def _partials(data: Mapping[str, Any]) -> list[dict[str, Any]]:

@@ -8,7 +8,8 @@ call, and the presidium's start.
 - ``POST /api/trustees/ceremonies/<ceremony_id>/commitments`` ``{"commitments"}``,
   ``…/shares`` ``{"shares"}``, ``…/verdicts`` ``{"verdicts"}``: the calling trustee's step.
 - ``GET  /api/trustees/votes/<vote>``: a trustee-mode vote for its trustees and the
-  presidium; ``GET /api/trustees/sittings/<sitting>/votes``: the sitting's votes awaiting
+  presidium; ``GET /api/trustees/votes/<vote>/ballots?offset=n``: its counted encrypted
+  ballots and their tablets' keys, after close; ``GET /api/trustees/sittings/<sitting>/votes``: the sitting's votes awaiting
   decryption; ``POST /api/trustees/votes/<vote>/decryption`` ``{"shares"}``: the calling
   trustee's partial decryptions (docs/trustee-votes.md; services/trustee_votes.py).
 
@@ -210,6 +211,18 @@ def vote_state(vote_id: int) -> ResponseReturnValue:
     def work() -> dict[str, Any]:
         user = _caller(*READERS)
         return trustee_votes.vote_state(db(), vote_id, user)
+
+    return _answer(work)
+
+
+@bp.get("/votes/<int:vote_id>/ballots")
+def vote_ballots(vote_id: int) -> ResponseReturnValue:
+    def work() -> dict[str, Any]:
+        user = _caller(*READERS)
+        offset = request.args.get("offset", "0")
+        if not offset.isdigit() or len(offset) > 9:
+            raise Refusal("invalid_payload", "offset: a count of ballots")
+        return trustee_votes.presented_ballots(db(), vote_id, user, int(offset))
 
     return _answer(work)
 

@@ -13,3 +13,4 @@ export {
 } from "./ceremony.mjs";
 export { aggregate, aggregateBallots, checkPartial, combine, decryptCounts, lagrange, partialDecrypt } from "./decryption.mjs";
 export { backupTrustee, restoreTrustee } from "./backup.mjs";
+export { checkPresentedAggregates } from "./presented.mjs";
