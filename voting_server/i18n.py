@@ -478,6 +478,11 @@ JS_STRINGS: dict[str, str] = {
     "trustee.vote_number": N_("第 %(id)s 号表决"),
     "trustee.vote_progress": N_("已有 %(x)s / %(k)s 名监票人提交解密"),
     "trustee.vote_open": N_("表决进行中，结束后自动解密"),
+    "trustee.vote_checking": N_("正在核对选票：用各表决器的签名重算票数总和…"),
+    "trustee.sums_refused": N_(
+        "拒绝解密：服务器提供的票数总和与签名选票重算的不一致（%(detail)s）。请立即告知主席团和其他监票人。"
+    ),
+    "trustee.ballots_checked": N_("（已核对 %(n)s 张签名选票，请与大屏“已按”人数比对）"),
     "trustee.vote_decrypting": N_("正在解密…"),
     "trustee.vote_mine_done": N_("您已提交解密，等待其他监票人"),
     "trustee.vote_waiting": N_("等待解密"),

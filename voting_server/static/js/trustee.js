@@ -12,7 +12,10 @@
  *                 trustees/backup.mjs), and the restore from it; the joint key's
  *                 fingerprint, large, computed here from the commitments;
  *   5. 解密计票   every second, the sitting's trustee-mode votes awaiting decryption;
- *                 for each, the partial decryptions of its sums with their proofs.
+ *                 for each, first the sums recomputed here from the counted ballots
+ *                 (each signed by its tablet, one per deputy: a server presenting one
+ *                 ballot as a sum is refused), then the partial decryptions of the
+ *                 sums with their proofs.
  *
  * What is kept: one IndexedDB record per ceremony and account, the plain form of what
  * the backup file encrypts ({ceremony: {id, n, k}, seat, coefficients, secret_share},
@@ -46,6 +49,7 @@ let record = null; // this trustee's secrets for `ceremony` (IndexedDB), or null
 let busy = false; // a step is being computed or posted
 let generateAsked = null; // the ceremony the trustee pressed the generate button for
 const votesSeen = new Map(); // vote id → its last state, for the list
+const votesRefused = new Map(); // vote id → why its sums were refused: never decrypted here
 
 // --- the server -------------------------------------------------------------------------
 
@@ -465,13 +469,55 @@ function partials(v) {
   return shares;
 }
 
+/** Every counted ballot of vote `id` and the keys of the tablets that signed them,
+ * page by page (GET votes/<vote>/ballots). */
+async function countedBallots(id) {
+  const ballots = {};
+  const devices = {};
+  let offset = 0;
+  for (;;) {
+    const page = await api(`/votes/${encodeURIComponent(id)}/ballots?offset=${offset}`);
+    Object.entries(page.ballots || {}).forEach(([group, list]) => {
+      ballots[group] = (ballots[group] || []).concat(list);
+    });
+    Object.assign(devices, page.devices || {});
+    if (page.next === null || page.next === undefined) return { ballots, devices };
+    offset = page.next;
+  }
+}
+
+/** Decrypt only sums recomputed here: the server shows sums of the counted ballots,
+ * and a server that showed one deputy's ballot as a "sum" would have it opened by k
+ * scrutineers (docs/trustee-votes.md, "Before decrypting"). Returns the ballots checked. */
+async function checkSums(id, v) {
+  const { ballots, devices } = await countedBallots(id);
+  const checked = await T.checkPresentedAggregates({ voteId: String(v.vote), manifest: v.manifest },
+    ballots, devices, v.aggregates, v.cast);
+  return checked.ballots;
+}
+
 async function decryptVote(id, v) {
+  if (votesRefused.has(String(id))) {
+    voteLine(id, v, votesRefused.get(String(id)));
+    return;
+  }
   if (!record || record.ceremony.id !== v.ceremony_id || record.secret_share === null) {
     voteLine(id, v, t("trustee.vote_no_key"));
     return;
   }
   if (v.joint_key !== record.joint_key) {
     voteLine(id, v, t("trustee.key_mismatch"));
+    return;
+  }
+  voteLine(id, v, t("trustee.vote_checking"));
+  let checked;
+  try {
+    checked = await checkSums(id, v);
+  } catch (e) {
+    if (e instanceof Problem) throw e; // the server did not answer: asked again next tick
+    const why = t("trustee.sums_refused", { detail: e && e.message ? e.message : String(e) });
+    votesRefused.set(String(id), why);
+    voteLine(id, v, why);
     return;
   }
   voteLine(id, v, t("trustee.vote_decrypting"));
@@ -487,6 +533,7 @@ async function decryptVote(id, v) {
     if (code !== "vote_has_result" && code !== "decryption_duplicate") throw e;
     answer = await api(`/votes/${encodeURIComponent(id)}`);
   }
+  answer.checked = checked;
   votesSeen.set(String(id), answer);
   const [status, ok] = describeVote(answer);
   voteLine(id, answer, status, ok);
@@ -494,10 +541,11 @@ async function decryptVote(id, v) {
 
 /** [what the list says of vote v, whether it is over]. */
 function describeVote(v) {
-  if (v.result) return [t("trustee.vote_counted"), true];
+  const checked = v.checked === undefined ? "" : " " + t("trustee.ballots_checked", { n: v.checked });
+  if (v.result) return [t("trustee.vote_counted") + checked, true];
   if (v.state === "cancelled") return [t("trustee.vote_cancelled"), true];
   if (v.aggregates === null || v.state === "open") return [t("trustee.vote_open"), false];
-  if (v.you !== null && (v.shares || []).includes(v.you)) return [t("trustee.vote_mine_done"), false];
+  if (v.you !== null && (v.shares || []).includes(v.you)) return [t("trustee.vote_mine_done") + checked, false];
   return [t("trustee.vote_waiting"), false];
 }
 
