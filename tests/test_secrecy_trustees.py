@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import gc
 import json
 import logging
@@ -109,10 +110,8 @@ def memory_units() -> list[Unit]:
         if isinstance(obj, type) or obj is units:
             continue
         parts = []
-        try:
+        with contextlib.suppress(Exception):  # a repr that fails tells nothing
             parts.append(repr(obj)[:20_000])
-        except Exception:  # a repr that fails tells nothing
-            pass
         for ref in gc.get_referents(obj):
             if isinstance(ref, str):
                 parts.append(ref)
@@ -139,10 +138,8 @@ def windows(texts: Iterable[str]) -> tuple[set[bytes], int]:
                 blobs += [binascii.unhexlify(run[i : i + (len(run) - i) // 2 * 2]) for i in (0, 1)]
             for run in B64_RUN.findall(raw):
                 for alt in (base64.b64decode, base64.urlsafe_b64decode):
-                    try:
+                    with contextlib.suppress(binascii.Error, ValueError):
                         blobs.append(alt(run + b"=" * (-len(run) % 4)))
-                    except (binascii.Error, ValueError):
-                        pass
             for blob in blobs:
                 for end in range(31, len(blob)):
                     if blob[end] <= TOP:
