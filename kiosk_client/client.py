@@ -504,6 +504,13 @@ class KioskClient:
             raise RuntimeError("the seat is not known: enroll or connect first")
         nonce = nonce or new_nonce()
         vote = vote if vote is not None else self.known_vote(vote_id)
+        if vote is None:
+            # not heard yet (it opened a moment ago): ask for it, as a tablet votes only on
+            # the vote it shows — a plain ballot for a trustee-mode vote would be refused
+            state = self.fetch_state()
+            open_vote = state.get("open_vote") if isinstance(state, dict) else None
+            if isinstance(open_vote, dict) and open_vote.get("id") == vote_id:
+                vote = open_vote
         if isinstance(vote, dict) and vote.get("trustees"):
             if vote.get("id") != vote_id:
                 raise ValueError(f"vote object {vote.get('id')!r} is not vote {vote_id}")

@@ -190,3 +190,18 @@ def test_the_member_id_comes_from_the_connection_not_from_the_vote(kiosk) -> Non
     client.state = {"open_vote": vote_object(MOTION, 1)}
     with pytest.raises(RuntimeError, match="member"):
         client.prepare(1, {"budget": "yes", "plan": "yes"})
+
+
+def test_a_vote_not_yet_heard_is_asked_for_before_the_ballot_is_built(kiosk) -> None:
+    """The presidium opened vote 2 a moment ago and its ``vote_opened`` has not reached
+    this kiosk: the client asks for the state rather than send a plain ballot, which a
+    trustee-mode vote refuses (invalid_ballot)."""
+    client, socket = kiosk
+    assert client.known_vote(2) is None
+    out: list[Any] = []
+    thread = threading.Thread(target=lambda: out.append(client.prepare(2, ["c1"])), daemon=True)
+    thread.start()
+    _, callback = socket.next("state")
+    callback({"ok": True, "state": {"open_vote": vote_object(SELECTION, 2)}})
+    thread.join(WAIT)
+    assert set(out[0]) == {"vote", "nonce", "encrypted", "sig"} and out[0]["vote"] == 2
