@@ -241,6 +241,26 @@ JS_STRINGS: dict[str, str] = {
     "console.done_withdraw": N_("已撤回"),
     "console.ask_announce": N_("宣布表决结果：“%(title)s”？"),
     "console.done_announce": N_("已宣布表决结果"),
+    # a trustee-mode secret vote closed without its result (docs/trustee-votes.md)
+    "console.awaiting": N_("等待监票人解密（已有 %(shares)s / 需要 %(k)s 名）"),
+    "console.state_awaiting": N_("已结束，尚无结果"),
+    "console.awaiting_short": N_("等待监票人解密（%(shares)s / %(k)s）"),
+    "console.awaiting_help": N_(
+        "本项表决的选票已加密，须由 %(n)s 名监票人中的 %(k)s 名解密后才有结果。"
+        "请监票人登录并在本人电脑上打开“监票人密钥”页：页面自动解密，无需其他操作。"
+        "%(k)s 名监票人的页面完成解密后，表决结果自动显示在这里。"
+    ),
+    "console.paper_fallback": N_("改为人工计票"),
+    "console.ask_paper_fallback": N_(
+        "改为人工计票：“%(title)s”？\n"
+        "本次电子表决将被取消。已投的电子选票永久密封，任何人都无法打开，也不再计票；"
+        "此操作不能撤销。\n"
+        "随后请组织代表以纸质选票重新投票，由秘书处在“监票人与表决结果”页录入人工计票结果，"
+        "经两名监票人会签后公布。"
+    ),
+    "console.reason_paper_fallback": N_("取消原因（必填，记入审计日志）"),
+    "console.paper_fallback_reason": N_("监票人不足 %(k)s 名，无法解密电子表决结果，改为人工计票"),
+    "console.done_paper_fallback": N_("电子表决已取消。请组织纸质投票，由秘书处录入人工计票结果。"),
     # the read-aloud line (宣读稿): the glossary's words come in as %(word)s
     "console.read.sitting": N_("本次会议"),
     "console.read.people": N_("%(word)s%(n)s人"),

@@ -66,6 +66,7 @@
     paintSoon();
   });
   sio.on("live_tally", showLiveTally);
+  sio.on("decryption", showDecryption); // a scrutineer's share of a closed trustee-mode vote
   sio.connect();
 
   let venuesDue = null;
@@ -221,16 +222,26 @@
 
   // --- the live panel (现场面板) -------------------------------------------------------
 
-  /** The panel: the open vote (已按 / 未按, countdown, 结束表决 / 取消表决); else the last
-   * result with its read-aloud line (宣读稿); else idle. */
+  /** The panel: the open vote (已按 / 未按, countdown, 结束表决 / 取消表决); else a
+   * trustee-mode vote closed after the last result and awaiting its scrutineers
+   * (等待监票人解密, with the paper fallback); else the last result with its read-aloud
+   * line (宣读稿); else idle. */
   function renderPanel(state) {
     const open = state.open_vote;
     stopCountdown();
     $("live").hidden = !open;
     $("panel").classList.toggle("panel-open", Boolean(open));
-    const last = open ? null : lastResult(state);
+    let last = open ? null : lastResult(state);
+    let waiting = open ? null : awaitingVote(state);
+    // the later of the two leads; a vote still waiting behind a later result keeps its
+    // line and its 改为人工计票 in the agenda
+    if (waiting && last) {
+      if (last.id > waiting.id) waiting = null;
+      else last = null;
+    }
+    showAwaiting(waiting);
     $("after").hidden = !last;
-    $("idle").hidden = Boolean(open || last);
+    $("idle").hidden = Boolean(open || last || waiting);
     if (open) {
       $("live-title").textContent = open.title;
       stopCountdown = S.countdown($("live-countdown"), open.closes_at);
@@ -256,6 +267,46 @@
         announce.onclick = () => announceVote(last);
       }
     }
+  }
+
+  /** A closed trustee-mode vote without its result: k scrutineers have not decrypted yet. */
+  const isAwaiting = (v) => v.state === "closed" && !v.result && Boolean(v.decryption && v.decryption.awaiting);
+
+  /** The latest vote awaiting decryption, or null. */
+  function awaitingVote(state) {
+    let found = null;
+    state.agenda.forEach((item) => item.votes.forEach((v) => {
+      if (isAwaiting(v) && (!found || v.id > found.id)) found = v;
+    }));
+    return found;
+  }
+
+  /** 等待监票人解密（已有 x / 需要 k 名）, what the scrutineers do, and 改为人工计票. */
+  function showAwaiting(vote) {
+    const box = $("awaiting");
+    box.hidden = !vote;
+    box.dataset.vote = vote ? vote.id : "";
+    if (!vote) return;
+    const d = vote.decryption;
+    const n = vote.trustees ? vote.trustees.n : d.k;
+    $("awaiting-title").textContent = vote.title;
+    $("awaiting-count").textContent = t("console.awaiting", { shares: d.shares, k: d.k });
+    $("awaiting-help").textContent = t("console.awaiting_help", { n: n, k: d.k });
+    if ($("awaiting-paper")) $("awaiting-paper").onclick = () => paperFallback(vote);
+  }
+
+  /** A scrutineer's share came in: the figure at once, then the server's state (whose
+   * vote carries the same figure, or the result once k shares are in). */
+  function showDecryption(d) {
+    if (!snapshot || !snapshot.agenda || !d) return;
+    snapshot.agenda.forEach((item) => item.votes.forEach((v) => {
+      if (v.id === d.vote && v.decryption) v.decryption = { shares: d.shares, k: d.k, awaiting: d.awaiting };
+    }));
+    if (snapshot.sitting && !snapshot.open_vote) {
+      renderPanel(snapshot);
+      renderAgenda(snapshot);
+    }
+    refresh();
   }
 
   /** The vote counted last (the highest id with a result: a re-run comes after its vote). */
@@ -553,7 +604,10 @@
           el("td", null, itemLine.cloneNode(true), el("div", { class: "vote-title" }, vote.title),
             vote.rerun_of ? el("div", { class: "muted" }, t("console.rerun_mark")) : null),
           el("td", { class: "kind" }, S.KIND[vote.kind], el("div", { class: "muted" }, word(vote.secret ? "secret" : "named"))),
-          el("td", { class: "state state-" + vote.state }, S.STATE[vote.state] || vote.state),
+          el("td", { class: "state state-" + vote.state },
+            isAwaiting(vote) ? t("console.state_awaiting") : S.STATE[vote.state] || vote.state,
+            isAwaiting(vote) ? el("div", { class: "awaiting-line" }, t("console.awaiting_short",
+              { shares: vote.decryption.shares, k: vote.decryption.k })) : null),
           el("td", null, actions(vote, state, rerunOf))));
         if (vote.result) rows.push(resultRow(vote));
       });
@@ -581,6 +635,8 @@
     } else if (vote.state === "open") {
       button(t("console.close"), "danger", () => closeVote(vote));
       button(t("console.cancel"), "", () => cancelVote(vote));
+    } else if (isAwaiting(vote)) { // no result to announce: k scrutineers, or paper
+      button(t("console.paper_fallback"), "", () => paperFallback(vote));
     } else if (vote.state === "closed") {
       button(t("console.announce"), "primary", () => announceVote(vote));
     }
@@ -623,7 +679,8 @@
 
   /** Ask before every action. Resolves {seconds, reason} or null when declined.
    * opts.seconds: offer the countdown; opts.reason: ask for a reason (opts.reasonLabel,
-   * opts.needReason: its label and the message when it is left empty). */
+   * opts.needReason: its label and the message when it is left empty; opts.reasonText:
+   * a reason written in advance, which the chair may change). */
   function ask(text, opts) {
     opts = opts || {};
     const dialog = $("confirm-dialog");
@@ -634,7 +691,7 @@
     document.querySelector("input[name=countdown][value='']").checked = true;
     $("confirm-minutes").value = "";
     $("confirm-seconds").value = "";
-    $("confirm-reason").value = "";
+    $("confirm-reason").value = opts.reasonText || "";
     $("confirm-error").textContent = "";
     return new Promise((resolve) => {
       const finish = (value) => {
@@ -702,6 +759,19 @@
     const answer = await ask(t("console.ask_cancel", { title: vote.title }), { reason: true });
     if (!answer) return;
     act("cancel_vote", { vote: vote.id, reason: answer.reason }, t("console.done_cancel"));
+  }
+
+  /** 改为人工计票: a trustee-mode vote closed that fewer than k scrutineers can decrypt is
+   * cancelled with a reason (rules/lifecycle.py cancellable), so that the secretariat can
+   * enter the paper count (docs/results.md). Its encrypted ballots are never counted. */
+  async function paperFallback(vote) {
+    const k = vote.decryption ? vote.decryption.k : "";
+    const answer = await ask(t("console.ask_paper_fallback", { title: vote.title }), {
+      reason: true, reasonLabel: t("console.reason_paper_fallback"),
+      reasonText: t("console.paper_fallback_reason", { k: k }),
+    });
+    if (!answer) return;
+    act("cancel_vote", { vote: vote.id, reason: answer.reason }, t("console.done_paper_fallback"));
   }
 
   /** 撤回: a vote never opened leaves the agenda (the lifecycle's draft → cancelled, with
