@@ -118,21 +118,36 @@ class LogBuilder:
             )
 
     def configure(
-        self, vote: int, spec: VoteSpec, *, secret: bool, policy: KeyPolicy = KeyPolicy.LAST_PRESS
+        self,
+        vote: int,
+        spec: VoteSpec,
+        *,
+        secret: bool,
+        policy: KeyPolicy = KeyPolicy.LAST_PRESS,
+        trustees: bool = False,
     ) -> None:
-        self.append(
-            "vote_configured",
-            {"vote": {"id": vote, "body": 1, "sitting": 1, "agenda_item": 1, "title": "t",
-                      "config": spec.to_json(), "secret": secret,
-                      "key_policy": policy.value, "live_tally": "hidden", "rerun_of": None}},
-        )  # fmt: skip
+        """``trustees``: held in trustee mode (docs/trustee-votes.md), ``"trustees": true``."""
+        config: dict[str, Any] = {
+            "id": vote, "body": 1, "sitting": 1, "agenda_item": 1, "title": "t",
+            "config": spec.to_json(), "secret": secret, "key_policy": policy.value,
+            "live_tally": "hidden", "rerun_of": None,
+        }  # fmt: skip
+        if trustees:
+            config["trustees"] = True
+        self.append("vote_configured", {"vote": config})
 
-    def open(self, vote: int, spec: VoteSpec, present: int) -> None:
-        self.append(
-            "vote_opened",
-            {"vote": vote, "members": self.members, "present": present,
-             "quorum_required": spec.quorum.required(self.members), "closes_at": None, "by": 1},
-        )  # fmt: skip
+    def open(
+        self, vote: int, spec: VoteSpec, present: int, trustees: dict[str, Any] | None = None
+    ) -> None:
+        """``trustees``: a trustee-mode vote's ``{ceremony_id, joint_key, manifest,
+        vote_hash}``, logged in the opening."""
+        data: dict[str, Any] = {
+            "vote": vote, "members": self.members, "present": present,
+            "quorum_required": spec.quorum.required(self.members), "closes_at": None, "by": 1,
+        }  # fmt: skip
+        if trustees is not None:
+            data["trustees"] = trustees
+        self.append("vote_opened", data)
 
     def press(self, vote: int, member: int, ballot: Any, *, secret: bool, press: int = 1) -> None:
         nonce = self._nonce()

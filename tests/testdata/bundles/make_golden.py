@@ -10,7 +10,10 @@ present) is built with tests/support/logs.py, which seals entries with the
 server's own function (``audit.entry``) and writes the checkpoints the server
 writes: a named motion (one deputy changes their mind) countersigned by the
 presidium and both designated scrutineers, a secret evaluation, and a secret
-motion that fails at the tablets and is counted on paper (人工计票).
+motion that fails at the tablets and is counted on paper (人工计票). A second,
+trustee-mode sitting (trustee_sitting.py: a key ceremony, then a motion, a selection
+and an evaluation whose ballots are encrypted and whose content the verifier proves)
+gives ``trustees_good`` and its tampered copies.
 
 Everything is reproducible: the keys derive from ``SEED``, the nonces from a
 counter, the time is fixed, and the kiosks sign with deterministic ECDSA
@@ -49,6 +52,10 @@ from rules import VoteKind, VoteSpec, tally
 from rules.breakdown import by_delegation
 from rules.paper import ballots_from_counts
 from tests.support.logs import LogBuilder
+from tests.testdata.bundles import trustee_sitting
+
+TRUSTEES_GOOD = "trustees_good"
+TRUSTEE_VARIANTS = trustee_sitting.VARIANTS
 
 HERE = Path(__file__).resolve().parent
 EXPECTED_FILE = "expected.json"
@@ -358,16 +365,56 @@ def make(out: Path) -> dict[str, Any]:
             "index": error["index"],
             "reason": error["reason"],
         }
+    expected.update(_make_trustees(out))
     (out / EXPECTED_FILE).write_text(_json_text(expected), encoding="utf-8")
+    return expected
+
+
+def trustees_sitting(
+    tamper: trustee_sitting.Tamper | None = None,
+) -> tuple[LogBuilder, dict[str, int]]:
+    """The trustee-mode sitting (trustee_sitting.py) with this file's keys."""
+    return trustee_sitting.sitting(
+        server_key("trustees server"),
+        lambda seat: kiosk_key(f"trustees kiosk {seat}"),
+        SEED + b" trustees",
+        tamper,
+    )
+
+
+def _make_trustees(out: Path) -> dict[str, Any]:
+    """``trustees_good/`` (every secret vote's content proven) and its tampered copies,
+    each sealed by the server: the first error must be at the tampered entry."""
+    expected: dict[str, Any] = {}
+    log, _ = trustees_sitting()
+    write_bundle(out / TRUSTEES_GOOD, log, log.lines, head_of(log.lines))
+    report = verify_bundle(out / TRUSTEES_GOOD, jobs=1)
+    assert report.ok, report.errors
+    assert all(v["content"] == "proven" for v in report.votes), report.votes
+    expected[TRUSTEES_GOOD] = {"ok": True, "entries": report.entries, "head": report.head}
+    for name, tamper in TRUSTEE_VARIANTS.items():
+        log, marks = trustees_sitting(tamper)
+        write_bundle(out / name, log, log.lines, head_of(log.lines))
+        report = verify_bundle(out / name, jobs=1)
+        assert not report.ok, name
+        error = report.errors[0]
+        assert error["index"] == marks[tamper.target], (name, error, marks[tamper.target])
+        expected[name] = {
+            "ok": False,
+            "tampered": tamper.what,
+            "index": error["index"],
+            "reason": error["reason"],
+        }
     return expected
 
 
 def main(argv: list[str]) -> None:
     out = Path(argv[0]) if argv else HERE
-    for name in ("good", *VARIANTS):
+    names = ("good", *VARIANTS, TRUSTEES_GOOD, *TRUSTEE_VARIANTS)
+    for name in names:
         shutil.rmtree(out / name, ignore_errors=True)
     make(out)
-    print(f"wrote {len(VARIANTS) + 1} bundles and {EXPECTED_FILE} to {out}")
+    print(f"wrote {len(names)} bundles and {EXPECTED_FILE} to {out}")
 
 
 if __name__ == "__main__":
