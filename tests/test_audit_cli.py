@@ -82,6 +82,9 @@ def test_an_honest_bundle_verifies_and_reports_its_head(honest, tmp_path: Path) 
         "entries": len(log.lines),
         "head": {"size": len(log.lines), "root": tree_root(log.lines).hex()},
         "errors": [],
+        # each secret vote, with what its content rests on: vote 2 was sealed under the
+        # server's vote key, not encrypted to scrutineers (docs/secret-ballot.md)
+        "votes": [{"vote": 2, "content": "server-trusted"}],
     }
     # The published head of the whole log, and of an earlier prefix, are contained.
     assert verify_json(bundle, "--head", f"{len(log.lines)}:{tree_root(log.lines).hex()}")[0] == 0
