@@ -147,7 +147,10 @@ class FakeSocket:
 
 
 def accept(callback: Callable[..., None], seat: int = 3) -> None:
-    callback({"ok": True, "seat": seat, "member": {"name": "代表三"}, "state": {}})
+    """The server's answer to ``authenticate`` while vote 1, a named motion, is open (the
+    client builds a ballot for the vote it knows: it asks for the state otherwise)."""
+    vote = {"id": 1, "kind": "motion", "secret": False, "trustees": None}
+    callback({"ok": True, "seat": seat, "member": {"name": "代表三"}, "state": {"open_vote": vote}})
 
 
 def receipt_for(payload: dict[str, Any], entry: int = 42) -> dict[str, Any]:

@@ -34,7 +34,7 @@ from crypto import KioskKey
 from kiosk_client.client import KioskClient
 from kiosk_client.trustee import TrusteeClient
 
-WAIT = 30.0
+WAIT = 60.0  # under the whole suite's load a trustee or a tablet can be slow to answer
 
 
 class Devices:
