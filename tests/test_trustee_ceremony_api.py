@@ -212,6 +212,15 @@ def test_start_is_the_presidiums_with_a_valid_threshold(live_app: Flask) -> None
     assert sitting.start(k=3)["k"] == 3
 
 
+def test_a_ballots_page_offset_is_ascii_digits_within_bounds(live_app: Flask) -> None:
+    """GET votes/<vote>/ballots?offset=…: '²' or '١' (digits to str.isdigit) and numbers
+    past the bound are refused by name, never a server error."""
+    sitting = Sitting(live_app)
+    for junk in ("²", "١٢", "-1", "1e3", str(10**9)):
+        refused(get(sitting.presidium.client, f"{API}/votes/1/ballots?offset={junk}"), 400,
+                "invalid_payload")  # fmt: skip
+
+
 def test_a_sitting_without_scrutineers_has_no_ceremony(live_app: Flask) -> None:
     presidium = logged_in(live_app, StaffRole.PRESIDIUM, "zhu")
     with live_app.app_context(), sessions()() as s:

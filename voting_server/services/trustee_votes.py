@@ -54,8 +54,6 @@ from voting_server.services.refusals import Refusal
 from voting_server.services.results import scrutineers
 from voting_server.services.trustee_ceremony import sitting_key
 
-MAX_CONTESTS = 500  # bounds.BALLOT_ENTRIES_MAX: subjects of a motion or evaluation
-MAX_OPTIONS = 500  # candidates of a selection
 BALLOTS_PAGE = 500  # counted ballots per answer of presented_ballots: ≤ 4 MB for 12 candidates
 
 

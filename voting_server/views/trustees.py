@@ -33,7 +33,7 @@ from flask_babel import gettext
 from sqlalchemy.exc import SQLAlchemyError
 
 from audit.trustee_ceremony import CODES, MAX_TRUSTEES, CeremonyError
-from rules.parsing import load_json
+from rules.parsing import load_json, parse_int
 from voting_server.extensions import audit_log, db, sessions
 from voting_server.i18n import N_
 from voting_server.models import StaffRole, StaffUser, Vote
@@ -49,6 +49,7 @@ log = logging.getLogger(__name__)
 
 bp = Blueprint("trustees", __name__, url_prefix="/api/trustees")
 
+MAX_OFFSET = 999_999_999  # a count of ballots
 MAX_BODY = 32_768  # bytes of a request: 9 trustees' shares are under 3 KB
 CEREMONY_ID = re.compile(r"[0-9a-f]{1,64}")  # the server makes them: 32 hex digits
 READERS = (StaffRole.PRESIDIUM, StaffRole.SCRUTINEER)
@@ -219,10 +220,11 @@ def vote_state(vote_id: int) -> ResponseReturnValue:
 def vote_ballots(vote_id: int) -> ResponseReturnValue:
     def work() -> dict[str, Any]:
         user = _caller(*READERS)
-        offset = request.args.get("offset", "0")
-        if not offset.isdigit() or len(offset) > 9:
-            raise Refusal("invalid_payload", "offset: a count of ballots")
-        return trustee_votes.presented_ballots(db(), vote_id, user, int(offset))
+        # ASCII digits only, bounded ('²'.isdigit() is true, and int('²') raises)
+        offset = parse_int(request.args.get("offset", "0"), 0, MAX_OFFSET)
+        if offset is None:
+            raise Refusal("invalid_payload", f"offset: a count of ballots, 0 … {MAX_OFFSET}")
+        return trustee_votes.presented_ballots(db(), vote_id, user, offset)
 
     return _answer(work)
 
