@@ -30,6 +30,7 @@
 import * as T from "/kiosk-static/js/trustees/index.mjs";
 import { scalarFromHex, scalarToHex } from "/kiosk-static/js/trustees/group.mjs";
 import { keyFingerprint } from "/kiosk-static/js/kiosk/fingerprint.mjs";
+import { objectStore } from "/kiosk-static/js/kiosk/storage.mjs";
 
 const S = window.Screens;
 const t = S.t;
@@ -93,34 +94,15 @@ function describe(error) {
 
 // --- the browser's storage ----------------------------------------------------------------
 
-const DB_NAME = "congress-trustee";
-const STORE = "secrets";
+const secretsStore = objectStore("congress-trustee", "secrets");
 
-function openDb() {
-  return new Promise((resolve, reject) => {
-    const request = indexedDB.open(DB_NAME, 1);
-    request.onupgradeneeded = () => request.result.createObjectStore(STORE);
-    request.onsuccess = () => resolve(request.result);
-    request.onerror = () => reject(request.error);
-  });
-}
-
+/** An operation on the secrets' store; any failure of the browser's storage is said so. */
 async function storeOp(mode, work) {
-  let db;
   try {
-    db = await openDb();
+    return await secretsStore(mode, work);
   } catch {
     throw new Problem(t("trustee.storage_failed"));
   }
-  return new Promise((resolve, reject) => {
-    const tx = db.transaction(STORE, mode);
-    const request = work(tx.objectStore(STORE));
-    tx.oncomplete = () => {
-      db.close();
-      resolve(request.result);
-    };
-    tx.onerror = () => reject(new Problem(t("trustee.storage_failed")));
-  });
 }
 
 const recordKey = (ceremonyId) => USER + ":" + ceremonyId;

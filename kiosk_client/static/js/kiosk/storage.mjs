@@ -6,31 +6,37 @@
  * ballot, before the server acknowledges it, lives in memory only.
  */
 
-const DB_NAME = "voting-kiosk";
-const STORE = "device";
+/**
+ * One object store of one IndexedDB database, opened per operation: `op(mode, work)`
+ * runs `work(store)` in a transaction and resolves to its request's result once the
+ * transaction completes. The tablet's device record and the scrutineer's page's
+ * secrets (voting_server/static/js/trustee.js) are both kept this way.
+ */
+export function objectStore(dbName, storeName) {
+  function openDb() {
+    return new Promise((resolve, reject) => {
+      const request = indexedDB.open(dbName, 1);
+      request.onupgradeneeded = () => request.result.createObjectStore(storeName);
+      request.onsuccess = () => resolve(request.result);
+      request.onerror = () => reject(request.error);
+    });
+  }
+  return async function op(mode, work) {
+    const db = await openDb();
+    return new Promise((resolve, reject) => {
+      const tx = db.transaction(storeName, mode);
+      const request = work(tx.objectStore(storeName));
+      tx.oncomplete = () => {
+        db.close();
+        resolve(request.result);
+      };
+      tx.onerror = () => reject(tx.error);
+    });
+  };
+}
+
 const RECORD = "current";
-
-function openDb() {
-  return new Promise((resolve, reject) => {
-    const request = indexedDB.open(DB_NAME, 1);
-    request.onupgradeneeded = () => request.result.createObjectStore(STORE);
-    request.onsuccess = () => resolve(request.result);
-    request.onerror = () => reject(request.error);
-  });
-}
-
-async function storeOp(mode, work) {
-  const db = await openDb();
-  return new Promise((resolve, reject) => {
-    const tx = db.transaction(STORE, mode);
-    const request = work(tx.objectStore(STORE));
-    tx.oncomplete = () => {
-      db.close();
-      resolve(request.result);
-    };
-    tx.onerror = () => reject(tx.error);
-  });
-}
+const storeOp = objectStore("voting-kiosk", "device");
 
 export const loadDevice = () => storeOp("readonly", (s) => s.get(RECORD));
 export const saveDevice = (record) => storeOp("readwrite", (s) => s.put(record, RECORD));
