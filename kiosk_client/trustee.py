@@ -125,6 +125,42 @@ def staff_session(base_url: str, username: str, password: str) -> requests.Sessi
     return http
 
 
+def commitment_keys(state: dict[str, Any], sender: int) -> list[Element]:
+    """K_{sender,0…k−1} as the ceremony's state (the JSON API's answer) publishes them."""
+    return [
+        Element.from_hex(c["commitment"], f"commitments[{sender}]")
+        for c in state["commitments"][str(sender)]
+    ]
+
+
+def opened_shares(
+    base_hash: bytes, index: int, polynomial: dkg.Polynomial, state: dict[str, Any]
+) -> dict[int, Scalar]:
+    """The shares addressed to trustee ``index`` in ``state``, decrypted with its a_0:
+    sender → P_sender(index)."""
+    a0 = polynomial.coefficients[0]
+    return {
+        s["sender"]: dkg.decrypt_share(
+            base_hash, s["sender"], index, a0,
+            dkg.EncryptedShare.from_json({k: s[k] for k in ("alpha", "beta", "ct")}),
+        )
+        for s in state["shares_for_you"]
+    }  # fmt: skip
+
+
+def share_verdicts(index: int, opened: dict[int, Scalar], state: dict[str, Any]) -> dict[str, Any]:
+    """The verdicts step's body: Feldman on every opened share against its sender's
+    commitments — ``verified``, or a complaint revealing the share."""
+    verdicts = []
+    for sender, share in sorted(opened.items()):
+        try:
+            dkg.verify_share(sender, index, share, commitment_keys(state, sender))
+            verdicts.append({"sender": sender, "verdict": "verified"})
+        except ValueError:
+            verdicts.append({"sender": sender, "verdict": "complaint", "share": share.hex()})
+    return {"verdicts": verdicts}
+
+
 @dataclass
 class TrusteeClient:
     """One scrutineer's device. ``base_url``: the server, e.g. ``http://127.0.0.1:8000``."""
@@ -222,13 +258,6 @@ class TrusteeClient:
             self.seats[ceremony_id] = seat
         return seat
 
-    @staticmethod
-    def _keys(state: dict[str, Any], sender: int) -> list[Element]:
-        return [
-            Element.from_hex(c["commitment"], f"commitments[{sender}]")
-            for c in state["commitments"][str(sender)]
-        ]
-
     def _shares(self, seat: Seat, state: dict[str, Any]) -> dict[str, Any]:
         """P_i(ℓ) for every other trustee ℓ, encrypted to ℓ's first commitment; the
         others' commitments are checked first (a bad proof is not answered)."""
@@ -245,28 +274,14 @@ class TrusteeClient:
         return {"shares": shares}
 
     def _opened(self, seat: Seat, state: dict[str, Any]) -> dict[int, Scalar]:
-        a0 = seat.polynomial.coefficients[0]
-        return {
-            s["sender"]: dkg.decrypt_share(
-                seat.base_hash, s["sender"], seat.index, a0,
-                dkg.EncryptedShare.from_json({k: s[k] for k in ("alpha", "beta", "ct")}),
-            )
-            for s in state["shares_for_you"]
-        }  # fmt: skip
+        return opened_shares(seat.base_hash, seat.index, seat.polynomial, state)
 
     def _verdicts(self, seat: Seat, state: dict[str, Any]) -> dict[str, Any]:
         """Feldman on every share received: ``verified``, or a complaint revealing it."""
-        verdicts = []
         opened = self._opened(seat, state)
         if sorted(opened) != [i for i in range(1, seat.n + 1) if i != seat.index]:
             raise TrusteeError(f"ceremony {seat.ceremony_id}: shares from {sorted(opened)} only")
-        for sender, share in sorted(opened.items()):
-            try:
-                dkg.verify_share(sender, seat.index, share, self._keys(state, sender))
-                verdicts.append({"sender": sender, "verdict": "verified"})
-            except ValueError:
-                verdicts.append({"sender": sender, "verdict": "complaint", "share": share.hex()})
-        return {"verdicts": verdicts}
+        return share_verdicts(seat.index, opened, state)
 
     def _finish(self, seat: Seat, state: dict[str, Any]) -> dict[str, Any]:
         """s_i = Σ_j P_j(i), checked against the logged public share K̂_i = g^{s_i}."""

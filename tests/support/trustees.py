@@ -9,6 +9,7 @@ from typing import Any
 
 from crypto.trustees import ceremony as dkg
 from crypto.trustees.group import ONE, Element, Scalar
+from kiosk_client.trustee import opened_shares, share_verdicts
 
 
 @dataclass
@@ -47,26 +48,11 @@ class Player:
 
     def opened(self, state: dict[str, Any]) -> dict[int, Scalar]:
         """The shares addressed to this trustee, decrypted: sender → P_sender(index)."""
-        a0 = self.polynomial.coefficients[0]
-        return {
-            s["sender"]: dkg.decrypt_share(
-                self.base, s["sender"], self.index, a0,
-                dkg.EncryptedShare.from_json({k: s[k] for k in ("alpha", "beta", "ct")}),
-            )
-            for s in state["shares_for_you"]
-        }  # fmt: skip
+        return opened_shares(self.base, self.index, self.polynomial, state)
 
     def verdicts(self, state: dict[str, Any]) -> dict[str, Any]:
         """Feldman on every share received: verified, or a complaint revealing the share."""
-        verdicts = []
-        for sender, share in sorted(self.opened(state).items()):
-            keys = [Element.from_hex(c["commitment"]) for c in state["commitments"][str(sender)]]
-            try:
-                dkg.verify_share(sender, self.index, share, keys)
-                verdicts.append({"sender": sender, "verdict": "verified"})
-            except ValueError:
-                verdicts.append({"sender": sender, "verdict": "complaint", "share": share.hex()})
-        return {"verdicts": verdicts}
+        return share_verdicts(self.index, self.opened(state), state)
 
 
 def ceremonies(hall: Any, presidium: Any, trustees: list[Any], sitting: int) -> dict[str, Any]:
