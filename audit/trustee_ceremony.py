@@ -54,7 +54,7 @@ class Phase(StrEnum):
     FAILED = "failed"
 
 
-# code → what it means (English; the shell's Chinese is views/trustees.py's)
+# code → what it means (English; the Chinese a person reads is sockets/errors.py's TEXTS)
 CODES: Mapping[str, str] = {
     "ceremony_no_trustees": "the sitting has no designated scrutineers (or more than 9)",
     "ceremony_bad_threshold": "the threshold k must satisfy 1 ≤ k ≤ n",

@@ -93,6 +93,17 @@ TEXTS: dict[str, str] = {
     "database_unavailable": N_("系统繁忙，请稍候重试"),
     "server_busy": N_("系统繁忙，请稍候重试"),
     "internal_error": N_("服务器内部错误，操作未完成"),
+    # the key ceremony's (audit/trustee_ceremony.py: CeremonyError), on the scrutineers' page
+    "ceremony_no_trustees": N_("本次会议尚未指定监票人（或多于9名），不能开始密钥仪式"),
+    "ceremony_bad_threshold": N_("门限值有误：须为1至监票人人数之间的整数"),
+    "ceremony_unknown": N_("没有该密钥仪式"),
+    "ceremony_wrong_phase": N_("密钥仪式当前不在这一步骤，操作未执行"),
+    "ceremony_not_trustee": N_("您不是本次密钥仪式的监票人"),
+    "ceremony_duplicate": N_("您已提交过这一步骤，不能重复提交"),
+    "ceremony_malformed": N_("提交的数据格式有误，操作未执行"),
+    "ceremony_bad_proof": N_("承诺的证明验证失败，操作未执行"),
+    "ceremony_complaint_unfounded": N_("异议不成立：公开的份额与发送人的承诺相符"),
+    "ceremony_forbidden": N_("密钥仪式由主席团开始"),
 }
 
 

@@ -29,13 +29,11 @@ from typing import Any
 
 from flask import Blueprint, jsonify, request
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext
 from sqlalchemy.exc import SQLAlchemyError
 
-from audit.trustee_ceremony import CODES, MAX_TRUSTEES, CeremonyError
+from audit.trustee_ceremony import MAX_TRUSTEES, CeremonyError
 from rules.parsing import load_json, parse_int
 from voting_server.extensions import audit_log, db, sessions
-from voting_server.i18n import N_
 from voting_server.models import StaffRole, StaffUser, Vote
 from voting_server.services import trustee_ceremony, trustee_votes
 from voting_server.services.refusals import Refusal
@@ -54,19 +52,6 @@ MAX_BODY = 32_768  # bytes of a request: 9 trustees' shares are under 3 KB
 CEREMONY_ID = re.compile(r"[0-9a-f]{1,64}")  # the server makes them: 32 hex digits
 READERS = (StaffRole.PRESIDIUM, StaffRole.SCRUTINEER)
 
-# code → the Chinese msgid a scrutineer or the presidium reads (docs/i18n.md)
-TEXTS: dict[str, str] = {
-    "ceremony_no_trustees": N_("本次会议尚未指定监票人（或多于9名），不能开始密钥仪式"),
-    "ceremony_bad_threshold": N_("门限值有误：须为1至监票人人数之间的整数"),
-    "ceremony_unknown": N_("没有该密钥仪式"),
-    "ceremony_wrong_phase": N_("密钥仪式当前不在这一步骤，操作未执行"),
-    "ceremony_not_trustee": N_("您不是本次密钥仪式的监票人"),
-    "ceremony_duplicate": N_("您已提交过这一步骤，不能重复提交"),
-    "ceremony_malformed": N_("提交的数据格式有误，操作未执行"),
-    "ceremony_bad_proof": N_("承诺的证明验证失败，操作未执行"),
-    "ceremony_complaint_unfounded": N_("异议不成立：公开的份额与发送人的承诺相符"),
-    "ceremony_forbidden": N_("密钥仪式由主席团开始"),
-}
 STATUS = {
     "ceremony_unknown": 404,
     "ceremony_not_trustee": 403,
@@ -79,22 +64,12 @@ STATUS = {
     "forbidden": 403,
     "not_authenticated": 401,
 }
-if TEXTS.keys() != CODES.keys():
-    raise RuntimeError(f"ceremony codes without a message: {sorted(CODES.keys() ^ TEXTS.keys())}")
 
 
 def _refused(error: CeremonyError | Refusal) -> ResponseReturnValue:
     if isinstance(error, Refusal):
         return jsonify(answer_to(error)), STATUS.get(error.code, 400)
-    answer = {
-        "ok": False,
-        "error": error.code,
-        "message": gettext(TEXTS[error.code]),
-        "message_en": CODES[error.code],
-        "retry": False,
-        "detail": error.detail,
-    }
-    return jsonify(answer), STATUS.get(error.code, 400)
+    return jsonify(refusal(error.code, error.detail)), STATUS.get(error.code, 400)
 
 
 def _caller(*roles: StaffRole) -> StaffUser:
