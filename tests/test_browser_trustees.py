@@ -347,6 +347,8 @@ def test_a_trustee_mode_secret_vote_from_the_tablets_to_the_decrypted_result(
         counted = [text for text in lists if "解密完成，表决结果已生成" in text]
         assert len(counted) >= 2, lists
         assert all("已有 2 / 2 名监票人提交解密" in text for text in counted), lists
+        # the pages that decrypted recomputed the sums from the 3 tablets' signed ballots first
+        assert sum("已核对 3 张签名选票" in text for text in counted) >= 2, lists
         assert all(page.is_hidden("#trustee-problem") for page in pages)
         decrypted = pages[lists.index(counted[0])]
         shots.take(decrypted, "decrypted", SIZES)

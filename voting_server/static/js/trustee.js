@@ -51,6 +51,7 @@ let busy = false; // a step is being computed or posted
 let generateAsked = null; // the ceremony the trustee pressed the generate button for
 const votesSeen = new Map(); // vote id → its last state, for the list
 const votesRefused = new Map(); // vote id → why its sums were refused: never decrypted here
+const votesChecked = new Map(); // vote id → how many signed ballots its sums were checked on
 
 // --- the server -------------------------------------------------------------------------
 
@@ -515,7 +516,7 @@ async function decryptVote(id, v) {
     if (code !== "vote_has_result" && code !== "decryption_duplicate") throw e;
     answer = await api(`/votes/${encodeURIComponent(id)}`);
   }
-  answer.checked = checked;
+  votesChecked.set(String(id), checked);
   votesSeen.set(String(id), answer);
   const [status, ok] = describeVote(answer);
   voteLine(id, answer, status, ok);
@@ -523,7 +524,9 @@ async function decryptVote(id, v) {
 
 /** [what the list says of vote v, whether it is over]. */
 function describeVote(v) {
-  const checked = v.checked === undefined ? "" : " " + t("trustee.ballots_checked", { n: v.checked });
+  // kept across the page's polls: each GET answers afresh, without what this page checked
+  const n = votesChecked.get(String(v.vote));
+  const checked = n === undefined ? "" : " " + t("trustee.ballots_checked", { n: n });
   if (v.result) return [t("trustee.vote_counted") + checked, true];
   if (v.state === "cancelled") return [t("trustee.vote_cancelled"), true];
   if (v.aggregates === null || v.state === "open") return [t("trustee.vote_open"), false];
