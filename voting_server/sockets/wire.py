@@ -27,6 +27,11 @@ def _parse_int(text: str) -> int | float:
     return int(text) if len(text) <= INT_DIGITS_MAX else float(text)
 
 
+# Built once: ``json.loads`` with any option builds a decoder on every call, and every
+# packet of a burst comes through here.
+_DECODER = json.JSONDecoder(parse_int=_parse_int)
+
+
 class WireJSON:
     """The ``json`` of ``WirePacket``: the standard module with bounded integers."""
 
@@ -36,6 +41,8 @@ class WireJSON:
 
     @staticmethod
     def loads(text: str | bytes, **kwargs: Any) -> Any:
+        if not kwargs and isinstance(text, str):
+            return _DECODER.decode(text)
         kwargs.setdefault("parse_int", _parse_int)
         return json.loads(text, **kwargs)
 
