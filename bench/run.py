@@ -52,6 +52,7 @@ import click
 import socketio
 
 from bench import biglog, plot, pyspy
+from bench.pg_stats import PgStats
 from crypto import KioskKey
 from kiosk_client.client import DEFAULT_ACK_TIMEOUT_S, DEFAULT_DEADLINE_S, ballot_payload, new_nonce
 from rules import tally
@@ -440,6 +441,7 @@ def ballot_phase(
     sign_in: str,
     serve: Callable[[str, Path, Path], AbstractContextManager[str]] = served,
     source_addresses: int = 0,
+    pg_stats: bool = False,
     kind: str = "motion",
     trustees: int = 0,
 ) -> dict[str, Any]:
@@ -529,6 +531,7 @@ def ballot_phase(
             ])  # fmt: skip
             out["client_presign_s"] = round(max(a["seconds"] for a in armed), 3)
             out["quiet_before_burst"] = wait_for_quiet([*workers, *(s.proc.pid for s in shards)])
+            postgres = PgStats(url).start() if pg_stats else None
             start = time.monotonic() + LEAD_S
             spy = (
                 pyspy.start(worker, PROFILE_MAX_S, workdir / "ballot.pyspy")
@@ -541,6 +544,8 @@ def ballot_phase(
             fired = each(shards, [{"cmd": "fire", "start": start, "deadline_s": DEFAULT_DEADLINE_S,
                                    "ack_timeout_s": DEFAULT_ACK_TIMEOUT_S}] * len(shards))  # fmt: skip
             server_cpu = workers_cpu_s(workers) - cpu0
+            if postgres is not None:
+                out["postgres_stats"] = postgres.stop()
             presses = [p for a in fired for p in a["presses"]]
             figures = burst_figures(presses, start)
             _cpu_figures(figures, fired, server_cpu, machine0, self0)
@@ -1213,6 +1218,10 @@ VERIFY_NOTE = (
 @click.option("--skip-verify", is_flag=True, help="Quick run: leave the verify figures out.")
 @click.option("--skip-echo", is_flag=True, help="Quick run: leave the echo baseline out.")
 @click.option("--profile", is_flag=True, help="Sample the server worker with py-spy in each burst.")
+@click.option("--pg-stats", "pg_stats", is_flag=True,
+              help="With a PostgreSQL --database-url: PostgreSQL's view of the ballot burst "
+              "(wait events sampled from pg_stat_activity; pg_stat_statements if loaded), "
+              "in the JSON's ballot.postgres_stats (bench/pg_stats.py).")  # fmt: skip
 @click.option("--scale-out", is_flag=True,
               help="Also run the ballot burst against the scale-out stack (nginx, Redis, "
               "PostgreSQL) with 1 and with 2 server processes: the `scale_out` figures.")  # fmt: skip
@@ -1229,13 +1238,15 @@ VERIFY_NOTE = (
 def main(
     members: int, burst: float, database_url: str | None, seed: int, client_procs: int,
     sign_in: str, kind: str, secret: bool, trustees: int | None, verify_entries: int, skip_verify: bool, skip_echo: bool, profile: bool,
-    scale_out: bool, scale_out_postgres: str, scale_out_redis: str, out: Path, plot_path: Path,
+    pg_stats: bool, scale_out: bool, scale_out_postgres: str, scale_out_redis: str, out: Path, plot_path: Path,
 ) -> None:  # fmt: skip
     """Run the benchmark of CONTRACTS.md §5 and write its JSON (and the latency plot)."""
     if trustees is not None and not secret:
         raise click.UsageError("--trustees needs --secret: trustee mode is for secret votes")
     if trustees is not None and scale_out:
         raise click.UsageError("--trustees does not take --scale-out")
+    if pg_stats and not (database_url or "").startswith("postgresql"):
+        raise click.UsageError("--pg-stats needs a PostgreSQL --database-url")
     if profile and pyspy.py_spy() is None:
         raise click.ClickException("--profile needs py-spy: .venv/bin/pip install py-spy")
     started = time.monotonic()
@@ -1250,7 +1261,7 @@ def main(
         ballots = ballot_phase(
             members=members, burst_s=burst, database_url=database_url, seed=seed,
             shards=shards, secret=secret, profile=profile, workdir=workdir, sign_in=sign_in,
-            kind=kind, trustees=trustees or 0,
+            kind=kind, trustees=trustees or 0, pg_stats=pg_stats,
         )  # fmt: skip
         echo = None
         if not skip_echo:
