@@ -36,9 +36,8 @@ def test_a_burst_is_seen_by_its_waits_commits_and_statements(postgres_url: str) 
     assert report["polls"] > 10
     assert report["activity_share"].get("active: Timeout:PgSleep", 0) > 0.3, report
     # Ours, give or take a transaction of the connection's own (its statistics reach the
-    # server when a backend reports them); the polls, far more, are not counted.
+    # server when a backend reports them); the polls (over 10, above) are not counted.
     assert abs(report["commits"] - commits) <= 2, (report["commits"], commits)
-    assert report["polls"] > 3 * commits
     statements = report["statements"]
     if isinstance(statements, str):  # the server was started without the extension
         assert "shared_preload_libraries" in statements
