@@ -44,8 +44,10 @@ from typing import Any, TypeVar
 
 import click
 
+from bench import pyspy
 from bench.run import (
     LEAD_S,
+    PROFILE_MAX_S,
     QUIET_WAIT_S,
     RESULT_TIMEOUT_S,
     RESULTS,
@@ -54,6 +56,7 @@ from bench.run import (
     Shard,
     TimedConsole,
     _cpu_figures,
+    _finish_profile,
     burst_figures,
     each,
     log_checks,
@@ -226,11 +229,13 @@ def set_up_kiosks(
 
 
 def vote_together(
-    base: str, districts: list[District], *, burst_s: float, sign_in: str, quiet_wait_s: float
-) -> dict[str, Any]:
+    base: str, districts: list[District], *, burst_s: float, sign_in: str, quiet_wait_s: float,
+    profile_to: Path | None = None,
+) -> dict[str, Any]:  # fmt: skip
     """Every body's kiosks set up, every vote opened, one burst, every vote closed and
     announced, on the server at ``base``; fills in each district and returns the
-    burst's figures over every press."""
+    burst's figures over every press. ``profile_to``: py-spy's samples of the worker
+    during the burst go there (summary: bench/results/profile-bodies.txt)."""
     shards = [d.shard for d in districts]
     workers = server_workers(base)
     progress(f"server on {base}, worker pid(s) {workers}")
@@ -254,6 +259,11 @@ def vote_together(
                               for d in districts])  # fmt: skip
         quiet = wait_for_quiet([*workers, *(s.proc.pid for s in shards)], quiet_wait_s)
         start = time.monotonic() + LEAD_S
+        spy = (
+            pyspy.start(workers[0], PROFILE_MAX_S, profile_to)
+            if profile_to is not None and len(workers) == 1
+            else None
+        )
         cpu0, machine0, self0 = workers_cpu_s(workers), machine_busy_s(), own_cpu_s()
         progress(f"burst: {sum(d.ready for d in districts):,} presses within {burst_s} s")
         fired = each(shards, [{"cmd": "fire", "start": start, "deadline_s": DEFAULT_DEADLINE_S,
@@ -265,6 +275,9 @@ def vote_together(
         _cpu_figures(figures, fired, server_cpu, machine0, self0)
         figures["client_presign_s"] = round(max(a["seconds"] for a in armed), 3)
         figures["quiet_before_burst"] = quiet
+        if spy is not None and profile_to is not None:
+            seconds = time.monotonic() - start + LEAD_S
+            _finish_profile(spy, profile_to, seconds, "bodies", figures)
         progress(
             f"burst: {figures['acked']:,}/{figures['presses']:,} acknowledged, ack p99 "
             f"{figures['ack_ms']['p99']} ms, {figures['per_s']:,}/s"
@@ -363,6 +376,7 @@ def targets(per_body: list[dict[str, Any]], overall: dict[str, Any]) -> dict[str
 def run_bodies(
     *, bodies: int, members: int, kind: str, secret: bool, burst_s: float,
     database_url: str | None, seed: int, sign_in: str, workdir: Path, quiet_wait_s: float,
+    profile: bool = False,
 ) -> dict[str, Any]:  # fmt: skip
     """The whole run in ``workdir`` (emptied first); returns bodies.json's object."""
     started = time.monotonic()
@@ -388,7 +402,8 @@ def run_bodies(
             districts.append(District(bh, Shard(f"kiosks-b{bh.body_id}"), plan))
         with served(url, instance, workdir / "server.log") as base:
             figures = vote_together(base, districts, burst_s=burst_s, sign_in=sign_in,
-                                    quiet_wait_s=quiet_wait_s)  # fmt: skip
+                                    quiet_wait_s=quiet_wait_s,
+                                    profile_to=workdir / "bodies.pyspy" if profile else None)  # fmt: skip
     finally:
         for d in districts:
             d.shard.quit()
@@ -485,6 +500,9 @@ NOTES = [
 @click.option("--quiet-wait", default=QUIET_WAIT_S, show_default=True,
               type=click.FloatRange(0), help="Seconds at most to wait, before the burst, for "
               "other processes to leave the CPU alone.")  # fmt: skip
+@click.option("--profile", is_flag=True,
+              help="Sample the server worker with py-spy during the burst: "
+              "bench/results/profile-bodies.txt and overall.burst.profile.")  # fmt: skip
 @click.option("--workdir", type=click.Path(file_okay=False, path_type=Path),
               default=TMP / "bodies", show_default=True,
               help="Emptied first; keeps the server log, the bundles and every press.")  # fmt: skip
@@ -492,13 +510,15 @@ NOTES = [
               default=RESULTS / "bodies.json", show_default=True)  # fmt: skip
 def main(
     bodies: int, members: int, kind: str, secret: bool, burst: float, database_url: str | None,
-    seed: int, sign_in: str, quiet_wait: float, workdir: Path, out: Path,
+    seed: int, sign_in: str, quiet_wait: float, profile: bool, workdir: Path, out: Path,
 ) -> None:  # fmt: skip
     """Many bodies voting in the same second on one server; writes bodies.json."""
+    if profile and pyspy.py_spy() is None:
+        raise click.ClickException("--profile needs py-spy: .venv/bin/pip install py-spy")
     report = run_bodies(
         bodies=bodies, members=members, kind=kind, secret=secret, burst_s=burst,
         database_url=database_url, seed=seed, sign_in=sign_in, workdir=workdir,
-        quiet_wait_s=quiet_wait,
+        quiet_wait_s=quiet_wait, profile=profile,
     )  # fmt: skip
     text = json.dumps(report, ensure_ascii=False, indent=1)
     out.parent.mkdir(parents=True, exist_ok=True)
