@@ -26,6 +26,7 @@ NONCE_PATTERN = r"^[A-Za-z0-9_-]{16,64}$"  # presses.nonce is String(64)
 SIGNATURE_MAX = 200  # base64 of a P-256 signature: 88 characters raw r‖s, 96 DER
 MARK_MAX = 64  # a subject, candidate or mark of a ballot
 BALLOT_ENTRIES_MAX = 500  # subjects of a motion or evaluation, candidates of a selection
+BALLOTS_OFFSET_MAX = 999_999_999  # where a page of a vote's counted ballots starts
 REASON_MAX = 200
 PIN_PATTERN = r"^[0-9]{4,12}$"  # ASCII digits only: not '²', not '١٢'
 DURATION_S = (10, 7200)  # a countdown: 10 seconds to 2 hours

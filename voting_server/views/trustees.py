@@ -33,6 +33,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from audit.trustee_ceremony import MAX_TRUSTEES, CeremonyError
 from rules.parsing import load_json, parse_int
+from voting_server.bounds import BALLOTS_OFFSET_MAX
 from voting_server.extensions import audit_log, db, sessions
 from voting_server.models import StaffRole, StaffUser, Vote
 from voting_server.services import trustee_ceremony, trustee_votes
@@ -47,7 +48,6 @@ log = logging.getLogger(__name__)
 
 bp = Blueprint("trustees", __name__, url_prefix="/api/trustees")
 
-MAX_OFFSET = 999_999_999  # a count of ballots
 MAX_BODY = 32_768  # bytes of a request: 9 trustees' shares are under 3 KB
 CEREMONY_ID = re.compile(r"[0-9a-f]{1,64}")  # the server makes them: 32 hex digits
 READERS = (StaffRole.PRESIDIUM, StaffRole.SCRUTINEER)
@@ -196,9 +196,11 @@ def vote_ballots(vote_id: int) -> ResponseReturnValue:
     def work() -> dict[str, Any]:
         user = _caller(*READERS)
         # ASCII digits only, bounded ('²'.isdigit() is true, and int('²') raises)
-        offset = parse_int(request.args.get("offset", "0"), 0, MAX_OFFSET)
+        offset = parse_int(request.args.get("offset", "0"), 0, BALLOTS_OFFSET_MAX)
         if offset is None:
-            raise Refusal("invalid_payload", f"offset: a count of ballots, 0 … {MAX_OFFSET}")
+            raise Refusal(
+                "invalid_payload", f"offset: a count of ballots, 0 … {BALLOTS_OFFSET_MAX}"
+            )
         return trustee_votes.presented_ballots(db(), vote_id, user, offset)
 
     return _answer(work)
