@@ -351,6 +351,8 @@ def test_a_trustee_mode_secret_vote_from_the_tablets_to_the_decrypted_result(
         assert sum("已核对 3 张签名选票" in text for text in counted) >= 2, lists
         assert all(page.is_hidden("#trustee-problem") for page in pages)
         decrypted = pages[lists.index(counted[0])]
+        # its panel no longer says it is decrypting: it waits for the next vote
+        assert decrypted.inner_text("#trustee-heading") == "准备就绪：等待表决结束"
         shots.take(decrypted, "decrypted", SIZES)
         shots.take(kiosks[1], "tablet-result", ((800, 1280),))
 

@@ -278,6 +278,12 @@ async function finishKey() {
 }
 
 /** Do what the ceremony's state asks of this trustee now, and draw the screen. */
+/** The key is made and backed up: the page waits for a vote to end. */
+function ready() {
+  steps("decrypt", "backup");
+  panel(t("trustee.ready_heading"), t("trustee.ready_text"));
+}
+
 async function ceremonyStep() {
   const state = ceremony;
   show("trustee-key", false);
@@ -312,8 +318,7 @@ async function ceremonyStep() {
       panel(t("trustee.backup_heading"), t("trustee.backup_text"));
       show("trustee-backup", true);
     } else {
-      steps("decrypt", "backup");
-      panel(t("trustee.ready_heading"), t("trustee.ready_text"));
+      ready();
     }
     return;
   }
@@ -520,6 +525,7 @@ async function decryptVote(id, v) {
   votesSeen.set(String(id), answer);
   const [status, ok] = describeVote(answer);
   voteLine(id, answer, status, ok);
+  ready(); // not "decrypting" above a vote the list says is done
 }
 
 /** [what the list says of vote v, whether it is over]. */
