@@ -89,17 +89,11 @@ def test_a_kiosk_gets_a_challenge_and_a_good_signature_authenticates_it(
     }
     assert 1 in online_seats() and 1 in online_seats(enrolled_kiosk.body_id)
     assert online_seats(enrolled_kiosk.body_id + 1) == set()
-    # It is in the rooms of all kiosks and of its seat, not of another seat.
+    # It is in the room of its body's kiosks, not of another body's.
     b = enrolled_kiosk.body_id
-    socketio.emit("ping_seat", {"n": 1}, to=f"b{b}:seat:1")
-    socketio.emit("ping_seat", {"n": 2}, to=f"b{b}:seat:2")
-    socketio.emit("ping_seat", {"n": 3}, to=f"b{b + 1}:seat:1")
     socketio.emit("ping_kiosks", {}, to=f"b{b}:kiosks")
     socketio.emit("ping_kiosks", {"other": True}, to=f"b{b + 1}:kiosks")
-    assert [(e["name"], e["args"]) for e in sio.get_received()] == [
-        ("ping_seat", [{"n": 1}]),
-        ("ping_kiosks", [{}]),
-    ]
+    assert [(e["name"], e["args"]) for e in sio.get_received()] == [("ping_kiosks", [{}])]
     sio.disconnect()
     assert 1 not in online_seats()
 

@@ -13,7 +13,7 @@
   (``{"type": "kiosk-auth", "device", "challenge"}``). The challenge belongs
   to this connection and is consumed by the first ``authenticate``, so a
   signature cannot be replayed — not on this connection, not on another.
-  Then the kiosk joins ``kiosks`` and ``seat:<n>``.
+  Then the kiosk joins its body's ``kiosks`` room.
 - Anything else is refused at connection.
 
 Until authenticated, every event guarded by ``identity.requires`` answers
@@ -56,7 +56,6 @@ from voting_server.sockets.identity import (
     forget,
     kiosks_room,
     remember,
-    seat_room,
 )
 from voting_server.staff_cookie import note_activity, session_limits, staff_session_of
 
@@ -340,7 +339,6 @@ def _authenticate(sid: str, data: Any) -> dict[str, Any]:
         raise Refusal("unknown_device") from None
     remember(client)
     join_room(kiosks_room(client.body_id or 0))
-    join_room(seat_room(client.body_id or 0, client.seat or 0))
     log.info("kiosk authenticated: device %s seat %s", client.device_id, client.seat)
     _kiosk_presence_changed(client.body_id)
     answer: dict[str, Any] = {"ok": True, "seat": client.seat, "member": holder}

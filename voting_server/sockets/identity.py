@@ -23,18 +23,16 @@ KIOSK = "kiosk"  # the role of a device; staff roles are models.StaffRole values
 
 
 # Every room is a body's (docs/bodies.md): two bodies' sittings on one server never
-# hear each other. ``b<ID>:kiosks`` (its authenticated kiosks), ``b<ID>:seat:<n>``,
-# and per staff role ``b<ID>:<role>`` (e.g. ``b2:presidium``).
+# hear each other. ``b<ID>:kiosks`` (its authenticated kiosks) and per staff role
+# ``b<ID>:<role>`` (e.g. ``b2:presidium``). No room per seat: python-socketio's
+# disconnect looks through every room, and 3,000 seat rooms doubled that work in a
+# reconnection storm; nothing is sent to one seat's tablet alone.
 def body_room(body_id: int, name: str) -> str:
     return f"b{body_id}:{name}"
 
 
 def kiosks_room(body_id: int) -> str:
     return body_room(body_id, "kiosks")
-
-
-def seat_room(body_id: int, seat: int) -> str:
-    return body_room(body_id, f"seat:{seat}")
 
 
 @dataclass(frozen=True)

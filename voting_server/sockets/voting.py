@@ -223,9 +223,9 @@ class RedactPackets(logging.Filter):
     """Keep ballots and PINs out of python-engineio's packet log.
 
     At INFO, engineio logs every packet whole — ``"<sid>: Received packet MESSAGE data
-    2["ballot",{…}]"`` — under the connection id that python-socketio's log ties to a
-    seat (``"<sid> is entering room seat:12"``). That log is off by default (level
-    ERROR), but whoever turns it on to debug a tablet would write every deputy's
+    2["ballot",{…}]"`` — under the connection id, which the same log ties to a tablet
+    (its ``authenticate`` packet names the device, bound to a seat). That log is off by
+    default (level ERROR), but whoever turns it on to debug a tablet would write every deputy's
     secret choice, with the kiosk's signature over it, next to the seat, and the
     deputies' PINs. The packets of ``ballot`` and ``sign_in`` are logged without
     their data; everything else as it was.
@@ -584,7 +584,10 @@ def _state(session: Session, client: Client) -> dict[str, Any]:
         return {"sitting": None}
     state: dict[str, Any] = {
         "sitting": {"id": sitting.id, "title": sitting.title, "body": sitting.body.name},
-        "attendance": attendance.quorum(session, sitting).to_json(),
+        # a tablet's reconnection pays for no 分团签到 it does not show (3,000 at once)
+        "attendance": attendance.quorum(
+            session, sitting, by_delegation=client.role != KIOSK
+        ).to_json(),
     }
     votes = [v for item in sitting.agenda_items for v in item.votes]
     # the database says which is open: another server process may have opened it
