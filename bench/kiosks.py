@@ -61,7 +61,7 @@ import sys
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import aiohttp
 import socketio
@@ -120,10 +120,16 @@ class PatientAsyncSocket(socketio.AsyncClient):
     """As the kiosk library's ``PatientSocket``: reconnections wait ``CONNECT_WAIT_S``
     for the server to accept them, not python-socketio's 1 s."""
 
+    failures: ClassVar[Counter[str]] = Counter()  # every client's failed attempts, by message
+
     async def connect(
         self, *args: Any, wait_timeout: float = CONNECT_WAIT_S, **kwargs: Any
     ) -> None:
-        await super().connect(*args, wait_timeout=wait_timeout, **kwargs)
+        try:
+            await super().connect(*args, wait_timeout=wait_timeout, **kwargs)
+        except socketio.exceptions.ConnectionError as exc:
+            PatientAsyncSocket.failures[str(exc)[:80]] += 1
+            raise
 
 
 @dataclass
@@ -174,6 +180,8 @@ class Press:
 class Seat:
     """One seat's tablet (kiosk mode) or a bare Socket.IO client (echo mode)."""
 
+    lost: ClassVar[Counter[str]] = Counter()  # every seat's lost connections, by reason
+
     def __init__(self, seat: int, mode: str, http: aiohttp.ClientSession) -> None:
         self.seat = seat
         self.mode = mode
@@ -208,10 +216,11 @@ class Seat:
         if self.mode == "echo":
             self.authed.set()
 
-    def _on_disconnect(self, *_reason: Any) -> None:
+    def _on_disconnect(self, *reason: Any) -> None:
         self.authed.clear()
         if not self.leaving:
             self.dropped += 1
+            Seat.lost[str(reason[0]) if reason else "?"] += 1
 
     def _on_connect_error(self, data: Any = None) -> None:
         self.connect_error = data
@@ -587,6 +596,9 @@ class Shard:
             "seats": len(self.seats),
             "authenticated": sum(1 for s in self.seats.values() if s.authed.is_set()),
             "dropped": {str(s.seat): s.dropped for s in self.seats.values()},
+            # why: connections lost by the reason python-socketio gives, failed attempts
+            "lost": dict(Seat.lost),
+            "failed_attempts": dict(PatientAsyncSocket.failures),
             "auth_errors": [[s.seat, s.auth_error] for s in self.seats.values() if s.auth_error],
         }
 

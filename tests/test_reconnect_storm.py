@@ -39,6 +39,7 @@ import random
 import shutil
 import sys
 import time
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -109,9 +110,13 @@ def all_back(shards: list[Shard], server: ServerProcess) -> dict[str, int]:
     worker = gunicorn_worker(f"127.0.0.1:{server.port}")
     t, cpu = time.monotonic(), cpu_s(worker) or 0.0
     answers = each(shards, [{"cmd": "authenticated", "timeout": BACK_WITHIN_S}] * len(shards))
+    drops = sorted(n for a in answers for n in a["dropped"].values())
     note(f"all {sum(a['authenticated'] for a in answers)} authenticated again after "
          f"{time.monotonic() - t:.1f} s; the server worker used {(cpu_s(worker) or 0) - cpu:.1f} "
-         "CPU s meanwhile")  # fmt: skip
+         f"CPU s meanwhile; connections lost per kiosk so far: {drops[0]}–{drops[-1]}, "
+         f"median {drops[len(drops) // 2]}; lost by reason "
+         f"{sum((Counter(a['lost']) for a in answers), Counter())}, failed attempts "
+         f"{sum((Counter(a['failed_attempts']) for a in answers), Counter())}")  # fmt: skip
     assert [e for a in answers for e in a["auth_errors"]] == []
     assert sum(a["authenticated"] for a in answers) == KIOSKS, "not every kiosk came back"
     return {seat: n for a in answers for seat, n in a["dropped"].items()}

@@ -15,6 +15,8 @@ from voting_server.services.voting import Voting, key_dir_of
 from voting_server.sockets.wire import WirePacket
 
 socketio = SocketIO()
+PING_INTERVAL_S = 25  # the library's default
+PING_TIMEOUT_S = 60  # the library's is 20 (why longer: init_socketio)
 
 
 def init_database(app: Flask) -> None:
@@ -61,10 +63,17 @@ def init_socketio(app: Flask) -> None:
     # it, not each in a new one: a greenlet per ballot was a measurable share of a burst
     # (docs/performance.md), and no handler waits for another event of its own connection.
     # The packets are read by WirePacket, so that every event can be answered (wire.py).
+    # A PONG may wait: the server pings every 25 s and drops a connection whose PONG it has
+    # not read PING_TIMEOUT_S later. When a whole hall reconnects at once, every PONG waits
+    # behind 3,000 connections and authentications in the worker's one queue: 20 s (the
+    # library's default) dropped healthy tablets, which reconnected and queued again (CI:
+    # 47 of 3,000 back after five minutes; docs/protocol.md says what 60 s costs).
     socketio.init_app(
         app,
         async_mode=app.config.get("VOTING_ASYNC_MODE"),
         async_handlers=False,
+        ping_interval=PING_INTERVAL_S,
+        ping_timeout=PING_TIMEOUT_S,
         serializer=WirePacket,
         **options,
     )

@@ -20,12 +20,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from audit.entry_types import EntryType
 from rules.congress import Electorate, MemberRole, PresidiumSeat
 from rules.kinds import DEFAULT_QUORUM
 from voting_server.models import (
+    AgendaItem,
     Attendance,
     AttendanceMethod,
     Body,
@@ -67,14 +68,26 @@ class Quorum:
         return out
 
 
-def current_sitting(session: Session, body_id: int) -> Sitting | None:
-    """The body's sitting in progress: the latest one that is not closed."""
-    return session.scalars(
+def current_sitting(session: Session, body_id: int, *, with_agenda: bool = False) -> Sitting | None:
+    """The body's sitting in progress: the latest one that is not closed.
+
+    ``with_agenda``: its body, agenda items, their documents and votes loaded at once
+    (four queries, not one per item): a screen's state reads them all, and 3,000
+    tablets reconnecting ask for it 3,000 times."""
+    query = (
         select(Sitting)
         .where(Sitting.body_id == body_id, Sitting.status != SittingStatus.CLOSED)
         .order_by(Sitting.starts_at.desc(), Sitting.id.desc())
         .limit(1)
-    ).first()
+    )
+    if with_agenda:
+        items = selectinload(Sitting.agenda_items)
+        query = query.options(
+            joinedload(Sitting.body),
+            items.selectinload(AgendaItem.documents),
+            items.selectinload(AgendaItem.votes),
+        )
+    return session.scalars(query).first()
 
 
 def _electorate_filter(electorate: Electorate) -> Any:

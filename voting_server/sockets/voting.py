@@ -579,7 +579,7 @@ def _decide_device(client: Client, data: Any, *, confirm: bool) -> dict[str, Any
 def _state(session: Session, client: Client) -> dict[str, Any]:
     """A snapshot for a (re)connecting screen: the sitting, attendance, open vote."""
     # A kiosk's body is its device's; a staff screen's is the one it connected for.
-    sitting = attendance.current_sitting(session, client.body_id or 0)
+    sitting = attendance.current_sitting(session, client.body_id or 0, with_agenda=True)
     if sitting is None:
         return {"sitting": None}
     state: dict[str, Any] = {

@@ -44,6 +44,9 @@ const $ = (id) => document.getElementById(id);
 const SCREENS = ["insecure", "loading", "enroll", "connecting", "signin", "waiting", "vote",
   "confirm", "sent", "result", "cancelled"];
 const ACK_TIMEOUT_MS = 8000;
+// When a whole hall reconnects at once (a server restart), the last tablet's answer comes after
+// 3,000 others: a minute or more on a slow server. Past this, a fresh connection.
+const AUTH_WAIT_MS = 120000;
 const BALLOT_RETRY_MS = 1500;
 
 let current = "loading";
@@ -168,10 +171,13 @@ async function onChallenge(data) {
   try {
     const signature = await signStatement(device.keyPair.privateKey, authStatement(device.device, data.challenge));
     answer = await sio.emitWithAck("authenticate", { device: device.device, signature: signature },
-      ACK_TIMEOUT_MS);
+      AUTH_WAIT_MS);
   } catch (e) {
     say(S.problem(e));
-    return; // the next connection brings a new challenge
+    // The next connection brings a new challenge; on a timeout this one is dropped for it, or
+    // the tablet would stay connected and unproven, and the server's late answer unheard.
+    if (e && e.code === "timeout") sio.reconnect("no answer to authenticate");
+    return;
   }
   if (!answer || !answer.ok) {
     say(S.problem(answer));

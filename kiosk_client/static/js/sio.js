@@ -142,6 +142,11 @@
       this._setState("closed");
     }
 
+    /** Drop this connection and open a new one after the usual backoff. */
+    reconnect(reason) {
+      if (this.ws) this._lost(reason || "client reconnect");
+    }
+
     on(event, fn) {
       if (!this.listeners.has(event)) this.listeners.set(event, []);
       this.listeners.get(event).push(fn);
