@@ -67,9 +67,7 @@ def init_socketio(app: Flask) -> None:
     # not read PING_TIMEOUT_S later. When a whole hall reconnects at once, every PONG waits
     # behind 3,000 connections and authentications in the worker's one queue: 20 s (the
     # library's default) dropped healthy tablets, which reconnected and queued again (CI:
-    # 47 of 3,000 back after five minutes; docs/protocol.md says what 60 s costs). It
-    # also made a ballot burst cost the worker more CPU, for a reason not yet found
-    # (docs/performance.md, "Re-measured after the reconnection fix").
+    # 47 of 3,000 back after five minutes; docs/protocol.md says what 60 s costs).
     socketio.init_app(
         app,
         async_mode=app.config.get("VOTING_ASYNC_MODE"),
