@@ -61,7 +61,7 @@ import sys
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any
 
 import aiohttp
 import socketio
@@ -120,7 +120,9 @@ class PatientAsyncSocket(socketio.AsyncClient):
     """As the kiosk library's ``PatientSocket``: reconnections wait ``CONNECT_WAIT_S``
     for the server to accept them, not python-socketio's 1 s."""
 
-    failures: ClassVar[Counter[str]] = Counter()  # every client's failed attempts, by message
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.failures: Counter[str] = Counter()  # failed (re)connection attempts, by message
 
     async def connect(
         self, *args: Any, wait_timeout: float = CONNECT_WAIT_S, **kwargs: Any
@@ -128,7 +130,7 @@ class PatientAsyncSocket(socketio.AsyncClient):
         try:
             await super().connect(*args, wait_timeout=wait_timeout, **kwargs)
         except socketio.exceptions.ConnectionError as exc:
-            PatientAsyncSocket.failures[str(exc)[:80]] += 1
+            self.failures[str(exc)[:80]] += 1
             raise
 
 
@@ -180,8 +182,6 @@ class Press:
 class Seat:
     """One seat's tablet (kiosk mode) or a bare Socket.IO client (echo mode)."""
 
-    lost: ClassVar[Counter[str]] = Counter()  # every seat's lost connections, by reason
-
     def __init__(self, seat: int, mode: str, http: aiohttp.ClientSession) -> None:
         self.seat = seat
         self.mode = mode
@@ -194,6 +194,7 @@ class Seat:
         self.results: dict[int, float] = {}
         self.press: Press | None = None
         self.dropped = 0  # connections lost other than by our own disconnect
+        self.lost: Counter[str] = Counter()  # those, by the reason python-socketio gives
         self.leaving = False
         self.sio = PatientAsyncSocket(
             reconnection=True,
@@ -220,7 +221,7 @@ class Seat:
         self.authed.clear()
         if not self.leaving:
             self.dropped += 1
-            Seat.lost[str(reason[0]) if reason else "?"] += 1
+            self.lost[str(reason[0]) if reason else "?"] += 1
 
     def _on_connect_error(self, data: Any = None) -> None:
         self.connect_error = data
@@ -596,9 +597,9 @@ class Shard:
             "seats": len(self.seats),
             "authenticated": sum(1 for s in self.seats.values() if s.authed.is_set()),
             "dropped": {str(s.seat): s.dropped for s in self.seats.values()},
-            # why: connections lost by the reason python-socketio gives, failed attempts
-            "lost": dict(Seat.lost),
-            "failed_attempts": dict(PatientAsyncSocket.failures),
+            # why: the seats' lost connections by reason, and their failed attempts
+            "lost": dict(sum((s.lost for s in self.seats.values()), Counter())),
+            "failed_attempts": dict(sum((s.sio.failures for s in self.seats.values()), Counter())),
             "auth_errors": [[s.seat, s.auth_error] for s in self.seats.values() if s.auth_error],
         }
 
