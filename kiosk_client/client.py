@@ -56,6 +56,11 @@ RECONNECT_DELAY_S = (0.5, 3.0)  # first and largest pause between reconnection a
 # and the storm fed itself (tests/test_reconnect_storm.py).
 CONNECT_WAIT_S = 30.0
 CONFIRM_POLL_S = 2.0  # a replacement tablet asks again this often whether it was confirmed
+# python-socketio's client handles each message on its own thread, so a challenge can be
+# handled before the CONNECT that came ahead of it: its answer waits up to this for the
+# namespace, trying every CHALLENGE_RETRY_S.
+CHALLENGE_WAIT_S = 10.0
+CHALLENGE_RETRY_S = 0.02
 
 
 class Refused(Exception):
@@ -626,16 +631,33 @@ class KioskClient:
         challenge = data.get("challenge") if isinstance(data, dict) else None
         if not isinstance(challenge, str) or self.device_id is None:
             return
+        connection = self._connection_id()  # the Engine.IO session this challenge came on
         signature = sign_statement(self.key, auth_statement(self.device_id, challenge))
-        try:
-            with self._emit_lock:
-                self._sio.emit(
-                    "authenticate",
-                    {"device": self.device_id, "signature": signature},
-                    callback=self._on_authenticated,
-                )
-        except socketio.exceptions.BadNamespaceError:
-            pass  # the connection dropped meanwhile: the reconnection brings a new challenge
+        deadline = time.monotonic() + CHALLENGE_WAIT_S
+        while True:
+            try:
+                with self._emit_lock:
+                    # never on a later connection: it has its own challenge, and the server
+                    # allows one try per challenge
+                    if self._connection_id() != connection:
+                        return
+                    self._sio.emit(
+                        "authenticate",
+                        {"device": self.device_id, "signature": signature},
+                        callback=self._on_authenticated,
+                    )
+                return
+            except socketio.exceptions.BadNamespaceError:
+                # Not connected: the CONNECT ahead of this challenge is still being handled
+                # on another thread (wait for it), or the connection dropped (the
+                # reconnection brings a new challenge).
+                if time.monotonic() >= deadline:
+                    return
+                time.sleep(CHALLENGE_RETRY_S)
+
+    def _connection_id(self) -> str | None:
+        """The Engine.IO session id: a new one for every (re)connection."""
+        return getattr(getattr(self._sio, "eio", None), "sid", None)
 
     def _on_authenticated(self, answer: Any = None) -> None:
         with self._auth_changed:

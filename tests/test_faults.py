@@ -333,6 +333,9 @@ def test_a_kiosk_cut_off_mid_send_resends_and_gets_the_same_receipt(tmp_path: Pa
         console = Console(server.base, *prepared.presidium)
         vote = prepared.votes[0]
         console.request("open_vote", {"vote": vote.id})
+        # the tablet must show the vote before answers are lost: a kiosk that has not yet
+        # heard vote_opened asks for the state first, and that answer would be the one lost
+        kiosk.events.wait_for("vote_opened", lambda v: v.get("id") == vote.id, timeout=30)
 
         link.losing_answers.set()
         receipts: list[dict[str, Any]] = []
@@ -340,7 +343,7 @@ def test_a_kiosk_cut_off_mid_send_resends_and_gets_the_same_receipt(tmp_path: Pa
             target=lambda: receipts.append(kiosk.vote(vote.id, {"regulation": "no"}))
         )
         sending.start()
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 30
         while not logged_nonces(url, vote.id):  # stored; its receipt is being lost
             assert time.monotonic() < deadline, "the ballot never reached the server"
             time.sleep(0.01)

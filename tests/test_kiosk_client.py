@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 from collections.abc import Callable, Iterator
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -104,12 +106,19 @@ class FakeSocket:
         self.emitted: queue.Queue[tuple[str, Any, Callable[..., None] | None]] = queue.Queue()
         self.connected = False
         self.auth: Any = None
+        self.eio = SimpleNamespace(sid=None)  # the Engine.IO session: new on each connection
+        self.sessions = 0
+
+    def new_session(self) -> None:
+        self.sessions += 1
+        self.eio.sid = f"eio-{self.sessions}"
 
     def on(self, event: str, handler: Callable[..., Any]) -> None:
         self.handlers[event] = handler
 
     def connect(self, url: str, **kwargs: Any) -> None:
         self.auth = kwargs.get("auth")
+        self.new_session()
         self.connected = True
         challenge = threading.Thread(target=self.handlers["challenge"], args=({"challenge": "c1"},))
         challenge.start()
@@ -138,9 +147,11 @@ class FakeSocket:
 
     def drop(self) -> None:
         self.connected = False
+        self.eio.sid = None
         self.handlers["disconnect"]("transport close")
 
     def reconnect(self, challenge: str) -> tuple[Any, Callable[..., None]]:
+        self.new_session()
         self.connected = True
         self.handlers["challenge"]({"challenge": challenge})
         return self.next("authenticate")
@@ -238,6 +249,58 @@ def test_a_refused_authentication_is_raised_by_connect() -> None:
     )
     connecting.join(WAIT)
     assert isinstance(errors[0], Refused) and errors[0].code == "unknown_device"
+
+
+class LateConnectSocket(FakeSocket):
+    """python-socketio's client handles each message on a thread of its own: the
+    challenge can be handled before the CONNECT that arrived ahead of it, and until
+    then an emit is refused (the namespace is not yet connected). ``connect`` returns
+    at once; the test says when the namespace connects, or that the connection drops."""
+
+    def connect(self, url: str, **kwargs: Any) -> None:
+        self.auth = kwargs.get("auth")
+        self.new_session()
+        threading.Thread(target=self.handlers["challenge"], args=({"challenge": "c1"},)).start()
+
+
+def test_a_challenge_handled_before_its_connect_is_still_answered() -> None:
+    socket = LateConnectSocket()
+    client = KioskClient("http://hall", KioskKey.generate(), "dev-3", socket=socket)
+    connecting = threading.Thread(target=client.connect, kwargs={"timeout": WAIT})
+    connecting.start()
+    time.sleep(0.2)  # the challenge's thread tries, and is refused: not connected yet
+    assert socket.nothing_emitted()
+    socket.connected = True  # the CONNECT's thread catches up
+    data, callback = socket.next("authenticate")
+    statement = canonical_bytes(auth_statement("dev-3", "c1"))
+    assert client.key.public.verify(b64decode(data["signature"]), statement)
+    accept(callback)
+    connecting.join(WAIT)
+    assert client.authenticated
+    client.close()
+
+
+def test_a_challenge_whose_connection_dropped_is_never_answered_on_the_next() -> None:
+    """The server allows one try per challenge: the first connection's answer, still
+    waiting for its namespace, must not go out on the reconnection and spend the
+    reconnection's challenge."""
+    socket = LateConnectSocket()
+    client = KioskClient("http://hall", KioskKey.generate(), "dev-3", socket=socket)
+    connecting = threading.Thread(target=client.connect, kwargs={"timeout": WAIT})
+    connecting.start()
+    time.sleep(0.2)  # c1's answer is waiting for the namespace
+    socket.eio.sid = None  # the connection drops before its CONNECT was handled
+    socket.new_session()  # the reconnection: connected, and its own challenge
+    socket.connected = True
+    time.sleep(0.2)  # long enough for c1's thread to try again
+    assert socket.nothing_emitted()
+    data, callback = socket.reconnect("c2")
+    statement = canonical_bytes(auth_statement("dev-3", "c2"))
+    assert client.key.public.verify(b64decode(data["signature"]), statement)
+    accept(callback)
+    connecting.join(WAIT)
+    assert client.authenticated and socket.nothing_emitted()
+    client.close()
 
 
 # --- a ballot is sent until acknowledged, always the same ---------------------------
