@@ -37,6 +37,8 @@ from voting_server.models import (
     AgendaItem,
     AttendanceMethod,
     Body,
+    Member,
+    Press,
     Sitting,
     SittingStatus,
     StaffRole,
@@ -261,6 +263,20 @@ def test_the_same_seat_of_two_bodies_pressing_together_shares_one_batch(
 
     assert all(r["entry"] > 0 for r in receipts)
     assert batches == [[(city, 2)], sorted([(city, 1), (town, 1)])]
+    # Each press is its own body's member at that seat, in its own body's log: the
+    # batch's members are read for both bodies at once, keyed by body and seat.
+    with h["app"].app_context(), sessions()() as s:
+        stored = s.execute(
+            select(Press.vote_id, Member.body_id, Member.seat, Press.entry_idx).join(
+                Member, Member.id == Press.member_id
+            )
+        ).all()
+    assert sorted((v, b, seat) for v, b, seat, _ in stored) == sorted(
+        [(votes[city], city, 2), (votes[city], city, 1), (votes[town], town, 1)]
+    )
+    by_vote = {(v, seat): entry for v, _, seat, entry in stored}
+    assert by_vote[(votes[town], 1)] == receipts[2]["entry"]
+    assert by_vote[(votes[city], 1)] == receipts[1]["entry"]
 
 
 def _vote_of(data: dict[str, Any]) -> Any:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from audit.entry import canonical_bytes
@@ -201,10 +201,11 @@ class Ballots:
             else:
                 by_vote.setdefault(r.vote_id, []).append(i)
         states = self.votes.current_states(session, set(by_vote))
+        facts = _read_batch(session, states, requests, by_vote)
         writes: list[_Accepted] = []
         for vote_id, indexes in by_vote.items():
             self._check_vote_batch(
-                session, vote_id, states.get(vote_id), requests, indexes, outcomes, writes
+                session, vote_id, states.get(vote_id), requests, indexes, facts, outcomes, writes
             )
         # A batch may hold several bodies' ballots: each goes to its body's log, the
         # logs taken in the order of their ids (AuditLog.lock_all), entries in batch order.
@@ -253,25 +254,18 @@ class Ballots:
         state: OpenVote | None,
         requests: Sequence[BallotRequest],
         indexes: list[int],
+        facts: _BatchFacts,
         outcomes: list[Any],
         writes: list[_Accepted],
     ) -> None:
-        """Decide every request of one vote: a Refusal or a resend into ``outcomes``,
-        the accepted ones into ``writes``. Four queries, whatever the batch size."""
-        nonces = [requests[i].nonce for i in indexes]
-        stored = {
-            row.nonce: row.receipt
-            for row in session.execute(
-                select(Press.nonce, Press.receipt).where(
-                    Press.vote_id == vote_id, Press.nonce.in_(nonces)
-                )
-            )
-        }
+        """Decide every request of one vote from the batch's ``facts``: a Refusal or a
+        resend into ``outcomes``, the accepted ones into ``writes``. No query, but the
+        rare one telling an unknown vote from a closed one."""
         fresh = []
         for i in indexes:
             r = requests[i]
-            if (receipt := stored.get(r.nonce)) is not None:  # a resend: the same answer
-                if receipt.get("seat") != r.voter.seat:
+            if (receipt := facts.stored.get((vote_id, r.nonce))) is not None:
+                if receipt.get("seat") != r.voter.seat:  # a resend: the same answer
                     outcomes[i] = Refusal("nonce_reused")
                 else:
                     fields = Receipt.__dataclass_fields__
@@ -289,42 +283,6 @@ class Ballots:
                 fresh.append(i)
         if not fresh or state is None:
             return
-        seats = [requests[i].voter.seat for i in fresh]
-        members = {
-            row.seat: row
-            for row in session.execute(
-                select(
-                    Member.id,
-                    Member.seat,
-                    Member.role,
-                    Member.presidium,
-                    Attendance.id.label("attendance"),
-                    Attendance.pin_device,
-                )
-                .outerjoin(
-                    Attendance,
-                    (Attendance.member_id == Member.id)
-                    & (Attendance.sitting_id == state.sitting_id),
-                )
-                .where(Member.body_id == state.body_id, Member.active, Member.seat.in_(seats))
-            )
-        }
-        devices = {
-            d.id: d
-            for d in session.execute(
-                select(
-                    Device.id, Device.seat, Device.revoked_at, Device.pending, Device.public_key
-                ).where(Device.id.in_({requests[i].voter.device for i in fresh}))
-            )
-        }
-        pressed = dict(
-            session.execute(
-                select(Press.member_id, func.max(Press.press_no))
-                .where(Press.vote_id == vote_id, Press.member_id.in_(
-                    [m.id for m in members.values()]))
-                .group_by(Press.member_id)
-            ).all()
-        )  # fmt: skip
         signed: list[tuple[int, int]] = []  # request, member
         attending: set[int] = set()  # members pressing as 列席代表 (counted apart)
         unchecked: list[
@@ -334,7 +292,7 @@ class Ballots:
         for i in fresh:
             r = requests[i]
             try:
-                member = members.get(r.voter.seat or 0)
+                member = facts.members.get((state.body_id, r.voter.seat or 0))
                 if member is None:
                     raise Refusal("unknown_member", f"seat {r.voter.seat} has no member")
                 if not may_cast(
@@ -343,11 +301,12 @@ class Ballots:
                     # 列席 (unless the evaluation admits them), or a deputy outside the
                     # presidium in a 主席团 vote: no ballot
                     raise Refusal("not_a_voter", f"seat {r.voter.seat} ({member.role.value})")
-                if member.attendance is None:
+                signed_in = facts.attendance.get((member.id, state.sitting_id))
+                if signed_in is None:
                     raise Refusal("not_signed_in")
                 _check_form(state, r)
-                key = self._device_key(r, devices.get(r.voter.device or ""))
-                if member.pin_device != r.voter.device:  # 代为签到 only, or PIN elsewhere
+                key = self._device_key(r, facts.devices.get(r.voter.device or ""))
+                if signed_in.pin_device != r.voter.device:  # 代为签到 only, or PIN elsewhere
                     raise Refusal("pin_required")
                 checked = r.checked
                 if (checked is not None and checked.key == key
@@ -369,7 +328,7 @@ class Ballots:
                 verdicts[i] = (next(late), next(late))
         for i, member_id in signed:
             r = requests[i]
-            press_no = pressed.get(member_id, 0) + 1
+            press_no = facts.pressed.get((vote_id, member_id), 0) + 1
             ballot_ok, participation_ok = verdicts[i]
             if not ballot_ok:
                 outcomes[i] = Refusal("bad_signature", "ballot signature")
@@ -410,6 +369,103 @@ class Ballots:
         if device.seat != r.voter.seat:
             raise Refusal("wrong_seat")
         return str(device.public_key)
+
+
+@dataclass(frozen=True)
+class _BatchFacts:
+    """What a batch's ballots are checked against, read for all its votes at once."""
+
+    stored: dict[tuple[int, str], dict[str, Any]]  # (vote, nonce) → receipt already given
+    members: dict[tuple[int, int], Any]  # (body, seat) → the active member sitting there
+    attendance: dict[tuple[int, int], Any]  # (member, sitting) → the sign-in (签到)
+    devices: dict[str, Any]  # device id → its enrollment
+    pressed: dict[tuple[int, int], int]  # (vote, member) → presses stored so far
+
+
+def _read_batch(
+    session: Session,
+    states: dict[int, OpenVote],
+    requests: Sequence[BallotRequest],
+    by_vote: dict[int, list[int]],
+) -> _BatchFacts:
+    """Four queries whatever the batch holds: with ten bodies voting at once, a batch
+    spans ten votes, and reading per vote made forty.
+
+    Precondition: every request in ``by_vote`` has a seat and a device. A request of a
+    vote not open (no state) needs only its stored receipt, so nothing else is read
+    for it. Reads a little more than needed (any of the batch's nonces in any of its
+    votes, any of its members in any of its sittings), never less; the caller looks
+    up exact keys."""
+    nonces = {requests[i].nonce for indexes in by_vote.values() for i in indexes}
+    stored = {
+        (row.vote_id, row.nonce): row.receipt
+        for row in session.execute(
+            select(Press.vote_id, Press.nonce, Press.receipt).where(
+                Press.vote_id.in_(list(by_vote)), Press.nonce.in_(nonces)
+            )
+        )
+    }
+    seats: dict[int, set[int]] = {}  # body → seats pressing in one of its open votes
+    sittings: set[int] = set()
+    device_ids: set[str] = set()
+    for vote_id, indexes in by_vote.items():
+        state = states.get(vote_id)
+        if state is None:
+            continue
+        sittings.add(state.sitting_id)
+        for i in indexes:
+            seats.setdefault(state.body_id, set()).add(requests[i].voter.seat or 0)
+            device_ids.add(requests[i].voter.device or "")
+    if not seats:
+        return _BatchFacts(stored, {}, {}, {}, {})
+    members: dict[tuple[int, int], Any] = {}
+    attendance: dict[tuple[int, int], Any] = {}
+    rows = session.execute(
+        select(
+            Member.id,
+            Member.body_id,
+            Member.seat,
+            Member.role,
+            Member.presidium,
+            Attendance.sitting_id,
+            Attendance.pin_device,
+        )
+        .outerjoin(
+            Attendance,
+            (Attendance.member_id == Member.id) & Attendance.sitting_id.in_(sittings),
+        )
+        .where(
+            Member.active,
+            or_(*(
+                (Member.body_id == body) & Member.seat.in_(body_seats)
+                for body, body_seats in seats.items()
+            )),
+        )
+    )  # fmt: skip
+    for row in rows:
+        members[(row.body_id, row.seat)] = row
+        if row.sitting_id is not None:
+            attendance[(row.id, row.sitting_id)] = row
+    devices = {
+        d.id: d
+        for d in session.execute(
+            select(
+                Device.id, Device.seat, Device.revoked_at, Device.pending, Device.public_key
+            ).where(Device.id.in_(device_ids))
+        )
+    }
+    pressed: dict[tuple[int, int], int] = {
+        (row.vote_id, row.member_id): row.presses
+        for row in session.execute(
+            select(Press.vote_id, Press.member_id, func.max(Press.press_no).label("presses"))
+            .where(
+                Press.vote_id.in_([v for v in by_vote if v in states]),
+                Press.member_id.in_({m.id for m in members.values()}),
+            )
+            .group_by(Press.vote_id, Press.member_id)
+        )
+    }
+    return _BatchFacts(stored, members, attendance, devices, pressed)
 
 
 def _check_form(state: OpenVote, r: BallotRequest) -> None:
