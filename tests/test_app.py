@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
 from flask.testing import FlaskClient
 
 from tests.support.db import migrate
 from voting_server.app import create_app
 from voting_server.db import make_engine, make_session_factory
 from voting_server.demo import load_demo
+from voting_server.services.vote_presentation import participation_interval
 from voting_server.settings import TestingConfig
 
 
@@ -45,3 +47,20 @@ def test_health_reports_database_state(sqlite_url: str) -> None:
 def test_health_on_postgres(postgres_url: str) -> None:
     migrate(postgres_url)
     assert client_for(postgres_url).get("/healthz").status_code == 200
+
+
+def test_several_processes_broadcast_the_counts_less_often_each(
+    sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """已按 counts reach the screens about ten times a second however many processes
+    serve the hall (voting-server stack sets VOTING_PROCESSES): each of n processes
+    broadcasts every n × 0.1 s, at most every 0.5 s."""
+    assert TestingConfig(sqlite_url).VOTING_PROCESSES == 1
+    monkeypatch.setenv("VOTING_PROCESSES", "4")
+    processes = TestingConfig(sqlite_url).VOTING_PROCESSES
+    assert processes == 4
+    assert participation_interval(1) == pytest.approx(0.1)
+    assert participation_interval(processes) == pytest.approx(0.4)
+    assert participation_interval(16) == pytest.approx(0.5)  # the last count never long late
+    monkeypatch.setenv("VOTING_PROCESSES", "0")
+    assert TestingConfig(sqlite_url).VOTING_PROCESSES == 1

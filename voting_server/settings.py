@@ -22,6 +22,9 @@ SQLite default, a PostgreSQL deployment and the tests:
 - ``VOTING_MESSAGE_QUEUE_CHANNEL``: the queue's channel (default: derived from
   the database URL, so processes of one hall share it and two halls on one
   Redis never see each other's broadcasts)
+- ``VOTING_PROCESSES``: how many server processes serve the hall (set by
+  ``voting-server stack``; default 1): each broadcasts the 已按 counts that
+  many times less often, so the screens' rate stays the same
 - ``VOTING_PROXY_HOPS``: how many reverse proxies (nginx) stand in front of
   the server; their ``X-Forwarded-For``/``-Proto``/``-Host`` are then trusted,
   so per-address throttling sees the tablet, not the proxy (default 0)
@@ -108,6 +111,7 @@ class Config:
             "VOTING_MESSAGE_QUEUE_CHANNEL"
         ) or message_queue_channel(self.VOTING_DATABASE_URL)
         self.VOTING_PROXY_HOPS = int(os.environ.get("VOTING_PROXY_HOPS") or 0)
+        self.VOTING_PROCESSES = max(1, int(os.environ.get("VOTING_PROCESSES") or 1))
         self.VOTING_SESSION_IDLE_S = int(os.environ.get("VOTING_SESSION_IDLE_S") or 30 * 60)
         self.VOTING_SESSION_MAX_S = int(os.environ.get("VOTING_SESSION_MAX_S") or 12 * 60 * 60)
         # gunicorn serves TLS (``voting-server run``): no cookie ever travels in clear.

@@ -173,7 +173,8 @@ def running_stack(
     conf = prefix / "nginx.conf"
     listen = f"{host}:{listen_port}"
     conf.write_text(nginx_config(NGINX_TEMPLATE.read_text(), prefix, listen, ports))
-    extra = {"VOTING_MESSAGE_QUEUE": message_queue, "VOTING_PROXY_HOPS": "1", **(env or {})}
+    extra = {"VOTING_MESSAGE_QUEUE": message_queue, "VOTING_PROXY_HOPS": "1",
+             "VOTING_PROCESSES": str(processes), **(env or {})}  # fmt: skip
     children: list[subprocess.Popen[bytes]] = []
     try:
         logs = [workdir / f"server-{i + 1}.log" for i in range(processes)]

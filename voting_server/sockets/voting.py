@@ -66,6 +66,7 @@ from voting_server.services.vote_presentation import (
     current_agenda_item,
     live_counts,
     participation,
+    participation_interval,
     public_vote,
 )
 from voting_server.sockets import connection
@@ -749,7 +750,6 @@ def _broadcast_participation(state: OpenVote) -> None:
         _emit_staff(state.body_id, "live_tally", live, (PRESIDIUM, StaffRole.DISPLAY.value))
 
 
-PARTICIPATION_EVERY_S = 0.1  # 已按 counts reach the screens at most this often during a burst
 _participation_due: set[int] = set()  # votes with a broadcast scheduled
 _participation_lock = threading.Lock()
 
@@ -762,9 +762,10 @@ def _broadcast_participation_soon(state: OpenVote) -> None:
             return
         _participation_due.add(state.id)
     app = current_app._get_current_object()  # type: ignore[attr-defined]
+    interval = participation_interval(app.config.get("VOTING_PROCESSES", 1))
 
     def later() -> None:
-        socketio.sleep(PARTICIPATION_EVERY_S)
+        socketio.sleep(interval)
         with _participation_lock:
             _participation_due.discard(state.id)
         with app.app_context():
