@@ -99,9 +99,15 @@ def test_the_payload_is_exactly_the_protocols() -> None:
 
 
 class FakeSocket:
-    """Stands in for socketio.Client: records emits; the test plays the server."""
+    """Stands in for socketio.Client: records emits; the test plays the server.
 
-    def __init__(self) -> None:
+    ``connect_late``: as python-socketio's client, which handles each message on a
+    thread of its own, the challenge is handled before the CONNECT that arrived ahead
+    of it; emits are refused until the test sets ``connected`` (the CONNECT's thread
+    caught up) — or never, if the test drops the connection first."""
+
+    def __init__(self, connect_late: bool = False) -> None:
+        self.connect_late = connect_late
         self.handlers: dict[str, Callable[..., Any]] = {}
         self.emitted: queue.Queue[tuple[str, Any, Callable[..., None] | None]] = queue.Queue()
         self.connected = False
@@ -119,7 +125,7 @@ class FakeSocket:
     def connect(self, url: str, **kwargs: Any) -> None:
         self.auth = kwargs.get("auth")
         self.new_session()
-        self.connected = True
+        self.connected = not self.connect_late
         challenge = threading.Thread(target=self.handlers["challenge"], args=({"challenge": "c1"},))
         challenge.start()
 
@@ -251,20 +257,8 @@ def test_a_refused_authentication_is_raised_by_connect() -> None:
     assert isinstance(errors[0], Refused) and errors[0].code == "unknown_device"
 
 
-class LateConnectSocket(FakeSocket):
-    """python-socketio's client handles each message on a thread of its own: the
-    challenge can be handled before the CONNECT that arrived ahead of it, and until
-    then an emit is refused (the namespace is not yet connected). ``connect`` returns
-    at once; the test says when the namespace connects, or that the connection drops."""
-
-    def connect(self, url: str, **kwargs: Any) -> None:
-        self.auth = kwargs.get("auth")
-        self.new_session()
-        threading.Thread(target=self.handlers["challenge"], args=({"challenge": "c1"},)).start()
-
-
 def test_a_challenge_handled_before_its_connect_is_still_answered() -> None:
-    socket = LateConnectSocket()
+    socket = FakeSocket(connect_late=True)
     client = KioskClient("http://hall", KioskKey.generate(), "dev-3", socket=socket)
     connecting = threading.Thread(target=client.connect, kwargs={"timeout": WAIT})
     connecting.start()
@@ -284,7 +278,7 @@ def test_a_challenge_whose_connection_dropped_is_never_answered_on_the_next() ->
     """The server allows one try per challenge: the first connection's answer, still
     waiting for its namespace, must not go out on the reconnection and spend the
     reconnection's challenge."""
-    socket = LateConnectSocket()
+    socket = FakeSocket(connect_late=True)
     client = KioskClient("http://hall", KioskKey.generate(), "dev-3", socket=socket)
     connecting = threading.Thread(target=client.connect, kwargs={"timeout": WAIT})
     connecting.start()
