@@ -277,7 +277,7 @@ def vote_together(
         figures["quiet_before_burst"] = quiet
         if spy is not None and profile_to is not None:
             seconds = time.monotonic() - start + LEAD_S
-            _finish_profile(spy, profile_to, seconds, "bodies", figures)
+            figures["profile"] = _finish_profile(spy, profile_to, seconds, "bodies")
         progress(
             f"burst: {figures['acked']:,}/{figures['presses']:,} acknowledged, ack p99 "
             f"{figures['ack_ms']['p99']} ms, {figures['per_s']:,}/s"

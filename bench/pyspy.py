@@ -25,13 +25,16 @@ def py_spy() -> str | None:
     return str(local) if local.exists() else shutil.which("py-spy")
 
 
-def start(pid: int, seconds: float, out: Path) -> subprocess.Popen[bytes] | None:
+def start(
+    pid: int, seconds: float, out: Path, subprocesses: bool = False
+) -> subprocess.Popen[bytes] | None:
+    """py-spy recording ``pid`` (and its children, ``subprocesses``) into ``out``."""
     exe = py_spy()
     if exe is None:
         return None
     argv = [exe, "record", "--pid", str(pid), "--duration", str(max(1, round(seconds))),
             "--rate", str(RATE), "--format", "raw", "--nolineno", "--nonblocking",
-            "--output", str(out)]  # fmt: skip
+            "--output", str(out), *(["--subprocesses"] if subprocesses else [])]  # fmt: skip
     return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 

@@ -73,6 +73,7 @@ PROFILE_MAX_S = 600  # py-spy is stopped when the burst is over
 QUIET_WAIT_S = float(os.environ.get("BENCH_QUIET_WAIT_S", "300"))
 QUIET_CORES = 0.15
 RESULT_TIMEOUT_S = 60.0
+SCALE_OUT_BURSTS = 5  # each scale-out run makes its burst this many times (scale_out_phase)
 TARGETS = {"ack_p99_ms": 1000, "result_p99_ms": 500, "ratio_to_echo": 0.6, "verify_ratio": 0.8}
 # Tighter, where the default run (named motion, SQLite) already met the targets above.
 TIGHT_TARGETS = {"ack_p99_ms": 500, "result_p99_ms": 250}
@@ -148,6 +149,13 @@ def server_workers(base: str) -> list[int]:
     backends = STACKS[base].backends if base in STACKS else [base]
     binds = [b.removeprefix("http://") for b in backends]
     return [pid for bind in binds if (pid := gunicorn_worker(bind)) is not None]
+
+
+def profiled_workers(name: str, workers: list[int]) -> list[tuple[str, int]]:
+    """Each worker to profile, named ``name`` alone, ``name``-w1, -w2 … when several."""
+    if len(workers) == 1:
+        return [(name, workers[0])]
+    return [(f"{name}-w{i}", pid) for i, pid in enumerate(workers, 1)]
 
 
 def workers_cpu_s(pids: list[int]) -> float:
@@ -444,9 +452,14 @@ def ballot_phase(
     pg_stats: bool = False,
     kind: str = "motion",
     trustees: int = 0,
+    profile_name: str = "ballot",
+    bursts: int = 1,
 ) -> dict[str, Any]:
     """``serve(database_url, instance, log)``: the server to measure (default: one
     ``voting-server run``); ``source_addresses``: see bench/kiosks.py ``setup``;
+    ``profile``: py-spy on each worker, written to bench/results/profile-``profile_name``
+    (-w1, -w2 … with several workers); ``bursts`` > 1: the same burst again that many
+    times in all, each seat pressing its planned ballot again (``repeat_bursts``);
     ``kind``: the vote measured, the agenda's first of that kind (``KINDS``);
     ``trustees`` N > 0 (secret): trustee mode, N trustee clients make the key before
     the kiosks connect and decrypt at close (in the measured close → result time)."""
@@ -533,11 +546,12 @@ def ballot_phase(
             out["quiet_before_burst"] = wait_for_quiet([*workers, *(s.proc.pid for s in shards)])
             postgres = PgStats(url).start() if pg_stats else None
             start = time.monotonic() + LEAD_S
-            spy = (
-                pyspy.start(worker, PROFILE_MAX_S, workdir / "ballot.pyspy")
-                if profile and worker
-                else None
-            )
+            # One py-spy per worker; against the scale-out stack its checker with it.
+            spies = [
+                (name, pyspy.start(pid, PROFILE_MAX_S, workdir / f"{name}.pyspy",
+                                   subprocesses=base in STACKS))
+                for name, pid in profiled_workers(profile_name, workers)
+            ] if profile else []  # fmt: skip
             cpu0, machine0, self0 = workers_cpu_s(workers), machine_busy_s(), own_cpu_s()
             stack0 = stack_cpu_s(base)  # the whole stack's, against the scale-out stack
             progress(f"burst: {ready:,} presses within {burst_s} s")
@@ -557,10 +571,46 @@ def ballot_phase(
             rss["after_burst"] = rss_mb(worker)
             if worker is not None:  # the worker's signature checker process, apart
                 rss["checker_after_burst"] = sum(rss_mb(c) or 0.0 for c in children(worker))
-            if spy is not None:
-                _finish_profile(
-                    spy, workdir / "ballot.pyspy", time.monotonic() - start + LEAD_S, "ballot", out
+            profiles = {
+                name: _finish_profile(spy, workdir / f"{name}.pyspy",
+                                      time.monotonic() - start + LEAD_S, name)
+                for name, spy in spies
+                if spy is not None
+            }  # fmt: skip
+            if len(profiles) == 1:
+                out["profile"] = next(iter(profiles.values()))
+            elif profiles:
+                out["profiles"] = profiles
+            # The same plan again (new nonces: each a press again, 以最后一次按键为准), so
+            # that a figure of the run rests on more than one 1-second sample.
+            repeats: list[dict[str, Any]] = []
+            for n in range(2, bursts + 1):
+                each(shards, [
+                    {"cmd": "arm", "vote": vote.id, "plan": [[s, *plan[s]] for s in seats],
+                     **arm_extra}
+                    for seats in share
+                ])  # fmt: skip
+                quiet = wait_for_quiet([*workers, *(s.proc.pid for s in shards)])
+                start_n = time.monotonic() + LEAD_S
+                cpu0, machine0, self0 = workers_cpu_s(workers), machine_busy_s(), own_cpu_s()
+                stack0 = stack_cpu_s(base)
+                progress(f"burst {n}/{bursts}: the same {ready:,} presses again")
+                fired = each(shards, [{"cmd": "fire", "start": start_n, "deadline_s": DEFAULT_DEADLINE_S,
+                                       "ack_timeout_s": DEFAULT_ACK_TIMEOUT_S}] * len(shards))  # fmt: skip
+                server_cpu = workers_cpu_s(workers) - cpu0
+                again = [p for a in fired for p in a["presses"]]
+                more = burst_figures(again, start_n)
+                _cpu_figures(more, fired, server_cpu, machine0, self0)
+                if stack0 is not None:
+                    more["stack"] = stack_cpu_figures(base, stack0, more)
+                more["quiet_before_burst"] = quiet
+                repeats.append(more)
+                presses += again
+                progress(
+                    f"burst {n}/{bursts}: {more['acked']:,}/{more['presses']:,} acknowledged, ack p99 {more['ack_ms']['p99']} ms"
                 )
+            if repeats:
+                out["repeat_bursts"] = repeats
             with decrypting(keyholders, hall.sittings) if keyholders is not None else nullcontext():
                 t_close = time.monotonic()
                 closed = staff_request(console, "close_vote", {"vote": vote.id})["vote"]
@@ -589,7 +639,10 @@ def ballot_phase(
             with suppress(click.ClickException, socketio.exceptions.SocketIOError):
                 staff_request(console, "announce", {"vote": vote.id})  # not measured
             result = closed["result"] or console.result_of(vote.id)
-            ballots = [plan[p["seat"]][1] for p in presses if p["acked_at"] is not None]
+            # one ballot per seat that pressed: every burst pressed the seat's planned one
+            ballots = [
+                plan[s][1] for s in {p["seat"] for p in presses if p["acked_at"] is not None}
+            ]
             out["result_match"] = result == tally(vote.spec, members, present, ballots)
         finally:
             console.close()
@@ -601,7 +654,7 @@ def ballot_phase(
     out["server_rss_mb"] = rss
     out["burst"] = figures
     out["_offsets"] = {seat: row[0] for seat, row in plan.items()}
-    out["_pressed"] = [p["seat"] for p in presses]
+    out["_pressed"] = sorted({p["seat"] for p in presses})
     with (workdir / "presses.jsonl").open("w") as f:  # for a post-mortem
         f.writelines(json.dumps(p) + "\n" for p in presses)
     progress("exporting the audit bundle and checking it against the receipts")
@@ -853,10 +906,51 @@ def stack_cpu_figures(base: str, before: dict[str, float], burst: dict[str, Any]
     }
 
 
+def _burst_summary(burst: dict[str, Any]) -> dict[str, Any]:
+    """One burst of a scale-out run: its rate, latency and the stack's CPU."""
+    stack = burst["stack"]
+    return {
+        "acked": burst["acked"], "per_s": burst["per_s"], "ack_p99_ms": burst["ack_ms"]["p99"],
+        "stack_cpu_s": stack["stack_cpu_s"], "stack_cpu_parts_s": stack["stack_cpu_parts_s"],
+        "stack_cpu_per_1000_s": stack["stack_cpu_per_1000_s"], "other_cpu_s": stack["other_cpu_s"],
+    }  # fmt: skip
+
+
+def _bursts_summed(bursts: list[dict[str, Any]]) -> dict[str, Any]:
+    """A scale-out run's figures over all its ``bursts`` (``ballot_phase``'s ``burst`` and
+    ``repeat_bursts``): CPU and ballots summed, the rate over the bursts' spans; the
+    first burst's ``ack_ms``."""
+
+    def total(key: str, of: Callable[[dict[str, Any]], dict[str, Any]] = lambda b: b) -> float:
+        return round(sum(of(b)[key] for b in bursts), 2)
+
+    acked, span = sum(b["acked"] for b in bursts), sum(b["span_s"] for b in bursts)
+    stack_s = sum(b["stack"]["stack_cpu_s"] for b in bursts)
+    return {
+        "per_s": round(acked / span, 1) if span else 0.0,
+        "presses": sum(b["presses"] for b in bursts), "acked": acked,
+        "errors": dict(sum((Counter(b["errors"]) for b in bursts), Counter())),
+        "ack_ms": bursts[0]["ack_ms"],
+        "server_cpu_s": total("server_cpu_s"), "client_cpu_s": total("client_cpu_s"),
+        "other_processes_cpu_s": total("other_processes_cpu_s"),
+        "machine_busy_cpu_s": total("machine_busy_cpu_s"), "span_s": round(span, 3),
+        "bench_cpu_s": total("bench_cpu_s"),
+        "stack_cpu_s": round(stack_s, 2),
+        "stack_cpu_parts_s": {
+            part: round(sum(b["stack"]["stack_cpu_parts_s"][part] for b in bursts), 2)
+            for part in STACK_PARTS
+        },
+        "stack_processes": bursts[-1]["stack"]["stack_processes"],
+        "stack_cpu_per_1000_s": round(stack_s / acked * 1000, 3) if acked else None,
+        "other_cpu_s": total("other_cpu_s", lambda b: b["stack"]),
+    }  # fmt: skip
+
+
 def scale_out_phase(
     *, members: int, burst_s: float, seed: int, shards: list[Shard], secret: bool,
     workdir: Path, sign_in: str, postgres_admin_url: str, message_queue: str,
-    database_prefix: str = "voting_bench_scale_",
+    database_prefix: str = "voting_bench_scale_", profile: bool = False,
+    bursts: int = SCALE_OUT_BURSTS,
 ) -> dict[str, Any]:  # fmt: skip
     """The ballot burst against the scale-out stack (voting-server stack: nginx, Redis,
     PostgreSQL) with one and with two server processes, each on a fresh database
@@ -867,6 +961,9 @@ def scale_out_phase(
     reports the whole stack's CPU over its burst (``stack_cpu_figures``), and the top
     level ``cpu_per_1000_ratio``: the stack's CPU per 1,000 ballots with two processes
     divided by that with one, at the same offered load (the same members, burst, seed).
+    ``profile``: py-spy on each worker and its checker, bench/results/profile-scale-out-*.
+    ``bursts``: how many times each run makes the burst (``ballot_phase``): one burst's
+    CPU figures stray by ±10 %, which two runs' ratio doubles.
     """
     runs: dict[int, dict[str, Any]] = {}
     for processes in (1, 2):
@@ -877,33 +974,37 @@ def scale_out_phase(
         with fresh_postgres(postgres_admin_url, f"{database_prefix}{processes}") as url:
             out = ballot_phase(
                 members=members, burst_s=burst_s, database_url=url, seed=seed, shards=shards,
-                secret=secret, profile=False, workdir=sub, sign_in=sign_in,
+                secret=secret, profile=profile, workdir=sub, sign_in=sign_in,
                 serve=partial(stack_served, processes=processes, message_queue=message_queue),
-                source_addresses=64,
+                source_addresses=64, profile_name=f"scale-out-{processes}", bursts=bursts,
             )  # fmt: skip
-        b, checks = out["burst"], out["checks"]
+        checks, each_burst = out["checks"], [out["burst"], *out.get("repeat_bursts", [])]
         runs[processes] = {
-            "per_s": b["per_s"], "presses": b["presses"], "acked": b["acked"],
-            "errors": b["errors"], "ack_ms": b["ack_ms"], "lost": checks["lost"],
+            **_bursts_summed(each_burst), "lost": checks["lost"],
             "duplicated": checks["duplicated"], "result_match": out.get("result_match"),
             "bundle_verified": out["bundle_verified"],
-            "server_cpu_s": b["server_cpu_s"], "client_cpu_s": b["client_cpu_s"],
-            "other_processes_cpu_s": b["other_processes_cpu_s"],
-            "machine_busy_cpu_s": b["machine_busy_cpu_s"], "span_s": b["span_s"],
             "kiosks_setup_s": out["timings"]["kiosks_setup_s"],
-            "bench_cpu_s": b["bench_cpu_s"], **b["stack"],
             "batches": press_batches(sub / "bundle", out["vote"]["id"]),
+            "bursts": [_burst_summary(b) for b in each_burst],
         }  # fmt: skip
+        if profile:  # one worker's summary, or each worker's by name
+            runs[processes]["profile"] = out.get("profile") or out.get("profiles")
     one, two = runs[1]["per_s"], runs[2]["per_s"]
     cost_one, cost_two = runs[1]["stack_cpu_per_1000_s"], runs[2]["stack_cpu_per_1000_s"]
     # A run that lost or refused ballots measured a different workload: no ratio then.
     complete = all(r["acked"] == r["presses"] and r["lost"] == 0 for r in runs.values())
     cost_ratio = round(cost_two / cost_one, 3) if cost_one and cost_two and complete else None
+    per_burst = [
+        round(b2["stack_cpu_per_1000_s"] / b1["stack_cpu_per_1000_s"], 3)
+        for b1, b2 in zip(runs[1]["bursts"], runs[2]["bursts"], strict=True)
+        if b1["stack_cpu_per_1000_s"] and b2["stack_cpu_per_1000_s"]
+    ]
     return {
         "one_process_per_s": one,
         "two_processes_per_s": two,
         "ratio": round(two / one, 3) if one and complete else None,
         "cpu_per_1000_ratio": cost_ratio,
+        "cpu_per_1000_ratio_by_burst": per_burst,
         "targets": {"cpu_per_1000_ratio_le_1.2": None if cost_ratio is None else cost_ratio <= 1.2},
         "complete": complete,
         "runs": {"1": runs[1], "2": runs[2]},
@@ -923,6 +1024,12 @@ def scale_out_phase(
             "cpu_per_1000_ratio: stack_cpu_per_1000_s with two processes / with one, at the "
             "same offered load (members, burst, seed); target <= 1.2; null unless both runs "
             "acknowledged every press.",
+            "Each run makes the same burst several times (bursts: the first, then each seat "
+            "pressing its planned ballot again with a new nonce, which the vote's last-press "
+            "policy stores as one more press): a run's figures (stack_cpu_s, its parts, "
+            "acked, per_s, stack_cpu_per_1000_s) are over all its bursts, ack_ms is the "
+            "first burst's; cpu_per_1000_ratio_by_burst: the same ratio burst by burst, to "
+            "show how far one burst alone strays.",
         ],
     }
 
@@ -973,8 +1080,8 @@ def echo_phase(
             f"echo: {figures['acked']:,} acknowledged, p99 {figures['ack_ms']['p99']} ms, {figures['per_s']:,}/s"
         )
         if spy is not None:
-            _finish_profile(
-                spy, workdir / "echo.pyspy", time.monotonic() - start + LEAD_S, "echo", out
+            out["profile"] = _finish_profile(
+                spy, workdir / "echo.pyspy", time.monotonic() - start + LEAD_S, "echo"
             )
         rss["after_burst"] = rss_mb(worker)
         each(shards, [{"cmd": "disconnect"}] * len(shards))
@@ -1008,22 +1115,22 @@ def _cpu_figures(
 
 
 def _finish_profile(
-    spy: subprocess.Popen[bytes], raw: Path, seconds: float, name: str, out: dict[str, Any]
-) -> None:
-    """Stop py-spy (it writes its samples on SIGINT) and summarize ``seconds`` of burst."""
+    spy: subprocess.Popen[bytes], raw: Path, seconds: float, name: str
+) -> dict[str, Any]:
+    """Stop py-spy (it writes its samples on SIGINT), summarize ``seconds`` of burst into
+    bench/results/profile-``name``.txt, and return the summary's head for the JSON."""
     spy.send_signal(signal.SIGINT)
     _, err = spy.communicate(timeout=60)
     if spy.returncode != 0 or not raw.exists():
-        out["profile"] = {"error": err.decode(errors="replace")[-500:]}
-        return
+        return {"error": err.decode(errors="replace")[-500:]}
     summary = pyspy.summarize(raw, seconds)
-    text = pyspy.text_report(summary)
-    (RESULTS / f"profile-{name}.txt").write_text(text)
-    out["profile"] = {"file": f"bench/results/profile-{name}.txt", **{
+    (RESULTS / f"profile-{name}.txt").write_text(pyspy.text_report(summary))
+    head = {"file": f"bench/results/profile-{name}.txt", **{
         k: summary[k] for k in ("samples", "busy_share", "self_by_package", "innermost_project_frame")
     }}  # fmt: skip
     for key in ("self_by_package", "innermost_project_frame"):
-        out["profile"][key] = out["profile"][key][:12]
+        head[key] = head[key][:12]
+    return head
 
 
 def ed25519_rate(message: bytes, seconds: float = 2.0) -> float:
@@ -1229,6 +1336,9 @@ VERIFY_NOTE = (
               show_default=True,
               help="PostgreSQL server for --scale-out (databases voting_bench_scale_1 and _2 are "
               "created and dropped).")  # fmt: skip
+@click.option("--scale-out-bursts", default=SCALE_OUT_BURSTS, show_default=True,
+              type=click.IntRange(1, 20),
+              help="With --scale-out: the burst made this many times against each stack.")  # fmt: skip
 @click.option("--scale-out-redis", default="redis://127.0.0.1:6379/0", show_default=True,
               help="Redis for --scale-out's message queue.")  # fmt: skip
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
@@ -1238,7 +1348,8 @@ VERIFY_NOTE = (
 def main(
     members: int, burst: float, database_url: str | None, seed: int, client_procs: int,
     sign_in: str, kind: str, secret: bool, trustees: int | None, verify_entries: int, skip_verify: bool, skip_echo: bool, profile: bool,
-    pg_stats: bool, scale_out: bool, scale_out_postgres: str, scale_out_redis: str, out: Path, plot_path: Path,
+    pg_stats: bool, scale_out: bool, scale_out_postgres: str, scale_out_bursts: int, scale_out_redis: str,
+    out: Path, plot_path: Path,
 ) -> None:  # fmt: skip
     """Run the benchmark of CONTRACTS.md §5 and write its JSON (and the latency plot)."""
     if trustees is not None and not secret:
@@ -1272,7 +1383,7 @@ def main(
             scaled = scale_out_phase(
                 members=members, burst_s=burst, seed=seed, shards=shards, secret=secret,
                 workdir=workdir, sign_in=sign_in, postgres_admin_url=scale_out_postgres,
-                message_queue=scale_out_redis,
+                message_queue=scale_out_redis, profile=profile, bursts=scale_out_bursts,
             )  # fmt: skip
     finally:
         for shard in shards:

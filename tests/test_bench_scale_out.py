@@ -13,7 +13,7 @@ import sqlalchemy as sa
 import bench.run
 from bench.run import STACK_PARTS, Shard, scale_out_phase
 
-pytestmark = pytest.mark.slow  # two stacks, two bursts: make check leaves it out
+pytestmark = pytest.mark.slow  # two stacks, two bursts each: make check leaves it out
 
 
 def test_scale_out_run_reports_the_whole_stacks_cpu(
@@ -28,17 +28,24 @@ def test_scale_out_run_reports_the_whole_stacks_cpu(
         report = scale_out_phase(
             members=24, burst_s=1.0, seed=3, shards=shards, secret=False, workdir=tmp_path,
             sign_in="staff", postgres_admin_url=postgres_url, message_queue=redis_url,
-            database_prefix=f"{database}_scale_",
+            database_prefix=f"{database}_scale_", bursts=2,
         )  # fmt: skip
     finally:
         for shard in shards:
             shard.quit()
     assert report["complete"], report["runs"]
     for processes, run in report["runs"].items():
-        assert run["acked"] == run["presses"] == 24
+        # two bursts: every seat pressed twice, the second press stored as one more
+        assert [b["acked"] for b in run["bursts"]] == [24, 24]
+        assert run["acked"] == run["presses"] == 48
+        assert run["lost"] == run["duplicated"] == 0
+        assert run["result_match"] is True  # one ballot per seat counted, not two
         assert set(run["stack_cpu_parts_s"]) == set(STACK_PARTS)
+        assert run["stack_cpu_s"] == pytest.approx(
+            sum(b["stack_cpu_s"] for b in run["bursts"]), abs=0.011
+        )
         assert run["stack_cpu_s"] > 0
-        per_1000 = run["stack_cpu_s"] / 24 * 1000  # stack_cpu_s is rounded to 0.01 s
+        per_1000 = run["stack_cpu_s"] / 48 * 1000  # stack_cpu_s is rounded to 0.01 s
         assert run["stack_cpu_per_1000_s"] == pytest.approx(per_1000, abs=0.25)
         found = run["stack_processes"]  # every part of the stack was found in /proc
         assert found["checkers"] == int(processes)  # one signature checker per server
@@ -46,6 +53,7 @@ def test_scale_out_run_reports_the_whole_stacks_cpu(
         assert found["nginx"] >= 2  # its master and worker
         assert found["postgres"] > 1  # the postmaster and its children
         assert found["redis"] >= 1
-        assert 1 <= run["batches"] <= 24
+        assert 2 <= run["batches"] <= 48  # at least one commit per burst
     assert isinstance(report["cpu_per_1000_ratio"], float)
     assert report["cpu_per_1000_ratio"] > 0
+    assert len(report["cpu_per_1000_ratio_by_burst"]) == 2
