@@ -105,7 +105,7 @@ bench-bodies: install
 	$(BIN)/python -m bench.bodies $(BODIES_ARGS)
 
 ## make bench-scale-out: the ballot burst against the scale-out stack with one and with two
-## server processes, 3,000 kiosks, staff sign-in → bench/results/scale_out.json (the whole
+## server processes, 3,000 kiosks, staff sign-in, five bursts each → bench/results/scale_out.json (the whole
 ## stack's CPU per 1,000 ballots and cpu_per_1000_ratio; SCALE_OUT_ARGS: more options)
 bench-scale-out: install
 	$(BIN)/python -m bench.run --scale-out --sign-in staff --skip-echo --skip-verify \
