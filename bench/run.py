@@ -537,11 +537,12 @@ def ballot_phase(
             progress(
                 f"vote {vote.id} open ({vote.spec.kind}); seen by {sum(a['seen'] for a in seen):,} kiosks"
             )
-            armed = each(shards, [
+            arm = [
                 {"cmd": "arm", "vote": vote.id, "plan": [[s, *plan[s]] for s in seats],
                  **arm_extra}
                 for seats in share
-            ])  # fmt: skip
+            ]  # fmt: skip
+            armed = each(shards, arm)
             out["client_presign_s"] = round(max(a["seconds"] for a in armed), 3)
             out["quiet_before_burst"] = wait_for_quiet([*workers, *(s.proc.pid for s in shards)])
             postgres = PgStats(url).start() if pg_stats else None
@@ -552,19 +553,10 @@ def ballot_phase(
                                    subprocesses=base in STACKS))
                 for name, pid in profiled_workers(profile_name, workers)
             ] if profile else []  # fmt: skip
-            cpu0, machine0, self0 = workers_cpu_s(workers), machine_busy_s(), own_cpu_s()
-            stack0 = stack_cpu_s(base)  # the whole stack's, against the scale-out stack
             progress(f"burst: {ready:,} presses within {burst_s} s")
-            fired = each(shards, [{"cmd": "fire", "start": start, "deadline_s": DEFAULT_DEADLINE_S,
-                                   "ack_timeout_s": DEFAULT_ACK_TIMEOUT_S}] * len(shards))  # fmt: skip
-            server_cpu = workers_cpu_s(workers) - cpu0
+            presses, figures = measured_burst(shards, workers, base, start)
             if postgres is not None:
                 out["postgres_stats"] = postgres.stop()
-            presses = [p for a in fired for p in a["presses"]]
-            figures = burst_figures(presses, start)
-            _cpu_figures(figures, fired, server_cpu, machine0, self0)
-            if stack0 is not None:
-                figures["stack"] = stack_cpu_figures(base, stack0, figures)
             progress(
                 f"burst: {figures['acked']:,}/{figures['presses']:,} acknowledged, ack p99 {figures['ack_ms']['p99']} ms, {figures['per_s']:,}/s"
             )
@@ -585,24 +577,10 @@ def ballot_phase(
             # that a figure of the run rests on more than one 1-second sample.
             repeats: list[dict[str, Any]] = []
             for n in range(2, bursts + 1):
-                each(shards, [
-                    {"cmd": "arm", "vote": vote.id, "plan": [[s, *plan[s]] for s in seats],
-                     **arm_extra}
-                    for seats in share
-                ])  # fmt: skip
+                each(shards, arm)  # the shards sign each ballot again, with a new nonce
                 quiet = wait_for_quiet([*workers, *(s.proc.pid for s in shards)])
-                start_n = time.monotonic() + LEAD_S
-                cpu0, machine0, self0 = workers_cpu_s(workers), machine_busy_s(), own_cpu_s()
-                stack0 = stack_cpu_s(base)
                 progress(f"burst {n}/{bursts}: the same {ready:,} presses again")
-                fired = each(shards, [{"cmd": "fire", "start": start_n, "deadline_s": DEFAULT_DEADLINE_S,
-                                       "ack_timeout_s": DEFAULT_ACK_TIMEOUT_S}] * len(shards))  # fmt: skip
-                server_cpu = workers_cpu_s(workers) - cpu0
-                again = [p for a in fired for p in a["presses"]]
-                more = burst_figures(again, start_n)
-                _cpu_figures(more, fired, server_cpu, machine0, self0)
-                if stack0 is not None:
-                    more["stack"] = stack_cpu_figures(base, stack0, more)
+                again, more = measured_burst(shards, workers, base, time.monotonic() + LEAD_S)
                 more["quiet_before_burst"] = quiet
                 repeats.append(more)
                 presses += again
@@ -1088,6 +1066,24 @@ def echo_phase(
     out["burst"] = figures
     out["server_rss_mb"] = rss
     return out
+
+
+def measured_burst(
+    shards: list[Shard], workers: list[int], base: str, start: float
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Fire the armed presses at ``start`` (monotonic) and measure the burst: its presses,
+    and its figures (``burst_figures``, the CPU's, the whole stack's against a stack)."""
+    cpu0, machine0, self0 = workers_cpu_s(workers), machine_busy_s(), own_cpu_s()
+    stack0 = stack_cpu_s(base)  # the whole stack's, against the scale-out stack
+    fired = each(shards, [{"cmd": "fire", "start": start, "deadline_s": DEFAULT_DEADLINE_S,
+                           "ack_timeout_s": DEFAULT_ACK_TIMEOUT_S}] * len(shards))  # fmt: skip
+    server_cpu = workers_cpu_s(workers) - cpu0
+    presses = [p for a in fired for p in a["presses"]]
+    figures = burst_figures(presses, start)
+    _cpu_figures(figures, fired, server_cpu, machine0, self0)
+    if stack0 is not None:
+        figures["stack"] = stack_cpu_figures(base, stack0, figures)
+    return presses, figures
 
 
 def _cpu_figures(
