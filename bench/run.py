@@ -859,28 +859,71 @@ def press_batches(bundle: Path, vote: int) -> int:
     return len(times)
 
 
-def stack_cpu_s(base: str) -> dict[str, float] | None:
-    """``parts_cpu_s`` of the stack served at ``base``; None for a lone server."""
-    return parts_cpu_s(STACKS[base].trees()) if base in STACKS else None
+def context_switches(pid: int) -> tuple[int, int] | None:
+    """``pid``'s voluntary and involuntary (preempted) context switches so far, from
+    /proc/PID/status; None once it is gone."""
+    counts: dict[str, int] = {}
+    with suppress(OSError, ValueError):
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            name, _, value = line.partition(":")
+            if name in ("voluntary_ctxt_switches", "nonvoluntary_ctxt_switches"):
+                counts[name] = int(value)
+    if len(counts) < 2:
+        return None
+    return counts["voluntary_ctxt_switches"], counts["nonvoluntary_ctxt_switches"]
 
 
-def stack_cpu_figures(base: str, before: dict[str, float], burst: dict[str, Any]) -> dict[str, Any]:
+@dataclass(frozen=True)
+class StackSnapshot:
+    """The stack's counters at one moment: each part's CPU seconds (``parts_cpu_s``)
+    and each live process's context switches (``context_switches``), by part."""
+
+    cpu: dict[str, float]
+    switches: dict[str, dict[int, tuple[int, int]]]
+
+    @classmethod
+    def of(cls, trees: dict[str, set[int]]) -> StackSnapshot:
+        switches = {
+            part: {pid: found for pid in pids if (found := context_switches(pid)) is not None}
+            for part, pids in trees.items()
+        }
+        return cls(cpu=parts_cpu_s(trees), switches=switches)
+
+
+def stack_cpu_s(base: str) -> StackSnapshot | None:
+    """The counters of the stack served at ``base`` now; None for a lone server."""
+    return StackSnapshot.of(STACKS[base].trees()) if base in STACKS else None
+
+
+def stack_cpu_figures(base: str, before: StackSnapshot, burst: dict[str, Any]) -> dict[str, Any]:
     """The whole stack's CPU over a burst: from ``before`` (``stack_cpu_s`` at its start)
     to now (its last receipt, just after ``_cpu_figures`` filled ``burst``). Returns the
     total, its parts, the total per 1,000 acknowledged ballots, and ``other_cpu_s``: the
     machine's busy CPU that neither the stack, the client processes nor the bench used;
-    ``stack_processes``: how many processes each part had at the end."""
+    ``stack_processes``: how many processes each part had at the end;
+    ``stack_context_switches``: each part's voluntary and involuntary switches over the
+    burst, of the processes alive at both ends (a backend that ended meanwhile is not in
+    them, as it is in the CPU)."""
     trees = STACKS[base].trees()
-    after = parts_cpu_s(trees)
-    parts = {part: round(after[part] - before[part], 2) for part in STACK_PARTS}
-    total = sum(after[part] - before[part] for part in STACK_PARTS)
+    after = StackSnapshot.of(trees)
+    parts = {part: round(after.cpu[part] - before.cpu[part], 2) for part in STACK_PARTS}
+    total = sum(after.cpu[part] - before.cpu[part] for part in STACK_PARTS)
     accounted = total + burst["client_cpu_s"] + burst["bench_cpu_s"]
+    switches = {}
+    for part in STACK_PARTS:
+        then, now = before.switches.get(part, {}), after.switches[part]
+        both = [pid for pid in now if pid in then]
+        switches[part] = {
+            "voluntary": sum(now[pid][0] - then[pid][0] for pid in both),
+            "involuntary": sum(now[pid][1] - then[pid][1] for pid in both),
+        }
     return {
         "stack_cpu_s": round(total, 2),
         "stack_cpu_parts_s": parts,
         "stack_processes": {part: len(pids) for part, pids in trees.items()},
         "stack_cpu_per_1000_s": round(total / burst["acked"] * 1000, 3) if burst["acked"] else None,
         "other_cpu_s": round(burst["machine_busy_cpu_s"] - accounted, 2),
+        "stack_context_switches": switches,
     }
 
 
@@ -891,6 +934,9 @@ def _burst_summary(burst: dict[str, Any]) -> dict[str, Any]:
         "acked": burst["acked"], "per_s": burst["per_s"], "ack_p99_ms": burst["ack_ms"]["p99"],
         "stack_cpu_s": stack["stack_cpu_s"], "stack_cpu_parts_s": stack["stack_cpu_parts_s"],
         "stack_cpu_per_1000_s": stack["stack_cpu_per_1000_s"], "other_cpu_s": stack["other_cpu_s"],
+        "involuntary_switches": {
+            part: n["involuntary"] for part, n in stack["stack_context_switches"].items()
+        },
     }  # fmt: skip
 
 
@@ -919,6 +965,11 @@ def _bursts_summed(bursts: list[dict[str, Any]]) -> dict[str, Any]:
             for part in STACK_PARTS
         },
         "stack_processes": bursts[-1]["stack"]["stack_processes"],
+        "stack_context_switches": {
+            part: {kind: sum(b["stack"]["stack_context_switches"][part][kind] for b in bursts)
+                   for kind in ("voluntary", "involuntary")}
+            for part in STACK_PARTS
+        },
         "stack_cpu_per_1000_s": round(stack_s / acked * 1000, 3) if acked else None,
         "other_cpu_s": total("other_cpu_s", lambda b: b["stack"]),
     }  # fmt: skip

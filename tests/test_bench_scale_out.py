@@ -54,6 +54,10 @@ def test_scale_out_run_reports_the_whole_stacks_cpu(
         assert found["postgres"] > 1  # the postmaster and its children
         assert found["redis"] >= 1
         assert 2 <= run["batches"] <= 48  # at least one commit per burst
+        switches = run["stack_context_switches"]  # read from /proc for every part
+        assert set(switches) == set(STACK_PARTS)
+        assert switches["server"]["voluntary"] > 0  # the workers waited on their sockets
+        assert all(n["voluntary"] >= 0 and n["involuntary"] >= 0 for n in switches.values())
     assert isinstance(report["cpu_per_1000_ratio"], float)
     assert report["cpu_per_1000_ratio"] > 0
     assert len(report["cpu_per_1000_ratio_by_burst"]) == 2
