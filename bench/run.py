@@ -544,7 +544,8 @@ def ballot_phase(
             ]  # fmt: skip
             armed = each(shards, arm)
             out["client_presign_s"] = round(max(a["seconds"] for a in armed), 3)
-            out["quiet_before_burst"] = wait_for_quiet([*workers, *(s.proc.pid for s in shards)])
+            busy = [*workers, *(s.proc.pid for s in shards)]  # quiet before each burst
+            out["quiet_before_burst"] = wait_for_quiet(busy)
             postgres = PgStats(url).start() if pg_stats else None
             start = time.monotonic() + LEAD_S
             # One py-spy per worker; against the scale-out stack its checker with it.
@@ -578,7 +579,7 @@ def ballot_phase(
             repeats: list[dict[str, Any]] = []
             for n in range(2, bursts + 1):
                 each(shards, arm)  # the shards sign each ballot again, with a new nonce
-                quiet = wait_for_quiet([*workers, *(s.proc.pid for s in shards)])
+                quiet = wait_for_quiet(busy)
                 progress(f"burst {n}/{bursts}: the same {ready:,} presses again")
                 again, more = measured_burst(shards, workers, base, time.monotonic() + LEAD_S)
                 more["quiet_before_burst"] = quiet
@@ -890,13 +891,13 @@ class StackSnapshot:
         return cls(cpu=parts_cpu_s(trees), switches=switches)
 
 
-def stack_cpu_s(base: str) -> StackSnapshot | None:
+def stack_snapshot(base: str) -> StackSnapshot | None:
     """The counters of the stack served at ``base`` now; None for a lone server."""
     return StackSnapshot.of(STACKS[base].trees()) if base in STACKS else None
 
 
 def stack_cpu_figures(base: str, before: StackSnapshot, burst: dict[str, Any]) -> dict[str, Any]:
-    """The whole stack's CPU over a burst: from ``before`` (``stack_cpu_s`` at its start)
+    """The whole stack's CPU over a burst: from ``before`` (``stack_snapshot`` at its start)
     to now (its last receipt, just after ``_cpu_figures`` filled ``burst``). Returns the
     total, its parts, the total per 1,000 acknowledged ballots, and ``other_cpu_s``: the
     machine's busy CPU that neither the stack, the client processes nor the bench used;
@@ -945,8 +946,11 @@ def _bursts_summed(bursts: list[dict[str, Any]]) -> dict[str, Any]:
     ``repeat_bursts``): CPU and ballots summed, the rate over the bursts' spans; the
     first burst's ``ack_ms``."""
 
-    def total(key: str, of: Callable[[dict[str, Any]], dict[str, Any]] = lambda b: b) -> float:
-        return round(sum(of(b)[key] for b in bursts), 2)
+    def total(key: str) -> float:
+        return round(sum(b[key] for b in bursts), 2)
+
+    def stack_total(key: str) -> float:
+        return round(sum(b["stack"][key] for b in bursts), 2)
 
     acked, span = sum(b["acked"] for b in bursts), sum(b["span_s"] for b in bursts)
     stack_s = sum(b["stack"]["stack_cpu_s"] for b in bursts)
@@ -959,7 +963,7 @@ def _bursts_summed(bursts: list[dict[str, Any]]) -> dict[str, Any]:
         "other_processes_cpu_s": total("other_processes_cpu_s"),
         "machine_busy_cpu_s": total("machine_busy_cpu_s"), "span_s": round(span, 3),
         "bench_cpu_s": total("bench_cpu_s"),
-        "stack_cpu_s": round(stack_s, 2),
+        "stack_cpu_s": stack_total("stack_cpu_s"),
         "stack_cpu_parts_s": {
             part: round(sum(b["stack"]["stack_cpu_parts_s"][part] for b in bursts), 2)
             for part in STACK_PARTS
@@ -971,7 +975,7 @@ def _bursts_summed(bursts: list[dict[str, Any]]) -> dict[str, Any]:
             for part in STACK_PARTS
         },
         "stack_cpu_per_1000_s": round(stack_s / acked * 1000, 3) if acked else None,
-        "other_cpu_s": total("other_cpu_s", lambda b: b["stack"]),
+        "other_cpu_s": stack_total("other_cpu_s"),
     }  # fmt: skip
 
 
@@ -1125,7 +1129,7 @@ def measured_burst(
     """Fire the armed presses at ``start`` (monotonic) and measure the burst: its presses,
     and its figures (``burst_figures``, the CPU's, the whole stack's against a stack)."""
     cpu0, machine0, self0 = workers_cpu_s(workers), machine_busy_s(), own_cpu_s()
-    stack0 = stack_cpu_s(base)  # the whole stack's, against the scale-out stack
+    stack0 = stack_snapshot(base)  # the whole stack's, against the scale-out stack
     fired = each(shards, [{"cmd": "fire", "start": start, "deadline_s": DEFAULT_DEADLINE_S,
                            "ack_timeout_s": DEFAULT_ACK_TIMEOUT_S}] * len(shards))  # fmt: skip
     server_cpu = workers_cpu_s(workers) - cpu0
