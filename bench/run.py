@@ -163,14 +163,20 @@ def workers_cpu_s(pids: list[int]) -> float:
     return sum(cpu_s(p) or 0.0 for pid in pids for p in [pid, *children(pid)])
 
 
-def rss_mb(pid: int | None) -> float | None:
-    if pid is None:
-        return None
-    with suppress(OSError, ValueError):
+def proc_status(pid: int) -> dict[str, str]:
+    """/proc/PID/status as {field: value}, e.g. ``VmRSS`` → ``"12345 kB"``; {} once
+    ``pid`` is gone."""
+    fields = {}
+    with suppress(OSError):
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return round(int(line.split()[1]) / 1024, 1)
-    return None
+            name, _, value = line.partition(":")
+            fields[name] = value.strip()
+    return fields
+
+
+def rss_mb(pid: int | None) -> float | None:
+    rss = proc_status(pid).get("VmRSS", "") if pid is not None else ""  # "12345 kB"
+    return round(int(rss.split()[0]) / 1024, 1) if rss else None
 
 
 def cpu_s(pid: int | None) -> float | None:
@@ -863,15 +869,10 @@ def press_batches(bundle: Path, vote: int) -> int:
 def context_switches(pid: int) -> tuple[int, int] | None:
     """``pid``'s voluntary and involuntary (preempted) context switches so far, from
     /proc/PID/status; None once it is gone."""
-    counts: dict[str, int] = {}
-    with suppress(OSError, ValueError):
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            name, _, value = line.partition(":")
-            if name in ("voluntary_ctxt_switches", "nonvoluntary_ctxt_switches"):
-                counts[name] = int(value)
-    if len(counts) < 2:
-        return None
-    return counts["voluntary_ctxt_switches"], counts["nonvoluntary_ctxt_switches"]
+    status = proc_status(pid)
+    with suppress(KeyError, ValueError):
+        return int(status["voluntary_ctxt_switches"]), int(status["nonvoluntary_ctxt_switches"])
+    return None
 
 
 @dataclass(frozen=True)
