@@ -68,6 +68,7 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 TMP = ROOT / "bench" / "tmp"
 LEAD_S = 1.0  # between arming the kiosks and the first moment of the burst
+COUNTERS_AHEAD_S = 0.05  # the CPU counters are read this long before the burst starts
 PROFILE_MAX_S = 600  # py-spy is stopped when the burst is over
 # At most this long, for other processes to leave the CPU alone (a test sets it to 0).
 QUIET_WAIT_S = float(os.environ.get("BENCH_QUIET_WAIT_S", "300"))
@@ -936,6 +937,7 @@ def _burst_summary(burst: dict[str, Any]) -> dict[str, Any]:
         "acked": burst["acked"], "per_s": burst["per_s"], "ack_p99_ms": burst["ack_ms"]["p99"],
         "stack_cpu_s": stack["stack_cpu_s"], "stack_cpu_parts_s": stack["stack_cpu_parts_s"],
         "stack_cpu_per_1000_s": stack["stack_cpu_per_1000_s"], "other_cpu_s": stack["other_cpu_s"],
+        "lead_cpu_s": stack["lead_cpu_s"],
         "involuntary_switches": {
             part: n["involuntary"] for part, n in stack["stack_context_switches"].items()
         },
@@ -977,6 +979,7 @@ def _bursts_summed(bursts: list[dict[str, Any]]) -> dict[str, Any]:
         },
         "stack_cpu_per_1000_s": round(stack_s / acked * 1000, 3) if acked else None,
         "other_cpu_s": stack_total("other_cpu_s"),
+        "lead_cpu_s": stack_total("lead_cpu_s"),  # the idle stack's, before the bursts: apart
     }  # fmt: skip
 
 
@@ -1128,17 +1131,32 @@ def measured_burst(
     shards: list[Shard], workers: list[int], base: str, start: float
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Fire the armed presses at ``start`` (monotonic) and measure the burst: its presses,
-    and its figures (``burst_figures``, the CPU's, the whole stack's against a stack)."""
+    and its figures (``burst_figures``, the CPU's, the whole stack's against a stack).
+
+    The CPU is counted from ``start`` (the counters are read just before it) to the last
+    receipt: the lead, the shards waiting for ``start``, is the idle stack's time, not
+    the burst's. Against a stack, what the lead cost is reported apart
+    (``lead_cpu_s``)."""
+    lead0 = stack_snapshot(base)
+    for shard in shards:
+        shard.send({"cmd": "fire", "start": start, "deadline_s": DEFAULT_DEADLINE_S,
+                    "ack_timeout_s": DEFAULT_ACK_TIMEOUT_S})  # fmt: skip
+    time.sleep(max(0.0, start - COUNTERS_AHEAD_S - time.monotonic()))
     cpu0, machine0, self0 = workers_cpu_s(workers), machine_busy_s(), own_cpu_s()
     stack0 = stack_snapshot(base)  # the whole stack's, against the scale-out stack
-    fired = each(shards, [{"cmd": "fire", "start": start, "deadline_s": DEFAULT_DEADLINE_S,
-                           "ack_timeout_s": DEFAULT_ACK_TIMEOUT_S}] * len(shards))  # fmt: skip
+    counters_read_s = time.monotonic()
+    fired = [shard.receive() for shard in shards]
     server_cpu = workers_cpu_s(workers) - cpu0
     presses = [p for a in fired for p in a["presses"]]
     figures = burst_figures(presses, start)
     _cpu_figures(figures, fired, server_cpu, machine0, self0)
-    if stack0 is not None:
+    # > 0: the counters were read before the first press could be
+    figures["counters_read_ahead_ms"] = round((start - counters_read_s) * 1000, 1)
+    if lead0 is not None and stack0 is not None:
         figures["stack"] = stack_cpu_figures(base, stack0, figures)
+        figures["stack"]["lead_cpu_s"] = round(
+            sum(stack0.cpu.values()) - sum(lead0.cpu.values()), 2
+        )
     return presses, figures
 
 

@@ -45,6 +45,11 @@ def test_scale_out_run_reports_the_whole_stacks_cpu(
             sum(b["stack_cpu_s"] for b in run["bursts"]), abs=0.011
         )
         assert run["stack_cpu_s"] > 0
+        # the idle second before each burst is counted apart, not in the burst's CPU
+        assert run["lead_cpu_s"] == pytest.approx(
+            sum(b["lead_cpu_s"] for b in run["bursts"]), abs=0.011
+        )
+        assert all(b["lead_cpu_s"] >= 0 for b in run["bursts"])
         per_1000 = run["stack_cpu_s"] / 48 * 1000  # stack_cpu_s is rounded to 0.01 s
         assert run["stack_cpu_per_1000_s"] == pytest.approx(per_1000, abs=0.25)
         found = run["stack_processes"]  # every part of the stack was found in /proc
