@@ -55,21 +55,17 @@ from bench.run import (
     TMP,
     Shard,
     TimedConsole,
-    _cpu_figures,
     _finish_profile,
-    burst_figures,
     each,
     log_checks,
     machine,
-    machine_busy_s,
-    own_cpu_s,
+    measured_burst,
     progress,
     server_workers,
     staff_request,
     wait_for_quiet,
     workers_cpu_s,
 )
-from kiosk_client.client import DEFAULT_ACK_TIMEOUT_S, DEFAULT_DEADLINE_S
 from rules import tally
 from voting_server.cli.processes import served
 from voting_server.cli.simulate import PlannedVote, percentiles, random_ballot
@@ -264,15 +260,10 @@ def vote_together(
             if profile_to is not None and len(workers) == 1
             else None
         )
-        cpu0, machine0, self0 = workers_cpu_s(workers), machine_busy_s(), own_cpu_s()
         progress(f"burst: {sum(d.ready for d in districts):,} presses within {burst_s} s")
-        fired = each(shards, [{"cmd": "fire", "start": start, "deadline_s": DEFAULT_DEADLINE_S,
-                               "ack_timeout_s": DEFAULT_ACK_TIMEOUT_S}] * len(shards))  # fmt: skip
-        server_cpu = workers_cpu_s(workers) - cpu0
+        fired, figures = measured_burst(shards, workers, base, start)
         for d, answer in zip(districts, fired, strict=True):
             d.presses = answer["presses"]
-        figures = burst_figures([p for d in districts for p in d.presses], start)
-        _cpu_figures(figures, fired, server_cpu, machine0, self0)
         figures["client_presign_s"] = round(max(a["seconds"] for a in armed), 3)
         figures["quiet_before_burst"] = quiet
         if spy is not None and profile_to is not None:

@@ -116,6 +116,12 @@ def _cpu_s() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+async def _cpu_s_at(when: float) -> float:
+    """``_cpu_s()`` at ``when`` (``time.monotonic()``), or now if that has passed."""
+    await asyncio.sleep(max(0.0, when - _now()))
+    return _cpu_s()
+
+
 class PatientAsyncSocket(socketio.AsyncClient):
     """As the kiosk library's ``PatientSocket``: reconnections wait ``CONNECT_WAIT_S``
     for the server to accept them, not python-socketio's 1 s."""
@@ -541,7 +547,9 @@ class Shard:
 
     async def fire(self, cmd: dict[str, Any]) -> dict[str, Any]:
         start = float(cmd["start"])
-        cpu = _cpu_s()
+        # this process's CPU from the burst's start, as the server's (bench/run.py
+        # measured_burst): the wait for it is not the burst's
+        cpu_at_start = asyncio.ensure_future(_cpu_s_at(start))
         if start < _now():
             self.progress(f"WARNING: the burst started {(_now() - start) * 1000:.0f} ms ago")
         pressing = [s for s in self.seats.values() if s.press is not None]
@@ -563,7 +571,7 @@ class Shard:
             "presses": presses,
             "dropped": dropped,
             "client_log": LIBRARY_LOG.since(logged),
-            "cpu_s": _cpu_s() - cpu,
+            "cpu_s": _cpu_s() - await cpu_at_start,
         }
 
     async def press(self, cmd: dict[str, Any]) -> dict[str, Any]:

@@ -562,7 +562,8 @@ def ballot_phase(
                 for name, pid in profiled_workers(profile_name, workers)
             ] if profile else []  # fmt: skip
             progress(f"burst: {ready:,} presses within {burst_s} s")
-            presses, figures = measured_burst(shards, workers, base, start)
+            fired, figures = measured_burst(shards, workers, base, start)
+            presses = presses_of(fired)
             if postgres is not None:
                 out["postgres_stats"] = postgres.stop()
             progress(
@@ -591,7 +592,7 @@ def ballot_phase(
                 again, more = measured_burst(shards, workers, base, time.monotonic() + LEAD_S)
                 more["quiet_before_burst"] = quiet
                 repeats.append(more)
-                presses += again
+                presses += presses_of(again)
                 progress(
                     f"burst {n}/{bursts}: {more['acked']:,}/{more['presses']:,} acknowledged, ack p99 {more['ack_ms']['p99']} ms"
                 )
@@ -1127,16 +1128,22 @@ def echo_phase(
     return out
 
 
+def presses_of(fired: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every press of a burst, from the shards' answers to ``fire``."""
+    return [p for answer in fired for p in answer["presses"]]
+
+
 def measured_burst(
     shards: list[Shard], workers: list[int], base: str, start: float
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """Fire the armed presses at ``start`` (monotonic) and measure the burst: its presses,
-    and its figures (``burst_figures``, the CPU's, the whole stack's against a stack).
+    """Fire the armed presses at ``start`` (monotonic) and measure the burst: each shard's
+    answer (its ``presses``: ``presses_of``), and the burst's figures (``burst_figures``,
+    the CPU's, the whole stack's against a stack).
 
-    The CPU is counted from ``start`` (the counters are read just before it) to the last
-    receipt: the lead, the shards waiting for ``start``, is the idle stack's time, not
-    the burst's. Against a stack, what the lead cost is reported apart
-    (``lead_cpu_s``)."""
+    The CPU is counted from ``start`` (the counters are read just before it; the client
+    processes read theirs at it, bench/kiosks.py) to the last receipt: the lead, the
+    shards waiting for ``start``, is the idle stack's time, not the burst's. Against a
+    stack, what the lead cost is reported apart (``lead_cpu_s``)."""
     lead0 = stack_snapshot(base)
     for shard in shards:
         shard.send({"cmd": "fire", "start": start, "deadline_s": DEFAULT_DEADLINE_S,
@@ -1147,8 +1154,7 @@ def measured_burst(
     counters_read_s = time.monotonic()
     fired = [shard.receive() for shard in shards]
     server_cpu = workers_cpu_s(workers) - cpu0
-    presses = [p for a in fired for p in a["presses"]]
-    figures = burst_figures(presses, start)
+    figures = burst_figures(presses_of(fired), start)
     _cpu_figures(figures, fired, server_cpu, machine0, self0)
     # > 0: the counters were read before the first press could be
     figures["counters_read_ahead_ms"] = round((start - counters_read_s) * 1000, 1)
@@ -1157,7 +1163,7 @@ def measured_burst(
         figures["stack"]["lead_cpu_s"] = round(
             sum(stack0.cpu.values()) - sum(lead0.cpu.values()), 2
         )
-    return presses, figures
+    return fired, figures
 
 
 def _cpu_figures(
