@@ -223,16 +223,26 @@ def renderings(ballot: Any) -> set[str]:
 
 
 def database_units(adversary: Adversary, engine: sa.Engine) -> list[Unit]:
-    """Every row of every table, every column."""
+    """Every row of every table, every column — read through an engine of the adversary's
+    own whose loggers are quiet: at DEBUG SQLAlchemy logs every row it fetches, and the
+    adversary's reads are not the server's log (they would only make the haystack, and
+    the search, many times larger)."""
+    quiet = sa.create_engine(engine.url, logging_name="adversary", pool_logging_name="adversary")
+    for logger in (quiet.logger, quiet.pool.logger):  # loggers of their own, by those names
+        assert isinstance(logger, logging.Logger) and logger.name.endswith(".adversary")
+        logger.setLevel(logging.WARNING)
     units = []
-    names = sa.inspect(engine).get_table_names()
-    assert {"presses", "audit_entries", "attendances", "members", "votes"} <= set(names)
-    metadata = sa.MetaData()
-    with engine.connect() as conn:
-        for name in names:
-            table = sa.Table(name, metadata, autoload_with=engine)
-            for row in conn.execute(sa.select(table)).mappings():
-                units.append(adversary.row_unit(name, dict(row)))
+    try:
+        names = sa.inspect(quiet).get_table_names()
+        assert {"presses", "audit_entries", "attendances", "members", "votes"} <= set(names)
+        metadata = sa.MetaData()
+        metadata.reflect(quiet)
+        with quiet.connect() as conn:
+            for name in names:
+                for row in conn.execute(sa.select(metadata.tables[name])).mappings():
+                    units.append(adversary.row_unit(name, dict(row)))
+    finally:
+        quiet.dispose()
     return units
 
 
