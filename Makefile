@@ -58,11 +58,14 @@ stack: install
 		--database-url $(STACK_DATABASE) --message-queue $(STACK_REDIS)
 
 ## make test: the whole suite (ruff, then pytest); non-zero on any failure, and when pytest
-## ran no test at all (its exit 5: nothing collected, or everything deselected)
+## ran no test at all (its exit 5: nothing collected, or everything deselected). On every
+## core (pytest-xdist; worksteal: an idle worker takes tests queued for a busy one), as the
+## serial suite outgrew CI's hour and a half on a slow hour; TEST_WORKERS=0 runs it serially.
+TEST_WORKERS ?= auto
 test: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/pytest; status=$$?; \
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist worksteal; status=$$?; \
 	if [ $$status -eq 5 ]; then echo "make test: pytest ran no test (exit 5)" >&2; fi; \
 	exit $$status
 
