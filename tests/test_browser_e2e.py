@@ -598,7 +598,14 @@ def close(console: Any, row: Any) -> None:
     row.get_by_role("button", name="结束表决").click()
     expect(console.locator("#confirm-text")).to_contain_text("结束表决")
     console.click("#confirm-yes")
-    expect(row).to_contain_text("已结束")
+    try:
+        expect(row).to_contain_text("已结束")
+    except AssertionError as exc:  # seen once, not understood: keep what the chair saw
+        said = console.locator("#message").inner_text()
+        dialog = console.locator("#confirm-dialog").is_visible()
+        raise AssertionError(
+            f"{exc}\nthe console's message: {said!r}; dialog open: {dialog}"
+        ) from exc
 
 
 def expect_figures(result: Any, stored: dict[str, Any]) -> None:
