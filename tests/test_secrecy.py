@@ -233,13 +233,14 @@ def database_units(adversary: Adversary, engine: sa.Engine) -> list[Unit]:
         logger.setLevel(logging.WARNING)
     units = []
     try:
-        names = sa.inspect(quiet).get_table_names()
-        assert {"presses", "audit_entries", "attendances", "members", "votes"} <= set(names)
         metadata = sa.MetaData()
-        metadata.reflect(quiet)
+        metadata.reflect(quiet)  # every table the database has
+        assert {"presses", "audit_entries", "attendances", "members", "votes"} <= set(
+            metadata.tables
+        )
         with quiet.connect() as conn:
-            for name in names:
-                for row in conn.execute(sa.select(metadata.tables[name])).mappings():
+            for name, table in metadata.tables.items():
+                for row in conn.execute(sa.select(table)).mappings():
                     units.append(adversary.row_unit(name, dict(row)))
     finally:
         quiet.dispose()
